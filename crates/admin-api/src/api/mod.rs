@@ -1,0 +1,60 @@
+//! Admin resources.
+mod authorizers;
+mod onboarding_links;
+mod api_keys;
+mod tenants;
+
+use poem_openapi::Tags;
+use problem::Problem;
+use store::StoreError;
+
+pub use authorizers::AuthorizersApi;
+pub use onboarding_links::OnboardingLinksApi;
+pub use api_keys::ApiKeysApi;
+pub use tenants::TenantsApi;
+
+/// All admin resources, for `OpenApiService::new`.
+pub type AdminApi = (TenantsApi, ApiKeysApi, OnboardingLinksApi, AuthorizersApi);
+
+pub fn admin_api() -> AdminApi {
+    (TenantsApi, ApiKeysApi, OnboardingLinksApi, AuthorizersApi)
+}
+
+#[derive(Tags)]
+pub(crate) enum AdminTags {
+    /// Tenants: the service provider's customers.
+    Tenants,
+    /// API keys tenants use to call the proxy.
+    ApiKeys,
+    /// Links merchants follow to authorize their Mini Program.
+    OnboardingLinks,
+    /// Mini Programs that authorized the platform.
+    Authorizers,
+}
+
+pub(crate) fn store_problem(err: StoreError) -> Problem {
+    match err {
+        StoreError::Unavailable(detail) => {
+            tracing::error!(error = %detail, "storage unavailable");
+            Problem::unavailable("storage is unavailable; retry shortly")
+        }
+        StoreError::NotFound(what) => Problem::not_found(format!("{what} not found")),
+        StoreError::Conflict(detail) => Problem::conflict(detail),
+        other => {
+            tracing::error!(error = %other, "storage error");
+            Problem::internal()
+        }
+    }
+}
+
+/// 404 unless the tenant exists.
+pub(crate) async fn existing_tenant(
+    store: &store::Store,
+    tenant_id: &str,
+) -> Result<store::entity::tenant::Model, Problem> {
+    store
+        .tenant(tenant_id)
+        .await
+        .map_err(store_problem)?
+        .ok_or_else(|| Problem::not_found(format!("tenant {tenant_id} not found")))
+}

@@ -1,0 +1,100 @@
+use chrono::{DateTime, Utc};
+use poem::web::Data;
+use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
+use problem::Problem;
+
+use super::{AdminTags, store_problem};
+use crate::{AdminState, auth::AdminJwt};
+
+/// A tenant.
+#[derive(Debug, Clone, Object)]
+pub struct Tenant {
+    /// Tenant id.
+    #[oai(read_only)]
+    pub id: String,
+    /// Unique display name.
+    pub name: String,
+    /// `active` or `suspended`.
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<store::entity::tenant::Model> for Tenant {
+    fn from(m: store::entity::tenant::Model) -> Self {
+        Self {
+            id: m.id,
+            name: m.name,
+            status: m.status,
+            created_at: m.created_at,
+        }
+    }
+}
+
+/// A tenant to create.
+#[derive(Debug, Clone, Object)]
+#[oai(deny_unknown_fields)]
+pub struct NewTenant {
+    /// Unique display name, 1–128 characters.
+    #[oai(validator(min_length = 1, max_length = 128))]
+    pub name: String,
+}
+
+/// A page of tenants.
+#[derive(Debug, Clone, Object)]
+pub struct TenantList {
+    pub items: Vec<Tenant>,
+}
+
+#[derive(ApiResponse)]
+enum CreateTenantResponse {
+    /// The tenant was created.
+    #[oai(status = 201)]
+    Created(Json<Tenant>),
+}
+
+#[derive(ApiResponse)]
+enum ListTenantsResponse {
+    /// All tenants, oldest first.
+    #[oai(status = 200)]
+    Ok(Json<TenantList>),
+}
+
+pub struct TenantsApi;
+
+#[OpenApi(prefix_path = "/admin/v1/tenants", tag = "AdminTags::Tenants")]
+impl TenantsApi {
+    /// Create a tenant
+    #[oai(path = "/", method = "post", operation_id = "create_tenant")]
+    async fn create_tenant(
+        &self,
+        auth: AdminJwt,
+        state: Data<&AdminState>,
+        body: Json<NewTenant>,
+    ) -> Result<CreateTenantResponse, Problem> {
+        auth.0.require_platform_write()?;
+        let name = body.0.name.trim();
+        if name.is_empty() {
+            return Err(Problem::validation("name", "must not be blank"));
+        }
+        let tenant = state.store.create_tenant(name).await.map_err(store_problem)?;
+        tracing::info!(admin.sub = %auth.0.subject, tenant.id = %tenant.id, "tenant created");
+        Ok(CreateTenantResponse::Created(Json(tenant.into())))
+    }
+
+    /// List tenants
+    #[oai(path = "/", method = "get", operation_id = "list_tenants")]
+    async fn list_tenants(
+        &self,
+        auth: AdminJwt,
+        state: Data<&AdminState>,
+    ) -> Result<ListTenantsResponse, Problem> {
+        let scope = auth.0.tenant_scope(None)?;
+        let tenants = state.store.list_tenants().await.map_err(store_problem)?;
+        let items = tenants
+            .into_iter()
+            .filter(|t| scope.as_ref().is_none_or(|s| *s == t.id))
+            .map(Tenant::from)
+            .collect();
+        Ok(ListTenantsResponse::Ok(Json(TenantList { items })))
+    }
+}

@@ -1,0 +1,115 @@
+//! Mapping WeChat errcodes and tenant-auth errors to problem+json.
+use poem::http::StatusCode;
+use problem::Problem;
+use store::StoreError;
+use tenant_auth::{AuthError, WechatError};
+use wechat_api::{ValidationError, errcode};
+
+/// A seed-rule violation found before calling WeChat.
+pub fn validation_problem(err: ValidationError) -> Problem {
+    Problem::validation(err.field, err.message).with_prevented_errcode(err.errcode)
+}
+
+/// The HTTP status for a WeChat errcode: the caller's mistake (4xx) or
+/// WeChat's trouble (5xx), so clients can decide whether to retry.
+pub fn status_for_errcode(code: i64) -> StatusCode {
+    match code {
+        // The payment order does not exist (for this Mini Program).
+        10060001 | 268546002 => StatusCode::NOT_FOUND,
+        // Order state forbids it: already shipped, re-shipment used, not shippable,
+        // nothing changed, reminder already used, not shipped yet.
+        10060002 | 10060003 | 10060004 | 10060023 | 10060028 | 10060030 | 10060032 => {
+            StatusCode::CONFLICT
+        }
+        // Quota / frequency limits.
+        45009 | 45011 | 44990 | 9300513 => StatusCode::TOO_MANY_REQUESTS,
+        // Permission set or authorization missing.
+        48001 | 61003 | 61007 => StatusCode::FORBIDDEN,
+        // WeChat is busy: retry later.
+        -1 | 10060012 | 10060019 => StatusCode::SERVICE_UNAVAILABLE,
+        // Platform configuration problems (IP whitelist, bad component, tokens
+        // still rejected after one refresh): not the tenant's fault.
+        61004 | 61005 | 61006 | 61011 | 40001 | 40014 | 42001 | 41001 => StatusCode::BAD_GATEWAY,
+        // Everything else WeChat rejects is about the request's content.
+        _ => StatusCode::BAD_REQUEST,
+    }
+}
+
+pub fn wechat_problem(code: i64, errmsg: &str) -> Problem {
+    let status = status_for_errcode(code);
+    let meaning = errcode::describe(code).unwrap_or("WeChat rejected the request");
+    let mut p = Problem::new(status, "wechat-error", "WeChat rejected the request")
+        .with_detail(format!("WeChat errcode {code}: {meaning}"))
+        .with_wechat(code, errmsg);
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        p = p.with_retry_after(60);
+    }
+    p
+}
+
+pub fn store_problem(err: StoreError) -> Problem {
+    match err {
+        StoreError::Unavailable(detail) => {
+            tracing::error!(error = %detail, "storage unavailable");
+            Problem::unavailable("storage is unavailable; retry shortly")
+        }
+        StoreError::NotFound(what) => Problem::not_found(format!("{what} not found")),
+        StoreError::Conflict(detail) => Problem::conflict(detail),
+        other => {
+            tracing::error!(error = %other, "storage error");
+            Problem::internal()
+        }
+    }
+}
+
+pub fn auth_problem(err: AuthError) -> Problem {
+    match err {
+        AuthError::Store(e) => store_problem(e),
+        AuthError::Wechat(WechatError::Api { errcode, errmsg }) => wechat_problem(errcode, &errmsg),
+        AuthError::Wechat(e) => {
+            tracing::warn!(error = %e, "WeChat call failed");
+            Problem::new(StatusCode::BAD_GATEWAY, "wechat-unreachable", "WeChat unavailable")
+                .with_detail("WeChat could not be reached or answered unreadably; retry later")
+        }
+        AuthError::NoTicket => Problem::unavailable(
+            "the platform has no component_verify_ticket yet; WeChat pushes one every 10 minutes",
+        ),
+        AuthError::AuthorizerNotFound(appid) => {
+            Problem::not_found(format!("Mini Program {appid} has not authorized this platform"))
+        }
+        AuthError::AuthorizerInactive { appid, status } => Problem::new(
+            StatusCode::FORBIDDEN,
+            "authorizer-inactive",
+            "Mini Program authorization inactive",
+        )
+        .with_detail(format!(
+            "Mini Program {appid} is {status}; its administrator must authorize the platform again"
+        )),
+        other => {
+            tracing::error!(error = %other, "unexpected tenant-auth error");
+            Problem::internal()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reshipment_exhausted_is_conflict_with_errcode() {
+        let p = wechat_problem(10060003, "used rid: 1-2-3");
+        assert_eq!(p.status(), StatusCode::CONFLICT);
+        assert_eq!(p.body().wechat_errcode, Some(10060003));
+        assert_eq!(p.body().wechat_errmsg.as_deref(), Some("used rid: 1-2-3"));
+    }
+
+    #[test]
+    fn statuses_split_caller_and_wechat_faults() {
+        assert_eq!(status_for_errcode(10060001), StatusCode::NOT_FOUND);
+        assert_eq!(status_for_errcode(-1), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(status_for_errcode(45009), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(status_for_errcode(48001), StatusCode::FORBIDDEN);
+        assert_eq!(status_for_errcode(268485216), StatusCode::BAD_REQUEST);
+    }
+}

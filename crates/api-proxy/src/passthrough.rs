@@ -1,0 +1,76 @@
+//! [`WechatJson`]: a JSON body documented as a typed WeChat model but carried
+//! as the exact JSON the caller (or WeChat) sent.
+//!
+//! Requests are parsed into `T` (so missing or mistyped fields fail with a
+//! clear 400 and the seed rules can run on typed data) while the original JSON
+//! is what gets forwarded: fields WeChat adds later, which our model does not
+//! know yet, pass through instead of being silently dropped. Responses work the
+//! same way in the other direction.
+use std::borrow::Cow;
+
+use poem_openapi::{
+    registry::{MetaSchemaRef, Registry},
+    types::{ParseError, ParseFromJSON, ParseResult, ToJSON, Type},
+};
+use serde_json::Value;
+
+pub struct WechatJson<T> {
+    /// Parsed view, used for validation.
+    pub typed: T,
+    /// The JSON as received; this is what is forwarded.
+    pub raw: Value,
+}
+
+impl<T: Type> Type for WechatJson<T> {
+    const IS_REQUIRED: bool = true;
+    type RawValueType = Self;
+    type RawElementValueType = Self;
+
+    fn name() -> Cow<'static, str> {
+        T::name()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        T::schema_ref()
+    }
+
+    fn register(registry: &mut Registry) {
+        T::register(registry);
+    }
+
+    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
+        Some(self)
+    }
+
+    fn raw_element_iter<'a>(
+        &'a self,
+    ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
+        Box::new(self.as_raw_value().into_iter())
+    }
+}
+
+impl<T: ParseFromJSON> ParseFromJSON for WechatJson<T> {
+    fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
+        let raw = value.unwrap_or(Value::Null);
+        if !raw.is_object() {
+            return Err(ParseError::custom("the request body must be a JSON object"));
+        }
+        let typed = T::parse_from_json(Some(raw.clone())).map_err(ParseError::propagate)?;
+        Ok(Self { typed, raw })
+    }
+}
+
+impl<T: Type> ToJSON for WechatJson<T> {
+    fn to_json(&self) -> Option<Value> {
+        Some(self.raw.clone())
+    }
+}
+
+impl<T: Type + serde::de::DeserializeOwned> WechatJson<T> {
+    /// Wraps WeChat's answer. The typed view is best-effort (WeChat may add
+    /// or omit fields); the raw JSON is always what the tenant receives.
+    pub fn from_wechat(raw: Value) -> Result<Self, serde_json::Error> {
+        let typed = serde_json::from_value(raw.clone())?;
+        Ok(Self { typed, raw })
+    }
+}

@@ -1,0 +1,345 @@
+//! `application/problem+json` (RFC 9457) for every tpgate HTTP error.
+//!
+//! One type, [`Problem`], is the `Err` of every handler. It implements poem's
+//! [`ResponseError`] (so it renders itself) and poem-openapi's [`ApiResponse`]
+//! (so every operation documents its error responses with the same schema).
+//! A 5xx body is deliberately generic: the cause goes to the log, never to the
+//! caller, so no internal detail or secret can leak through an error.
+#![forbid(unsafe_code)]
+
+use poem::{IntoResponse, Response, error::ResponseError, http::StatusCode};
+use poem_openapi::{
+    ApiResponse, Object,
+    registry::{MetaMediaType, MetaResponse, MetaResponses, Registry},
+    types::Type,
+};
+use serde::Serialize;
+
+pub const CONTENT_TYPE: &str = "application/problem+json";
+
+/// The wire shape (RFC 9457 plus tpgate's extension members).
+#[derive(Debug, Clone, Serialize, Object, PartialEq, Eq)]
+#[oai(rename = "Problem")]
+pub struct ProblemBody {
+    /// A URI reference naming the problem type, e.g. `https://tpgate.dev/problems/validation`.
+    #[oai(rename = "type")]
+    #[serde(rename = "type")]
+    pub type_: String,
+    /// Short, human-readable summary of the problem type.
+    pub title: String,
+    /// The HTTP status code.
+    pub status: u16,
+    /// What went wrong in this occurrence, in plain words.
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// JSON path of the offending request field, for validation errors.
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// For validation errors: the WeChat errcode this local check prevented.
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prevents_errcode: Option<i64>,
+    /// The errcode WeChat answered, when WeChat answered.
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wechat_errcode: Option<i64>,
+    /// The errmsg WeChat answered (includes WeChat's `rid` for support tickets).
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wechat_errmsg: Option<String>,
+    /// Permission sets (funcscope ids) that would allow the call, for 403s.
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub required_permission_sets: Option<Vec<i64>>,
+}
+
+/// An HTTP error rendered as problem+json.
+#[derive(Debug, Clone)]
+pub struct Problem {
+    body: ProblemBody,
+    retry_after: Option<u64>,
+    www_authenticate: Option<String>,
+}
+
+impl Problem {
+    pub fn new(status: StatusCode, slug: &str, title: &str) -> Self {
+        Self {
+            body: ProblemBody {
+                type_: format!("https://tpgate.dev/problems/{slug}"),
+                title: title.to_owned(),
+                status: status.as_u16(),
+                detail: None,
+                field: None,
+                prevents_errcode: None,
+                wechat_errcode: None,
+                wechat_errmsg: None,
+                required_permission_sets: None,
+            },
+            retry_after: None,
+            www_authenticate: None,
+        }
+    }
+
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        self.body.detail = Some(detail.into());
+        self
+    }
+
+    pub fn with_field(mut self, field: impl Into<String>) -> Self {
+        self.body.field = Some(field.into());
+        self
+    }
+
+    pub fn with_prevented_errcode(mut self, errcode: i64) -> Self {
+        self.body.prevents_errcode = Some(errcode);
+        self
+    }
+
+    pub fn with_wechat(mut self, errcode: i64, errmsg: impl Into<String>) -> Self {
+        self.body.wechat_errcode = Some(errcode);
+        self.body.wechat_errmsg = Some(errmsg.into());
+        self
+    }
+
+    pub fn with_required_sets(mut self, sets: Vec<i64>) -> Self {
+        self.body.required_permission_sets = Some(sets);
+        self
+    }
+
+    pub fn with_retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
+    }
+
+    pub fn body(&self) -> &ProblemBody {
+        &self.body
+    }
+
+    pub fn status(&self) -> StatusCode {
+        StatusCode::from_u16(self.body.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    // === common problems ===
+
+    /// 400 for a malformed or rule-breaking request; names the field.
+    pub fn validation(field: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "validation", "Invalid request")
+            .with_field(field)
+            .with_detail(detail)
+    }
+
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "bad-request", "Bad request").with_detail(detail)
+    }
+
+    /// 401 with a `WWW-Authenticate: Bearer` challenge.
+    pub fn unauthorized(detail: impl Into<String>) -> Self {
+        let mut p = Self::new(StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized")
+            .with_detail(detail);
+        p.www_authenticate = Some("Bearer realm=\"tpgate\"".to_owned());
+        p
+    }
+
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", "Forbidden").with_detail(detail)
+    }
+
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not-found", "Not found").with_detail(detail)
+    }
+
+    pub fn conflict(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, "conflict", "Conflict").with_detail(detail)
+    }
+
+    /// 503: a dependency (database, Redis, WeChat) is unavailable; retrying later may work.
+    pub fn unavailable(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "Service unavailable",
+        )
+        .with_detail(detail)
+    }
+
+    /// 500 with a generic body. Log the cause where it is handled; it never reaches the caller.
+    pub fn internal() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Internal server error",
+        )
+        .with_detail("an unexpected error occurred; it has been logged")
+    }
+
+    /// Turns any poem error that is not already a `Problem` (parse errors, 404
+    /// routes, 405 methods, auth failures) into one, keeping its status.
+    pub fn from_poem_error(err: &poem::Error) -> Self {
+        if let Some(p) = err.downcast_ref::<Problem>() {
+            return p.clone();
+        }
+        let status = err.status();
+        match status {
+            StatusCode::NOT_FOUND => Self::not_found("no such resource"),
+            StatusCode::METHOD_NOT_ALLOWED => Self::new(
+                status,
+                "method-not-allowed",
+                "Method not allowed",
+            )
+            .with_detail("this method is not allowed on this path"),
+            StatusCode::UNAUTHORIZED => Self::unauthorized("missing or invalid credentials"),
+            s if s.is_server_error() => Self::internal(),
+            s => {
+                let message = err.to_string();
+                let field = field_from_parse_message(&message);
+                let mut p = Self::new(s, "bad-request", "Bad request").with_detail(message);
+                if let Some(field) = field {
+                    p = p.with_field(field);
+                }
+                p
+            }
+        }
+    }
+}
+
+/// poem-openapi parse errors read like `failed to parse "Foo": field `bar`: ...`
+/// or `failed to parse parameter `appid``. Pull the field name out when present
+/// so that clients always get a `field` to point at.
+fn field_from_parse_message(message: &str) -> Option<String> {
+    for marker in ["field `", "parameter `"] {
+        if let Some(start) = message.find(marker) {
+            let rest = &message[start + marker.len()..];
+            if let Some(end) = rest.find('`') {
+                return Some(rest[..end].to_owned());
+            }
+        }
+    }
+    None
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({})", self.body.title, self.body.status)?;
+        if let Some(detail) = &self.body.detail {
+            write!(f, ": {detail}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Problem {}
+
+impl ResponseError for Problem {
+    fn status(&self) -> StatusCode {
+        Problem::status(self)
+    }
+
+    fn as_response(&self) -> Response {
+        let body = serde_json::to_vec(&self.body).unwrap_or_else(|_| b"{}".to_vec());
+        let mut resp = Response::builder()
+            .status(self.status())
+            .content_type(CONTENT_TYPE)
+            .body(body);
+        if let Some(secs) = self.retry_after {
+            resp.headers_mut()
+                .insert("retry-after", secs.to_string().parse().expect("digits"));
+        }
+        if let Some(challenge) = &self.www_authenticate
+            && let Ok(value) = challenge.parse()
+        {
+            resp.headers_mut().insert("www-authenticate", value);
+        }
+        resp
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        self.as_response()
+    }
+}
+
+/// The statuses any tpgate operation may answer with a problem body. Listed on
+/// every operation so generated clients always know the error shape.
+const DOCUMENTED: &[(u16, &str)] = &[
+    (400, "Invalid request: `field` names the offending field"),
+    (401, "Missing or invalid credentials"),
+    (403, "The caller may not do this (role, tenant or permission set)"),
+    (404, "No such resource, or not visible to the caller"),
+    (409, "Conflicts with the current state (e.g. WeChat's re-shipment limit)"),
+    (429, "Rate limited; see `Retry-After`"),
+    (500, "Unexpected error (logged; body is generic)"),
+    (502, "WeChat answered an error that is not the caller's fault"),
+    (503, "A dependency (database, Redis, WeChat) is unavailable"),
+];
+
+impl ApiResponse for Problem {
+    fn meta() -> MetaResponses {
+        MetaResponses {
+            responses: DOCUMENTED
+                .iter()
+                .map(|(status, description)| MetaResponse {
+                    description,
+                    status: Some(*status),
+                    status_range: None,
+                    content: vec![MetaMediaType {
+                        content_type: CONTENT_TYPE,
+                        schema: ProblemBody::schema_ref(),
+                    }],
+                    headers: vec![],
+                })
+                .collect(),
+        }
+    }
+
+    fn register(registry: &mut Registry) {
+        ProblemBody::register(registry);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validation_problem_renders_field_and_errcode() {
+        let p = Problem::validation("shipping_list[0].item_desc", "required")
+            .with_prevented_errcode(10060008);
+        let resp = p.as_response();
+        assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(
+            resp.headers().get("content-type").unwrap(),
+            "application/problem+json"
+        );
+        let json = serde_json::to_value(p.body()).unwrap();
+        assert_eq!(json["field"], "shipping_list[0].item_desc");
+        assert_eq!(json["prevents_errcode"], 10060008);
+        assert!(json.get("wechat_errcode").is_none());
+    }
+
+    #[test]
+    fn unauthorized_carries_challenge() {
+        let resp = Problem::unauthorized("no key").as_response();
+        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+        assert!(resp.headers().get("www-authenticate").is_some());
+    }
+
+    #[test]
+    fn parse_messages_yield_field() {
+        assert_eq!(
+            field_from_parse_message("failed to parse \"X\": field `order_key`: missing"),
+            Some("order_key".into())
+        );
+        assert_eq!(field_from_parse_message("nothing here"), None);
+    }
+
+    #[test]
+    fn server_errors_are_generic() {
+        let err = poem::Error::from_string("db password=hunter2", StatusCode::INTERNAL_SERVER_ERROR);
+        let p = Problem::from_poem_error(&err);
+        assert_eq!(p.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(!p.body().detail.clone().unwrap_or_default().contains("hunter2"));
+    }
+}

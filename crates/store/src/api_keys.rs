@@ -1,0 +1,82 @@
+//! Tenant API keys. The key is shown once at creation; only its SHA-256 is
+//! stored. Keys carry 256 bits of randomness, so a fast hash is safe here
+//! (slow password hashes exist for low-entropy human passwords).
+use rand::RngCore as _;
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use sha2::{Digest, Sha256};
+
+use crate::{
+    Secret, Store, StoreError,
+    entity::{api_key, tenant},
+    new_id, now,
+    tenants::STATUS_ACTIVE,
+};
+
+/// Every key starts with this, so leaked keys are easy to recognise and scan for.
+pub const KEY_PREFIX: &str = "tpk_";
+const SHOWN_PREFIX_LEN: usize = 12;
+
+pub fn hash_key(key: &str) -> String {
+    hex::encode(Sha256::digest(key.as_bytes()))
+}
+
+impl Store {
+    /// Creates a key for `tenant_id`; returns the row and the key itself (shown once).
+    pub async fn create_api_key(
+        &self,
+        tenant_id: &str,
+        name: &str,
+    ) -> Result<(api_key::Model, Secret), StoreError> {
+        let mut raw = [0u8; 32];
+        rand::rng().fill_bytes(&mut raw);
+        let key = format!("{KEY_PREFIX}{}", hex::encode(raw));
+        let row = api_key::ActiveModel {
+            id: Set(new_id()),
+            tenant_id: Set(tenant_id.to_owned()),
+            name: Set(name.to_owned()),
+            prefix: Set(key[..SHOWN_PREFIX_LEN].to_owned()),
+            key_hash: Set(hash_key(&key)),
+            created_at: Set(now()),
+            revoked_at: Set(None),
+            last_used_at: Set(None),
+        };
+        let id = row.id.clone().unwrap();
+        api_key::Entity::insert(row).exec(self.db()).await?;
+        let model = api_key::Entity::find_by_id(id)
+            .one(self.db())
+            .await?
+            .ok_or(StoreError::NotFound("api key"))?;
+        Ok((model, Secret::new(key)))
+    }
+
+    /// The active tenant a key belongs to, if the key exists, is not revoked,
+    /// and its tenant is active.
+    pub async fn tenant_for_api_key(
+        &self,
+        key: &str,
+    ) -> Result<Option<(api_key::Model, tenant::Model)>, StoreError> {
+        if !key.starts_with(KEY_PREFIX) {
+            return Ok(None);
+        }
+        let Some(api_key) = api_key::Entity::find()
+            .filter(api_key::Column::KeyHash.eq(hash_key(key)))
+            .filter(api_key::Column::RevokedAt.is_null())
+            .one(self.db())
+            .await?
+        else {
+            return Ok(None);
+        };
+        let tenant = self.tenant(&api_key.tenant_id).await?;
+        Ok(tenant
+            .filter(|t| t.status == STATUS_ACTIVE)
+            .map(|t| (api_key, t)))
+    }
+
+    pub async fn list_api_keys(&self, tenant_id: &str) -> Result<Vec<api_key::Model>, StoreError> {
+        Ok(api_key::Entity::find()
+            .filter(api_key::Column::TenantId.eq(tenant_id))
+            .order_by_asc(api_key::Column::CreatedAt)
+            .all(self.db())
+            .await?)
+    }
+}

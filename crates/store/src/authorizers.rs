@@ -1,0 +1,306 @@
+//! Authorizers: Mini Programs that authorized the platform, their sealed
+//! tokens and granted permission sets (funcscope ids).
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
+};
+
+use crate::{
+    Secret, Store, StoreError,
+    entity::{authorizer, authorizer_funcscope as funcscope},
+    now,
+};
+
+pub const STATUS_ACTIVE: &str = "active";
+pub const STATUS_REVOKED: &str = "revoked";
+pub const STATUS_REAUTHORIZATION_REQUIRED: &str = "reauthorization_required";
+
+fn refresh_purpose(appid: &str) -> String {
+    format!("authorizer.refresh_token:{appid}")
+}
+
+fn access_purpose(appid: &str) -> String {
+    format!("authorizer.access_token:{appid}")
+}
+
+/// What `api_query_auth` told us about one authorization.
+#[derive(Debug, Clone)]
+pub struct Authorization {
+    pub appid: String,
+    pub refresh_token: Secret,
+    pub access_token: Option<(Secret, DateTime<Utc>)>,
+    pub funcscopes: BTreeSet<i64>,
+}
+
+/// An authorizer as the rest of tpgate sees it: no token material.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthorizerInfo {
+    pub appid: String,
+    pub tenant_id: Option<String>,
+    pub status: String,
+    pub funcscopes: BTreeSet<i64>,
+    pub access_token_expires_at: Option<DateTime<Utc>>,
+    pub token_refreshed_at: Option<DateTime<Utc>>,
+    pub nick_name: Option<String>,
+    pub authorized_at: DateTime<Utc>,
+    pub version: i64,
+}
+
+/// Outcome of storing an authorization.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoredAuthorization {
+    /// New authorizer, or re-authorized under the same tenant.
+    Stored,
+    /// Tokens and sets updated, but the Mini Program already belongs to
+    /// another tenant, which it keeps (moving it is an operator decision).
+    OwnedByOtherTenant { owner: String },
+}
+
+/// The token state read before a refresh, to compare-and-set against.
+#[derive(Debug, Clone)]
+pub struct AuthorizerTokens {
+    pub status: String,
+    pub refresh_token: Secret,
+    pub access_token: Option<(Secret, DateTime<Utc>)>,
+    pub version: i64,
+}
+
+impl Store {
+    /// Stores (or re-stores) an authorization in one transaction: tokens,
+    /// status back to active, and the granted sets replaced by `funcscopes`.
+    /// The tenant is set only when the authorizer has none yet.
+    pub async fn store_authorization(
+        &self,
+        tenant_id: Option<&str>,
+        auth: &Authorization,
+    ) -> Result<StoredAuthorization, StoreError> {
+        let txn = self.db().begin().await?;
+        let existing = authorizer::Entity::find_by_id(auth.appid.clone())
+            .one(&txn)
+            .await?;
+        let at = now();
+        let refresh_sealed = self.sealer().seal(&refresh_purpose(&auth.appid), &auth.refresh_token);
+        let (access_sealed, expires_at) = match &auth.access_token {
+            Some((token, expires_at)) => (
+                Some(self.sealer().seal(&access_purpose(&auth.appid), token)),
+                Some(*expires_at),
+            ),
+            None => (None, None),
+        };
+        let outcome = match existing {
+            None => {
+                authorizer::Entity::insert(authorizer::ActiveModel {
+                    appid: Set(auth.appid.clone()),
+                    tenant_id: Set(tenant_id.map(str::to_owned)),
+                    status: Set(STATUS_ACTIVE.to_owned()),
+                    refresh_token_sealed: Set(refresh_sealed),
+                    access_token_sealed: Set(access_sealed),
+                    access_token_expires_at: Set(expires_at),
+                    token_refreshed_at: Set(Some(at)),
+                    version: Set(1),
+                    nick_name: Set(None),
+                    authorized_at: Set(at),
+                    updated_at: Set(at),
+                })
+                .exec(&txn)
+                .await?;
+                StoredAuthorization::Stored
+            }
+            Some(row) => {
+                let (owner, outcome) = match (&row.tenant_id, tenant_id) {
+                    (Some(current), Some(new)) if current != new => (
+                        Some(current.clone()),
+                        StoredAuthorization::OwnedByOtherTenant {
+                            owner: current.clone(),
+                        },
+                    ),
+                    (Some(current), _) => (Some(current.clone()), StoredAuthorization::Stored),
+                    (None, new) => (new.map(str::to_owned), StoredAuthorization::Stored),
+                };
+                authorizer::Entity::update_many()
+                    .set(authorizer::ActiveModel {
+                        tenant_id: Set(owner),
+                        status: Set(STATUS_ACTIVE.to_owned()),
+                        refresh_token_sealed: Set(refresh_sealed),
+                        access_token_sealed: Set(access_sealed),
+                        access_token_expires_at: Set(expires_at),
+                        token_refreshed_at: Set(Some(at)),
+                        version: Set(row.version + 1),
+                        authorized_at: Set(at),
+                        updated_at: Set(at),
+                        ..Default::default()
+                    })
+                    .filter(authorizer::Column::Appid.eq(auth.appid.clone()))
+                    .exec(&txn)
+                    .await?;
+                outcome
+            }
+        };
+        funcscope::Entity::delete_many()
+            .filter(funcscope::Column::Appid.eq(auth.appid.clone()))
+            .exec(&txn)
+            .await?;
+        if !auth.funcscopes.is_empty() {
+            funcscope::Entity::insert_many(auth.funcscopes.iter().map(|id| funcscope::ActiveModel {
+                appid: Set(auth.appid.clone()),
+                funcscope_id: Set(*id),
+            }))
+            .exec(&txn)
+            .await?;
+        }
+        txn.commit().await?;
+        Ok(outcome)
+    }
+
+    async fn funcscopes_of(&self, appids: &[String]) -> Result<Vec<funcscope::Model>, StoreError> {
+        Ok(funcscope::Entity::find()
+            .filter(funcscope::Column::Appid.is_in(appids.iter().cloned()))
+            .all(self.db())
+            .await?)
+    }
+
+    fn info(row: authorizer::Model, grants: &[funcscope::Model]) -> AuthorizerInfo {
+        AuthorizerInfo {
+            funcscopes: grants
+                .iter()
+                .filter(|g| g.appid == row.appid)
+                .map(|g| g.funcscope_id)
+                .collect(),
+            appid: row.appid,
+            tenant_id: row.tenant_id,
+            status: row.status,
+            access_token_expires_at: row.access_token_expires_at,
+            token_refreshed_at: row.token_refreshed_at,
+            nick_name: row.nick_name,
+            authorized_at: row.authorized_at,
+            version: row.version,
+        }
+    }
+
+    pub async fn authorizer(&self, appid: &str) -> Result<Option<AuthorizerInfo>, StoreError> {
+        let Some(row) = authorizer::Entity::find_by_id(appid.to_owned())
+            .one(self.db())
+            .await?
+        else {
+            return Ok(None);
+        };
+        let grants = self.funcscopes_of(&[row.appid.clone()]).await?;
+        Ok(Some(Self::info(row, &grants)))
+    }
+
+    pub async fn list_authorizers(
+        &self,
+        tenant_id: Option<&str>,
+    ) -> Result<Vec<AuthorizerInfo>, StoreError> {
+        let mut query = authorizer::Entity::find().order_by_asc(authorizer::Column::Appid);
+        if let Some(tenant_id) = tenant_id {
+            query = query.filter(authorizer::Column::TenantId.eq(tenant_id));
+        }
+        let rows = query.all(self.db()).await?;
+        let appids: Vec<String> = rows.iter().map(|r| r.appid.clone()).collect();
+        let grants = if appids.is_empty() {
+            Vec::new()
+        } else {
+            self.funcscopes_of(&appids).await?
+        };
+        Ok(rows.into_iter().map(|r| Self::info(r, &grants)).collect())
+    }
+
+    pub async fn authorizer_tokens(
+        &self,
+        appid: &str,
+    ) -> Result<Option<AuthorizerTokens>, StoreError> {
+        let Some(row) = authorizer::Entity::find_by_id(appid.to_owned())
+            .one(self.db())
+            .await?
+        else {
+            return Ok(None);
+        };
+        let access_token = match (&row.access_token_sealed, row.access_token_expires_at) {
+            (Some(sealed), Some(expires_at)) => {
+                Some((self.sealer().open(&access_purpose(appid), sealed)?, expires_at))
+            }
+            _ => None,
+        };
+        Ok(Some(AuthorizerTokens {
+            status: row.status,
+            refresh_token: self
+                .sealer()
+                .open(&refresh_purpose(appid), &row.refresh_token_sealed)?,
+            access_token,
+            version: row.version,
+        }))
+    }
+
+    /// Compare-and-set on `version`: stores a refreshed access token and
+    /// whatever refresh token WeChat returned, in one write, only if nobody
+    /// wrote since `expected_version`. Returns whether it won.
+    pub async fn save_authorizer_tokens(
+        &self,
+        appid: &str,
+        expected_version: i64,
+        access_token: &Secret,
+        expires_at: DateTime<Utc>,
+        refresh_token: &Secret,
+    ) -> Result<bool, StoreError> {
+        let at = now();
+        let result = authorizer::Entity::update_many()
+            .set(authorizer::ActiveModel {
+                access_token_sealed: Set(Some(self.sealer().seal(&access_purpose(appid), access_token))),
+                access_token_expires_at: Set(Some(expires_at)),
+                refresh_token_sealed: Set(self.sealer().seal(&refresh_purpose(appid), refresh_token)),
+                token_refreshed_at: Set(Some(at)),
+                version: Set(expected_version + 1),
+                updated_at: Set(at),
+                ..Default::default()
+            })
+            .filter(authorizer::Column::Appid.eq(appid))
+            .filter(authorizer::Column::Version.eq(expected_version))
+            .exec(self.db())
+            .await?;
+        Ok(result.rows_affected == 1)
+    }
+
+    /// Drops the cached access token if it is still the one read at
+    /// `expected_version` (so a burst of failures expires it once).
+    pub async fn expire_authorizer_access_token(
+        &self,
+        appid: &str,
+        expected_version: i64,
+    ) -> Result<bool, StoreError> {
+        let result = authorizer::Entity::update_many()
+            .set(authorizer::ActiveModel {
+                access_token_sealed: Set(None),
+                access_token_expires_at: Set(None),
+                version: Set(expected_version + 1),
+                updated_at: Set(now()),
+                ..Default::default()
+            })
+            .filter(authorizer::Column::Appid.eq(appid))
+            .filter(authorizer::Column::Version.eq(expected_version))
+            .exec(self.db())
+            .await?;
+        Ok(result.rows_affected == 1)
+    }
+
+    /// Sets the status; `revoked` also drops the cached access token.
+    pub async fn set_authorizer_status(&self, appid: &str, status: &str) -> Result<bool, StoreError> {
+        let mut update = authorizer::ActiveModel {
+            status: Set(status.to_owned()),
+            updated_at: Set(now()),
+            ..Default::default()
+        };
+        if status == STATUS_REVOKED {
+            update.access_token_sealed = Set(None);
+            update.access_token_expires_at = Set(None);
+        }
+        let result = authorizer::Entity::update_many()
+            .set(update)
+            .filter(authorizer::Column::Appid.eq(appid))
+            .exec(self.db())
+            .await?;
+        Ok(result.rows_affected == 1)
+    }
+}

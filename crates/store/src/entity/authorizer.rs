@@ -1,0 +1,23 @@
+use sea_orm::entity::prelude::*;
+
+#[sea_orm::model]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "authorizers")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub appid: String,
+    /// None when WeChat told us about an authorization no onboarding visit explains.
+    pub tenant_id: Option<String>,
+    pub status: String,
+    pub refresh_token_sealed: Vec<u8>,
+    pub access_token_sealed: Option<Vec<u8>>,
+    pub access_token_expires_at: Option<DateTimeUtc>,
+    pub token_refreshed_at: Option<DateTimeUtc>,
+    /// Bumped on every token write; writes are compare-and-set on it.
+    pub version: i64,
+    pub nick_name: Option<String>,
+    pub authorized_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+impl ActiveModelBehavior for ActiveModel {}

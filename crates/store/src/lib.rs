@@ -1,0 +1,207 @@
+//! Persistence and coordination for tpgate.
+//!
+//! The database is the source of truth for everything that must survive a
+//! restart (the verify ticket, refresh tokens, tenants, keys). One code path
+//! serves SQLite (the embedded default, one file) and Postgres. Secrets are
+//! sealed here (see [`seal`]) so that callers only ever handle plaintext
+//! [`Secret`]s and the tables only ever hold sealed bytes.
+//!
+//! # Layout
+//! - [`entity`]: sea-orm rows (no `Serialize`; DTOs live at the HTTP edge).
+//! - [`component`], [`tenants`], [`api_keys`], [`onboarding`], [`authorizers`]:
+//!   the operations other crates may perform, as methods on [`Store`].
+//! - [`coord`]: in-process keyed locks (the seam the Redis lock plugs into).
+//! - [`seal`], [`secret`]: sealing at rest and a redacting string type.
+#![forbid(unsafe_code)]
+
+pub mod api_keys;
+pub mod authorizers;
+pub mod component;
+pub mod coord;
+pub mod entity;
+mod error;
+pub mod onboarding;
+pub mod seal;
+pub mod secret;
+pub mod tenants;
+
+use std::{sync::Arc, time::Duration};
+
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
+
+pub use error::StoreError;
+pub use seal::Sealer;
+pub use secret::Secret;
+
+/// Database + optional Redis + the sealer. Cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    db: DatabaseConnection,
+    redis: Option<redis::aio::ConnectionManager>,
+    sealer: Arc<Sealer>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &self.db.get_database_backend())
+            .field("redis", &self.redis.is_some())
+            .finish()
+    }
+}
+
+/// Health of the store's dependencies, for `/readyz`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Readiness {
+    pub database: Result<(), String>,
+    pub migrations_applied: bool,
+    pub redis: Option<Result<(), String>>,
+}
+
+impl Readiness {
+    pub fn is_ready(&self) -> bool {
+        self.database.is_ok()
+            && self.migrations_applied
+            && self.redis.as_ref().is_none_or(|r| r.is_ok())
+    }
+}
+
+impl Store {
+    /// Connects to `database_url` (`sqlite://path?mode=rwc` or `postgres://…`)
+    /// and, when given, Redis. Does not migrate: call [`Store::migrate`].
+    pub async fn connect(
+        database_url: &str,
+        redis_url: Option<&str>,
+        sealer: Sealer,
+    ) -> Result<Self, StoreError> {
+        let mut options = ConnectOptions::new(database_url.to_owned());
+        options
+            .connect_timeout(Duration::from_secs(5))
+            .acquire_timeout(Duration::from_secs(5))
+            .sqlx_logging(false);
+        if database_url.starts_with("sqlite:") {
+            // SQLite allows one writer; a single connection avoids SQLITE_BUSY
+            // between our own tasks, and WAL keeps readers unblocked.
+            options.max_connections(1);
+        }
+        let db = Database::connect(options)
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("database: {}", mask_url(&e.to_string()))))?;
+        if db.get_database_backend() == sea_orm::DatabaseBackend::Sqlite {
+            db.execute_unprepared("PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;")
+                .await?;
+        }
+        let redis = match redis_url {
+            Some(url) => {
+                let client = redis::Client::open(url)
+                    .map_err(|e| StoreError::Unavailable(format!("redis url: {e}")))?;
+                let manager = tokio::time::timeout(
+                    Duration::from_secs(5),
+                    redis::aio::ConnectionManager::new(client),
+                )
+                .await
+                .map_err(|_| StoreError::Unavailable("redis: connect timed out".into()))?
+                .map_err(|e| StoreError::Unavailable(format!("redis: {e}")))?;
+                Some(manager)
+            }
+            None => None,
+        };
+        Ok(Self {
+            db,
+            redis,
+            sealer: Arc::new(sealer),
+        })
+    }
+
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        migration::run(&self.db).await.map_err(StoreError::from)
+    }
+
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    pub fn redis(&self) -> Option<&redis::aio::ConnectionManager> {
+        self.redis.as_ref()
+    }
+
+    pub(crate) fn sealer(&self) -> &Sealer {
+        &self.sealer
+    }
+
+    pub async fn readiness(&self) -> Readiness {
+        let database = self
+            .db
+            .execute_unprepared("SELECT 1")
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string());
+        let migrations_applied = migration::is_up_to_date(&self.db).await.unwrap_or(false);
+        let redis = match &self.redis {
+            Some(manager) => {
+                let mut conn = manager.clone();
+                let ping = tokio::time::timeout(
+                    Duration::from_secs(2),
+                    redis::cmd("PING").query_async::<String>(&mut conn),
+                )
+                .await;
+                Some(match ping {
+                    Ok(Ok(_)) => Ok(()),
+                    Ok(Err(e)) => Err(e.to_string()),
+                    Err(_) => Err("timed out".to_owned()),
+                })
+            }
+            None => None,
+        };
+        Readiness {
+            database,
+            migrations_applied,
+            redis,
+        }
+    }
+}
+
+/// Hides the password part of any `scheme://user:password@host` in a message.
+pub fn mask_url(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(pos) = rest.find("://") {
+        let (head, tail) = rest.split_at(pos + 3);
+        out.push_str(head);
+        let end = tail
+            .find(|c: char| c.is_whitespace() || c == '/' || c == '"')
+            .unwrap_or(tail.len());
+        let authority = &tail[..end];
+        match (authority.rfind('@'), authority.find(':')) {
+            (Some(at), Some(colon)) if colon < at => {
+                out.push_str(&authority[..colon]);
+                out.push_str(":***");
+                out.push_str(&authority[at..]);
+            }
+            _ => out.push_str(authority),
+        }
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+pub(crate) fn now() -> chrono::DateTime<chrono::Utc> {
+    chrono::Utc::now()
+}
+
+pub(crate) fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn mask_url_hides_passwords() {
+        assert_eq!(
+            super::mask_url("failed postgres://tp:s3cret@db:5432/x ok"),
+            "failed postgres://tp:***@db:5432/x ok"
+        );
+        assert_eq!(super::mask_url("redis://127.0.0.1:6379"), "redis://127.0.0.1:6379");
+    }
+}

@@ -1,0 +1,160 @@
+//! Onboarding links (handed to merchants) and their visits (one
+//! pre_auth_code each). The tenant of an authorization is always resolved from
+//! a visit we created, never from anything the browser sends.
+use chrono::{DateTime, Utc};
+use rand::RngCore as _;
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+
+use crate::{
+    Secret, Store, StoreError, api_keys::hash_key,
+    entity::{onboarding_link as link, onboarding_visit as visit},
+    new_id, now,
+};
+
+#[derive(Debug, Clone)]
+pub struct NewLink {
+    pub tenant_id: String,
+    pub auth_type: i32,
+    pub biz_appid: Option<String>,
+    pub single_use: bool,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Why a link cannot be used now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkState {
+    Usable,
+    Expired,
+    Revoked,
+    AlreadyUsed,
+}
+
+pub fn link_state(l: &link::Model, at: DateTime<Utc>) -> LinkState {
+    if l.revoked_at.is_some() {
+        LinkState::Revoked
+    } else if l.single_use && l.used_at.is_some() {
+        LinkState::AlreadyUsed
+    } else if l.expires_at <= at {
+        LinkState::Expired
+    } else {
+        LinkState::Usable
+    }
+}
+
+fn random_token() -> String {
+    let mut raw = [0u8; 24];
+    rand::rng().fill_bytes(&mut raw);
+    hex::encode(raw)
+}
+
+impl Store {
+    /// Creates a link; returns the row and the URL token (shown once).
+    pub async fn create_onboarding_link(
+        &self,
+        new: NewLink,
+    ) -> Result<(link::Model, Secret), StoreError> {
+        let token = random_token();
+        let id = new_id();
+        let row = link::ActiveModel {
+            id: Set(id.clone()),
+            tenant_id: Set(new.tenant_id),
+            token_hash: Set(hash_key(&token)),
+            auth_type: Set(new.auth_type),
+            biz_appid: Set(new.biz_appid),
+            single_use: Set(new.single_use),
+            expires_at: Set(new.expires_at),
+            used_at: Set(None),
+            revoked_at: Set(None),
+            created_at: Set(now()),
+        };
+        link::Entity::insert(row).exec(self.db()).await?;
+        let model = link::Entity::find_by_id(id)
+            .one(self.db())
+            .await?
+            .ok_or(StoreError::NotFound("onboarding link"))?;
+        Ok((model, Secret::new(token)))
+    }
+
+    pub async fn onboarding_link_by_token(
+        &self,
+        token: &str,
+    ) -> Result<Option<link::Model>, StoreError> {
+        Ok(link::Entity::find()
+            .filter(link::Column::TokenHash.eq(hash_key(token)))
+            .one(self.db())
+            .await?)
+    }
+
+    pub async fn onboarding_link(&self, id: &str) -> Result<Option<link::Model>, StoreError> {
+        Ok(link::Entity::find_by_id(id.to_owned()).one(self.db()).await?)
+    }
+
+    pub async fn create_onboarding_visit(
+        &self,
+        link: &link::Model,
+        pre_auth_code: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<visit::Model, StoreError> {
+        let id = random_token();
+        let row = visit::ActiveModel {
+            id: Set(id.clone()),
+            link_id: Set(link.id.clone()),
+            tenant_id: Set(link.tenant_id.clone()),
+            pre_auth_code: Set(pre_auth_code.to_owned()),
+            created_at: Set(now()),
+            expires_at: Set(expires_at),
+            completed_at: Set(None),
+            authorizer_appid: Set(None),
+        };
+        visit::Entity::insert(row).exec(self.db()).await?;
+        visit::Entity::find_by_id(id)
+            .one(self.db())
+            .await?
+            .ok_or(StoreError::NotFound("onboarding visit"))
+    }
+
+    pub async fn onboarding_visit(&self, id: &str) -> Result<Option<visit::Model>, StoreError> {
+        Ok(visit::Entity::find_by_id(id.to_owned()).one(self.db()).await?)
+    }
+
+    pub async fn onboarding_visit_by_pre_auth_code(
+        &self,
+        pre_auth_code: &str,
+    ) -> Result<Option<visit::Model>, StoreError> {
+        Ok(visit::Entity::find()
+            .filter(visit::Column::PreAuthCode.eq(pre_auth_code))
+            .one(self.db())
+            .await?)
+    }
+
+    /// Records which Mini Program a visit ended with, and uses up a single-use link.
+    pub async fn complete_onboarding_visit(
+        &self,
+        visit_id: &str,
+        authorizer_appid: &str,
+    ) -> Result<(), StoreError> {
+        let Some(v) = self.onboarding_visit(visit_id).await? else {
+            return Err(StoreError::NotFound("onboarding visit"));
+        };
+        let at = now();
+        visit::Entity::update_many()
+            .set(visit::ActiveModel {
+                completed_at: Set(Some(at)),
+                authorizer_appid: Set(Some(authorizer_appid.to_owned())),
+                ..Default::default()
+            })
+            .filter(visit::Column::Id.eq(visit_id))
+            .exec(self.db())
+            .await?;
+        link::Entity::update_many()
+            .set(link::ActiveModel {
+                used_at: Set(Some(at)),
+                ..Default::default()
+            })
+            .filter(link::Column::Id.eq(v.link_id))
+            .filter(link::Column::UsedAt.is_null())
+            .exec(self.db())
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,33 @@
+use store::{StoreError, onboarding::LinkState};
+use wxcrypt::CryptError;
+
+use crate::{push::PushParseError, wechat_client::WechatError};
+
+/// Errors of tenant authorization. The HTTP edge maps them: `Push*` to 400,
+/// `Store(Unavailable)` and `Wechat(Transport)` to 503, link/visit problems to
+/// a page that says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("push rejected: {0}")]
+    PushCrypto(#[from] CryptError),
+    #[error("push rejected: {0}")]
+    PushContent(#[from] PushParseError),
+    #[error("push is for component {actual}, this platform is {expected}")]
+    PushWrongComponent { expected: String, actual: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Wechat(#[from] WechatError),
+    #[error("no component_verify_ticket has been received yet; WeChat pushes one every 10 minutes")]
+    NoTicket,
+    #[error("onboarding link not found")]
+    LinkNotFound,
+    #[error("onboarding link cannot be used: {0:?}")]
+    LinkUnusable(LinkState),
+    #[error("onboarding visit not found or expired; open the onboarding link again")]
+    VisitNotFound,
+    #[error("authorizer {0} is not known")]
+    AuthorizerNotFound(String),
+    #[error("authorizer {appid} is {status}; it must authorize again")]
+    AuthorizerInactive { appid: String, status: String },
+}

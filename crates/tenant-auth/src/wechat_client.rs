@@ -1,0 +1,107 @@
+//! A small HTTP client for WeChat's JSON APIs.
+//!
+//! WeChat answers HTTP 200 with `{"errcode":N,"errmsg":…}` on failure, so
+//! success is decided by `errcode`, not by the status. Tokens travel in the
+//! query string; errors never carry the URL (reqwest's errors would print it,
+//! token included), and nothing here logs bodies.
+use std::time::Duration;
+
+use serde::{Serialize, de::DeserializeOwned};
+use store::Secret;
+use url::Url;
+use wechat_api::WechatStatus;
+
+#[derive(Debug, thiserror::Error)]
+pub enum WechatError {
+    #[error("WeChat could not be reached: {0}")]
+    Transport(String),
+    #[error("WeChat answered HTTP {0}")]
+    HttpStatus(u16),
+    #[error("WeChat answered errcode {errcode}: {errmsg}")]
+    Api { errcode: i64, errmsg: String },
+    #[error("WeChat's answer could not be read: {0}")]
+    Decode(String),
+}
+
+impl WechatError {
+    pub fn errcode(&self) -> Option<i64> {
+        match self {
+            WechatError::Api { errcode, .. } => Some(*errcode),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct WechatClient {
+    http: reqwest::Client,
+    api_base: Url,
+}
+
+impl WechatClient {
+    pub fn new(api_base: Url, timeout: Duration) -> Result<Self, WechatError> {
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(5)))
+            .user_agent(concat!("tpgate/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| WechatError::Transport(e.without_url().to_string()))?;
+        Ok(Self { http, api_base })
+    }
+
+    /// POSTs `body` to `path`, with `token` as the query parameter `token_param`
+    /// (`access_token` or `component_access_token`) when given. Returns the
+    /// whole JSON answer when errcode is 0 or absent.
+    pub async fn post_value<B: Serialize + ?Sized>(
+        &self,
+        path: &str,
+        token: Option<(&str, &Secret)>,
+        body: &B,
+    ) -> Result<serde_json::Value, WechatError> {
+        let mut url = self
+            .api_base
+            .join(path.trim_start_matches('/'))
+            .map_err(|e| WechatError::Transport(format!("bad WeChat path {path}: {e}")))?;
+        if let Some((param, token)) = token {
+            url.query_pairs_mut().append_pair(param, token.expose());
+        }
+        let response = self
+            .http
+            .post(url)
+            .json(body)
+            .send()
+            .await
+            .map_err(|e| WechatError::Transport(e.without_url().to_string()))?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(WechatError::HttpStatus(status.as_u16()));
+        }
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| WechatError::Transport(e.without_url().to_string()))?;
+        let value: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|e| WechatError::Decode(e.to_string()))?;
+        let status: WechatStatus =
+            serde_json::from_value(value.clone()).map_err(|e| WechatError::Decode(e.to_string()))?;
+        if status.is_ok() {
+            Ok(value)
+        } else {
+            Err(WechatError::Api {
+                errcode: status.errcode,
+                errmsg: status.errmsg,
+            })
+        }
+    }
+
+    /// Like [`post_value`](Self::post_value), decoded into `R`.
+    pub async fn post<B: Serialize + ?Sized, R: DeserializeOwned>(
+        &self,
+        path: &str,
+        token: Option<(&str, &Secret)>,
+        body: &B,
+    ) -> Result<R, WechatError> {
+        let value = self.post_value(path, token, body).await?;
+        serde_json::from_value(value).map_err(|e| WechatError::Decode(e.to_string()))
+    }
+}

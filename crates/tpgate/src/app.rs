@@ -1,0 +1,167 @@
+use std::{future::Future, sync::Arc};
+
+use admin_api::{AdminState, JwtConfig};
+use anyhow::Context;
+use api_proxy::{ProxyApi, ProxyState};
+use poem::{
+    EndpointExt, Route, Server,
+    listener::{Acceptor, Listener, TcpAcceptor, TcpListener},
+    middleware::{Tracing, SizeLimit},
+};
+use poem_openapi::OpenApiService;
+use problem::Problem;
+use store::{Sealer, Secret, Store};
+use tenant_auth::{Clock, TenantAuth};
+
+use crate::{config::Config, routes};
+
+/// Everything handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    pub auth: TenantAuth,
+    pub public_base_url: url::Url,
+}
+
+pub fn openapi_service() -> OpenApiService<(admin_api::AdminApi, ProxyApi), ()> {
+    OpenApiService::new(
+        (admin_api::api::admin_api(), ProxyApi),
+        "tpgate",
+        env!("CARGO_PKG_VERSION"),
+    )
+    .description(
+        "WeChat Open Platform third-party platform gateway: admin API (`/admin/v1`, JWT) \
+         and the tenant proxy for WeChat APIs (`/v1/apps/{appid}/…`, API key). \
+         Errors are `application/problem+json` (RFC 9457).",
+    )
+}
+
+/// The OpenAPI document as committed in `openapi/tpgate.json`.
+pub fn spec_json() -> String {
+    openapi_service().spec()
+}
+
+/// A built, bound, not yet running tpgate.
+pub struct Application {
+    acceptor: TcpAcceptor,
+    port: u16,
+    route: poem::endpoint::BoxEndpoint<'static>,
+    state: AppState,
+}
+
+impl Application {
+    /// Connects storage, migrates, wires routes and binds `config.listen`
+    /// (or takes an already bound listener, as the tests and sandbox do).
+    pub async fn build(
+        config: &Config,
+        listener: Option<std::net::TcpListener>,
+        clock: Clock,
+    ) -> anyhow::Result<Self> {
+        let sealer = Sealer::from_base64(
+            config.sealing_key.as_deref().unwrap_or_default(),
+            &config.sealing_previous_keys,
+        )
+        .context("sealing_key (TPGATE_SEALING_KEY)")?;
+        let store = Store::connect(&config.database_url, config.redis_url.as_deref(), sealer)
+            .await
+            .context("connecting storage")?;
+        store.migrate().await.context("running migrations")?;
+        let auth = TenantAuth::new(store.clone(), config.component_config(), clock)
+            .context("component configuration")?;
+        let state = AppState {
+            auth: auth.clone(),
+            public_base_url: config.public_base_url.clone(),
+        };
+        let admin = AdminState {
+            store,
+            jwt: JwtConfig {
+                hs256_secret: Secret::new(config.admin.jwt_secret.clone().unwrap_or_default()),
+                issuer: config.admin.jwt_issuer.clone(),
+                audience: config.admin.jwt_audience.clone(),
+            },
+            public_base_url: config.public_base_url.clone(),
+        };
+        let acceptor = match listener {
+            Some(l) => {
+                l.set_nonblocking(true)?;
+                TcpAcceptor::from_tokio(tokio::net::TcpListener::from_std(l)?)?
+            }
+            None => TcpListener::bind(config.listen.to_string())
+                .into_acceptor()
+                .await
+                .with_context(|| format!("binding {}", config.listen))?,
+        };
+        let port = acceptor
+            .local_addr()
+            .first()
+            .and_then(|a| a.as_socket_addr().map(|s| s.port()))
+            .unwrap_or(0);
+        let route = router(state.clone(), admin, ProxyState { auth });
+        Ok(Self {
+            acceptor,
+            port,
+            route,
+            state,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` resolves, then drains in-flight requests
+    /// (up to 25 s, inside Kubernetes' default 30 s grace period).
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        Server::new_with_acceptor(self.acceptor)
+            .run_with_graceful_shutdown(
+                self.route,
+                shutdown,
+                Some(std::time::Duration::from_secs(25)),
+            )
+            .await
+    }
+}
+
+fn router(
+    state: AppState,
+    admin: AdminState,
+    proxy: ProxyState,
+) -> poem::endpoint::BoxEndpoint<'static> {
+    let api = openapi_service();
+    let docs = api.swagger_ui();
+    let spec = Arc::new(api.spec());
+    Route::new()
+        .at(
+            "/wechat/component/events",
+            poem::post(routes::wechat_events::component_events).with(SizeLimit::new(64 * 1024)),
+        )
+        .at("/onboard/complete", poem::get(routes::onboarding::complete))
+        .at("/onboard/:token", poem::get(routes::onboarding::begin))
+        .at("/healthz", poem::get(routes::health::healthz))
+        .at("/readyz", poem::get(routes::health::readyz))
+        .at(
+            "/openapi.json",
+            poem::get(poem::endpoint::make_sync(move |_| {
+                poem::Response::builder()
+                    .content_type("application/json")
+                    .body(spec.as_str().to_owned())
+            })),
+        )
+        .nest("/docs", docs)
+        .nest("/", api.with(SizeLimit::new(256 * 1024)))
+        .data(state)
+        .data(admin)
+        .data(proxy)
+        .catch_all_error(|err: poem::Error| async move {
+            use poem::IntoResponse;
+            Problem::from_poem_error(&err).into_response()
+        })
+        .with(Tracing)
+        .boxed()
+}

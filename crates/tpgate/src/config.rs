@@ -1,0 +1,210 @@
+//! Configuration: defaults, then a TOML file (`--config` / `TPGATE_CONFIG`),
+//! then `TPGATE_*` environment variables (`__` separates nesting, e.g.
+//! `TPGATE_COMPONENT__APPID`). Any variable may instead be given as
+//! `<NAME>_FILE` pointing at a file holding the value (Kubernetes secret
+//! mounts), e.g. `TPGATE_SEALING_KEY_FILE=/run/secrets/sealing-key`.
+//!
+//! | key | env | meaning |
+//! |---|---|---|
+//! | `listen` | `TPGATE_LISTEN` | address to bind, default `0.0.0.0:8080` |
+//! | `public_base_url` | `TPGATE_PUBLIC_BASE_URL` | how merchants and WeChat reach tpgate (onboarding links, redirect_uri) |
+//! | `database_url` | `TPGATE_DATABASE_URL` | `postgres://…` or `sqlite://file?mode=rwc`; default `sqlite://tpgate.db?mode=rwc` |
+//! | `redis_url` | `TPGATE_REDIS_URL` | optional; without it coordination is in-process (single replica) |
+//! | `sealing_key` | `TPGATE_SEALING_KEY` | base64 32-byte key sealing secrets at rest (required) |
+//! | `sealing_previous_keys` | `TPGATE_SEALING_PREVIOUS_KEYS` | older keys still accepted for opening, during rotation |
+//! | `component.appid` / `.secret` / `.token` / `.encoding_aes_key` / `.previous_encoding_aes_key` | `TPGATE_COMPONENT__…` | the third-party platform's credentials from the Open Platform console |
+//! | `wechat.api_base` / `.mp_base` | `TPGATE_WECHAT__…` | WeChat's hosts (the simulator in tests/sandbox) |
+//! | `wechat.timeout_secs` / `.refresh_margin_secs` | | per-call timeout (10); refresh tokens this early (600) |
+//! | `admin.jwt_secret` / `.jwt_issuer` / `.jwt_audience` | `TPGATE_ADMIN__…` | HS256 secret (≥ 32 bytes) and expected `iss`/`aud` |
+//! | `log_format` | `TPGATE_LOG_FORMAT` | `text` (default) or `json` |
+use std::{net::SocketAddr, path::Path, time::Duration};
+
+use anyhow::{Context, bail};
+use figment::{
+    Figment,
+    providers::{Env, Format, Serialized, Toml},
+};
+use serde::{Deserialize, Serialize};
+use store::Secret;
+use url::Url;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub public_base_url: Url,
+    pub database_url: String,
+    pub redis_url: Option<String>,
+    pub sealing_key: Option<String>,
+    #[serde(default)]
+    pub sealing_previous_keys: Vec<String>,
+    pub component: ComponentSettings,
+    pub wechat: WechatSettings,
+    pub admin: AdminSettings,
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ComponentSettings {
+    pub appid: String,
+    pub secret: String,
+    pub token: String,
+    pub encoding_aes_key: String,
+    pub previous_encoding_aes_key: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WechatSettings {
+    pub api_base: Url,
+    pub mp_base: Url,
+    pub timeout_secs: u64,
+    pub refresh_margin_secs: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminSettings {
+    pub jwt_secret: Option<String>,
+    pub jwt_issuer: String,
+    pub jwt_audience: String,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: "0.0.0.0:8080".parse().expect("valid default address"),
+            public_base_url: Url::parse("http://localhost:8080/").expect("valid default URL"),
+            database_url: "sqlite://tpgate.db?mode=rwc".into(),
+            redis_url: None,
+            sealing_key: None,
+            sealing_previous_keys: Vec::new(),
+            component: ComponentSettings::default(),
+            wechat: WechatSettings {
+                api_base: Url::parse("https://api.weixin.qq.com/").expect("valid default URL"),
+                mp_base: Url::parse("https://mp.weixin.qq.com/").expect("valid default URL"),
+                timeout_secs: 10,
+                refresh_margin_secs: 600,
+            },
+            admin: AdminSettings {
+                jwt_secret: None,
+                jwt_issuer: "tpgate".into(),
+                jwt_audience: "tpgate-admin".into(),
+            },
+            log_format: LogFormat::Text,
+        }
+    }
+}
+
+impl Config {
+    /// Loads defaults ← file ← environment (incl. `*_FILE` indirections).
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = file {
+            if !path.exists() {
+                bail!("config file {} does not exist", path.display());
+            }
+            figment = figment.merge(Toml::file(path));
+        }
+        figment = figment.merge(
+            Env::prefixed("TPGATE_")
+                .split("__")
+                .filter(|k| !k.as_str().ends_with("_file") && k.as_str() != "config"),
+        );
+        for (key, value) in file_indirections()? {
+            figment = figment.merge(Serialized::default(&key, value));
+        }
+        let config: Config = figment
+            .extract()
+            .context("invalid configuration (see `tpgate --help` and the table in config.rs / README)")?;
+        config.normalised()
+    }
+
+    /// Base URLs must end in `/` for `Url::join` to keep their path.
+    fn normalised(mut self) -> anyhow::Result<Self> {
+        for url in [
+            &mut self.public_base_url,
+            &mut self.wechat.api_base,
+            &mut self.wechat.mp_base,
+        ] {
+            if !url.path().ends_with('/') {
+                let path = format!("{}/", url.path());
+                url.set_path(&path);
+            }
+        }
+        Ok(self)
+    }
+
+    /// Checks what `serve` needs, naming the setting to fix.
+    pub fn validate_for_serve(&self) -> anyhow::Result<()> {
+        let c = &self.component;
+        for (name, value) in [
+            ("component.appid (TPGATE_COMPONENT__APPID)", &c.appid),
+            ("component.secret (TPGATE_COMPONENT__SECRET)", &c.secret),
+            ("component.token (TPGATE_COMPONENT__TOKEN)", &c.token),
+            (
+                "component.encoding_aes_key (TPGATE_COMPONENT__ENCODING_AES_KEY)",
+                &c.encoding_aes_key,
+            ),
+        ] {
+            if value.trim().is_empty() {
+                bail!("{name} is not set: copy it from the WeChat Open Platform console");
+            }
+        }
+        if self.sealing_key.as_deref().is_none_or(|k| k.trim().is_empty()) {
+            bail!(
+                "sealing_key (TPGATE_SEALING_KEY) is not set: generate one with `tpgate gen-key` and keep it safe; losing it loses every stored refresh token"
+            );
+        }
+        match self.admin.jwt_secret.as_deref() {
+            Some(s) if s.len() >= 32 => {}
+            _ => bail!(
+                "admin.jwt_secret (TPGATE_ADMIN__JWT_SECRET) must be set to at least 32 bytes (e.g. `tpgate gen-key`)"
+            ),
+        }
+        Ok(())
+    }
+
+    pub fn component_config(&self) -> tenant_auth::ComponentConfig {
+        tenant_auth::ComponentConfig {
+            appid: self.component.appid.clone(),
+            secret: Secret::new(self.component.secret.clone()),
+            token: Secret::new(self.component.token.clone()),
+            encoding_aes_key: Secret::new(self.component.encoding_aes_key.clone()),
+            previous_encoding_aes_key: self
+                .component
+                .previous_encoding_aes_key
+                .clone()
+                .filter(|k| !k.is_empty())
+                .map(Secret::new),
+            api_base: self.wechat.api_base.clone(),
+            mp_base: self.wechat.mp_base.clone(),
+            refresh_margin: Duration::from_secs(self.wechat.refresh_margin_secs),
+            http_timeout: Duration::from_secs(self.wechat.timeout_secs),
+        }
+    }
+}
+
+/// `TPGATE_A__B_FILE=/path` → (`a.b`, contents of /path, trailing newline trimmed).
+fn file_indirections() -> anyhow::Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    for (name, path) in std::env::vars() {
+        let Some(rest) = name.strip_prefix("TPGATE_") else { continue };
+        let Some(key) = rest.strip_suffix("_FILE") else { continue };
+        let value = std::fs::read_to_string(&path)
+            .with_context(|| format!("{name} points at {path}, which cannot be read"))?;
+        out.push((
+            key.to_lowercase().replace("__", "."),
+            value.trim_end_matches(['\n', '\r']).to_owned(),
+        ));
+    }
+    Ok(out)
+}

@@ -1,0 +1,18 @@
+//! The `tpgate` service: configuration, HTTP wiring and start-up.
+//!
+//! # Layout
+//! - `config`: defaults ← file ← `TPGATE_*` env.
+//! - `app`: [`Application`] (build → port → run_until_stopped) and the router.
+//! - `routes/`: thin handlers for WeChat pushes, onboarding pages and health;
+//!   the admin API and the tenant proxy come from their own crates.
+//! - `sandbox`: the gateway plus an in-process WeChat simulator for newcomers.
+#![forbid(unsafe_code)]
+
+mod app;
+pub mod config;
+mod routes;
+pub mod sandbox;
+pub mod telemetry;
+
+pub use app::{AppState, Application, openapi_service, spec_json};
+pub use config::Config;

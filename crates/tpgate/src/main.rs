@@ -1,0 +1,134 @@
+//! `tpgate`: serve, sandbox, migrate, openapi, token, gen-key.
+use std::path::PathBuf;
+
+use admin_api::{JwtConfig, Role};
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use store::{Sealer, Secret, Store};
+use tenant_auth::Clock;
+use tpgate::{Application, Config, sandbox, telemetry};
+
+#[derive(Parser)]
+#[command(name = "tpgate", version, about = "WeChat Open Platform third-party platform gateway")]
+struct Cli {
+    /// TOML config file (also TPGATE_CONFIG). Environment TPGATE_* overrides it.
+    #[arg(long, global = true, env = "TPGATE_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the gateway (production).
+    Serve,
+    /// Run the gateway on SQLite with an in-process WeChat simulator, plus demo data.
+    Sandbox(sandbox::SandboxArgs),
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Print the OpenAPI document (what `openapi/tpgate.json` must contain).
+    Openapi,
+    /// Mint an admin JWT (bootstrap: the first operator token).
+    Token {
+        /// platform_admin, platform_viewer or tenant_admin.
+        #[arg(long, default_value = "platform_admin")]
+        role: String,
+        /// Who the token is for (the `sub` claim, recorded in logs).
+        #[arg(long, default_value = "bootstrap")]
+        subject: String,
+        /// Required for tenant_admin.
+        #[arg(long)]
+        tenant_id: Option<String>,
+        /// Lifetime in hours.
+        #[arg(long, default_value_t = 12)]
+        ttl_hours: i64,
+    },
+    /// Print a fresh random key (for TPGATE_SEALING_KEY or the JWT secret).
+    GenKey,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Openapi => {
+            println!("{}", tpgate::spec_json());
+            Ok(())
+        }
+        Command::GenKey => {
+            println!("{}", Sealer::generate_key());
+            Ok(())
+        }
+        Command::Sandbox(args) => {
+            telemetry::init(tpgate::config::LogFormat::Text);
+            sandbox::run(args).await
+        }
+        Command::Migrate => {
+            let config = Config::load(cli.config.as_deref())?;
+            telemetry::init(config.log_format);
+            let sealer = Sealer::from_base64(
+                config.sealing_key.as_deref().unwrap_or_default(),
+                &config.sealing_previous_keys,
+            )
+            .context("sealing_key (TPGATE_SEALING_KEY)")?;
+            let store = Store::connect(&config.database_url, None, sealer).await?;
+            store.migrate().await?;
+            tracing::info!("migrations applied");
+            Ok(())
+        }
+        Command::Token {
+            role,
+            subject,
+            tenant_id,
+            ttl_hours,
+        } => {
+            let config = Config::load(cli.config.as_deref())?;
+            let role: Role = serde_json::from_value(serde_json::Value::String(role.clone()))
+                .map_err(|_| anyhow::anyhow!("unknown role {role:?}: use platform_admin, platform_viewer or tenant_admin"))?;
+            let secret = config
+                .admin
+                .jwt_secret
+                .context("admin.jwt_secret (TPGATE_ADMIN__JWT_SECRET) is not set")?;
+            let jwt = JwtConfig {
+                hs256_secret: Secret::new(secret),
+                issuer: config.admin.jwt_issuer,
+                audience: config.admin.jwt_audience,
+            };
+            println!("{}", jwt.mint(&subject, role, tenant_id, chrono::Duration::hours(ttl_hours))?);
+            Ok(())
+        }
+        Command::Serve => {
+            let config = Config::load(cli.config.as_deref())?;
+            telemetry::init(config.log_format);
+            config.validate_for_serve()?;
+            let app = Application::build(&config, None, Clock::system()).await?;
+            tracing::info!(port = app.port(), "tpgate listening");
+            app.run_until_stopped(shutdown_signal()).await?;
+            tracing::info!("tpgate stopped");
+            Ok(())
+        }
+    }
+}
+
+/// SIGTERM (Kubernetes) or Ctrl-C.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutdown requested; draining");
+}

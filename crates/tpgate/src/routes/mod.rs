@@ -1,0 +1,3 @@
+pub mod health;
+pub mod onboarding;
+pub mod wechat_events;

@@ -1,0 +1,278 @@
+//! `tpgate sandbox`: the whole product on a laptop in one command.
+//!
+//! Starts the WeChat simulator and the gateway (SQLite, in-process
+//! coordination) side by side, wires them to each other, lets the simulator
+//! push a verify ticket (and every 10 minutes after, as WeChat does), creates
+//! a demo tenant, API key, onboarding link and paid demo orders, then prints
+//! and writes (`tpgate-sandbox.json`) what to do next.
+//!
+//! The simulator keeps its state in memory, so the sandbox database is
+//! recreated on every start: tokens stored by an earlier run would mean
+//! nothing to a fresh simulator.
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use admin_api::{JwtConfig, Role};
+use anyhow::Context;
+use serde::Serialize;
+use store::{Sealer, Secret, onboarding::NewLink};
+use tenant_auth::Clock;
+use tokio::sync::oneshot;
+use url::Url;
+use wechat_sim::{NewOrder, SimConfig, Simulator};
+
+use crate::{Application, Config};
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct SandboxArgs {
+    /// Interface to bind both servers on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// Gateway port (0 = any free port).
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+    /// Simulator port (0 = any free port).
+    #[arg(long, default_value_t = 8081)]
+    pub sim_port: u16,
+    /// SQLite file for the sandbox (deleted and recreated at start).
+    #[arg(long, default_value = "tpgate-sandbox.db")]
+    pub db: PathBuf,
+    /// Where to write the summary JSON.
+    #[arg(long, default_value = "tpgate-sandbox.json")]
+    pub out: PathBuf,
+}
+
+/// What a newcomer needs next; also written to `tpgate-sandbox.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct SandboxInfo {
+    pub base_url: String,
+    pub simulator_url: String,
+    pub admin_token: String,
+    pub tenant_id: String,
+    pub api_key: String,
+    pub onboarding_url: String,
+    /// The Mini Program the simulator's authorization page will authorize.
+    pub authorizer_appid: String,
+    pub demo_orders: Vec<DemoOrder>,
+    pub next_steps: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DemoOrder {
+    pub transaction_id: String,
+    pub payer_openid: String,
+}
+
+/// A running sandbox. Dropping `stop` (or sending on it) stops both servers.
+pub struct RunningSandbox {
+    pub info: SandboxInfo,
+    pub simulator: Simulator,
+    stop: Option<oneshot::Sender<()>>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl RunningSandbox {
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        for t in self.tasks.drain(..) {
+            let _ = tokio::time::timeout(Duration::from_secs(30), t).await;
+        }
+    }
+}
+
+fn remove_if_exists(path: &std::path::Path) -> anyhow::Result<()> {
+    match std::fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e).with_context(|| format!("removing old sandbox database {}", path.display())),
+    }
+}
+
+pub async fn start(args: &SandboxArgs) -> anyhow::Result<RunningSandbox> {
+    let bind = |port: u16| -> anyhow::Result<std::net::TcpListener> {
+        let addr: SocketAddr = format!("{}:{port}", args.host)
+            .parse()
+            .with_context(|| format!("--host {} is not an IP address", args.host))?;
+        std::net::TcpListener::bind(addr)
+            .with_context(|| format!("port {port} is taken; pick another with --port / --sim-port"))
+    };
+    let gateway_listener = bind(args.port)?;
+    let sim_listener = bind(args.sim_port)?;
+    let gateway_url = Url::parse(&format!("http://{}/", gateway_listener.local_addr()?))?;
+    let sim_url = Url::parse(&format!("http://{}/", sim_listener.local_addr()?))?;
+
+    let mut sim_config = SimConfig::sandbox();
+    sim_config.gateway_events_url = Some(gateway_url.join("wechat/component/events")?.to_string());
+    let simulator = Simulator::new(sim_config.clone());
+
+    for suffix in ["", "-wal", "-shm"] {
+        let mut path = args.db.clone().into_os_string();
+        path.push(suffix);
+        remove_if_exists(std::path::Path::new(&path))?;
+    }
+    let jwt_secret = Sealer::generate_key();
+    let mut config = Config {
+        public_base_url: gateway_url.clone(),
+        database_url: format!("sqlite://{}?mode=rwc", args.db.display()),
+        sealing_key: Some(Sealer::generate_key()),
+        ..Config::default()
+    };
+    config.component.appid = sim_config.component_appid.clone();
+    config.component.secret = sim_config.component_secret.clone();
+    config.component.token = sim_config.token.clone();
+    config.component.encoding_aes_key = sim_config.encoding_aes_key.clone();
+    config.wechat.api_base = sim_url.clone();
+    config.wechat.mp_base = sim_url.clone();
+    config.admin.jwt_secret = Some(jwt_secret.clone());
+    config.validate_for_serve()?;
+
+    let app = Application::build(&config, Some(gateway_listener), Clock::system()).await?;
+    let store = app.state().auth.store().clone();
+
+    let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    let (sim_stop_tx, sim_stop_rx) = oneshot::channel::<()>();
+    let mut tasks = Vec::new();
+    let sim_listener = tokio::net::TcpListener::from_std({
+        sim_listener.set_nonblocking(true)?;
+        sim_listener
+    })?;
+    let sim_for_server = simulator.clone();
+    tasks.push(tokio::spawn(async move {
+        if let Err(e) = wechat_sim::serve(sim_listener, sim_for_server, async {
+            let _ = sim_stop_rx.await;
+        })
+        .await
+        {
+            tracing::error!(error = %e, "simulator stopped with an error");
+        }
+    }));
+    tasks.push(tokio::spawn(async move {
+        let _ = app
+            .run_until_stopped(async {
+                let _ = stop_rx.await;
+                let _ = sim_stop_tx.send(());
+            })
+            .await;
+    }));
+
+    // WeChat pushes a ticket every 10 minutes; so does the sandbox.
+    let first = simulator.push_ticket().await.context("simulator could not push the first ticket")?;
+    anyhow::ensure!(
+        first.status == 200 && first.body == "success",
+        "the gateway refused the simulator's ticket push: HTTP {} {}",
+        first.status,
+        first.body
+    );
+    let pusher = simulator.clone();
+    tasks.push(tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(600));
+        every.tick().await;
+        loop {
+            every.tick().await;
+            if let Err(e) = pusher.push_ticket().await {
+                tracing::warn!(error = %e, "sandbox ticket push failed");
+            }
+        }
+    }));
+
+    let tenant = store.create_tenant("demo").await?;
+    let (_, api_key) = store.create_api_key(&tenant.id, "sandbox").await?;
+    let (_, link_token) = store
+        .create_onboarding_link(NewLink {
+            tenant_id: tenant.id.clone(),
+            auth_type: 2,
+            biz_appid: None,
+            single_use: false,
+            expires_at: chrono::Utc::now() + chrono::Duration::days(30),
+        })
+        .await?;
+    let onboarding_url = gateway_url.join(&format!("onboard/{}", link_token.expose()))?;
+    let admin_token = JwtConfig {
+        hs256_secret: Secret::new(jwt_secret),
+        issuer: config.admin.jwt_issuer.clone(),
+        audience: config.admin.jwt_audience.clone(),
+    }
+    .mint("sandbox", Role::PlatformAdmin, None, chrono::Duration::days(30))?;
+
+    let demo_orders: Vec<DemoOrder> = (0..3)
+        .map(|_| {
+            let order = simulator.create_paid_order(NewOrder::default());
+            DemoOrder {
+                transaction_id: order.transaction_id,
+                payer_openid: order.openid,
+            }
+        })
+        .collect();
+    let authorizer_appid = sim_config.default_authorizer_appid.clone();
+    let curl = upload_curl(&gateway_url, &api_key, &authorizer_appid, &demo_orders[0]);
+    let info = SandboxInfo {
+        base_url: gateway_url.to_string(),
+        simulator_url: sim_url.to_string(),
+        admin_token,
+        tenant_id: tenant.id,
+        api_key: api_key.expose().to_owned(),
+        onboarding_url: onboarding_url.to_string(),
+        authorizer_appid,
+        demo_orders,
+        next_steps: vec![
+            format!("1. Open the onboarding link in a browser (or: curl -sL '{onboarding_url}'). The simulated WeChat authorizes at once and shows the granted permission sets."),
+            format!("2. Upload shipping info for a demo order:\n{curl}"),
+            format!("3. Look at the order: POST {gateway_url}v1/apps/<appid>/wxa/sec/order/get_order with {{\"transaction_id\": \"…\"}}"),
+            format!("4. Explore the API: {gateway_url}docs (admin calls need: Authorization: Bearer <admin_token>)"),
+        ],
+    };
+    Ok(RunningSandbox {
+        info,
+        simulator,
+        stop: Some(stop_tx),
+        tasks,
+    })
+}
+
+/// The ready-to-run curl for the first proxied call.
+pub fn upload_curl(base: &Url, api_key: &Secret, appid: &str, order: &DemoOrder) -> String {
+    let body = serde_json::json!({
+        "order_key": {"order_number_type": 2, "transaction_id": order.transaction_id},
+        "logistics_type": 1,
+        "delivery_mode": 1,
+        "shipping_list": [{"tracking_no": "SF1234567890", "express_company": "SF", "item_desc": "Demo item *1", "contact": {"receiver_contact": "189****1234"}}],
+        "upload_time": chrono::Utc::now().with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("valid offset")).to_rfc3339(),
+        "payer": {"openid": order.payer_openid},
+    });
+    format!(
+        "curl -sS -X POST '{base}v1/apps/{appid}/wxa/sec/order/upload_shipping_info' \\\n  -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' \\\n  -d '{body}'",
+        key = api_key.expose()
+    )
+}
+
+pub async fn run(args: SandboxArgs) -> anyhow::Result<()> {
+    let sandbox = start(&args).await?;
+    let info = &sandbox.info;
+    std::fs::write(&args.out, serde_json::to_vec_pretty(info)?)
+        .with_context(|| format!("writing {}", args.out.display()))?;
+    println!("\ntpgate sandbox is running (Ctrl-C to stop)\n");
+    println!("  gateway        {}", info.base_url);
+    println!("  WeChat (sim)   {}", info.simulator_url);
+    println!("  tenant         {}", info.tenant_id);
+    println!("  API key        {}", info.api_key);
+    println!("  admin token    {}", info.admin_token);
+    println!("  onboarding     {}", info.onboarding_url);
+    println!(
+        "  demo orders    {}",
+        info.demo_orders
+            .iter()
+            .map(|o| o.transaction_id.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    println!("\nNext steps:\n");
+    for step in &info.next_steps {
+        println!("{step}\n");
+    }
+    println!("(all of this is also in {})", args.out.display());
+    let _ = tokio::signal::ctrl_c().await;
+    println!("stopping…");
+    sandbox.stop().await;
+    Ok(())
+}

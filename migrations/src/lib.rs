@@ -1,0 +1,49 @@
+//! Schema migrations for tpgate (sea-orm-migration).
+//!
+//! Each migration freezes its own table definitions (never the live entities),
+//! so old migrations keep meaning what they meant when they shipped.
+//! [`run`] serialises concurrent runs on Postgres with an advisory lock, so two
+//! replicas (or a Helm hook and a starting pod) can both call it safely.
+#![forbid(unsafe_code)]
+
+pub use sea_orm_migration::prelude::*;
+use sea_orm_migration::sea_orm::{DatabaseBackend, Statement, TransactionTrait};
+
+mod m20261122_000001_create_core_tables;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261122_000001_create_core_tables::Migration)]
+    }
+}
+
+/// Arbitrary but fixed key for `pg_advisory_lock`: "tpgate migrations".
+const MIGRATION_LOCK_KEY: i64 = 0x7470_6761_7465_6d31;
+
+/// Applies all pending migrations. On Postgres the whole run happens in one
+/// transaction holding `pg_advisory_xact_lock`, so concurrent runners queue
+/// instead of racing, and the lock cannot outlive the run (DDL is
+/// transactional on Postgres).
+pub async fn run(db: &sea_orm::DatabaseConnection) -> Result<(), sea_orm::DbErr> {
+    if db.get_database_backend() == DatabaseBackend::Postgres {
+        let txn = db.begin().await?;
+        txn.execute_raw(Statement::from_sql_and_values(
+            DatabaseBackend::Postgres,
+            "SELECT pg_advisory_xact_lock($1)",
+            [MIGRATION_LOCK_KEY.into()],
+        ))
+        .await?;
+        Migrator::up(&txn, None).await?;
+        txn.commit().await
+    } else {
+        Migrator::up(db, None).await
+    }
+}
+
+/// Whether every known migration has been applied (for readiness).
+pub async fn is_up_to_date(db: &sea_orm::DatabaseConnection) -> Result<bool, sea_orm::DbErr> {
+    Ok(Migrator::get_pending_migrations(db).await?.is_empty())
+}

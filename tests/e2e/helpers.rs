@@ -1,0 +1,286 @@
+//! `TestApp`: one tpgate + one simulator + a fresh database per test.
+use std::time::Duration;
+
+use admin_api::{JwtConfig, Role};
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::{Value, json};
+use store::{Sealer, Secret};
+use tenant_auth::Clock;
+use tpgate::{Application, Config};
+use url::Url;
+use wechat_sim::{SimConfig, Simulator};
+
+const JWT_SECRET: &str = "test-jwt-secret-test-jwt-secret-0123456789";
+
+pub struct TestApp {
+    pub base: Url,
+    pub sim: Simulator,
+    pub sim_config: SimConfig,
+    /// Follows no redirects, so tests can assert each hop.
+    pub http: reqwest::Client,
+    pub admin_token: String,
+    pub clock: Clock,
+    db: TestDb,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
+}
+
+enum TestDb {
+    Sqlite(tempfile_path::TempPath),
+    Postgres { admin_url: String, name: String },
+}
+
+/// A temp file path removed on drop (no extra crate needed for this).
+mod tempfile_path {
+    pub struct TempPath(pub std::path::PathBuf);
+    impl Drop for TempPath {
+        fn drop(&mut self) {
+            for suffix in ["", "-wal", "-shm"] {
+                let mut p = self.0.clone().into_os_string();
+                p.push(suffix);
+                let _ = std::fs::remove_file(p);
+            }
+        }
+    }
+}
+
+/// Replaces the database name in a Postgres URL.
+fn with_database(url: &str, name: &str) -> String {
+    let mut u = Url::parse(url).expect("TEST_DATABASE_URL is a URL");
+    u.set_path(&format!("/{name}"));
+    u.to_string()
+}
+
+async fn fresh_database() -> (String, TestDb) {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    match std::env::var("TEST_DATABASE_URL") {
+        Ok(admin_url) if !admin_url.is_empty() => {
+            let name = format!("tpgate_test_{id}");
+            let admin = Database::connect(admin_url.as_str())
+                .await
+                .expect("TEST_DATABASE_URL must be reachable");
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                .await
+                .expect("create test database");
+            (
+                with_database(&admin_url, &name),
+                TestDb::Postgres { admin_url, name },
+            )
+        }
+        _ => {
+            let path = std::env::temp_dir().join(format!("tpgate-test-{id}.db"));
+            (
+                format!("sqlite://{}?mode=rwc", path.display()),
+                TestDb::Sqlite(tempfile_path::TempPath(path)),
+            )
+        }
+    }
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    pub async fn spawn_with(customise: impl FnOnce(&mut SimConfig)) -> Self {
+        let gateway_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let sim_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = Url::parse(&format!("http://{}/", gateway_listener.local_addr().unwrap())).unwrap();
+        let sim_url = Url::parse(&format!("http://{}/", sim_listener.local_addr().unwrap())).unwrap();
+
+        let mut sim_config = SimConfig::sandbox();
+        sim_config.gateway_events_url = Some(base.join("wechat/component/events").unwrap().to_string());
+        customise(&mut sim_config);
+        let sim = Simulator::new(sim_config.clone());
+        sim_listener.set_nonblocking(true).unwrap();
+        let sim_listener = tokio::net::TcpListener::from_std(sim_listener).unwrap();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let (sim_stop_tx, sim_stop_rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(wechat_sim::serve(sim_listener, sim.clone(), async {
+            let _ = sim_stop_rx.await;
+        }));
+
+        let (database_url, db) = fresh_database().await;
+        let mut config = Config {
+            public_base_url: base.clone(),
+            database_url,
+            redis_url: std::env::var("TEST_REDIS_URL").ok().filter(|u| !u.is_empty()),
+            sealing_key: Some(Sealer::generate_key()),
+            ..Config::default()
+        };
+        config.component.appid = sim_config.component_appid.clone();
+        config.component.secret = sim_config.component_secret.clone();
+        config.component.token = sim_config.token.clone();
+        config.component.encoding_aes_key = sim_config.encoding_aes_key.clone();
+        config.wechat.api_base = sim_url.clone();
+        config.wechat.mp_base = sim_url.clone();
+        config.admin.jwt_secret = Some(JWT_SECRET.into());
+        config.validate_for_serve().unwrap();
+
+        let clock = Clock::system();
+        let app = Application::build(&config, Some(gateway_listener), clock.clone())
+            .await
+            .expect("tpgate builds");
+        let server = tokio::spawn(async move {
+            let _ = app
+                .run_until_stopped(async {
+                    let _ = stop_rx.await;
+                    let _ = sim_stop_tx.send(());
+                })
+                .await;
+        });
+
+        let admin_token = jwt().mint("e2e", Role::PlatformAdmin, None, chrono::Duration::hours(1)).unwrap();
+        Self {
+            base,
+            sim,
+            sim_config,
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(Duration::from_secs(20))
+                .build()
+                .unwrap(),
+            admin_token,
+            clock,
+            db,
+            stop: Some(stop_tx),
+            server: Some(server),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> Url {
+        self.base.join(path.trim_start_matches('/')).unwrap()
+    }
+
+    /// Stops the servers and drops the Postgres test database.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(30), server).await;
+        }
+        if let TestDb::Postgres { admin_url, name } = &self.db
+            && let Ok(admin) = Database::connect(admin_url.as_str()).await
+        {
+            let _ = admin
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                .await;
+        }
+    }
+
+    // === admin API helpers ===
+
+    pub async fn admin_post(&self, path: &str, body: Value) -> reqwest::Response {
+        self.http
+            .post(self.url(path))
+            .bearer_auth(&self.admin_token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn admin_get(&self, path: &str) -> reqwest::Response {
+        self.http
+            .get(self.url(path))
+            .bearer_auth(&self.admin_token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn push_ticket(&self) {
+        let outcome = self.sim.push_ticket().await.expect("sim pushes");
+        assert_eq!((outcome.status, outcome.body.as_str()), (200, "success"));
+    }
+
+    pub async fn create_tenant(&self, name: &str) -> String {
+        let resp = self.admin_post("/admin/v1/tenants", json!({ "name": name })).await;
+        assert_eq!(resp.status(), 201);
+        resp.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn create_api_key(&self, tenant_id: &str) -> String {
+        let resp = self
+            .admin_post(&format!("/admin/v1/tenants/{tenant_id}/api-keys"), json!({ "name": "e2e" }))
+            .await;
+        assert_eq!(resp.status(), 201);
+        resp.json::<Value>().await.unwrap()["key"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn create_link(&self, tenant_id: &str) -> Url {
+        let resp = self
+            .admin_post(&format!("/admin/v1/tenants/{tenant_id}/onboarding-links"), json!({}))
+            .await;
+        assert_eq!(resp.status(), 201);
+        Url::parse(resp.json::<Value>().await.unwrap()["url"].as_str().unwrap()).unwrap()
+    }
+
+    /// Follows the link like a browser: tpgate → WeChat's page → back to
+    /// tpgate. Returns the final status and HTML.
+    pub async fn follow_onboarding(&self, link: &Url) -> (u16, String) {
+        let mut url = link.clone();
+        for _ in 0..5 {
+            let resp = self.http.get(url.clone()).send().await.unwrap();
+            if resp.status().is_redirection() {
+                let location = resp.headers()["location"].to_str().unwrap().to_owned();
+                url = url.join(&location).unwrap();
+                continue;
+            }
+            return (resp.status().as_u16(), resp.text().await.unwrap());
+        }
+        panic!("too many redirects from {link}");
+    }
+
+    /// Ticket, tenant, key, link, onboarding: returns (tenant_id, api_key, appid).
+    pub async fn onboarded_tenant(&self, name: &str) -> (String, String, String) {
+        self.push_ticket().await;
+        let tenant = self.create_tenant(name).await;
+        let key = self.create_api_key(&tenant).await;
+        let link = self.create_link(&tenant).await;
+        let (status, html) = self.follow_onboarding(&link).await;
+        assert_eq!(status, 200, "{html}");
+        (tenant, key, self.sim_config.default_authorizer_appid.clone())
+    }
+
+    pub async fn proxy(&self, key: &str, appid: &str, api: &str, body: &Value) -> (u16, Value) {
+        let resp = self
+            .http
+            .post(self.url(&format!("/v1/apps/{appid}/wxa/sec/order/{api}")))
+            .bearer_auth(key)
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+}
+
+fn jwt() -> JwtConfig {
+    JwtConfig {
+        hs256_secret: Secret::new(JWT_SECRET),
+        issuer: "tpgate".into(),
+        audience: "tpgate-admin".into(),
+    }
+}
+
+/// A valid upload_shipping_info body for a simulator order.
+pub fn upload_body(transaction_id: &str, openid: &str, tracking_no: &str) -> Value {
+    json!({
+        "order_key": { "order_number_type": 2, "transaction_id": transaction_id },
+        "logistics_type": 1,
+        "delivery_mode": 1,
+        "shipping_list": [{
+            "tracking_no": tracking_no,
+            "express_company": "STO",
+            "item_desc": "微信气泡狗集线器*1",
+            "contact": { "consignor_contact": "+86-177****1234" }
+        }],
+        "upload_time": "2022-12-15T13:29:35.120+08:00",
+        "payer": { "openid": openid }
+    })
+}
