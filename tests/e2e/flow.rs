@@ -7,6 +7,8 @@ use crate::helpers::{TestApp, upload_body};
 
 const UPLOAD: &str = "/wxa/sec/order/upload_shipping_info";
 const AUTHORIZER_TOKEN: &str = "/cgi-bin/component/api_authorizer_token";
+const COMPONENT_TOKEN: &str = "/cgi-bin/component/api_component_token";
+const GET_ORDER: &str = "/wxa/sec/order/get_order";
 
 #[tokio::test]
 async fn ticket_to_shipment_to_reshipment_limit() {
@@ -169,27 +171,34 @@ async fn expired_tokens_are_refreshed_once() {
     let order = app.sim.create_paid_order(NewOrder::default());
     let get = json!({ "transaction_id": order.transaction_id });
 
-    // WeChat's clock runs ahead: it rejects the cached token (42001); tpgate
-    // refreshes once and retries.
+    let component_tokens = app.sim.call_count(COMPONENT_TOKEN);
+    assert_eq!(app.sim.call_count(AUTHORIZER_TOKEN), 0, "api_query_auth gave the first token");
+
+    // WeChat's clock runs ahead: it rejects the cached authorizer token
+    // (42001), and then the cached component token too. tpgate refreshes each
+    // once and retries once.
     app.sim.advance_clock(7300);
     let (status, got) = app.proxy(&key, &appid, "get_order", &get).await;
     assert_eq!(status, 200, "{got}");
-    assert_eq!(app.sim.call_count(AUTHORIZER_TOKEN), 1);
+    assert_eq!(app.sim.call_count(AUTHORIZER_TOKEN), 2, "one rejected (stale component token), one good");
+    assert_eq!(app.sim.call_count(COMPONENT_TOKEN), component_tokens + 1);
+    assert_eq!(app.sim.call_count(GET_ORDER), 2, "one rejected, one retried");
 
-    // tpgate's own clock enters the refresh margin: refreshed before use,
-    // without a failed call first.
-    let before = app.sim.call_count("/wxa/sec/order/get_order");
+    // tpgate's own clock enters the refresh margin: both tokens are refreshed
+    // before use, without a failed call first.
     app.clock.advance(7200 - 300);
     app.sim.advance_clock(7200 - 300);
     let (status, _) = app.proxy(&key, &appid, "get_order", &get).await;
     assert_eq!(status, 200);
-    assert_eq!(app.sim.call_count(AUTHORIZER_TOKEN), 2);
-    assert_eq!(app.sim.call_count("/wxa/sec/order/get_order"), before + 1);
+    assert_eq!(app.sim.call_count(AUTHORIZER_TOKEN), 3);
+    assert_eq!(app.sim.call_count(COMPONENT_TOKEN), component_tokens + 2);
+    assert_eq!(app.sim.call_count(GET_ORDER), 3);
 
-    // Fresh token: no refresh at all.
+    // Fresh tokens: no refresh at all.
     let (status, _) = app.proxy(&key, &appid, "get_order", &get).await;
     assert_eq!(status, 200);
-    assert_eq!(app.sim.call_count(AUTHORIZER_TOKEN), 2);
+    assert_eq!(app.sim.call_count(AUTHORIZER_TOKEN), 3);
+    assert_eq!(app.sim.call_count(COMPONENT_TOKEN), component_tokens + 2);
     app.shutdown().await;
 }
 

@@ -26,6 +26,8 @@ pub struct TestApp {
 }
 
 enum TestDb {
+    // Held for its Drop, which removes the file.
+    #[allow(dead_code)]
     Sqlite(tempfile_path::TempPath),
     Postgres { admin_url: String, name: String },
 }
@@ -155,6 +157,9 @@ impl TestApp {
 
     /// Stops the servers and drops the Postgres test database.
     pub async fn shutdown(mut self) {
+        // Close our keep-alive connections first, so the graceful shutdown
+        // has nothing to wait for.
+        self.http = reqwest::Client::new();
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }

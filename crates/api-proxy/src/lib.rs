@@ -79,7 +79,7 @@ enum ApiTags {
 
 pub struct ProxyApi;
 
-#[OpenApi(prefix_path = "/v1/apps/:appid")]
+#[OpenApi(prefix_path = "/v1/apps")]
 impl ProxyApi {
     /// Upload shipping information for a payment order
     ///
@@ -88,7 +88,7 @@ impl ProxyApi {
     /// prevents). A payment order may be re-shipped once; the third upload is
     /// a 409 with `wechat_errcode` 10060003. Not retried automatically.
     #[oai(
-        path = "/wxa/sec/order/upload_shipping_info",
+        path = "/:appid/wxa/sec/order/upload_shipping_info",
         method = "post",
         operation_id = "upload_shipping_info",
         tag = "ApiTags::Shipping"
@@ -110,7 +110,7 @@ impl ProxyApi {
     /// WeChat's `get_order`: by `transaction_id`, or `merchant_id` +
     /// `merchant_trade_no`.
     #[oai(
-        path = "/wxa/sec/order/get_order",
+        path = "/:appid/wxa/sec/order/get_order",
         method = "post",
         operation_id = "get_order",
         tag = "ApiTags::Shipping"

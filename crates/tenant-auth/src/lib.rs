@@ -230,11 +230,17 @@ impl TenantAuth {
 
     /// A component_access_token valid for longer than the refresh margin.
     pub async fn component_access_token(&self) -> Result<Secret, AuthError> {
+        Ok(self.component_token_versioned().await?.0)
+    }
+
+    /// The token and the version it was read at (for a later forced refresh).
+    async fn component_token_versioned(&self) -> Result<(Secret, i64), AuthError> {
         let appid = &self.config.appid;
-        if let Some((token, expires_at)) = self.store.component_token(appid).await?.token
+        let stored = self.store.component_token(appid).await?;
+        if let Some((token, expires_at)) = stored.token
             && self.still_fresh(expires_at)
         {
-            return Ok(token);
+            return Ok((token, stored.version));
         }
         // Single-flight: one task refreshes, the others wait and re-read.
         let _guard = self.locks.lock(&format!("component:{appid}")).await;
@@ -242,8 +248,29 @@ impl TenantAuth {
         if let Some((token, expires_at)) = stored.token
             && self.still_fresh(expires_at)
         {
-            return Ok(token);
+            return Ok((token, stored.version));
         }
+        self.fetch_component_token(stored.version).await
+    }
+
+    /// After WeChat rejected the token read at `failed_version`: replace it,
+    /// unless another task already did.
+    async fn force_component_refresh(&self, failed_version: i64) -> Result<(Secret, i64), AuthError> {
+        let appid = &self.config.appid;
+        let _guard = self.locks.lock(&format!("component:{appid}")).await;
+        let stored = self.store.component_token(appid).await?;
+        if stored.version != failed_version
+            && let Some((token, expires_at)) = stored.token
+            && self.still_fresh(expires_at)
+        {
+            return Ok((token, stored.version));
+        }
+        self.fetch_component_token(stored.version).await
+    }
+
+    /// `api_component_token` with the stored ticket; compare-and-set store.
+    async fn fetch_component_token(&self, version: i64) -> Result<(Secret, i64), AuthError> {
+        let appid = &self.config.appid;
         let ticket = self
             .store
             .verify_ticket(appid)
@@ -267,13 +294,38 @@ impl TenantAuth {
         let expires_at = requested_at + Duration::seconds(response.expires_in);
         if !self
             .store
-            .save_component_token(appid, stored.version, &token, expires_at)
+            .save_component_token(appid, version, &token, expires_at)
             .await?
         {
             tracing::info!(component.appid = %appid, "component token: another writer stored a newer token");
         }
         tracing::info!(component.appid = %appid, expires_in = response.expires_in, "component_access_token refreshed");
-        Ok(token)
+        Ok((token, version + 1))
+    }
+
+    /// Calls a component API with the component token. If WeChat rejects the
+    /// token itself (40001/40014/42001), refreshes it once and retries once.
+    async fn call_component<B: serde::Serialize, R: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<R, AuthError> {
+        let (token, version) = self.component_token_versioned().await?;
+        match self
+            .client
+            .post(path, Some(("component_access_token", &token)), body)
+            .await
+        {
+            Err(e) if e.errcode().is_some_and(wechat_api::errcode::is_token_error) => {
+                tracing::info!(api = path, errcode = ?e.errcode(), "component token rejected by WeChat; refreshing once");
+                let (token, _) = self.force_component_refresh(version).await?;
+                Ok(self
+                    .client
+                    .post(path, Some(("component_access_token", &token)), body)
+                    .await?)
+            }
+            other => Ok(other?),
+        }
     }
 
     // === onboarding ===
@@ -295,12 +347,9 @@ impl TenantAuth {
             LinkState::Usable => {}
             state => return Err(AuthError::LinkUnusable(state)),
         }
-        let token = self.component_access_token().await?;
         let response: PreAuthCodeResponse = self
-            .client
-            .post(
+            .call_component(
                 "/cgi-bin/component/api_create_preauthcode",
-                Some(("component_access_token", &token)),
                 &PreAuthCodeRequest {
                     component_appid: self.config.appid.clone(),
                 },
@@ -366,13 +415,10 @@ impl TenantAuth {
         auth_code: &str,
         tenant_id: Option<&str>,
     ) -> Result<(Authorization, StoredAuthorization), AuthError> {
-        let token = self.component_access_token().await?;
         let requested_at = self.clock.now();
         let response: QueryAuthResponse = self
-            .client
-            .post(
+            .call_component(
                 "/cgi-bin/component/api_query_auth",
-                Some(("component_access_token", &token)),
                 &QueryAuthRequest {
                     component_appid: self.config.appid.clone(),
                     authorization_code: auth_code.to_owned(),
@@ -476,13 +522,10 @@ impl TenantAuth {
         appid: &str,
         tokens: &AuthorizerTokens,
     ) -> Result<AuthorizerAccess, AuthError> {
-        let component_token = self.component_access_token().await?;
         let requested_at = self.clock.now();
-        let result: Result<AuthorizerTokenResponse, WechatError> = self
-            .client
-            .post(
+        let result: Result<AuthorizerTokenResponse, AuthError> = self
+            .call_component(
                 "/cgi-bin/component/api_authorizer_token",
-                Some(("component_access_token", &component_token)),
                 &AuthorizerTokenRequest {
                     component_appid: self.config.appid.clone(),
                     authorizer_appid: appid.to_owned(),
@@ -492,7 +535,7 @@ impl TenantAuth {
             .await;
         let response = match result {
             Ok(r) => r,
-            Err(err) if err.errcode() == Some(REFRESH_TOKEN_INVALID) => {
+            Err(AuthError::Wechat(err)) if err.errcode() == Some(REFRESH_TOKEN_INVALID) => {
                 // Stop calling WeChat for it; recovery via
                 // api_get_authorizer_list is the full-depth work.
                 self.store
@@ -504,7 +547,7 @@ impl TenantAuth {
                     status: STATUS_REAUTHORIZATION_REQUIRED.to_owned(),
                 });
             }
-            Err(err) => return Err(err.into()),
+            Err(err) => return Err(err),
         };
         let access = Secret::new(response.authorizer_access_token);
         // Persist whatever refresh token came back (it may rotate), in the

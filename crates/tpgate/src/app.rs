@@ -6,14 +6,14 @@ use api_proxy::{ProxyApi, ProxyState};
 use poem::{
     EndpointExt, Route, Server,
     listener::{Acceptor, Listener, TcpAcceptor, TcpListener},
-    middleware::{Tracing, SizeLimit},
+    middleware::Tracing,
 };
 use poem_openapi::OpenApiService;
 use problem::Problem;
 use store::{Sealer, Secret, Store};
 use tenant_auth::{Clock, TenantAuth};
 
-use crate::{config::Config, routes};
+use crate::{body_limit::BodyLimit, config::Config, routes};
 
 /// Everything handlers share.
 #[derive(Clone)]
@@ -139,7 +139,7 @@ fn router(
     Route::new()
         .at(
             "/wechat/component/events",
-            poem::post(routes::wechat_events::component_events).with(SizeLimit::new(64 * 1024)),
+            poem::post(routes::wechat_events::component_events).with(BodyLimit(64 * 1024)),
         )
         .at("/onboard/complete", poem::get(routes::onboarding::complete))
         .at("/onboard/:token", poem::get(routes::onboarding::begin))
@@ -154,7 +154,7 @@ fn router(
             })),
         )
         .nest("/docs", docs)
-        .nest("/", api.with(SizeLimit::new(256 * 1024)))
+        .nest("/", api.with(BodyLimit(256 * 1024)))
         .data(state)
         .data(admin)
         .data(proxy)

@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 
 mod app;
+mod body_limit;
 pub mod config;
 mod routes;
 pub mod sandbox;

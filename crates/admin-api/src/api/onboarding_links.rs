@@ -48,12 +48,16 @@ enum CreateOnboardingLinkResponse {
 pub struct OnboardingLinksApi;
 
 #[OpenApi(
-    prefix_path = "/admin/v1/tenants/:tenant_id/onboarding-links",
+    prefix_path = "/admin/v1/tenants",
     tag = "AdminTags::OnboardingLinks"
 )]
 impl OnboardingLinksApi {
     /// Create an onboarding link for a tenant
-    #[oai(path = "/", method = "post", operation_id = "create_onboarding_link")]
+    #[oai(
+        path = "/:tenant_id/onboarding-links",
+        method = "post",
+        operation_id = "create_onboarding_link"
+    )]
     async fn create_onboarding_link(
         &self,
         auth: AdminJwt,
