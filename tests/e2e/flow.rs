@@ -22,7 +22,10 @@ async fn ticket_to_shipment_to_reshipment_limit() {
     let first = app.http.get(link.clone()).send().await.unwrap();
     assert!(first.status().is_redirection());
     let to_wechat = first.headers()["location"].to_str().unwrap().to_owned();
-    assert!(to_wechat.contains("/cgi-bin/componentloginpage?"), "{to_wechat}");
+    assert!(
+        to_wechat.contains("/cgi-bin/componentloginpage?"),
+        "{to_wechat}"
+    );
     assert!(to_wechat.contains("pre_auth_code="), "{to_wechat}");
     let (status, html) = app.follow_onboarding(&link).await;
     assert_eq!(status, 200, "{html}");
@@ -52,7 +55,9 @@ async fn ticket_to_shipment_to_reshipment_limit() {
 
     // Second upload: the single re-shipment.
     let reship = upload_body(&order.transaction_id, &order.openid, "SF002");
-    let (status, answer) = app.proxy(&key, &appid, "upload_shipping_info", &reship).await;
+    let (status, answer) = app
+        .proxy(&key, &appid, "upload_shipping_info", &reship)
+        .await;
     assert_eq!(status, 200, "{answer}");
 
     // Third: WeChat's 10060003, mapped to a 409 problem.
@@ -62,12 +67,20 @@ async fn ticket_to_shipment_to_reshipment_limit() {
     assert!(problem["wechat_errmsg"].as_str().unwrap().contains("rid"));
 
     let (status, got) = app
-        .proxy(&key, &appid, "get_order", &json!({ "transaction_id": order.transaction_id }))
+        .proxy(
+            &key,
+            &appid,
+            "get_order",
+            &json!({ "transaction_id": order.transaction_id }),
+        )
         .await;
     assert_eq!(status, 200, "{got}");
     assert_eq!(got["order"]["order_state"], 2);
     assert_eq!(got["order"]["shipping"]["finish_shipping_count"], 2);
-    assert_eq!(got["order"]["shipping"]["shipping_list"][0]["tracking_no"], "SF002");
+    assert_eq!(
+        got["order"]["shipping"]["shipping_list"][0]["tracking_no"],
+        "SF002"
+    );
     assert_eq!(app.sim.call_count(UPLOAD), 3);
     app.shutdown().await;
 }
@@ -78,9 +91,19 @@ async fn invalid_bodies_are_rejected_locally_with_field_and_errcode() {
     let (_, key, appid) = app.onboarded_tenant("acme").await;
     let order = app.sim.create_paid_order(NewOrder::default());
     let cases = [
-        ("/shipping_list/0/item_desc", Value::Null, "shipping_list[0].item_desc", 10060008),
+        (
+            "/shipping_list/0/item_desc",
+            Value::Null,
+            "shipping_list[0].item_desc",
+            10060008,
+        ),
         ("/upload_time", json!("yesterday"), "upload_time", 268485216),
-        ("/order_key/order_number_type", json!(3), "order_key.order_number_type", 268485194),
+        (
+            "/order_key/order_number_type",
+            json!(3),
+            "order_key.order_number_type",
+            268485194,
+        ),
         ("/delivery_mode", json!(7), "delivery_mode", 268485224),
     ];
     for (pointer, value, field, errcode) in cases {
@@ -92,7 +115,14 @@ async fn invalid_bodies_are_rejected_locally_with_field_and_errcode() {
         assert_eq!(problem["prevents_errcode"], errcode, "{problem}");
     }
     // Structurally broken bodies are 400 problems too.
-    let (status, problem) = app.proxy(&key, &appid, "upload_shipping_info", &json!({"order_key": 5})).await;
+    let (status, problem) = app
+        .proxy(
+            &key,
+            &appid,
+            "upload_shipping_info",
+            &json!({"order_key": 5}),
+        )
+        .await;
     assert_eq!(status, 400, "{problem}");
     assert_eq!(problem["status"], 400);
     assert_eq!(app.sim.call_count(UPLOAD), 0, "nothing reached WeChat");
@@ -110,7 +140,9 @@ async fn callers_are_authenticated_and_scoped_to_their_appids() {
 
     let resp = app
         .http
-        .post(app.url(&format!("/v1/apps/{appid}/wxa/sec/order/upload_shipping_info")))
+        .post(app.url(&format!(
+            "/v1/apps/{appid}/wxa/sec/order/upload_shipping_info"
+        )))
         .json(&body)
         .send()
         .await
@@ -119,16 +151,35 @@ async fn callers_are_authenticated_and_scoped_to_their_appids() {
     assert!(resp.headers().contains_key("www-authenticate"));
     assert_eq!(resp.headers()["content-type"], "application/problem+json");
 
-    let (status, _) = app.proxy("tpk_nonsense", &appid, "upload_shipping_info", &body).await;
+    let (status, _) = app
+        .proxy("tpk_nonsense", &appid, "upload_shipping_info", &body)
+        .await;
     assert_eq!(status, 401);
-    let (status, problem) = app.proxy(&other_key, &appid, "upload_shipping_info", &body).await;
-    assert_eq!(status, 404, "another tenant's appid looks absent: {problem}");
-    let (status, _) = app.proxy(&key, "wxffffffffffffffff", "get_order", &json!({"transaction_id": "x"})).await;
+    let (status, problem) = app
+        .proxy(&other_key, &appid, "upload_shipping_info", &body)
+        .await;
+    assert_eq!(
+        status, 404,
+        "another tenant's appid looks absent: {problem}"
+    );
+    let (status, _) = app
+        .proxy(
+            &key,
+            "wxffffffffffffffff",
+            "get_order",
+            &json!({"transaction_id": "x"}),
+        )
+        .await;
     assert_eq!(status, 404);
     assert_eq!(app.sim.call_count(UPLOAD), 0);
 
     // Admin API: no token 401, wrong role 403.
-    let resp = app.http.get(app.url("/admin/v1/tenants")).send().await.unwrap();
+    let resp = app
+        .http
+        .get(app.url("/admin/v1/tenants"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 401);
     let resp = app
         .http
@@ -172,7 +223,11 @@ async fn expired_tokens_are_refreshed_once() {
     let get = json!({ "transaction_id": order.transaction_id });
 
     let component_tokens = app.sim.call_count(COMPONENT_TOKEN);
-    assert_eq!(app.sim.call_count(AUTHORIZER_TOKEN), 0, "api_query_auth gave the first token");
+    assert_eq!(
+        app.sim.call_count(AUTHORIZER_TOKEN),
+        0,
+        "api_query_auth gave the first token"
+    );
 
     // WeChat's clock runs ahead: it rejects the cached authorizer token
     // (42001), and then the cached component token too. tpgate refreshes each
@@ -180,9 +235,17 @@ async fn expired_tokens_are_refreshed_once() {
     app.sim.advance_clock(7300);
     let (status, got) = app.proxy(&key, &appid, "get_order", &get).await;
     assert_eq!(status, 200, "{got}");
-    assert_eq!(app.sim.call_count(AUTHORIZER_TOKEN), 2, "one rejected (stale component token), one good");
+    assert_eq!(
+        app.sim.call_count(AUTHORIZER_TOKEN),
+        2,
+        "one rejected (stale component token), one good"
+    );
     assert_eq!(app.sim.call_count(COMPONENT_TOKEN), component_tokens + 1);
-    assert_eq!(app.sim.call_count(GET_ORDER), 2, "one rejected, one retried");
+    assert_eq!(
+        app.sim.call_count(GET_ORDER),
+        2,
+        "one rejected, one retried"
+    );
 
     // tpgate's own clock enters the refresh margin: both tokens are refreshed
     // before use, without a failed call first.
@@ -206,11 +269,26 @@ async fn expired_tokens_are_refreshed_once() {
 async fn onboarding_link_errors_are_pages_not_crashes() {
     let app = TestApp::spawn().await;
     app.push_ticket().await;
-    let resp = app.http.get(app.url("/onboard/doesnotexist")).send().await.unwrap();
+    let resp = app
+        .http
+        .get(app.url("/onboard/doesnotexist"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 404);
-    let resp = app.http.get(app.url("/onboard/complete?visit=nope&auth_code=x")).send().await.unwrap();
+    let resp = app
+        .http
+        .get(app.url("/onboard/complete?visit=nope&auth_code=x"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 404);
-    let resp = app.http.get(app.url("/onboard/complete")).send().await.unwrap();
+    let resp = app
+        .http
+        .get(app.url("/onboard/complete"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 400);
     app.shutdown().await;
 }

@@ -29,7 +29,10 @@ enum TestDb {
     // Held for its Drop, which removes the file.
     #[allow(dead_code)]
     Sqlite(tempfile_path::TempPath),
-    Postgres { admin_url: String, name: String },
+    Postgres {
+        admin_url: String,
+        name: String,
+    },
 }
 
 /// A temp file path removed on drop (no extra crate needed for this).
@@ -88,11 +91,17 @@ impl TestApp {
     pub async fn spawn_with(customise: impl FnOnce(&mut SimConfig)) -> Self {
         let gateway_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let sim_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let base = Url::parse(&format!("http://{}/", gateway_listener.local_addr().unwrap())).unwrap();
-        let sim_url = Url::parse(&format!("http://{}/", sim_listener.local_addr().unwrap())).unwrap();
+        let base = Url::parse(&format!(
+            "http://{}/",
+            gateway_listener.local_addr().unwrap()
+        ))
+        .unwrap();
+        let sim_url =
+            Url::parse(&format!("http://{}/", sim_listener.local_addr().unwrap())).unwrap();
 
         let mut sim_config = SimConfig::sandbox();
-        sim_config.gateway_events_url = Some(base.join("wechat/component/events").unwrap().to_string());
+        sim_config.gateway_events_url =
+            Some(base.join("wechat/component/events").unwrap().to_string());
         customise(&mut sim_config);
         let sim = Simulator::new(sim_config.clone());
         sim_listener.set_nonblocking(true).unwrap();
@@ -107,7 +116,9 @@ impl TestApp {
         let mut config = Config {
             public_base_url: base.clone(),
             database_url,
-            redis_url: std::env::var("TEST_REDIS_URL").ok().filter(|u| !u.is_empty()),
+            redis_url: std::env::var("TEST_REDIS_URL")
+                .ok()
+                .filter(|u| !u.is_empty()),
             sealing_key: Some(Sealer::generate_key()),
             ..Config::default()
         };
@@ -133,7 +144,9 @@ impl TestApp {
                 .await;
         });
 
-        let admin_token = jwt().mint("e2e", Role::PlatformAdmin, None, chrono::Duration::hours(1)).unwrap();
+        let admin_token = jwt()
+            .mint("e2e", Role::PlatformAdmin, None, chrono::Duration::hours(1))
+            .unwrap();
         Self {
             base,
             sim,
@@ -202,22 +215,36 @@ impl TestApp {
     }
 
     pub async fn create_tenant(&self, name: &str) -> String {
-        let resp = self.admin_post("/admin/v1/tenants", json!({ "name": name })).await;
+        let resp = self
+            .admin_post("/admin/v1/tenants", json!({ "name": name }))
+            .await;
         assert_eq!(resp.status(), 201);
-        resp.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned()
+        resp.json::<Value>().await.unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
     }
 
     pub async fn create_api_key(&self, tenant_id: &str) -> String {
         let resp = self
-            .admin_post(&format!("/admin/v1/tenants/{tenant_id}/api-keys"), json!({ "name": "e2e" }))
+            .admin_post(
+                &format!("/admin/v1/tenants/{tenant_id}/api-keys"),
+                json!({ "name": "e2e" }),
+            )
             .await;
         assert_eq!(resp.status(), 201);
-        resp.json::<Value>().await.unwrap()["key"].as_str().unwrap().to_owned()
+        resp.json::<Value>().await.unwrap()["key"]
+            .as_str()
+            .unwrap()
+            .to_owned()
     }
 
     pub async fn create_link(&self, tenant_id: &str) -> Url {
         let resp = self
-            .admin_post(&format!("/admin/v1/tenants/{tenant_id}/onboarding-links"), json!({}))
+            .admin_post(
+                &format!("/admin/v1/tenants/{tenant_id}/onboarding-links"),
+                json!({}),
+            )
             .await;
         assert_eq!(resp.status(), 201);
         Url::parse(resp.json::<Value>().await.unwrap()["url"].as_str().unwrap()).unwrap()
@@ -247,7 +274,11 @@ impl TestApp {
         let link = self.create_link(&tenant).await;
         let (status, html) = self.follow_onboarding(&link).await;
         assert_eq!(status, 200, "{html}");
-        (tenant, key, self.sim_config.default_authorizer_appid.clone())
+        (
+            tenant,
+            key,
+            self.sim_config.default_authorizer_appid.clone(),
+        )
     }
 
     pub async fn proxy(&self, key: &str, appid: &str, api: &str, body: &Value) -> (u16, Value) {
@@ -261,7 +292,10 @@ impl TestApp {
             .unwrap();
         let status = resp.status().as_u16();
         let text = resp.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
     }
 }
 

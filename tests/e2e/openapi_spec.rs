@@ -11,12 +11,23 @@ async fn committed_spec_matches_code_and_server() {
         "openapi/tpgate.json is stale: run `cargo run -q -p tpgate -- openapi > openapi/tpgate.json` and commit it"
     );
     let app = TestApp::spawn().await;
-    let served = app.http.get(app.url("/openapi.json")).send().await.unwrap().text().await.unwrap();
+    let served = app
+        .http
+        .get(app.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert_eq!(served.trim(), COMMITTED.trim());
     let spec: serde_json::Value = serde_json::from_str(&served).unwrap();
     for (path, methods) in spec["paths"].as_object().unwrap() {
         for (method, op) in methods.as_object().unwrap() {
-            assert!(op["operationId"].is_string(), "{method} {path} lacks an operationId");
+            assert!(
+                op["operationId"].is_string(),
+                "{method} {path} lacks an operationId"
+            );
         }
     }
     app.shutdown().await;

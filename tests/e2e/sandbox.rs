@@ -4,7 +4,8 @@ use serde_json::Value;
 
 #[tokio::test]
 async fn sandbox_instructions_work() {
-    let dir = std::env::temp_dir().join(format!("tpgate-sandbox-{}", uuid::Uuid::new_v4().simple()));
+    let dir =
+        std::env::temp_dir().join(format!("tpgate-sandbox-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();
     let args = tpgate::sandbox::SandboxArgs {
         host: "127.0.0.1".into(),
@@ -23,7 +24,10 @@ async fn sandbox_instructions_work() {
     let order = &info.demo_orders[0];
     let body = crate::helpers::upload_body(&order.transaction_id, &order.payer_openid, "SF1");
     let resp = http
-        .post(format!("{}v1/apps/{}/wxa/sec/order/upload_shipping_info", info.base_url, info.authorizer_appid))
+        .post(format!(
+            "{}v1/apps/{}/wxa/sec/order/upload_shipping_info",
+            info.base_url, info.authorizer_appid
+        ))
         .bearer_auth(&info.api_key)
         .json(&body)
         .send()
@@ -31,7 +35,11 @@ async fn sandbox_instructions_work() {
         .unwrap();
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.json::<Value>().await.unwrap()["errcode"], 0);
-    assert!(info.next_steps.iter().any(|s| s.contains("upload_shipping_info")));
+    assert!(
+        info.next_steps
+            .iter()
+            .any(|s| s.contains("upload_shipping_info"))
+    );
 
     let tenants = http
         .get(format!("{}admin/v1/tenants", info.base_url))

@@ -138,16 +138,36 @@ mod tests {
     #[test]
     fn mint_and_verify() {
         let c = config("s3cret-s3cret-s3cret-s3cret-s3cret");
-        let t = c.mint("ops", Role::PlatformAdmin, None, chrono::Duration::hours(1)).unwrap();
+        let t = c
+            .mint("ops", Role::PlatformAdmin, None, chrono::Duration::hours(1))
+            .unwrap();
         assert_eq!(c.verify(&t).unwrap().role, Role::PlatformAdmin);
-        assert!(config("other-other-other-other-other-other").verify(&t).is_err());
-        let expired = c.mint("ops", Role::PlatformAdmin, None, chrono::Duration::hours(-2)).unwrap();
+        assert!(
+            config("other-other-other-other-other-other")
+                .verify(&t)
+                .is_err()
+        );
+        let expired = c
+            .mint(
+                "ops",
+                Role::PlatformAdmin,
+                None,
+                chrono::Duration::hours(-2),
+            )
+            .unwrap();
         assert!(matches!(c.verify(&expired), Err(JwtError::Invalid(m)) if m == "expired"));
         let mut other_aud = c.clone();
         other_aud.audience = "elsewhere".into();
-        let t2 = other_aud.mint("ops", Role::PlatformAdmin, None, chrono::Duration::hours(1)).unwrap();
+        let t2 = other_aud
+            .mint("ops", Role::PlatformAdmin, None, chrono::Duration::hours(1))
+            .unwrap();
         assert!(c.verify(&t2).is_err());
-        let tenantless = c.mint("t", Role::TenantAdmin, None, chrono::Duration::hours(1)).unwrap();
-        assert!(matches!(c.verify(&tenantless), Err(JwtError::TenantAdminWithoutTenant)));
+        let tenantless = c
+            .mint("t", Role::TenantAdmin, None, chrono::Duration::hours(1))
+            .unwrap();
+        assert!(matches!(
+            c.verify(&tenantless),
+            Err(JwtError::TenantAdminWithoutTenant)
+        ));
     }
 }

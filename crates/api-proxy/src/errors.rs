@@ -68,15 +68,19 @@ pub fn auth_problem(err: AuthError) -> Problem {
         AuthError::Wechat(WechatError::Api { errcode, errmsg }) => wechat_problem(errcode, &errmsg),
         AuthError::Wechat(e) => {
             tracing::warn!(error = %e, "WeChat call failed");
-            Problem::new(StatusCode::BAD_GATEWAY, "wechat-unreachable", "WeChat unavailable")
-                .with_detail("WeChat could not be reached or answered unreadably; retry later")
+            Problem::new(
+                StatusCode::BAD_GATEWAY,
+                "wechat-unreachable",
+                "WeChat unavailable",
+            )
+            .with_detail("WeChat could not be reached or answered unreadably; retry later")
         }
         AuthError::NoTicket => Problem::unavailable(
             "the platform has no component_verify_ticket yet; WeChat pushes one every 10 minutes",
         ),
-        AuthError::AuthorizerNotFound(appid) => {
-            Problem::not_found(format!("Mini Program {appid} has not authorized this platform"))
-        }
+        AuthError::AuthorizerNotFound(appid) => Problem::not_found(format!(
+            "Mini Program {appid} has not authorized this platform"
+        )),
         AuthError::AuthorizerInactive { appid, status } => Problem::new(
             StatusCode::FORBIDDEN,
             "authorizer-inactive",

@@ -19,9 +19,7 @@ pub mod passthrough;
 pub mod routes;
 
 use poem::Request;
-use poem_openapi::{
-    OpenApi, SecurityScheme, Tags, auth::Bearer, param::Path, payload::Json,
-};
+use poem_openapi::{OpenApi, SecurityScheme, Tags, auth::Bearer, param::Path, payload::Json};
 use problem::Problem;
 use serde_json::Value;
 use store::authorizers::STATUS_ACTIVE;
@@ -101,7 +99,15 @@ impl ProxyApi {
         appid: Path<String>,
         body: Json<WechatJson<UploadShippingInfoRequest>>,
     ) -> Result<Json<WechatJson<WechatAck>>, Problem> {
-        let answer = proxy(&state, &auth.0, &appid, &routes::UPLOAD_SHIPPING_INFO, &body.0.typed, &body.0.raw).await?;
+        let answer = proxy(
+            &state,
+            &auth.0,
+            &appid,
+            &routes::UPLOAD_SHIPPING_INFO,
+            &body.0.typed,
+            &body.0.raw,
+        )
+        .await?;
         Ok(Json(wechat_answer(answer)?))
     }
 
@@ -123,7 +129,15 @@ impl ProxyApi {
         appid: Path<String>,
         body: Json<WechatJson<GetOrderRequest>>,
     ) -> Result<Json<WechatJson<GetOrderResponse>>, Problem> {
-        let answer = proxy(&state, &auth.0, &appid, &routes::GET_ORDER, &body.0.typed, &body.0.raw).await?;
+        let answer = proxy(
+            &state,
+            &auth.0,
+            &appid,
+            &routes::GET_ORDER,
+            &body.0.typed,
+            &body.0.raw,
+        )
+        .await?;
         Ok(Json(wechat_answer(answer)?))
     }
 }
@@ -158,14 +172,22 @@ async fn proxy<T: Validate>(
         .await
         .map_err(store_problem)?
         .filter(|a| a.tenant_id.as_deref() == Some(tenant.tenant_id.as_str()))
-        .ok_or_else(|| Problem::not_found(format!("Mini Program {appid} is not authorized for this tenant")))?;
+        .ok_or_else(|| {
+            Problem::not_found(format!(
+                "Mini Program {appid} is not authorized for this tenant"
+            ))
+        })?;
     if authorizer.status != STATUS_ACTIVE {
         return Err(auth_problem(AuthError::AuthorizerInactive {
             appid: appid.to_owned(),
             status: authorizer.status,
         }));
     }
-    if !route.allowed_sets.iter().any(|s| authorizer.funcscopes.contains(s)) {
+    if !route
+        .allowed_sets
+        .iter()
+        .any(|s| authorizer.funcscopes.contains(s))
+    {
         return Err(Problem::forbidden(format!(
             "Mini Program {appid} has not granted any of the permission sets {:?} that {} needs; its administrator must authorize them",
             route.allowed_sets, route.path

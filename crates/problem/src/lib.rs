@@ -58,7 +58,8 @@ pub struct ProblemBody {
 /// An HTTP error rendered as problem+json.
 #[derive(Debug, Clone)]
 pub struct Problem {
-    body: ProblemBody,
+    // Boxed: `Result<T, Problem>` is returned everywhere; keep it small.
+    body: Box<ProblemBody>,
     retry_after: Option<u64>,
     www_authenticate: Option<String>,
 }
@@ -66,7 +67,7 @@ pub struct Problem {
 impl Problem {
     pub fn new(status: StatusCode, slug: &str, title: &str) -> Self {
         Self {
-            body: ProblemBody {
+            body: Box::new(ProblemBody {
                 type_: format!("https://tpgate.dev/problems/{slug}"),
                 title: title.to_owned(),
                 status: status.as_u16(),
@@ -76,7 +77,7 @@ impl Problem {
                 wechat_errcode: None,
                 wechat_errmsg: None,
                 required_permission_sets: None,
-            },
+            }),
             retry_after: None,
             www_authenticate: None,
         }
@@ -136,8 +137,8 @@ impl Problem {
 
     /// 401 with a `WWW-Authenticate: Bearer` challenge.
     pub fn unauthorized(detail: impl Into<String>) -> Self {
-        let mut p = Self::new(StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized")
-            .with_detail(detail);
+        let mut p =
+            Self::new(StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized").with_detail(detail);
         p.www_authenticate = Some("Bearer realm=\"tpgate\"".to_owned());
         p
     }
@@ -183,12 +184,10 @@ impl Problem {
         let status = err.status();
         match status {
             StatusCode::NOT_FOUND => Self::not_found("no such resource"),
-            StatusCode::METHOD_NOT_ALLOWED => Self::new(
-                status,
-                "method-not-allowed",
-                "Method not allowed",
-            )
-            .with_detail("this method is not allowed on this path"),
+            StatusCode::METHOD_NOT_ALLOWED => {
+                Self::new(status, "method-not-allowed", "Method not allowed")
+                    .with_detail("this method is not allowed on this path")
+            }
             StatusCode::UNAUTHORIZED => Self::unauthorized("missing or invalid credentials"),
             s if s.is_server_error() => Self::internal(),
             s => {
@@ -266,12 +265,21 @@ impl IntoResponse for Problem {
 const DOCUMENTED: &[(u16, &str)] = &[
     (400, "Invalid request: `field` names the offending field"),
     (401, "Missing or invalid credentials"),
-    (403, "The caller may not do this (role, tenant or permission set)"),
+    (
+        403,
+        "The caller may not do this (role, tenant or permission set)",
+    ),
     (404, "No such resource, or not visible to the caller"),
-    (409, "Conflicts with the current state (e.g. WeChat's re-shipment limit)"),
+    (
+        409,
+        "Conflicts with the current state (e.g. WeChat's re-shipment limit)",
+    ),
     (429, "Rate limited; see `Retry-After`"),
     (500, "Unexpected error (logged; body is generic)"),
-    (502, "WeChat answered an error that is not the caller's fault"),
+    (
+        502,
+        "WeChat answered an error that is not the caller's fault",
+    ),
     (503, "A dependency (database, Redis, WeChat) is unavailable"),
 ];
 
@@ -337,9 +345,16 @@ mod tests {
 
     #[test]
     fn server_errors_are_generic() {
-        let err = poem::Error::from_string("db password=hunter2", StatusCode::INTERNAL_SERVER_ERROR);
+        let err =
+            poem::Error::from_string("db password=hunter2", StatusCode::INTERNAL_SERVER_ERROR);
         let p = Problem::from_poem_error(&err);
         assert_eq!(p.status(), StatusCode::INTERNAL_SERVER_ERROR);
-        assert!(!p.body().detail.clone().unwrap_or_default().contains("hunter2"));
+        assert!(
+            !p.body()
+                .detail
+                .clone()
+                .unwrap_or_default()
+                .contains("hunter2")
+        );
     }
 }

@@ -81,7 +81,9 @@ impl Store {
             .one(&txn)
             .await?;
         let at = now();
-        let refresh_sealed = self.sealer().seal(&refresh_purpose(&auth.appid), &auth.refresh_token);
+        let refresh_sealed = self
+            .sealer()
+            .seal(&refresh_purpose(&auth.appid), &auth.refresh_token);
         let (access_sealed, expires_at) = match &auth.access_token {
             Some((token, expires_at)) => (
                 Some(self.sealer().seal(&access_purpose(&auth.appid), token)),
@@ -143,9 +145,11 @@ impl Store {
             .exec(&txn)
             .await?;
         if !auth.funcscopes.is_empty() {
-            funcscope::Entity::insert_many(auth.funcscopes.iter().map(|id| funcscope::ActiveModel {
-                appid: Set(auth.appid.clone()),
-                funcscope_id: Set(*id),
+            funcscope::Entity::insert_many(auth.funcscopes.iter().map(|id| {
+                funcscope::ActiveModel {
+                    appid: Set(auth.appid.clone()),
+                    funcscope_id: Set(*id),
+                }
             }))
             .exec(&txn)
             .await?;
@@ -186,7 +190,7 @@ impl Store {
         else {
             return Ok(None);
         };
-        let grants = self.funcscopes_of(&[row.appid.clone()]).await?;
+        let grants = self.funcscopes_of(std::slice::from_ref(&row.appid)).await?;
         Ok(Some(Self::info(row, &grants)))
     }
 
@@ -219,9 +223,10 @@ impl Store {
             return Ok(None);
         };
         let access_token = match (&row.access_token_sealed, row.access_token_expires_at) {
-            (Some(sealed), Some(expires_at)) => {
-                Some((self.sealer().open(&access_purpose(appid), sealed)?, expires_at))
-            }
+            (Some(sealed), Some(expires_at)) => Some((
+                self.sealer().open(&access_purpose(appid), sealed)?,
+                expires_at,
+            )),
             _ => None,
         };
         Ok(Some(AuthorizerTokens {
@@ -248,9 +253,13 @@ impl Store {
         let at = now();
         let result = authorizer::Entity::update_many()
             .set(authorizer::ActiveModel {
-                access_token_sealed: Set(Some(self.sealer().seal(&access_purpose(appid), access_token))),
+                access_token_sealed: Set(Some(
+                    self.sealer().seal(&access_purpose(appid), access_token),
+                )),
                 access_token_expires_at: Set(Some(expires_at)),
-                refresh_token_sealed: Set(self.sealer().seal(&refresh_purpose(appid), refresh_token)),
+                refresh_token_sealed: Set(self
+                    .sealer()
+                    .seal(&refresh_purpose(appid), refresh_token)),
                 token_refreshed_at: Set(Some(at)),
                 version: Set(expected_version + 1),
                 updated_at: Set(at),
@@ -286,7 +295,11 @@ impl Store {
     }
 
     /// Sets the status; `revoked` also drops the cached access token.
-    pub async fn set_authorizer_status(&self, appid: &str, status: &str) -> Result<bool, StoreError> {
+    pub async fn set_authorizer_status(
+        &self,
+        appid: &str,
+        status: &str,
+    ) -> Result<bool, StoreError> {
         let mut update = authorizer::ActiveModel {
             status: Set(status.to_owned()),
             updated_at: Set(now()),

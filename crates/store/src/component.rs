@@ -32,7 +32,9 @@ fn token_purpose(appid: &str) -> String {
 
 impl Store {
     async fn component_row(&self, appid: &str) -> Result<Option<cs::Model>, StoreError> {
-        Ok(cs::Entity::find_by_id(appid.to_owned()).one(self.db()).await?)
+        Ok(cs::Entity::find_by_id(appid.to_owned())
+            .one(self.db())
+            .await?)
     }
 
     async fn ensure_component_row(&self, appid: &str) -> Result<(), StoreError> {
@@ -49,7 +51,11 @@ impl Store {
             };
             // Two pushes racing to create the row: the loser's insert fails on
             // the primary key, which is fine because the row now exists.
-            match cs::Entity::insert(row).exec(self.db()).await.map_err(StoreError::from) {
+            match cs::Entity::insert(row)
+                .exec(self.db())
+                .await
+                .map_err(StoreError::from)
+            {
                 Ok(_) | Err(StoreError::Conflict(_)) => {}
                 Err(e) => return Err(e),
             }
@@ -95,9 +101,15 @@ impl Store {
         let Some(row) = self.component_row(component_appid).await? else {
             return Ok(None);
         };
-        match (row.verify_ticket_sealed, row.ticket_create_time, row.ticket_received_at) {
+        match (
+            row.verify_ticket_sealed,
+            row.ticket_create_time,
+            row.ticket_received_at,
+        ) {
             (Some(sealed), Some(create_time), Some(received_at)) => Ok(Some(StoredTicket {
-                ticket: self.sealer().open(&ticket_purpose(component_appid), &sealed)?,
+                ticket: self
+                    .sealer()
+                    .open(&ticket_purpose(component_appid), &sealed)?,
                 create_time,
                 received_at,
             })),
@@ -117,7 +129,8 @@ impl Store {
         };
         let token = match (row.access_token_sealed, row.access_token_expires_at) {
             (Some(sealed), Some(expires_at)) => Some((
-                self.sealer().open(&token_purpose(component_appid), &sealed)?,
+                self.sealer()
+                    .open(&token_purpose(component_appid), &sealed)?,
                 expires_at,
             )),
             _ => None,
@@ -139,7 +152,9 @@ impl Store {
     ) -> Result<bool, StoreError> {
         self.ensure_component_row(component_appid).await?;
         let update = cs::ActiveModel {
-            access_token_sealed: Set(Some(self.sealer().seal(&token_purpose(component_appid), token))),
+            access_token_sealed: Set(Some(
+                self.sealer().seal(&token_purpose(component_appid), token),
+            )),
             access_token_expires_at: Set(Some(expires_at)),
             token_version: Set(expected_version + 1),
             updated_at: Set(now()),

@@ -25,7 +25,10 @@ pub struct KeyedLocks {
 impl KeyedLocks {
     pub async fn lock(&self, key: &str) -> OwnedMutexGuard<()> {
         let lock = {
-            let mut map = self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let mut map = self
+                .inner
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
             map.entry(key.to_owned()).or_default().clone()
         };
         lock.lock_owned().await

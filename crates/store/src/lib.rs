@@ -84,12 +84,14 @@ impl Store {
             // between our own tasks, and WAL keeps readers unblocked.
             options.max_connections(1);
         }
-        let db = Database::connect(options)
-            .await
-            .map_err(|e| StoreError::Unavailable(format!("database: {}", mask_url(&e.to_string()))))?;
+        let db = Database::connect(options).await.map_err(|e| {
+            StoreError::Unavailable(format!("database: {}", mask_url(&e.to_string())))
+        })?;
         if db.get_database_backend() == sea_orm::DatabaseBackend::Sqlite {
-            db.execute_unprepared("PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;")
-                .await?;
+            db.execute_unprepared(
+                "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;",
+            )
+            .await?;
         }
         let redis = match redis_url {
             Some(url) => {
@@ -202,6 +204,9 @@ mod tests {
             super::mask_url("failed postgres://tp:s3cret@db:5432/x ok"),
             "failed postgres://tp:***@db:5432/x ok"
         );
-        assert_eq!(super::mask_url("redis://127.0.0.1:6379"), "redis://127.0.0.1:6379");
+        assert_eq!(
+            super::mask_url("redis://127.0.0.1:6379"),
+            "redis://127.0.0.1:6379"
+        );
     }
 }

@@ -6,7 +6,8 @@ use rand::RngCore as _;
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 
 use crate::{
-    Secret, Store, StoreError, api_keys::hash_key,
+    Secret, Store, StoreError,
+    api_keys::hash_key,
     entity::{onboarding_link as link, onboarding_visit as visit},
     new_id, now,
 };
@@ -86,7 +87,9 @@ impl Store {
     }
 
     pub async fn onboarding_link(&self, id: &str) -> Result<Option<link::Model>, StoreError> {
-        Ok(link::Entity::find_by_id(id.to_owned()).one(self.db()).await?)
+        Ok(link::Entity::find_by_id(id.to_owned())
+            .one(self.db())
+            .await?)
     }
 
     pub async fn create_onboarding_visit(
@@ -114,7 +117,9 @@ impl Store {
     }
 
     pub async fn onboarding_visit(&self, id: &str) -> Result<Option<visit::Model>, StoreError> {
-        Ok(visit::Entity::find_by_id(id.to_owned()).one(self.db()).await?)
+        Ok(visit::Entity::find_by_id(id.to_owned())
+            .one(self.db())
+            .await?)
     }
 
     pub async fn onboarding_visit_by_pre_auth_code(

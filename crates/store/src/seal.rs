@@ -33,7 +33,9 @@ pub enum SealError {
     BadKeyEncoding,
     #[error("sealed value is malformed")]
     Malformed,
-    #[error("sealed value was sealed with unknown key id {0:08x}; is the key that sealed it configured?")]
+    #[error(
+        "sealed value was sealed with unknown key id {0:08x}; is the key that sealed it configured?"
+    )]
     UnknownKey(u32),
     #[error("sealed value failed authentication (wrong key or tampered)")]
     Tampered,
@@ -138,7 +140,9 @@ impl Sealer {
             .chain(self.previous.iter())
             .find(|k| k.id == id)
             .ok_or(SealError::UnknownKey(id))?;
-        let nonce: [u8; 12] = sealed[5..HEADER].try_into().map_err(|_| SealError::Malformed)?;
+        let nonce: [u8; 12] = sealed[5..HEADER]
+            .try_into()
+            .map_err(|_| SealError::Malformed)?;
         let plain = key
             .cipher
             .decrypt(

@@ -15,18 +15,28 @@ impl Store {
             created_at: Set(now()),
             updated_at: Set(now()),
         };
-        match tenant::Entity::insert(row.clone()).exec(self.db()).await.map_err(StoreError::from) {
+        match tenant::Entity::insert(row.clone())
+            .exec(self.db())
+            .await
+            .map_err(StoreError::from)
+        {
             Ok(_) => {}
             Err(StoreError::Conflict(_)) => {
-                return Err(StoreError::Conflict(format!("a tenant named {name:?} already exists")));
+                return Err(StoreError::Conflict(format!(
+                    "a tenant named {name:?} already exists"
+                )));
             }
             Err(e) => return Err(e),
         }
-        self.tenant(row.id.as_ref()).await?.ok_or(StoreError::NotFound("tenant"))
+        self.tenant(row.id.as_ref())
+            .await?
+            .ok_or(StoreError::NotFound("tenant"))
     }
 
     pub async fn tenant(&self, id: &str) -> Result<Option<tenant::Model>, StoreError> {
-        Ok(tenant::Entity::find_by_id(id.to_owned()).one(self.db()).await?)
+        Ok(tenant::Entity::find_by_id(id.to_owned())
+            .one(self.db())
+            .await?)
     }
 
     pub async fn list_tenants(&self) -> Result<Vec<tenant::Model>, StoreError> {

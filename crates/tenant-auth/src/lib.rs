@@ -28,15 +28,17 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Duration, Utc};
 use store::{
     Secret, Store,
-    authorizers::{Authorization, AuthorizerTokens, STATUS_ACTIVE, STATUS_REAUTHORIZATION_REQUIRED, STATUS_REVOKED, StoredAuthorization},
+    authorizers::{
+        Authorization, AuthorizerTokens, STATUS_ACTIVE, STATUS_REAUTHORIZATION_REQUIRED,
+        STATUS_REVOKED, StoredAuthorization,
+    },
     coord::KeyedLocks,
     onboarding::{LinkState, link_state},
 };
 use url::Url;
 use wechat_api::component::{
-    AuthorizerTokenRequest, AuthorizerTokenResponse, ComponentTokenRequest,
-    ComponentTokenResponse, PreAuthCodeRequest, PreAuthCodeResponse, QueryAuthRequest,
-    QueryAuthResponse,
+    AuthorizerTokenRequest, AuthorizerTokenResponse, ComponentTokenRequest, ComponentTokenResponse,
+    PreAuthCodeRequest, PreAuthCodeResponse, QueryAuthRequest, QueryAuthResponse,
 };
 use wxcrypt::MsgCrypt;
 
@@ -63,9 +65,17 @@ pub enum PushOutcome {
     TicketStored,
     /// A newer ticket was already stored (out-of-order retry).
     TicketIgnoredOlder,
-    Authorized { authorizer_appid: String, tenant_id: Option<String> },
-    Unauthorized { authorizer_appid: String, known: bool },
-    Ignored { info_type: String },
+    Authorized {
+        authorizer_appid: String,
+        tenant_id: Option<String>,
+    },
+    Unauthorized {
+        authorizer_appid: String,
+        known: bool,
+    },
+    Ignored {
+        info_type: String,
+    },
 }
 
 /// A usable authorizer access token and the version it was read at (pass it
@@ -152,9 +162,9 @@ impl TenantAuth {
         query: &PushQuery,
         body: &str,
     ) -> Result<PushOutcome, AuthError> {
-        let decrypted = self
-            .crypt
-            .open(&query.msg_signature, &query.timestamp, &query.nonce, body)?;
+        let decrypted =
+            self.crypt
+                .open(&query.msg_signature, &query.timestamp, &query.nonce, body)?;
         let push = push::parse_component_push(&decrypted.message)?;
         if push.appid() != self.config.appid {
             return Err(AuthError::PushWrongComponent {
@@ -203,7 +213,9 @@ impl TenantAuth {
                     );
                 }
                 if let Some(visit) = visit {
-                    self.store.complete_onboarding_visit(&visit.id, &auth.appid).await?;
+                    self.store
+                        .complete_onboarding_visit(&visit.id, &auth.appid)
+                        .await?;
                 }
                 Ok(PushOutcome::Authorized {
                     authorizer_appid: auth.appid,
@@ -255,7 +267,10 @@ impl TenantAuth {
 
     /// After WeChat rejected the token read at `failed_version`: replace it,
     /// unless another task already did.
-    async fn force_component_refresh(&self, failed_version: i64) -> Result<(Secret, i64), AuthError> {
+    async fn force_component_refresh(
+        &self,
+        failed_version: i64,
+    ) -> Result<(Secret, i64), AuthError> {
         let appid = &self.config.appid;
         let _guard = self.locks.lock(&format!("component:{appid}")).await;
         let stored = self.store.component_token(appid).await?;
@@ -365,7 +380,9 @@ impl TenantAuth {
         let mut redirect_uri = public_base_url
             .join("onboard/complete")
             .map_err(|e| AuthError::Wechat(WechatError::Transport(e.to_string())))?;
-        redirect_uri.query_pairs_mut().append_pair("visit", &visit.id);
+        redirect_uri
+            .query_pairs_mut()
+            .append_pair("visit", &visit.id);
         let mut page = self
             .config
             .mp_base
@@ -400,12 +417,17 @@ impl TenantAuth {
         let (auth, outcome) = self
             .exchange_auth_code(auth_code, Some(&visit.tenant_id))
             .await?;
-        self.store.complete_onboarding_visit(&visit.id, &auth.appid).await?;
+        self.store
+            .complete_onboarding_visit(&visit.id, &auth.appid)
+            .await?;
         Ok(OnboardingResult {
             authorizer_appid: auth.appid,
             tenant_id: visit.tenant_id,
             funcscopes: auth.funcscopes,
-            owned_by_other_tenant: matches!(outcome, StoredAuthorization::OwnedByOtherTenant { .. }),
+            owned_by_other_tenant: matches!(
+                outcome,
+                StoredAuthorization::OwnedByOtherTenant { .. }
+            ),
         })
     }
 
@@ -429,18 +451,22 @@ impl TenantAuth {
         let Some(refresh_token) = info.authorizer_refresh_token.filter(|t| !t.is_empty()) else {
             // Accounts without API permissions get no tokens (protocol.md §6).
             return Err(AuthError::Wechat(WechatError::Decode(
-                "api_query_auth returned no authorizer_refresh_token (no API permission granted)".into(),
+                "api_query_auth returned no authorizer_refresh_token (no API permission granted)"
+                    .into(),
             )));
         };
         let auth = Authorization {
             appid: info.authorizer_appid,
             refresh_token: Secret::new(refresh_token),
-            access_token: info.authorizer_access_token.filter(|t| !t.is_empty()).map(|t| {
-                (
-                    Secret::new(t),
-                    requested_at + Duration::seconds(info.expires_in.unwrap_or(7200)),
-                )
-            }),
+            access_token: info
+                .authorizer_access_token
+                .filter(|t| !t.is_empty())
+                .map(|t| {
+                    (
+                        Secret::new(t),
+                        requested_at + Duration::seconds(info.expires_in.unwrap_or(7200)),
+                    )
+                }),
             funcscopes: info
                 .func_info
                 .iter()
@@ -461,7 +487,10 @@ impl TenantAuth {
 
     /// An access token for `appid`, valid beyond the refresh margin; refreshed
     /// (once, by one task) when inside it.
-    pub async fn authorizer_access_token(&self, appid: &str) -> Result<AuthorizerAccess, AuthError> {
+    pub async fn authorizer_access_token(
+        &self,
+        appid: &str,
+    ) -> Result<AuthorizerAccess, AuthError> {
         let tokens = self.load_tokens(appid).await?;
         if let Some(access) = self.fresh_access(&tokens) {
             return Ok(access);

@@ -134,9 +134,14 @@ mod tests {
 
     #[test]
     fn rejects_garbage_and_missing_fields() {
-        assert!(matches!(parse_component_push("not xml"), Err(PushParseError::Xml(_)) | Err(PushParseError::Missing(_))));
+        assert!(matches!(
+            parse_component_push("not xml"),
+            Err(PushParseError::Xml(_)) | Err(PushParseError::Missing(_))
+        ));
         assert_eq!(
-            parse_component_push("<xml><AppId>wx1</AppId><CreateTime>1</CreateTime><InfoType>component_verify_ticket</InfoType></xml>"),
+            parse_component_push(
+                "<xml><AppId>wx1</AppId><CreateTime>1</CreateTime><InfoType>component_verify_ticket</InfoType></xml>"
+            ),
             Err(PushParseError::Missing("ComponentVerifyTicket"))
         );
         assert_eq!(

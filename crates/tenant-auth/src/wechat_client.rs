@@ -82,8 +82,8 @@ impl WechatClient {
             .map_err(|e| WechatError::Transport(e.without_url().to_string()))?;
         let value: serde_json::Value =
             serde_json::from_slice(&bytes).map_err(|e| WechatError::Decode(e.to_string()))?;
-        let status: WechatStatus =
-            serde_json::from_value(value.clone()).map_err(|e| WechatError::Decode(e.to_string()))?;
+        let status: WechatStatus = serde_json::from_value(value.clone())
+            .map_err(|e| WechatError::Decode(e.to_string()))?;
         if status.is_ok() {
             Ok(value)
         } else {

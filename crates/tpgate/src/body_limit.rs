@@ -9,7 +9,10 @@ impl<E: Endpoint> Middleware<E> for BodyLimit {
     type Output = BodyLimitEndpoint<E>;
 
     fn transform(&self, ep: E) -> Self::Output {
-        BodyLimitEndpoint { inner: ep, limit: self.0 }
+        BodyLimitEndpoint {
+            inner: ep,
+            limit: self.0,
+        }
     }
 }
 
@@ -19,9 +22,13 @@ pub struct BodyLimitEndpoint<E> {
 }
 
 fn too_large(limit: usize) -> Response {
-    Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large", "Payload too large")
-        .with_detail(format!("request bodies are limited to {limit} bytes"))
-        .into_response()
+    Problem::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload-too-large",
+        "Payload too large",
+    )
+    .with_detail(format!("request bodies are limited to {limit} bytes"))
+    .into_response()
 }
 
 impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {

@@ -122,9 +122,9 @@ impl Config {
         for (key, value) in file_indirections()? {
             figment = figment.merge(Serialized::default(&key, value));
         }
-        let config: Config = figment
-            .extract()
-            .context("invalid configuration (see `tpgate --help` and the table in config.rs / README)")?;
+        let config: Config = figment.extract().context(
+            "invalid configuration (see `tpgate --help` and the table in config.rs / README)",
+        )?;
         config.normalised()
     }
 
@@ -159,7 +159,11 @@ impl Config {
                 bail!("{name} is not set: copy it from the WeChat Open Platform console");
             }
         }
-        if self.sealing_key.as_deref().is_none_or(|k| k.trim().is_empty()) {
+        if self
+            .sealing_key
+            .as_deref()
+            .is_none_or(|k| k.trim().is_empty())
+        {
             bail!(
                 "sealing_key (TPGATE_SEALING_KEY) is not set: generate one with `tpgate gen-key` and keep it safe; losing it loses every stored refresh token"
             );
@@ -197,8 +201,12 @@ impl Config {
 fn file_indirections() -> anyhow::Result<Vec<(String, String)>> {
     let mut out = Vec::new();
     for (name, path) in std::env::vars() {
-        let Some(rest) = name.strip_prefix("TPGATE_") else { continue };
-        let Some(key) = rest.strip_suffix("_FILE") else { continue };
+        let Some(rest) = name.strip_prefix("TPGATE_") else {
+            continue;
+        };
+        let Some(key) = rest.strip_suffix("_FILE") else {
+            continue;
+        };
         let value = std::fs::read_to_string(&path)
             .with_context(|| format!("{name} points at {path}, which cannot be read"))?;
         out.push((

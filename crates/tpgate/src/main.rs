@@ -9,7 +9,11 @@ use tenant_auth::Clock;
 use tpgate::{Application, Config, sandbox, telemetry};
 
 #[derive(Parser)]
-#[command(name = "tpgate", version, about = "WeChat Open Platform third-party platform gateway")]
+#[command(
+    name = "tpgate",
+    version,
+    about = "WeChat Open Platform third-party platform gateway"
+)]
 struct Cli {
     /// TOML config file (also TPGATE_CONFIG). Environment TPGATE_* overrides it.
     #[arg(long, global = true, env = "TPGATE_CONFIG")]
@@ -84,7 +88,11 @@ async fn main() -> anyhow::Result<()> {
         } => {
             let config = Config::load(cli.config.as_deref())?;
             let role: Role = serde_json::from_value(serde_json::Value::String(role.clone()))
-                .map_err(|_| anyhow::anyhow!("unknown role {role:?}: use platform_admin, platform_viewer or tenant_admin"))?;
+                .map_err(|_| {
+                    anyhow::anyhow!(
+                        "unknown role {role:?}: use platform_admin, platform_viewer or tenant_admin"
+                    )
+                })?;
             let secret = config
                 .admin
                 .jwt_secret
@@ -94,7 +102,15 @@ async fn main() -> anyhow::Result<()> {
                 issuer: config.admin.jwt_issuer,
                 audience: config.admin.jwt_audience,
             };
-            println!("{}", jwt.mint(&subject, role, tenant_id, chrono::Duration::hours(ttl_hours))?);
+            println!(
+                "{}",
+                jwt.mint(
+                    &subject,
+                    role,
+                    tenant_id,
+                    chrono::Duration::hours(ttl_hours)
+                )?
+            );
             Ok(())
         }
         Command::Serve => {

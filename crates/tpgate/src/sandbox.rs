@@ -68,10 +68,15 @@ pub struct RunningSandbox {
     pub simulator: Simulator,
     stop: Option<oneshot::Sender<()>>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// Loops forever; aborted on stop.
+    ticket_pusher: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl RunningSandbox {
     pub async fn stop(mut self) {
+        if let Some(pusher) = self.ticket_pusher.take() {
+            pusher.abort();
+        }
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -85,7 +90,9 @@ fn remove_if_exists(path: &std::path::Path) -> anyhow::Result<()> {
     match std::fs::remove_file(path) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(e).with_context(|| format!("removing old sandbox database {}", path.display())),
+        Err(e) => {
+            Err(e).with_context(|| format!("removing old sandbox database {}", path.display()))
+        }
     }
 }
 
@@ -157,7 +164,10 @@ pub async fn start(args: &SandboxArgs) -> anyhow::Result<RunningSandbox> {
     }));
 
     // WeChat pushes a ticket every 10 minutes; so does the sandbox.
-    let first = simulator.push_ticket().await.context("simulator could not push the first ticket")?;
+    let first = simulator
+        .push_ticket()
+        .await
+        .context("simulator could not push the first ticket")?;
     anyhow::ensure!(
         first.status == 200 && first.body == "success",
         "the gateway refused the simulator's ticket push: HTTP {} {}",
@@ -165,7 +175,7 @@ pub async fn start(args: &SandboxArgs) -> anyhow::Result<RunningSandbox> {
         first.body
     );
     let pusher = simulator.clone();
-    tasks.push(tokio::spawn(async move {
+    let ticket_pusher = tokio::spawn(async move {
         let mut every = tokio::time::interval(Duration::from_secs(600));
         every.tick().await;
         loop {
@@ -174,7 +184,7 @@ pub async fn start(args: &SandboxArgs) -> anyhow::Result<RunningSandbox> {
                 tracing::warn!(error = %e, "sandbox ticket push failed");
             }
         }
-    }));
+    });
 
     let tenant = store.create_tenant("demo").await?;
     let (_, api_key) = store.create_api_key(&tenant.id, "sandbox").await?;
@@ -193,7 +203,12 @@ pub async fn start(args: &SandboxArgs) -> anyhow::Result<RunningSandbox> {
         issuer: config.admin.jwt_issuer.clone(),
         audience: config.admin.jwt_audience.clone(),
     }
-    .mint("sandbox", Role::PlatformAdmin, None, chrono::Duration::days(30))?;
+    .mint(
+        "sandbox",
+        Role::PlatformAdmin,
+        None,
+        chrono::Duration::days(30),
+    )?;
 
     let demo_orders: Vec<DemoOrder> = (0..3)
         .map(|_| {
@@ -216,10 +231,16 @@ pub async fn start(args: &SandboxArgs) -> anyhow::Result<RunningSandbox> {
         authorizer_appid,
         demo_orders,
         next_steps: vec![
-            format!("1. Open the onboarding link in a browser (or: curl -sL '{onboarding_url}'). The simulated WeChat authorizes at once and shows the granted permission sets."),
+            format!(
+                "1. Open the onboarding link in a browser (or: curl -sL '{onboarding_url}'). The simulated WeChat authorizes at once and shows the granted permission sets."
+            ),
             format!("2. Upload shipping info for a demo order:\n{curl}"),
-            format!("3. Look at the order: POST {gateway_url}v1/apps/<appid>/wxa/sec/order/get_order with {{\"transaction_id\": \"…\"}}"),
-            format!("4. Explore the API: {gateway_url}docs (admin calls need: Authorization: Bearer <admin_token>)"),
+            format!(
+                "3. Look at the order: POST {gateway_url}v1/apps/<appid>/wxa/sec/order/get_order with {{\"transaction_id\": \"…\"}}"
+            ),
+            format!(
+                "4. Explore the API: {gateway_url}docs (admin calls need: Authorization: Bearer <admin_token>)"
+            ),
         ],
     };
     Ok(RunningSandbox {
@@ -227,6 +248,7 @@ pub async fn start(args: &SandboxArgs) -> anyhow::Result<RunningSandbox> {
         simulator,
         stop: Some(stop_tx),
         tasks,
+        ticket_pusher: Some(ticket_pusher),
     })
 }
 

@@ -84,7 +84,9 @@ pub fn describe(code: i64) -> Option<&'static str> {
         IP_NOT_WHITELISTED => "caller IP is not on the platform's whitelist",
         TICKET_EXPIRED => "component_verify_ticket expired",
         TICKET_INVALID => "component_verify_ticket invalid",
-        API_UNAUTHORIZED_TO_COMPONENT => "API not authorized to the platform; the account must grant the permission set",
+        API_UNAUTHORIZED_TO_COMPONENT => {
+            "API not authorized to the platform; the account must grant the permission set"
+        }
         AUTH_CODE_EXPIRED => "authorization code expired",
         INVALID_COMPONENT => "invalid component (appid or secret)",
         REFRESH_TOKEN_INVALID => "authorizer refresh_token invalid",
@@ -128,5 +130,8 @@ pub fn describe(code: i64) -> Option<&'static str> {
 /// Errcodes meaning "this access token is not (or no longer) valid": refresh
 /// once and retry (WxJava `ACCESS_TOKEN_ERROR_CODES`).
 pub fn is_token_error(code: i64) -> bool {
-    matches!(code, INVALID_CREDENTIAL | INVALID_ACCESS_TOKEN | ACCESS_TOKEN_EXPIRED)
+    matches!(
+        code,
+        INVALID_CREDENTIAL | INVALID_ACCESS_TOKEN | ACCESS_TOKEN_EXPIRED
+    )
 }

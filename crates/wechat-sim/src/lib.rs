@@ -113,6 +113,10 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     use poem::listener::TcpAcceptor;
     poem::Server::new_with_acceptor(TcpAcceptor::from_tokio(listener)?)
-        .run_with_graceful_shutdown(sim.endpoint(), shutdown, Some(std::time::Duration::from_secs(5)))
+        .run_with_graceful_shutdown(
+            sim.endpoint(),
+            shutdown,
+            Some(std::time::Duration::from_secs(5)),
+        )
         .await
 }

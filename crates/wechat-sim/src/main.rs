@@ -3,7 +3,10 @@ use clap::Parser;
 use wechat_sim::{SimConfig, Simulator};
 
 #[derive(Parser)]
-#[command(name = "wechat-sim", about = "A faithful in-memory WeChat for tpgate tests and sandboxes")]
+#[command(
+    name = "wechat-sim",
+    about = "A faithful in-memory WeChat for tpgate tests and sandboxes"
+)]
 struct Args {
     #[arg(long, env = "WECHAT_SIM_LISTEN", default_value = "127.0.0.1:8081")]
     listen: String,

@@ -24,18 +24,34 @@ pub struct PushOutcome {
 }
 
 impl Simulator {
-    async fn push_xml(&self, inner_xml: String, ticket: Option<String>) -> Result<PushOutcome, SimError> {
+    async fn push_xml(
+        &self,
+        inner_xml: String,
+        ticket: Option<String>,
+    ) -> Result<PushOutcome, SimError> {
         let config = self.config();
-        let url = config.gateway_events_url.clone().ok_or(SimError::NoGateway)?;
-        let crypt = MsgCrypt::new(&config.token, &config.encoding_aes_key, &config.component_appid)?;
+        let url = config
+            .gateway_events_url
+            .clone()
+            .ok_or(SimError::NoGateway)?;
+        let crypt = MsgCrypt::new(
+            &config.token,
+            &config.encoding_aes_key,
+            &config.component_appid,
+        )?;
         let timestamp = self.now().to_string();
         let nonce = crate::state::random_hex(5);
-        let (body, msg_signature) =
-            crypt.seal_push(Some(("AppId", &config.component_appid)), &inner_xml, &timestamp, &nonce);
+        let (body, msg_signature) = crypt.seal_push(
+            Some(("AppId", &config.component_appid)),
+            &inner_xml,
+            &timestamp,
+            &nonce,
+        );
         // `signature` is sha1 of sorted [token, timestamp, nonce]; an empty
         // fourth part sorts first and adds nothing, so msg_signature computes it.
         let signature = wxcrypt::msg_signature(&config.token, &timestamp, &nonce, "");
-        let mut url = url::Url::parse(&url).map_err(|e| SimError::Http(format!("gateway URL: {e}")))?;
+        let mut url =
+            url::Url::parse(&url).map_err(|e| SimError::Http(format!("gateway URL: {e}")))?;
         url.query_pairs_mut()
             .append_pair("signature", &signature)
             .append_pair("timestamp", &timestamp)
@@ -51,8 +67,15 @@ impl Simulator {
             .await
             .map_err(|e| SimError::Http(e.to_string()))?;
         let status = response.status().as_u16();
-        let body = response.text().await.map_err(|e| SimError::Http(e.to_string()))?;
-        Ok(PushOutcome { ticket, status, body })
+        let body = response
+            .text()
+            .await
+            .map_err(|e| SimError::Http(e.to_string()))?;
+        Ok(PushOutcome {
+            ticket,
+            status,
+            body,
+        })
     }
 
     /// Pushes a new `component_verify_ticket`.
@@ -78,7 +101,11 @@ impl Simulator {
         let (code, appid, now) = {
             let mut s = self.lock();
             let funcs = s.config.default_func_ids.clone();
-            (s.grant(authorizer_appid, funcs), s.config.component_appid.clone(), s.now())
+            (
+                s.grant(authorizer_appid, funcs),
+                s.config.component_appid.clone(),
+                s.now(),
+            )
         };
         let pre = pre_auth_code
             .map(|p| format!("<PreAuthCode><![CDATA[{p}]]></PreAuthCode>"))

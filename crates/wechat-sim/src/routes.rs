@@ -8,7 +8,9 @@ use poem::{
 use serde::Deserialize;
 use serde_json::{Value, json};
 use wechat_api::{
-    component::{AuthorizerTokenRequest, ComponentTokenRequest, PreAuthCodeRequest, QueryAuthRequest},
+    component::{
+        AuthorizerTokenRequest, ComponentTokenRequest, PreAuthCodeRequest, QueryAuthRequest,
+    },
     errcode as ec,
 };
 
@@ -22,12 +24,16 @@ fn rid() -> String {
 fn answer(result: WxResult<Value>) -> Response {
     match result {
         Ok(v) => Json(v).into_response(),
-        Err((errcode, msg)) => Json(json!({ "errcode": errcode, "errmsg": format!("{msg} rid: {}", rid()) })).into_response(),
+        Err((errcode, msg)) => {
+            Json(json!({ "errcode": errcode, "errmsg": format!("{msg} rid: {}", rid()) }))
+                .into_response()
+        }
     }
 }
 
 fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> WxResult<T> {
-    serde_json::from_slice(body).map_err(|e| (ec::DATA_FORMAT_ERROR, format!("data format error: {e}")))
+    serde_json::from_slice(body)
+        .map_err(|e| (ec::DATA_FORMAT_ERROR, format!("data format error: {e}")))
 }
 
 #[derive(Deserialize, Default)]
@@ -38,7 +44,9 @@ struct Tokens {
 
 impl Tokens {
     fn component(&self) -> Option<&str> {
-        self.component_access_token.as_deref().or(self.access_token.as_deref())
+        self.component_access_token
+            .as_deref()
+            .or(self.access_token.as_deref())
     }
 }
 
@@ -72,8 +80,11 @@ fn component_token(sim: Data<&Simulator>, body: Vec<u8>) -> Response {
     answer((|| {
         s.enter("/cgi-bin/component/api_component_token")?;
         let req: ComponentTokenRequest = parse(&body)?;
-        let (token, expires_in) =
-            s.component_token(&req.component_appid, &req.component_appsecret, &req.component_verify_ticket)?;
+        let (token, expires_in) = s.component_token(
+            &req.component_appid,
+            &req.component_appsecret,
+            &req.component_verify_ticket,
+        )?;
         Ok(json!({ "component_access_token": token, "expires_in": expires_in }))
     })())
 }
@@ -112,7 +123,9 @@ fn authorizer_token(sim: Data<&Simulator>, Query(t): Query<Tokens>, body: Vec<u8
             &req.authorizer_appid,
             &req.authorizer_refresh_token,
         )?;
-        Ok(json!({ "authorizer_access_token": access, "expires_in": expires_in, "authorizer_refresh_token": refresh }))
+        Ok(
+            json!({ "authorizer_access_token": access, "expires_in": expires_in, "authorizer_refresh_token": refresh }),
+        )
     })())
 }
 
@@ -146,10 +159,14 @@ struct PageParams {
 #[handler]
 fn authorization_page(sim: Data<&Simulator>, Query(p): Query<PageParams>) -> Response {
     let (Some(pre), Some(redirect)) = (p.pre_auth_code, p.redirect_uri) else {
-        return Html("<h1>Missing pre_auth_code or redirect_uri</h1>").with_status(StatusCode::BAD_REQUEST).into_response();
+        return Html("<h1>Missing pre_auth_code or redirect_uri</h1>")
+            .with_status(StatusCode::BAD_REQUEST)
+            .into_response();
     };
     let Ok(mut target) = url::Url::parse(&redirect) else {
-        return Html("<h1>redirect_uri is not a URL</h1>").with_status(StatusCode::BAD_REQUEST).into_response();
+        return Html("<h1>redirect_uri is not a URL</h1>")
+            .with_status(StatusCode::BAD_REQUEST)
+            .into_response();
     };
     let code = {
         let mut s = sim.lock();
@@ -158,7 +175,10 @@ fn authorization_page(sim: Data<&Simulator>, Query(p): Query<PageParams>) -> Res
     };
     match code {
         Ok(code) => {
-            target.query_pairs_mut().append_pair("auth_code", &code).append_pair("expires_in", "600");
+            target
+                .query_pairs_mut()
+                .append_pair("auth_code", &code)
+                .append_pair("expires_in", "600");
             // WeChat answers the page with a 302 to redirect_uri.
             Response::builder()
                 .status(StatusCode::FOUND)
@@ -191,7 +211,10 @@ struct PushAuthorized {
 #[handler]
 async fn ctl_push_authorized(sim: Data<&Simulator>, Json(b): Json<PushAuthorized>) -> Response {
     let info_type = b.info_type.unwrap_or_else(|| "authorized".into());
-    match sim.push_authorized(&info_type, &b.authorizer_appid, b.pre_auth_code.as_deref()).await {
+    match sim
+        .push_authorized(&info_type, &b.authorizer_appid, b.pre_auth_code.as_deref())
+        .await
+    {
         Ok(o) => Json(o).into_response(),
         Err(e) => (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
     }
@@ -282,12 +305,27 @@ fn ctl_gateway(sim: Data<&Simulator>, Json(b): Json<Gateway>) -> StatusCode {
 
 pub fn route(sim: Simulator) -> Route {
     let wechat = Route::new()
-        .at("/cgi-bin/component/api_start_push_ticket", poem::post(start_push_ticket))
-        .at("/cgi-bin/component/api_component_token", poem::post(component_token))
-        .at("/cgi-bin/component/api_create_preauthcode", poem::post(create_preauthcode))
+        .at(
+            "/cgi-bin/component/api_start_push_ticket",
+            poem::post(start_push_ticket),
+        )
+        .at(
+            "/cgi-bin/component/api_component_token",
+            poem::post(component_token),
+        )
+        .at(
+            "/cgi-bin/component/api_create_preauthcode",
+            poem::post(create_preauthcode),
+        )
         .at("/cgi-bin/component/api_query_auth", poem::post(query_auth))
-        .at("/cgi-bin/component/api_authorizer_token", poem::post(authorizer_token))
-        .at("/wxa/sec/order/upload_shipping_info", poem::post(upload_shipping_info))
+        .at(
+            "/cgi-bin/component/api_authorizer_token",
+            poem::post(authorizer_token),
+        )
+        .at(
+            "/wxa/sec/order/upload_shipping_info",
+            poem::post(upload_shipping_info),
+        )
         .at("/wxa/sec/order/get_order", poem::post(get_order))
         .at("/cgi-bin/componentloginpage", poem::get(authorization_page))
         .at("/safe/bindcomponent", poem::get(authorization_page))
@@ -299,7 +337,10 @@ pub fn route(sim: Simulator) -> Route {
         .at("/sim/clock", poem::get(ctl_clock))
         .at("/sim/clock/advance", poem::post(ctl_advance))
         .at("/sim/calls", poem::get(ctl_calls))
-        .at("/sim/next-authorization", poem::post(ctl_next_authorization))
+        .at(
+            "/sim/next-authorization",
+            poem::post(ctl_next_authorization),
+        )
         .at("/sim/faults", poem::post(ctl_fault))
         .at("/sim/gateway", poem::post(ctl_gateway));
     Route::new().nest("/", wechat.data(sim))
@@ -323,13 +364,19 @@ mod tests {
             .send()
             .await;
         resp.assert_status_is_ok();
-        let body: Value = serde_json::from_str(&resp.0.into_body().into_string().await.unwrap()).unwrap();
+        let body: Value =
+            serde_json::from_str(&resp.0.into_body().into_string().await.unwrap()).unwrap();
         assert_eq!(body["errcode"], 40001);
         assert!(body["errmsg"].as_str().unwrap().contains(" rid: "));
         assert_eq!(sim.call_count("/wxa/sec/order/get_order"), 1);
         sim.inject_fault("/wxa/sec/order/get_order", -1, 1);
-        let resp = cli.post("/wxa/sec/order/get_order").body_json(&json!({})).send().await;
-        let body: Value = serde_json::from_str(&resp.0.into_body().into_string().await.unwrap()).unwrap();
+        let resp = cli
+            .post("/wxa/sec/order/get_order")
+            .body_json(&json!({}))
+            .send()
+            .await;
+        let body: Value =
+            serde_json::from_str(&resp.0.into_body().into_string().await.unwrap()).unwrap();
         assert_eq!(body["errcode"], -1);
     }
 }

@@ -136,7 +136,12 @@ impl State {
         Ok(())
     }
 
-    pub fn component_token(&mut self, appid: &str, secret: &str, ticket: &str) -> WxResult<(String, i64)> {
+    pub fn component_token(
+        &mut self,
+        appid: &str,
+        secret: &str,
+        ticket: &str,
+    ) -> WxResult<(String, i64)> {
         self.check_component(appid)?;
         if secret != self.config.component_secret {
             return Err((ec::INVALID_APPSECRET, "invalid appsecret".into()));
@@ -150,7 +155,8 @@ impl State {
         }
         let token = format!("component_token_{}", random_hex(16));
         let ttl = self.config.token_ttl_secs;
-        self.component_tokens.insert(token.clone(), self.now() + ttl);
+        self.component_tokens
+            .insert(token.clone(), self.now() + ttl);
         Ok((token, ttl))
     }
 
@@ -159,8 +165,13 @@ impl State {
             .filter(|t| !t.is_empty())
             .ok_or((ec::ACCESS_TOKEN_MISSING, "access_token missing".to_owned()))?;
         match table.get(token) {
-            None => Err((ec::INVALID_CREDENTIAL, "invalid credential, access_token is invalid or not latest".into())),
-            Some(expires) if *expires <= self.now() => Err((ec::ACCESS_TOKEN_EXPIRED, "access_token expired".into())),
+            None => Err((
+                ec::INVALID_CREDENTIAL,
+                "invalid credential, access_token is invalid or not latest".into(),
+            )),
+            Some(expires) if *expires <= self.now() => {
+                Err((ec::ACCESS_TOKEN_EXPIRED, "access_token expired".into()))
+            }
             Some(_) => Ok(()),
         }
     }
@@ -173,12 +184,17 @@ impl State {
         self.check_component_token(token)?;
         self.check_component(appid)?;
         let code = format!("preauthcode@@@{}", random_hex(16));
-        self.pre_auth_codes.insert(code.clone(), (self.now() + CODE_TTL, false));
+        self.pre_auth_codes
+            .insert(code.clone(), (self.now() + CODE_TTL, false));
         Ok((code, CODE_TTL))
     }
 
     /// The authorization page: consumes the pre_auth_code, issues an auth code.
-    pub fn authorize(&mut self, pre_auth_code: &str, biz_appid: Option<&str>) -> Result<String, String> {
+    pub fn authorize(
+        &mut self,
+        pre_auth_code: &str,
+        biz_appid: Option<&str>,
+    ) -> Result<String, String> {
         let now = self.now();
         match self.pre_auth_codes.get_mut(pre_auth_code) {
             None => return Err("unknown pre_auth_code".into()),
@@ -230,11 +246,17 @@ impl State {
     fn issue_access_token(&mut self, appid: &str) -> (String, i64) {
         let token = format!("authorizer_token_{}", random_hex(16));
         let ttl = self.config.token_ttl_secs;
-        self.access_tokens.insert(token.clone(), (appid.to_owned(), self.now() + ttl));
+        self.access_tokens
+            .insert(token.clone(), (appid.to_owned(), self.now() + ttl));
         (token, ttl)
     }
 
-    pub fn query_auth(&mut self, token: Option<&str>, appid: &str, code: &str) -> WxResult<AuthorizationInfo> {
+    pub fn query_auth(
+        &mut self,
+        token: Option<&str>,
+        appid: &str,
+        code: &str,
+    ) -> WxResult<AuthorizationInfo> {
         self.check_component_token(token)?;
         self.check_component(appid)?;
         let grant = self
@@ -271,16 +293,24 @@ impl State {
         })
     }
 
-    pub fn authorizer_token(&mut self, token: Option<&str>, appid: &str, authorizer: &str, refresh: &str) -> WxResult<(String, i64, String)> {
+    pub fn authorizer_token(
+        &mut self,
+        token: Option<&str>,
+        appid: &str,
+        authorizer: &str,
+        refresh: &str,
+    ) -> WxResult<(String, i64, String)> {
         self.check_component_token(token)?;
         self.check_component(appid)?;
-        let auth = self
-            .authorizations
-            .get(authorizer)
-            .cloned()
-            .ok_or((ec::REFRESH_TOKEN_INVALID, "refresh_token is invalid".to_owned()))?;
+        let auth = self.authorizations.get(authorizer).cloned().ok_or((
+            ec::REFRESH_TOKEN_INVALID,
+            "refresh_token is invalid".to_owned(),
+        ))?;
         if auth.revoked {
-            return Err((ec::COMPONENT_NOT_AUTHORIZED, "component is not authorized by this account".into()));
+            return Err((
+                ec::COMPONENT_NOT_AUTHORIZED,
+                "component is not authorized by this account".into(),
+            ));
         }
         if auth.refresh_token != refresh {
             return Err((ec::REFRESH_TOKEN_INVALID, "refresh_token is invalid".into()));
@@ -294,11 +324,10 @@ impl State {
         let token = token
             .filter(|t| !t.is_empty())
             .ok_or((ec::ACCESS_TOKEN_MISSING, "access_token missing".to_owned()))?;
-        let (appid, expires) = self
-            .access_tokens
-            .get(token)
-            .cloned()
-            .ok_or((ec::INVALID_CREDENTIAL, "invalid credential, access_token is invalid or not latest".to_owned()))?;
+        let (appid, expires) = self.access_tokens.get(token).cloned().ok_or((
+            ec::INVALID_CREDENTIAL,
+            "invalid credential, access_token is invalid or not latest".to_owned(),
+        ))?;
         if expires <= self.now() {
             return Err((ec::ACCESS_TOKEN_EXPIRED, "access_token expired".into()));
         }
@@ -315,16 +344,24 @@ impl State {
     pub fn create_order(&mut self, new: NewOrder) -> SimOrder {
         let n = self.orders.len() + 1;
         let ids = SimOrder {
-            appid: new.appid.unwrap_or_else(|| self.config.default_authorizer_appid.clone()),
+            appid: new
+                .appid
+                .unwrap_or_else(|| self.config.default_authorizer_appid.clone()),
             transaction_id: format!("4200{:06}{}", n, &random_hex(8)),
             mchid: new.mchid.unwrap_or_else(|| "1900000109".into()),
-            out_trade_no: new.out_trade_no.unwrap_or_else(|| format!("sim-order-{n}-{}", random_hex(4))),
-            openid: new.openid.unwrap_or_else(|| format!("oSim{}", random_hex(12))),
+            out_trade_no: new
+                .out_trade_no
+                .unwrap_or_else(|| format!("sim-order-{n}-{}", random_hex(4))),
+            openid: new
+                .openid
+                .unwrap_or_else(|| format!("oSim{}", random_hex(12))),
             paid_amount: new.paid_amount.unwrap_or(100 * n as i64),
         };
         let order = Order {
             ids: ids.clone(),
-            description: new.description.unwrap_or_else(|| format!("Demo goods #{n}")),
+            description: new
+                .description
+                .unwrap_or_else(|| format!("Demo goods #{n}")),
             created_at: self.now(),
             order_state: 1,
             shipping: None,
@@ -333,18 +370,30 @@ impl State {
         ids
     }
 
-    fn find_order(&self, appid: &str, transaction_id: Option<&str>, mchid: Option<&str>, out_trade_no: Option<&str>) -> WxResult<String> {
+    fn find_order(
+        &self,
+        appid: &str,
+        transaction_id: Option<&str>,
+        mchid: Option<&str>,
+        out_trade_no: Option<&str>,
+    ) -> WxResult<String> {
         self.orders
             .values()
             .find(|o| {
                 o.ids.appid == appid
                     && match transaction_id.filter(|t| !t.is_empty()) {
                         Some(t) => o.ids.transaction_id == t,
-                        None => Some(o.ids.mchid.as_str()) == mchid && Some(o.ids.out_trade_no.as_str()) == out_trade_no,
+                        None => {
+                            Some(o.ids.mchid.as_str()) == mchid
+                                && Some(o.ids.out_trade_no.as_str()) == out_trade_no
+                        }
                     }
             })
             .map(|o| o.ids.transaction_id.clone())
-            .ok_or((ec::PAYMENT_ORDER_NOT_FOUND, "payment order not exist".to_owned()))
+            .ok_or((
+                ec::PAYMENT_ORDER_NOT_FOUND,
+                "payment order not exist".to_owned(),
+            ))
     }
 
     pub fn upload_shipping_info(&mut self, token: Option<&str>, body: &[u8]) -> WxResult<()> {
@@ -356,19 +405,32 @@ impl State {
         let id = if key.order_number_type == 2 {
             self.find_order(&appid, key.transaction_id.as_deref(), None, None)?
         } else {
-            self.find_order(&appid, None, key.mchid.as_deref(), key.out_trade_no.as_deref())?
+            self.find_order(
+                &appid,
+                None,
+                key.mchid.as_deref(),
+                key.out_trade_no.as_deref(),
+            )?
         };
         let upload_time = chrono::DateTime::parse_from_rfc3339(&req.upload_time)
             .map(|t| t.timestamp())
             .unwrap_or_else(|_| self.now());
         let order = self.orders.get_mut(&id).expect("found above");
         if order.ids.openid != req.payer.openid {
-            return Err((ec::PAYER_MISMATCH, "the payer of this order is not this openid".into()));
+            return Err((
+                ec::PAYER_MISMATCH,
+                "the payer of this order is not this openid".into(),
+            ));
         }
         let previous_count = match (order.order_state, &order.shipping) {
             (1, _) => 0,
             (2, Some(s)) if s.finish_shipping_count < 2 => s.finish_shipping_count,
-            (2, _) => return Err((ec::RESHIPMENT_USED, "payment order has used the re-shipment opportunity".into())),
+            (2, _) => {
+                return Err((
+                    ec::RESHIPMENT_USED,
+                    "payment order has used the re-shipment opportunity".into(),
+                ));
+            }
             _ => return Err((ec::NOT_SHIPPABLE, "payment order is not shippable".into())),
         };
         let finished = req.delivery_mode == 1 || req.is_all_delivered == Some(true);
@@ -383,7 +445,11 @@ impl State {
             logistics_type: req.logistics_type,
             finish_shipping: finished,
             goods_desc,
-            finish_shipping_count: if finished { previous_count + 1 } else { previous_count },
+            finish_shipping_count: if finished {
+                previous_count + 1
+            } else {
+                previous_count
+            },
             shipping_list: req
                 .shipping_list
                 .iter()
@@ -445,9 +511,15 @@ mod tests {
         let code = s.grant(&appid, vec![142]);
         let ticket = s.new_ticket();
         let (ct, _) = s
-            .component_token(&s.config.component_appid.clone(), &s.config.component_secret.clone(), &ticket)
+            .component_token(
+                &s.config.component_appid.clone(),
+                &s.config.component_secret.clone(),
+                &ticket,
+            )
             .unwrap();
-        let info = s.query_auth(Some(&ct), &s.config.component_appid.clone(), &code).unwrap();
+        let info = s
+            .query_auth(Some(&ct), &s.config.component_appid.clone(), &code)
+            .unwrap();
         let order = s.create_order(NewOrder::default());
         (s, info.authorizer_access_token.unwrap(), order)
     }
@@ -466,9 +538,16 @@ mod tests {
     #[test]
     fn ship_reship_then_10060003() {
         let (mut s, token, order) = authorized();
-        s.upload_shipping_info(Some(&token), &upload(&order)).unwrap();
-        s.upload_shipping_info(Some(&token), &upload(&order)).unwrap();
-        assert_eq!(s.upload_shipping_info(Some(&token), &upload(&order)).unwrap_err().0, 10060003);
+        s.upload_shipping_info(Some(&token), &upload(&order))
+            .unwrap();
+        s.upload_shipping_info(Some(&token), &upload(&order))
+            .unwrap();
+        assert_eq!(
+            s.upload_shipping_info(Some(&token), &upload(&order))
+                .unwrap_err()
+                .0,
+            10060003
+        );
         let o = s.order_json(&order.transaction_id).unwrap();
         assert_eq!(o["order_state"], 2);
         assert_eq!(o["shipping"]["finish_shipping_count"], 2);
@@ -477,44 +556,86 @@ mod tests {
     #[test]
     fn tokens_expire_and_rules_apply() {
         let (mut s, token, order) = authorized();
-        assert_eq!(s.upload_shipping_info(Some("nope"), &upload(&order)).unwrap_err().0, 40001);
-        assert_eq!(s.upload_shipping_info(None, &upload(&order)).unwrap_err().0, 41001);
-        assert_eq!(s.upload_shipping_info(Some(&token), b"{").unwrap_err().0, 47001);
+        assert_eq!(
+            s.upload_shipping_info(Some("nope"), &upload(&order))
+                .unwrap_err()
+                .0,
+            40001
+        );
+        assert_eq!(
+            s.upload_shipping_info(None, &upload(&order)).unwrap_err().0,
+            41001
+        );
+        assert_eq!(
+            s.upload_shipping_info(Some(&token), b"{").unwrap_err().0,
+            47001
+        );
         let mut bad: Value = serde_json::from_slice(&upload(&order)).unwrap();
         bad["shipping_list"][0]["item_desc"] = Value::Null;
         assert_eq!(
-            s.upload_shipping_info(Some(&token), &serde_json::to_vec(&bad).unwrap()).unwrap_err().0,
+            s.upload_shipping_info(Some(&token), &serde_json::to_vec(&bad).unwrap())
+                .unwrap_err()
+                .0,
             10060008
         );
         let mut other_payer: Value = serde_json::from_slice(&upload(&order)).unwrap();
         other_payer["payer"]["openid"] = json!("someone-else");
         assert_eq!(
-            s.upload_shipping_info(Some(&token), &serde_json::to_vec(&other_payer).unwrap()).unwrap_err().0,
+            s.upload_shipping_info(Some(&token), &serde_json::to_vec(&other_payer).unwrap())
+                .unwrap_err()
+                .0,
             10060031
         );
         s.clock_offset += 7200;
-        assert_eq!(s.upload_shipping_info(Some(&token), &upload(&order)).unwrap_err().0, 42001);
+        assert_eq!(
+            s.upload_shipping_info(Some(&token), &upload(&order))
+                .unwrap_err()
+                .0,
+            42001
+        );
     }
 
     #[test]
     fn tickets_codes_and_permission_sets() {
         let mut s = State::new(SimConfig::sandbox());
-        let (appid, secret) = (s.config.component_appid.clone(), s.config.component_secret.clone());
-        assert_eq!(s.component_token(&appid, &secret, "ticket@@@forged").unwrap_err().0, 61006);
-        assert_eq!(s.component_token(&appid, "wrong", "x").unwrap_err().0, 40125);
+        let (appid, secret) = (
+            s.config.component_appid.clone(),
+            s.config.component_secret.clone(),
+        );
+        assert_eq!(
+            s.component_token(&appid, &secret, "ticket@@@forged")
+                .unwrap_err()
+                .0,
+            61006
+        );
+        assert_eq!(
+            s.component_token(&appid, "wrong", "x").unwrap_err().0,
+            40125
+        );
         assert_eq!(s.component_token("wx0", &secret, "x").unwrap_err().0, 61011);
         let ticket = s.new_ticket();
         let (ct, _) = s.component_token(&appid, &secret, &ticket).unwrap();
         let (pre, _) = s.pre_auth_code(Some(&ct), &appid).unwrap();
         s.set_next("wx00000000000000aa", vec![17]);
         let code = s.authorize(&pre, None).unwrap();
-        assert!(s.authorize(&pre, None).is_err(), "pre_auth_code is single-use");
+        assert!(
+            s.authorize(&pre, None).is_err(),
+            "pre_auth_code is single-use"
+        );
         let info = s.query_auth(Some(&ct), &appid, &code).unwrap();
         assert_eq!(info.authorizer_appid, "wx00000000000000aa");
         let token = info.authorizer_access_token.unwrap();
-        assert_eq!(s.get_order(Some(&token), b"{\"transaction_id\":\"x\"}").unwrap_err().0, 48001);
+        assert_eq!(
+            s.get_order(Some(&token), b"{\"transaction_id\":\"x\"}")
+                .unwrap_err()
+                .0,
+            48001
+        );
         s.clock_offset += TICKET_TTL + 1;
-        assert_eq!(s.component_token(&appid, &secret, &ticket).unwrap_err().0, 61005);
+        assert_eq!(
+            s.component_token(&appid, &secret, &ticket).unwrap_err().0,
+            61005
+        );
     }
 
     impl State {

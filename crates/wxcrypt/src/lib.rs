@@ -97,7 +97,9 @@ struct AesKey([u8; 32]);
 
 impl AesKey {
     fn parse(encoding_aes_key: &str) -> Result<Self, CryptError> {
-        if encoding_aes_key.len() != 43 || !encoding_aes_key.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        if encoding_aes_key.len() != 43
+            || !encoding_aes_key.bytes().all(|b| b.is_ascii_alphanumeric())
+        {
             return Err(CryptError::InvalidAesKey);
         }
         // 43 chars + "=" decode to 32 bytes; the last char's low bits may be
@@ -132,7 +134,7 @@ impl AesKey {
     }
 
     fn decrypt(&self, mut data: Vec<u8>) -> Result<Vec<u8>, CryptError> {
-        if data.is_empty() || data.len() % AES_BLOCK != 0 {
+        if data.is_empty() || !data.len().is_multiple_of(AES_BLOCK) {
             return Err(CryptError::InvalidCiphertextLength(data.len()));
         }
         let mut dec = cbc::Decryptor::<Aes256>::new(&self.0.into(), &self.iv().into());
@@ -159,7 +161,9 @@ fn split_plaintext(plain: &[u8]) -> Result<Decrypted, CryptError> {
     let len = u32::from_be_bytes([plain[16], plain[17], plain[18], plain[19]]) as usize;
     let rest = &plain[20..];
     if len > rest.len() {
-        return Err(CryptError::InvalidPlaintext("length field exceeds the data"));
+        return Err(CryptError::InvalidPlaintext(
+            "length field exceeds the data",
+        ));
     }
     let message = std::str::from_utf8(&rest[..len])
         .map_err(|_| CryptError::InvalidPlaintext("message is not UTF-8"))?
@@ -224,7 +228,11 @@ impl MsgCrypt {
         let given = hex::decode(msg_signature.trim()).map_err(|_| CryptError::InvalidSignature)?;
         // Compare without an early exit on the first differing byte.
         if given.len() == expected.len()
-            && given.iter().zip(expected.iter()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+            && given
+                .iter()
+                .zip(expected.iter())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0
         {
             Ok(())
         } else {
@@ -246,7 +254,9 @@ impl MsgCrypt {
 
     /// Decrypts without checking the trailer appid (tests, vectors).
     pub fn decrypt_unchecked(&self, encrypt: &str) -> Result<Decrypted, CryptError> {
-        let data = STANDARD.decode(encrypt.trim()).map_err(|_| CryptError::Base64)?;
+        let data = STANDARD
+            .decode(encrypt.trim())
+            .map_err(|_| CryptError::Base64)?;
         let first = self
             .key
             .decrypt(data.clone())
@@ -337,8 +347,8 @@ pub fn extract_encrypt(envelope_xml: &str) -> Result<String, CryptError> {
         #[serde(rename = "Encrypt")]
         encrypt: Option<String>,
     }
-    let envelope: Envelope = quick_xml::de::from_str(envelope_xml)
-        .map_err(|e| CryptError::Xml(e.to_string()))?;
+    let envelope: Envelope =
+        quick_xml::de::from_str(envelope_xml).map_err(|e| CryptError::Xml(e.to_string()))?;
     envelope
         .encrypt
         .map(|e| e.trim().to_owned())

@@ -41,7 +41,11 @@ pub struct ApiKeysApi;
 #[OpenApi(prefix_path = "/admin/v1/tenants", tag = "AdminTags::ApiKeys")]
 impl ApiKeysApi {
     /// Create an API key for a tenant
-    #[oai(path = "/:tenant_id/api-keys", method = "post", operation_id = "create_api_key")]
+    #[oai(
+        path = "/:tenant_id/api-keys",
+        method = "post",
+        operation_id = "create_api_key"
+    )]
     async fn create_api_key(
         &self,
         auth: AdminJwt,

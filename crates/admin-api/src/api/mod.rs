@@ -1,16 +1,16 @@
 //! Admin resources.
+mod api_keys;
 mod authorizers;
 mod onboarding_links;
-mod api_keys;
 mod tenants;
 
 use poem_openapi::Tags;
 use problem::Problem;
 use store::StoreError;
 
+pub use api_keys::ApiKeysApi;
 pub use authorizers::AuthorizersApi;
 pub use onboarding_links::OnboardingLinksApi;
-pub use api_keys::ApiKeysApi;
 pub use tenants::TenantsApi;
 
 /// All admin resources, for `OpenApiService::new`.

@@ -47,10 +47,7 @@ enum CreateOnboardingLinkResponse {
 
 pub struct OnboardingLinksApi;
 
-#[OpenApi(
-    prefix_path = "/admin/v1/tenants",
-    tag = "AdminTags::OnboardingLinks"
-)]
+#[OpenApi(prefix_path = "/admin/v1/tenants", tag = "AdminTags::OnboardingLinks")]
 impl OnboardingLinksApi {
     /// Create an onboarding link for a tenant
     #[oai(
@@ -89,14 +86,16 @@ impl OnboardingLinksApi {
                 Problem::internal()
             })?;
         tracing::info!(admin.sub = %auth.0.subject, tenant.id = %row.tenant_id, link.id = %row.id, "onboarding link created");
-        Ok(CreateOnboardingLinkResponse::Created(Json(CreatedOnboardingLink {
-            id: row.id,
-            tenant_id: row.tenant_id,
-            url: url.to_string(),
-            auth_type: row.auth_type,
-            biz_appid: row.biz_appid,
-            single_use: row.single_use,
-            expires_at: row.expires_at,
-        })))
+        Ok(CreateOnboardingLinkResponse::Created(Json(
+            CreatedOnboardingLink {
+                id: row.id,
+                tenant_id: row.tenant_id,
+                url: url.to_string(),
+                auth_type: row.auth_type,
+                biz_appid: row.biz_appid,
+                single_use: row.single_use,
+                expires_at: row.expires_at,
+            },
+        )))
     }
 }

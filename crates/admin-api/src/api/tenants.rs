@@ -76,7 +76,11 @@ impl TenantsApi {
         if name.is_empty() {
             return Err(Problem::validation("name", "must not be blank"));
         }
-        let tenant = state.store.create_tenant(name).await.map_err(store_problem)?;
+        let tenant = state
+            .store
+            .create_tenant(name)
+            .await
+            .map_err(store_problem)?;
         tracing::info!(admin.sub = %auth.0.subject, tenant.id = %tenant.id, "tenant created");
         Ok(CreateTenantResponse::Created(Json(tenant.into())))
     }

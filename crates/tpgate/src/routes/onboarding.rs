@@ -14,7 +14,11 @@ use crate::app::AppState;
 
 #[handler]
 pub async fn begin(Path(token): Path<String>, Data(state): Data<&AppState>) -> Response {
-    match state.auth.begin_onboarding(&token, &state.public_base_url).await {
+    match state
+        .auth
+        .begin_onboarding(&token, &state.public_base_url)
+        .await
+    {
         Ok(url) => Redirect::see_other(url.as_str()).into_response(),
         Err(err) => error_page(err),
     }
@@ -39,7 +43,11 @@ pub async fn complete(
         );
     };
     match state.auth.complete_onboarding(&visit, &auth_code).await {
-        Ok(result) => page(StatusCode::OK, "Authorization complete", &granted_html(&result)),
+        Ok(result) => page(
+            StatusCode::OK,
+            "Authorization complete",
+            &granted_html(&result),
+        ),
         Err(err) => error_page(err),
     }
 }
@@ -51,7 +59,10 @@ pub fn granted_html(result: &OnboardingResult) -> String {
         escape(&result.authorizer_appid)
     );
     for id in &result.funcscopes {
-        html.push_str(&format!("<li>{id}: {}</li>", escape(permissions::name(*id))));
+        html.push_str(&format!(
+            "<li>{id}: {}</li>",
+            escape(permissions::name(*id))
+        ));
     }
     html.push_str("</ul>");
     let has = |id| result.funcscopes.contains(&id);
@@ -69,21 +80,46 @@ pub fn granted_html(result: &OnboardingResult) -> String {
 
 fn error_page(err: AuthError) -> Response {
     let (status, message) = match &err {
-        AuthError::LinkNotFound => (StatusCode::NOT_FOUND, "This onboarding link does not exist. Ask for a new one."),
-        AuthError::LinkUnusable(LinkState::Expired) => (StatusCode::GONE, "This onboarding link has expired. Ask for a new one."),
-        AuthError::LinkUnusable(LinkState::AlreadyUsed) => (StatusCode::GONE, "This onboarding link has already been used. Ask for a new one."),
-        AuthError::LinkUnusable(_) => (StatusCode::GONE, "This onboarding link has been revoked. Ask for a new one."),
-        AuthError::VisitNotFound => (StatusCode::NOT_FOUND, "This authorization attempt is unknown or has expired. Open the onboarding link again."),
+        AuthError::LinkNotFound => (
+            StatusCode::NOT_FOUND,
+            "This onboarding link does not exist. Ask for a new one.",
+        ),
+        AuthError::LinkUnusable(LinkState::Expired) => (
+            StatusCode::GONE,
+            "This onboarding link has expired. Ask for a new one.",
+        ),
+        AuthError::LinkUnusable(LinkState::AlreadyUsed) => (
+            StatusCode::GONE,
+            "This onboarding link has already been used. Ask for a new one.",
+        ),
+        AuthError::LinkUnusable(_) => (
+            StatusCode::GONE,
+            "This onboarding link has been revoked. Ask for a new one.",
+        ),
+        AuthError::VisitNotFound => (
+            StatusCode::NOT_FOUND,
+            "This authorization attempt is unknown or has expired. Open the onboarding link again.",
+        ),
         AuthError::Wechat(e) if e.errcode().is_some() => {
             tracing::warn!(error = %err, "onboarding: WeChat refused");
-            (StatusCode::BAD_GATEWAY, "WeChat refused the authorization step. Open the onboarding link again; if it keeps failing, contact the platform operator.")
+            (
+                StatusCode::BAD_GATEWAY,
+                "WeChat refused the authorization step. Open the onboarding link again; if it keeps failing, contact the platform operator.",
+            )
         }
         _ => {
             tracing::error!(error = %err, "onboarding failed");
-            (StatusCode::SERVICE_UNAVAILABLE, "The platform cannot complete this step right now. Please try again in a few minutes.")
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The platform cannot complete this step right now. Please try again in a few minutes.",
+            )
         }
     };
-    page(status, "Authorization not possible", &format!("<p>{}</p>", escape(message)))
+    page(
+        status,
+        "Authorization not possible",
+        &format!("<p>{}</p>", escape(message)),
+    )
 }
 
 fn page(status: StatusCode, title: &str, body: &str) -> Response {

@@ -240,26 +240,40 @@ pub fn validate_order_key(key: &OrderKey, path: &str) -> Result<(), ValidationEr
         other => Err(ValidationError::new(
             format!("{path}.order_number_type"),
             ec::INVALID_ORDER_NUMBER_TYPE,
-            format!("order_number_type must be 1 (merchant order number) or 2 (transaction id), got {other}"),
+            format!(
+                "order_number_type must be 1 (merchant order number) or 2 (transaction id), got {other}"
+            ),
         )),
     }
 }
 
-fn check_code(value: &Option<String>, field: String, errcode: i64, what: &str) -> Result<(), ValidationError> {
+fn check_code(
+    value: &Option<String>,
+    field: String,
+    errcode: i64,
+    what: &str,
+) -> Result<(), ValidationError> {
     if let Some(v) = value
         && v.len() > MAX_CODE_BYTES
     {
         return Err(ValidationError::new(
             field,
             errcode,
-            format!("{what} is {} bytes; at most {MAX_CODE_BYTES} are allowed", v.len()),
+            format!(
+                "{what} is {} bytes; at most {MAX_CODE_BYTES} are allowed",
+                v.len()
+            ),
         ));
     }
     Ok(())
 }
 
 /// Rules for one parcel of a shipment with `logistics_type`.
-pub fn validate_shipping_item(item: &ShippingItem, logistics_type: i64, path: &str) -> Result<(), ValidationError> {
+pub fn validate_shipping_item(
+    item: &ShippingItem,
+    logistics_type: i64,
+    path: &str,
+) -> Result<(), ValidationError> {
     match &item.item_desc {
         Some(desc) if !desc.trim().is_empty() => {
             let chars = desc.chars().count();
@@ -267,7 +281,9 @@ pub fn validate_shipping_item(item: &ShippingItem, logistics_type: i64, path: &s
                 return Err(ValidationError::new(
                     format!("{path}.item_desc"),
                     ec::ITEM_DESC_TOO_LONG,
-                    format!("item_desc has {chars} characters; at most {MAX_ITEM_DESC_CHARS} are allowed"),
+                    format!(
+                        "item_desc has {chars} characters; at most {MAX_ITEM_DESC_CHARS} are allowed"
+                    ),
                 ));
             }
         }
@@ -295,7 +311,12 @@ pub fn validate_shipping_item(item: &ShippingItem, logistics_type: i64, path: &s
             ));
         }
     }
-    check_code(&item.tracking_no, format!("{path}.tracking_no"), ec::TRACKING_NO_TOO_LONG, "tracking_no")?;
+    check_code(
+        &item.tracking_no,
+        format!("{path}.tracking_no"),
+        ec::TRACKING_NO_TOO_LONG,
+        "tracking_no",
+    )?;
     check_code(
         &item.express_company,
         format!("{path}.express_company"),
@@ -313,7 +334,10 @@ pub fn validate_shipping_item(item: &ShippingItem, logistics_type: i64, path: &s
             return Err(ValidationError::new(
                 format!("{path}.contact.{name}"),
                 ec::PARAMETER_ERROR,
-                format!("{name} is {} bytes; at most {MAX_CONTACT_BYTES} are allowed", v.len()),
+                format!(
+                    "{name} is {} bytes; at most {MAX_CONTACT_BYTES} are allowed",
+                    v.len()
+                ),
             ));
         }
     }
@@ -349,7 +373,9 @@ pub fn validate_shipment(
         return Err(ValidationError::new(
             at("logistics_type"),
             ec::INVALID_LOGISTICS_TYPE,
-            format!("logistics_type must be 1 (express), 2 (same-city), 3 (virtual) or 4 (self-pickup), got {logistics_type}"),
+            format!(
+                "logistics_type must be 1 (express), 2 (same-city), 3 (virtual) or 4 (self-pickup), got {logistics_type}"
+            ),
         ));
     }
     match delivery_mode {
@@ -358,7 +384,10 @@ pub fn validate_shipment(
                 return Err(ValidationError::new(
                     at("shipping_list"),
                     ec::UNIFIED_NEEDS_ONE_ENTRY,
-                    format!("unified delivery (delivery_mode 1) needs exactly one shipping_list entry, got {}", shipping_list.len()),
+                    format!(
+                        "unified delivery (delivery_mode 1) needs exactly one shipping_list entry, got {}",
+                        shipping_list.len()
+                    ),
                 ));
             }
         }
@@ -397,7 +426,10 @@ pub fn validate_shipment(
         return Err(ValidationError::new(
             at("shipping_list"),
             ec::SHIPPING_LIST_TOO_LONG,
-            format!("shipping_list has {} entries; at most {MAX_SHIPPING_ENTRIES} parcels are allowed", shipping_list.len()),
+            format!(
+                "shipping_list has {} entries; at most {MAX_SHIPPING_ENTRIES} parcels are allowed",
+                shipping_list.len()
+            ),
         ));
     }
     for (i, item) in shipping_list.iter().enumerate() {
@@ -452,7 +484,11 @@ impl Validate for GetOrderRequest {
         }
         if blank(&self.merchant_id) || blank(&self.merchant_trade_no) {
             return Err(ValidationError::new(
-                if blank(&self.merchant_id) { "merchant_id" } else { "merchant_trade_no" },
+                if blank(&self.merchant_id) {
+                    "merchant_id"
+                } else {
+                    "merchant_trade_no"
+                },
                 ec::PARAMETER_ERROR,
                 "give transaction_id, or both merchant_id and merchant_trade_no",
             ));

@@ -22,7 +22,9 @@ fn seed_example() -> Value {
 fn check(mutate: impl FnOnce(&mut Value)) -> Result<(), ValidationError> {
     let mut v = seed_example();
     mutate(&mut v);
-    serde_json::from_value::<UploadShippingInfoRequest>(v).unwrap().validate()
+    serde_json::from_value::<UploadShippingInfoRequest>(v)
+        .unwrap()
+        .validate()
 }
 
 fn fails(mutate: impl FnOnce(&mut Value), field: &str, errcode: i64) {
@@ -37,17 +39,42 @@ fn seed_example_is_valid() {
 
 #[test]
 fn order_key_rules() {
-    fails(|v| v["order_key"]["order_number_type"] = json!(3), "order_key.order_number_type", 268485194);
-    fails(|v| v["order_key"] = json!({"order_number_type": 2}), "order_key.transaction_id", 268485195);
-    fails(|v| v["order_key"] = json!({"order_number_type": 1, "out_trade_no": "x"}), "order_key.mchid", 268485196);
-    fails(|v| v["order_key"] = json!({"order_number_type": 1, "mchid": "m"}), "order_key.out_trade_no", 268485197);
-    check(|v| v["order_key"] = json!({"order_number_type": 1, "mchid": "m", "out_trade_no": "o"})).unwrap();
+    fails(
+        |v| v["order_key"]["order_number_type"] = json!(3),
+        "order_key.order_number_type",
+        268485194,
+    );
+    fails(
+        |v| v["order_key"] = json!({"order_number_type": 2}),
+        "order_key.transaction_id",
+        268485195,
+    );
+    fails(
+        |v| v["order_key"] = json!({"order_number_type": 1, "out_trade_no": "x"}),
+        "order_key.mchid",
+        268485196,
+    );
+    fails(
+        |v| v["order_key"] = json!({"order_number_type": 1, "mchid": "m"}),
+        "order_key.out_trade_no",
+        268485197,
+    );
+    check(|v| v["order_key"] = json!({"order_number_type": 1, "mchid": "m", "out_trade_no": "o"}))
+        .unwrap();
 }
 
 #[test]
 fn mode_and_type_rules() {
-    fails(|v| v["logistics_type"] = json!(5), "logistics_type", 10060005);
-    fails(|v| v["delivery_mode"] = json!(3), "delivery_mode", 268485224);
+    fails(
+        |v| v["logistics_type"] = json!(5),
+        "logistics_type",
+        10060005,
+    );
+    fails(
+        |v| v["delivery_mode"] = json!(3),
+        "delivery_mode",
+        268485224,
+    );
     fails(
         |v| {
             let item = v["shipping_list"][0].clone();
@@ -65,7 +92,11 @@ fn mode_and_type_rules() {
         "delivery_mode",
         10060006,
     );
-    fails(|v| v["delivery_mode"] = json!(2), "is_all_delivered", 10060007);
+    fails(
+        |v| v["delivery_mode"] = json!(2),
+        "is_all_delivered",
+        10060007,
+    );
     fails(
         |v| {
             let item = v["shipping_list"][0].clone();
@@ -83,19 +114,51 @@ fn mode_and_type_rules() {
         v["shipping_list"] = Value::Array(vec![item; 10]);
     })
     .unwrap();
-    fails(|v| v["shipping_list"] = json!([]), "shipping_list", 268485228);
+    fails(
+        |v| v["shipping_list"] = json!([]),
+        "shipping_list",
+        268485228,
+    );
 }
 
 #[test]
 fn item_rules() {
-    fails(|v| v["shipping_list"][0]["item_desc"] = Value::Null, "shipping_list[0].item_desc", 10060008);
-    fails(|v| v["shipping_list"][0]["item_desc"] = json!("  "), "shipping_list[0].item_desc", 10060008);
-    fails(|v| v["shipping_list"][0]["item_desc"] = json!("字".repeat(121)), "shipping_list[0].item_desc", 10060009);
+    fails(
+        |v| v["shipping_list"][0]["item_desc"] = Value::Null,
+        "shipping_list[0].item_desc",
+        10060008,
+    );
+    fails(
+        |v| v["shipping_list"][0]["item_desc"] = json!("  "),
+        "shipping_list[0].item_desc",
+        10060008,
+    );
+    fails(
+        |v| v["shipping_list"][0]["item_desc"] = json!("字".repeat(121)),
+        "shipping_list[0].item_desc",
+        10060009,
+    );
     check(|v| v["shipping_list"][0]["item_desc"] = json!("字".repeat(120))).unwrap();
-    fails(|v| v["shipping_list"][0]["tracking_no"] = Value::Null, "shipping_list[0].tracking_no", 268485226);
-    fails(|v| v["shipping_list"][0]["express_company"] = Value::Null, "shipping_list[0].express_company", 268485227);
-    fails(|v| v["shipping_list"][0]["tracking_no"] = json!("x".repeat(129)), "shipping_list[0].tracking_no", 10060026);
-    fails(|v| v["shipping_list"][0]["express_company"] = json!("x".repeat(129)), "shipping_list[0].express_company", 10060025);
+    fails(
+        |v| v["shipping_list"][0]["tracking_no"] = Value::Null,
+        "shipping_list[0].tracking_no",
+        268485226,
+    );
+    fails(
+        |v| v["shipping_list"][0]["express_company"] = Value::Null,
+        "shipping_list[0].express_company",
+        268485227,
+    );
+    fails(
+        |v| v["shipping_list"][0]["tracking_no"] = json!("x".repeat(129)),
+        "shipping_list[0].tracking_no",
+        10060026,
+    );
+    fails(
+        |v| v["shipping_list"][0]["express_company"] = json!("x".repeat(129)),
+        "shipping_list[0].express_company",
+        10060025,
+    );
     fails(
         |v| {
             v["shipping_list"][0]["express_company"] = json!("SF");
@@ -114,19 +177,31 @@ fn item_rules() {
 
 #[test]
 fn time_and_payer_rules() {
-    fails(|v| v["upload_time"] = json!("2022-12-15 13:29:35"), "upload_time", 268485216);
-    fails(|v| v["payer"]["openid"] = json!(""), "payer.openid", 10060014);
+    fails(
+        |v| v["upload_time"] = json!("2022-12-15 13:29:35"),
+        "upload_time",
+        268485216,
+    );
+    fails(
+        |v| v["payer"]["openid"] = json!(""),
+        "payer.openid",
+        10060014,
+    );
 }
 
 #[test]
 fn get_order_rules() {
     let ok: GetOrderRequest = serde_json::from_value(json!({"transaction_id": "t"})).unwrap();
     ok.validate().unwrap();
-    let ok: GetOrderRequest = serde_json::from_value(json!({"merchant_id": "m", "merchant_trade_no": "n"})).unwrap();
+    let ok: GetOrderRequest =
+        serde_json::from_value(json!({"merchant_id": "m", "merchant_trade_no": "n"})).unwrap();
     ok.validate().unwrap();
     let bad: GetOrderRequest = serde_json::from_value(json!({"merchant_id": "m"})).unwrap();
     assert_eq!(bad.validate().unwrap_err().field, "merchant_trade_no");
-    assert_eq!(GetOrderRequest::default().validate().unwrap_err().errcode, 10060014);
+    assert_eq!(
+        GetOrderRequest::default().validate().unwrap_err().errcode,
+        10060014
+    );
 }
 
 #[test]
@@ -143,7 +218,18 @@ fn seed_get_order_answers_parse() {
         }
     });
     let r: GetOrderResponse = serde_json::from_value(shipped).unwrap();
-    assert_eq!(r.order.unwrap().shipping.unwrap().shipping_list[0].tracking_no, "JT1234567890");
+    assert_eq!(
+        r.order.unwrap().shipping.unwrap().shipping_list[0].tracking_no,
+        "JT1234567890"
+    );
     let unshipped: GetOrderResponse = serde_json::from_value(json!({"errcode":0,"errmsg":"ok","order":{"transaction_id":"t","order_state":1,"shipping":{}}})).unwrap();
-    assert_eq!(unshipped.order.unwrap().shipping.unwrap().finish_shipping_count, 0);
+    assert_eq!(
+        unshipped
+            .order
+            .unwrap()
+            .shipping
+            .unwrap()
+            .finish_shipping_count,
+        0
+    );
 }
