@@ -22,7 +22,7 @@ async fn sandbox_instructions_work() {
     assert!(page.text().await.unwrap().contains("142"));
 
     let order = &info.demo_orders[0];
-    let body = crate::helpers::upload_body(&order.transaction_id, &order.payer_openid, "SF1");
+    let body = tpgate::sandbox::demo_upload_body(order);
     let resp = http
         .post(format!(
             "{}v1/apps/{}/wxa/sec/order/upload_shipping_info",

@@ -221,6 +221,11 @@ pub async fn start(args: &SandboxArgs) -> anyhow::Result<RunningSandbox> {
         .collect();
     let authorizer_appid = sim_config.default_authorizer_appid.clone();
     let curl = upload_curl(&gateway_url, &api_key, &authorizer_appid, &demo_orders[0]);
+    let get_order_step = format!(
+        "3. Look at the order:\ncurl -sS -X POST '{gateway_url}v1/apps/{authorizer_appid}/wxa/sec/order/get_order' \\\n  -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' \\\n  -d '{{\"transaction_id\": \"{tx}\"}}'",
+        key = api_key.expose(),
+        tx = demo_orders[0].transaction_id
+    );
     let info = SandboxInfo {
         base_url: gateway_url.to_string(),
         simulator_url: sim_url.to_string(),
@@ -235,9 +240,7 @@ pub async fn start(args: &SandboxArgs) -> anyhow::Result<RunningSandbox> {
                 "1. Open the onboarding link in a browser (or: curl -sL '{onboarding_url}'). The simulated WeChat authorizes at once and shows the granted permission sets."
             ),
             format!("2. Upload shipping info for a demo order:\n{curl}"),
-            format!(
-                "3. Look at the order: POST {gateway_url}v1/apps/<appid>/wxa/sec/order/get_order with {{\"transaction_id\": \"…\"}}"
-            ),
+            get_order_step,
             format!(
                 "4. Explore the API: {gateway_url}docs (admin calls need: Authorization: Bearer <admin_token>)"
             ),
@@ -252,16 +255,21 @@ pub async fn start(args: &SandboxArgs) -> anyhow::Result<RunningSandbox> {
     })
 }
 
-/// The ready-to-run curl for the first proxied call.
-pub fn upload_curl(base: &Url, api_key: &Secret, appid: &str, order: &DemoOrder) -> String {
-    let body = serde_json::json!({
+/// The upload_shipping_info body the printed curl sends for `order`.
+pub fn demo_upload_body(order: &DemoOrder) -> serde_json::Value {
+    serde_json::json!({
         "order_key": {"order_number_type": 2, "transaction_id": order.transaction_id},
         "logistics_type": 1,
         "delivery_mode": 1,
         "shipping_list": [{"tracking_no": "SF1234567890", "express_company": "SF", "item_desc": "Demo item *1", "contact": {"receiver_contact": "189****1234"}}],
         "upload_time": chrono::Utc::now().with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("valid offset")).to_rfc3339(),
         "payer": {"openid": order.payer_openid},
-    });
+    })
+}
+
+/// The ready-to-run curl for the first proxied call.
+pub fn upload_curl(base: &Url, api_key: &Secret, appid: &str, order: &DemoOrder) -> String {
+    let body = demo_upload_body(order);
     format!(
         "curl -sS -X POST '{base}v1/apps/{appid}/wxa/sec/order/upload_shipping_info' \\\n  -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' \\\n  -d '{body}'",
         key = api_key.expose()
