@@ -4,9 +4,9 @@ use std::time::Duration;
 use admin_api::{JwtConfig, Role};
 use sea_orm::{ConnectionTrait, Database};
 use serde_json::{Value, json};
-use store::{Sealer, Secret};
+use store::Secret;
 use tenant_auth::Clock;
-use tpgate::{Application, Config};
+use tpgate::Application;
 use url::Url;
 use wechat_sim::{SimConfig, Simulator};
 
@@ -113,22 +113,16 @@ impl TestApp {
         }));
 
         let (database_url, db) = fresh_database().await;
-        let mut config = Config {
-            public_base_url: base.clone(),
+        let mut config = tpgate::sandbox::config_for_simulator(
+            &sim_config,
+            &base,
+            &sim_url,
             database_url,
-            redis_url: std::env::var("TEST_REDIS_URL")
-                .ok()
-                .filter(|u| !u.is_empty()),
-            sealing_key: Some(Sealer::generate_key()),
-            ..Config::default()
-        };
-        config.component.appid = sim_config.component_appid.clone();
-        config.component.secret = sim_config.component_secret.clone();
-        config.component.token = sim_config.token.clone();
-        config.component.encoding_aes_key = sim_config.encoding_aes_key.clone();
-        config.wechat.api_base = sim_url.clone();
-        config.wechat.mp_base = sim_url.clone();
-        config.admin.jwt_secret = Some(JWT_SECRET.into());
+            JWT_SECRET,
+        );
+        config.redis_url = std::env::var("TEST_REDIS_URL")
+            .ok()
+            .filter(|u| !u.is_empty());
         config.validate_for_serve().unwrap();
 
         let clock = Clock::system();

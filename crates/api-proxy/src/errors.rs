@@ -1,7 +1,6 @@
 //! Mapping WeChat errcodes and tenant-auth errors to problem+json.
 use poem::http::StatusCode;
 use problem::Problem;
-use store::StoreError;
 use tenant_auth::{AuthError, WechatError};
 use wechat_api::{ValidationError, errcode};
 
@@ -47,24 +46,9 @@ pub fn wechat_problem(code: i64, errmsg: &str) -> Problem {
     p
 }
 
-pub fn store_problem(err: StoreError) -> Problem {
-    match err {
-        StoreError::Unavailable(detail) => {
-            tracing::error!(error = %detail, "storage unavailable");
-            Problem::unavailable("storage is unavailable; retry shortly")
-        }
-        StoreError::NotFound(what) => Problem::not_found(format!("{what} not found")),
-        StoreError::Conflict(detail) => Problem::conflict(detail),
-        other => {
-            tracing::error!(error = %other, "storage error");
-            Problem::internal()
-        }
-    }
-}
-
 pub fn auth_problem(err: AuthError) -> Problem {
     match err {
-        AuthError::Store(e) => store_problem(e),
+        AuthError::Store(e) => Problem::from(e),
         AuthError::Wechat(WechatError::Api { errcode, errmsg }) => wechat_problem(errcode, &errmsg),
         AuthError::Wechat(e) => {
             tracing::warn!(error = %e, "WeChat call failed");

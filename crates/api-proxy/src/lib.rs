@@ -30,7 +30,7 @@ use wechat_api::{
 };
 
 use crate::{
-    errors::{auth_problem, store_problem, validation_problem, wechat_problem},
+    errors::{auth_problem, validation_problem, wechat_problem},
     passthrough::WechatJson,
     routes::WechatRoute,
 };
@@ -64,7 +64,7 @@ async fn check_api_key(req: &Request, bearer: Bearer) -> poem::Result<TenantCont
             api_key_id: key.id,
         }),
         Ok(None) => Err(Problem::unauthorized("unknown, revoked or suspended API key").into()),
-        Err(e) => Err(store_problem(e).into()),
+        Err(e) => Err(Problem::from(e).into()),
     }
 }
 
@@ -170,7 +170,7 @@ async fn proxy<T: Validate>(
     let authorizer = store
         .authorizer(appid)
         .await
-        .map_err(store_problem)?
+        .map_err(Problem::from)?
         .filter(|a| a.tenant_id.as_deref() == Some(tenant.tenant_id.as_str()))
         .ok_or_else(|| {
             Problem::not_found(format!(

@@ -260,6 +260,26 @@ impl IntoResponse for Problem {
     }
 }
 
+/// Storage failures: unavailable → 503, not found → 404, conflict → 409,
+/// anything else → a generic 500 (the cause is logged here, not returned).
+impl From<store::StoreError> for Problem {
+    fn from(err: store::StoreError) -> Self {
+        use store::StoreError;
+        match err {
+            StoreError::Unavailable(detail) => {
+                tracing::error!(error = %detail, "storage unavailable");
+                Problem::unavailable("storage is unavailable; retry shortly")
+            }
+            StoreError::NotFound(what) => Problem::not_found(format!("{what} not found")),
+            StoreError::Conflict(detail) => Problem::conflict(detail),
+            other => {
+                tracing::error!(error = %other, "storage error");
+                Problem::internal()
+            }
+        }
+    }
+}
+
 /// The statuses any tpgate operation may answer with a problem body. Listed on
 /// every operation so generated clients always know the error shape.
 const DOCUMENTED: &[(u16, &str)] = &[

@@ -96,6 +96,32 @@ fn remove_if_exists(path: &std::path::Path) -> anyhow::Result<()> {
     }
 }
 
+/// A gateway configuration whose WeChat is the simulator described by
+/// `sim_config` at `sim_url` (fresh random sealing key). Used by the sandbox
+/// and the end-to-end tests.
+pub fn config_for_simulator(
+    sim_config: &SimConfig,
+    gateway_url: &Url,
+    sim_url: &Url,
+    database_url: String,
+    jwt_secret: &str,
+) -> Config {
+    let mut config = Config {
+        public_base_url: gateway_url.clone(),
+        database_url,
+        sealing_key: Some(Sealer::generate_key()),
+        ..Config::default()
+    };
+    config.component.appid = sim_config.component_appid.clone();
+    config.component.secret = sim_config.component_secret.clone();
+    config.component.token = sim_config.token.clone();
+    config.component.encoding_aes_key = sim_config.encoding_aes_key.clone();
+    config.wechat.api_base = sim_url.clone();
+    config.wechat.mp_base = sim_url.clone();
+    config.admin.jwt_secret = Some(jwt_secret.to_owned());
+    config
+}
+
 pub async fn start(args: &SandboxArgs) -> anyhow::Result<RunningSandbox> {
     let bind = |port: u16| -> anyhow::Result<std::net::TcpListener> {
         let addr: SocketAddr = format!("{}:{port}", args.host)
@@ -119,19 +145,13 @@ pub async fn start(args: &SandboxArgs) -> anyhow::Result<RunningSandbox> {
         remove_if_exists(std::path::Path::new(&path))?;
     }
     let jwt_secret = Sealer::generate_key();
-    let mut config = Config {
-        public_base_url: gateway_url.clone(),
-        database_url: format!("sqlite://{}?mode=rwc", args.db.display()),
-        sealing_key: Some(Sealer::generate_key()),
-        ..Config::default()
-    };
-    config.component.appid = sim_config.component_appid.clone();
-    config.component.secret = sim_config.component_secret.clone();
-    config.component.token = sim_config.token.clone();
-    config.component.encoding_aes_key = sim_config.encoding_aes_key.clone();
-    config.wechat.api_base = sim_url.clone();
-    config.wechat.mp_base = sim_url.clone();
-    config.admin.jwt_secret = Some(jwt_secret.clone());
+    let config = config_for_simulator(
+        &sim_config,
+        &gateway_url,
+        &sim_url,
+        format!("sqlite://{}?mode=rwc", args.db.display()),
+        &jwt_secret,
+    );
     config.validate_for_serve()?;
 
     let app = Application::build(&config, Some(gateway_listener), Clock::system()).await?;

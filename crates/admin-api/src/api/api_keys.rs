@@ -3,7 +3,7 @@ use poem::web::Data;
 use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json};
 use problem::Problem;
 
-use super::{AdminTags, existing_tenant, store_problem};
+use super::{AdminTags, existing_tenant};
 use crate::{AdminState, auth::AdminJwt};
 
 /// An API key to create.
@@ -59,8 +59,7 @@ impl ApiKeysApi {
         let (row, key) = state
             .store
             .create_api_key(&tenant_id, body.0.name.trim())
-            .await
-            .map_err(store_problem)?;
+            .await?;
         tracing::info!(admin.sub = %auth.0.subject, tenant.id = %row.tenant_id, api_key.id = %row.id, "API key created");
         Ok(CreateApiKeyResponse::Created(Json(CreatedApiKey {
             id: row.id,

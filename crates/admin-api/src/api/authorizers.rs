@@ -4,7 +4,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi, param::Query, payload::Json};
 use problem::Problem;
 use store::authorizers::AuthorizerInfo;
 
-use super::{AdminTags, store_problem};
+use super::AdminTags;
 use crate::{AdminState, auth::AdminJwt};
 
 /// A Mini Program that authorized the platform. Token values are never shown.
@@ -69,8 +69,7 @@ impl AuthorizersApi {
         let items = state
             .store
             .list_authorizers(scope.as_deref())
-            .await
-            .map_err(store_problem)?
+            .await?
             .into_iter()
             .map(Authorizer::from)
             .collect();

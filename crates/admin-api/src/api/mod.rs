@@ -6,7 +6,6 @@ mod tenants;
 
 use poem_openapi::Tags;
 use problem::Problem;
-use store::StoreError;
 
 pub use api_keys::ApiKeysApi;
 pub use authorizers::AuthorizersApi;
@@ -32,21 +31,6 @@ pub(crate) enum AdminTags {
     Authorizers,
 }
 
-pub(crate) fn store_problem(err: StoreError) -> Problem {
-    match err {
-        StoreError::Unavailable(detail) => {
-            tracing::error!(error = %detail, "storage unavailable");
-            Problem::unavailable("storage is unavailable; retry shortly")
-        }
-        StoreError::NotFound(what) => Problem::not_found(format!("{what} not found")),
-        StoreError::Conflict(detail) => Problem::conflict(detail),
-        other => {
-            tracing::error!(error = %other, "storage error");
-            Problem::internal()
-        }
-    }
-}
-
 /// 404 unless the tenant exists.
 pub(crate) async fn existing_tenant(
     store: &store::Store,
@@ -54,7 +38,6 @@ pub(crate) async fn existing_tenant(
 ) -> Result<store::entity::tenant::Model, Problem> {
     store
         .tenant(tenant_id)
-        .await
-        .map_err(store_problem)?
+        .await?
         .ok_or_else(|| Problem::not_found(format!("tenant {tenant_id} not found")))
 }

@@ -4,7 +4,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json};
 use problem::Problem;
 use store::onboarding::NewLink;
 
-use super::{AdminTags, existing_tenant, store_problem};
+use super::{AdminTags, existing_tenant};
 use crate::{AdminState, auth::AdminJwt};
 
 /// An onboarding link to create.
@@ -76,8 +76,7 @@ impl OnboardingLinksApi {
                 single_use: body.single_use.unwrap_or(true),
                 expires_at,
             })
-            .await
-            .map_err(store_problem)?;
+            .await?;
         let url = state
             .public_base_url
             .join(&format!("onboard/{}", token.expose()))

@@ -3,7 +3,7 @@ use poem::web::Data;
 use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
 use problem::Problem;
 
-use super::{AdminTags, store_problem};
+use super::AdminTags;
 use crate::{AdminState, auth::AdminJwt};
 
 /// A tenant.
@@ -76,11 +76,7 @@ impl TenantsApi {
         if name.is_empty() {
             return Err(Problem::validation("name", "must not be blank"));
         }
-        let tenant = state
-            .store
-            .create_tenant(name)
-            .await
-            .map_err(store_problem)?;
+        let tenant = state.store.create_tenant(name).await?;
         tracing::info!(admin.sub = %auth.0.subject, tenant.id = %tenant.id, "tenant created");
         Ok(CreateTenantResponse::Created(Json(tenant.into())))
     }
@@ -93,7 +89,7 @@ impl TenantsApi {
         state: Data<&AdminState>,
     ) -> Result<ListTenantsResponse, Problem> {
         let scope = auth.0.tenant_scope(None)?;
-        let tenants = state.store.list_tenants().await.map_err(store_problem)?;
+        let tenants = state.store.list_tenants().await?;
         let items = tenants
             .into_iter()
             .filter(|t| scope.as_ref().is_none_or(|s| *s == t.id))
