@@ -412,7 +412,9 @@ impl TenantAuth {
             .store
             .onboarding_visit(visit_id)
             .await?
-            .filter(|v| v.expires_at > self.clock.now() || v.completed_at.is_some())
+            // A refresh of the result page within the visit's life re-runs
+            // the (idempotent) exchange; after it, the visit is gone.
+            .filter(|v| v.expires_at > self.clock.now())
             .ok_or(AuthError::VisitNotFound)?;
         let (auth, outcome) = self
             .exchange_auth_code(auth_code, Some(&visit.tenant_id))
