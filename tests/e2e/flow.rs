@@ -290,5 +290,27 @@ async fn onboarding_link_errors_are_pages_not_crashes() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 400);
+
+    // A visit left open past its lifetime cannot be completed.
+    let tenant = app.create_tenant("late").await;
+    let link = app.create_link(&tenant).await;
+    let to_wechat = app.http.get(link).send().await.unwrap();
+    let page = to_wechat.headers()["location"].to_str().unwrap().to_owned();
+    let back = app.http.get(&page).send().await.unwrap();
+    let complete = back.headers()["location"].to_str().unwrap().to_owned();
+    app.clock.advance(3600);
+    let resp = app.http.get(&complete).send().await.unwrap();
+    assert_eq!(resp.status(), 404);
+    let list: Value = app
+        .admin_get("/admin/v1/authorizers")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        list["items"],
+        json!([]),
+        "nothing stored from an expired visit"
+    );
     app.shutdown().await;
 }
