@@ -1,12 +1,4 @@
-//! Typed models of the WeChat endpoints tpgate implements, and the validation
-//! rules from the seed documents. Shared by the proxy (which rejects bad
-//! requests before spending WeChat quota) and the simulator (which answers
-//! them with WeChat's errcodes), so both enforce exactly the same rules.
-//!
-//! # Layout
-//! - [`errcode`]: WeChat's error codes and what they mean.
-//! - [`component`]: the component/authorizer token endpoints.
-//! - [`shipping`]: `/wxa/sec/order/*` models and rules.
+#![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
 pub mod component;
@@ -20,8 +12,11 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{field}: {message}")]
 pub struct ValidationError {
+    /// JSON path of the offending field, e.g. `shipping_list[0].item_desc`.
     pub field: String,
+    /// The errcode WeChat would answer (see [`errcode`]).
     pub errcode: i64,
+    /// Plain English: what is wrong and what is allowed.
     pub message: String,
 }
 
@@ -35,12 +30,16 @@ impl ValidationError {
     }
 }
 
-/// A request that can be checked against the seed rules.
+/// A request that can be checked against the seed rules before it is sent.
 pub trait Validate {
+    /// The first rule violated, in the order the rules are documented.
     fn validate(&self) -> Result<(), ValidationError>;
 }
 
-/// WeChat's common envelope; an absent `errcode` means success.
+/// WeChat's common envelope. An absent `errcode` means success (0).
+///
+/// Parse an answer into this first; parse the typed body only when
+/// [`is_ok`](Self::is_ok), because failed answers carry nothing else.
 #[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq, Eq)]
 pub struct WechatStatus {
     #[serde(default)]
@@ -50,7 +49,52 @@ pub struct WechatStatus {
 }
 
 impl WechatStatus {
+    /// `{"errcode":0,"errmsg":"ok"}`.
+    pub fn ok() -> Self {
+        Self {
+            errcode: 0,
+            errmsg: "ok".to_owned(),
+        }
+    }
+
     pub fn is_ok(&self) -> bool {
         self.errcode == 0
+    }
+}
+
+impl From<&ValidationError> for WechatStatus {
+    /// What WeChat answers for a request that breaks the rule.
+    fn from(err: &ValidationError) -> Self {
+        Self {
+            errcode: err.errcode,
+            errmsg: err.to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn absent_errcode_is_success() {
+        let s: WechatStatus =
+            serde_json::from_str(r#"{"component_access_token":"t","expires_in":7200}"#).unwrap();
+        assert!(s.is_ok());
+        let s: WechatStatus =
+            serde_json::from_str(r#"{"errcode":40014,"errmsg":"invalid access_token"}"#).unwrap();
+        assert!(!s.is_ok());
+        assert_eq!(s.errcode, errcode::INVALID_ACCESS_TOKEN);
+    }
+
+    #[test]
+    fn validation_error_displays_field_and_message() {
+        let e = ValidationError::new("payer.openid", errcode::PARAMETER_ERROR, "is empty");
+        assert_eq!(e.to_string(), "payer.openid: is empty");
+        let s = WechatStatus::from(&e);
+        assert_eq!(
+            (s.errcode, s.errmsg.as_str()),
+            (10060014, "payer.openid: is empty")
+        );
     }
 }

@@ -1,24 +1,39 @@
-/// The simulated platform's identity and behaviour.
-#[derive(Debug, Clone)]
+//! [`SimConfig`]: who the simulated platform is and how it behaves.
+
+/// The simulated third-party platform's identity and behaviour.
+///
+/// The gateway under test must be configured with the same `component_appid`,
+/// `component_secret`, `token` and `encoding_aes_key`, exactly as a real
+/// platform is configured with what the Open Platform console shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SimConfig {
+    /// The third-party platform's appid (`wx` + 16 hex).
     pub component_appid: String,
+    /// The platform's AppSecret (`component_appsecret` / `component_secret`).
     pub component_secret: String,
-    /// Message token (消息校验 Token).
+    /// Message token (消息校验 Token), used in `signature` and `msg_signature`.
     pub token: String,
-    /// 43-char EncodingAESKey.
+    /// EncodingAESKey: 43 characters of `[A-Za-z0-9]`.
     pub encoding_aes_key: String,
-    /// Where component pushes go, e.g. `http://127.0.0.1:8080/wechat/component/events`.
+    /// Where component pushes go (the 授权事件接收 URL), e.g.
+    /// `http://127.0.0.1:8080/wechat/component/events`. `None`: pushes fail
+    /// with [`crate::SimError::NoGateway`].
     pub gateway_events_url: Option<String>,
-    /// The Mini Program an authorization page visit authorizes by default.
+    /// The Mini Program an authorization-page visit authorizes when neither
+    /// `set_next_authorization` nor `biz_appid` says otherwise.
     pub default_authorizer_appid: String,
-    /// Permission sets granted by default.
+    /// Permission sets (funcscope_category ids) an authorization grants by
+    /// default: 18 (development), 45 (logistics), 142 (shipping management).
     pub default_func_ids: Vec<i64>,
-    /// Lifetime of every access token (WeChat: 7200 s).
+    /// Lifetime of every component and authorizer access token, in seconds
+    /// (WeChat: 7200).
     pub token_ttl_secs: i64,
 }
 
 impl SimConfig {
-    /// Fixed demo values, shared by the sandbox and tests.
+    /// Fixed demo values, shared by `tpgate sandbox`, the `wechat-sim` binary
+    /// and tests. The key is the public WXBizMsgCrypt sample key: this
+    /// configuration protects nothing and must never be used against WeChat.
     pub fn sandbox() -> Self {
         Self {
             component_appid: "wx5a5a5a5a5a5a5a5a".into(),
@@ -30,5 +45,31 @@ impl SimConfig {
             default_func_ids: vec![18, 45, 142],
             token_ttl_secs: 7200,
         }
+    }
+}
+
+impl Default for SimConfig {
+    /// Same as [`SimConfig::sandbox`].
+    fn default() -> Self {
+        Self::sandbox()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sandbox_values_are_well_formed() {
+        let c = SimConfig::sandbox();
+        assert!(c.component_appid.starts_with("wx") && c.component_appid.len() == 18);
+        assert_eq!(c.encoding_aes_key.len(), 43);
+        assert!(
+            c.encoding_aes_key
+                .chars()
+                .all(|ch| ch.is_ascii_alphanumeric())
+        );
+        wxcrypt::MsgCrypt::new(&c.token, &c.encoding_aes_key, &c.component_appid)
+            .expect("the sandbox key is a valid EncodingAESKey");
     }
 }

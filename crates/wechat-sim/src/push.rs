@@ -1,57 +1,79 @@
-//! Encrypted pushes to the gateway's authorization-event URL, as WeChat sends them.
-use serde::Serialize;
+//! Encrypted pushes to the gateway's authorization-event URL, sent exactly as
+//! WeChat sends them (protocol.md §1–§3): POST
+//! `{url}?signature=&timestamp=&nonce=&encrypt_type=aes&msg_signature=` with
+//! body `<xml><AppId>…</AppId><Encrypt>…</Encrypt></xml>` (text/xml), the
+//! plaintext encrypted with the component appid as trailer.
+use serde::{Deserialize, Serialize};
 use wxcrypt::MsgCrypt;
 
 use crate::Simulator;
 
+/// Why a push could not be delivered. A gateway that answers at all, even
+/// with an error status, is a [`PushOutcome`], not an error.
 #[derive(Debug, thiserror::Error)]
 pub enum SimError {
-    #[error("no gateway events URL is configured")]
+    #[error(
+        "no gateway events URL is configured (SimConfig::gateway_events_url or POST /sim/gateway)"
+    )]
     NoGateway,
-    #[error("simulator crypto configuration is invalid: {0}")]
+    #[error("gateway events URL {url:?} is not a valid URL: {source}")]
+    InvalidGatewayUrl {
+        url: String,
+        #[source]
+        source: url::ParseError,
+    },
+    #[error("the simulator's token or EncodingAESKey is invalid: {0}")]
     Crypto(#[from] wxcrypt::CryptError),
-    #[error("push failed: {0}")]
-    Http(String),
+    #[error("push to the gateway failed: {0}")]
+    Http(#[from] reqwest::Error),
 }
 
 /// What the gateway answered to a push.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PushOutcome {
-    /// The ticket pushed, for ticket pushes.
+    /// The ticket pushed (ticket pushes only).
     pub ticket: Option<String>,
+    /// The gateway's HTTP status; WeChat expects 200.
     pub status: u16,
+    /// The gateway's body; WeChat expects `success`.
     pub body: String,
 }
 
+/// `<![CDATA[value]]>`, safe even if `value` contains `]]>`.
+fn cdata(value: &str) -> String {
+    format!("<![CDATA[{}]]>", value.replace("]]>", "]]]]><![CDATA[>"))
+}
+
 impl Simulator {
+    /// Encrypts `plaintext_xml`, signs it and POSTs it to the gateway.
     async fn push_xml(
         &self,
-        inner_xml: String,
+        plaintext_xml: &str,
         ticket: Option<String>,
     ) -> Result<PushOutcome, SimError> {
         let config = self.config();
-        let url = config
-            .gateway_events_url
-            .clone()
-            .ok_or(SimError::NoGateway)?;
+        let raw_url = config.gateway_events_url.ok_or(SimError::NoGateway)?;
+        let mut url = url::Url::parse(&raw_url).map_err(|source| SimError::InvalidGatewayUrl {
+            url: raw_url.clone(),
+            source,
+        })?;
         let crypt = MsgCrypt::new(
             &config.token,
             &config.encoding_aes_key,
             &config.component_appid,
         )?;
         let timestamp = self.now().to_string();
-        let nonce = crate::state::random_hex(5);
+        let nonce = rand::random_range(100_000_000u32..4_000_000_000).to_string();
         let (body, msg_signature) = crypt.seal_push(
             Some(("AppId", &config.component_appid)),
-            &inner_xml,
+            plaintext_xml,
             &timestamp,
             &nonce,
         );
-        // `signature` is sha1 of sorted [token, timestamp, nonce]; an empty
-        // fourth part sorts first and adds nothing, so msg_signature computes it.
+        // `signature` is sha1 over the sorted [token, timestamp, nonce]. An
+        // empty fourth value sorts first and adds nothing to the digest, so
+        // `msg_signature` with "" computes exactly that.
         let signature = wxcrypt::msg_signature(&config.token, &timestamp, &nonce, "");
-        let mut url =
-            url::Url::parse(&url).map_err(|e| SimError::Http(format!("gateway URL: {e}")))?;
         url.query_pairs_mut()
             .append_pair("signature", &signature)
             .append_pair("timestamp", &timestamp)
@@ -61,16 +83,12 @@ impl Simulator {
         let response = self
             .http
             .post(url)
-            .header("content-type", "text/xml")
+            .header(reqwest::header::CONTENT_TYPE, "text/xml")
             .body(body)
             .send()
-            .await
-            .map_err(|e| SimError::Http(e.to_string()))?;
+            .await?;
         let status = response.status().as_u16();
-        let body = response
-            .text()
-            .await
-            .map_err(|e| SimError::Http(e.to_string()))?;
+        let body = response.text().await?;
         Ok(PushOutcome {
             ticket,
             status,
@@ -78,55 +96,113 @@ impl Simulator {
         })
     }
 
-    /// Pushes a new `component_verify_ticket`.
+    /// Issues a new `component_verify_ticket` (`ticket@@@…`, accepted for
+    /// 12 h) and pushes it.
     pub async fn push_ticket(&self) -> Result<PushOutcome, SimError> {
+        if self.config().gateway_events_url.is_none() {
+            return Err(SimError::NoGateway);
+        }
         let (ticket, appid, now) = {
             let mut s = self.lock();
-            (s.new_ticket(), s.config.component_appid.clone(), s.now())
+            (s.issue_ticket(), s.config.component_appid.clone(), s.now())
         };
         let xml = format!(
-            "<xml><AppId><![CDATA[{appid}]]></AppId><CreateTime>{now}</CreateTime><InfoType><![CDATA[component_verify_ticket]]></InfoType><ComponentVerifyTicket><![CDATA[{ticket}]]></ComponentVerifyTicket></xml>"
+            "<xml><AppId>{}</AppId><CreateTime>{now}</CreateTime><InfoType>{}</InfoType><ComponentVerifyTicket>{}</ComponentVerifyTicket></xml>",
+            cdata(&appid),
+            cdata("component_verify_ticket"),
+            cdata(&ticket),
         );
-        self.push_xml(xml, Some(ticket)).await
+        let outcome = self.push_xml(&xml, Some(ticket)).await?;
+        tracing::info!(
+            info_type = "component_verify_ticket",
+            gateway.status = outcome.status,
+            "wechat-sim pushed"
+        );
+        Ok(outcome)
     }
 
-    /// Grants `authorizer_appid` (default sets) and pushes `authorized` /
-    /// `updateauthorized` with a fresh auth code, as WeChat does after the page.
+    /// Authorizes `authorizer_appid` as the page would and pushes
+    /// `info_type` (`authorized` or `updateauthorized`) with
+    /// `AuthorizerAppid`, `AuthorizationCode` (valid 600 s, exchangeable with
+    /// api_query_auth), `AuthorizationCodeExpiredTime` (unix seconds) and
+    /// `PreAuthCode` (when given).
+    ///
+    /// The authorization gets a new refresh token (the old one stops working,
+    /// 61023). Its permission sets: [`Simulator::set_next_authorization`]'s if
+    /// that names this appid (consumed); else, for `updateauthorized`, the sets
+    /// already granted; else the default sets. A known `pre_auth_code` is
+    /// marked used, as the page visit this push follows would have; an unknown
+    /// or used one is no error, so pushes can be repeated.
     pub async fn push_authorized(
         &self,
         info_type: &str,
         authorizer_appid: &str,
         pre_auth_code: Option<&str>,
     ) -> Result<PushOutcome, SimError> {
-        let (code, appid, now) = {
+        if self.config().gateway_events_url.is_none() {
+            return Err(SimError::NoGateway);
+        }
+        let (issued, appid, now) = {
             let mut s = self.lock();
-            let funcs = s.config.default_func_ids.clone();
-            (
-                s.grant(authorizer_appid, funcs),
-                s.config.component_appid.clone(),
-                s.now(),
-            )
+            let issued = s.authorize_for_push(info_type, authorizer_appid, pre_auth_code);
+            (issued, s.config.component_appid.clone(), s.now())
         };
-        let pre = pre_auth_code
-            .map(|p| format!("<PreAuthCode><![CDATA[{p}]]></PreAuthCode>"))
-            .unwrap_or_default();
         let xml = format!(
-            "<xml><AppId><![CDATA[{appid}]]></AppId><CreateTime>{now}</CreateTime><InfoType><![CDATA[{info_type}]]></InfoType><AuthorizerAppid><![CDATA[{authorizer_appid}]]></AuthorizerAppid><AuthorizationCode><![CDATA[{code}]]></AuthorizationCode><AuthorizationCodeExpiredTime>{}</AuthorizationCodeExpiredTime>{pre}</xml>",
-            now + 600
+            "<xml><AppId>{}</AppId><CreateTime>{now}</CreateTime><InfoType>{}</InfoType><AuthorizerAppid>{}</AuthorizerAppid><AuthorizationCode>{}</AuthorizationCode><AuthorizationCodeExpiredTime>{}</AuthorizationCodeExpiredTime>{}</xml>",
+            cdata(&appid),
+            cdata(info_type),
+            cdata(authorizer_appid),
+            cdata(&issued.code),
+            issued.expires_at,
+            pre_auth_code
+                .map(|code| format!("<PreAuthCode>{}</PreAuthCode>", cdata(code)))
+                .unwrap_or_default(),
         );
-        self.push_xml(xml, None).await
+        let outcome = self.push_xml(&xml, None).await?;
+        tracing::info!(
+            info_type,
+            authorizer.appid = authorizer_appid,
+            gateway.status = outcome.status,
+            "wechat-sim pushed"
+        );
+        Ok(outcome)
     }
 
-    /// Revokes and pushes `unauthorized`.
+    /// Revokes `authorizer_appid` (its tokens stop working; its refresh token
+    /// gets 61003) and pushes `unauthorized`.
     pub async fn push_unauthorized(&self, authorizer_appid: &str) -> Result<PushOutcome, SimError> {
+        if self.config().gateway_events_url.is_none() {
+            return Err(SimError::NoGateway);
+        }
         let (appid, now) = {
             let mut s = self.lock();
             s.revoke(authorizer_appid);
             (s.config.component_appid.clone(), s.now())
         };
         let xml = format!(
-            "<xml><AppId><![CDATA[{appid}]]></AppId><CreateTime>{now}</CreateTime><InfoType><![CDATA[unauthorized]]></InfoType><AuthorizerAppid><![CDATA[{authorizer_appid}]]></AuthorizerAppid></xml>"
+            "<xml><AppId>{}</AppId><CreateTime>{now}</CreateTime><InfoType>{}</InfoType><AuthorizerAppid>{}</AuthorizerAppid></xml>",
+            cdata(&appid),
+            cdata("unauthorized"),
+            cdata(authorizer_appid),
         );
-        self.push_xml(xml, None).await
+        let outcome = self.push_xml(&xml, None).await?;
+        tracing::info!(
+            info_type = "unauthorized",
+            authorizer.appid = authorizer_appid,
+            gateway.status = outcome.status,
+            "wechat-sim pushed"
+        );
+        Ok(outcome)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cdata;
+
+    #[test]
+    fn cdata_cannot_be_broken_out_of() {
+        assert_eq!(cdata("a"), "<![CDATA[a]]>");
+        assert_eq!(cdata("x]]>y"), "<![CDATA[x]]]]><![CDATA[>y]]>");
     }
 }

@@ -1,226 +1,331 @@
-//! Shipping-information management (`/wxa/sec/order/*`, seed 004): request and
-//! response models (also the OpenAPI schemas of the proxy) and the seed rules.
+//! Shipping-information management (`/wxa/sec/order/*`, seed 004, permission
+//! set 142 or 18): request and response models, which are also the proxy's
+//! OpenAPI schemas, and the seed's rules as plain functions.
 //!
-//! Enumerations stay integers on the wire and optional fields stay `Option`,
-//! so a wrong value reaches [`Validate::validate`] and gets the seed's errcode
-//! instead of a generic parse error.
+//! # Layout
+//! - Requests: [`UploadShippingInfoRequest`] (with [`OrderKey`],
+//!   [`ShippingItem`], [`Contact`], [`Payer`]) and [`GetOrderRequest`].
+//! - Answers: [`WechatAck`] and [`GetOrderResponse`] (with [`ShippingOrder`],
+//!   [`OrderShipping`], [`OrderShippingItem`]).
+//! - Rules: one `validate_*` function per group of rules, each naming the
+//!   errcodes it returns; [`Validate`] runs them in the order below.
+//!
+//! Enumerations stay integers and conditionally required fields stay
+//! `Option`, so a wrong value reaches the rules and gets the seed's errcode
+//! instead of a generic parse error. That holds for both parsers: serde (the
+//! simulator) and poem-openapi (the proxy).
+//!
+//! # Rules of `upload_shipping_info`, in the order they are checked
+//! | field | rule | errcode |
+//! |---|---|---|
+//! | `order_key.order_number_type` | 1 or 2 | 268485194 |
+//! | `order_key.mchid`, `order_key.out_trade_no` | non-empty for type 1 | 268485196, 268485197 |
+//! | `order_key.transaction_id` | non-empty for type 2 | 268485195 |
+//! | `logistics_type` | 1..=4 | 10060005 |
+//! | `delivery_mode` | 1 or 2 | 268485224 |
+//! | `shipping_list` | not empty | 10060014 |
+//! | `shipping_list` | exactly 1 entry when unified (1) | 268485228 |
+//! | `delivery_mode` | split (2) only with logistics_type 1 | 10060006 |
+//! | `is_all_delivered` | present when split | 10060007 |
+//! | `shipping_list` | at most 10 entries | 10060024 |
+//! | `shipping_list[i].item_desc` | non-blank, at most 120 characters | 10060008, 10060009 |
+//! | `shipping_list[i].tracking_no` | non-blank for express (1); ≤ 128 bytes | 268485226, 10060026 |
+//! | `shipping_list[i].express_company` | non-blank for express (1); ≤ 128 bytes | 268485227, 10060025 |
+//! | `shipping_list[i].contact.*` | each ≤ 1024 bytes | 10060014 |
+//! | `shipping_list[i].contact` | one contact non-blank when `express_company` is `SF` | 10060014 |
+//! | `upload_time` | RFC 3339 | 268485216 |
+//! | `payer.openid` | 1–128 bytes | 10060014 |
+//!
+//! `get_order` needs `transaction_id`, or `merchant_id` and
+//! `merchant_trade_no` (10060014).
 use poem_openapi::Object;
 use serde::{Deserialize, Serialize};
 
 use crate::{Validate, ValidationError, errcode as ec};
 
-/// `express_company` code of SF Express (顺丰), which requires a contact.
+/// `express_company` code of SF Express (顺丰): its shipments need a contact.
 pub const SF_EXPRESS_COMPANY: &str = "SF";
+/// Most parcels a payment order can be split into.
 pub const MAX_SHIPPING_ENTRIES: usize = 10;
+/// Longest `item_desc`, in characters (not bytes): "限120个字以内".
 pub const MAX_ITEM_DESC_CHARS: usize = 120;
+/// Longest `tracking_no` / `express_company`, in bytes.
 pub const MAX_CODE_BYTES: usize = 128;
+/// Longest `consignor_contact` / `receiver_contact`, in bytes.
 pub const MAX_CONTACT_BYTES: usize = 1024;
+/// Longest `payer.openid`, in bytes.
 pub const MAX_OPENID_BYTES: usize = 128;
 
-/// Which order an upload is for.
+/// Values of [`ShippingOrder::order_state`].
+pub mod order_state {
+    /// 1: paid, waiting for shipment.
+    pub const PENDING_SHIPMENT: i32 = 1;
+    /// 2: shipped.
+    pub const SHIPPED: i32 = 2;
+    /// 3: the user confirmed receipt.
+    pub const RECEIPT_CONFIRMED: i32 = 3;
+    /// 4: the transaction is completed.
+    pub const COMPLETED: i32 = 4;
+    /// 5: refunded.
+    pub const REFUNDED: i32 = 5;
+    /// 6: funds pending settlement.
+    pub const PENDING_SETTLEMENT: i32 = 6;
+}
+
+/// The payment order that shipping information is uploaded for.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct OrderKey {
-    /// 1 = merchant order number (`mchid` + `out_trade_no`), 2 = WeChat Pay transaction (`transaction_id`).
+    /// Order number type: 1 = merchant-side order number (`mchid` + `out_trade_no`); 2 = WeChat Pay order number (`transaction_id`).
     pub order_number_type: i64,
-    /// WeChat Pay transaction id (required for type 2).
+    /// The WeChat Pay order number of the original payment transaction. Required when order_number_type is 2.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[oai(skip_serializing_if_is_none)]
     pub transaction_id: Option<String>,
-    /// Merchant id issued by WeChat Pay (required for type 1).
+    /// Merchant number of the payment order's merchant, issued by WeChat Pay. Required when order_number_type is 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[oai(skip_serializing_if_is_none)]
     pub mchid: Option<String>,
-    /// Merchant-side order number, unique per merchant (required for type 1).
+    /// Merchant-side order number (digits, letters and `_-*`), unique under the same merchant. Required when order_number_type is 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[oai(skip_serializing_if_is_none)]
     pub out_trade_no: Option<String>,
 }
 
-/// Contact details, masked except the last 4 digits (e.g. `189****1234`).
+/// Contact details, masked except the last 4 digits.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, Object, Default)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Contact {
-    /// Sender's masked contact, at most 1024 bytes.
+    /// Sender's contact, masked except the last 4 digits (e.g. `189****1234`, `021-****1234`); at most 1024 bytes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[oai(skip_serializing_if_is_none)]
     pub consignor_contact: Option<String>,
-    /// Recipient's masked contact, at most 1024 bytes.
+    /// Recipient's contact, masked except the last 4 digits (e.g. `189****1234`, `021-****1234`); at most 1024 bytes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[oai(skip_serializing_if_is_none)]
     pub receiver_contact: Option<String>,
 }
 
-/// One parcel.
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, Object)]
+/// One entry of the logistics information list (one parcel).
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, Object, Default)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ShippingItem {
-    /// Tracking number, 1–128 bytes; required for express (logistics_type 1).
+    /// Tracking number, required for express delivery (logistics_type 1), e.g. `323244567777`; 1–128 bytes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[oai(skip_serializing_if_is_none)]
     pub tracking_no: Option<String>,
-    /// Express company code from get_delivery_list (e.g. `SF`, `STO`), 1–128 bytes; required for express.
+    /// Logistics company code (courier id from get_delivery_list), required for express delivery, e.g. `DHL`; 1–128 bytes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[oai(skip_serializing_if_is_none)]
     pub express_company: Option<String>,
     /// Goods description, e.g. `微信红包抱枕*1个`; required, at most 120 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[oai(skip_serializing_if_is_none)]
     pub item_desc: Option<String>,
-    /// Contact; required (sender or recipient) when the express company is SF.
+    /// Contact details; required when the express company is SF Express (`SF`, 顺丰): the sender's or the recipient's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[oai(skip_serializing_if_is_none)]
     pub contact: Option<Contact>,
 }
 
 /// The payer.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, Object)]
 pub struct Payer {
-    /// The payer's openid under the Mini Program, 1–128 bytes.
+    /// The user's openid under the Mini Program's AppID, e.g. `oUpF8uMuAJO_M2pxb1Q9zNjWeS6o`; 1–128 bytes.
     pub openid: String,
 }
 
-/// Body of `upload_shipping_info` (WeChat's JSON shape).
+/// Body of `POST /wxa/sec/order/upload_shipping_info`: uploads (or, once, updates) the shipping information of a payment order.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct UploadShippingInfoRequest {
-    /// The payment order to ship.
+    /// The payment order whose shipping information is uploaded.
     pub order_key: OrderKey,
-    /// 1 express, 2 same-city delivery, 3 virtual goods, 4 self-pickup.
+    /// Logistics mode: 1 = physical delivery by an express company; 2 = same-city delivery; 3 = virtual goods (no physical delivery, e.g. top-ups, memberships); 4 = user self-pickup.
     pub logistics_type: i64,
-    /// 1 unified (one parcel), 2 split (several parcels; express only).
+    /// Delivery mode: 1 = UNIFIED_DELIVERY (one parcel, one tracking number); 2 = SPLIT_DELIVERY (several parcels; express only).
     pub delivery_mode: i64,
-    /// Split delivery only (required there): whether all parcels have now shipped.
+    /// Required for split delivery: whether all parcels have now shipped. The user is told shipping is complete only when all have.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[oai(skip_serializing_if_is_none)]
     pub is_all_delivered: Option<bool>,
-    /// Parcels: exactly 1 for unified delivery, 1–10 for split.
+    /// Logistics information list: exactly 1 entry for unified delivery, 1–10 for split delivery.
     pub shipping_list: Vec<ShippingItem>,
-    /// RFC 3339 time of this upload, e.g. `2022-12-15T13:29:35.120+08:00`; a later upload must carry a later time.
+    /// Upload time in RFC 3339 format, e.g. `2022-12-15T13:29:35.120+08:00`. It orders the requests: an update must carry a later time than the previous upload.
     pub upload_time: String,
-    /// Who paid.
+    /// The payer.
     pub payer: Payer,
 }
 
-/// Body of `get_order`: `transaction_id`, or `merchant_id` + `merchant_trade_no`.
+/// Body of `POST /wxa/sec/order/get_order`: the order is given by `transaction_id`, or by `merchant_id` + `merchant_trade_no`.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, Object, Default)]
+#[oai(skip_serializing_if_is_none)]
 pub struct GetOrderRequest {
-    /// WeChat Pay transaction id.
+    /// The WeChat Pay order number of the original payment transaction.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[oai(skip_serializing_if_is_none)]
     pub transaction_id: Option<String>,
-    /// Merchant id issued by WeChat Pay.
+    /// Merchant number of the payment order's merchant, issued by WeChat Pay.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[oai(skip_serializing_if_is_none)]
     pub merchant_id: Option<String>,
-    /// Secondary merchant id.
+    /// Secondary (sub-)merchant number.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[oai(skip_serializing_if_is_none)]
     pub sub_merchant_id: Option<String>,
-    /// Merchant-side order number.
+    /// Order number within the merchant system (digits, letters and `_-*`), unique under the same merchant number.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[oai(skip_serializing_if_is_none)]
     pub merchant_trade_no: Option<String>,
 }
 
-/// WeChat's plain success answer: `{"errcode":0,"errmsg":"ok"}`.
+/// WeChat's plain answer: `{"errcode":0,"errmsg":"ok"}` on success.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, Object, Default)]
 pub struct WechatAck {
-    /// 0 on success.
+    /// Error code; 0 on success.
     #[serde(default)]
+    #[oai(default)]
     pub errcode: i64,
-    /// `ok` on success.
+    /// Error reason; `ok` on success.
     #[serde(default)]
+    #[oai(default)]
     pub errmsg: String,
+}
+
+impl WechatAck {
+    /// `{"errcode":0,"errmsg":"ok"}`.
+    pub fn ok() -> Self {
+        Self {
+            errcode: 0,
+            errmsg: "ok".to_owned(),
+        }
+    }
+
+    pub fn is_ok(&self) -> bool {
+        self.errcode == 0
+    }
+}
+
+impl From<WechatAck> for crate::WechatStatus {
+    fn from(ack: WechatAck) -> Self {
+        Self {
+            errcode: ack.errcode,
+            errmsg: ack.errmsg,
+        }
+    }
 }
 
 /// Answer of `get_order`.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, Object, Default)]
+#[oai(skip_serializing_if_is_none)]
 pub struct GetOrderResponse {
+    /// Error code; 0 on success.
     #[serde(default)]
+    #[oai(default)]
     pub errcode: i64,
+    /// Error reason; `ok` on success.
     #[serde(default)]
+    #[oai(default)]
     pub errmsg: String,
-    /// The payment order.
+    /// Payment order information.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[oai(skip_serializing_if_is_none)]
     pub order: Option<ShippingOrder>,
 }
 
 /// A payment order and its shipping state.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, Object, Default)]
 #[serde(default)]
+#[oai(default, skip_serializing_if_is_none)]
 pub struct ShippingOrder {
+    /// The WeChat Pay order number of the original payment transaction.
     pub transaction_id: String,
+    /// Merchant number of the payment order's merchant, issued by WeChat Pay.
     pub merchant_id: String,
+    /// Secondary (sub-)merchant number.
     pub sub_merchant_id: String,
+    /// Order number within the merchant system (digits, letters and `_-*`), unique under the same merchant number.
     pub merchant_trade_no: String,
-    /// Goods description (cut at 120 characters by WeChat).
+    /// Descriptions of all goods of the payment order joined by semicolons; cut off past 120 characters and ended with `...`.
     pub description: String,
-    /// Amount paid, in fen.
+    /// Amount actually paid, in fen.
     pub paid_amount: i64,
     /// The payer's openid.
     pub openid: String,
-    /// Unix seconds.
+    /// Transaction creation time, Unix timestamp in seconds.
     pub trade_create_time: i64,
-    /// Unix seconds.
+    /// Payment time, Unix timestamp in seconds.
     pub pay_time: i64,
-    /// 1 pending shipment, 2 shipped, 3 receipt confirmed, 4 completed, 5 refunded, 6 pending settlement.
-    pub order_state: i64,
-    /// Whether the order is in a trade dispute.
+    /// Order state: 1 pending shipment; 2 shipped; 3 receipt confirmed; 4 transaction completed; 5 refunded; 6 funds pending settlement (see [`order_state`]).
+    pub order_state: i32,
+    /// Whether the order is in a transaction dispute.
     pub in_complaint: bool,
-    /// Shipping information (`{}` before the first shipment).
+    /// Shipping information; `{}` while the order has not shipped.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[oai(skip_serializing_if_is_none)]
     pub shipping: Option<OrderShipping>,
 }
 
-/// Shipping state of a payment order.
+/// Shipping information of a payment order. Every field may be absent: an order that has not shipped answers `{}`.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, Object, Default)]
 #[serde(default)]
 pub struct OrderShipping {
+    /// Delivery mode: 1 = UNIFIED_DELIVERY (unified delivery); 2 = SPLIT_DELIVERY (split delivery).
+    #[oai(default)]
     pub delivery_mode: i64,
+    /// Logistics mode: 1 = express delivery; 2 = same-city delivery; 3 = virtual goods; 4 = user self-pickup.
+    #[oai(default)]
     pub logistics_type: i64,
-    /// Whether all parcels have shipped.
+    /// Whether all shipments have been completed.
+    #[oai(default)]
     pub finish_shipping: bool,
+    /// Goods description entered on the Mini Program admin's shipping-entry page.
+    #[oai(default)]
     pub goods_desc: String,
-    /// 0 not finished, 1 finished, 2 re-shipped and finished.
-    pub finish_shipping_count: i64,
+    /// Number of completed full shipments: 0 = not completed; 1 = completed; 2 = re-shipped and completed.
+    #[oai(default)]
+    pub finish_shipping_count: i32,
+    /// Logistics information list: one entry for unified delivery, several for split delivery.
+    #[oai(default)]
     pub shipping_list: Vec<OrderShippingItem>,
 }
 
 /// One shipped parcel as WeChat reports it.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, Object, Default)]
 #[serde(default)]
+#[oai(default, skip_serializing_if_is_none)]
 pub struct OrderShippingItem {
+    /// Tracking number, e.g. `323244567777`.
     pub tracking_no: String,
+    /// Same-city delivery company name, or express company code (courier id from get_delivery_list), e.g. `DHL`.
     pub express_company: String,
+    /// Goods description uploaded with the upload-shipping-information API.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[oai(skip_serializing_if_is_none)]
     pub goods_desc: Option<String>,
-    /// Unix seconds.
+    /// When the logistics information was uploaded, Unix timestamp in seconds.
     pub upload_time: i64,
+    /// Contact details.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[oai(skip_serializing_if_is_none)]
     pub contact: Option<Contact>,
 }
 
-// === rules ===
+// === Rules ===
 
-fn blank(value: &Option<String>) -> bool {
-    value.as_deref().is_none_or(|v| v.trim().is_empty())
+/// `None`, empty, or only whitespace.
+fn blank(value: Option<&str>) -> bool {
+    value.is_none_or(|v| v.trim().is_empty())
 }
 
-/// `order_key` rules (reused by `upload_combined_shipping_info` sub-orders).
+/// `path.field`, or `field` at the top level (`path` empty).
+fn join(path: &str, field: &str) -> String {
+    if path.is_empty() {
+        field.to_owned()
+    } else {
+        format!("{path}.{field}")
+    }
+}
+
+/// `order_key` at `path` (also each sub-order of `upload_combined_shipping_info`):
+/// - `order_number_type` is 1 or 2, else 268485194;
+/// - type 1 needs a non-blank `mchid` (268485196) and `out_trade_no` (268485197);
+/// - type 2 needs a non-blank `transaction_id` (268485195).
 pub fn validate_order_key(key: &OrderKey, path: &str) -> Result<(), ValidationError> {
     match key.order_number_type {
         1 => {
-            if blank(&key.mchid) {
+            if blank(key.mchid.as_deref()) {
                 return Err(ValidationError::new(
-                    format!("{path}.mchid"),
+                    join(path, "mchid"),
                     ec::MCHID_REQUIRED,
                     "mchid is required when order_number_type is 1 (merchant order number)",
                 ));
             }
-            if blank(&key.out_trade_no) {
+            if blank(key.out_trade_no.as_deref()) {
                 return Err(ValidationError::new(
-                    format!("{path}.out_trade_no"),
+                    join(path, "out_trade_no"),
                     ec::OUT_TRADE_NO_REQUIRED,
                     "out_trade_no is required when order_number_type is 1 (merchant order number)",
                 ));
@@ -228,133 +333,250 @@ pub fn validate_order_key(key: &OrderKey, path: &str) -> Result<(), ValidationEr
             Ok(())
         }
         2 => {
-            if blank(&key.transaction_id) {
+            if blank(key.transaction_id.as_deref()) {
                 return Err(ValidationError::new(
-                    format!("{path}.transaction_id"),
+                    join(path, "transaction_id"),
                     ec::TRANSACTION_ID_REQUIRED,
-                    "transaction_id is required when order_number_type is 2 (WeChat Pay transaction)",
+                    "transaction_id is required when order_number_type is 2 (WeChat Pay order number)",
                 ));
             }
             Ok(())
         }
         other => Err(ValidationError::new(
-            format!("{path}.order_number_type"),
+            join(path, "order_number_type"),
             ec::INVALID_ORDER_NUMBER_TYPE,
             format!(
-                "order_number_type must be 1 (merchant order number) or 2 (transaction id), got {other}"
+                "order_number_type must be 1 (merchant order number) or 2 (WeChat Pay order number), got {other}"
             ),
         )),
     }
 }
 
-fn check_code(
-    value: &Option<String>,
-    field: String,
-    errcode: i64,
-    what: &str,
+/// `logistics_type` (at `field`) is 1 express, 2 same-city, 3 virtual goods or
+/// 4 self-pickup, else 10060005.
+pub fn validate_logistics_type(logistics_type: i64, field: &str) -> Result<(), ValidationError> {
+    if (1..=4).contains(&logistics_type) {
+        return Ok(());
+    }
+    Err(ValidationError::new(
+        field,
+        ec::INVALID_LOGISTICS_TYPE,
+        format!(
+            "logistics_type must be 1 (express), 2 (same-city delivery), 3 (virtual goods) or 4 (self-pickup), got {logistics_type}"
+        ),
+    ))
+}
+
+/// `delivery_mode` (at `field`) is 1 unified or 2 split, else 268485224.
+pub fn validate_delivery_mode(delivery_mode: i64, field: &str) -> Result<(), ValidationError> {
+    if matches!(delivery_mode, 1 | 2) {
+        return Ok(());
+    }
+    Err(ValidationError::new(
+        field,
+        ec::INVALID_DELIVERY_MODE,
+        format!("delivery_mode must be 1 (unified) or 2 (split), got {delivery_mode}"),
+    ))
+}
+
+/// The delivery mode's constraints, for a valid `delivery_mode` and
+/// `logistics_type` and a non-empty list, with fields under `path`:
+/// - unified (1): exactly one `shipping_list` entry, else 268485228;
+/// - split (2): only with express (`logistics_type` 1), else 10060006 on
+///   `delivery_mode`; `is_all_delivered` present, else 10060007.
+pub fn validate_delivery_constraints(
+    delivery_mode: i64,
+    logistics_type: i64,
+    is_all_delivered: Option<bool>,
+    entries: usize,
+    path: &str,
 ) -> Result<(), ValidationError> {
-    if let Some(v) = value
-        && v.len() > MAX_CODE_BYTES
-    {
+    if delivery_mode == 1 && entries != 1 {
+        return Err(ValidationError::new(
+            join(path, "shipping_list"),
+            ec::UNIFIED_NEEDS_ONE_ENTRY,
+            format!(
+                "unified delivery (delivery_mode 1) needs exactly one shipping_list entry, got {entries}; use split delivery (2) for several parcels"
+            ),
+        ));
+    }
+    if delivery_mode == 2 {
+        if logistics_type != 1 {
+            return Err(ValidationError::new(
+                join(path, "delivery_mode"),
+                ec::SPLIT_NOT_EXPRESS,
+                format!(
+                    "split delivery (delivery_mode 2) is only allowed with express delivery (logistics_type 1), got logistics_type {logistics_type}"
+                ),
+            ));
+        }
+        if is_all_delivered.is_none() {
+            return Err(ValidationError::new(
+                join(path, "is_all_delivered"),
+                ec::IS_ALL_DELIVERED_REQUIRED,
+                "is_all_delivered (true or false) is required for split delivery (delivery_mode 2)",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `shipping_list` (at `field`) is not empty (10060014).
+pub fn validate_shipping_list_not_empty(
+    entries: usize,
+    field: &str,
+) -> Result<(), ValidationError> {
+    if entries > 0 {
+        return Ok(());
+    }
+    Err(ValidationError::new(
+        field,
+        ec::PARAMETER_ERROR,
+        format!("shipping_list needs 1 to {MAX_SHIPPING_ENTRIES} entries, got none"),
+    ))
+}
+
+/// `shipping_list` (at `field`) has at most 10 entries (10060024).
+pub fn validate_shipping_list_max(entries: usize, field: &str) -> Result<(), ValidationError> {
+    if entries <= MAX_SHIPPING_ENTRIES {
+        return Ok(());
+    }
+    Err(ValidationError::new(
+        field,
+        ec::SHIPPING_LIST_TOO_LONG,
+        format!(
+            "shipping_list has {entries} entries; a payment order can be split into at most {MAX_SHIPPING_ENTRIES} parcels"
+        ),
+    ))
+}
+
+/// `item_desc` (at `field`) is present and not blank (10060008), and at most
+/// 120 characters long, counting characters, not bytes (10060009).
+pub fn validate_item_desc(item_desc: Option<&str>, field: &str) -> Result<(), ValidationError> {
+    let Some(desc) = item_desc.filter(|d| !d.trim().is_empty()) else {
         return Err(ValidationError::new(
             field,
-            errcode,
-            format!(
-                "{what} is {} bytes; at most {MAX_CODE_BYTES} are allowed",
-                v.len()
-            ),
+            ec::ITEM_DESC_EMPTY,
+            "item_desc is required: describe the goods, e.g. \"微信红包抱枕*1个\"",
+        ));
+    };
+    let chars = desc.chars().count();
+    if chars > MAX_ITEM_DESC_CHARS {
+        return Err(ValidationError::new(
+            field,
+            ec::ITEM_DESC_TOO_LONG,
+            format!("item_desc has {chars} characters; at most {MAX_ITEM_DESC_CHARS} are allowed"),
         ));
     }
     Ok(())
 }
 
-/// Rules for one parcel of a shipment with `logistics_type`.
-pub fn validate_shipping_item(
+/// `tracking_no` and `express_company` of the item at `path`:
+/// - for express delivery (`logistics_type` 1) both are non-blank: `tracking_no`
+///   else 268485226, `express_company` else 268485227;
+/// - whenever present, each is at most 128 bytes: `tracking_no` else
+///   10060026, `express_company` else 10060025.
+pub fn validate_tracking(
     item: &ShippingItem,
     logistics_type: i64,
     path: &str,
 ) -> Result<(), ValidationError> {
-    match &item.item_desc {
-        Some(desc) if !desc.trim().is_empty() => {
-            let chars = desc.chars().count();
-            if chars > MAX_ITEM_DESC_CHARS {
-                return Err(ValidationError::new(
-                    format!("{path}.item_desc"),
-                    ec::ITEM_DESC_TOO_LONG,
-                    format!(
-                        "item_desc has {chars} characters; at most {MAX_ITEM_DESC_CHARS} are allowed"
-                    ),
-                ));
-            }
-        }
-        _ => {
-            return Err(ValidationError::new(
-                format!("{path}.item_desc"),
-                ec::ITEM_DESC_EMPTY,
-                "item_desc is required (e.g. \"微信红包抱枕*1个\")",
-            ));
-        }
-    }
     if logistics_type == 1 {
-        if blank(&item.tracking_no) {
+        if blank(item.tracking_no.as_deref()) {
             return Err(ValidationError::new(
-                format!("{path}.tracking_no"),
+                join(path, "tracking_no"),
                 ec::TRACKING_NO_REQUIRED,
-                "tracking_no is required for express shipping (logistics_type 1)",
+                "tracking_no is required for express delivery (logistics_type 1)",
             ));
         }
-        if blank(&item.express_company) {
+        if blank(item.express_company.as_deref()) {
             return Err(ValidationError::new(
-                format!("{path}.express_company"),
+                join(path, "express_company"),
                 ec::EXPRESS_COMPANY_REQUIRED,
-                "express_company is required for express shipping (logistics_type 1); use a get_delivery_list code",
+                "express_company is required for express delivery (logistics_type 1); use a courier id from get_delivery_list",
             ));
         }
     }
-    check_code(
-        &item.tracking_no,
-        format!("{path}.tracking_no"),
-        ec::TRACKING_NO_TOO_LONG,
-        "tracking_no",
-    )?;
-    check_code(
-        &item.express_company,
-        format!("{path}.express_company"),
-        ec::EXPRESS_COMPANY_TOO_LONG,
-        "express_company",
-    )?;
-    let contact = item.contact.clone().unwrap_or_default();
+    for (name, value, errcode) in [
+        ("tracking_no", &item.tracking_no, ec::TRACKING_NO_TOO_LONG),
+        (
+            "express_company",
+            &item.express_company,
+            ec::EXPRESS_COMPANY_TOO_LONG,
+        ),
+    ] {
+        if let Some(v) = value
+            && v.len() > MAX_CODE_BYTES
+        {
+            return Err(ValidationError::new(
+                join(path, name),
+                errcode,
+                format!(
+                    "{name} is {} bytes long; at most {MAX_CODE_BYTES} bytes are allowed",
+                    v.len()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `contact` of the item at `path` (all 10060014):
+/// - `consignor_contact` and `receiver_contact` are each at most 1024 bytes;
+/// - when `express_company` is [`SF_EXPRESS_COMPANY`], at least one of them
+///   is non-blank.
+pub fn validate_contact(item: &ShippingItem, path: &str) -> Result<(), ValidationError> {
+    let contact = item.contact.as_ref();
+    let consignor = contact.and_then(|c| c.consignor_contact.as_deref());
+    let receiver = contact.and_then(|c| c.receiver_contact.as_deref());
     for (name, value) in [
-        ("consignor_contact", &contact.consignor_contact),
-        ("receiver_contact", &contact.receiver_contact),
+        ("consignor_contact", consignor),
+        ("receiver_contact", receiver),
     ] {
         if let Some(v) = value
             && v.len() > MAX_CONTACT_BYTES
         {
             return Err(ValidationError::new(
-                format!("{path}.contact.{name}"),
+                join(path, &format!("contact.{name}")),
                 ec::PARAMETER_ERROR,
                 format!(
-                    "{name} is {} bytes; at most {MAX_CONTACT_BYTES} are allowed",
+                    "{name} is {} bytes long; at most {MAX_CONTACT_BYTES} bytes are allowed",
                     v.len()
                 ),
             ));
         }
     }
     if item.express_company.as_deref().map(str::trim) == Some(SF_EXPRESS_COMPANY)
-        && blank(&contact.consignor_contact)
-        && blank(&contact.receiver_contact)
+        && blank(consignor)
+        && blank(receiver)
     {
         return Err(ValidationError::new(
-            format!("{path}.contact"),
+            join(path, "contact"),
             ec::PARAMETER_ERROR,
-            "SF Express shipments need contact.consignor_contact or contact.receiver_contact (masked, last 4 digits visible)",
+            "SF Express (express_company \"SF\") needs contact.consignor_contact or contact.receiver_contact, masked except the last 4 digits (e.g. \"189****1234\")",
         ));
     }
     Ok(())
 }
 
-/// Rules shared by an upload and each sub-order of a combined upload.
+/// All rules of one `shipping_list` entry at `path`, in order:
+/// [`validate_item_desc`], [`validate_tracking`], [`validate_contact`].
+pub fn validate_shipping_item(
+    item: &ShippingItem,
+    logistics_type: i64,
+    path: &str,
+) -> Result<(), ValidationError> {
+    validate_item_desc(item.item_desc.as_deref(), &join(path, "item_desc"))?;
+    validate_tracking(item, logistics_type, path)?;
+    validate_contact(item, path)
+}
+
+/// The shipment rules shared by `upload_shipping_info` and each sub-order of
+/// `upload_combined_shipping_info`, with fields under `path` (empty at the
+/// top level), in order: [`validate_logistics_type`],
+/// [`validate_delivery_mode`], [`validate_shipping_list_not_empty`],
+/// [`validate_delivery_constraints`], [`validate_shipping_list_max`], then
+/// [`validate_shipping_item`] for each entry.
 pub fn validate_shipment(
     logistics_type: i64,
     delivery_mode: i64,
@@ -362,107 +584,82 @@ pub fn validate_shipment(
     shipping_list: &[ShippingItem],
     path: &str,
 ) -> Result<(), ValidationError> {
-    let at = |field: &str| {
-        if path.is_empty() {
-            field.to_owned()
-        } else {
-            format!("{path}.{field}")
-        }
-    };
-    if !(1..=4).contains(&logistics_type) {
-        return Err(ValidationError::new(
-            at("logistics_type"),
-            ec::INVALID_LOGISTICS_TYPE,
-            format!(
-                "logistics_type must be 1 (express), 2 (same-city), 3 (virtual) or 4 (self-pickup), got {logistics_type}"
-            ),
-        ));
-    }
-    match delivery_mode {
-        1 => {
-            if shipping_list.len() != 1 {
-                return Err(ValidationError::new(
-                    at("shipping_list"),
-                    ec::UNIFIED_NEEDS_ONE_ENTRY,
-                    format!(
-                        "unified delivery (delivery_mode 1) needs exactly one shipping_list entry, got {}",
-                        shipping_list.len()
-                    ),
-                ));
-            }
-        }
-        2 => {
-            if logistics_type != 1 {
-                return Err(ValidationError::new(
-                    at("delivery_mode"),
-                    ec::SPLIT_NOT_EXPRESS,
-                    "split delivery (delivery_mode 2) is only allowed with express shipping (logistics_type 1)",
-                ));
-            }
-            if is_all_delivered.is_none() {
-                return Err(ValidationError::new(
-                    at("is_all_delivered"),
-                    ec::IS_ALL_DELIVERED_REQUIRED,
-                    "is_all_delivered is required for split delivery (delivery_mode 2)",
-                ));
-            }
-        }
-        other => {
-            return Err(ValidationError::new(
-                at("delivery_mode"),
-                ec::INVALID_DELIVERY_MODE,
-                format!("delivery_mode must be 1 (unified) or 2 (split), got {other}"),
-            ));
-        }
-    }
-    if shipping_list.is_empty() {
-        return Err(ValidationError::new(
-            at("shipping_list"),
-            ec::PARAMETER_ERROR,
-            "shipping_list needs at least one entry",
-        ));
-    }
-    if shipping_list.len() > MAX_SHIPPING_ENTRIES {
-        return Err(ValidationError::new(
-            at("shipping_list"),
-            ec::SHIPPING_LIST_TOO_LONG,
-            format!(
-                "shipping_list has {} entries; at most {MAX_SHIPPING_ENTRIES} parcels are allowed",
-                shipping_list.len()
-            ),
-        ));
-    }
+    let list = join(path, "shipping_list");
+    validate_logistics_type(logistics_type, &join(path, "logistics_type"))?;
+    validate_delivery_mode(delivery_mode, &join(path, "delivery_mode"))?;
+    validate_shipping_list_not_empty(shipping_list.len(), &list)?;
+    validate_delivery_constraints(
+        delivery_mode,
+        logistics_type,
+        is_all_delivered,
+        shipping_list.len(),
+        path,
+    )?;
+    validate_shipping_list_max(shipping_list.len(), &list)?;
     for (i, item) in shipping_list.iter().enumerate() {
-        validate_shipping_item(item, logistics_type, &at(&format!("shipping_list[{i}]")))?;
+        validate_shipping_item(item, logistics_type, &format!("{list}[{i}]"))?;
     }
     Ok(())
 }
 
+/// `upload_time` (at `field`) is RFC 3339 with an offset, e.g.
+/// `2022-12-15T13:29:35.120+08:00`, else 268485216.
 pub fn validate_upload_time(upload_time: &str, field: &str) -> Result<(), ValidationError> {
-    chrono::DateTime::parse_from_rfc3339(upload_time.trim())
-        .map(|_| ())
-        .map_err(|_| {
-            ValidationError::new(
-                field,
-                ec::UPLOAD_TIME_INVALID,
-                format!("upload_time {upload_time:?} is not RFC 3339 (e.g. 2022-12-15T13:29:35.120+08:00)"),
-            )
-        })
+    match chrono::DateTime::parse_from_rfc3339(upload_time) {
+        Ok(_) => Ok(()),
+        Err(_) => Err(ValidationError::new(
+            field,
+            ec::UPLOAD_TIME_INVALID,
+            format!(
+                "upload_time {upload_time:?} is not RFC 3339; use a time with an offset, e.g. \"2022-12-15T13:29:35.120+08:00\""
+            ),
+        )),
+    }
 }
 
+/// `payer.openid` (at `field`) is 1–128 bytes and not blank, else 10060014.
+/// (Whether the order belongs to that openid, 10060031, only WeChat knows.)
 pub fn validate_payer(payer: &Payer, field: &str) -> Result<(), ValidationError> {
-    let len = payer.openid.trim().len();
-    if len == 0 || payer.openid.len() > MAX_OPENID_BYTES {
+    let len = payer.openid.len();
+    if blank(Some(payer.openid.as_str())) || len > MAX_OPENID_BYTES {
         return Err(ValidationError::new(
             field,
             ec::PARAMETER_ERROR,
-            format!("payer.openid must be 1–{MAX_OPENID_BYTES} bytes"),
+            format!(
+                "payer.openid must be the payer's openid, 1 to {MAX_OPENID_BYTES} bytes; got {len} bytes"
+            ),
         ));
     }
     Ok(())
 }
 
+/// An order lookup (`get_order`, and `notify_confirm_receive` later) gives
+/// `transaction_id`, or both `merchant_id` and `merchant_trade_no`, else
+/// 10060014 on the first field missing.
+pub fn validate_order_lookup(
+    transaction_id: Option<&str>,
+    merchant_id: Option<&str>,
+    merchant_trade_no: Option<&str>,
+) -> Result<(), ValidationError> {
+    if !blank(transaction_id) {
+        return Ok(());
+    }
+    let field = match (blank(merchant_id), blank(merchant_trade_no)) {
+        (false, false) => return Ok(()),
+        (true, true) => "transaction_id",
+        (true, false) => "merchant_id",
+        (false, true) => "merchant_trade_no",
+    };
+    Err(ValidationError::new(
+        field,
+        ec::PARAMETER_ERROR,
+        "identify the order by transaction_id, or by both merchant_id and merchant_trade_no",
+    ))
+}
+
 impl Validate for UploadShippingInfoRequest {
+    /// [`validate_order_key`], [`validate_shipment`], [`validate_upload_time`],
+    /// [`validate_payer`], in that order.
     fn validate(&self) -> Result<(), ValidationError> {
         validate_order_key(&self.order_key, "order_key")?;
         validate_shipment(
@@ -478,22 +675,13 @@ impl Validate for UploadShippingInfoRequest {
 }
 
 impl Validate for GetOrderRequest {
+    /// [`validate_order_lookup`].
     fn validate(&self) -> Result<(), ValidationError> {
-        if !blank(&self.transaction_id) {
-            return Ok(());
-        }
-        if blank(&self.merchant_id) || blank(&self.merchant_trade_no) {
-            return Err(ValidationError::new(
-                if blank(&self.merchant_id) {
-                    "merchant_id"
-                } else {
-                    "merchant_trade_no"
-                },
-                ec::PARAMETER_ERROR,
-                "give transaction_id, or both merchant_id and merchant_trade_no",
-            ));
-        }
-        Ok(())
+        validate_order_lookup(
+            self.transaction_id.as_deref(),
+            self.merchant_id.as_deref(),
+            self.merchant_trade_no.as_deref(),
+        )
     }
 }
 

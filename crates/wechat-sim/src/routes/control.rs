@@ -1,0 +1,191 @@
+//! The `/sim/...` control surface: the [`Simulator`] methods over HTTP, for
+//! tests and tools that run the simulator out of process. Not counted in
+//! `call_counts`. Errors are `{"error": "..."}` with a 4xx/5xx status.
+use poem::{
+    IntoResponse as _, Response, handler,
+    http::StatusCode,
+    web::{Data, Json, Path},
+};
+use serde::{Deserialize, de::DeserializeOwned};
+use serde_json::json;
+
+use crate::{NewOrder, SimError, Simulator, state::order_json};
+
+fn error(status: StatusCode, message: impl std::fmt::Display) -> Response {
+    Json(json!({ "error": message.to_string() }))
+        .with_status(status)
+        .into_response()
+}
+
+/// A JSON body; an empty body counts as `{}`.
+fn parse_body<T: DeserializeOwned>(raw: &[u8]) -> serde_json::Result<T> {
+    let raw = if raw.iter().all(u8::is_ascii_whitespace) {
+        b"{}".as_slice()
+    } else {
+        raw
+    };
+    serde_json::from_slice(raw)
+}
+
+/// 400, naming what is wrong with the body.
+fn bad_body(e: serde_json::Error) -> Response {
+    error(StatusCode::BAD_REQUEST, format!("body: {e}"))
+}
+
+fn push_answer(result: Result<crate::PushOutcome, SimError>) -> Response {
+    match result {
+        Ok(outcome) => Json(outcome).into_response(),
+        Err(e @ SimError::NoGateway) => error(StatusCode::CONFLICT, e),
+        Err(e @ SimError::Http(_)) => error(StatusCode::BAD_GATEWAY, e),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e),
+    }
+}
+
+/// `POST /sim/push/ticket` → PushOutcome.
+#[handler]
+pub(super) async fn push_ticket(Data(sim): Data<&Simulator>) -> Response {
+    push_answer(sim.push_ticket().await)
+}
+
+#[derive(Deserialize)]
+struct PushAuthorized {
+    /// `authorized` (default) or `updateauthorized`.
+    info_type: Option<String>,
+    authorizer_appid: String,
+    pre_auth_code: Option<String>,
+}
+
+/// `POST /sim/push/authorized {info_type?, authorizer_appid, pre_auth_code?}` → PushOutcome.
+#[handler]
+pub(super) async fn push_authorized(Data(sim): Data<&Simulator>, raw: Vec<u8>) -> Response {
+    let req: PushAuthorized = match parse_body(&raw) {
+        Ok(req) => req,
+        Err(e) => return bad_body(e),
+    };
+    let info_type = req.info_type.as_deref().unwrap_or("authorized");
+    push_answer(
+        sim.push_authorized(
+            info_type,
+            &req.authorizer_appid,
+            req.pre_auth_code.as_deref(),
+        )
+        .await,
+    )
+}
+
+#[derive(Deserialize)]
+struct PushUnauthorized {
+    authorizer_appid: String,
+}
+
+/// `POST /sim/push/unauthorized {authorizer_appid}` → PushOutcome.
+#[handler]
+pub(super) async fn push_unauthorized(Data(sim): Data<&Simulator>, raw: Vec<u8>) -> Response {
+    match parse_body::<PushUnauthorized>(&raw) {
+        Ok(req) => push_answer(sim.push_unauthorized(&req.authorizer_appid).await),
+        Err(e) => bad_body(e),
+    }
+}
+
+/// `POST /sim/orders` (NewOrder, every field optional) → SimOrder.
+#[handler]
+pub(super) fn create_order(Data(sim): Data<&Simulator>, raw: Vec<u8>) -> Response {
+    match parse_body::<NewOrder>(&raw) {
+        Ok(new) => Json(sim.create_paid_order(new)).into_response(),
+        Err(e) => bad_body(e),
+    }
+}
+
+/// `GET /sim/orders/{transaction_id}` → the order as get_order shows it.
+#[handler]
+pub(super) fn order(Data(sim): Data<&Simulator>, Path(transaction_id): Path<String>) -> Response {
+    match sim.order(&transaction_id) {
+        Some(order) => Json(order_json(&order)).into_response(),
+        None => error(StatusCode::NOT_FOUND, "no such order"),
+    }
+}
+
+/// `GET /sim/clock` → `{now}`.
+#[handler]
+pub(super) fn clock(Data(sim): Data<&Simulator>) -> Response {
+    Json(json!({ "now": sim.now() })).into_response()
+}
+
+#[derive(Deserialize)]
+struct Advance {
+    seconds: i64,
+}
+
+/// `POST /sim/clock/advance {seconds}` → `{now}`.
+#[handler]
+pub(super) fn advance_clock(Data(sim): Data<&Simulator>, raw: Vec<u8>) -> Response {
+    match parse_body::<Advance>(&raw) {
+        Ok(req) => {
+            sim.advance_clock(req.seconds);
+            Json(json!({ "now": sim.now() })).into_response()
+        }
+        Err(e) => bad_body(e),
+    }
+}
+
+/// `GET /sim/calls` → `{path: count}`.
+#[handler]
+pub(super) fn calls(Data(sim): Data<&Simulator>) -> Response {
+    Json(sim.call_counts()).into_response()
+}
+
+#[derive(Deserialize)]
+struct NextAuthorization {
+    appid: String,
+    func_ids: Vec<i64>,
+}
+
+/// `POST /sim/next-authorization {appid, func_ids}` → 204.
+#[handler]
+pub(super) fn next_authorization(Data(sim): Data<&Simulator>, raw: Vec<u8>) -> Response {
+    match parse_body::<NextAuthorization>(&raw) {
+        Ok(req) => {
+            sim.set_next_authorization(&req.appid, req.func_ids);
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Err(e) => bad_body(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct Fault {
+    path: String,
+    errcode: i64,
+    times: u32,
+}
+
+/// `POST /sim/faults {path, errcode, times}` → 204.
+#[handler]
+pub(super) fn inject_fault(Data(sim): Data<&Simulator>, raw: Vec<u8>) -> Response {
+    match parse_body::<Fault>(&raw) {
+        Ok(req) => {
+            sim.inject_fault(&req.path, req.errcode, req.times);
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Err(e) => bad_body(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct Gateway {
+    events_url: String,
+}
+
+/// `POST /sim/gateway {events_url}` → 204; 400 if it is not an absolute URL.
+#[handler]
+pub(super) fn gateway(Data(sim): Data<&Simulator>, raw: Vec<u8>) -> Response {
+    let req = match parse_body::<Gateway>(&raw) {
+        Ok(req) => req,
+        Err(e) => return bad_body(e),
+    };
+    if let Err(e) = url::Url::parse(&req.events_url) {
+        return error(StatusCode::BAD_REQUEST, format!("events_url: {e}"));
+    }
+    sim.set_gateway_events_url(&req.events_url);
+    StatusCode::NO_CONTENT.into_response()
+}

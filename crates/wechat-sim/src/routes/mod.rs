@@ -1,0 +1,149 @@
+//! Thin poem handlers over [`crate::state`].
+//!
+//! WeChat's API endpoints answer like WeChat: HTTP 200 with JSON, an error as
+//! `{"errcode":N,"errmsg":"… rid: xxxxxxxx-xxxxxxxx-xxxxxxxx"}`. Every call is
+//! counted per path (failures included) and an injected fault answers first.
+//! Request input is never trusted: a body that is not the expected JSON is
+//! 47001, and query strings are read leniently so nothing is rejected by the
+//! framework before WeChat's own rules run.
+//!
+//! # Layout
+//! - `component`: ticket start, component token, pre_auth_code, query_auth, authorizer token.
+//! - `authorize`: the authorization pages (PC and mobile).
+//! - `shipping`: `/wxa/sec/order/upload_shipping_info` and `get_order`.
+//! - `control`: the `/sim/...` control surface for tests and the sandbox.
+mod authorize;
+mod component;
+mod control;
+mod shipping;
+
+use poem::{
+    EndpointExt as _, IntoResponse as _, Request, Response, Route, get, handler,
+    http::StatusCode,
+    post,
+    web::{Data, Json},
+};
+use serde::{Serialize, de::DeserializeOwned};
+use serde_json::json;
+
+use crate::{
+    Simulator,
+    state::{State, WxError, WxResult},
+};
+
+pub const START_PUSH_TICKET: &str = "/cgi-bin/component/api_start_push_ticket";
+pub const COMPONENT_TOKEN: &str = "/cgi-bin/component/api_component_token";
+pub const CREATE_PREAUTHCODE: &str = "/cgi-bin/component/api_create_preauthcode";
+pub const QUERY_AUTH: &str = "/cgi-bin/component/api_query_auth";
+pub const AUTHORIZER_TOKEN: &str = "/cgi-bin/component/api_authorizer_token";
+pub const UPLOAD_SHIPPING_INFO: &str = "/wxa/sec/order/upload_shipping_info";
+pub const GET_ORDER: &str = "/wxa/sec/order/get_order";
+/// PC authorization page (mp.weixin.qq.com).
+pub const LOGIN_PAGE: &str = "/cgi-bin/componentloginpage";
+/// Mobile authorization page, as the older doc and wechatpy spell it (mp.weixin.qq.com).
+pub const MOBILE_PAGE: &str = "/safe/bindcomponent";
+/// Mobile authorization page, as WxJava spells it (open.weixin.qq.com).
+pub const MOBILE_PAGE_WXAOPEN: &str = "/wxaopen/safe/bindcomponent";
+
+/// All of WeChat's endpoints and the `/sim` control surface.
+pub fn route(sim: Simulator) -> Route {
+    let routes = Route::new()
+        .at(START_PUSH_TICKET, post(component::start_push_ticket))
+        .at(COMPONENT_TOKEN, post(component::component_token))
+        .at(CREATE_PREAUTHCODE, post(component::create_preauthcode))
+        .at(QUERY_AUTH, post(component::query_auth))
+        .at(AUTHORIZER_TOKEN, post(component::authorizer_token))
+        .at(UPLOAD_SHIPPING_INFO, post(shipping::upload_shipping_info))
+        .at(GET_ORDER, post(shipping::get_order))
+        .at(LOGIN_PAGE, get(authorize::authorization_page))
+        .at(MOBILE_PAGE, get(authorize::authorization_page))
+        .at(MOBILE_PAGE_WXAOPEN, get(authorize::authorization_page))
+        .at("/sim/push/ticket", post(control::push_ticket))
+        .at("/sim/push/authorized", post(control::push_authorized))
+        .at("/sim/push/unauthorized", post(control::push_unauthorized))
+        .at("/sim/orders", post(control::create_order))
+        .at("/sim/orders/:transaction_id", get(control::order))
+        .at("/sim/clock", get(control::clock))
+        .at("/sim/clock/advance", post(control::advance_clock))
+        .at("/sim/calls", get(control::calls))
+        .at("/sim/next-authorization", post(control::next_authorization))
+        .at("/sim/faults", post(control::inject_fault))
+        .at("/sim/gateway", post(control::gateway))
+        .at("/*path", unknown_path);
+    Route::new().nest("/", routes.data(sim))
+}
+
+/// The request id WeChat appends to every error: `xxxxxxxx-xxxxxxxx-xxxxxxxx`.
+fn rid() -> String {
+    let r = crate::state::random_hex(12);
+    format!("{}-{}-{}", &r[..8], &r[8..16], &r[16..])
+}
+
+/// WeChat's error body, with a fresh rid.
+fn error_body(e: &WxError) -> serde_json::Value {
+    json!({ "errcode": e.errcode, "errmsg": format!("{} rid: {}", e.errmsg, rid()) })
+}
+
+/// Answers like WeChat: HTTP 200, the success body or the error body.
+fn answer<T: Serialize + Send>(path: &str, result: WxResult<T>) -> Response {
+    match result {
+        Ok(body) => {
+            tracing::debug!(api = path, errcode = 0, "wechat-sim answered");
+            Json(body).into_response()
+        }
+        Err(e) => {
+            tracing::debug!(api = path, errcode = e.errcode, errmsg = %e.errmsg, "wechat-sim answered an error");
+            Json(error_body(&e)).into_response()
+        }
+    }
+}
+
+/// One WeChat API call under the state lock: count it, answer an injected
+/// fault, else run `f`.
+fn wechat_call<T: Serialize + Send>(
+    sim: &Simulator,
+    path: &str,
+    f: impl FnOnce(&mut State) -> WxResult<T>,
+) -> Response {
+    let result = {
+        let mut state = sim.lock();
+        state.enter(path).and_then(|()| f(&mut state))
+    };
+    answer(path, result)
+}
+
+/// A JSON body, or 47001.
+fn parse_json<T: DeserializeOwned>(body: &[u8]) -> WxResult<T> {
+    serde_json::from_slice(body).map_err(WxError::data_format)
+}
+
+/// A query parameter, percent-decoded. A malformed query simply lacks it.
+fn query_param(req: &Request, name: &str) -> Option<String> {
+    url::form_urlencoded::parse(req.uri().query().unwrap_or_default().as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// `{"errcode":0,"errmsg":"ok"}`.
+fn ok() -> serde_json::Value {
+    json!({ "errcode": 0, "errmsg": "ok" })
+}
+
+/// Any other path: counted, then 404 with a WeChat-style body.
+#[handler]
+fn unknown_path(Data(sim): Data<&Simulator>, req: &Request) -> Response {
+    let path = req.uri().path();
+    let fault = sim.lock().enter(path);
+    let error = fault.err().unwrap_or_else(|| {
+        WxError::new(
+            wechat_api::errcode::SYSTEM_ERROR,
+            format!("the simulator does not implement {path}"),
+        )
+    });
+    Json(error_body(&error))
+        .with_status(StatusCode::NOT_FOUND)
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests;
