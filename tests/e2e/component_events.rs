@@ -131,12 +131,7 @@ async fn unauthorized_push_revokes_and_stops_proxying() {
     let (_, key, appid) = app.onboarded_tenant("acme").await;
     let outcome = app.sim.push_unauthorized(&appid).await.unwrap();
     assert_eq!((outcome.status, outcome.body.as_str()), (200, "success"));
-    let list: Value = app
-        .admin_get("/admin/v1/authorizers")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let list: Value = app.authorizers(None).await;
     assert_eq!(list["items"][0]["status"], "revoked");
     let (status, problem) = app
         .proxy(
@@ -179,12 +174,7 @@ async fn authorized_push_binds_the_visit_tenant() {
         "{}",
         outcome.body
     );
-    let list: Value = app
-        .admin_get(&format!("/admin/v1/authorizers?tenant_id={tenant}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let list: Value = app.authorizers(Some(&tenant)).await;
     assert_eq!(list["items"][0]["appid"], appid);
     // Retried push: idempotent.
     let again = app
@@ -193,12 +183,7 @@ async fn authorized_push_binds_the_visit_tenant() {
         .await
         .unwrap();
     assert_eq!(again.status, 200);
-    let list: Value = app
-        .admin_get("/admin/v1/authorizers")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let list: Value = app.authorizers(None).await;
     assert_eq!(list["items"].as_array().unwrap().len(), 1);
     app.shutdown().await;
 }

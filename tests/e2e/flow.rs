@@ -33,12 +33,7 @@ async fn ticket_to_shipment_to_reshipment_limit() {
     assert!(!html.contains("will not work"), "{html}");
 
     // The authorizer is stored under the link's tenant with its sets.
-    let list: Value = app
-        .admin_get(&format!("/admin/v1/authorizers?tenant_id={tenant}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let list: Value = app.authorizers(Some(&tenant)).await;
     let appid = app.sim_config.default_authorizer_appid.clone();
     assert_eq!(list["items"][0]["appid"], appid.as_str());
     assert_eq!(list["items"][0]["permission_sets"], json!([18, 45, 142]));
@@ -301,12 +296,7 @@ async fn onboarding_link_errors_are_pages_not_crashes() {
     app.clock.advance(3600);
     let resp = app.http.get(&complete).send().await.unwrap();
     assert_eq!(resp.status(), 404);
-    let list: Value = app
-        .admin_get("/admin/v1/authorizers")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let list: Value = app.authorizers(None).await;
     assert_eq!(
         list["items"],
         json!([]),

@@ -203,6 +203,17 @@ impl TestApp {
             .unwrap()
     }
 
+    /// `GET /admin/v1/authorizers`, optionally for one tenant, as JSON.
+    pub async fn authorizers(&self, tenant_id: Option<&str>) -> Value {
+        let path = match tenant_id {
+            Some(t) => format!("/admin/v1/authorizers?tenant_id={t}"),
+            None => "/admin/v1/authorizers".to_owned(),
+        };
+        let resp = self.admin_get(&path).await;
+        assert_eq!(resp.status(), 200);
+        resp.json().await.unwrap()
+    }
+
     pub async fn push_ticket(&self) {
         let outcome = self.sim.push_ticket().await.expect("sim pushes");
         assert_eq!((outcome.status, outcome.body.as_str()), (200, "success"));

@@ -40,11 +40,16 @@ pub trait Validate {
 ///
 /// Parse an answer into this first; parse the typed body only when
 /// [`is_ok`](Self::is_ok), because failed answers carry nothing else.
-#[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq, Eq, poem_openapi::Object)]
+#[oai(rename = "WechatAck")]
 pub struct WechatStatus {
+    /// Error code; 0 on success.
     #[serde(default)]
+    #[oai(default)]
     pub errcode: i64,
+    /// Error reason; `ok` on success.
     #[serde(default)]
+    #[oai(default)]
     pub errmsg: String,
 }
 

@@ -165,41 +165,9 @@ pub struct GetOrderRequest {
     pub merchant_trade_no: Option<String>,
 }
 
-/// WeChat's plain answer: `{"errcode":0,"errmsg":"ok"}` on success.
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, Object, Default)]
-pub struct WechatAck {
-    /// Error code; 0 on success.
-    #[serde(default)]
-    #[oai(default)]
-    pub errcode: i64,
-    /// Error reason; `ok` on success.
-    #[serde(default)]
-    #[oai(default)]
-    pub errmsg: String,
-}
-
-impl WechatAck {
-    /// `{"errcode":0,"errmsg":"ok"}`.
-    pub fn ok() -> Self {
-        Self {
-            errcode: 0,
-            errmsg: "ok".to_owned(),
-        }
-    }
-
-    pub fn is_ok(&self) -> bool {
-        self.errcode == 0
-    }
-}
-
-impl From<WechatAck> for crate::WechatStatus {
-    fn from(ack: WechatAck) -> Self {
-        Self {
-            errcode: ack.errcode,
-            errmsg: ack.errmsg,
-        }
-    }
-}
+/// WeChat's plain answer: `{"errcode":0,"errmsg":"ok"}` on success. The
+/// common envelope itself; its OpenAPI schema is named `WechatAck`.
+pub type WechatAck = crate::WechatStatus;
 
 /// Answer of `get_order`.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, Object, Default)]

@@ -133,10 +133,10 @@ fn seed_upload_example_roundtrips_unchanged() {
 fn seed_get_order_answer_parses() {
     let r: GetOrderResponse = serde_json::from_str(SEED_GET_ORDER_ANSWER).unwrap();
     assert!(
-        crate::WechatStatus::from(WechatAck {
+        WechatAck {
             errcode: r.errcode,
             errmsg: r.errmsg.clone()
-        })
+        }
         .is_ok()
     );
     let order = r.order.unwrap();
