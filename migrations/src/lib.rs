@@ -10,13 +10,17 @@ pub use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::{DatabaseBackend, Statement, TransactionTrait};
 
 mod m20261122_000001_create_core_tables;
+mod m20261123_000001_token_coordination;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261122_000001_create_core_tables::Migration)]
+        vec![
+            Box::new(m20261122_000001_create_core_tables::Migration),
+            Box::new(m20261123_000001_token_coordination::Migration),
+        ]
     }
 }
 

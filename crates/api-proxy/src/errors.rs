@@ -62,6 +62,13 @@ pub fn auth_problem(err: AuthError) -> Problem {
         AuthError::NoTicket => Problem::unavailable(
             "the platform has no component_verify_ticket yet; WeChat pushes one every 10 minutes",
         ),
+        AuthError::LeaseTimeout { .. } => {
+            tracing::warn!(error = %err, "token refresh by another replica took too long");
+            Problem::unavailable(
+                "the Mini Program's access token is being refreshed; retry in a few seconds",
+            )
+            .with_retry_after(5)
+        }
         AuthError::AuthorizerNotFound(appid) => Problem::not_found(format!(
             "Mini Program {appid} has not authorized this platform"
         )),

@@ -4,12 +4,14 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, TransactionTrait,
 };
 
 use crate::{
     Secret, Store, StoreError,
     entity::{authorizer, authorizer_funcscope as funcscope},
+    events::{NewEvent, insert_event},
     now,
 };
 
@@ -17,11 +19,11 @@ pub const STATUS_ACTIVE: &str = "active";
 pub const STATUS_REVOKED: &str = "revoked";
 pub const STATUS_REAUTHORIZATION_REQUIRED: &str = "reauthorization_required";
 
-fn refresh_purpose(appid: &str) -> String {
+pub(crate) fn refresh_purpose(appid: &str) -> String {
     format!("authorizer.refresh_token:{appid}")
 }
 
-fn access_purpose(appid: &str) -> String {
+pub(crate) fn access_purpose(appid: &str) -> String {
     format!("authorizer.access_token:{appid}")
 }
 
@@ -44,8 +46,20 @@ pub struct AuthorizerInfo {
     pub access_token_expires_at: Option<DateTime<Utc>>,
     pub token_refreshed_at: Option<DateTime<Utc>>,
     pub nick_name: Option<String>,
+    /// Original id (`gh_…`).
+    pub user_name: Option<String>,
+    pub principal_name: Option<String>,
+    pub last_used_at: Option<DateTime<Utc>>,
     pub authorized_at: DateTime<Utc>,
     pub version: i64,
+}
+
+/// The account profile from `api_get_authorizer_info`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuthorizerProfile {
+    pub nick_name: Option<String>,
+    pub user_name: Option<String>,
+    pub principal_name: Option<String>,
 }
 
 /// Outcome of storing an authorization.
@@ -56,12 +70,28 @@ pub enum StoredAuthorization {
     /// Tokens and sets updated, but the Mini Program already belongs to
     /// another tenant, which it keeps (moving it is an operator decision).
     OwnedByOtherTenant { owner: String },
+    /// The event given with it was already recorded: a repeated push.
+    /// Nothing was changed.
+    Duplicate,
+}
+
+/// Outcome of a status change that records an event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StatusChange {
+    /// Changed; the event was recorded for this tenant.
+    Changed { tenant_id: Option<String> },
+    /// The event was already recorded (a repeated push); nothing changed.
+    Duplicate,
+    /// No such authorizer, or its version moved on (it was re-authorized
+    /// meanwhile); nothing changed.
+    Unchanged,
 }
 
 /// The token state read before a refresh, to compare-and-set against.
 #[derive(Debug, Clone)]
 pub struct AuthorizerTokens {
     pub status: String,
+    /// Empty once the authorization was revoked (the token is dropped).
     pub refresh_token: Secret,
     pub access_token: Option<(Secret, DateTime<Utc>)>,
     pub version: i64,
@@ -70,11 +100,14 @@ pub struct AuthorizerTokens {
 impl Store {
     /// Stores (or re-stores) an authorization in one transaction: tokens,
     /// status back to active, and the granted sets replaced by `funcscopes`.
-    /// The tenant is set only when the authorizer has none yet.
+    /// The tenant is set only when the authorizer has none yet. `event` is
+    /// recorded in the same transaction, for the owning tenant; if it was
+    /// recorded before, nothing changes ([`StoredAuthorization::Duplicate`]).
     pub async fn store_authorization(
         &self,
         tenant_id: Option<&str>,
         auth: &Authorization,
+        event: Option<NewEvent>,
     ) -> Result<StoredAuthorization, StoreError> {
         let txn = self.db().begin().await?;
         let existing = authorizer::Entity::find_by_id(auth.appid.clone())
@@ -103,12 +136,17 @@ impl Store {
                     token_refreshed_at: Set(Some(at)),
                     version: Set(1),
                     nick_name: Set(None),
+                    user_name: Set(None),
+                    principal_name: Set(None),
+                    // Just authorized: count as active so the sweep keeps
+                    // its token warm until the tenant's first call.
+                    last_used_at: Set(Some(at)),
                     authorized_at: Set(at),
                     updated_at: Set(at),
                 })
                 .exec(&txn)
                 .await?;
-                StoredAuthorization::Stored
+                (tenant_id.map(str::to_owned), StoredAuthorization::Stored)
             }
             Some(row) => {
                 let (owner, outcome) = match (&row.tenant_id, tenant_id) {
@@ -123,7 +161,7 @@ impl Store {
                 };
                 authorizer::Entity::update_many()
                     .set(authorizer::ActiveModel {
-                        tenant_id: Set(owner),
+                        tenant_id: Set(owner.clone()),
                         status: Set(STATUS_ACTIVE.to_owned()),
                         refresh_token_sealed: Set(refresh_sealed),
                         access_token_sealed: Set(access_sealed),
@@ -137,9 +175,17 @@ impl Store {
                     .filter(authorizer::Column::Appid.eq(auth.appid.clone()))
                     .exec(&txn)
                     .await?;
-                outcome
+                (owner, outcome)
             }
         };
+        let (owner, outcome) = outcome;
+        if let Some(mut event) = event {
+            event.tenant_id = owner;
+            if !insert_event(&txn, &event).await? {
+                txn.rollback().await?;
+                return Ok(StoredAuthorization::Duplicate);
+            }
+        }
         funcscope::Entity::delete_many()
             .filter(funcscope::Column::Appid.eq(auth.appid.clone()))
             .exec(&txn)
@@ -178,6 +224,9 @@ impl Store {
             access_token_expires_at: row.access_token_expires_at,
             token_refreshed_at: row.token_refreshed_at,
             nick_name: row.nick_name,
+            user_name: row.user_name,
+            principal_name: row.principal_name,
+            last_used_at: row.last_used_at,
             authorized_at: row.authorized_at,
             version: row.version,
         }
@@ -294,26 +343,205 @@ impl Store {
         Ok(result.rows_affected == 1)
     }
 
-    /// Sets the status; `revoked` also drops the cached access token.
-    pub async fn set_authorizer_status(
+    /// `unauthorized`: marks the authorizer revoked and drops its tokens
+    /// (access token cleared, refresh token replaced by an empty one), with
+    /// `event` in the same transaction.
+    pub async fn revoke_authorizer(
+        &self,
+        appid: &str,
+        event: NewEvent,
+    ) -> Result<StatusChange, StoreError> {
+        self.change_status(appid, STATUS_REVOKED, None, true, event)
+            .await
+    }
+
+    /// The refresh token was refused (61023) and could not be recovered:
+    /// stop calling WeChat for this authorizer until it authorizes again.
+    /// Only if nothing was written since `expected_version` (a concurrent
+    /// re-authorization wins).
+    pub async fn require_reauthorization(
+        &self,
+        appid: &str,
+        expected_version: i64,
+        event: NewEvent,
+    ) -> Result<StatusChange, StoreError> {
+        self.change_status(
+            appid,
+            STATUS_REAUTHORIZATION_REQUIRED,
+            Some(expected_version),
+            false,
+            event,
+        )
+        .await
+    }
+
+    async fn change_status(
         &self,
         appid: &str,
         status: &str,
-    ) -> Result<bool, StoreError> {
+        expected_version: Option<i64>,
+        drop_tokens: bool,
+        mut event: NewEvent,
+    ) -> Result<StatusChange, StoreError> {
+        let txn = self.db().begin().await?;
+        let Some(row) = authorizer::Entity::find_by_id(appid.to_owned())
+            .one(&txn)
+            .await?
+        else {
+            return Ok(StatusChange::Unchanged);
+        };
+        if expected_version.is_some_and(|v| v != row.version) {
+            return Ok(StatusChange::Unchanged);
+        }
+        let at = now();
         let mut update = authorizer::ActiveModel {
             status: Set(status.to_owned()),
-            updated_at: Set(now()),
+            access_token_sealed: Set(None),
+            access_token_expires_at: Set(None),
+            version: Set(row.version + 1),
+            updated_at: Set(at),
             ..Default::default()
         };
-        if status == STATUS_REVOKED {
-            update.access_token_sealed = Set(None);
-            update.access_token_expires_at = Set(None);
+        if drop_tokens {
+            update.refresh_token_sealed = Set(self
+                .sealer()
+                .seal(&refresh_purpose(appid), &Secret::new("")));
         }
         let result = authorizer::Entity::update_many()
             .set(update)
             .filter(authorizer::Column::Appid.eq(appid))
+            .filter(authorizer::Column::Version.eq(row.version))
+            .exec(&txn)
+            .await?;
+        if result.rows_affected != 1 {
+            return Ok(StatusChange::Unchanged);
+        }
+        event.tenant_id = row.tenant_id.clone();
+        if !insert_event(&txn, &event).await? {
+            txn.rollback().await?;
+            return Ok(StatusChange::Duplicate);
+        }
+        txn.commit().await?;
+        Ok(StatusChange::Changed {
+            tenant_id: row.tenant_id,
+        })
+    }
+
+    /// Replaces the refresh token (recovered from api_get_authorizer_list)
+    /// if nothing was written since `expected_version`.
+    pub async fn replace_refresh_token(
+        &self,
+        appid: &str,
+        expected_version: i64,
+        refresh_token: &Secret,
+    ) -> Result<bool, StoreError> {
+        let result = authorizer::Entity::update_many()
+            .set(authorizer::ActiveModel {
+                refresh_token_sealed: Set(self
+                    .sealer()
+                    .seal(&refresh_purpose(appid), refresh_token)),
+                version: Set(expected_version + 1),
+                updated_at: Set(now()),
+                ..Default::default()
+            })
+            .filter(authorizer::Column::Appid.eq(appid))
+            .filter(authorizer::Column::Version.eq(expected_version))
             .exec(self.db())
             .await?;
         Ok(result.rows_affected == 1)
+    }
+
+    /// Name, gh_ id and principal from api_get_authorizer_info. Not a token
+    /// write, so the version is left alone.
+    pub async fn set_authorizer_profile(
+        &self,
+        appid: &str,
+        profile: &AuthorizerProfile,
+    ) -> Result<(), StoreError> {
+        authorizer::Entity::update_many()
+            .set(authorizer::ActiveModel {
+                nick_name: Set(profile.nick_name.clone()),
+                user_name: Set(profile.user_name.clone()),
+                principal_name: Set(profile.principal_name.clone()),
+                updated_at: Set(now()),
+                ..Default::default()
+            })
+            .filter(authorizer::Column::Appid.eq(appid))
+            .exec(self.db())
+            .await?;
+        Ok(())
+    }
+
+    /// Gives an authorizer that belongs to no tenant to `tenant_id` (an
+    /// `authorized` push without a visit, then the visit's redirect). Returns
+    /// the owner afterwards.
+    pub async fn claim_unassigned_authorizer(
+        &self,
+        appid: &str,
+        tenant_id: &str,
+    ) -> Result<Option<String>, StoreError> {
+        authorizer::Entity::update_many()
+            .set(authorizer::ActiveModel {
+                tenant_id: Set(Some(tenant_id.to_owned())),
+                updated_at: Set(now()),
+                ..Default::default()
+            })
+            .filter(authorizer::Column::Appid.eq(appid))
+            .filter(authorizer::Column::TenantId.is_null())
+            .exec(self.db())
+            .await?;
+        Ok(self.authorizer(appid).await?.and_then(|a| a.tenant_id))
+    }
+
+    /// Records use (the caller throttles it: once every few minutes).
+    pub async fn touch_authorizer(&self, appid: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+        authorizer::Entity::update_many()
+            .set(authorizer::ActiveModel {
+                last_used_at: Set(Some(at)),
+                ..Default::default()
+            })
+            .filter(authorizer::Column::Appid.eq(appid))
+            .exec(self.db())
+            .await?;
+        Ok(())
+    }
+
+    /// Active authorizers used since `active_since` whose access token is
+    /// missing or expires before `before`, soonest first.
+    pub async fn authorizers_to_refresh(
+        &self,
+        before: DateTime<Utc>,
+        active_since: DateTime<Utc>,
+        limit: u64,
+    ) -> Result<Vec<(String, Option<DateTime<Utc>>)>, StoreError> {
+        let rows = authorizer::Entity::find()
+            .select_only()
+            .column(authorizer::Column::Appid)
+            .column(authorizer::Column::AccessTokenExpiresAt)
+            .filter(authorizer::Column::Status.eq(STATUS_ACTIVE))
+            .filter(authorizer::Column::LastUsedAt.gte(active_since))
+            .filter(
+                Condition::any()
+                    .add(authorizer::Column::AccessTokenExpiresAt.is_null())
+                    .add(authorizer::Column::AccessTokenExpiresAt.lt(before)),
+            )
+            .order_by_asc(authorizer::Column::AccessTokenExpiresAt)
+            .limit(limit)
+            .into_tuple::<(String, Option<DateTime<Utc>>)>()
+            .all(self.db())
+            .await?;
+        Ok(rows)
+    }
+
+    /// How many active authorizers were used since `active_since`.
+    pub async fn count_active_authorizers(
+        &self,
+        active_since: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        Ok(authorizer::Entity::find()
+            .filter(authorizer::Column::Status.eq(STATUS_ACTIVE))
+            .filter(authorizer::Column::LastUsedAt.gte(active_since))
+            .count(self.db())
+            .await?)
     }
 }

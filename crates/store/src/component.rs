@@ -22,11 +22,11 @@ pub struct StoredComponentToken {
     pub version: i64,
 }
 
-fn ticket_purpose(appid: &str) -> String {
+pub(crate) fn ticket_purpose(appid: &str) -> String {
     format!("component.verify_ticket:{appid}")
 }
 
-fn token_purpose(appid: &str) -> String {
+pub(crate) fn token_purpose(appid: &str) -> String {
     format!("component.access_token:{appid}")
 }
 
@@ -47,6 +47,7 @@ impl Store {
                 access_token_sealed: Set(None),
                 access_token_expires_at: Set(None),
                 token_version: Set(0),
+                ticket_push_requested_at: Set(None),
                 updated_at: Set(now()),
             };
             // Two pushes racing to create the row: the loser's insert fails on
@@ -167,5 +168,42 @@ impl Store {
             .exec(self.db())
             .await?;
         Ok(result.rows_affected == 1)
+    }
+
+    /// Claims the right to call api_start_push_ticket now: true for one
+    /// caller across replicas per `min_interval` (WeChat rate-limits it, and
+    /// one request re-starts the pushes for everyone).
+    pub async fn claim_ticket_push_request(
+        &self,
+        component_appid: &str,
+        at: DateTime<Utc>,
+        min_interval: chrono::Duration,
+    ) -> Result<bool, StoreError> {
+        self.ensure_component_row(component_appid).await?;
+        let result = cs::Entity::update_many()
+            .set(cs::ActiveModel {
+                ticket_push_requested_at: Set(Some(at)),
+                ..Default::default()
+            })
+            .filter(cs::Column::ComponentAppid.eq(component_appid))
+            .filter(
+                cs::Column::TicketPushRequestedAt
+                    .is_null()
+                    .or(cs::Column::TicketPushRequestedAt.lte(at - min_interval)),
+            )
+            .exec(self.db())
+            .await?;
+        Ok(result.rows_affected == 1)
+    }
+
+    /// When api_start_push_ticket was last called (by any replica).
+    pub async fn ticket_push_requested_at(
+        &self,
+        component_appid: &str,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        Ok(self
+            .component_row(component_appid)
+            .await?
+            .and_then(|r| r.ticket_push_requested_at))
     }
 }

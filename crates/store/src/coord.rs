@@ -1,29 +1,69 @@
-//! Coordination between concurrent refreshes.
+//! Coordination between concurrent refreshes, inside one process and across
+//! replicas.
 //!
-//! [`KeyedLocks`] gives one async mutex per key (a component appid, an
-//! authorizer appid) so that within one process only one task refreshes a
-//! given token while the others wait and then re-read the fresh value
-//! (single-flight). Cross-replica exclusion (a Redis `SET NX PX` lock, or a DB
-//! lease without Redis) is layered on top of this in the "tokens exactly once
-//! across replicas" work; the DB write itself is already compare-and-set on a
-//! version column, so a lost race can never overwrite a newer token.
+//! - [`KeyedLocks`]: one async mutex per key, so within a process only one
+//!   task works on a given token while the others wait and then re-read the
+//!   fresh value (single-flight). It sits in front of the lease, so a burst
+//!   of callers costs one Redis round trip, not one each.
+//! - [`Store::try_lease`]: a cross-replica lock with an expiry. With Redis it
+//!   is `SET key holder NX PX ttl`, released by a compare-and-delete script so
+//!   a holder whose lease already expired cannot delete its successor's. Without
+//!   Redis (or when Redis fails), a row in `leases` taken by an upsert that
+//!   only overwrites an expired lease, so replicas sharing one Postgres are
+//!   still exclusive. A holder that dies keeps its lease until `ttl` passes.
+//!
+//! A lease is an optimisation for "exactly once", not the last line of
+//! defence: token writes are compare-and-set on a version column, so even a
+//! holder that stalled past its lease can never overwrite a newer token.
+//! (Mixing backends, e.g. one replica on Redis while another's Redis calls
+//! fail, can let both refresh once; the CAS keeps that harmless.)
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex},
+    time::Duration,
 };
 
+use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, Statement};
 use tokio::sync::{Mutex as AsyncMutex, OwnedMutexGuard};
+
+use crate::{Store, StoreError};
 
 #[derive(Default, Clone)]
 pub struct KeyedLocks {
     // std Mutex: held only to look up or insert the per-key lock, never across
-    // an await. Entries are few (one per active appid) and tiny, so they are
-    // kept rather than reference-counted away.
+    // an await. Entries are removed when no one holds or waits for them, so
+    // the map holds only keys in use (100 000 authorizers must not leave
+    // 100 000 idle mutexes behind).
     inner: Arc<Mutex<HashMap<String, Arc<AsyncMutex<()>>>>>,
 }
 
+/// Holds a [`KeyedLocks`] key; dropping it unlocks and prunes the entry.
+pub struct KeyedGuard {
+    guard: Option<OwnedMutexGuard<()>>,
+    key: String,
+    locks: KeyedLocks,
+}
+
+impl Drop for KeyedGuard {
+    fn drop(&mut self) {
+        drop(self.guard.take());
+        let mut map = self
+            .locks
+            .inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        // Only the map holds it: nobody holds or waits for this key.
+        if map
+            .get(&self.key)
+            .is_some_and(|l| Arc::strong_count(l) == 1)
+        {
+            map.remove(&self.key);
+        }
+    }
+}
+
 impl KeyedLocks {
-    pub async fn lock(&self, key: &str) -> OwnedMutexGuard<()> {
+    pub async fn lock(&self, key: &str) -> KeyedGuard {
         let lock = {
             let mut map = self
                 .inner
@@ -31,7 +71,238 @@ impl KeyedLocks {
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
             map.entry(key.to_owned()).or_default().clone()
         };
-        lock.lock_owned().await
+        KeyedGuard {
+            guard: Some(lock.lock_owned().await),
+            key: key.to_owned(),
+            locks: self.clone(),
+        }
+    }
+
+    /// Keys currently held or waited for.
+    pub fn len(&self) -> usize {
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Which mechanism granted a lease.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeaseBackend {
+    Redis,
+    Database,
+}
+
+impl LeaseBackend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LeaseBackend::Redis => "redis",
+            LeaseBackend::Database => "database",
+        }
+    }
+}
+
+/// A held cross-replica lease. Release it with [`Lease::release`]; dropping
+/// it releases in the background (best effort).
+pub struct Lease {
+    name: String,
+    holder: String,
+    backend: LeaseBackend,
+    store: Store,
+    done: bool,
+}
+
+impl std::fmt::Debug for Lease {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Lease")
+            .field("name", &self.name)
+            .field("backend", &self.backend)
+            .finish()
+    }
+}
+
+/// Compare-and-delete: only the holder that set the key may delete it.
+const RELEASE_SCRIPT: &str = r#"
+if redis.call("GET", KEYS[1]) == ARGV[1] then
+  return redis.call("DEL", KEYS[1])
+end
+return 0
+"#;
+
+/// A Redis call that takes longer than this counts as a Redis failure, and
+/// the lease falls back to the database.
+const REDIS_TIMEOUT: Duration = Duration::from_secs(2);
+
+impl Lease {
+    pub fn backend(&self) -> LeaseBackend {
+        self.backend
+    }
+
+    pub async fn release(mut self) {
+        self.done = true;
+        release(&self.store, self.backend, &self.name, &self.holder).await;
+    }
+
+    /// Forget the lease without releasing it, as a process that dies does:
+    /// others get it only once its ttl has passed. For fault-injection tests.
+    pub fn abandon(mut self) {
+        self.done = true;
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        // Cancelled while holding it: release without blocking the drop.
+        if let Ok(handle) = tokio::runtime::Handle::try_current() {
+            let (store, backend, name, holder) = (
+                self.store.clone(),
+                self.backend,
+                std::mem::take(&mut self.name),
+                std::mem::take(&mut self.holder),
+            );
+            handle.spawn(async move { release(&store, backend, &name, &holder).await });
+        }
+    }
+}
+
+async fn release(store: &Store, backend: LeaseBackend, name: &str, holder: &str) {
+    let result = match backend {
+        LeaseBackend::Redis => match store.redis() {
+            Some(manager) => {
+                let mut conn = manager.clone();
+                let script = redis::Script::new(RELEASE_SCRIPT);
+                let mut invocation = script.key(store.redis_key(&format!("lease:{name}")));
+                invocation.arg(holder);
+                tokio::time::timeout(REDIS_TIMEOUT, invocation.invoke_async::<i64>(&mut conn))
+                    .await
+                    .map_err(|_| "timed out".to_owned())
+                    .and_then(|r| r.map(|_| ()).map_err(|e| e.to_string()))
+            }
+            None => Ok(()),
+        },
+        LeaseBackend::Database => {
+            let db = store.db();
+            db.execute_raw(statement(
+                db,
+                "DELETE FROM leases WHERE name = $1 AND holder = $2",
+                vec![name.into(), holder.into()],
+            ))
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+        }
+    };
+    if let Err(error) = result {
+        // It expires by itself; the next holder waits at most its ttl.
+        tracing::warn!(lease = name, backend = backend.as_str(), error = %error, "lease release failed");
+    }
+}
+
+/// `$n` placeholders for Postgres, `?` for SQLite (the SQL uses each once, in order).
+fn statement(db: &DatabaseConnection, sql: &str, values: Vec<sea_orm::Value>) -> Statement {
+    let backend = db.get_database_backend();
+    let sql = if backend == DatabaseBackend::Postgres {
+        sql.to_owned()
+    } else {
+        question_mark_placeholders(sql)
+    };
+    Statement::from_sql_and_values(backend, sql, values)
+}
+
+fn question_mark_placeholders(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
+            while chars.peek().is_some_and(char::is_ascii_digit) {
+                chars.next();
+            }
+            out.push('?');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+impl Store {
+    /// Tries once to take the lease `name` for `ttl`. `Ok(None)`: another
+    /// holder has it; wait and re-read whatever it protects.
+    pub async fn try_lease(&self, name: &str, ttl: Duration) -> Result<Option<Lease>, StoreError> {
+        let holder = uuid::Uuid::new_v4().simple().to_string();
+        if let Some(manager) = self.redis() {
+            let mut conn = manager.clone();
+            let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+            let mut cmd = redis::cmd("SET");
+            cmd.arg(self.redis_key(&format!("lease:{name}")))
+                .arg(&holder)
+                .arg("NX")
+                .arg("PX")
+                .arg(ttl_ms);
+            let set = cmd.query_async::<Option<String>>(&mut conn);
+            match tokio::time::timeout(REDIS_TIMEOUT, set).await {
+                Ok(Ok(reply)) => {
+                    return Ok(reply.map(|_| self.lease(name, holder, LeaseBackend::Redis)));
+                }
+                Ok(Err(e)) => {
+                    tracing::warn!(lease = name, error = %e, "Redis lease failed; using the database lease");
+                }
+                Err(_) => {
+                    tracing::warn!(
+                        lease = name,
+                        "Redis lease timed out; using the database lease"
+                    );
+                }
+            }
+        }
+        self.try_db_lease(name, holder, ttl).await
+    }
+
+    async fn try_db_lease(
+        &self,
+        name: &str,
+        holder: String,
+        ttl: Duration,
+    ) -> Result<Option<Lease>, StoreError> {
+        let now_ms = crate::now().timestamp_millis();
+        let until = now_ms.saturating_add(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX));
+        // Inserts a new lease, or takes over an expired one; a live lease is
+        // left alone and no row changes.
+        let result = self
+            .db()
+            .execute_raw(statement(
+                self.db(),
+                "INSERT INTO leases (name, holder, expires_at_ms) VALUES ($1, $2, $3) \
+                 ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, \
+                 expires_at_ms = excluded.expires_at_ms \
+                 WHERE leases.expires_at_ms < $4",
+                vec![
+                    name.into(),
+                    holder.clone().into(),
+                    until.into(),
+                    now_ms.into(),
+                ],
+            ))
+            .await?;
+        Ok((result.rows_affected() == 1).then(|| self.lease(name, holder, LeaseBackend::Database)))
+    }
+
+    fn lease(&self, name: &str, holder: String, backend: LeaseBackend) -> Lease {
+        Lease {
+            name: name.to_owned(),
+            holder,
+            backend,
+            store: self.clone(),
+            done: false,
+        }
     }
 }
 
@@ -41,7 +312,7 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     #[tokio::test]
-    async fn same_key_is_exclusive() {
+    async fn same_key_is_exclusive_and_pruned() {
         let locks = KeyedLocks::default();
         let inside = Arc::new(AtomicUsize::new(0));
         let max = Arc::new(AtomicUsize::new(0));
@@ -60,5 +331,49 @@ mod tests {
             t.await.unwrap();
         }
         assert_eq!(max.load(Ordering::SeqCst), 1);
+        assert!(locks.is_empty(), "idle keys are pruned");
+    }
+
+    async fn sqlite_store() -> Store {
+        let store = Store::connect("sqlite::memory:", None, crate::Sealer::for_testing())
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        store
+    }
+
+    #[tokio::test]
+    async fn database_lease_is_exclusive_until_released_or_expired() {
+        let store = sqlite_store().await;
+        let ttl = Duration::from_millis(300);
+        let first = store.try_lease("a", ttl).await.unwrap().expect("free");
+        assert_eq!(first.backend(), LeaseBackend::Database);
+        assert!(store.try_lease("a", ttl).await.unwrap().is_none(), "held");
+        assert!(
+            store.try_lease("b", ttl).await.unwrap().is_some(),
+            "other name"
+        );
+        first.release().await;
+        let second = store.try_lease("a", ttl).await.unwrap().expect("released");
+        // A holder that dies keeps it until the ttl passes.
+        second.abandon();
+        assert!(store.try_lease("a", ttl).await.unwrap().is_none());
+        tokio::time::sleep(Duration::from_millis(350)).await;
+        assert!(
+            store.try_lease("a", ttl).await.unwrap().is_some(),
+            "expired lease taken over"
+        );
+    }
+
+    #[test]
+    fn sqlite_gets_question_marks() {
+        assert_eq!(
+            question_mark_placeholders("DELETE FROM leases WHERE name = $1 AND holder = $12"),
+            "DELETE FROM leases WHERE name = ? AND holder = ?"
+        );
+        assert_eq!(
+            question_mark_placeholders("SELECT '$' || $1"),
+            "SELECT '$' || ?"
+        );
     }
 }

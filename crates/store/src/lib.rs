@@ -10,8 +10,10 @@
 //! - [`entity`]: sea-orm rows (no `Serialize`; DTOs live at the HTTP edge).
 //! - [`component`], [`tenants`], [`api_keys`], [`onboarding`], [`authorizers`]:
 //!   the operations other crates may perform, as methods on [`Store`].
-//! - [`coord`]: in-process keyed locks (the seam the Redis lock plugs into).
-//! - [`seal`], [`secret`]: sealing at rest and a redacting string type.
+//! - [`coord`]: single-flight locks and cross-replica leases (Redis or DB).
+//! - [`events`]: what happened to tenants' authorizers, deduplicated.
+//! - [`seal`], [`secret`], [`rotate`]: sealing at rest, a redacting string
+//!   type, and re-sealing everything under a new key.
 #![forbid(unsafe_code)]
 
 pub mod api_keys;
@@ -20,7 +22,9 @@ pub mod component;
 pub mod coord;
 pub mod entity;
 mod error;
+pub mod events;
 pub mod onboarding;
+pub mod rotate;
 pub mod seal;
 pub mod secret;
 pub mod tenants;
@@ -38,6 +42,9 @@ pub use secret::Secret;
 pub struct Store {
     db: DatabaseConnection,
     redis: Option<redis::aio::ConnectionManager>,
+    /// Prefix of every Redis key, so several deployments (or test runs) can
+    /// share one Redis without seeing each other's locks.
+    redis_prefix: Arc<str>,
     sealer: Arc<Sealer>,
 }
 
@@ -111,6 +118,7 @@ impl Store {
         Ok(Self {
             db,
             redis,
+            redis_prefix: Arc::from("tpgate"),
             sealer: Arc::new(sealer),
         })
     }
@@ -125,6 +133,17 @@ impl Store {
 
     pub fn redis(&self) -> Option<&redis::aio::ConnectionManager> {
         self.redis.as_ref()
+    }
+
+    /// Namespaces every Redis key under `prefix` (default `tpgate`).
+    pub fn with_redis_prefix(mut self, prefix: &str) -> Self {
+        self.redis_prefix = Arc::from(prefix);
+        self
+    }
+
+    /// `<prefix>:<name>`.
+    pub fn redis_key(&self, name: &str) -> String {
+        format!("{}:{name}", self.redis_prefix)
     }
 
     pub(crate) fn sealer(&self) -> &Sealer {

@@ -131,6 +131,13 @@ impl Sealer {
         out
     }
 
+    /// Whether `sealed` was sealed with the current key (else
+    /// `tpgate rotate-keys` re-seals it).
+    pub fn is_current(&self, sealed: &[u8]) -> bool {
+        sealed.len() >= 5
+            && u32::from_be_bytes([sealed[1], sealed[2], sealed[3], sealed[4]]) == self.current.id
+    }
+
     pub fn open(&self, purpose: &str, sealed: &[u8]) -> Result<Secret, SealError> {
         if sealed.len() < HEADER + 16 || sealed[0] != VERSION {
             return Err(SealError::Malformed);

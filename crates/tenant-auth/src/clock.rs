@@ -23,6 +23,11 @@ impl Clock {
         Utc::now() + Duration::seconds(self.offset_secs.load(Ordering::Relaxed))
     }
 
+    /// A WeChat `CreateTime` (unix seconds) as a time; now if out of range.
+    pub fn at_unix(&self, secs: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(secs, 0).unwrap_or_else(|| self.now())
+    }
+
     pub fn advance(&self, secs: i64) {
         self.offset_secs.fetch_add(secs, Ordering::Relaxed);
     }

@@ -22,4 +22,52 @@ pub struct ComponentConfig {
     pub refresh_margin: Duration,
     /// Timeout of each WeChat HTTP call.
     pub http_timeout: Duration,
+    pub tokens: TokenSettings,
+}
+
+/// How tokens are kept fresh and coordinated across replicas. Defaults suit
+/// production; tests shorten the waits.
+#[derive(Debug, Clone)]
+pub struct TokenSettings {
+    /// How long a replica holds a refresh lease before others may take it
+    /// over (a replica that died mid-refresh blocks others this long). Must
+    /// exceed two WeChat calls (a component token refresh can nest inside).
+    pub lease_ttl: Duration,
+    /// How long a caller waits for another replica's refresh before giving
+    /// up with a 503.
+    pub lease_wait: Duration,
+    /// Pause between looks at a lease another replica holds (jittered ±50 %).
+    pub lease_poll: Duration,
+    /// A ticket older than this means pushes stopped: tpgate asks WeChat to
+    /// restart them (WeChat pushes every 10 minutes).
+    pub ticket_stale_after: Duration,
+    /// At most one api_start_push_ticket per this interval, across replicas.
+    pub ticket_push_request_interval: Duration,
+    /// Lifetime WeChat gives access tokens (7200 s); sizes the sweep's budget.
+    pub token_lifetime: Duration,
+    /// The sweep keeps tokens warm for authorizers used within this window.
+    pub sweep_active_window: Duration,
+    /// The sweep never refreshes a token younger than this.
+    pub sweep_min_token_age: Duration,
+    /// How often the sweep runs.
+    pub sweep_interval: Duration,
+    /// Refreshes the sweep runs at once.
+    pub sweep_concurrency: usize,
+}
+
+impl Default for TokenSettings {
+    fn default() -> Self {
+        Self {
+            lease_ttl: Duration::from_secs(30),
+            lease_wait: Duration::from_secs(25),
+            lease_poll: Duration::from_millis(100),
+            ticket_stale_after: Duration::from_secs(20 * 60),
+            ticket_push_request_interval: Duration::from_secs(5 * 60),
+            token_lifetime: Duration::from_secs(7200),
+            sweep_active_window: Duration::from_secs(24 * 3600),
+            sweep_min_token_age: Duration::from_secs(10 * 60),
+            sweep_interval: Duration::from_secs(30),
+            sweep_concurrency: 8,
+        }
+    }
 }

@@ -4,8 +4,8 @@ use wxcrypt::CryptError;
 use crate::{push::PushParseError, wechat_client::WechatError};
 
 /// Errors of tenant authorization. The HTTP edge maps them: `Push*` to 400,
-/// `Store(Unavailable)` and `Wechat(Transport)` to 503, link/visit problems to
-/// a page that says what to do.
+/// `Store(Unavailable)`, `Wechat(Transport)` and `LeaseTimeout` to 503,
+/// link/visit problems to a page that says what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
     #[error("push rejected: {0}")]
@@ -30,4 +30,12 @@ pub enum AuthError {
     AuthorizerNotFound(String),
     #[error("authorizer {appid} is {status}; it must authorize again")]
     AuthorizerInactive { appid: String, status: String },
+    #[error("another replica is refreshing {name}; gave up after {waited:?}")]
+    LeaseTimeout {
+        name: String,
+        waited: std::time::Duration,
+    },
+    /// Only from [`crate::fault::Faults`]: the refresh "died" before commit.
+    #[error("injected crash before commit")]
+    InjectedCrash,
 }

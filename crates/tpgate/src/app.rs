@@ -46,6 +46,7 @@ pub struct Application {
     port: u16,
     route: poem::endpoint::BoxEndpoint<'static>,
     state: AppState,
+    background_tasks: bool,
 }
 
 impl Application {
@@ -63,7 +64,8 @@ impl Application {
         .context("sealing_key (TPGATE_SEALING_KEY)")?;
         let store = Store::connect(&config.database_url, config.redis_url.as_deref(), sealer)
             .await
-            .context("connecting storage")?;
+            .context("connecting storage")?
+            .with_redis_prefix(&config.redis_key_prefix);
         store.migrate().await.context("running migrations")?;
         let auth = TenantAuth::new(store.clone(), config.component_config(), clock)
             .context("component configuration")?;
@@ -101,6 +103,7 @@ impl Application {
             port,
             route,
             state,
+            background_tasks: config.background_tasks,
         })
     }
 
@@ -112,19 +115,31 @@ impl Application {
         &self.state
     }
 
-    /// Serves until `shutdown` resolves, then drains in-flight requests
-    /// (up to 25 s, inside Kubernetes' default 30 s grace period).
+    /// Serves (and runs the background tasks) until `shutdown` resolves,
+    /// then drains in-flight requests (up to 25 s, inside Kubernetes' default
+    /// 30 s grace period) and lets the background tasks finish their tick.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        Server::new_with_acceptor(self.acceptor)
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let mut workers = if self.background_tasks {
+            crate::workers::spawn(self.state.auth.clone(), stop_rx)
+        } else {
+            tokio::task::JoinSet::new()
+        };
+        let served = Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(
                 self.route,
-                shutdown,
+                async move {
+                    shutdown.await;
+                    let _ = stop_tx.send(true);
+                },
                 Some(std::time::Duration::from_secs(25)),
             )
-            .await
+            .await;
+        while workers.join_next().await.is_some() {}
+        served
     }
 }
 
@@ -145,6 +160,7 @@ fn router(
         .at("/onboard/:token", poem::get(routes::onboarding::begin))
         .at("/healthz", poem::get(routes::health::healthz))
         .at("/readyz", poem::get(routes::health::readyz))
+        .at("/metrics", poem::get(routes::health::metrics))
         .at(
             "/openapi.json",
             poem::get(poem::endpoint::make_sync(move |_| {

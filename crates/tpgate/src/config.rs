@@ -9,13 +9,18 @@
 //! | `listen` | `TPGATE_LISTEN` | address to bind, default `0.0.0.0:8080` |
 //! | `public_base_url` | `TPGATE_PUBLIC_BASE_URL` | how merchants and WeChat reach tpgate (onboarding links, redirect_uri) |
 //! | `database_url` | `TPGATE_DATABASE_URL` | `postgres://…` or `sqlite://file?mode=rwc`; default `sqlite://tpgate.db?mode=rwc` |
-//! | `redis_url` | `TPGATE_REDIS_URL` | optional; without it coordination is in-process (single replica) |
+//! | `redis_url` | `TPGATE_REDIS_URL` | optional; refresh locks use Redis when given, else a DB lease (still safe across replicas on one Postgres) |
+//! | `redis_key_prefix` | `TPGATE_REDIS_KEY_PREFIX` | prefix of every Redis key (default `tpgate`), to share one Redis between deployments |
 //! | `sealing_key` | `TPGATE_SEALING_KEY` | base64 32-byte key sealing secrets at rest (required) |
 //! | `sealing_previous_keys` | `TPGATE_SEALING_PREVIOUS_KEYS` | older keys still accepted for opening, during rotation |
 //! | `component.appid` / `.secret` / `.token` / `.encoding_aes_key` / `.previous_encoding_aes_key` | `TPGATE_COMPONENT__…` | the third-party platform's credentials from the Open Platform console |
 //! | `wechat.api_base` / `.mp_base` | `TPGATE_WECHAT__…` | WeChat's hosts (the simulator in tests/sandbox) |
 //! | `wechat.timeout_secs` / `.refresh_margin_secs` | | per-call timeout (10); refresh tokens this early (600) |
 //! | `admin.jwt_secret` / `.jwt_issuer` / `.jwt_audience` | `TPGATE_ADMIN__…` | HS256 secret (≥ 32 bytes) and expected `iss`/`aud` |
+//! | `tokens.lease_ttl_secs` / `.lease_wait_secs` | `TPGATE_TOKENS__…` | refresh lease lifetime (30) and how long callers wait for another replica's refresh (25) |
+//! | `tokens.ticket_stale_after_secs` / `.ticket_push_request_interval_secs` | | ask WeChat to restart ticket pushes when the ticket is older than this (1200), at most once per interval (300) |
+//! | `tokens.sweep_interval_secs` / `.sweep_active_window_secs` / `.sweep_min_token_age_secs` / `.sweep_concurrency` | | background refresh: tick (30), who counts as active (86400), youngest token refreshed (600), parallel refreshes (8) |
+//! | `background_tasks` | `TPGATE_BACKGROUND_TASKS` | run the ticket watchdog and the refresh sweep (default `true`) |
 //! | `log_format` | `TPGATE_LOG_FORMAT` | `text` (default) or `json` |
 use std::{net::SocketAddr, path::Path, time::Duration};
 
@@ -35,13 +40,46 @@ pub struct Config {
     pub public_base_url: Url,
     pub database_url: String,
     pub redis_url: Option<String>,
+    pub redis_key_prefix: String,
     pub sealing_key: Option<String>,
     #[serde(default)]
     pub sealing_previous_keys: Vec<String>,
     pub component: ComponentSettings,
     pub wechat: WechatSettings,
     pub admin: AdminSettings,
+    pub tokens: TokenSettings,
+    pub background_tasks: bool,
     pub log_format: LogFormat,
+}
+
+/// Token refresh coordination; see `tenant_auth::TokenSettings` for meanings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenSettings {
+    pub lease_ttl_secs: u64,
+    pub lease_wait_secs: u64,
+    pub ticket_stale_after_secs: u64,
+    pub ticket_push_request_interval_secs: u64,
+    pub sweep_interval_secs: u64,
+    pub sweep_active_window_secs: u64,
+    pub sweep_min_token_age_secs: u64,
+    pub sweep_concurrency: usize,
+}
+
+impl Default for TokenSettings {
+    fn default() -> Self {
+        let d = tenant_auth::TokenSettings::default();
+        Self {
+            lease_ttl_secs: d.lease_ttl.as_secs(),
+            lease_wait_secs: d.lease_wait.as_secs(),
+            ticket_stale_after_secs: d.ticket_stale_after.as_secs(),
+            ticket_push_request_interval_secs: d.ticket_push_request_interval.as_secs(),
+            sweep_interval_secs: d.sweep_interval.as_secs(),
+            sweep_active_window_secs: d.sweep_active_window.as_secs(),
+            sweep_min_token_age_secs: d.sweep_min_token_age.as_secs(),
+            sweep_concurrency: d.sweep_concurrency,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
@@ -85,6 +123,7 @@ impl Default for Config {
             public_base_url: Url::parse("http://localhost:8080/").expect("valid default URL"),
             database_url: "sqlite://tpgate.db?mode=rwc".into(),
             redis_url: None,
+            redis_key_prefix: "tpgate".into(),
             sealing_key: None,
             sealing_previous_keys: Vec::new(),
             component: ComponentSettings::default(),
@@ -99,6 +138,8 @@ impl Default for Config {
                 jwt_issuer: "tpgate".into(),
                 jwt_audience: "tpgate-admin".into(),
             },
+            tokens: TokenSettings::default(),
+            background_tasks: true,
             log_format: LogFormat::Text,
         }
     }
@@ -168,6 +209,16 @@ impl Config {
                 "sealing_key (TPGATE_SEALING_KEY) is not set: generate one with `tpgate gen-key` and keep it safe; losing it loses every stored refresh token"
             );
         }
+        if self.tokens.lease_ttl_secs < 2 * self.wechat.timeout_secs {
+            bail!(
+                "tokens.lease_ttl_secs ({}) must be at least twice wechat.timeout_secs ({}): a refresh may make two WeChat calls while holding its lease",
+                self.tokens.lease_ttl_secs,
+                self.wechat.timeout_secs
+            );
+        }
+        if self.tokens.sweep_interval_secs == 0 {
+            bail!("tokens.sweep_interval_secs must be at least 1");
+        }
         match self.admin.jwt_secret.as_deref() {
             Some(s) if s.len() >= 32 => {}
             _ => bail!(
@@ -178,6 +229,7 @@ impl Config {
     }
 
     pub fn component_config(&self) -> tenant_auth::ComponentConfig {
+        let t = &self.tokens;
         tenant_auth::ComponentConfig {
             appid: self.component.appid.clone(),
             secret: Secret::new(self.component.secret.clone()),
@@ -193,6 +245,19 @@ impl Config {
             mp_base: self.wechat.mp_base.clone(),
             refresh_margin: Duration::from_secs(self.wechat.refresh_margin_secs),
             http_timeout: Duration::from_secs(self.wechat.timeout_secs),
+            tokens: tenant_auth::TokenSettings {
+                lease_ttl: Duration::from_secs(t.lease_ttl_secs),
+                lease_wait: Duration::from_secs(t.lease_wait_secs),
+                ticket_stale_after: Duration::from_secs(t.ticket_stale_after_secs),
+                ticket_push_request_interval: Duration::from_secs(
+                    t.ticket_push_request_interval_secs,
+                ),
+                sweep_interval: Duration::from_secs(t.sweep_interval_secs),
+                sweep_active_window: Duration::from_secs(t.sweep_active_window_secs),
+                sweep_min_token_age: Duration::from_secs(t.sweep_min_token_age_secs),
+                sweep_concurrency: t.sweep_concurrency,
+                ..tenant_auth::TokenSettings::default()
+            },
         }
     }
 }

@@ -5,6 +5,7 @@
 //! - `app`: [`Application`] (build → port → run_until_stopped) and the router.
 //! - `routes/`: thin handlers for WeChat pushes, onboarding pages and health;
 //!   the admin API and the tenant proxy come from their own crates.
+//! - `workers`: background tasks (ticket watchdog, token refresh sweep).
 //! - `sandbox`: the gateway plus an in-process WeChat simulator for newcomers.
 #![forbid(unsafe_code)]
 
@@ -14,6 +15,7 @@ pub mod config;
 mod routes;
 pub mod sandbox;
 pub mod telemetry;
+mod workers;
 
 pub use app::{AppState, Application, openapi_service, spec_json};
 pub use config::Config;

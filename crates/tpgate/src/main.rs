@@ -49,6 +49,11 @@ enum Command {
     },
     /// Print a fresh random key (for TPGATE_SEALING_KEY or the JWT secret).
     GenKey,
+    /// Re-seal every stored secret with the current sealing key. Rotate by
+    /// setting the new key as TPGATE_SEALING_KEY and the old one in
+    /// TPGATE_SEALING_PREVIOUS_KEYS, deploying, running this, then dropping
+    /// the old key. Safe while replicas run.
+    RotateKeys,
 }
 
 #[tokio::main]
@@ -68,16 +73,21 @@ async fn main() -> anyhow::Result<()> {
             sandbox::run(args).await
         }
         Command::Migrate => {
-            let config = Config::load(cli.config.as_deref())?;
-            telemetry::init(config.log_format);
-            let sealer = Sealer::from_base64(
-                config.sealing_key.as_deref().unwrap_or_default(),
-                &config.sealing_previous_keys,
-            )
-            .context("sealing_key (TPGATE_SEALING_KEY)")?;
-            let store = Store::connect(&config.database_url, None, sealer).await?;
+            let store = store_for_command(cli.config.as_deref()).await?;
             store.migrate().await?;
             tracing::info!("migrations applied");
+            Ok(())
+        }
+        Command::RotateKeys => {
+            let store = store_for_command(cli.config.as_deref()).await?;
+            let report = store
+                .reseal_all()
+                .await
+                .context("re-sealing (is every old key in TPGATE_SEALING_PREVIOUS_KEYS?)")?;
+            println!(
+                "re-sealed {} value(s); {} already used the current key; {} changed meanwhile (already current)",
+                report.resealed, report.current, report.skipped
+            );
             Ok(())
         }
         Command::Token {
@@ -124,6 +134,18 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// Config, logging and a database connection (no Redis) for one-shot commands.
+async fn store_for_command(config: Option<&std::path::Path>) -> anyhow::Result<Store> {
+    let config = Config::load(config)?;
+    telemetry::init(config.log_format);
+    let sealer = Sealer::from_base64(
+        config.sealing_key.as_deref().unwrap_or_default(),
+        &config.sealing_previous_keys,
+    )
+    .context("sealing_key (TPGATE_SEALING_KEY)")?;
+    Ok(Store::connect(&config.database_url, None, sealer).await?)
 }
 
 /// SIGTERM (Kubernetes) or Ctrl-C.

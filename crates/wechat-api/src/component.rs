@@ -123,6 +123,78 @@ pub struct AuthorizerTokenResponse {
     pub authorizer_refresh_token: String,
 }
 
+/// Body of `POST /cgi-bin/component/api_start_push_ticket` (no token).
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct StartPushTicketRequest {
+    pub component_appid: String,
+    /// Named `component_secret` here, unlike `api_component_token`'s `component_appsecret`.
+    pub component_secret: String,
+}
+
+/// Most accounts `api_get_authorizer_list` returns per page.
+pub const AUTHORIZER_LIST_MAX_COUNT: u32 = 500;
+
+/// Body of `POST /cgi-bin/component/api_get_authorizer_list?component_access_token=…`.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct AuthorizerListRequest {
+    pub component_appid: String,
+    pub offset: u32,
+    /// At most [`AUTHORIZER_LIST_MAX_COUNT`].
+    pub count: u32,
+}
+
+/// Answer of `api_get_authorizer_list`.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct AuthorizerListResponse {
+    pub total_count: u64,
+    #[serde(default)]
+    pub list: Vec<AuthorizerListItem>,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct AuthorizerListItem {
+    pub authorizer_appid: String,
+    /// Some accounts come back without it (protocol.md §7).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    #[serde(default)]
+    pub auth_time: i64,
+}
+
+/// Body of `POST /cgi-bin/component/api_get_authorizer_info?component_access_token=…`.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct AuthorizerInfoRequest {
+    pub component_appid: String,
+    pub authorizer_appid: String,
+}
+
+/// Answer of `api_get_authorizer_info` (the fields tpgate uses; the rest is
+/// ignored when reading).
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct AuthorizerInfoResponse {
+    pub authorizer_info: AuthorizerAccountInfo,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization_info: Option<AuthorizationInfo>,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, Default)]
+pub struct AuthorizerAccountInfo {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nick_name: Option<String>,
+    /// Original id, `gh_…`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub principal_name: Option<String>,
+    /// Present only for Mini Programs.
+    #[serde(
+        rename = "MiniProgramInfo",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub mini_program_info: Option<serde_json::Value>,
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -192,6 +264,33 @@ mod tests {
             serde_json::to_value(&info).unwrap(),
             json!({"authorizer_appid": "wx1", "func_info": [{"funcscope_category": {"id": 142}}]})
         );
+    }
+
+    #[test]
+    fn authorizer_list_and_info_parse() {
+        let r: AuthorizerListResponse = serde_json::from_value(json!({
+            "total_count": 2,
+            "list": [
+                {"authorizer_appid": "wx1", "refresh_token": "refreshtoken@@@a", "auth_time": 1522117226},
+                {"authorizer_appid": "wx2", "auth_time": 1522117227}
+            ]
+        }))
+        .unwrap();
+        assert_eq!(r.list[0].refresh_token.as_deref(), Some("refreshtoken@@@a"));
+        assert_eq!(r.list[1].refresh_token, None);
+        let r: AuthorizerInfoResponse = serde_json::from_value(json!({
+            "authorizer_info": {"nick_name": "微信SDK Demo", "head_img": "http://x", "service_type_info": {"id": 2},
+              "user_name": "gh_eb5e3a772040", "principal_name": "腾讯计算机系统有限公司",
+              "MiniProgramInfo": {"network": {}, "categories": [], "visit_status": 0}},
+            "authorization_info": {"authorizer_appid": "wxf8b4f85f3a794e77", "func_info": [{"funcscope_category": {"id": 142}}]}
+        }))
+        .unwrap();
+        assert_eq!(
+            r.authorizer_info.user_name.as_deref(),
+            Some("gh_eb5e3a772040")
+        );
+        assert!(r.authorizer_info.mini_program_info.is_some());
+        assert_eq!(r.authorization_info.unwrap().funcscope_ids(), [142]);
     }
 
     #[test]

@@ -28,6 +28,10 @@ pub struct SimConfig {
     /// Lifetime of every component and authorizer access token, in seconds
     /// (WeChat: 7200).
     pub token_ttl_secs: i64,
+    /// Whether api_authorizer_token issues a new refresh token each time (the
+    /// previous one then works for 5 more minutes). WeChat normally echoes
+    /// the same one; this exercises the rotation path.
+    pub rotate_refresh_tokens: bool,
 }
 
 impl SimConfig {
@@ -44,6 +48,7 @@ impl SimConfig {
             default_authorizer_appid: "wx0123456789abcdef".into(),
             default_func_ids: vec![18, 45, 142],
             token_ttl_secs: 7200,
+            rotate_refresh_tokens: false,
         }
     }
 }

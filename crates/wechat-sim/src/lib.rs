@@ -120,6 +120,37 @@ impl Simulator {
         self.lock().call_counts()
     }
 
+    /// Error answers so far on `path` with `errcode` (e.g. 61023 on
+    /// `/cgi-bin/component/api_authorizer_token`).
+    pub fn error_count(&self, path: &str, errcode: i64) -> u64 {
+        self.lock().error_count(path, errcode)
+    }
+
+    /// `api_authorizer_token` calls so far for one authorizer (failures
+    /// included): what "exactly one refresh per lifetime" is measured by.
+    pub fn authorizer_token_calls(&self, appid: &str) -> u64 {
+        self.lock().authorizer_token_calls(appid)
+    }
+
+    /// Whether WeChat would accept `token` as `appid`'s access token now
+    /// (an earlier token dies 5 minutes after a newer one is issued).
+    pub fn authorizer_token_valid(&self, appid: &str, token: &str) -> bool {
+        self.lock().authorizer_token_valid(appid, token)
+    }
+
+    /// Authorizes `appid` with `func_ids` as the page would, without a page
+    /// visit, and returns the auth code (exchangeable with api_query_auth).
+    pub fn authorize(&self, appid: &str, func_ids: Vec<i64>) -> String {
+        self.lock().grant(appid, func_ids).code
+    }
+
+    /// Replaces `appid`'s refresh token behind the platform's back: the one
+    /// the platform holds now gets 61023. `listed`: whether
+    /// api_get_authorizer_list reveals the new one (recovery possible).
+    pub fn rotate_refresh_token(&self, appid: &str, listed: bool) -> bool {
+        self.lock().rotate_refresh_token(appid, listed)
+    }
+
     /// What the next authorization-page visit grants: this account with these
     /// permission sets (used once).
     pub fn set_next_authorization(&self, appid: &str, func_ids: Vec<i64>) {

@@ -24,6 +24,8 @@ pub enum SimError {
     },
     #[error("the simulator's token or EncodingAESKey is invalid: {0}")]
     Crypto(#[from] wxcrypt::CryptError),
+    #[error("nothing has been pushed yet")]
+    NothingPushed,
     #[error("push to the gateway failed: {0}")]
     Http(#[from] reqwest::Error),
 }
@@ -53,6 +55,7 @@ impl Simulator {
     ) -> Result<PushOutcome, SimError> {
         let config = self.config();
         let raw_url = config.gateway_events_url.ok_or(SimError::NoGateway)?;
+        self.lock().last_push = Some((plaintext_xml.to_owned(), ticket.clone()));
         let mut url = url::Url::parse(&raw_url).map_err(|source| SimError::InvalidGatewayUrl {
             url: raw_url.clone(),
             source,
@@ -166,6 +169,14 @@ impl Simulator {
             "wechat-sim pushed"
         );
         Ok(outcome)
+    }
+
+    /// Sends the last push again, the same message freshly encrypted, as
+    /// WeChat does when it got no `success` in time (it tries three times).
+    pub async fn repeat_last_push(&self) -> Result<PushOutcome, SimError> {
+        let last = self.lock().last_push.clone();
+        let (xml, ticket) = last.ok_or(SimError::NothingPushed)?;
+        self.push_xml(&xml, ticket).await
     }
 
     /// Revokes `authorizer_appid` (its tokens stop working; its refresh token

@@ -15,7 +15,9 @@ use serde_json::{Value, json};
 use wechat_api::{
     Validate, ValidationError,
     component::{
-        AuthorizationInfo, AuthorizerTokenRequest, AuthorizerTokenResponse, ComponentTokenRequest,
+        AUTHORIZER_LIST_MAX_COUNT, AuthorizationInfo, AuthorizerAccountInfo, AuthorizerInfoRequest,
+        AuthorizerInfoResponse, AuthorizerListItem, AuthorizerListRequest, AuthorizerListResponse,
+        AuthorizerTokenRequest, AuthorizerTokenResponse, ComponentTokenRequest,
         ComponentTokenResponse, ConfirmInfo, FuncInfo, FuncscopeCategory, PreAuthCodeRequest,
         PreAuthCodeResponse, QueryAuthRequest, QueryAuthResponse,
     },
@@ -37,6 +39,9 @@ pub const AUTH_CODE_TTL_SECS: i64 = 600;
 /// are answered as *expired* (42001, 61010, 61005) rather than *unknown*, and
 /// then forgotten so a long-running simulator does not grow without bound.
 const RETENTION_SECS: i64 = 24 * 3600;
+/// After a new access token or refresh token is issued, the previous one keeps
+/// working this long (WeChat staff: "about 5 minutes"; protocol.md §7).
+pub const OLD_TOKEN_GRACE_SECS: i64 = 300;
 
 /// `order_state` of a paid order waiting for shipment.
 pub const ORDER_PENDING_SHIPMENT: i32 = 1;
@@ -153,12 +158,19 @@ struct AuthCode {
 /// One Mini Program's authorization of this platform.
 #[derive(Debug, Clone)]
 struct Authorization {
-    /// Stable for the authorization's life; a re-authorization replaces it,
-    /// which invalidates the old one (61023).
+    /// Stable for the authorization's life (unless `rotate_refresh_tokens`);
+    /// a re-authorization replaces it, which invalidates the old one (61023).
     refresh_token: String,
+    /// The refresh token before a rotation and until when it still works.
+    previous_refresh_token: Option<(String, i64)>,
+    /// Whether api_get_authorizer_list shows `refresh_token` (some accounts
+    /// come back without it).
+    listed_with_refresh_token: bool,
     func_ids: Vec<i64>,
     /// Set by `unauthorized`; api_authorizer_token then answers 61003.
     revoked: bool,
+    /// Unix seconds of the (last) authorization.
+    auth_time: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -198,10 +210,16 @@ enum OrderLookup<'a> {
 /// every operation is short and synchronous, and none is held across an await.
 pub struct State {
     pub config: SimConfig,
+    /// The plaintext of the last push (and its ticket), for repeating it.
+    pub last_push: Option<(String, Option<String>)>,
     /// Seconds added to the real clock (`advance_clock`).
     clock_offset: i64,
     /// Calls per request path, failures and injected faults included.
     calls: BTreeMap<String, u64>,
+    /// Error answers per (path, errcode), injected faults included.
+    errors: BTreeMap<(String, i64), u64>,
+    /// api_authorizer_token calls per authorizer appid, failures included.
+    authorizer_token_calls: HashMap<String, u64>,
     /// Pending injected faults per path.
     faults: HashMap<String, Fault>,
     /// What the next authorization-page visit grants (consumed by it).
@@ -230,8 +248,11 @@ impl State {
     pub fn new(config: SimConfig) -> Self {
         Self {
             config,
+            last_push: None,
             clock_offset: 0,
             calls: BTreeMap::new(),
+            errors: BTreeMap::new(),
+            authorizer_token_calls: HashMap::new(),
             faults: HashMap::new(),
             next_authorization: None,
             tickets: HashMap::new(),
@@ -262,6 +283,23 @@ impl State {
 
     pub fn call_counts(&self) -> BTreeMap<String, u64> {
         self.calls.clone()
+    }
+
+    pub fn count_error(&mut self, path: &str, errcode: i64) {
+        *self.errors.entry((path.to_owned(), errcode)).or_default() += 1;
+    }
+
+    /// Error answers so far on `path` with `errcode`.
+    pub fn error_count(&self, path: &str, errcode: i64) -> u64 {
+        self.errors
+            .get(&(path.to_owned(), errcode))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// api_authorizer_token calls so far for `appid` (failures included).
+    pub fn authorizer_token_calls(&self, appid: &str) -> u64 {
+        self.authorizer_token_calls.get(appid).copied().unwrap_or(0)
     }
 
     /// The next `times` calls to `path` answer `errcode` (0 clears).
@@ -491,8 +529,11 @@ impl State {
             appid.to_owned(),
             Authorization {
                 refresh_token: format!("refreshtoken@@@{}", random_hex(24)),
+                previous_refresh_token: None,
+                listed_with_refresh_token: true,
                 func_ids: func_ids.clone(),
                 revoked: false,
+                auth_time: now,
             },
         );
         self.auth_codes
@@ -524,6 +565,12 @@ impl State {
         let ttl = self.config.token_ttl_secs;
         self.authorizer_tokens
             .retain(|_, t| t.expires_at + RETENTION_SECS > now);
+        // The account's earlier tokens keep working only a short while.
+        for t in self.authorizer_tokens.values_mut() {
+            if t.appid == appid {
+                t.expires_at = t.expires_at.min(now + OLD_TOKEN_GRACE_SECS);
+            }
+        }
         let token = format!("authorizertoken@@@{}", random_hex(24));
         self.authorizer_tokens.insert(
             token.clone(),
@@ -578,17 +625,25 @@ impl State {
     }
 
     /// `api_authorizer_token`: never authorized or revoked 61003; a refresh
-    /// token that is not the account's current one 61023. Echoes the same
-    /// refresh token with a new access token.
+    /// token that is not the account's current one (nor the previous one
+    /// within its grace) 61023. Echoes the refresh token with a new access
+    /// token, or with `rotate_refresh_tokens` issues a new one (the old one
+    /// then works for [`OLD_TOKEN_GRACE_SECS`]).
     pub fn authorizer_token(
         &mut self,
         token: Option<&str>,
         req: &AuthorizerTokenRequest,
     ) -> WxResult<AuthorizerTokenResponse> {
+        *self
+            .authorizer_token_calls
+            .entry(req.authorizer_appid.clone())
+            .or_default() += 1;
         self.check_component_token(token)?;
         self.check_component_appid(&req.component_appid)?;
-        let refresh_token = match self.authorizations.get(&req.authorizer_appid) {
-            Some(a) if !a.revoked => a.refresh_token.clone(),
+        let now = self.now();
+        let rotate = self.config.rotate_refresh_tokens;
+        let authorization = match self.authorizations.get_mut(&req.authorizer_appid) {
+            Some(a) if !a.revoked => a,
             _ => {
                 return Err(WxError::new(
                     ec::COMPONENT_NOT_AUTHORIZED,
@@ -596,17 +651,131 @@ impl State {
                 ));
             }
         };
-        if req.authorizer_refresh_token != refresh_token {
+        let previous_ok = authorization
+            .previous_refresh_token
+            .as_ref()
+            .is_some_and(|(t, until)| *t == req.authorizer_refresh_token && *until > now);
+        if req.authorizer_refresh_token != authorization.refresh_token && !previous_ok {
             return Err(WxError::new(
                 ec::REFRESH_TOKEN_INVALID,
                 "refresh_token is invalid",
             ));
         }
+        if rotate {
+            let old = std::mem::replace(
+                &mut authorization.refresh_token,
+                format!("refreshtoken@@@{}", random_hex(24)),
+            );
+            authorization.previous_refresh_token = Some((old, now + OLD_TOKEN_GRACE_SECS));
+        }
+        let refresh_token = authorization.refresh_token.clone();
         let (access_token, ttl) = self.issue_authorizer_token(&req.authorizer_appid);
         Ok(AuthorizerTokenResponse {
             authorizer_access_token: access_token,
             expires_in: ttl,
             authorizer_refresh_token: refresh_token,
+        })
+    }
+
+    /// Replaces `appid`'s refresh token behind the platform's back (the old
+    /// one is refused at once, 61023), as when a token is lost or rotated
+    /// elsewhere. `listed`: whether api_get_authorizer_list shows the new one.
+    pub fn rotate_refresh_token(&mut self, appid: &str, listed: bool) -> bool {
+        match self.authorizations.get_mut(appid) {
+            Some(a) => {
+                a.refresh_token = format!("refreshtoken@@@{}", random_hex(24));
+                a.previous_refresh_token = None;
+                a.listed_with_refresh_token = listed;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Whether `token` is an access token of `appid` that WeChat accepts now.
+    pub fn authorizer_token_valid(&self, appid: &str, token: &str) -> bool {
+        self.authorizer_tokens
+            .get(token)
+            .is_some_and(|t| t.appid == appid && t.expires_at > self.now())
+    }
+
+    /// `api_get_authorizer_list`: the accounts currently authorizing the
+    /// platform, by appid, `count` at most 500 (else 40097).
+    pub fn authorizer_list(
+        &self,
+        token: Option<&str>,
+        req: &AuthorizerListRequest,
+    ) -> WxResult<AuthorizerListResponse> {
+        self.check_component_token(token)?;
+        self.check_component_appid(&req.component_appid)?;
+        if req.count == 0 || req.count > AUTHORIZER_LIST_MAX_COUNT {
+            return Err(WxError::new(
+                ec::INVALID_PARAMETER,
+                "invalid args: count must be 1..=500",
+            ));
+        }
+        let mut active: Vec<(&String, &Authorization)> = self
+            .authorizations
+            .iter()
+            .filter(|(_, a)| !a.revoked)
+            .collect();
+        active.sort_by(|a, b| a.0.cmp(b.0));
+        Ok(AuthorizerListResponse {
+            total_count: active.len() as u64,
+            list: active
+                .into_iter()
+                .skip(req.offset as usize)
+                .take(req.count as usize)
+                .map(|(appid, a)| AuthorizerListItem {
+                    authorizer_appid: appid.clone(),
+                    refresh_token: a.listed_with_refresh_token.then(|| a.refresh_token.clone()),
+                    auth_time: a.auth_time,
+                })
+                .collect(),
+        })
+    }
+
+    /// `api_get_authorizer_info`: the account's profile (a Mini Program) and
+    /// granted sets; 61003 when it does not authorize the platform.
+    pub fn authorizer_info(
+        &self,
+        token: Option<&str>,
+        req: &AuthorizerInfoRequest,
+    ) -> WxResult<AuthorizerInfoResponse> {
+        self.check_component_token(token)?;
+        self.check_component_appid(&req.component_appid)?;
+        let authorization = match self.authorizations.get(&req.authorizer_appid) {
+            Some(a) if !a.revoked => a,
+            _ => {
+                return Err(WxError::new(
+                    ec::COMPONENT_NOT_AUTHORIZED,
+                    "component is not authorized by this account",
+                ));
+            }
+        };
+        let suffix = &req.authorizer_appid[req.authorizer_appid.len().saturating_sub(12)..];
+        Ok(AuthorizerInfoResponse {
+            authorizer_info: AuthorizerAccountInfo {
+                nick_name: Some(format!("Demo Mini Program {suffix}")),
+                user_name: Some(format!("gh_{suffix}")),
+                principal_name: Some("Sandbox Trading Co., Ltd.".into()),
+                mini_program_info: Some(json!({
+                    "network": {"RequestDomain": [], "WsRequestDomain": [], "UploadDomain": [], "DownloadDomain": []},
+                    "categories": [],
+                    "visit_status": 0
+                })),
+            },
+            authorization_info: Some(AuthorizationInfo {
+                authorizer_appid: req.authorizer_appid.clone(),
+                authorizer_access_token: None,
+                expires_in: None,
+                authorizer_refresh_token: None,
+                func_info: authorization
+                    .func_ids
+                    .iter()
+                    .map(|id| func_info(*id))
+                    .collect(),
+            }),
         })
     }
 

@@ -16,6 +16,13 @@ pub struct Model {
     /// Bumped on every token write; writes are compare-and-set on it.
     pub version: i64,
     pub nick_name: Option<String>,
+    /// The account's original id (`gh_…`), from api_get_authorizer_info.
+    pub user_name: Option<String>,
+    /// The legal entity behind the account, from api_get_authorizer_info.
+    pub principal_name: Option<String>,
+    /// Last proxied use (written at most every few minutes); the refresh
+    /// sweep keeps tokens warm only for recently used authorizers.
+    pub last_used_at: Option<DateTimeUtc>,
     pub authorized_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -12,6 +12,8 @@ pub struct Model {
     pub access_token_sealed: Option<Vec<u8>>,
     pub access_token_expires_at: Option<DateTimeUtc>,
     pub token_version: i64,
+    /// When a replica last called api_start_push_ticket (rate limit).
+    pub ticket_push_requested_at: Option<DateTimeUtc>,
     pub updated_at: DateTimeUtc,
 }
 

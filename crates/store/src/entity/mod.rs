@@ -4,6 +4,7 @@ pub mod api_key;
 pub mod authorizer;
 pub mod authorizer_funcscope;
 pub mod component_state;
+pub mod event;
 pub mod onboarding_link;
 pub mod onboarding_visit;
 pub mod tenant;

@@ -8,15 +8,31 @@ use poem::{
 };
 use serde::Deserialize;
 use store::onboarding::LinkState;
-use tenant_auth::{AuthError, OnboardingResult, permissions};
+use tenant_auth::{AuthError, AuthPage, OnboardingResult, permissions};
 
 use crate::app::AppState;
 
+#[derive(Debug, Deserialize)]
+pub struct BeginParams {
+    /// `pc` (QR page) or `mobile` (inside WeChat); default from the User-Agent.
+    page: Option<String>,
+}
+
 #[handler]
-pub async fn begin(Path(token): Path<String>, Data(state): Data<&AppState>) -> Response {
+pub async fn begin(
+    Path(token): Path<String>,
+    Query(params): Query<BeginParams>,
+    req: &poem::Request,
+    Data(state): Data<&AppState>,
+) -> Response {
+    let user_agent = req
+        .headers()
+        .get(poem::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok());
+    let page = AuthPage::choose(params.page.as_deref(), user_agent);
     match state
         .auth
-        .begin_onboarding(&token, &state.public_base_url)
+        .begin_onboarding(&token, &state.public_base_url, page)
         .await
     {
         Ok(url) => Redirect::see_other(url.as_str()).into_response(),
@@ -95,6 +111,10 @@ fn error_page(err: AuthError) -> Response {
         AuthError::LinkUnusable(_) => (
             StatusCode::GONE,
             "This onboarding link has been revoked. Ask for a new one.",
+        ),
+        AuthError::AuthorizerInactive { .. } => (
+            StatusCode::CONFLICT,
+            "This Mini Program's authorization is not active. Open the onboarding link again to authorize.",
         ),
         AuthError::VisitNotFound => (
             StatusCode::NOT_FOUND,

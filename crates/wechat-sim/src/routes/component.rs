@@ -2,14 +2,14 @@
 use std::time::Duration;
 
 use poem::{Request, Response, handler, web::Data};
-use serde::Deserialize;
 use wechat_api::component::{
-    AuthorizerTokenRequest, ComponentTokenRequest, PreAuthCodeRequest, QueryAuthRequest,
+    AuthorizerInfoRequest, AuthorizerListRequest, AuthorizerTokenRequest, ComponentTokenRequest,
+    PreAuthCodeRequest, QueryAuthRequest, StartPushTicketRequest,
 };
 
 use super::{
-    AUTHORIZER_TOKEN, COMPONENT_TOKEN, CREATE_PREAUTHCODE, QUERY_AUTH, START_PUSH_TICKET,
-    parse_json, query_param, wechat_call,
+    AUTHORIZER_INFO, AUTHORIZER_LIST, AUTHORIZER_TOKEN, COMPONENT_TOKEN, CREATE_PREAUTHCODE,
+    QUERY_AUTH, START_PUSH_TICKET, parse_json, query_param, wechat_call,
 };
 use crate::Simulator;
 
@@ -21,13 +21,6 @@ const START_PUSH_DELAY: Duration = Duration::from_millis(200);
 /// "OpenApiDoc" pages write `access_token`, so both are accepted.
 fn component_access_token(req: &Request) -> Option<String> {
     query_param(req, "component_access_token").or_else(|| query_param(req, "access_token"))
-}
-
-#[derive(Deserialize)]
-struct StartPushTicketRequest {
-    component_appid: String,
-    /// Named `component_secret` here, unlike `api_component_token`'s `component_appsecret`.
-    component_secret: String,
 }
 
 /// `api_start_push_ticket`: answers "ok", then pushes a fresh ticket to the
@@ -96,5 +89,31 @@ pub(super) fn authorizer_token(
         s.check_component_token(token.as_deref())?;
         let req: AuthorizerTokenRequest = parse_json(&body)?;
         s.authorizer_token(token.as_deref(), &req)
+    })
+}
+
+#[handler]
+pub(super) fn authorizer_list(
+    Data(sim): Data<&Simulator>,
+    req: &Request,
+    body: Vec<u8>,
+) -> Response {
+    let token = component_access_token(req);
+    wechat_call(sim, AUTHORIZER_LIST, |s| {
+        let req: AuthorizerListRequest = parse_json(&body)?;
+        s.authorizer_list(token.as_deref(), &req)
+    })
+}
+
+#[handler]
+pub(super) fn authorizer_info(
+    Data(sim): Data<&Simulator>,
+    req: &Request,
+    body: Vec<u8>,
+) -> Response {
+    let token = component_access_token(req);
+    wechat_call(sim, AUTHORIZER_INFO, |s| {
+        let req: AuthorizerInfoRequest = parse_json(&body)?;
+        s.authorizer_info(token.as_deref(), &req)
     })
 }

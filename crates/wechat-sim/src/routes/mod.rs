@@ -8,7 +8,8 @@
 //! framework before WeChat's own rules run.
 //!
 //! # Layout
-//! - `component`: ticket start, component token, pre_auth_code, query_auth, authorizer token.
+//! - `component`: ticket start, component token, pre_auth_code, query_auth,
+//!   authorizer token, authorizer list and info.
 //! - `authorize`: the authorization pages (PC and mobile).
 //! - `shipping`: `/wxa/sec/order/upload_shipping_info` and `get_order`.
 //! - `control`: the `/sim/...` control surface for tests and the sandbox.
@@ -36,6 +37,8 @@ pub const COMPONENT_TOKEN: &str = "/cgi-bin/component/api_component_token";
 pub const CREATE_PREAUTHCODE: &str = "/cgi-bin/component/api_create_preauthcode";
 pub const QUERY_AUTH: &str = "/cgi-bin/component/api_query_auth";
 pub const AUTHORIZER_TOKEN: &str = "/cgi-bin/component/api_authorizer_token";
+pub const AUTHORIZER_LIST: &str = "/cgi-bin/component/api_get_authorizer_list";
+pub const AUTHORIZER_INFO: &str = "/cgi-bin/component/api_get_authorizer_info";
 pub const UPLOAD_SHIPPING_INFO: &str = "/wxa/sec/order/upload_shipping_info";
 pub const GET_ORDER: &str = "/wxa/sec/order/get_order";
 /// PC authorization page (mp.weixin.qq.com).
@@ -53,6 +56,8 @@ pub fn route(sim: Simulator) -> Route {
         .at(CREATE_PREAUTHCODE, post(component::create_preauthcode))
         .at(QUERY_AUTH, post(component::query_auth))
         .at(AUTHORIZER_TOKEN, post(component::authorizer_token))
+        .at(AUTHORIZER_LIST, post(component::authorizer_list))
+        .at(AUTHORIZER_INFO, post(component::authorizer_info))
         .at(UPLOAD_SHIPPING_INFO, post(shipping::upload_shipping_info))
         .at(GET_ORDER, post(shipping::get_order))
         .at(LOGIN_PAGE, get(authorize::authorization_page))
@@ -107,7 +112,11 @@ fn wechat_call<T: Serialize + Send>(
 ) -> Response {
     let result = {
         let mut state = sim.lock();
-        state.enter(path).and_then(|()| f(&mut state))
+        let result = state.enter(path).and_then(|()| f(&mut state));
+        if let Err(e) = &result {
+            state.count_error(path, e.errcode);
+        }
+        result
     };
     answer(path, result)
 }

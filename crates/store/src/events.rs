@@ -1,0 +1,124 @@
+//! Events about tenants' authorizers (authorized, permission sets updated,
+//! revoked, re-authorization required), kept for the tenant and for webhook
+//! delivery. Each has a `dedupe_key`: recording the same happening twice (a
+//! push WeChat retries) stores it once, and the caller learns it was a repeat.
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, TryInsertResult,
+};
+
+use crate::{Store, StoreError, entity::event, new_id, now};
+
+pub const AUTHORIZED: &str = "authorization.authorized";
+pub const UPDATED: &str = "authorization.updated";
+pub const REVOKED: &str = "authorization.revoked";
+pub const REAUTHORIZATION_REQUIRED: &str = "authorization.reauthorization_required";
+
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub tenant_id: Option<String>,
+    pub authorizer_appid: Option<String>,
+    pub event_type: &'static str,
+    pub data: serde_json::Value,
+    pub dedupe_key: String,
+    pub occurred_at: DateTime<Utc>,
+}
+
+/// A stored event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub id: String,
+    pub tenant_id: Option<String>,
+    pub authorizer_appid: Option<String>,
+    pub event_type: String,
+    pub data: serde_json::Value,
+    pub occurred_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<event::Model> for Event {
+    fn from(row: event::Model) -> Self {
+        Self {
+            id: row.id,
+            tenant_id: row.tenant_id,
+            authorizer_appid: row.authorizer_appid,
+            event_type: row.event_type,
+            // Written by `insert_event` from a serde_json::Value.
+            data: serde_json::from_str(&row.data).unwrap_or(serde_json::Value::Null),
+            occurred_at: row.occurred_at,
+            created_at: row.created_at,
+        }
+    }
+}
+
+/// Inserts `new` on `conn` (a transaction, to commit it with its cause).
+/// `Ok(false)`: an event with the same dedupe key exists.
+pub(crate) async fn insert_event<C: ConnectionTrait>(
+    conn: &C,
+    new: &NewEvent,
+) -> Result<bool, StoreError> {
+    let row = event::ActiveModel {
+        id: Set(new_id()),
+        tenant_id: Set(new.tenant_id.clone()),
+        authorizer_appid: Set(new.authorizer_appid.clone()),
+        event_type: Set(new.event_type.to_owned()),
+        data: Set(new.data.to_string()),
+        dedupe_key: Set(new.dedupe_key.clone()),
+        occurred_at: Set(new.occurred_at),
+        created_at: Set(now()),
+    };
+    let result = event::Entity::insert(row)
+        .on_conflict_do_nothing_on([event::Column::DedupeKey])
+        .exec_without_returning(conn)
+        .await?;
+    Ok(matches!(result, TryInsertResult::Inserted(1)))
+}
+
+impl Store {
+    /// Records an event; `Ok(false)` when it was already recorded.
+    pub async fn record_event(&self, new: &NewEvent) -> Result<bool, StoreError> {
+        insert_event(self.db(), new).await
+    }
+
+    pub async fn event_recorded(&self, dedupe_key: &str) -> Result<bool, StoreError> {
+        Ok(event::Entity::find()
+            .filter(event::Column::DedupeKey.eq(dedupe_key))
+            .count(self.db())
+            .await?
+            > 0)
+    }
+
+    pub async fn event_by_dedupe_key(&self, dedupe_key: &str) -> Result<Option<Event>, StoreError> {
+        Ok(event::Entity::find()
+            .filter(event::Column::DedupeKey.eq(dedupe_key))
+            .one(self.db())
+            .await?
+            .map(Event::from))
+    }
+
+    /// Newest first, optionally one tenant's and one type's.
+    pub async fn list_events(
+        &self,
+        tenant_id: Option<&str>,
+        event_type: Option<&str>,
+        limit: u64,
+    ) -> Result<Vec<Event>, StoreError> {
+        let mut query = event::Entity::find()
+            .order_by_desc(event::Column::CreatedAt)
+            .order_by_desc(event::Column::Id)
+            .limit(limit);
+        if let Some(tenant_id) = tenant_id {
+            query = query.filter(event::Column::TenantId.eq(tenant_id));
+        }
+        if let Some(event_type) = event_type {
+            query = query.filter(event::Column::EventType.eq(event_type));
+        }
+        Ok(query
+            .all(self.db())
+            .await?
+            .into_iter()
+            .map(Event::from)
+            .collect())
+    }
+}

@@ -1,0 +1,379 @@
+//! authorizer_access_token: read from the DB, refreshed inside the margin by
+//! exactly one task across replicas ([`crate::exclusive`]), written
+//! compare-and-set together with whatever refresh token WeChat returned.
+//! A refresh token WeChat refuses (61023) is recovered from
+//! `api_get_authorizer_list` when possible; otherwise the authorizer is
+//! marked `reauthorization_required` and WeChat is not called for it again
+//! until it authorizes again (no retry loop).
+use std::time::Instant;
+
+use chrono::{DateTime, Duration, Utc};
+use store::{
+    Secret,
+    authorizers::{AuthorizerTokens, STATUS_ACTIVE, STATUS_REAUTHORIZATION_REQUIRED},
+    events::{self, NewEvent},
+};
+use wechat_api::component::{
+    AUTHORIZER_LIST_MAX_COUNT, AuthorizerListRequest, AuthorizerListResponse,
+    AuthorizerTokenRequest, AuthorizerTokenResponse,
+};
+
+use crate::{AuthError, TenantAuth, metrics, wechat_client::WechatError};
+
+/// WeChat errcode: the refresh token is invalid (revoked, re-authorized, wrong).
+const REFRESH_TOKEN_INVALID: i64 = 61023;
+
+/// `last_used_at` is written at most this often per authorizer and replica,
+/// so the proxy's hot path does not write to the DB on every call.
+const TOUCH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// A usable authorizer access token and the version it was read at (pass it
+/// back to [`TenantAuth::force_refresh_authorizer`] after a token errcode).
+#[derive(Debug, Clone)]
+pub struct AuthorizerAccess {
+    pub token: Secret,
+    pub version: i64,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Why a token is being refreshed; decides what counts as still usable.
+#[derive(Debug, Clone, Copy)]
+enum Need {
+    /// A caller needs a token valid beyond the margin.
+    Use,
+    /// WeChat rejected the token read at this version.
+    Replace { failed_version: i64 },
+    /// The sweep refreshes ahead of time: anything expiring before this is due.
+    Ahead { due_before: DateTime<Utc> },
+}
+
+impl TenantAuth {
+    /// An access token for `appid`, valid beyond the refresh margin;
+    /// refreshed (once, by one task across replicas) when inside it.
+    pub async fn authorizer_access_token(
+        &self,
+        appid: &str,
+    ) -> Result<AuthorizerAccess, AuthError> {
+        self.touch(appid).await;
+        self.authorizer_token_for(appid, Need::Use).await
+    }
+
+    /// After WeChat rejected the token read at `failed_version` (40001,
+    /// 40014, 42001): replace it only if it is still the stored one; if
+    /// another task already did, take theirs. A burst of failures thus
+    /// causes one refresh, not a storm.
+    pub async fn force_refresh_authorizer(
+        &self,
+        appid: &str,
+        failed_version: i64,
+    ) -> Result<AuthorizerAccess, AuthError> {
+        self.authorizer_token_for(appid, Need::Replace { failed_version })
+            .await
+    }
+
+    /// For the sweep: refresh `appid`'s token if it expires before
+    /// `due_before`, unless another replica just did.
+    pub(crate) async fn refresh_ahead(
+        &self,
+        appid: &str,
+        due_before: DateTime<Utc>,
+    ) -> Result<AuthorizerAccess, AuthError> {
+        self.authorizer_token_for(appid, Need::Ahead { due_before })
+            .await
+    }
+
+    async fn authorizer_token_for(
+        &self,
+        appid: &str,
+        need: Need,
+    ) -> Result<AuthorizerAccess, AuthError> {
+        let load = || self.load_tokens(appid);
+        let usable = |tokens: &AuthorizerTokens| self.usable_access(tokens, need);
+        if !matches!(need, Need::Replace { .. })
+            && let Some(access) = usable(&load().await?)
+        {
+            return Ok(access);
+        }
+        self.refresh_exclusively(
+            "authorizer",
+            &format!("authorizer:{appid}"),
+            load,
+            usable,
+            |tokens| self.refresh_authorizer(appid, tokens),
+        )
+        .await
+    }
+
+    async fn load_tokens(&self, appid: &str) -> Result<AuthorizerTokens, AuthError> {
+        let tokens = self
+            .store
+            .authorizer_tokens(appid)
+            .await?
+            .ok_or_else(|| AuthError::AuthorizerNotFound(appid.to_owned()))?;
+        if tokens.status != STATUS_ACTIVE {
+            return Err(AuthError::AuthorizerInactive {
+                appid: appid.to_owned(),
+                status: tokens.status,
+            });
+        }
+        Ok(tokens)
+    }
+
+    fn usable_access(&self, tokens: &AuthorizerTokens, need: Need) -> Option<AuthorizerAccess> {
+        let (token, expires_at) = tokens.access_token.as_ref()?;
+        let usable = match need {
+            Need::Use => self.still_fresh(*expires_at),
+            Need::Replace { failed_version } => {
+                tokens.version != failed_version && self.still_fresh(*expires_at)
+            }
+            Need::Ahead { due_before } => *expires_at >= due_before,
+        };
+        usable.then(|| AuthorizerAccess {
+            token: token.clone(),
+            version: tokens.version,
+            expires_at: *expires_at,
+        })
+    }
+
+    /// `api_authorizer_token`, then a compare-and-set write of the access
+    /// token and whatever refresh token came back, in one statement.
+    async fn refresh_authorizer(
+        &self,
+        appid: &str,
+        tokens: AuthorizerTokens,
+    ) -> Result<AuthorizerAccess, AuthError> {
+        let requested_at = self.clock.now();
+        let response = match self
+            .request_authorizer_token(appid, &tokens.refresh_token)
+            .await
+        {
+            Ok(response) => response,
+            Err(AuthError::Wechat(err)) if err.errcode() == Some(REFRESH_TOKEN_INVALID) => {
+                metrics::refreshed("authorizer", "refresh_token_invalid");
+                return self.recover_refresh_token(appid, tokens).await;
+            }
+            Err(err) => {
+                metrics::refreshed("authorizer", "failed");
+                return Err(err);
+            }
+        };
+        if self.faults.take_crash_before_commit() {
+            // WeChat answered; the process "dies" before the commit.
+            return Err(AuthError::InjectedCrash);
+        }
+        self.commit_refresh(
+            appid,
+            tokens.version,
+            &tokens.refresh_token,
+            requested_at,
+            response,
+        )
+        .await
+    }
+
+    async fn request_authorizer_token(
+        &self,
+        appid: &str,
+        refresh_token: &Secret,
+    ) -> Result<AuthorizerTokenResponse, AuthError> {
+        if refresh_token.expose().is_empty() {
+            return Err(AuthError::AuthorizerInactive {
+                appid: appid.to_owned(),
+                status: STATUS_REAUTHORIZATION_REQUIRED.to_owned(),
+            });
+        }
+        self.call_component(
+            "/cgi-bin/component/api_authorizer_token",
+            &AuthorizerTokenRequest {
+                component_appid: self.config.appid.clone(),
+                authorizer_appid: appid.to_owned(),
+                authorizer_refresh_token: refresh_token.expose().to_owned(),
+            },
+        )
+        .await
+    }
+
+    async fn commit_refresh(
+        &self,
+        appid: &str,
+        version: i64,
+        sent_refresh_token: &Secret,
+        requested_at: DateTime<Utc>,
+        response: AuthorizerTokenResponse,
+    ) -> Result<AuthorizerAccess, AuthError> {
+        let access = Secret::new(response.authorizer_access_token);
+        // Persist whatever refresh token came back (it may rotate), in the
+        // same write as the access token.
+        let refresh = if response.authorizer_refresh_token.is_empty() {
+            sent_refresh_token.clone()
+        } else {
+            Secret::new(response.authorizer_refresh_token)
+        };
+        // Expiry counts from when we asked, so transit time only makes us early.
+        let expires_at = requested_at + Duration::seconds(response.expires_in);
+        if self
+            .store
+            .save_authorizer_tokens(appid, version, &access, expires_at, &refresh)
+            .await?
+        {
+            metrics::refreshed("authorizer", "refreshed");
+            tracing::info!(authorizer.appid = %appid, expires_in = response.expires_in, "authorizer_access_token refreshed");
+            return Ok(AuthorizerAccess {
+                token: access,
+                version: version + 1,
+                expires_at,
+            });
+        }
+        // Someone wrote since we read (only possible if a lease expired under
+        // us, or a re-authorization landed): theirs is newer and wins.
+        metrics::refreshed("authorizer", "lost_race");
+        let tokens = self.load_tokens(appid).await?;
+        self.usable_access(&tokens, Need::Use).ok_or_else(|| {
+            AuthError::Store(store::StoreError::Conflict(
+                "concurrent authorizer token refresh".into(),
+            ))
+        })
+    }
+
+    /// 61023: look the refresh token up in `api_get_authorizer_list`; if it
+    /// is there and differs from ours, store it and refresh once with it.
+    /// Otherwise stop: `reauthorization_required`, with an event for the
+    /// tenant. A failed lookup (WeChat unreachable) marks nothing.
+    async fn recover_refresh_token(
+        &self,
+        appid: &str,
+        tokens: AuthorizerTokens,
+    ) -> Result<AuthorizerAccess, AuthError> {
+        let listed = self.listed_refresh_token(appid).await?;
+        match listed {
+            Some(found) if found != tokens.refresh_token => {
+                if !self
+                    .store
+                    .replace_refresh_token(appid, tokens.version, &found)
+                    .await?
+                {
+                    // A re-authorization landed meanwhile: use what it stored.
+                    let tokens = self.load_tokens(appid).await?;
+                    return self.usable_access(&tokens, Need::Use).ok_or_else(|| {
+                        AuthError::Store(store::StoreError::Conflict(
+                            "authorizer changed during refresh-token recovery".into(),
+                        ))
+                    });
+                }
+                let version = tokens.version + 1;
+                let requested_at = self.clock.now();
+                match self.request_authorizer_token(appid, &found).await {
+                    Ok(response) => {
+                        tracing::warn!(authorizer.appid = %appid, "refresh token recovered from api_get_authorizer_list");
+                        metrics::refreshed("authorizer", "recovered");
+                        self.commit_refresh(appid, version, &found, requested_at, response)
+                            .await
+                    }
+                    Err(AuthError::Wechat(err)) if err.errcode() == Some(REFRESH_TOKEN_INVALID) => {
+                        self.require_reauthorization(appid, version, "listed refresh token refused")
+                            .await
+                    }
+                    Err(err) => Err(err),
+                }
+            }
+            _ => {
+                self.require_reauthorization(appid, tokens.version, "refresh token refused (61023)")
+                    .await
+            }
+        }
+    }
+
+    /// Pages through `api_get_authorizer_list` for `appid`'s refresh token.
+    async fn listed_refresh_token(&self, appid: &str) -> Result<Option<Secret>, AuthError> {
+        let mut offset = 0u32;
+        loop {
+            let page: AuthorizerListResponse = self
+                .call_component(
+                    "/cgi-bin/component/api_get_authorizer_list",
+                    &AuthorizerListRequest {
+                        component_appid: self.config.appid.clone(),
+                        offset,
+                        count: AUTHORIZER_LIST_MAX_COUNT,
+                    },
+                )
+                .await?;
+            if let Some(item) = page.list.iter().find(|i| i.authorizer_appid == appid) {
+                return Ok(item
+                    .refresh_token
+                    .clone()
+                    .filter(|t| !t.is_empty())
+                    .map(Secret::new));
+            }
+            let seen = u64::from(offset) + page.list.len() as u64;
+            if page.list.is_empty() || seen >= page.total_count {
+                return Ok(None);
+            }
+            offset = u32::try_from(seen).map_err(|_| {
+                AuthError::Wechat(WechatError::Decode("authorizer list too long".into()))
+            })?;
+        }
+    }
+
+    async fn require_reauthorization(
+        &self,
+        appid: &str,
+        version: i64,
+        reason: &'static str,
+    ) -> Result<AuthorizerAccess, AuthError> {
+        let event = NewEvent {
+            tenant_id: None,
+            authorizer_appid: Some(appid.to_owned()),
+            event_type: events::REAUTHORIZATION_REQUIRED,
+            data: serde_json::json!({ "authorizer_appid": appid, "reason": reason }),
+            dedupe_key: format!("reauthorization_required:{appid}:{version}"),
+            occurred_at: self.clock.now(),
+        };
+        self.store
+            .require_reauthorization(appid, version, event)
+            .await?;
+        metrics::refreshed("authorizer", "reauthorization_required");
+        tracing::warn!(authorizer.appid = %appid, reason, "authorizer needs re-authorization; WeChat will not be called for it");
+        Err(AuthError::AuthorizerInactive {
+            appid: appid.to_owned(),
+            status: STATUS_REAUTHORIZATION_REQUIRED.to_owned(),
+        })
+    }
+
+    /// Notes use of `appid` for the sweep, at most every few minutes.
+    async fn touch(&self, appid: &str) {
+        let now = Instant::now();
+        {
+            let mut touched = self
+                .touched
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            match touched.get(appid) {
+                Some(at) if now.duration_since(*at) < TOUCH_INTERVAL => return,
+                _ => {
+                    touched.insert(appid.to_owned(), now);
+                }
+            }
+        }
+        if let Err(e) = self.store.touch_authorizer(appid, self.clock.now()).await {
+            // Only the sweep's notion of "active" suffers; the call goes on.
+            tracing::warn!(authorizer.appid = %appid, error = %e, "could not record authorizer use");
+        }
+    }
+
+    /// Drops per-authorizer memory (after a re-authorization or revocation).
+    pub(crate) fn forget_authorizer(&self, appid: &str) {
+        self.touched
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .remove(appid);
+    }
+
+    /// Prunes the touch memory of entries older than the touch interval.
+    pub(crate) fn prune_touches(&self) {
+        let now = Instant::now();
+        self.touched
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .retain(|_, at| now.duration_since(*at) < TOUCH_INTERVAL);
+    }
+}

@@ -1,0 +1,72 @@
+//! Background tasks every replica runs next to the HTTP server:
+//! - the **ticket watchdog** (every minute): when the verify ticket is
+//!   missing or stale, ask WeChat to restart pushes (rate-limited across
+//!   replicas in the DB), and keep the ticket and token gauges current;
+//! - the **refresh sweep** (every `tokens.sweep_interval_secs`, with a random
+//!   start offset so replicas do not tick together): see
+//!   `tenant_auth::sweep`.
+//!
+//! Both stop when `stop` flips to true; a tick in progress finishes first
+//! (its refreshes release their leases).
+use std::time::Duration;
+
+use rand::Rng as _;
+use tenant_auth::TenantAuth;
+use tokio::{sync::watch, task::JoinSet};
+
+const WATCHDOG_INTERVAL: Duration = Duration::from_secs(60);
+
+pub fn spawn(auth: TenantAuth, stop: watch::Receiver<bool>) -> JoinSet<()> {
+    let mut tasks = JoinSet::new();
+    tasks.spawn(ticket_watchdog(auth.clone(), stop.clone()));
+    tasks.spawn(refresh_sweep(auth, stop));
+    tasks
+}
+
+/// Sleeps `period`, or returns false when asked to stop.
+async fn wait(stop: &mut watch::Receiver<bool>, period: Duration) -> bool {
+    if *stop.borrow() {
+        return false;
+    }
+    tokio::select! {
+        _ = tokio::time::sleep(period) => true,
+        _ = stop.changed() => false,
+    }
+}
+
+async fn ticket_watchdog(auth: TenantAuth, mut stop: watch::Receiver<bool>) {
+    // Give a starting deployment's first push a chance before asking.
+    while wait(&mut stop, WATCHDOG_INTERVAL).await {
+        match auth.ensure_ticket().await {
+            Ok(check) => tracing::debug!(?check, "ticket watchdog"),
+            Err(e) => {
+                tracing::warn!(error = %e, "ticket watchdog: could not check or request a ticket")
+            }
+        }
+        crate::telemetry::prometheus().run_upkeep();
+    }
+}
+
+async fn refresh_sweep(auth: TenantAuth, mut stop: watch::Receiver<bool>) {
+    let interval = auth.config().tokens.sweep_interval;
+    let offset = interval.mul_f64(rand::rng().random_range(0.0..1.0));
+    if !wait(&mut stop, offset).await {
+        return;
+    }
+    loop {
+        match auth.sweep_authorizer_tokens().await {
+            Ok(report) if report.selected > 0 => tracing::info!(
+                active = report.active,
+                budget = report.budget,
+                refreshed = report.refreshed,
+                failed = report.failed,
+                "token sweep"
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "token sweep failed"),
+        }
+        if !wait(&mut stop, interval).await {
+            return;
+        }
+    }
+}
