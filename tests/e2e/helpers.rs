@@ -5,8 +5,8 @@ use admin_api::{JwtConfig, Role};
 use sea_orm::{ConnectionTrait, Database};
 use serde_json::{Value, json};
 use store::Secret;
-use tenant_auth::Clock;
-use tpgate::Application;
+use tenant_auth::{Clock, TenantAuth};
+use tpgate::{Application, Config};
 use url::Url;
 use wechat_sim::{SimConfig, Simulator};
 
@@ -19,10 +19,85 @@ pub struct TestApp {
     /// Follows no redirects, so tests can assert each hop.
     pub http: reqwest::Client,
     pub admin_token: String,
+    /// tpgate's clock (shared with replicas); [`TestApp::advance`] moves it
+    /// and the simulator's together.
     pub clock: Clock,
+    /// The instance's tenant-auth service, for driving tokens directly.
+    pub auth: TenantAuth,
+    /// The configuration the instance runs with (replicas reuse it).
+    pub config: Config,
     db: TestDb,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
+    sim_stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+/// Knobs of a [`TestApp`].
+pub struct TestOptions {
+    /// Use Redis when `TEST_REDIS_URL` is set (default); false forces the
+    /// database lease path.
+    pub redis: bool,
+    /// Run the ticket watchdog and the refresh sweep (default off, so call
+    /// counts only reflect what a test does).
+    pub background_tasks: bool,
+    pub sim: Box<dyn FnOnce(&mut SimConfig)>,
+    pub config: Box<dyn FnOnce(&mut Config)>,
+}
+
+impl Default for TestOptions {
+    fn default() -> Self {
+        Self {
+            redis: true,
+            background_tasks: false,
+            sim: Box::new(|_| {}),
+            config: Box::new(|_| {}),
+        }
+    }
+}
+
+/// Another tpgate instance on the same database, Redis and simulator (a
+/// second replica, or the same one after a restart).
+pub struct Replica {
+    pub base: Url,
+    pub auth: TenantAuth,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Replica {
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(30), server).await;
+        }
+    }
+}
+
+/// Builds and runs an instance; returns its auth service, stop sender and task.
+async fn run_instance(
+    config: &Config,
+    listener: std::net::TcpListener,
+    clock: Clock,
+) -> (
+    TenantAuth,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+) {
+    let app = Application::build(config, Some(listener), clock)
+        .await
+        .expect("tpgate builds");
+    let auth = app.state().auth.clone();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        let _ = app
+            .run_until_stopped(async {
+                let _ = stop_rx.await;
+            })
+            .await;
+    });
+    (auth, stop_tx, server)
 }
 
 enum TestDb {
@@ -88,7 +163,16 @@ impl TestApp {
         Self::spawn_with(|_| {}).await
     }
 
-    pub async fn spawn_with(customise: impl FnOnce(&mut SimConfig)) -> Self {
+    pub async fn spawn_with(customise: impl FnOnce(&mut SimConfig) + 'static) -> Self {
+        Self::start(TestOptions {
+            sim: Box::new(customise),
+            ..TestOptions::default()
+        })
+        .await
+    }
+
+    pub async fn start(options: TestOptions) -> Self {
+        let customise = options.sim;
         let gateway_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let sim_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let base = Url::parse(&format!(
@@ -106,7 +190,6 @@ impl TestApp {
         let sim = Simulator::new(sim_config.clone());
         sim_listener.set_nonblocking(true).unwrap();
         let sim_listener = tokio::net::TcpListener::from_std(sim_listener).unwrap();
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let (sim_stop_tx, sim_stop_rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(wechat_sim::serve(sim_listener, sim.clone(), async {
             let _ = sim_stop_rx.await;
@@ -122,21 +205,15 @@ impl TestApp {
         );
         config.redis_url = std::env::var("TEST_REDIS_URL")
             .ok()
-            .filter(|u| !u.is_empty());
+            .filter(|u| !u.is_empty() && options.redis);
+        // Tests share one Redis: keep their leases apart.
+        config.redis_key_prefix = format!("tpgate-test-{}", uuid::Uuid::new_v4().simple());
+        config.background_tasks = options.background_tasks;
+        (options.config)(&mut config);
         config.validate_for_serve().unwrap();
 
         let clock = Clock::system();
-        let app = Application::build(&config, Some(gateway_listener), clock.clone())
-            .await
-            .expect("tpgate builds");
-        let server = tokio::spawn(async move {
-            let _ = app
-                .run_until_stopped(async {
-                    let _ = stop_rx.await;
-                    let _ = sim_stop_tx.send(());
-                })
-                .await;
-        });
+        let (auth, stop_tx, server) = run_instance(&config, gateway_listener, clock.clone()).await;
 
         let admin_token = jwt()
             .mint("e2e", Role::PlatformAdmin, None, chrono::Duration::hours(1))
@@ -152,9 +229,46 @@ impl TestApp {
                 .unwrap(),
             admin_token,
             clock,
+            auth,
+            config,
             db,
             stop: Some(stop_tx),
             server: Some(server),
+            sim_stop: Some(sim_stop_tx),
+        }
+    }
+
+    /// Starts another instance on the same database, Redis and simulator,
+    /// sharing this one's clock.
+    pub async fn spawn_replica(&self) -> Replica {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
+        let mut config = self.config.clone();
+        config.public_base_url = base.clone();
+        let (auth, stop, server) = run_instance(&config, listener, self.clock.clone()).await;
+        Replica {
+            base,
+            auth,
+            stop: Some(stop),
+            server: Some(server),
+        }
+    }
+
+    /// Moves tpgate's and WeChat's clocks forward together.
+    pub fn advance(&self, secs: i64) {
+        self.clock.advance(secs);
+        self.sim.advance_clock(secs);
+    }
+
+    /// Stops this instance's server only (the simulator and database stay),
+    /// as a crashed or restarted pod would.
+    pub async fn stop_instance(&mut self) {
+        self.http = reqwest::Client::new();
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(30), server).await;
         }
     }
 
@@ -172,6 +286,9 @@ impl TestApp {
         }
         if let Some(server) = self.server.take() {
             let _ = tokio::time::timeout(Duration::from_secs(30), server).await;
+        }
+        if let Some(sim_stop) = self.sim_stop.take() {
+            let _ = sim_stop.send(());
         }
         if let TestDb::Postgres { admin_url, name } = &self.db
             && let Ok(admin) = Database::connect(admin_url.as_str()).await

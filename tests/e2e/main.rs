@@ -6,3 +6,4 @@ mod flow;
 mod helpers;
 mod openapi_spec;
 mod sandbox;
+mod tokens;

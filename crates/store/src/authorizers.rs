@@ -545,3 +545,177 @@ impl Store {
             .await?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::Duration;
+
+    use super::*;
+    use crate::{Sealer, events};
+
+    async fn store() -> Store {
+        let store = Store::connect("sqlite::memory:", None, Sealer::for_testing())
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        store
+    }
+
+    fn authorization(appid: &str) -> Authorization {
+        Authorization {
+            appid: appid.into(),
+            refresh_token: Secret::new("refreshtoken@@@1"),
+            access_token: Some((Secret::new("access-1"), now() + Duration::hours(2))),
+            funcscopes: [18, 142].into_iter().collect(),
+        }
+    }
+
+    fn event(key: &str) -> NewEvent {
+        NewEvent {
+            tenant_id: None,
+            authorizer_appid: Some("wx1".into()),
+            event_type: events::AUTHORIZED,
+            data: serde_json::json!({}),
+            dedupe_key: key.into(),
+            occurred_at: now(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_stale_writer_cannot_overwrite_a_newer_token() {
+        let store = store().await;
+        store
+            .store_authorization(None, &authorization("wx1"), None)
+            .await
+            .unwrap();
+        let read = store.authorizer_tokens("wx1").await.unwrap().unwrap();
+        // Two refreshes read the same version; the first to write wins.
+        let fresh_expiry = now() + Duration::hours(2);
+        assert!(
+            store
+                .save_authorizer_tokens(
+                    "wx1",
+                    read.version,
+                    &Secret::new("access-new"),
+                    fresh_expiry,
+                    &Secret::new("refreshtoken@@@new"),
+                )
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .save_authorizer_tokens(
+                    "wx1",
+                    read.version,
+                    &Secret::new("access-stale"),
+                    now() + Duration::minutes(1),
+                    &Secret::new("refreshtoken@@@stale"),
+                )
+                .await
+                .unwrap(),
+            "the stale write must lose"
+        );
+        assert!(
+            !store
+                .replace_refresh_token("wx1", read.version, &Secret::new("refreshtoken@@@old"))
+                .await
+                .unwrap()
+        );
+        let now_stored = store.authorizer_tokens("wx1").await.unwrap().unwrap();
+        assert_eq!(now_stored.version, read.version + 1);
+        assert_eq!(now_stored.refresh_token.expose(), "refreshtoken@@@new");
+        let (access, expires_at) = now_stored.access_token.unwrap();
+        assert_eq!(access.expose(), "access-new");
+        assert_eq!(expires_at.timestamp(), fresh_expiry.timestamp());
+    }
+
+    #[tokio::test]
+    async fn an_authorization_with_a_recorded_event_is_applied_once() {
+        let store = store().await;
+        let first = store
+            .store_authorization(None, &authorization("wx1"), Some(event("code-1")))
+            .await
+            .unwrap();
+        assert_eq!(first, StoredAuthorization::Stored);
+        let version = store.authorizer("wx1").await.unwrap().unwrap().version;
+        let mut again = authorization("wx1");
+        again.funcscopes = [17].into_iter().collect();
+        let second = store
+            .store_authorization(None, &again, Some(event("code-1")))
+            .await
+            .unwrap();
+        assert_eq!(second, StoredAuthorization::Duplicate);
+        let info = store.authorizer("wx1").await.unwrap().unwrap();
+        assert_eq!(info.version, version, "nothing changed");
+        assert_eq!(info.funcscopes, [18, 142].into_iter().collect());
+        assert_eq!(store.list_events(None, None, 10).await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn revocation_drops_tokens_once_and_reauthorization_needs_the_read_version() {
+        let store = store().await;
+        store
+            .store_authorization(None, &authorization("wx1"), None)
+            .await
+            .unwrap();
+        let read = store.authorizer_tokens("wx1").await.unwrap().unwrap();
+        // A re-authorization landed after the read: the mark is refused.
+        store
+            .store_authorization(None, &authorization("wx1"), None)
+            .await
+            .unwrap();
+        let mut mark = event("reauth");
+        mark.event_type = events::REAUTHORIZATION_REQUIRED;
+        assert_eq!(
+            store
+                .require_reauthorization("wx1", read.version, mark)
+                .await
+                .unwrap(),
+            StatusChange::Unchanged
+        );
+        let mut revoke = event("revoke");
+        revoke.event_type = events::REVOKED;
+        assert!(matches!(
+            store
+                .revoke_authorizer("wx1", revoke.clone())
+                .await
+                .unwrap(),
+            StatusChange::Changed { .. }
+        ));
+        assert_eq!(
+            store.revoke_authorizer("wx1", revoke).await.unwrap(),
+            StatusChange::Duplicate
+        );
+        let tokens = store.authorizer_tokens("wx1").await.unwrap().unwrap();
+        assert_eq!(tokens.status, STATUS_REVOKED);
+        assert!(tokens.access_token.is_none());
+        assert_eq!(tokens.refresh_token.expose(), "");
+    }
+
+    #[tokio::test]
+    async fn the_sweep_sees_active_authorizers_soonest_expiring_first() {
+        let store = store().await;
+        let base = now();
+        for (appid, expires_in) in [("wx-late", 100), ("wx-soon", 10), ("wx-mid", 50)] {
+            let mut auth = authorization(appid);
+            auth.access_token = Some((Secret::new("a"), base + Duration::minutes(expires_in)));
+            store.store_authorization(None, &auth, None).await.unwrap();
+        }
+        let mut idle = authorization("wx-idle");
+        idle.access_token = Some((Secret::new("a"), base + Duration::minutes(5)));
+        store.store_authorization(None, &idle, None).await.unwrap();
+        store
+            .touch_authorizer("wx-idle", base - Duration::days(3))
+            .await
+            .unwrap();
+        let since = base - Duration::days(1);
+        let due = store
+            .authorizers_to_refresh(base + Duration::minutes(60), since, 10)
+            .await
+            .unwrap();
+        let appids: Vec<&str> = due.iter().map(|(a, _)| a.as_str()).collect();
+        assert_eq!(appids, ["wx-soon", "wx-mid"]);
+        assert_eq!(store.count_active_authorizers(since).await.unwrap(), 3);
+    }
+}
