@@ -144,6 +144,12 @@ impl Simulator {
         self.lock().grant(appid, func_ids).code
     }
 
+    /// Authorizes `appid` and returns its refresh token directly, skipping
+    /// the code exchange: for seeding many authorizers at once (benchmarks).
+    pub fn authorize_with_refresh_token(&self, appid: &str, func_ids: Vec<i64>) -> String {
+        self.lock().record_authorization(appid, func_ids)
+    }
+
     /// Replaces `appid`'s refresh token behind the platform's back: the one
     /// the platform holds now gets 61023. `listed`: whether
     /// api_get_authorizer_list reveals the new one (recovery possible).

@@ -238,6 +238,13 @@ pub struct State {
     authorizations: HashMap<String, Authorization>,
     /// authorizer_access_token → owner and expiry.
     authorizer_tokens: HashMap<String, AuthorizerToken>,
+    /// Each account's newest access token: the one to cap when a newer one
+    /// is issued (older ones were capped when they were superseded). Keeps
+    /// issuing O(1) with 100 000 accounts.
+    latest_authorizer_token: HashMap<String, String>,
+    /// When expired tokens were last forgotten (sim clock); forgetting is a
+    /// full scan, so it runs at most once a minute.
+    last_token_gc: i64,
     /// transaction_id → order (ordered so listings are stable).
     orders: BTreeMap<String, Order>,
     /// Orders created so far; numbers default order fields.
@@ -261,6 +268,8 @@ impl State {
             auth_codes: HashMap::new(),
             authorizations: HashMap::new(),
             authorizer_tokens: HashMap::new(),
+            latest_authorizer_token: HashMap::new(),
+            last_token_gc: 0,
             orders: BTreeMap::new(),
             order_seq: 0,
         }
@@ -522,20 +531,28 @@ impl State {
     }
 
     /// Records a (re-)authorization, with a new refresh token that replaces
-    /// any earlier one, and issues its auth code.
-    pub fn grant(&mut self, appid: &str, func_ids: Vec<i64>) -> IssuedAuthCode {
+    /// any earlier one; returns the refresh token.
+    pub fn record_authorization(&mut self, appid: &str, func_ids: Vec<i64>) -> String {
+        let refresh_token = format!("refreshtoken@@@{}", random_hex(24));
         let now = self.now();
         self.authorizations.insert(
             appid.to_owned(),
             Authorization {
-                refresh_token: format!("refreshtoken@@@{}", random_hex(24)),
+                refresh_token: refresh_token.clone(),
                 previous_refresh_token: None,
                 listed_with_refresh_token: true,
-                func_ids: func_ids.clone(),
+                func_ids,
                 revoked: false,
                 auth_time: now,
             },
         );
+        refresh_token
+    }
+
+    /// Records a (re-)authorization and issues its auth code.
+    pub fn grant(&mut self, appid: &str, func_ids: Vec<i64>) -> IssuedAuthCode {
+        let now = self.now();
+        self.record_authorization(appid, func_ids.clone());
         self.auth_codes
             .retain(|_, c| c.expires_at + RETENTION_SECS > now);
         let code = format!("queryauthcode@@@{}", random_hex(24));
@@ -558,20 +575,26 @@ impl State {
             a.revoked = true;
         }
         self.authorizer_tokens.retain(|_, t| t.appid != appid);
+        self.latest_authorizer_token.remove(appid);
     }
 
     fn issue_authorizer_token(&mut self, appid: &str) -> (String, i64) {
         let now = self.now();
         let ttl = self.config.token_ttl_secs;
-        self.authorizer_tokens
-            .retain(|_, t| t.expires_at + RETENTION_SECS > now);
-        // The account's earlier tokens keep working only a short while.
-        for t in self.authorizer_tokens.values_mut() {
-            if t.appid == appid {
-                t.expires_at = t.expires_at.min(now + OLD_TOKEN_GRACE_SECS);
-            }
+        if now - self.last_token_gc >= 60 {
+            self.authorizer_tokens
+                .retain(|_, t| t.expires_at + RETENTION_SECS > now);
+            self.last_token_gc = now;
         }
         let token = format!("authorizertoken@@@{}", random_hex(24));
+        // The account's previous token keeps working only a short while.
+        if let Some(previous) = self
+            .latest_authorizer_token
+            .insert(appid.to_owned(), token.clone())
+            && let Some(t) = self.authorizer_tokens.get_mut(&previous)
+        {
+            t.expires_at = t.expires_at.min(now + OLD_TOKEN_GRACE_SECS);
+        }
         self.authorizer_tokens.insert(
             token.clone(),
             AuthorizerToken {

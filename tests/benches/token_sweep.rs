@@ -1,0 +1,224 @@
+//! Benchmark: the authorizer token sweep with 100 000 authorizers over a
+//! simulated two hours.
+//!
+//! ```sh
+//! cargo bench -p tpgate-tests --bench token_sweep
+//! # on Postgres + Redis, other sizes, the other starting point:
+//! BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \
+//! BENCH_REDIS_URL=redis://127.0.0.1:6379 BENCH_AUTHORIZERS=100000 \
+//! BENCH_SCENARIO=spread cargo bench -p tpgate-tests --bench token_sweep
+//! ```
+//!
+//! Scenarios (`BENCH_SCENARIO`): `together` (default, the worst case: every
+//! token was issued at the same moment, as after a mass onboarding or an
+//! outage) and `spread` (expiries uniform over the lifetime).
+//!
+//! Each simulated 30 s tick runs one sweep against the in-process WeChat
+//! simulator over real HTTP and the real database, then both clocks move on.
+//! Printed: api_authorizer_token calls per simulated minute (max, mean, and
+//! their ratio), ticks on which any token had expired, and the process's
+//! resident memory at each stage (the simulator's 100 000 accounts live in
+//! the same process; "tpgate's share" is measured after the simulator was
+//! seeded).
+use std::time::Instant;
+
+use chrono::Duration as ChronoDuration;
+use sea_orm::{ConnectionTrait, Database};
+use store::{Secret, authorizers::Authorization};
+use tenant_auth::Clock;
+use tpgate::Application;
+use url::Url;
+use wechat_sim::{SimConfig, Simulator};
+
+const AUTHORIZER_TOKEN: &str = "/cgi-bin/component/api_authorizer_token";
+const TICK_SECS: i64 = 30;
+const SIMULATED_SECS: i64 = 2 * 3600;
+
+/// Resident and peak memory of this process, in MiB (Linux).
+fn memory_mib() -> (f64, f64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|kb| kb.parse::<f64>().ok())
+            .map_or(0.0, |kb| kb / 1024.0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+async fn database_url() -> anyhow::Result<String> {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    match std::env::var("BENCH_DATABASE_URL") {
+        Ok(admin_url) if !admin_url.is_empty() => {
+            let name = format!("tpgate_bench_{id}");
+            Database::connect(admin_url.as_str())
+                .await?
+                .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                .await?;
+            let mut url = Url::parse(&admin_url)?;
+            url.set_path(&format!("/{name}"));
+            Ok(url.to_string())
+        }
+        _ => Ok(format!(
+            "sqlite://{}?mode=rwc",
+            std::env::temp_dir()
+                .join(format!("tpgate-bench-{id}.db"))
+                .display()
+        )),
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let n: usize = std::env::var("BENCH_AUTHORIZERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let scenario = std::env::var("BENCH_SCENARIO").unwrap_or_else(|_| "together".into());
+    let (rss_start, _) = memory_mib();
+
+    let gateway_listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let sim_listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let gateway_url = Url::parse(&format!("http://{}/", gateway_listener.local_addr()?))?;
+    let sim_url = Url::parse(&format!("http://{}/", sim_listener.local_addr()?))?;
+    let mut sim_config = SimConfig::sandbox();
+    sim_config.gateway_events_url = Some(gateway_url.join("wechat/component/events")?.to_string());
+    let sim = Simulator::new(sim_config.clone());
+    sim_listener.set_nonblocking(true)?;
+    tokio::spawn(wechat_sim::serve(
+        tokio::net::TcpListener::from_std(sim_listener)?,
+        sim.clone(),
+        std::future::pending(),
+    ));
+
+    let database_url = database_url().await?;
+    let backend = if database_url.starts_with("postgres") {
+        "Postgres"
+    } else {
+        "SQLite"
+    };
+    let mut config = tpgate::sandbox::config_for_simulator(
+        &sim_config,
+        &gateway_url,
+        &sim_url,
+        database_url,
+        "bench-jwt-secret-bench-jwt-secret-0123456789",
+    );
+    config.redis_url = std::env::var("BENCH_REDIS_URL")
+        .ok()
+        .filter(|u| !u.is_empty());
+    config.redis_key_prefix = format!("tpgate-bench-{}", uuid::Uuid::new_v4().simple());
+    config.background_tasks = false;
+    let clock = Clock::system();
+    let app = Application::build(&config, Some(gateway_listener), clock.clone()).await?;
+    let auth = app.state().auth.clone();
+    tokio::spawn(app.run_until_stopped(std::future::pending()));
+    sim.push_ticket().await?;
+    let (rss_ready, _) = memory_mib();
+
+    // WeChat knows the n accounts...
+    let refresh_tokens: Vec<(String, String)> = (0..n)
+        .map(|i| {
+            let appid = format!("wx{:016x}", i);
+            let token = sim.authorize_with_refresh_token(&appid, vec![18, 45, 142]);
+            (appid, token)
+        })
+        .collect();
+    let (rss_sim_seeded, _) = memory_mib();
+
+    // ...and tpgate holds their authorizations.
+    let seeding = Instant::now();
+    let now = clock.now();
+    let lifetime = 7200i64;
+    let mut tasks = tokio::task::JoinSet::new();
+    for (chunk_no, chunk) in refresh_tokens.chunks(n.div_ceil(8).max(1)).enumerate() {
+        let store = auth.store().clone();
+        let chunk = chunk.to_vec();
+        let scenario = scenario.clone();
+        tasks.spawn(async move {
+            for (i, (appid, refresh)) in chunk.into_iter().enumerate() {
+                let index = (chunk_no * 1_000_003 + i) as i64;
+                let expires_in = match scenario.as_str() {
+                    "spread" => (index * 7919) % lifetime,
+                    _ => lifetime,
+                };
+                let auth = Authorization {
+                    appid,
+                    refresh_token: Secret::new(refresh),
+                    access_token: Some((
+                        Secret::new("seeded-access-token"),
+                        now + ChronoDuration::seconds(expires_in),
+                    )),
+                    funcscopes: [18, 45, 142].into_iter().collect(),
+                };
+                store.store_authorization(None, &auth, None).await?;
+            }
+            anyhow::Ok(())
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done??;
+    }
+    drop(refresh_tokens);
+    let seeding = seeding.elapsed();
+    let (rss_db_seeded, _) = memory_mib();
+
+    // Two simulated hours of sweeps.
+    let started = Instant::now();
+    let ticks = SIMULATED_SECS / TICK_SECS;
+    let mut per_tick = Vec::with_capacity(ticks as usize);
+    let mut expired_ticks = 0;
+    let mut last_calls = 0u64;
+    for _ in 0..ticks {
+        auth.sweep_authorizer_tokens().await?;
+        let calls = sim.call_count(AUTHORIZER_TOKEN);
+        per_tick.push(calls - last_calls);
+        last_calls = calls;
+        let now = clock.now();
+        let expired = auth
+            .store()
+            .authorizers_to_refresh(now, now - ChronoDuration::days(1), 1)
+            .await?;
+        if !expired.is_empty() {
+            expired_ticks += 1;
+        }
+        clock.advance(TICK_SECS);
+        sim.advance_clock(TICK_SECS);
+    }
+    let sweep_wall = started.elapsed();
+    let (rss_end, peak) = memory_mib();
+
+    let per_minute: Vec<u64> = per_tick.chunks(2).map(|c| c.iter().sum()).collect();
+    let total: u64 = per_minute.iter().sum();
+    let max = per_minute.iter().copied().max().unwrap_or(0);
+    let mean = total as f64 / per_minute.len() as f64;
+    let errors_61023 = sim.error_count(AUTHORIZER_TOKEN, 61023);
+    println!(
+        "token sweep benchmark: {n} authorizers, scenario `{scenario}`, {backend}, Redis {}",
+        config.redis_url.is_some()
+    );
+    println!("  seeding the database: {:.1} s", seeding.as_secs_f64());
+    println!(
+        "  simulated 2 h ({ticks} ticks of {TICK_SECS} s) in {:.1} s wall",
+        sweep_wall.as_secs_f64()
+    );
+    println!(
+        "  api_authorizer_token calls: {total} total; per simulated minute max {max}, mean {mean:.1}, max/mean {:.2}",
+        if mean > 0.0 { max as f64 / mean } else { 0.0 }
+    );
+    println!(
+        "  ticks on which some token had expired: {expired_ticks}; 61023 answers: {errors_61023}"
+    );
+    println!(
+        "  memory (RSS MiB): start {rss_start:.0}, tpgate+sim ready {rss_ready:.0}, sim seeded {rss_sim_seeded:.0}, db seeded {rss_db_seeded:.0}, after sweep {rss_end:.0}, peak {peak:.0}; tpgate's share after seeding the simulator: {:.0}",
+        rss_end - rss_sim_seeded
+    );
+    let histogram: Vec<String> = per_minute
+        .chunks(10)
+        .map(|c| c.iter().sum::<u64>().to_string())
+        .collect();
+    println!("  calls per 10 simulated minutes: {}", histogram.join(" "));
+    Ok(())
+}
