@@ -458,14 +458,28 @@ impl Store {
         appid: &str,
         profile: &AuthorizerProfile,
     ) -> Result<(), StoreError> {
-        authorizer::Entity::update_many()
-            .set(authorizer::ActiveModel {
+        self.update_authorizer(
+            appid,
+            authorizer::ActiveModel {
                 nick_name: Set(profile.nick_name.clone()),
                 user_name: Set(profile.user_name.clone()),
                 principal_name: Set(profile.principal_name.clone()),
                 updated_at: Set(now()),
                 ..Default::default()
-            })
+            },
+        )
+        .await
+    }
+
+    /// Sets the columns `update` sets on one authorizer (no version check:
+    /// for columns that are not tokens).
+    async fn update_authorizer(
+        &self,
+        appid: &str,
+        update: authorizer::ActiveModel,
+    ) -> Result<(), StoreError> {
+        authorizer::Entity::update_many()
+            .set(update)
             .filter(authorizer::Column::Appid.eq(appid))
             .exec(self.db())
             .await?;
@@ -495,15 +509,14 @@ impl Store {
 
     /// Records use (the caller throttles it: once every few minutes).
     pub async fn touch_authorizer(&self, appid: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
-        authorizer::Entity::update_many()
-            .set(authorizer::ActiveModel {
+        self.update_authorizer(
+            appid,
+            authorizer::ActiveModel {
                 last_used_at: Set(Some(at)),
                 ..Default::default()
-            })
-            .filter(authorizer::Column::Appid.eq(appid))
-            .exec(self.db())
-            .await?;
-        Ok(())
+            },
+        )
+        .await
     }
 
     /// Active authorizers used since `active_since` whose access token is

@@ -5,9 +5,10 @@
 //! A *missing* ticket does not make a pod unready: WeChat can only push a
 //! ticket to a pod that receives traffic, so a fresh deployment would never
 //! become ready. An *expired* one does (no token can be obtained with it);
-//! the chart routes the WeChat callback through a Service that also reaches
-//! unready pods, so the next push still arrives. Both states are reported,
-//! with when tpgate last asked WeChat to restart pushes.
+//! for the next push to arrive anyway, route WeChat's callback paths through
+//! a Service with `publishNotReadyAddresses: true` (a requirement on the Helm
+//! chart). Both states are reported, with when tpgate last asked WeChat to
+//! restart pushes.
 use poem::{
     IntoResponse, Response, handler,
     http::StatusCode,
