@@ -23,7 +23,10 @@ use std::{
     time::Duration,
 };
 
-use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, Statement};
+use sea_orm::{
+    ConnectionTrait,
+    sea_query::{Expr, ExprTrait, OnConflict, Query},
+};
 use tokio::sync::{Mutex as AsyncMutex, OwnedMutexGuard};
 
 use crate::{Store, StoreError};
@@ -134,6 +137,8 @@ end
 return 0
 "#;
 
+const LEASES: &str = "leases";
+
 /// A Redis call that takes longer than this counts as a Redis failure, and
 /// the lease falls back to the database.
 const REDIS_TIMEOUT: Duration = Duration::from_secs(2);
@@ -188,49 +193,22 @@ async fn release(store: &Store, backend: LeaseBackend, name: &str, holder: &str)
             }
             None => Ok(()),
         },
-        LeaseBackend::Database => {
-            let db = store.db();
-            db.execute_raw(statement(
-                db,
-                "DELETE FROM leases WHERE name = $1 AND holder = $2",
-                vec![name.into(), holder.into()],
-            ))
+        LeaseBackend::Database => store
+            .db()
+            .execute(
+                Query::delete()
+                    .from_table(LEASES)
+                    .and_where(ExprTrait::eq(Expr::col("name"), name))
+                    .and_where(ExprTrait::eq(Expr::col("holder"), holder)),
+            )
             .await
             .map(|_| ())
-            .map_err(|e| e.to_string())
-        }
+            .map_err(|e| e.to_string()),
     };
     if let Err(error) = result {
         // It expires by itself; the next holder waits at most its ttl.
         tracing::warn!(lease = name, backend = backend.as_str(), error = %error, "lease release failed");
     }
-}
-
-/// `$n` placeholders for Postgres, `?` for SQLite (the SQL uses each once, in order).
-fn statement(db: &DatabaseConnection, sql: &str, values: Vec<sea_orm::Value>) -> Statement {
-    let backend = db.get_database_backend();
-    let sql = if backend == DatabaseBackend::Postgres {
-        sql.to_owned()
-    } else {
-        question_mark_placeholders(sql)
-    };
-    Statement::from_sql_and_values(backend, sql, values)
-}
-
-fn question_mark_placeholders(sql: &str) -> String {
-    let mut out = String::with_capacity(sql.len());
-    let mut chars = sql.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
-            while chars.peek().is_some_and(char::is_ascii_digit) {
-                chars.next();
-            }
-            out.push('?');
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 impl Store {
@@ -240,7 +218,7 @@ impl Store {
         let holder = uuid::Uuid::new_v4().simple().to_string();
         if let Some(manager) = self.redis() {
             let mut conn = manager.clone();
-            let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+            let ttl_ms = std::cmp::max(1, u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX));
             let mut cmd = redis::cmd("SET");
             cmd.arg(self.redis_key(&format!("lease:{name}")))
                 .arg(&holder)
@@ -276,22 +254,19 @@ impl Store {
         let until = now_ms.saturating_add(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX));
         // Inserts a new lease, or takes over an expired one; a live lease is
         // left alone and no row changes.
-        let result = self
-            .db()
-            .execute_raw(statement(
-                self.db(),
-                "INSERT INTO leases (name, holder, expires_at_ms) VALUES ($1, $2, $3) \
-                 ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, \
-                 expires_at_ms = excluded.expires_at_ms \
-                 WHERE leases.expires_at_ms < $4",
-                vec![
-                    name.into(),
-                    holder.clone().into(),
-                    until.into(),
-                    now_ms.into(),
-                ],
-            ))
-            .await?;
+        let insert = Query::insert()
+            .into_table(LEASES)
+            .columns(["name", "holder", "expires_at_ms"])
+            .values([name.into(), holder.clone().into(), until.into()])
+            .map_err(|e| StoreError::Db(sea_orm::DbErr::Custom(e.to_string())))?
+            .on_conflict(
+                OnConflict::column("name")
+                    .update_columns(["holder", "expires_at_ms"])
+                    .action_and_where(Expr::col((LEASES, "expires_at_ms")).lt(now_ms))
+                    .to_owned(),
+            )
+            .to_owned();
+        let result = self.db().execute(&insert).await?;
         Ok((result.rows_affected() == 1).then(|| self.lease(name, holder, LeaseBackend::Database)))
     }
 
@@ -362,18 +337,6 @@ mod tests {
         assert!(
             store.try_lease("a", ttl).await.unwrap().is_some(),
             "expired lease taken over"
-        );
-    }
-
-    #[test]
-    fn sqlite_gets_question_marks() {
-        assert_eq!(
-            question_mark_placeholders("DELETE FROM leases WHERE name = $1 AND holder = $12"),
-            "DELETE FROM leases WHERE name = ? AND holder = ?"
-        );
-        assert_eq!(
-            question_mark_placeholders("SELECT '$' || $1"),
-            "SELECT '$' || ?"
         );
     }
 }
