@@ -27,8 +27,7 @@ pub struct TestApp {
     /// The configuration the instance runs with (replicas reuse it).
     pub config: Config,
     db: TestDb,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    server: Option<tokio::task::JoinHandle<()>>,
+    instance: Running,
     sim_stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -60,12 +59,24 @@ impl Default for TestOptions {
 pub struct Replica {
     pub base: Url,
     pub auth: TenantAuth,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    server: Option<tokio::task::JoinHandle<()>>,
+    instance: Running,
 }
 
 impl Replica {
     pub async fn shutdown(mut self) {
+        self.instance.stop().await;
+    }
+}
+
+/// A running instance's server task and its stop signal.
+struct Running {
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Running {
+    /// Stops it and waits (up to 30 s) for the graceful shutdown.
+    async fn stop(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -75,16 +86,12 @@ impl Replica {
     }
 }
 
-/// Builds and runs an instance; returns its auth service, stop sender and task.
+/// Builds and runs an instance; returns its auth service and handle.
 async fn run_instance(
     config: &Config,
     listener: std::net::TcpListener,
     clock: Clock,
-) -> (
-    TenantAuth,
-    tokio::sync::oneshot::Sender<()>,
-    tokio::task::JoinHandle<()>,
-) {
+) -> (TenantAuth, Running) {
     let app = Application::build(config, Some(listener), clock)
         .await
         .expect("tpgate builds");
@@ -97,7 +104,13 @@ async fn run_instance(
             })
             .await;
     });
-    (auth, stop_tx, server)
+    (
+        auth,
+        Running {
+            stop: Some(stop_tx),
+            server: Some(server),
+        },
+    )
 }
 
 enum TestDb {
@@ -213,7 +226,7 @@ impl TestApp {
         config.validate_for_serve().unwrap();
 
         let clock = Clock::system();
-        let (auth, stop_tx, server) = run_instance(&config, gateway_listener, clock.clone()).await;
+        let (auth, instance) = run_instance(&config, gateway_listener, clock.clone()).await;
 
         let admin_token = jwt()
             .mint("e2e", Role::PlatformAdmin, None, chrono::Duration::hours(1))
@@ -232,8 +245,7 @@ impl TestApp {
             auth,
             config,
             db,
-            stop: Some(stop_tx),
-            server: Some(server),
+            instance,
             sim_stop: Some(sim_stop_tx),
         }
     }
@@ -245,12 +257,11 @@ impl TestApp {
         let base = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
         let mut config = self.config.clone();
         config.public_base_url = base.clone();
-        let (auth, stop, server) = run_instance(&config, listener, self.clock.clone()).await;
+        let (auth, instance) = run_instance(&config, listener, self.clock.clone()).await;
         Replica {
             base,
             auth,
-            stop: Some(stop),
-            server: Some(server),
+            instance,
         }
     }
 
@@ -263,13 +274,10 @@ impl TestApp {
     /// Stops this instance's server only (the simulator and database stay),
     /// as a crashed or restarted pod would.
     pub async fn stop_instance(&mut self) {
+        // Close our keep-alive connections first, so the graceful shutdown
+        // has nothing to wait for.
         self.http = reqwest::Client::new();
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(server) = self.server.take() {
-            let _ = tokio::time::timeout(Duration::from_secs(30), server).await;
-        }
+        self.instance.stop().await;
     }
 
     pub fn url(&self, path: &str) -> Url {
@@ -278,15 +286,7 @@ impl TestApp {
 
     /// Stops the servers and drops the Postgres test database.
     pub async fn shutdown(mut self) {
-        // Close our keep-alive connections first, so the graceful shutdown
-        // has nothing to wait for.
-        self.http = reqwest::Client::new();
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(server) = self.server.take() {
-            let _ = tokio::time::timeout(Duration::from_secs(30), server).await;
-        }
+        self.stop_instance().await;
         if let Some(sim_stop) = self.sim_stop.take() {
             let _ = sim_stop.send(());
         }

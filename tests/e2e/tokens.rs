@@ -153,6 +153,15 @@ async fn leases_use_redis_when_configured_and_the_database_otherwise() {
     app.shutdown().await;
 }
 
+/// Gets `appid`'s token from `app` and checks that WeChat accepts it.
+async fn assert_usable_token(app: &TestApp, appid: &str) {
+    let access = app.auth.authorizer_access_token(appid).await.unwrap();
+    assert!(
+        app.sim.authorizer_token_valid(appid, access.token.expose()),
+        "{appid}: a token WeChat does not accept"
+    );
+}
+
 /// WeChat rotates refresh tokens here; a refresh "dies" after WeChat
 /// answered and before the commit, still holding its lease.
 async fn crashing_app() -> (TestApp, String) {
@@ -181,20 +190,12 @@ async fn a_refresh_that_dies_before_commit_loses_no_refresh_token() {
     let (app, appid) = crashing_app().await;
     // The next refresh waits out the dead holder's lease, then uses the
     // refresh token still stored (WeChat's previous one, within its grace).
-    let access = app.auth.authorizer_access_token(&appid).await.unwrap();
-    assert!(
-        app.sim
-            .authorizer_token_valid(&appid, access.token.expose())
-    );
+    assert_usable_token(&app, &appid).await;
     assert_eq!(app.sim.authorizer_token_calls(&appid), 2);
     assert_eq!(app.sim.error_count(AUTHORIZER_TOKEN, 61023), 0);
     // The rotated token was committed: a lifetime later it refreshes again.
     app.advance(LIFETIME - MARGIN + 60);
-    let access = app.auth.authorizer_access_token(&appid).await.unwrap();
-    assert!(
-        app.sim
-            .authorizer_token_valid(&appid, access.token.expose())
-    );
+    assert_usable_token(&app, &appid).await;
     assert_eq!(app.sim.authorizer_token_calls(&appid), 3);
     assert_eq!(app.sim.error_count(AUTHORIZER_TOKEN, 61023), 0);
     app.shutdown().await;
@@ -206,11 +207,7 @@ async fn a_lost_refresh_token_is_recovered_from_the_authorizer_list() {
     // Past the old refresh token's grace: WeChat answers 61023, and the
     // current one comes back from api_get_authorizer_list.
     app.advance(400);
-    let access = app.auth.authorizer_access_token(&appid).await.unwrap();
-    assert!(
-        app.sim
-            .authorizer_token_valid(&appid, access.token.expose())
-    );
+    assert_usable_token(&app, &appid).await;
     assert_eq!(app.sim.error_count(AUTHORIZER_TOKEN, 61023), 1);
     assert_eq!(app.sim.call_count(AUTHORIZER_LIST), 1);
     assert_eq!(app.sim.authorizer_token_calls(&appid), 3);
@@ -305,6 +302,20 @@ async fn the_ticket_is_requested_when_missing_survives_restarts_and_gates_readin
     let (status, body) = readyz(&restarted.base).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["component_verify_ticket"]["valid"], true);
+    let metrics = reqwest::get(restarted.base.join("metrics").unwrap())
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("tpgate_component_ticket_age_seconds"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("tpgate_token_refreshes_total"),
+        "{metrics}"
+    );
 
     // Past its 12 h validity the instance is not ready, and asks again.
     app.clock.advance(12 * 3600 + 60);

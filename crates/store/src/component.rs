@@ -15,6 +15,13 @@ pub struct StoredTicket {
     pub received_at: DateTime<Utc>,
 }
 
+/// The ticket (if any) and when a replica last asked WeChat to push one.
+#[derive(Debug, Clone, Default)]
+pub struct TicketState {
+    pub ticket: Option<StoredTicket>,
+    pub push_requested_at: Option<DateTime<Utc>>,
+}
+
 /// The cached component token, opened, with the version that fences writes.
 #[derive(Debug, Clone)]
 pub struct StoredComponentToken {
@@ -99,23 +106,32 @@ impl Store {
         &self,
         component_appid: &str,
     ) -> Result<Option<StoredTicket>, StoreError> {
+        Ok(self.ticket_state(component_appid).await?.ticket)
+    }
+
+    /// The ticket and when a ticket push was last requested, in one read.
+    pub async fn ticket_state(&self, component_appid: &str) -> Result<TicketState, StoreError> {
         let Some(row) = self.component_row(component_appid).await? else {
-            return Ok(None);
+            return Ok(TicketState::default());
         };
-        match (
+        let ticket = match (
             row.verify_ticket_sealed,
             row.ticket_create_time,
             row.ticket_received_at,
         ) {
-            (Some(sealed), Some(create_time), Some(received_at)) => Ok(Some(StoredTicket {
+            (Some(sealed), Some(create_time), Some(received_at)) => Some(StoredTicket {
                 ticket: self
                     .sealer()
                     .open(&ticket_purpose(component_appid), &sealed)?,
                 create_time,
                 received_at,
-            })),
-            _ => Ok(None),
-        }
+            }),
+            _ => None,
+        };
+        Ok(TicketState {
+            ticket,
+            push_requested_at: row.ticket_push_requested_at,
+        })
     }
 
     pub async fn component_token(
@@ -194,16 +210,5 @@ impl Store {
             .exec(self.db())
             .await?;
         Ok(result.rows_affected == 1)
-    }
-
-    /// When api_start_push_ticket was last called (by any replica).
-    pub async fn ticket_push_requested_at(
-        &self,
-        component_appid: &str,
-    ) -> Result<Option<DateTime<Utc>>, StoreError> {
-        Ok(self
-            .component_row(component_appid)
-            .await?
-            .and_then(|r| r.ticket_push_requested_at))
     }
 }

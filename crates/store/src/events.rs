@@ -4,8 +4,8 @@
 //! push WeChat retries) stores it once, and the caller learns it was a repeat.
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, TryInsertResult,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, TryInsertResult,
 };
 
 use crate::{Store, StoreError, entity::event, new_id, now};
@@ -79,14 +79,6 @@ impl Store {
     /// Records an event; `Ok(false)` when it was already recorded.
     pub async fn record_event(&self, new: &NewEvent) -> Result<bool, StoreError> {
         insert_event(self.db(), new).await
-    }
-
-    pub async fn event_recorded(&self, dedupe_key: &str) -> Result<bool, StoreError> {
-        Ok(event::Entity::find()
-            .filter(event::Column::DedupeKey.eq(dedupe_key))
-            .count(self.db())
-            .await?
-            > 0)
     }
 
     pub async fn event_by_dedupe_key(&self, dedupe_key: &str) -> Result<Option<Event>, StoreError> {

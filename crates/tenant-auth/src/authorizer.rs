@@ -10,7 +10,7 @@ use std::time::Instant;
 use chrono::{DateTime, Duration, Utc};
 use store::{
     Secret,
-    authorizers::{AuthorizerTokens, STATUS_ACTIVE, STATUS_REAUTHORIZATION_REQUIRED},
+    authorizers::{AuthorizerTokens, STATUS_ACTIVE, STATUS_REAUTHORIZATION_REQUIRED, StatusChange},
     events::{self, NewEvent},
 };
 use wechat_api::component::{
@@ -33,7 +33,6 @@ const TOUCH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(300);
 pub struct AuthorizerAccess {
     pub token: Secret,
     pub version: i64,
-    pub expires_at: DateTime<Utc>,
 }
 
 /// Why a token is being refreshed; decides what counts as still usable.
@@ -131,7 +130,6 @@ impl TenantAuth {
         usable.then(|| AuthorizerAccess {
             token: token.clone(),
             version: tokens.version,
-            expires_at: *expires_at,
         })
     }
 
@@ -221,16 +219,21 @@ impl TenantAuth {
             return Ok(AuthorizerAccess {
                 token: access,
                 version: version + 1,
-                expires_at,
             });
         }
         // Someone wrote since we read (only possible if a lease expired under
         // us, or a re-authorization landed): theirs is newer and wins.
         metrics::refreshed("authorizer", "lost_race");
+        self.current_access(appid).await
+    }
+
+    /// What another writer stored after we read: used when our own write
+    /// lost, since theirs is newer.
+    async fn current_access(&self, appid: &str) -> Result<AuthorizerAccess, AuthError> {
         let tokens = self.load_tokens(appid).await?;
         self.usable_access(&tokens, Need::Use).ok_or_else(|| {
             AuthError::Store(store::StoreError::Conflict(
-                "concurrent authorizer token refresh".into(),
+                "authorizer tokens changed during a refresh".into(),
             ))
         })
     }
@@ -253,12 +256,7 @@ impl TenantAuth {
                     .await?
                 {
                     // A re-authorization landed meanwhile: use what it stored.
-                    let tokens = self.load_tokens(appid).await?;
-                    return self.usable_access(&tokens, Need::Use).ok_or_else(|| {
-                        AuthError::Store(store::StoreError::Conflict(
-                            "authorizer changed during refresh-token recovery".into(),
-                        ))
-                    });
+                    return self.current_access(appid).await;
                 }
                 let version = tokens.version + 1;
                 let requested_at = self.clock.now();
@@ -328,9 +326,15 @@ impl TenantAuth {
             dedupe_key: format!("reauthorization_required:{appid}:{version}"),
             occurred_at: self.clock.now(),
         };
-        self.store
+        if self
+            .store
             .require_reauthorization(appid, version, event)
-            .await?;
+            .await?
+            == StatusChange::Unchanged
+        {
+            // Re-authorized (or revoked) since we read it: that state stands.
+            return self.current_access(appid).await;
+        }
         metrics::refreshed("authorizer", "reauthorization_required");
         tracing::warn!(authorizer.appid = %appid, reason, "authorizer needs re-authorization; WeChat will not be called for it");
         Err(AuthError::AuthorizerInactive {

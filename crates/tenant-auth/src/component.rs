@@ -46,7 +46,7 @@ pub enum TicketCheck {
 
 /// The dedupe key of an authorization code: the redirect and the
 /// `authorized` push carry the same code, and WeChat retries pushes.
-fn auth_code_key(code: &str) -> String {
+pub(crate) fn auth_code_key(code: &str) -> String {
     let digest = Sha256::digest(code.as_bytes());
     format!("auth_code:{}", hex::encode(&digest[..16]))
 }
@@ -99,8 +99,9 @@ impl TenantAuth {
             } => {
                 if self
                     .store
-                    .event_recorded(&auth_code_key(&authorization_code))
+                    .event_by_dedupe_key(&auth_code_key(&authorization_code))
                     .await?
+                    .is_some()
                 {
                     return Ok(PushOutcome::Duplicate);
                 }
@@ -184,9 +185,10 @@ impl TenantAuth {
     // === ticket ===
 
     pub async fn ticket_status(&self) -> Result<TicketStatus, AuthError> {
-        let appid = &self.config.appid;
-        let ticket = self.store.verify_ticket(appid).await?;
-        let push_requested_at = self.store.ticket_push_requested_at(appid).await?;
+        let store::component::TicketState {
+            ticket,
+            push_requested_at,
+        } = self.store.ticket_state(&self.config.appid).await?;
         let now = self.clock.now();
         let stale_after = Duration::from_std(self.config.tokens.ticket_stale_after)
             .unwrap_or(Duration::minutes(20));
@@ -263,6 +265,13 @@ impl TenantAuth {
         }
     }
 
+    /// On a token refresh's failure path: its own error is what matters.
+    async fn request_ticket_push_best_effort(&self) {
+        if let Err(e) = self.request_ticket_push().await {
+            tracing::warn!(error = %e, "api_start_push_ticket failed");
+        }
+    }
+
     // === component_access_token ===
 
     /// A component_access_token valid for longer than the refresh margin.
@@ -302,9 +311,7 @@ impl TenantAuth {
     async fn fetch_component_token(&self, version: i64) -> Result<(Secret, i64), AuthError> {
         let appid = &self.config.appid;
         let Some(ticket) = self.store.verify_ticket(appid).await? else {
-            if let Err(e) = self.request_ticket_push().await {
-                tracing::warn!(error = %e, "api_start_push_ticket failed");
-            }
+            self.request_ticket_push_best_effort().await;
             metrics::refreshed("component", "no_ticket");
             return Err(AuthError::NoTicket);
         };
@@ -327,9 +334,7 @@ impl TenantAuth {
                 metrics::refreshed("component", "failed");
                 if matches!(e.errcode(), Some(61005 | 61006)) {
                     // The ticket WeChat no longer accepts: ask for a new one.
-                    if let Err(e) = self.request_ticket_push().await {
-                        tracing::warn!(error = %e, "api_start_push_ticket failed");
-                    }
+                    self.request_ticket_push_best_effort().await;
                 }
                 return Err(e.into());
             }
@@ -377,11 +382,6 @@ impl TenantAuth {
             }
             other => Ok(other?),
         }
-    }
-
-    /// Dedupe key for an auth code (shared by the redirect and the push).
-    pub(crate) fn auth_code_event_key(code: &str) -> String {
-        auth_code_key(code)
     }
 }
 

@@ -16,7 +16,9 @@ use wechat_api::component::{
     QueryAuthRequest, QueryAuthResponse,
 };
 
-use crate::{AuthError, OnboardingResult, TenantAuth, wechat_client::WechatError};
+use crate::{
+    AuthError, OnboardingResult, TenantAuth, component::auth_code_key, wechat_client::WechatError,
+};
 
 /// Which WeChat authorization page a visit is sent to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,7 +137,7 @@ impl TenantAuth {
             .ok_or(AuthError::VisitNotFound)?;
         let previous = self
             .store
-            .event_by_dedupe_key(&Self::auth_code_event_key(auth_code))
+            .event_by_dedupe_key(&auth_code_key(auth_code))
             .await?;
         let (appid, funcscopes, owner) = match previous.and_then(|e| e.authorizer_appid) {
             Some(appid) => {
@@ -232,7 +234,7 @@ impl TenantAuth {
                 "authorizer_appid": auth.appid,
                 "funcscopes": auth.funcscopes,
             }),
-            dedupe_key: Self::auth_code_event_key(auth_code),
+            dedupe_key: auth_code_key(auth_code),
             occurred_at,
         };
         let outcome = self

@@ -67,6 +67,8 @@ impl Application {
             .context("connecting storage")?
             .with_redis_prefix(&config.redis_key_prefix);
         store.migrate().await.context("running migrations")?;
+        // Before anything records a metric: the facade drops what comes earlier.
+        crate::telemetry::prometheus();
         let auth = TenantAuth::new(store.clone(), config.component_config(), clock)
             .context("component configuration")?;
         let state = AppState {

@@ -776,7 +776,9 @@ impl State {
                 ));
             }
         };
-        let suffix = &req.authorizer_appid[req.authorizer_appid.len().saturating_sub(12)..];
+        // The last 12 characters (appids are ASCII, but input is input).
+        let chars: Vec<char> = req.authorizer_appid.chars().collect();
+        let suffix: String = chars[chars.len().saturating_sub(12)..].iter().collect();
         Ok(AuthorizerInfoResponse {
             authorizer_info: AuthorizerAccountInfo {
                 nick_name: Some(format!("Demo Mini Program {suffix}")),
