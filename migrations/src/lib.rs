@@ -11,6 +11,7 @@ use sea_orm_migration::sea_orm::{DatabaseBackend, Statement, TransactionTrait};
 
 mod m20261122_000001_create_core_tables;
 mod m20261123_000001_token_coordination;
+mod m20261123_000002_proxy;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261122_000001_create_core_tables::Migration),
             Box::new(m20261123_000001_token_coordination::Migration),
+            Box::new(m20261123_000002_proxy::Migration),
         ]
     }
 }

@@ -18,9 +18,11 @@ pub use api::AdminApi;
 pub use jwt::{JwtConfig, Role};
 
 /// Shared state of the admin API, put in the poem `Data` of the app.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct AdminState {
     pub store: Store,
+    /// Policies are reloaded after a change; usage is read from it.
+    pub limiter: ratelimit::RateLimiter,
     pub jwt: JwtConfig,
     /// Where merchants reach tpgate (onboarding links are built on it).
     pub public_base_url: Url,

@@ -13,11 +13,12 @@ pub fn validation_problem(err: ValidationError) -> Problem {
 /// WeChat's trouble (5xx), so clients can decide whether to retry.
 pub fn status_for_errcode(code: i64) -> StatusCode {
     match code {
-        // The payment order does not exist (for this Mini Program).
-        10060001 | 268546002 => StatusCode::NOT_FOUND,
+        // The payment order or waybill does not exist (for this Mini Program).
+        10060001 | 268546002 | 9300559 => StatusCode::NOT_FOUND,
         // Order state forbids it: already shipped, re-shipment used, not shippable,
         // nothing changed, reminder already used, not shipped yet.
-        10060002 | 10060003 | 10060004 | 10060023 | 10060028 | 10060030 | 10060032 => {
+        // The waybill's goods were modified too often.
+        10060002 | 10060003 | 10060004 | 10060023 | 10060028 | 10060030 | 10060032 | 9300560 => {
             StatusCode::CONFLICT
         }
         // Quota / frequency limits.
@@ -34,16 +35,34 @@ pub fn status_for_errcode(code: i64) -> StatusCode {
     }
 }
 
+/// WeChat's error as problem+json: the status from [`status_for_errcode`],
+/// the errcode's meaning and the seed's advice as `detail`, WeChat's errcode,
+/// errmsg and rid as extension members.
 pub fn wechat_problem(code: i64, errmsg: &str) -> Problem {
     let status = status_for_errcode(code);
     let meaning = errcode::describe(code).unwrap_or("WeChat rejected the request");
+    let detail = match errcode::advice(code) {
+        Some(advice) => format!("WeChat errcode {code}: {meaning}. {advice}"),
+        None => format!("WeChat errcode {code}: {meaning}"),
+    };
     let mut p = Problem::new(status, "wechat-error", "WeChat rejected the request")
-        .with_detail(format!("WeChat errcode {code}: {meaning}"))
+        .with_detail(detail)
         .with_wechat(code, errmsg);
     if status == StatusCode::TOO_MANY_REQUESTS {
-        p = p.with_retry_after(60);
+        p = p.with_retry_after(seconds_to_shanghai_midnight_or_minute(code));
     }
     p
+}
+
+/// WeChat's daily quotas (45009, 9300513) reset at midnight in China; the
+/// others are per-minute frequency controls.
+fn seconds_to_shanghai_midnight_or_minute(code: i64) -> u64 {
+    if matches!(code, 45009 | 9300513) {
+        let (_, reset) = ratelimit::Window::Day.current(chrono::Utc::now());
+        u64::try_from(reset).unwrap_or(60)
+    } else {
+        60
+    }
 }
 
 pub fn auth_problem(err: AuthError) -> Problem {
@@ -106,5 +125,31 @@ mod tests {
         assert_eq!(status_for_errcode(45009), StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(status_for_errcode(48001), StatusCode::FORBIDDEN);
         assert_eq!(status_for_errcode(268485216), StatusCode::BAD_REQUEST);
+        assert_eq!(status_for_errcode(9300513), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(status_for_errcode(9300560), StatusCode::CONFLICT);
+        assert_eq!(status_for_errcode(9300559), StatusCode::NOT_FOUND);
+    }
+
+    #[test]
+    fn every_seed_errcode_maps_with_a_detail() {
+        for code in errcode::ALL {
+            let p = wechat_problem(*code, "boom rid: 1a2b3c4d-5e6f7a8b-9c0d1e2f");
+            assert!(p.status().is_client_error() || p.status().is_server_error());
+            assert_eq!(p.body().wechat_errcode, Some(*code));
+            assert_eq!(
+                p.body().wechat_rid.as_deref(),
+                Some("1a2b3c4d-5e6f7a8b-9c0d1e2f")
+            );
+            let detail = p.body().detail.clone().unwrap_or_default();
+            assert!(detail.contains(&code.to_string()), "{code}: {detail}");
+        }
+    }
+
+    #[test]
+    fn wechat_quota_is_429_until_shanghai_midnight() {
+        let p = wechat_problem(9300513, "quota");
+        assert_eq!(p.status(), StatusCode::TOO_MANY_REQUESTS);
+        let minute = wechat_problem(45011, "busy");
+        assert_eq!(minute.status(), StatusCode::TOO_MANY_REQUESTS);
     }
 }

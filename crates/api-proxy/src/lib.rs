@@ -1,44 +1,71 @@
-//! The tenant-facing API: typed WeChat endpoints under `/v1/apps/{appid}/…`.
+//! The tenant-facing API: every WeChat API of the seeds as a typed endpoint
+//! under `/v1/apps/{appid}/…` (WeChat's path, WeChat's JSON), plus a raw
+//! passthrough for the rest.
 //!
-//! Every call goes through the same gate, in this order, and stops at the
-//! first failure without spending WeChat quota:
-//! 1. API key → tenant (the security scheme; taking [`TenantApiKey`] is the check);
-//! 2. the tenant owns the appid and the authorization is active;
-//! 3. the authorizer holds one of the route's permission sets;
-//! 4. the body passes the seed rules ([`wechat_api::Validate`]);
-//! 5. token injected; on a token errcode, one forced refresh and one retry
-//!    (safe even for writes: WeChat rejected the token before doing anything).
+//! Every call passes the same gate ([`gate`]): tenant owns the appid →
+//! permission set → seed rules → idempotency → rate limits → token → WeChat
+//! (with the retries that are safe) → errcode mapped to problem+json.
 //!
 //! # Layout
-//! `routes` (the APIs as data), `passthrough` (typed-but-raw JSON bodies),
-//! `errors` (errcode → problem+json); handlers and the gate are here.
+//! - `api`: the endpoints (thin): `shipping`, `logistics`, `raw`.
+//! - `catalog`: the APIs as data (path, group, read/write, user field).
+//! - `permissions`: which permission sets allow which path.
+//! - `gate`: the gate and the call, with retries and idempotency.
+//! - `answer`: the success response (headers included).
+//! - `passthrough`: typed-for-the-spec but forwarded-as-sent JSON bodies.
+//! - `errors`: errcode → HTTP status and problem+json.
 #![forbid(unsafe_code)]
 
+pub mod answer;
+pub mod api;
+pub mod catalog;
 pub mod errors;
+pub mod gate;
 pub mod passthrough;
-pub mod routes;
+pub mod permissions;
+
+use std::{sync::Arc, time::Duration};
 
 use poem::Request;
-use poem_openapi::{OpenApi, SecurityScheme, Tags, auth::Bearer, param::Path, payload::Json};
+use poem_openapi::{SecurityScheme, auth::Bearer};
 use problem::Problem;
-use serde_json::Value;
-use store::authorizers::STATUS_ACTIVE;
-use tenant_auth::{AuthError, TenantAuth, WechatError};
-use wechat_api::{
-    Validate,
-    shipping::{GetOrderRequest, GetOrderResponse, UploadShippingInfoRequest, WechatAck},
-};
+use ratelimit::RateLimiter;
+use tenant_auth::TenantAuth;
 
-use crate::{
-    errors::{auth_problem, validation_problem, wechat_problem},
-    passthrough::WechatJson,
-    routes::WechatRoute,
-};
+pub use api::raw::raw_passthrough;
+pub use permissions::PermissionMap;
+
+/// Tunables of the proxy (config `proxy.*`).
+#[derive(Debug, Clone)]
+pub struct ProxySettings {
+    /// Retries of a read after `-1`, a busy code or a timeout.
+    pub read_retries: usize,
+    /// First backoff delay (doubling, jittered, at most 1 s).
+    pub retry_min_delay: Duration,
+    /// How long an idempotent answer is kept.
+    pub idempotency_ttl: Duration,
+    /// How long a repeat waits for the first request with its key.
+    pub idempotency_wait: Duration,
+}
+
+impl Default for ProxySettings {
+    fn default() -> Self {
+        Self {
+            read_retries: 2,
+            retry_min_delay: Duration::from_millis(100),
+            idempotency_ttl: Duration::from_secs(24 * 3600),
+            idempotency_wait: Duration::from_secs(10),
+        }
+    }
+}
 
 /// Shared state of the proxy, put in the poem `Data` of the app.
 #[derive(Clone)]
 pub struct ProxyState {
     pub auth: TenantAuth,
+    pub limiter: RateLimiter,
+    pub permissions: Arc<PermissionMap>,
+    pub settings: Arc<ProxySettings>,
 }
 
 /// The tenant making a call.
@@ -46,6 +73,8 @@ pub struct ProxyState {
 pub struct TenantContext {
     pub tenant_id: String,
     pub api_key_id: String,
+    /// May use the raw passthrough.
+    pub raw_passthrough: bool,
 }
 
 /// A tenant API key (`tpk_…`), sent as `Authorization: Bearer <key>`.
@@ -57,179 +86,33 @@ async fn check_api_key(req: &Request, bearer: Bearer) -> poem::Result<TenantCont
     let state = req
         .data::<ProxyState>()
         .ok_or_else(|| poem::Error::from(Problem::internal()))?;
-    // A storage error fails closed (503), never open.
-    match state.auth.store().tenant_for_api_key(&bearer.token).await {
+    tenant_for_key(state, &bearer.token)
+        .await
+        .map_err(Into::into)
+}
+
+/// The tenant behind an API key, from this replica's cache when fresh. A
+/// storage error fails closed (503), never open.
+pub(crate) async fn tenant_for_key(
+    state: &ProxyState,
+    key: &str,
+) -> Result<TenantContext, Problem> {
+    match state.auth.store().cached_tenant_for_api_key(key).await {
         Ok(Some((key, tenant))) => Ok(TenantContext {
             tenant_id: tenant.id,
             api_key_id: key.id,
+            raw_passthrough: tenant.raw_passthrough,
         }),
-        Ok(None) => Err(Problem::unauthorized("unknown, revoked or suspended API key").into()),
-        Err(e) => Err(Problem::from(e).into()),
+        Ok(None) => Err(Problem::unauthorized(
+            "unknown, revoked or suspended API key",
+        )),
+        Err(e) => Err(Problem::from(e)),
     }
 }
 
-#[derive(Tags)]
-enum ApiTags {
-    /// Mini Program shipping-information management (`/wxa/sec/order/*`);
-    /// needs permission set 142 or 18.
-    Shipping,
-}
+/// All typed proxy endpoints, for the OpenAPI service.
+pub type ProxyApi = (api::shipping::ShippingApi, api::logistics::LogisticsApi);
 
-pub struct ProxyApi;
-
-#[OpenApi(prefix_path = "/v1/apps")]
-impl ProxyApi {
-    /// Upload shipping information for a payment order
-    ///
-    /// WeChat's `upload_shipping_info`, body in WeChat's shape. Checked locally
-    /// against the seed rules first (a 400 names the field and the errcode it
-    /// prevents). A payment order may be re-shipped once; the third upload is
-    /// a 409 with `wechat_errcode` 10060003. Not retried automatically.
-    #[oai(
-        path = "/:appid/wxa/sec/order/upload_shipping_info",
-        method = "post",
-        operation_id = "upload_shipping_info",
-        tag = "ApiTags::Shipping"
-    )]
-    async fn upload_shipping_info(
-        &self,
-        auth: TenantApiKey,
-        state: poem::web::Data<&ProxyState>,
-        /// The authorized Mini Program's appid.
-        appid: Path<String>,
-        body: Json<WechatJson<UploadShippingInfoRequest>>,
-    ) -> Result<Json<WechatJson<WechatAck>>, Problem> {
-        let answer = proxy(
-            &state,
-            &auth.0,
-            &appid,
-            &routes::UPLOAD_SHIPPING_INFO,
-            &body.0.typed,
-            &body.0.raw,
-        )
-        .await?;
-        Ok(Json(wechat_answer(answer)?))
-    }
-
-    /// Get a payment order's shipping state
-    ///
-    /// WeChat's `get_order`: by `transaction_id`, or `merchant_id` +
-    /// `merchant_trade_no`.
-    #[oai(
-        path = "/:appid/wxa/sec/order/get_order",
-        method = "post",
-        operation_id = "get_order",
-        tag = "ApiTags::Shipping"
-    )]
-    async fn get_order(
-        &self,
-        auth: TenantApiKey,
-        state: poem::web::Data<&ProxyState>,
-        /// The authorized Mini Program's appid.
-        appid: Path<String>,
-        body: Json<WechatJson<GetOrderRequest>>,
-    ) -> Result<Json<WechatJson<GetOrderResponse>>, Problem> {
-        let answer = proxy(
-            &state,
-            &auth.0,
-            &appid,
-            &routes::GET_ORDER,
-            &body.0.typed,
-            &body.0.raw,
-        )
-        .await?;
-        Ok(Json(wechat_answer(answer)?))
-    }
-}
-
-fn wechat_answer<T: poem_openapi::types::Type + serde::de::DeserializeOwned>(
-    raw: Value,
-) -> Result<WechatJson<T>, Problem> {
-    WechatJson::from_wechat(raw).map_err(|e| {
-        tracing::warn!(error = %e, "WeChat answered a shape we do not understand");
-        Problem::new(
-            poem::http::StatusCode::BAD_GATEWAY,
-            "wechat-unreadable",
-            "Unreadable WeChat answer",
-        )
-        .with_detail("WeChat's answer did not match the documented shape")
-    })
-}
-
-/// The gate (see the crate docs) and the call itself.
-async fn proxy<T: Validate>(
-    state: &ProxyState,
-    tenant: &TenantContext,
-    appid: &str,
-    route: &WechatRoute,
-    typed: &T,
-    raw: &Value,
-) -> Result<Value, Problem> {
-    let store = state.auth.store();
-    // Unknown appid and another tenant's appid look the same: no probing.
-    let authorizer = store
-        .authorizer(appid)
-        .await
-        .map_err(Problem::from)?
-        .filter(|a| a.tenant_id.as_deref() == Some(tenant.tenant_id.as_str()))
-        .ok_or_else(|| {
-            Problem::not_found(format!(
-                "Mini Program {appid} is not authorized for this tenant"
-            ))
-        })?;
-    if authorizer.status != STATUS_ACTIVE {
-        return Err(auth_problem(AuthError::AuthorizerInactive {
-            appid: appid.to_owned(),
-            status: authorizer.status,
-        }));
-    }
-    if !route
-        .allowed_sets
-        .iter()
-        .any(|s| authorizer.funcscopes.contains(s))
-    {
-        return Err(Problem::forbidden(format!(
-            "Mini Program {appid} has not granted any of the permission sets {:?} that {} needs; its administrator must authorize them",
-            route.allowed_sets, route.path
-        ))
-        .with_required_sets(route.allowed_sets.to_vec()));
-    }
-    typed.validate().map_err(validation_problem)?;
-
-    let access = state
-        .auth
-        .authorizer_access_token(appid)
-        .await
-        .map_err(auth_problem)?;
-    let client = state.auth.client();
-    let first = client
-        .post_value(route.path, Some(("access_token", &access.token)), raw)
-        .await;
-    let result = match first {
-        Err(WechatError::Api { errcode, .. }) if wechat_api::errcode::is_token_error(errcode) => {
-            // WeChat rejected the token itself, before acting on the body, so
-            // one retry with a fresh token is safe for writes too.
-            tracing::info!(authorizer.appid = %appid, errcode, "token rejected by WeChat; refreshing once");
-            let fresh = state
-                .auth
-                .force_refresh_authorizer(appid, access.version)
-                .await
-                .map_err(auth_problem)?;
-            client
-                .post_value(route.path, Some(("access_token", &fresh.token)), raw)
-                .await
-        }
-        other => other,
-    };
-    match result {
-        Ok(value) => {
-            tracing::info!(tenant.id = %tenant.tenant_id, authorizer.appid = %appid, api = route.path, "proxied call succeeded");
-            Ok(value)
-        }
-        Err(WechatError::Api { errcode, errmsg }) => {
-            tracing::info!(tenant.id = %tenant.tenant_id, authorizer.appid = %appid, api = route.path, errcode, "WeChat answered an error");
-            Err(wechat_problem(errcode, &errmsg))
-        }
-        Err(other) => Err(auth_problem(AuthError::Wechat(other))),
-    }
+pub fn proxy_api() -> ProxyApi {
+    (api::shipping::ShippingApi, api::logistics::LogisticsApi)
 }

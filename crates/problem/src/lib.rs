@@ -49,6 +49,10 @@ pub struct ProblemBody {
     #[oai(skip_serializing_if_is_none)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub wechat_errmsg: Option<String>,
+    /// WeChat's request id (`rid`) from the errmsg, for support tickets.
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wechat_rid: Option<String>,
     /// Permission sets (funcscope ids) that would allow the call, for 403s.
     #[oai(skip_serializing_if_is_none)]
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -62,6 +66,8 @@ pub struct Problem {
     body: Box<ProblemBody>,
     retry_after: Option<u64>,
     www_authenticate: Option<String>,
+    /// Further headers (e.g. `RateLimit` on a 429).
+    headers: Vec<(&'static str, String)>,
 }
 
 impl Problem {
@@ -76,10 +82,12 @@ impl Problem {
                 prevents_errcode: None,
                 wechat_errcode: None,
                 wechat_errmsg: None,
+                wechat_rid: None,
                 required_permission_sets: None,
             }),
             retry_after: None,
             www_authenticate: None,
+            headers: Vec::new(),
         }
     }
 
@@ -98,9 +106,22 @@ impl Problem {
         self
     }
 
+    /// WeChat's errcode and errmsg; the `rid` WeChat appends to errmsg
+    /// (`… rid: 64f0a1b2-1c2d3e4f-5a6b7c8d`) is also given on its own.
     pub fn with_wechat(mut self, errcode: i64, errmsg: impl Into<String>) -> Self {
+        let errmsg = errmsg.into();
+        self.body.wechat_rid = errmsg
+            .rsplit_once("rid:")
+            .map(|(_, rid)| rid.trim().to_owned())
+            .filter(|rid| !rid.is_empty());
         self.body.wechat_errcode = Some(errcode);
-        self.body.wechat_errmsg = Some(errmsg.into());
+        self.body.wechat_errmsg = Some(errmsg);
+        self
+    }
+
+    /// Adds a response header (a name poem accepts; invalid values are dropped).
+    pub fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
         self
     }
 
@@ -249,6 +270,11 @@ impl ResponseError for Problem {
             && let Ok(value) = challenge.parse()
         {
             resp.headers_mut().insert("www-authenticate", value);
+        }
+        for (name, value) in &self.headers {
+            if let Ok(value) = value.parse() {
+                resp.headers_mut().insert(*name, value);
+            }
         }
         resp
     }

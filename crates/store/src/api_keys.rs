@@ -72,6 +72,26 @@ impl Store {
             .map(|t| (api_key, t)))
     }
 
+    /// [`Store::tenant_for_api_key`] through this replica's cache (see
+    /// `cache`): no query while the answer is fresh.
+    pub async fn cached_tenant_for_api_key(
+        &self,
+        key: &str,
+    ) -> Result<Option<(api_key::Model, tenant::Model)>, StoreError> {
+        let hash = hash_key(key);
+        if let Some(entry) = self.cache.api_keys.get(&hash) {
+            return Ok(entry);
+        }
+        let entry = self.tenant_for_api_key(key).await?;
+        let ttl = if entry.is_some() {
+            self.cache.ttl
+        } else {
+            self.cache.negative_ttl()
+        };
+        self.cache.api_keys.insert(hash, entry.clone(), ttl);
+        Ok(entry)
+    }
+
     pub async fn list_api_keys(&self, tenant_id: &str) -> Result<Vec<api_key::Model>, StoreError> {
         Ok(api_key::Entity::find()
             .filter(api_key::Column::TenantId.eq(tenant_id))

@@ -109,6 +109,19 @@ impl Store {
         auth: &Authorization,
         event: Option<NewEvent>,
     ) -> Result<StoredAuthorization, StoreError> {
+        let result = self
+            .store_authorization_uncached(tenant_id, auth, event)
+            .await;
+        self.forget_authorizer(&auth.appid);
+        result
+    }
+
+    async fn store_authorization_uncached(
+        &self,
+        tenant_id: Option<&str>,
+        auth: &Authorization,
+        event: Option<NewEvent>,
+    ) -> Result<StoredAuthorization, StoreError> {
         let txn = self.db().begin().await?;
         let existing = authorizer::Entity::find_by_id(auth.appid.clone())
             .one(&txn)
@@ -241,6 +254,31 @@ impl Store {
         };
         let grants = self.funcscopes_of(std::slice::from_ref(&row.appid)).await?;
         Ok(Some(Self::info(row, &grants)))
+    }
+
+    /// [`Store::authorizer`] through this replica's cache (see `cache`).
+    pub async fn cached_authorizer(
+        &self,
+        appid: &str,
+    ) -> Result<Option<AuthorizerInfo>, StoreError> {
+        if let Some(entry) = self.cache.authorizers.get(&appid.to_owned()) {
+            return Ok(entry);
+        }
+        let entry = self.authorizer(appid).await?;
+        let ttl = if entry.is_some() {
+            self.cache.ttl
+        } else {
+            self.cache.negative_ttl()
+        };
+        self.cache
+            .authorizers
+            .insert(appid.to_owned(), entry.clone(), ttl);
+        Ok(entry)
+    }
+
+    /// Forgets `appid`'s cached state after a write that changed it.
+    fn forget_authorizer(&self, appid: &str) {
+        self.cache.authorizers.remove(&appid.to_owned());
     }
 
     pub async fn list_authorizers(
@@ -381,6 +419,21 @@ impl Store {
         status: &str,
         expected_version: Option<i64>,
         drop_tokens: bool,
+        event: NewEvent,
+    ) -> Result<StatusChange, StoreError> {
+        let result = self
+            .change_status_uncached(appid, status, expected_version, drop_tokens, event)
+            .await;
+        self.forget_authorizer(appid);
+        result
+    }
+
+    async fn change_status_uncached(
+        &self,
+        appid: &str,
+        status: &str,
+        expected_version: Option<i64>,
+        drop_tokens: bool,
         mut event: NewEvent,
     ) -> Result<StatusChange, StoreError> {
         let txn = self.db().begin().await?;
@@ -483,6 +536,7 @@ impl Store {
             .filter(authorizer::Column::Appid.eq(appid))
             .exec(self.db())
             .await?;
+        self.forget_authorizer(appid);
         Ok(())
     }
 
@@ -504,6 +558,7 @@ impl Store {
             .filter(authorizer::Column::TenantId.is_null())
             .exec(self.db())
             .await?;
+        self.forget_authorizer(appid);
         Ok(self.authorizer(appid).await?.and_then(|a| a.tenant_id))
     }
 

@@ -12,18 +12,23 @@
 //!   the operations other crates may perform, as methods on [`Store`].
 //! - [`coord`]: single-flight locks and cross-replica leases (Redis or DB).
 //! - [`events`]: what happened to tenants' authorizers, deduplicated.
+//! - [`idempotency`], [`rate_limits`]: the proxy's idempotency keys and
+//!   rate-limit policies.
 //! - [`seal`], [`secret`], [`rotate`]: sealing at rest, a redacting string
 //!   type, and re-sealing everything under a new key.
 #![forbid(unsafe_code)]
 
 pub mod api_keys;
 pub mod authorizers;
+mod cache;
 pub mod component;
 pub mod coord;
 pub mod entity;
 mod error;
 pub mod events;
+pub mod idempotency;
 pub mod onboarding;
+pub mod rate_limits;
 pub mod rotate;
 pub mod seal;
 pub mod secret;
@@ -46,6 +51,7 @@ pub struct Store {
     /// share one Redis without seeing each other's locks.
     redis_prefix: Arc<str>,
     sealer: Arc<Sealer>,
+    cache: Arc<cache::HotCache>,
 }
 
 impl std::fmt::Debug for Store {
@@ -56,6 +62,9 @@ impl std::fmt::Debug for Store {
             .finish()
     }
 }
+
+/// Default lifetime of the hot-path cache entries.
+pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(10);
 
 /// Health of the store's dependencies, for `/readyz`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -120,6 +129,7 @@ impl Store {
             redis,
             redis_prefix: Arc::from("tpgate"),
             sealer: Arc::new(sealer),
+            cache: Arc::new(cache::HotCache::new(DEFAULT_CACHE_TTL)),
         })
     }
 
@@ -139,6 +149,19 @@ impl Store {
     pub fn with_redis_prefix(mut self, prefix: &str) -> Self {
         self.redis_prefix = Arc::from(prefix);
         self
+    }
+
+    /// How long this replica trusts a cached API key or authorizer (see
+    /// [`Store::cached_authorizer`]); default 10 s.
+    pub fn with_cache_ttl(mut self, ttl: Duration) -> Self {
+        self.cache = Arc::new(cache::HotCache::new(ttl));
+        self
+    }
+
+    /// Drops every cached API key and authorizer on this replica.
+    pub fn forget_cached(&self) {
+        self.cache.api_keys.clear();
+        self.cache.authorizers.clear();
     }
 
     /// `<prefix>:<name>`.

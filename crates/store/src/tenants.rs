@@ -1,5 +1,5 @@
 //! Tenants: the service provider's customers, owners of authorizers.
-use sea_orm::{ActiveValue::Set, EntityTrait, QueryOrder};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use crate::{Store, StoreError, entity::tenant, new_id, now};
 
@@ -12,6 +12,7 @@ impl Store {
             id: Set(new_id()),
             name: Set(name.to_owned()),
             status: Set(STATUS_ACTIVE.to_owned()),
+            raw_passthrough: Set(false),
             created_at: Set(now()),
             updated_at: Set(now()),
         };
@@ -45,5 +46,30 @@ impl Store {
             .order_by_asc(tenant::Column::Id)
             .all(self.db())
             .await?)
+    }
+
+    /// Allows or forbids `tenant_id` the raw passthrough. Cached API keys
+    /// carry the tenant row, so this replica forgets them at once.
+    pub async fn set_tenant_raw_passthrough(
+        &self,
+        tenant_id: &str,
+        enabled: bool,
+    ) -> Result<tenant::Model, StoreError> {
+        let result = tenant::Entity::update_many()
+            .set(tenant::ActiveModel {
+                raw_passthrough: Set(enabled),
+                updated_at: Set(now()),
+                ..Default::default()
+            })
+            .filter(tenant::Column::Id.eq(tenant_id))
+            .exec(self.db())
+            .await?;
+        if result.rows_affected == 0 {
+            return Err(StoreError::NotFound("tenant"));
+        }
+        self.cache.api_keys.clear();
+        self.tenant(tenant_id)
+            .await?
+            .ok_or(StoreError::NotFound("tenant"))
     }
 }

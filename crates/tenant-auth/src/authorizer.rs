@@ -33,6 +33,7 @@ const TOUCH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(300);
 pub struct AuthorizerAccess {
     pub token: Secret,
     pub version: i64,
+    pub expires_at: DateTime<Utc>,
 }
 
 /// Why a token is being refreshed; decides what counts as still usable.
@@ -49,12 +50,35 @@ enum Need {
 impl TenantAuth {
     /// An access token for `appid`, valid beyond the refresh margin;
     /// refreshed (once, by one task across replicas) when inside it.
+    ///
+    /// Served from this replica's memory while fresh: the proxy's hot path
+    /// reads no database row for the token.
     pub async fn authorizer_access_token(
         &self,
         appid: &str,
     ) -> Result<AuthorizerAccess, AuthError> {
-        self.touch(appid).await;
-        self.authorizer_token_for(appid, Need::Use).await
+        self.touch(appid);
+        if let Some(access) = self.cached_access(appid) {
+            return Ok(access);
+        }
+        let access = self.authorizer_token_for(appid, Need::Use).await?;
+        self.cache_access(appid, &access);
+        Ok(access)
+    }
+
+    fn cached_access(&self, appid: &str) -> Option<AuthorizerAccess> {
+        let cache = self.access.lock().unwrap_or_else(|p| p.into_inner());
+        cache
+            .get(appid)
+            .filter(|a| self.still_fresh(a.expires_at))
+            .cloned()
+    }
+
+    fn cache_access(&self, appid: &str, access: &AuthorizerAccess) {
+        let mut cache = self.access.lock().unwrap_or_else(|p| p.into_inner());
+        // Bounded by the authorizers this replica serves; expired entries
+        // are pruned by the sweep ([`Self::prune_touches`]).
+        cache.insert(appid.to_owned(), access.clone());
     }
 
     /// After WeChat rejected the token read at `failed_version` (40001,
@@ -66,8 +90,15 @@ impl TenantAuth {
         appid: &str,
         failed_version: i64,
     ) -> Result<AuthorizerAccess, AuthError> {
-        self.authorizer_token_for(appid, Need::Replace { failed_version })
-            .await
+        self.access
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(appid);
+        let access = self
+            .authorizer_token_for(appid, Need::Replace { failed_version })
+            .await?;
+        self.cache_access(appid, &access);
+        Ok(access)
     }
 
     /// For the sweep: refresh `appid`'s token if it expires before
@@ -130,6 +161,7 @@ impl TenantAuth {
         usable.then(|| AuthorizerAccess {
             token: token.clone(),
             version: tokens.version,
+            expires_at: *expires_at,
         })
     }
 
@@ -219,6 +251,7 @@ impl TenantAuth {
             return Ok(AuthorizerAccess {
                 token: access,
                 version: version + 1,
+                expires_at,
             });
         }
         // Someone wrote since we read (only possible if a lease expired under
@@ -343,8 +376,9 @@ impl TenantAuth {
         })
     }
 
-    /// Notes use of `appid` for the sweep, at most every few minutes.
-    async fn touch(&self, appid: &str) {
+    /// Notes use of `appid` for the sweep, at most every few minutes, in
+    /// the background (the call does not wait for the write).
+    fn touch(&self, appid: &str) {
         let now = Instant::now();
         {
             let mut touched = self
@@ -358,15 +392,24 @@ impl TenantAuth {
                 }
             }
         }
-        if let Err(e) = self.store.touch_authorizer(appid, self.clock.now()).await {
-            // Only the sweep's notion of "active" suffers; the call goes on.
-            tracing::warn!(authorizer.appid = %appid, error = %e, "could not record authorizer use");
-        }
+        let store = self.store.clone();
+        let appid = appid.to_owned();
+        let at = self.clock.now();
+        tokio::spawn(async move {
+            if let Err(e) = store.touch_authorizer(&appid, at).await {
+                // Only the sweep's notion of "active" suffers; the call goes on.
+                tracing::warn!(authorizer.appid = %appid, error = %e, "could not record authorizer use");
+            }
+        });
     }
 
     /// Drops per-authorizer memory (after a re-authorization or revocation).
     pub(crate) fn forget_authorizer(&self, appid: &str) {
         self.touched
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .remove(appid);
+        self.access
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .remove(appid);
@@ -379,5 +422,9 @@ impl TenantAuth {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .retain(|_, at| now.duration_since(*at) < TOUCH_INTERVAL);
+        self.access
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .retain(|_, a| self.still_fresh(a.expires_at));
     }
 }

@@ -112,6 +112,9 @@ pub struct TenantAuth {
     /// When this replica last wrote `last_used_at` per authorizer; bounded
     /// by pruning entries older than the write interval at every sweep.
     touched: Arc<Mutex<HashMap<String, Instant>>>,
+    /// Fresh authorizer access tokens this replica holds, by appid (the
+    /// proxy's hot path; the DB stays the source of truth).
+    access: Arc<Mutex<HashMap<String, AuthorizerAccess>>>,
     faults: Faults,
 }
 
@@ -134,6 +137,7 @@ impl TenantAuth {
             locks: KeyedLocks::default(),
             clock,
             touched: Arc::default(),
+            access: Arc::default(),
             faults: Faults::default(),
         })
     }

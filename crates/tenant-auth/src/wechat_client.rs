@@ -32,6 +32,16 @@ impl WechatError {
     }
 }
 
+/// A transport error without the URL (it carries the token); a timeout says
+/// so, because for a write it means the outcome is unknown.
+fn transport(e: reqwest::Error) -> WechatError {
+    if e.is_timeout() {
+        WechatError::Transport(format!("timed out: {}", e.without_url()))
+    } else {
+        WechatError::Transport(e.without_url().to_string())
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct WechatClient {
     http: reqwest::Client,
@@ -71,15 +81,12 @@ impl WechatClient {
             .json(body)
             .send()
             .await
-            .map_err(|e| WechatError::Transport(e.without_url().to_string()))?;
+            .map_err(transport)?;
         let status = response.status();
         if !status.is_success() {
             return Err(WechatError::HttpStatus(status.as_u16()));
         }
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| WechatError::Transport(e.without_url().to_string()))?;
+        let bytes = response.bytes().await.map_err(transport)?;
         let value: serde_json::Value =
             serde_json::from_slice(&bytes).map_err(|e| WechatError::Decode(e.to_string()))?;
         let status: WechatStatus = serde_json::from_value(value.clone())

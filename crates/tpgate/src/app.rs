@@ -2,7 +2,7 @@ use std::{future::Future, sync::Arc};
 
 use admin_api::{AdminState, JwtConfig};
 use anyhow::Context;
-use api_proxy::{ProxyApi, ProxyState};
+use api_proxy::{PermissionMap, ProxyApi, ProxyState};
 use poem::{
     EndpointExt, Route, Server,
     listener::{Acceptor, Listener, TcpAcceptor, TcpListener},
@@ -19,12 +19,13 @@ use crate::{body_limit::BodyLimit, config::Config, routes};
 #[derive(Clone)]
 pub struct AppState {
     pub auth: TenantAuth,
+    pub limiter: ratelimit::RateLimiter,
     pub public_base_url: url::Url,
 }
 
 pub fn openapi_service() -> OpenApiService<(admin_api::AdminApi, ProxyApi), ()> {
     OpenApiService::new(
-        (admin_api::api::admin_api(), ProxyApi),
+        (admin_api::api::admin_api(), api_proxy::proxy_api()),
         "tpgate",
         env!("CARGO_PKG_VERSION"),
     )
@@ -65,18 +66,32 @@ impl Application {
         let store = Store::connect(&config.database_url, config.redis_url.as_deref(), sealer)
             .await
             .context("connecting storage")?
-            .with_redis_prefix(&config.redis_key_prefix);
+            .with_redis_prefix(&config.redis_key_prefix)
+            .with_cache_ttl(std::time::Duration::from_secs(config.proxy.cache_ttl_secs));
         store.migrate().await.context("running migrations")?;
         // Before anything records a metric: the facade drops what comes earlier.
         crate::telemetry::prometheus();
         let auth = TenantAuth::new(store.clone(), config.component_config(), clock)
             .context("component configuration")?;
+        let limiter = ratelimit::RateLimiter::new(store.clone());
+        limiter
+            .reload()
+            .await
+            .context("loading rate-limit policies")?;
+        let proxy = ProxyState {
+            auth: auth.clone(),
+            limiter: limiter.clone(),
+            permissions: Arc::new(PermissionMap::new(config.proxy.permission_sets.clone())),
+            settings: Arc::new(config.proxy.settings()),
+        };
         let state = AppState {
             auth: auth.clone(),
+            limiter: limiter.clone(),
             public_base_url: config.public_base_url.clone(),
         };
         let admin = AdminState {
             store,
+            limiter,
             jwt: JwtConfig {
                 hs256_secret: Secret::new(config.admin.jwt_secret.clone().unwrap_or_default()),
                 issuer: config.admin.jwt_issuer.clone(),
@@ -99,7 +114,7 @@ impl Application {
             .first()
             .and_then(|a| a.as_socket_addr().map(|s| s.port()))
             .unwrap_or(0);
-        let route = router(state.clone(), admin, ProxyState { auth });
+        let route = router(state.clone(), admin, proxy);
         Ok(Self {
             acceptor,
             port,
@@ -126,7 +141,7 @@ impl Application {
     ) -> std::io::Result<()> {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let mut workers = if self.background_tasks {
-            crate::workers::spawn(self.state.auth.clone(), stop_rx)
+            crate::workers::spawn(self.state.auth.clone(), self.state.limiter.clone(), stop_rx)
         } else {
             tokio::task::JoinSet::new()
         };
@@ -157,6 +172,10 @@ fn router(
         .at(
             "/wechat/component/events",
             poem::post(routes::wechat_events::component_events).with(BodyLimit(64 * 1024)),
+        )
+        .at(
+            "/v1/apps/:appid/raw/*path",
+            poem::post(api_proxy::raw_passthrough).with(BodyLimit(256 * 1024)),
         )
         .at("/onboard/complete", poem::get(routes::onboarding::complete))
         .at("/onboard/:token", poem::get(routes::onboarding::begin))

@@ -20,6 +20,10 @@
 //! | `tokens.lease_ttl_secs` / `.lease_wait_secs` | `TPGATE_TOKENS__…` | refresh lease lifetime (30) and how long callers wait for another replica's refresh (25) |
 //! | `tokens.ticket_stale_after_secs` / `.ticket_push_request_interval_secs` | | ask WeChat to restart ticket pushes when the ticket is older than this (1200), at most once per interval (300) |
 //! | `tokens.sweep_interval_secs` / `.sweep_active_window_secs` / `.sweep_min_token_age_secs` / `.sweep_concurrency` | | background refresh: tick (30), who counts as active (86400), youngest token refreshed (600), parallel refreshes (8) |
+//! | `proxy.read_retries` / `.retry_min_delay_ms` | `TPGATE_PROXY__…` | retries of a read after `-1`, a busy code or a timeout (2), first backoff (100 ms, doubling, jittered) |
+//! | `proxy.cache_ttl_secs` | | how long a replica trusts a cached API key or authorizer (10); writes on the same replica apply at once |
+//! | `proxy.idempotency_ttl_secs` / `.idempotency_wait_secs` | | how long an `Idempotency-Key` answer is kept (86400), and how long a concurrent repeat waits for it (10) |
+//! | `proxy.permission_sets` | | overrides of the permission map: a WeChat path, or a prefix ending in `/`, to the funcscope ids allowing it, e.g. `{"/wxa/sec/order/" = [142]}` |
 //! | `background_tasks` | `TPGATE_BACKGROUND_TASKS` | run the ticket watchdog and the refresh sweep (default `true`) |
 //! | `log_format` | `TPGATE_LOG_FORMAT` | `text` (default) or `json` |
 use std::{net::SocketAddr, path::Path, time::Duration};
@@ -48,8 +52,47 @@ pub struct Config {
     pub wechat: WechatSettings,
     pub admin: AdminSettings,
     pub tokens: TokenSettings,
+    pub proxy: ProxyConfig,
     pub background_tasks: bool,
     pub log_format: LogFormat,
+}
+
+/// The tenant proxy; see `api_proxy::ProxySettings` for meanings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProxyConfig {
+    pub read_retries: usize,
+    pub retry_min_delay_ms: u64,
+    pub cache_ttl_secs: u64,
+    pub idempotency_ttl_secs: u64,
+    pub idempotency_wait_secs: u64,
+    #[serde(default)]
+    pub permission_sets: std::collections::BTreeMap<String, Vec<i64>>,
+}
+
+impl Default for ProxyConfig {
+    fn default() -> Self {
+        let d = api_proxy::ProxySettings::default();
+        Self {
+            read_retries: d.read_retries,
+            retry_min_delay_ms: u64::try_from(d.retry_min_delay.as_millis()).unwrap_or(100),
+            cache_ttl_secs: store::DEFAULT_CACHE_TTL.as_secs(),
+            idempotency_ttl_secs: d.idempotency_ttl.as_secs(),
+            idempotency_wait_secs: d.idempotency_wait.as_secs(),
+            permission_sets: Default::default(),
+        }
+    }
+}
+
+impl ProxyConfig {
+    pub fn settings(&self) -> api_proxy::ProxySettings {
+        api_proxy::ProxySettings {
+            read_retries: self.read_retries,
+            retry_min_delay: Duration::from_millis(self.retry_min_delay_ms),
+            idempotency_ttl: Duration::from_secs(self.idempotency_ttl_secs),
+            idempotency_wait: Duration::from_secs(self.idempotency_wait_secs),
+        }
+    }
 }
 
 /// Token refresh coordination; see `tenant_auth::TokenSettings` for meanings.
@@ -139,6 +182,7 @@ impl Default for Config {
                 jwt_audience: "tpgate-admin".into(),
             },
             tokens: TokenSettings::default(),
+            proxy: ProxyConfig::default(),
             background_tasks: true,
             log_format: LogFormat::Text,
         }

@@ -4,23 +4,42 @@
 //!   replicas in the DB), and keep the ticket and token gauges current;
 //! - the **refresh sweep** (every `tokens.sweep_interval_secs`, with a random
 //!   start offset so replicas do not tick together): see
-//!   `tenant_auth::sweep`.
+//!   `tenant_auth::sweep`;
+//! - the **proxy upkeep** (every 30 s): re-reads rate-limit policies (so an
+//!   operator's change on another replica applies here within 30 s) and
+//!   deletes expired idempotency keys.
 //!
 //! Both stop when `stop` flips to true; a tick in progress finishes first
 //! (its refreshes release their leases).
 use std::time::Duration;
 
 use rand::Rng as _;
+use ratelimit::RateLimiter;
 use tenant_auth::TenantAuth;
 use tokio::{sync::watch, task::JoinSet};
 
 const WATCHDOG_INTERVAL: Duration = Duration::from_secs(60);
+const PROXY_UPKEEP_INTERVAL: Duration = Duration::from_secs(30);
 
-pub fn spawn(auth: TenantAuth, stop: watch::Receiver<bool>) -> JoinSet<()> {
+pub fn spawn(auth: TenantAuth, limiter: RateLimiter, stop: watch::Receiver<bool>) -> JoinSet<()> {
     let mut tasks = JoinSet::new();
     tasks.spawn(ticket_watchdog(auth.clone(), stop.clone()));
+    tasks.spawn(proxy_upkeep(auth.clone(), limiter, stop.clone()));
     tasks.spawn(refresh_sweep(auth, stop));
     tasks
+}
+
+async fn proxy_upkeep(auth: TenantAuth, limiter: RateLimiter, mut stop: watch::Receiver<bool>) {
+    while wait(&mut stop, PROXY_UPKEEP_INTERVAL).await {
+        if let Err(e) = limiter.reload().await {
+            tracing::warn!(error = %e, "could not reload rate-limit policies; keeping the current ones");
+        }
+        match auth.store().purge_expired_idempotency_keys().await {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(deleted = n, "expired idempotency keys deleted"),
+            Err(e) => tracing::warn!(error = %e, "could not delete expired idempotency keys"),
+        }
+    }
 }
 
 /// Sleeps `period`, or returns false when asked to stop.

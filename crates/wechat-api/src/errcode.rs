@@ -1,9 +1,10 @@
-//! WeChat errcodes: protocol.md §4 and §9, and the error tables of seed 004
-//! (shipping-information management).
+//! WeChat errcodes: protocol.md §4 and §9, the error tables of seed 004
+//! (shipping-information management) and seed 000 (logistics-query plugin).
 //!
 //! The names are ours; the numbers and meanings are WeChat's. [`describe`]
-//! gives a short English description, [`is_token_error`] the codes after
-//! which a caller refreshes its access token once and retries.
+//! gives a short English description, [`advice`] what the caller should do
+//! (the seed's "Solutions" column), [`is_token_error`] the codes after which
+//! a caller refreshes its access token once and retries.
 
 // --- Platform-wide (protocol.md §4, §9) ---
 
@@ -132,6 +133,27 @@ pub const UNIFIED_NEEDS_ONE_ENTRY: i64 = 268485228;
 /// A sub-order's order_number_type differs from the main order's
 /// (upload_combined_shipping_info).
 pub const SUB_ORDER_TYPE_MISMATCH: i64 = 268485253;
+/// opspecialorder: `type` is not 1 (pre-sale order) or 2 (test order).
+pub const SPECIAL_ORDER_TYPE_INVALID: i64 = 268546000;
+/// opspecialorder: `delay_to` is missing for a pre-sale order, or not 15 to
+/// 330 days after the payment.
+pub const SPECIAL_ORDER_DELAY_TO_INVALID: i64 = 268546001;
+/// opspecialorder: the account has no order with this `order_id`.
+pub const SPECIAL_ORDER_NOT_FOUND: i64 = 268546002;
+
+// --- Logistics-query plugin (seed 000) ---
+
+/// `waybill_token` parameter error: not a token `trace_waybill` issued.
+pub const WAYBILL_TOKEN_INVALID: i64 = 9300507;
+/// Call limit reached: 100 000 calls a day per appid, 100 a day per user.
+pub const LOGISTICS_QUOTA_REACHED: i64 = 9300513;
+/// The access token and the openid do not match (the openid belongs to
+/// another Mini Program).
+pub const TOKEN_OPENID_MISMATCH: i64 = 9300534;
+/// The waybill does not exist.
+pub const WAYBILL_NOT_FOUND: i64 = 9300559;
+/// The waybill's goods were modified the maximum number of times.
+pub const WAYBILL_MODIFICATIONS_EXCEEDED: i64 = 9300560;
 
 /// Every errcode named in this module.
 pub const ALL: &[i64] = &[
@@ -194,6 +216,14 @@ pub const ALL: &[i64] = &[
     EXPRESS_COMPANY_REQUIRED,
     UNIFIED_NEEDS_ONE_ENTRY,
     SUB_ORDER_TYPE_MISMATCH,
+    SPECIAL_ORDER_TYPE_INVALID,
+    SPECIAL_ORDER_DELAY_TO_INVALID,
+    SPECIAL_ORDER_NOT_FOUND,
+    WAYBILL_TOKEN_INVALID,
+    LOGISTICS_QUOTA_REACHED,
+    TOKEN_OPENID_MISMATCH,
+    WAYBILL_NOT_FOUND,
+    WAYBILL_MODIFICATIONS_EXCEEDED,
 ];
 
 /// A short English description of an errcode, when known.
@@ -259,6 +289,114 @@ pub fn describe(code: i64) -> Option<&'static str> {
         EXPRESS_COMPANY_REQUIRED => "express_company is required for express shipping",
         UNIFIED_NEEDS_ONE_ENTRY => "unified delivery needs exactly one shipping_list entry",
         SUB_ORDER_TYPE_MISMATCH => "sub-order order_number_type differs from the main order",
+        SPECIAL_ORDER_TYPE_INVALID => "invalid special-order type (1 pre-sale, 2 test order)",
+        SPECIAL_ORDER_DELAY_TO_INVALID => {
+            "invalid delay_to (pre-sale orders ship 15 to 330 days after payment)"
+        }
+        SPECIAL_ORDER_NOT_FOUND => "the account has no order with this order_id",
+        WAYBILL_TOKEN_INVALID => "invalid waybill_token",
+        LOGISTICS_QUOTA_REACHED => "logistics-query call limit reached",
+        TOKEN_OPENID_MISMATCH => "access_token and openid do not match",
+        WAYBILL_NOT_FOUND => "the waybill does not exist",
+        WAYBILL_MODIFICATIONS_EXCEEDED => "the waybill was modified the maximum number of times",
+        _ => return None,
+    })
+}
+
+/// What the caller should do about an errcode, in plain English: the
+/// "Solutions" column of seed 004's error tables (where one API's table words
+/// it differently, the advice covers both), and for the logistics-query
+/// plugin, whose table in seed 000 has no such column, the evident remedy.
+/// `None` for codes no seed gives a remedy for.
+pub fn advice(code: i64) -> Option<&'static str> {
+    Some(match code {
+        SYSTEM_ERROR | SHIPPING_SYSTEM_ERROR | SHIPPING_SYSTEM_ERROR_2 | FREQUENCY_LIMIT => {
+            "WeChat is busy: try again in a few minutes."
+        }
+        COMPONENT_NOT_AUTHORIZED => {
+            "Check that the Mini Program has authorized permission set 18 or 142 to the platform."
+        }
+        IP_NOT_WHITELISTED => "Check that the caller's IP is on the platform's IP whitelist.",
+        INVALID_COMPONENT => "Check the access_token for errors.",
+        INVALID_APPID => "Check the AppID for errors.",
+        INVALID_PARAMETER => {
+            "Check that the request is complete: the AppID (or the field named in errmsg) must be filled in."
+        }
+        PAYMENT_ORDER_NOT_FOUND => {
+            "Check the order's identity: transaction_id for WeChat Pay order numbers, or mchid and out_trade_no (merchant_id and merchant_trade_no) for merchant order numbers."
+        }
+        ALREADY_SHIPPED => "Check the shipping status of the payment order.",
+        RESHIPMENT_USED => {
+            "Uploading again for a shipped order counts as a re-shipment and only one is allowed: check the order's shipping status before uploading."
+        }
+        NOT_SHIPPABLE => "Check the status of the payment order.",
+        INVALID_LOGISTICS_TYPE => {
+            "Set logistics_type to one of the documented values: 1 express, 2 same-city delivery, 3 virtual goods, 4 self-pickup."
+        }
+        SPLIT_NOT_EXPRESS => {
+            "Split delivery is only allowed for express delivery (logistics_type 1): check the request."
+        }
+        IS_ALL_DELIVERED_REQUIRED => "Set is_all_delivered (true or false) for split delivery.",
+        ITEM_DESC_EMPTY => "Fill in item_desc: the goods description cannot be empty.",
+        ITEM_DESC_TOO_LONG => "Shorten item_desc to at most 120 characters.",
+        LAST_INDEX_INVALID => {
+            "Check last_index: pass back exactly the value the previous page returned."
+        }
+        SUB_ORDER_DUPLICATE => "Remove the duplicate orders from sub_orders.",
+        PARAMETER_ERROR => {
+            "Fix the parameter errmsg names; order lookups need transaction_id, or both merchant_id and merchant_trade_no."
+        }
+        ITEM_DESC_REQUIRED => "Add a goods description (item_desc).",
+        SHIPPING_UNCHANGED => {
+            "Nothing to do: the order's shipping information is already what was sent."
+        }
+        SHIPPING_LIST_TOO_LONG => "Send at most 10 shipping_list entries.",
+        EXPRESS_COMPANY_TOO_LONG => {
+            "Check express_company: use a courier id from get_delivery_list (at most 128 bytes)."
+        }
+        TRACKING_NO_TOO_LONG => "Check the tracking number (at most 128 bytes).",
+        NOT_IN_SHIPPED_STATE => "Check the status of the payment order: it must have shipped.",
+        RECEIVED_TIME_INVALID => "Set received_time to a time after the shipping time.",
+        CONFIRM_REMINDER_USED => {
+            "Do not remind again: each order gets one confirm-receipt reminder."
+        }
+        PAYER_MISMATCH => "Check whether the payment order number or the openid is wrong.",
+        CONFIRM_ONLY_EXPRESS => {
+            "Check the order's logistics_type: only express shipments (1) can be reminded."
+        }
+        INVALID_ORDER_NUMBER_TYPE => {
+            "Set order_number_type to 1 (merchant order number) or 2 (WeChat Pay order number)."
+        }
+        TRANSACTION_ID_REQUIRED => "Set transaction_id when order_number_type is 2.",
+        MCHID_REQUIRED => "Set mchid when order_number_type is 1.",
+        OUT_TRADE_NO_REQUIRED => "Set out_trade_no when order_number_type is 1.",
+        UPLOAD_TIME_INVALID => {
+            "Send upload_time in RFC 3339 format, e.g. 2022-12-15T13:29:35.120+08:00."
+        }
+        INVALID_DELIVERY_MODE => "Set delivery_mode to 1 (unified delivery) or 2 (split delivery).",
+        TRACKING_NO_REQUIRED => "Fill in tracking_no for express shipments.",
+        EXPRESS_COMPANY_REQUIRED => "Fill in express_company for express shipments.",
+        UNIFIED_NEEDS_ONE_ENTRY => {
+            "Send exactly one shipping_list entry for unified delivery, or use split delivery (2)."
+        }
+        SUB_ORDER_TYPE_MISMATCH => {
+            "Give every sub-order the same order_number_type as the main order."
+        }
+        SPECIAL_ORDER_TYPE_INVALID => "Check type: 1 for a pre-sale order, 2 for a test order.",
+        SPECIAL_ORDER_DELAY_TO_INVALID => {
+            "Check delay_to: required for pre-sale orders, 15 to 330 days after the payment time."
+        }
+        SPECIAL_ORDER_NOT_FOUND => "Check the order number for errors.",
+        WAYBILL_TOKEN_INVALID => "Use a waybill_token that trace_waybill returned.",
+        LOGISTICS_QUOTA_REACHED => {
+            "Wait until the next day (Asia/Shanghai): at most 100 000 calls a day per appid and 100 per user."
+        }
+        TOKEN_OPENID_MISMATCH => "Use the openid the user has under this Mini Program.",
+        WAYBILL_NOT_FOUND => "Check the waybill: call trace_waybill for it first.",
+        WAYBILL_MODIFICATIONS_EXCEEDED => {
+            "Stop updating this waybill's goods: it has reached the modification limit."
+        }
+        INVALID_OPENID => "Check the openid: it must be the user's openid under this Mini Program.",
         _ => return None,
     })
 }
@@ -296,6 +434,38 @@ mod tests {
         assert_eq!(PARAMETER_ERROR, 10060014);
         assert_eq!(INVALID_ORDER_NUMBER_TYPE, 268485194);
         assert_eq!(UNIFIED_NEEDS_ONE_ENTRY, 268485228);
+    }
+
+    #[test]
+    fn every_seed_code_has_advice() {
+        // Every code in the error tables of seeds 000 and 004.
+        let seed_codes = [
+            -1, 10060001, 10060002, 10060003, 10060004, 10060005, 10060006, 10060007, 10060008,
+            10060009, 10060011, 10060012, 10060013, 10060014, 10060019, 10060020, 10060023,
+            10060024, 10060025, 10060026, 10060028, 10060029, 10060030, 10060031, 10060032,
+            268485216, 268485224, 268485253, 268485195, 268485196, 268485197, 268485194, 268485228,
+            268485226, 268485227, 61003, 61004, 61011, 40013, 40097, 44990, 268546000, 268546001,
+            268546002, 9300560, 40003, 9300534, 9300513, 9300507, 9300559,
+        ];
+        for code in seed_codes {
+            assert!(ALL.contains(&code), "{code} is not named");
+            let advice = advice(code).unwrap_or_else(|| panic!("{code} has no advice"));
+            assert!(advice.ends_with('.'), "{code}: {advice}");
+        }
+        assert_eq!(advice(INVALID_ACCESS_TOKEN), None);
+        assert_eq!(advice(12345), None);
+    }
+
+    #[test]
+    fn new_seed_numbers() {
+        assert_eq!(WAYBILL_MODIFICATIONS_EXCEEDED, 9300560);
+        assert_eq!(TOKEN_OPENID_MISMATCH, 9300534);
+        assert_eq!(LOGISTICS_QUOTA_REACHED, 9300513);
+        assert_eq!(WAYBILL_TOKEN_INVALID, 9300507);
+        assert_eq!(WAYBILL_NOT_FOUND, 9300559);
+        assert_eq!(SPECIAL_ORDER_TYPE_INVALID, 268546000);
+        assert_eq!(SPECIAL_ORDER_DELAY_TO_INVALID, 268546001);
+        assert_eq!(SPECIAL_ORDER_NOT_FOUND, 268546002);
     }
 
     #[test]

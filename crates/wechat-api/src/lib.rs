@@ -3,6 +3,7 @@
 
 pub mod component;
 pub mod errcode;
+pub mod logistics;
 pub mod shipping;
 
 use serde::{Deserialize, Serialize};
@@ -73,6 +74,34 @@ impl From<&ValidationError> for WechatStatus {
         Self {
             errcode: err.errcode,
             errmsg: err.to_string(),
+        }
+    }
+}
+
+/// Helpers shared by the modules' tests.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use poem_openapi::registry::{MetaSchemaRef, Registry};
+
+    /// Every schema in `registry` and every property of it has a description
+    /// (it becomes the OpenAPI documentation), and every property has a
+    /// WeChat snake_case name.
+    #[track_caller]
+    pub fn assert_documented(registry: &Registry) {
+        for (name, schema) in &registry.schemas {
+            assert!(schema.description.is_some(), "{name} has no description");
+            for (field, prop) in &schema.properties {
+                assert!(
+                    field.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
+                    "{name}.{field} is not a WeChat snake_case name"
+                );
+                // A documented reference becomes an inline allOf with the description.
+                let documented = match prop {
+                    MetaSchemaRef::Inline(s) => s.description.is_some(),
+                    MetaSchemaRef::Reference(_) => false,
+                };
+                assert!(documented, "{name}.{field} has no description");
+            }
         }
     }
 }

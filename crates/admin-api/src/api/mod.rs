@@ -2,6 +2,7 @@
 mod api_keys;
 mod authorizers;
 mod onboarding_links;
+mod rate_limits;
 mod tenants;
 
 use poem_openapi::Tags;
@@ -10,13 +11,26 @@ use problem::Problem;
 pub use api_keys::ApiKeysApi;
 pub use authorizers::AuthorizersApi;
 pub use onboarding_links::OnboardingLinksApi;
+pub use rate_limits::RateLimitsApi;
 pub use tenants::TenantsApi;
 
 /// All admin resources, for `OpenApiService::new`.
-pub type AdminApi = (TenantsApi, ApiKeysApi, OnboardingLinksApi, AuthorizersApi);
+pub type AdminApi = (
+    TenantsApi,
+    ApiKeysApi,
+    OnboardingLinksApi,
+    AuthorizersApi,
+    RateLimitsApi,
+);
 
 pub fn admin_api() -> AdminApi {
-    (TenantsApi, ApiKeysApi, OnboardingLinksApi, AuthorizersApi)
+    (
+        TenantsApi,
+        ApiKeysApi,
+        OnboardingLinksApi,
+        AuthorizersApi,
+        RateLimitsApi,
+    )
 }
 
 #[derive(Tags)]
@@ -29,6 +43,8 @@ pub(crate) enum AdminTags {
     OnboardingLinks,
     /// Mini Programs that authorized the platform.
     Authorizers,
+    /// Rate-limit policies and usage.
+    RateLimits,
 }
 
 /// 404 unless the tenant exists.

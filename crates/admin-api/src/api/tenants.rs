@@ -16,6 +16,9 @@ pub struct Tenant {
     pub name: String,
     /// `active` or `suspended`.
     pub status: String,
+    /// Whether the tenant may call `/v1/apps/{appid}/raw/{wechat path}`.
+    #[oai(read_only)]
+    pub raw_passthrough: bool,
     pub created_at: DateTime<Utc>,
 }
 
@@ -25,6 +28,7 @@ impl From<store::entity::tenant::Model> for Tenant {
             id: m.id,
             name: m.name,
             status: m.status,
+            raw_passthrough: m.raw_passthrough,
             created_at: m.created_at,
         }
     }
@@ -37,6 +41,20 @@ pub struct NewTenant {
     /// Unique display name, 1–128 characters.
     #[oai(validator(min_length = 1, max_length = 128))]
     pub name: String,
+}
+
+/// Whether a tenant may use the raw passthrough.
+#[derive(Debug, Clone, Object)]
+#[oai(deny_unknown_fields)]
+pub struct RawPassthroughSetting {
+    pub enabled: bool,
+}
+
+#[derive(ApiResponse)]
+enum SetRawPassthroughResponse {
+    /// The tenant, updated.
+    #[oai(status = 200)]
+    Ok(Json<Tenant>),
 }
 
 /// A page of tenants.
@@ -96,5 +114,32 @@ impl TenantsApi {
             .map(Tenant::from)
             .collect();
         Ok(ListTenantsResponse::Ok(Json(TenantList { items })))
+    }
+
+    /// Allow or forbid the raw passthrough for a tenant
+    ///
+    /// Off by default. When on, the tenant's keys may call any WeChat API
+    /// through `POST /v1/apps/{appid}/raw/{wechat path}`, governed by the same
+    /// permission map and rate limits.
+    #[oai(
+        path = "/:tenant_id/raw-passthrough",
+        method = "put",
+        operation_id = "set_tenant_raw_passthrough"
+    )]
+    async fn set_raw_passthrough(
+        &self,
+        auth: AdminJwt,
+        state: Data<&AdminState>,
+        /// Tenant id.
+        tenant_id: poem_openapi::param::Path<String>,
+        body: Json<RawPassthroughSetting>,
+    ) -> Result<SetRawPassthroughResponse, Problem> {
+        auth.0.require_platform_write()?;
+        let tenant = state
+            .store
+            .set_tenant_raw_passthrough(&tenant_id, body.0.enabled)
+            .await?;
+        tracing::info!(admin.sub = %auth.0.subject, tenant.id = %tenant.id, enabled = body.0.enabled, "raw passthrough switched");
+        Ok(SetRawPassthroughResponse::Ok(Json(tenant.into())))
     }
 }

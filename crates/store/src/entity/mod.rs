@@ -5,6 +5,8 @@ pub mod authorizer;
 pub mod authorizer_funcscope;
 pub mod component_state;
 pub mod event;
+pub mod idempotency_key;
 pub mod onboarding_link;
 pub mod onboarding_visit;
+pub mod rate_limit_policy;
 pub mod tenant;

@@ -9,6 +9,8 @@ pub struct Model {
     #[sea_orm(unique)]
     pub name: String,
     pub status: String,
+    /// May call `/v1/apps/{appid}/raw/…` (off by default).
+    pub raw_passthrough: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

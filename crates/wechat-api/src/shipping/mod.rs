@@ -3,12 +3,26 @@
 //! OpenAPI schemas, and the seed's rules as plain functions.
 //!
 //! # Layout
-//! - Requests: [`UploadShippingInfoRequest`] (with [`OrderKey`],
-//!   [`ShippingItem`], [`Contact`], [`Payer`]) and [`GetOrderRequest`].
-//! - Answers: [`WechatAck`] and [`GetOrderResponse`] (with [`ShippingOrder`],
-//!   [`OrderShipping`], [`OrderShippingItem`]).
-//! - Rules: one `validate_*` function per group of rules, each naming the
-//!   errcodes it returns; [`Validate`] runs them in the order below.
+//! - This module: `upload_shipping_info` ([`UploadShippingInfoRequest`] with
+//!   [`OrderKey`], [`ShippingItem`], [`Contact`], [`Payer`]) and `get_order`
+//!   ([`GetOrderRequest`]); the answers [`WechatAck`] and
+//!   [`GetOrderResponse`] (with [`ShippingOrder`], [`OrderShipping`],
+//!   [`OrderShippingItem`]); the rules shared by every API below.
+//! - [`combined`] has `upload_combined_shipping_info`
+//!   ([`UploadCombinedShippingInfoRequest`], [`SubOrder`]).
+//! - [`orders`] has `get_order_list` ([`GetOrderListRequest`],
+//!   [`PayTimeRange`], [`GetOrderListResponse`]) and `notify_confirm_receive`
+//!   ([`NotifyConfirmReceiveRequest`]).
+//! - [`account`] has `set_msg_jump_path` ([`SetMsgJumpPathRequest`]),
+//!   `is_trade_managed` and `is_trade_management_confirmation_completed`
+//!   ([`TradeManagedRequest`], [`IsTradeManagedResponse`],
+//!   [`TradeManagementConfirmationResponse`]).
+//! - [`special`] has `opspecialorder` ([`OpSpecialOrderRequest`]).
+//!
+//! Every item of the submodules is re-exported here. Rules: one `validate_*`
+//! function per group of rules, each naming the errcodes it returns;
+//! [`Validate`] runs them in the order of the tables (each submodule has its
+//! own table).
 //!
 //! Enumerations stay integers and conditionally required fields stay
 //! `Option`, so a wrong value reaches the rules and gets the seed's errcode
@@ -36,12 +50,22 @@
 //! | `upload_time` | RFC 3339 | 268485216 |
 //! | `payer.openid` | 1–128 bytes | 10060014 |
 //!
-//! `get_order` needs `transaction_id`, or `merchant_id` and
-//! `merchant_trade_no` (10060014).
+//! `get_order` (and `notify_confirm_receive`) need `transaction_id`, or
+//! `merchant_id` and `merchant_trade_no` (10060014).
 use poem_openapi::Object;
 use serde::{Deserialize, Serialize};
 
 use crate::{Validate, ValidationError, errcode as ec};
+
+pub mod account;
+pub mod combined;
+pub mod orders;
+pub mod special;
+
+pub use account::*;
+pub use combined::*;
+pub use orders::*;
+pub use special::*;
 
 /// `express_company` code of SF Express (顺丰): its shipments need a contact.
 pub const SF_EXPRESS_COMPANY: &str = "SF";
@@ -601,7 +625,7 @@ pub fn validate_payer(payer: &Payer, field: &str) -> Result<(), ValidationError>
     Ok(())
 }
 
-/// An order lookup (`get_order`, and `notify_confirm_receive` later) gives
+/// An order lookup (`get_order`, `notify_confirm_receive`) gives
 /// `transaction_id`, or both `merchant_id` and `merchant_trade_no`, else
 /// 10060014 on the first field missing.
 pub fn validate_order_lookup(

@@ -1,5 +1,5 @@
 use poem_openapi::{
-    registry::{MetaSchemaRef, Registry},
+    registry::Registry,
     types::{ParseFromJSON, ToJSON, Type},
 };
 use serde_json::{Value, json};
@@ -706,21 +706,7 @@ fn schema_uses_wechat_field_names_and_documents_every_field() {
             "WechatAck",
         ]
     );
-    for (name, schema) in &registry.schemas {
-        assert!(schema.description.is_some(), "{name} has no description");
-        for (field, prop) in &schema.properties {
-            assert!(
-                field.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
-                "{name}.{field} is not a WeChat snake_case name"
-            );
-            // A documented reference becomes an inline allOf with the description.
-            let documented = match prop {
-                MetaSchemaRef::Inline(s) => s.description.is_some(),
-                MetaSchemaRef::Reference(_) => false,
-            };
-            assert!(documented, "{name}.{field} has no description");
-        }
-    }
+    crate::test_support::assert_documented(&registry);
     let upload = &registry.schemas["UploadShippingInfoRequest"];
     assert_eq!(
         upload.required,

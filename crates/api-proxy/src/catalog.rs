@@ -1,0 +1,167 @@
+//! The proxied WeChat APIs as data: path, rate-limit group, whether the call
+//! writes (never retried blindly) and where its user (openid) is in the body.
+use ratelimit::ApiGroup;
+use serde_json::Value;
+
+/// Whether an API changes state at WeChat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Safety {
+    /// Safe to retry after `-1`, a busy code or a timeout.
+    Read,
+    /// Never retried blindly (a payment order has one re-shipment chance);
+    /// accepts `Idempotency-Key`.
+    Write,
+}
+
+/// Where a body names the user it is about, for per-user limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserField {
+    None,
+    /// `openid` at the top level.
+    Openid,
+    /// `payer.openid`.
+    PayerOpenid,
+}
+
+impl UserField {
+    pub fn openid(self, body: &Value) -> Option<&str> {
+        let value = match self {
+            UserField::None => return None,
+            UserField::Openid => body.get("openid"),
+            UserField::PayerOpenid => body.get("payer").and_then(|p| p.get("openid")),
+        };
+        value.and_then(Value::as_str).filter(|s| !s.is_empty())
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct WechatApi {
+    /// WeChat's path, also the suffix of ours under `/v1/apps/{appid}`.
+    pub path: &'static str,
+    pub group: ApiGroup,
+    pub safety: Safety,
+    pub user: UserField,
+}
+
+const fn api(path: &'static str, group: ApiGroup, safety: Safety, user: UserField) -> WechatApi {
+    WechatApi {
+        path,
+        group,
+        safety,
+        user,
+    }
+}
+
+use ApiGroup::{LogisticsHelper, LogisticsPlugin, Shipping};
+use Safety::{Read, Write};
+
+pub const UPLOAD_SHIPPING_INFO: WechatApi = api(
+    "/wxa/sec/order/upload_shipping_info",
+    Shipping,
+    Write,
+    UserField::PayerOpenid,
+);
+pub const UPLOAD_COMBINED_SHIPPING_INFO: WechatApi = api(
+    "/wxa/sec/order/upload_combined_shipping_info",
+    Shipping,
+    Write,
+    UserField::PayerOpenid,
+);
+pub const GET_ORDER: WechatApi = api("/wxa/sec/order/get_order", Shipping, Read, UserField::None);
+pub const GET_ORDER_LIST: WechatApi = api(
+    "/wxa/sec/order/get_order_list",
+    Shipping,
+    Read,
+    UserField::Openid,
+);
+pub const NOTIFY_CONFIRM_RECEIVE: WechatApi = api(
+    "/wxa/sec/order/notify_confirm_receive",
+    Shipping,
+    Write,
+    UserField::None,
+);
+pub const SET_MSG_JUMP_PATH: WechatApi = api(
+    "/wxa/sec/order/set_msg_jump_path",
+    Shipping,
+    Write,
+    UserField::None,
+);
+pub const IS_TRADE_MANAGED: WechatApi = api(
+    "/wxa/sec/order/is_trade_managed",
+    Shipping,
+    Read,
+    UserField::None,
+);
+pub const IS_TRADE_MANAGEMENT_CONFIRMATION_COMPLETED: WechatApi = api(
+    "/wxa/sec/order/is_trade_management_confirmation_completed",
+    Shipping,
+    Read,
+    UserField::None,
+);
+pub const OPSPECIALORDER: WechatApi = api(
+    "/wxa/sec/order/opspecialorder",
+    Shipping,
+    Write,
+    UserField::None,
+);
+pub const TRACE_WAYBILL: WechatApi = api(
+    "/cgi-bin/express/delivery/open_msg/trace_waybill",
+    LogisticsPlugin,
+    Write,
+    UserField::Openid,
+);
+pub const QUERY_TRACE: WechatApi = api(
+    "/cgi-bin/express/delivery/open_msg/query_trace",
+    LogisticsPlugin,
+    Read,
+    UserField::Openid,
+);
+pub const UPDATE_WAYBILL_GOODS: WechatApi = api(
+    "/cgi-bin/express/delivery/open_msg/update_waybill_goods",
+    LogisticsPlugin,
+    Write,
+    UserField::Openid,
+);
+pub const GET_PATH: WechatApi = api(
+    "/cgi-bin/express/business/path/get",
+    LogisticsHelper,
+    Read,
+    UserField::Openid,
+);
+pub const GET_WAYBILL_ORDER: WechatApi = api(
+    "/cgi-bin/express/business/order/get",
+    LogisticsHelper,
+    Read,
+    UserField::Openid,
+);
+
+/// Every typed API.
+pub const ALL: &[WechatApi] = &[
+    UPLOAD_SHIPPING_INFO,
+    UPLOAD_COMBINED_SHIPPING_INFO,
+    GET_ORDER,
+    GET_ORDER_LIST,
+    NOTIFY_CONFIRM_RECEIVE,
+    SET_MSG_JUMP_PATH,
+    IS_TRADE_MANAGED,
+    IS_TRADE_MANAGEMENT_CONFIRMATION_COMPLETED,
+    OPSPECIALORDER,
+    TRACE_WAYBILL,
+    QUERY_TRACE,
+    UPDATE_WAYBILL_GOODS,
+    GET_PATH,
+    GET_WAYBILL_ORDER,
+];
+
+/// The entry for a call through the raw passthrough to `path`: the typed
+/// API's own when `path` is one (same group and limits, so the passthrough
+/// cannot dodge them), else an unknown API in the `raw` group, treated as a
+/// write (never retried blindly) whose user is the body's `openid`.
+pub fn for_raw_path(path: &str) -> WechatApi {
+    ALL.iter().find(|a| a.path == path).copied().unwrap_or(api(
+        "",
+        ApiGroup::Raw,
+        Write,
+        UserField::Openid,
+    ))
+}

@@ -1,0 +1,276 @@
+//! Fixed-window counters, checked and incremented for every dimension of a
+//! call at once: either all are incremented or, when any is exhausted, none.
+//!
+//! With Redis this is one Lua script, so it is one round trip and atomic
+//! across replicas. Without Redis, or while Redis fails, an in-process map
+//! does the same for this replica alone (fail-open: a Redis outage must not
+//! stop merchants from shipping; the limits then hold per replica).
+//!
+//! Written here rather than taken from a crate: `governor` and friends are
+//! GCRA token buckets, but WeChat's quotas are calendar-day counters, and the
+//! all-or-nothing check across several keys is the point.
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use store::Store;
+
+/// `KEYS[i]`: counters; `ARGV[2i-1]`: limit (-1 counts without limiting);
+/// `ARGV[2i]`: expiry in seconds. Returns `{1, 0, values…}` after
+/// incrementing all, or `{0, i, values…}` (current values, nothing
+/// incremented) when counter `i` is exhausted.
+const CHECK_AND_INCREMENT: &str = r#"
+local values = {}
+for i = 1, #KEYS do
+  local limit = tonumber(ARGV[2 * i - 1])
+  local current = tonumber(redis.call('GET', KEYS[i]) or '0')
+  values[i] = current
+  if limit >= 0 and current + 1 > limit then
+    local out = {0, i}
+    for j = 1, #KEYS do
+      out[j + 2] = tonumber(redis.call('GET', KEYS[j]) or '0')
+    end
+    return out
+  end
+end
+local out = {1, 0}
+for i = 1, #KEYS do
+  local v = redis.call('INCR', KEYS[i])
+  if v == 1 then
+    redis.call('EXPIRE', KEYS[i], tonumber(ARGV[2 * i]))
+  end
+  out[i + 2] = v
+end
+return out
+"#;
+
+/// How long a limiter call may wait for Redis before falling back.
+const REDIS_TIMEOUT: Duration = Duration::from_millis(300);
+
+/// One counter of a call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CounterSpec {
+    /// Full key (already prefixed).
+    pub key: String,
+    /// `None`: counted for usage, never limiting.
+    pub limit: Option<u64>,
+    /// Seconds the counter is kept (its window plus the usage history).
+    pub ttl_secs: i64,
+}
+
+/// The counters after a check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// Index of the first exhausted counter; `None` when all were incremented.
+    pub exhausted: Option<usize>,
+    /// Each counter's value: after incrementing, or as found when exhausted.
+    pub values: Vec<u64>,
+    /// Whether Redis answered (false: this replica's own counters).
+    pub shared: bool,
+}
+
+/// Counters in Redis, or in this process.
+#[derive(Clone)]
+pub struct Counters {
+    store: Store,
+    script: Arc<redis::Script>,
+    local: Arc<Mutex<LocalCounters>>,
+    /// Last time a Redis failure was logged (one warning a minute, not one per call).
+    warned: Arc<Mutex<Option<Instant>>>,
+}
+
+impl Counters {
+    pub fn new(store: Store) -> Self {
+        Self {
+            store,
+            script: Arc::new(redis::Script::new(CHECK_AND_INCREMENT)),
+            local: Arc::default(),
+            warned: Arc::default(),
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Checks every counter and increments all of them, or none.
+    pub async fn check_and_increment(&self, specs: &[CounterSpec], now_unix: i64) -> Outcome {
+        if specs.is_empty() {
+            return Outcome {
+                exhausted: None,
+                values: Vec::new(),
+                shared: self.store.redis().is_some(),
+            };
+        }
+        if let Some(manager) = self.store.redis() {
+            let mut conn = manager.clone();
+            let mut invocation = self.script.prepare_invoke();
+            for spec in specs {
+                invocation.key(&spec.key);
+                invocation.arg(
+                    spec.limit
+                        .map_or(-1, |l| i64::try_from(l).unwrap_or(i64::MAX)),
+                );
+                invocation.arg(spec.ttl_secs.max(1));
+            }
+            let call = invocation.invoke_async::<Vec<i64>>(&mut conn);
+            match tokio::time::timeout(REDIS_TIMEOUT, call).await {
+                Ok(Ok(reply)) if reply.len() == specs.len() + 2 => {
+                    return Outcome {
+                        exhausted: (reply[0] == 0)
+                            .then(|| usize::try_from(reply[1] - 1).unwrap_or(0)),
+                        values: reply[2..]
+                            .iter()
+                            .map(|v| u64::try_from(*v).unwrap_or(0))
+                            .collect(),
+                        shared: true,
+                    };
+                }
+                Ok(Ok(reply)) => self.redis_failed(&format!(
+                    "unexpected script reply of {} values",
+                    reply.len()
+                )),
+                Ok(Err(e)) => self.redis_failed(&e.to_string()),
+                Err(_) => self.redis_failed("timed out"),
+            }
+        }
+        let mut local = self.local.lock().unwrap_or_else(|p| p.into_inner());
+        local.check_and_increment(specs, now_unix)
+    }
+
+    /// Current values of `keys` (0 when absent), for usage reports.
+    pub async fn values(&self, keys: &[String], now_unix: i64) -> Vec<u64> {
+        if keys.is_empty() {
+            return Vec::new();
+        }
+        if let Some(manager) = self.store.redis() {
+            let mut conn = manager.clone();
+            let mut cmd = redis::cmd("MGET");
+            for key in keys {
+                cmd.arg(key);
+            }
+            let call = cmd.query_async::<Vec<Option<u64>>>(&mut conn);
+            match tokio::time::timeout(REDIS_TIMEOUT, call).await {
+                Ok(Ok(values)) if values.len() == keys.len() => {
+                    return values.into_iter().map(Option::unwrap_or_default).collect();
+                }
+                Ok(Ok(_)) => self.redis_failed("MGET answered the wrong number of values"),
+                Ok(Err(e)) => self.redis_failed(&e.to_string()),
+                Err(_) => self.redis_failed("timed out"),
+            }
+        }
+        let local = self.local.lock().unwrap_or_else(|p| p.into_inner());
+        keys.iter().map(|k| local.value(k, now_unix)).collect()
+    }
+
+    fn redis_failed(&self, error: &str) {
+        ::metrics::counter!(crate::metrics::FALLBACKS).increment(1);
+        let mut warned = self.warned.lock().unwrap_or_else(|p| p.into_inner());
+        if warned.is_none_or(|at| at.elapsed() >= Duration::from_secs(60)) {
+            *warned = Some(Instant::now());
+            tracing::warn!(
+                error,
+                "rate limiter: Redis failed; counting in this process until it is back (limits now hold per replica)"
+            );
+        }
+    }
+}
+
+/// The in-process counters: value and expiry (unix seconds) per key.
+#[derive(Default)]
+struct LocalCounters {
+    counters: HashMap<String, (u64, i64)>,
+    /// Inserts since the last sweep of expired entries.
+    inserts: usize,
+}
+
+/// Expired counters are swept after this many new ones, so the map stays
+/// bounded by the live windows' keys.
+const SWEEP_EVERY: usize = 10_000;
+
+impl LocalCounters {
+    fn value(&self, key: &str, now: i64) -> u64 {
+        self.counters
+            .get(key)
+            .filter(|(_, expires)| *expires > now)
+            .map_or(0, |(v, _)| *v)
+    }
+
+    fn check_and_increment(&mut self, specs: &[CounterSpec], now: i64) -> Outcome {
+        let values: Vec<u64> = specs.iter().map(|s| self.value(&s.key, now)).collect();
+        if let Some(i) = specs
+            .iter()
+            .zip(&values)
+            .position(|(spec, value)| spec.limit.is_some_and(|l| value + 1 > l))
+        {
+            return Outcome {
+                exhausted: Some(i),
+                values,
+                shared: false,
+            };
+        }
+        if self.inserts >= SWEEP_EVERY {
+            self.counters.retain(|_, (_, expires)| *expires > now);
+            self.inserts = 0;
+        }
+        let mut out = Vec::with_capacity(specs.len());
+        for spec in specs {
+            let entry = self
+                .counters
+                .entry(spec.key.clone())
+                .or_insert((0, now + spec.ttl_secs));
+            if entry.1 <= now {
+                *entry = (0, now + spec.ttl_secs);
+            }
+            if entry.0 == 0 {
+                self.inserts += 1;
+            }
+            entry.0 += 1;
+            out.push(entry.0);
+        }
+        Outcome {
+            exhausted: None,
+            values: out,
+            shared: false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(key: &str, limit: Option<u64>) -> CounterSpec {
+        CounterSpec {
+            key: key.to_owned(),
+            limit,
+            ttl_secs: 60,
+        }
+    }
+
+    #[test]
+    fn local_counts_all_or_nothing() {
+        let mut local = LocalCounters::default();
+        let specs = [spec("a", Some(3)), spec("b", Some(2)), spec("c", None)];
+        assert_eq!(local.check_and_increment(&specs, 0).values, [1, 1, 1]);
+        assert_eq!(local.check_and_increment(&specs, 0).values, [2, 2, 2]);
+        let third = local.check_and_increment(&specs, 0);
+        assert_eq!(third.exhausted, Some(1));
+        // Nothing was incremented, not even the counters before the exhausted one.
+        assert_eq!(third.values, [2, 2, 2]);
+        assert_eq!(local.value("a", 0), 2);
+        assert_eq!(local.value("c", 0), 2);
+    }
+
+    #[test]
+    fn local_counters_expire_with_their_window() {
+        let mut local = LocalCounters::default();
+        let specs = [spec("a", Some(1))];
+        assert_eq!(local.check_and_increment(&specs, 0).exhausted, None);
+        assert_eq!(local.check_and_increment(&specs, 59).exhausted, Some(0));
+        assert_eq!(local.check_and_increment(&specs, 60).exhausted, None);
+        assert_eq!(local.value("a", 60), 1);
+    }
+}

@@ -1,0 +1,298 @@
+//! Policies: what is limited (API group × dimension × window), how much, and
+//! which policy applies to a call (the most specific scope wins).
+use std::{collections::HashMap, fmt, str::FromStr};
+
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, TimeZone, Utc};
+
+/// WeChat's day (quotas reset at midnight in China, UTC+8 without DST).
+pub fn shanghai() -> FixedOffset {
+    // `east_opt` only fails beyond ±24 h.
+    FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset")
+}
+
+/// Families of WeChat APIs that share limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ApiGroup {
+    /// `/wxa/sec/order/*` (shipping-information management).
+    Shipping,
+    /// `/cgi-bin/express/delivery/open_msg/*` (logistics-query plugin: the
+    /// seeds' 100 000/day per appid and 100/day per user).
+    LogisticsPlugin,
+    /// `/cgi-bin/express/business/*` (logistics helper).
+    LogisticsHelper,
+    /// Anything called through the raw passthrough.
+    Raw,
+}
+
+impl ApiGroup {
+    pub const ALL: [ApiGroup; 4] = [
+        ApiGroup::Shipping,
+        ApiGroup::LogisticsPlugin,
+        ApiGroup::LogisticsHelper,
+        ApiGroup::Raw,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApiGroup::Shipping => "shipping",
+            ApiGroup::LogisticsPlugin => "logistics_plugin",
+            ApiGroup::LogisticsHelper => "logistics_helper",
+            ApiGroup::Raw => "raw",
+        }
+    }
+}
+
+/// Who a counter counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Dimension {
+    /// One Mini Program.
+    Appid,
+    /// One user (openid) of one Mini Program.
+    User,
+    /// All Mini Programs of one tenant.
+    Tenant,
+}
+
+impl Dimension {
+    pub const ALL: [Dimension; 3] = [Dimension::Appid, Dimension::User, Dimension::Tenant];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dimension::Appid => "appid",
+            Dimension::User => "user",
+            Dimension::Tenant => "tenant",
+        }
+    }
+}
+
+/// Fixed windows: a day follows Asia/Shanghai, like WeChat's quotas.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Window {
+    Day,
+    Hour,
+    Minute,
+}
+
+impl Window {
+    pub const ALL: [Window; 3] = [Window::Day, Window::Hour, Window::Minute];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Window::Day => "day",
+            Window::Hour => "hour",
+            Window::Minute => "minute",
+        }
+    }
+
+    pub fn seconds(self) -> i64 {
+        match self {
+            Window::Day => 86_400,
+            Window::Hour => 3_600,
+            Window::Minute => 60,
+        }
+    }
+
+    /// The window containing `now`: its label (part of the counter key) and
+    /// the seconds left until it resets.
+    pub fn current(self, now: DateTime<Utc>) -> (String, i64) {
+        let local = now.with_timezone(&shanghai());
+        let offset = i64::from(shanghai().local_minus_utc());
+        let len = self.seconds();
+        // Shanghai's offset is a whole number of hours, so hour and minute
+        // windows line up with UTC's too; only days need the shift.
+        let start = (now.timestamp() + offset).div_euclid(len) * len - offset;
+        let reset_in = (start + len - now.timestamp()).max(1);
+        let label = match self {
+            Window::Day => format!("{:04}{:02}{:02}", local.year(), local.month(), local.day()),
+            Window::Hour | Window::Minute => start.to_string(),
+        };
+        (label, reset_in)
+    }
+}
+
+/// The label of a Shanghai calendar day, as [`Window::current`] makes it.
+pub fn day_label(day: NaiveDate) -> String {
+    format!("{:04}{:02}{:02}", day.year(), day.month(), day.day())
+}
+
+/// Today in Shanghai.
+pub fn shanghai_today(now: DateTime<Utc>) -> NaiveDate {
+    shanghai().from_utc_datetime(&now.naive_utc()).date_naive()
+}
+
+/// Where a policy applies.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Scope {
+    Global,
+    Tenant(String),
+    Appid(String),
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Scope::Global => f.write_str("global"),
+            Scope::Tenant(id) => write!(f, "tenant:{id}"),
+            Scope::Appid(appid) => write!(f, "appid:{appid}"),
+        }
+    }
+}
+
+/// Why a policy's text form was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct PolicyError {
+    pub field: &'static str,
+    pub message: String,
+}
+
+fn invalid(field: &'static str, message: String) -> PolicyError {
+    PolicyError { field, message }
+}
+
+impl FromStr for ApiGroup {
+    type Err = PolicyError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ApiGroup::ALL.into_iter().find(|g| g.as_str() == s).ok_or_else(|| {
+            invalid(
+                "api_group",
+                format!("unknown API group {s:?}; one of shipping, logistics_plugin, logistics_helper, raw"),
+            )
+        })
+    }
+}
+
+impl FromStr for Dimension {
+    type Err = PolicyError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Dimension::ALL
+            .into_iter()
+            .find(|d| d.as_str() == s)
+            .ok_or_else(|| {
+                invalid(
+                    "dimension",
+                    format!("unknown dimension {s:?}; one of appid, user, tenant"),
+                )
+            })
+    }
+}
+
+impl FromStr for Window {
+    type Err = PolicyError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Window::ALL
+            .into_iter()
+            .find(|w| w.as_str() == s)
+            .ok_or_else(|| {
+                invalid(
+                    "window",
+                    format!("unknown window {s:?}; one of day, hour, minute"),
+                )
+            })
+    }
+}
+
+impl FromStr for Scope {
+    type Err = PolicyError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let scope = match s.split_once(':') {
+            None if s == "global" => Scope::Global,
+            Some(("tenant", id)) if !id.is_empty() => Scope::Tenant(id.to_owned()),
+            Some(("appid", appid)) if !appid.is_empty() => Scope::Appid(appid.to_owned()),
+            _ => {
+                return Err(invalid(
+                    "scope",
+                    format!("unknown scope {s:?}; one of global, tenant:<id>, appid:<appid>"),
+                ));
+            }
+        };
+        Ok(scope)
+    }
+}
+
+/// One limit: at most `max_calls` calls of `group` per `dimension` per `window`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    pub group: ApiGroup,
+    pub dimension: Dimension,
+    pub window: Window,
+    pub scope: Scope,
+    pub max_calls: u64,
+}
+
+impl Policy {
+    /// The policy's name in `RateLimit-Policy` / `RateLimit` headers.
+    pub fn name(&self) -> String {
+        format!(
+            "{}-{}-{}",
+            self.group.as_str(),
+            self.dimension.as_str(),
+            self.window.as_str()
+        )
+    }
+}
+
+/// The seeds' limits for the logistics-query plugin: 100 000 calls a day per
+/// appid and 100 a day per user (seed 000 "Frequency limitation", seed 002).
+pub fn defaults() -> Vec<Policy> {
+    vec![
+        Policy {
+            group: ApiGroup::LogisticsPlugin,
+            dimension: Dimension::Appid,
+            window: Window::Day,
+            scope: Scope::Global,
+            max_calls: 100_000,
+        },
+        Policy {
+            group: ApiGroup::LogisticsPlugin,
+            dimension: Dimension::User,
+            window: Window::Day,
+            scope: Scope::Global,
+            max_calls: 100,
+        },
+    ]
+}
+
+/// All policies in force, indexed for lookup on every call.
+#[derive(Debug, Clone, Default)]
+pub struct PolicyTable {
+    by_slot: HashMap<(ApiGroup, Dimension, Window), Vec<Policy>>,
+}
+
+impl PolicyTable {
+    /// The built-in defaults overridden by `policies` (same group,
+    /// dimension, window and scope: the later one wins).
+    pub fn new(policies: impl IntoIterator<Item = Policy>) -> Self {
+        let mut table = Self::default();
+        for policy in defaults().into_iter().chain(policies) {
+            let slot = table
+                .by_slot
+                .entry((policy.group, policy.dimension, policy.window))
+                .or_default();
+            slot.retain(|p| p.scope != policy.scope);
+            slot.push(policy);
+        }
+        table
+    }
+
+    /// The policies for a call: per (dimension, window), the appid's own
+    /// policy, else its tenant's, else the global one.
+    pub fn applicable(&self, group: ApiGroup, tenant_id: &str, appid: &str) -> Vec<&Policy> {
+        let mut out = Vec::new();
+        for dimension in Dimension::ALL {
+            for window in Window::ALL {
+                let Some(slot) = self.by_slot.get(&(group, dimension, window)) else {
+                    continue;
+                };
+                let pick = |wanted: &Scope| slot.iter().find(|p| &p.scope == wanted);
+                if let Some(p) = pick(&Scope::Appid(appid.to_owned()))
+                    .or_else(|| pick(&Scope::Tenant(tenant_id.to_owned())))
+                    .or_else(|| pick(&Scope::Global))
+                {
+                    out.push(p);
+                }
+            }
+        }
+        out
+    }
+}
