@@ -421,6 +421,58 @@ impl TestApp {
     }
 }
 
+/// A proxied call's answer: status, headers, JSON body.
+pub struct Answer {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Answer {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+impl TestApp {
+    /// `POST {base}/v1/apps/{appid}{wechat_path}` with `key`, and an
+    /// `Idempotency-Key` when given.
+    pub async fn call(
+        &self,
+        base: &Url,
+        key: &str,
+        appid: &str,
+        wechat_path: &str,
+        body: &Value,
+        idempotency_key: Option<&str>,
+    ) -> Answer {
+        let url = base.join(&format!("v1/apps/{appid}{wechat_path}")).unwrap();
+        let mut req = self.http.post(url).bearer_auth(key).json(body);
+        if let Some(k) = idempotency_key {
+            req = req.header("Idempotency-Key", k);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.unwrap();
+        Answer {
+            status,
+            headers,
+            body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        }
+    }
+
+    pub async fn admin_put(&self, path: &str, body: Value) -> reqwest::Response {
+        self.http
+            .put(self.url(path))
+            .bearer_auth(&self.admin_token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
 fn jwt() -> JwtConfig {
     JwtConfig {
         hs256_secret: Secret::new(JWT_SECRET),

@@ -5,5 +5,7 @@ mod component_events;
 mod flow;
 mod helpers;
 mod openapi_spec;
+mod proxy;
+mod proxy_limits;
 mod sandbox;
 mod tokens;

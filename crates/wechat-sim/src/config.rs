@@ -32,6 +32,16 @@ pub struct SimConfig {
     /// previous one then works for 5 more minutes). WeChat normally echoes
     /// the same one; this exercises the rotation path.
     pub rotate_refresh_tokens: bool,
+    /// Calls a day each logistics-plugin API (`trace_waybill`, `query_trace`,
+    /// `update_waybill_goods`) accepts from one appid before answering
+    /// 9300513 (seed 000: 100 000). Days start at midnight Asia/Shanghai.
+    pub logistics_appid_daily_quota: u64,
+    /// Calls a day each logistics-plugin API accepts for one user (openid)
+    /// of an appid before answering 9300513 (seed 000: 100).
+    pub logistics_user_daily_quota: u64,
+    /// How many times `update_waybill_goods` may change a waybill's goods;
+    /// the next change is 9300560 (WeChat does not publish its limit).
+    pub max_waybill_goods_updates: u32,
 }
 
 impl SimConfig {
@@ -49,6 +59,9 @@ impl SimConfig {
             default_func_ids: vec![18, 45, 142],
             token_ttl_secs: 7200,
             rotate_refresh_tokens: false,
+            logistics_appid_daily_quota: 100_000,
+            logistics_user_daily_quota: 100,
+            max_waybill_goods_updates: 3,
         }
     }
 }

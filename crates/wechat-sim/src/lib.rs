@@ -10,19 +10,27 @@
 //! - refresh tokens are stable until re-authorization (61023) or revocation (61003);
 //! - the shipping APIs need permission set 142 or 18 (48001), apply the seed
 //!   rules with their errcodes (shared with the proxy through `wechat-api`),
-//!   and keep order state, including the single re-shipment (10060003).
+//!   and keep order state across calls: the single re-shipment (10060003),
+//!   combined orders, `last_index` paging, the single receipt reminder
+//!   (10060028–10060032), special shipment reports (268546000–268546002);
+//! - the logistics APIs need permission set 45 (48001), issue waybill tokens
+//!   whose parcels travel on the sim clock, limit goods changes (9300560),
+//!   and count daily quotas per appid and per user (9300513).
 //!
 //! Errors are HTTP 200 with `{"errcode":N,"errmsg":"… rid: …"}`. Every call
-//! is counted per path ([`Simulator::call_counts`]), and a fault can be
-//! injected on any path ([`Simulator::inject_fault`]).
+//! is counted per path ([`Simulator::call_counts`]), and a fault
+//! ([`Simulator::inject_fault`]) or a slow answer
+//! ([`Simulator::inject_delay`]) can be injected on any path.
 //!
 //! # Layout
-//! - `config`: [`SimConfig`], the simulated platform's identity.
-//! - `state`: the plain domain (clock, tickets, tokens, codes,
-//!   authorizations, orders) without HTTP; unit-tested in `state/tests.rs`.
-//! - `routes`: thin poem handlers: `component`, `authorize` (the pages),
-//!   `shipping`, and `control` (the `/sim/...` surface mirroring the methods
-//!   below).
+//! - `config`: [`SimConfig`], the simulated platform's identity and limits.
+//! - `state`: the plain domain without HTTP: clock, tickets, tokens, codes
+//!   and authorizations in `state.rs`; orders in `state/shipping.rs`;
+//!   waybills and quotas in `state/logistics.rs`. Unit-tested in
+//!   `state/tests.rs` and `state/tests/{shipping,logistics}.rs`.
+//! - `routes`: thin poem handlers, one module per API family: `component`,
+//!   `authorize` (the pages), `shipping`, `logistics`, and `control` (the
+//!   `/sim/...` surface mirroring the methods below).
 //! - `push`: encrypting, signing and POSTing component events to the gateway.
 //! - `main.rs`: the `wechat-sim` binary.
 #![forbid(unsafe_code)]
@@ -41,7 +49,10 @@ use std::{
 
 pub use config::SimConfig;
 pub use push::{PushOutcome, SimError};
-pub use state::{NewOrder, SimOrder};
+pub use state::{
+    AppSettings, JOURNEY, NewCombinedOrder, NewOrder, OrderExtras, QuotaUsage, SimCombinedOrder,
+    SimOrder, SimWaybill, SpecialOrder,
+};
 pub use wechat_api::shipping::ShippingOrder;
 
 use state::State;
@@ -167,6 +178,82 @@ impl Simulator {
     /// counted, before anything else). `times` 0 clears a pending fault.
     pub fn inject_fault(&self, path: &str, errcode: i64, times: u32) {
         self.lock().inject_fault(path, errcode, times);
+    }
+
+    /// The next `times` calls to `path` answer only after `delay`: each call
+    /// takes effect at once, then its answer waits (without holding up other
+    /// calls), as when WeChat is slow: for client timeouts. `times` 0 clears.
+    pub fn inject_delay(&self, path: &str, delay: Duration, times: u32) {
+        self.lock().inject_delay(path, delay, times);
+    }
+
+    /// Changes the configuration in place, e.g. the logistics quotas.
+    pub fn configure(&self, f: impl FnOnce(&mut SimConfig)) {
+        f(&mut self.lock().config);
+    }
+
+    // === shipping ===
+
+    /// A paid combined payment (合单) with its sub-orders, all pending
+    /// shipment. Every [`NewCombinedOrder`] field is defaulted.
+    pub fn create_combined_order(&self, req: NewCombinedOrder) -> SimCombinedOrder {
+        self.lock().create_combined_order(req)
+    }
+
+    /// What the order carries besides what `get_order` shows: the receipt
+    /// reminder, the special shipment report, the combined payment, whether
+    /// the re-shipment was used.
+    pub fn order_extras(&self, transaction_id: &str) -> Option<OrderExtras> {
+        self.lock().order_extras(transaction_id)
+    }
+
+    /// Puts the order in `order_state` (1–6; e.g. 5 refunded), as the user or
+    /// WeChat Pay would. False if there is no such order.
+    pub fn set_order_state(&self, transaction_id: &str, order_state: i32) -> bool {
+        self.lock().set_order_state(transaction_id, order_state)
+    }
+
+    /// `appid`'s shipping settings: the message jump path and the two
+    /// trade-management flags.
+    pub fn app_settings(&self, appid: &str) -> AppSettings {
+        self.lock().app_settings(appid)
+    }
+
+    /// What `is_trade_managed` answers for `appid` (default `true`).
+    pub fn set_trade_managed(&self, appid: &str, managed: bool) {
+        self.lock().set_trade_management(appid, Some(managed), None);
+    }
+
+    /// What `is_trade_management_confirmation_completed` answers for `appid`
+    /// (default `true`).
+    pub fn set_trade_management_confirmation_completed(&self, appid: &str, completed: bool) {
+        self.lock()
+            .set_trade_management(appid, None, Some(completed));
+    }
+
+    // === logistics ===
+
+    /// The waybill behind `waybill_token`, whichever appid traced it.
+    pub fn waybill(&self, waybill_token: &str) -> Option<SimWaybill> {
+        self.lock().waybill(waybill_token)
+    }
+
+    /// The token `trace_waybill` issued to `appid` for `waybill_id`.
+    pub fn waybill_token(&self, appid: &str, waybill_id: &str) -> Option<String> {
+        self.lock().waybill_token(appid, waybill_id)
+    }
+
+    /// Forces a waybill's status (0–6, seed 000) from now on; `None` lets it
+    /// follow the clock again ([`JOURNEY`]). False for an unknown token or a
+    /// status out of range.
+    pub fn set_waybill_status(&self, waybill_token: &str, status: Option<i64>) -> bool {
+        self.lock().set_waybill_status(waybill_token, status)
+    }
+
+    /// Calls counted today (Asia/Shanghai) against the daily quotas of the
+    /// logistics-plugin API at `path`, by `appid` and by `openid`.
+    pub fn quota_usage(&self, path: &str, appid: &str, openid: Option<&str>) -> QuotaUsage {
+        self.lock().quota_usage(path, appid, openid)
     }
 }
 

@@ -1,19 +1,31 @@
-//! The simulator's domain: tokens, codes, authorizations, orders and the
-//! clock, as plain data and rules. No HTTP and no I/O, so every rule is
-//! unit-tested directly (`state/tests.rs`); `routes` only parses requests and
-//! renders answers.
+//! The simulator's domain: tokens, codes, authorizations, orders, waybills
+//! and the clock, as plain data and rules. No HTTP and no I/O, so every rule
+//! is unit-tested directly (`state/tests.rs` and `state/tests/*.rs`);
+//! `routes` only parses requests and renders answers.
+//!
+//! # Layout
+//! - this file: [`State`] itself, the clock, call counts, faults and delays,
+//!   tickets, component and authorizer tokens, authorizations, and
+//!   [`State::authorizer_caller`] (token and permission set of every
+//!   authorizer API);
+//! - `shipping`: payment orders and the `/wxa/sec/order/*` rules (seed 004);
+//! - `logistics`: waybills, the logistics-query plugin and its daily quotas
+//!   (seeds 000 and 002), and the logistics helper's `path/get` and
+//!   `order/get` (seeds 001 and 003).
 //!
 //! Time is WeChat's time: the real clock plus an offset tests can advance
 //! ([`State::advance`]). Every lifetime below is checked against it, so an
 //! advanced clock makes tokens, codes and tickets expire exactly as they would
 //! on WeChat, while the gateway's own clock is unaffected.
-use std::collections::{BTreeMap, HashMap};
+use std::{
+    collections::{BTreeMap, HashMap},
+    time::Duration,
+};
 
-use rand::{Rng as _, RngCore as _};
-use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use rand::RngCore as _;
+use serde_json::json;
 use wechat_api::{
-    Validate, ValidationError,
+    ValidationError,
     component::{
         AUTHORIZER_LIST_MAX_COUNT, AuthorizationInfo, AuthorizerAccountInfo, AuthorizerInfoRequest,
         AuthorizerInfoResponse, AuthorizerListItem, AuthorizerListRequest, AuthorizerListResponse,
@@ -22,9 +34,6 @@ use wechat_api::{
         PreAuthCodeResponse, QueryAuthRequest, QueryAuthResponse,
     },
     errcode as ec,
-    shipping::{
-        GetOrderRequest, OrderShipping, OrderShippingItem, ShippingOrder, UploadShippingInfoRequest,
-    },
 };
 
 use crate::SimConfig;
@@ -42,14 +51,6 @@ const RETENTION_SECS: i64 = 24 * 3600;
 /// After a new access token or refresh token is issued, the previous one keeps
 /// working this long (WeChat staff: "about 5 minutes"; protocol.md §7).
 pub const OLD_TOKEN_GRACE_SECS: i64 = 300;
-
-/// `order_state` of a paid order waiting for shipment.
-pub const ORDER_PENDING_SHIPMENT: i32 = 1;
-/// `order_state` once every parcel has shipped.
-pub const ORDER_SHIPPED: i32 = 2;
-
-/// Permission sets that allow the `/wxa/sec/order/*` APIs (either one).
-const SHIPPING_FUNC_IDS: [i64; 2] = [142, 18];
 
 /// A WeChat error answer. `routes` appends ` rid: …` to `errmsg` when answering.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -104,36 +105,6 @@ pub fn random_hex(bytes: usize) -> String {
     hex::encode(raw)
 }
 
-/// A paid order to create. Every field is optional and defaulted.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct NewOrder {
-    /// The Mini Program the order was paid in (default: the config's
-    /// `default_authorizer_appid`). Orders of another appid are invisible to
-    /// that appid's tokens (10060001), like on WeChat.
-    pub appid: Option<String>,
-    pub openid: Option<String>,
-    pub mchid: Option<String>,
-    pub out_trade_no: Option<String>,
-    /// In fen.
-    pub paid_amount: Option<i64>,
-    pub description: Option<String>,
-}
-
-/// The identifiers of a created order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SimOrder {
-    pub appid: String,
-    /// 28 digits, like WeChat Pay's.
-    pub transaction_id: String,
-    pub mchid: String,
-    pub out_trade_no: String,
-    /// The payer; `upload_shipping_info` must name it (else 10060031).
-    pub openid: String,
-    pub paid_amount: i64,
-}
-
-/// A code the authorization page (or a push) issued.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IssuedAuthCode {
     pub code: String,
@@ -180,30 +151,15 @@ struct AuthorizerToken {
 }
 
 #[derive(Debug, Clone, Copy)]
-struct Fault {
-    errcode: i64,
+struct Delay {
+    duration: Duration,
     remaining: u32,
 }
 
-#[derive(Debug, Clone)]
-struct Order {
-    ids: SimOrder,
-    description: String,
-    paid_at: i64,
-    order_state: i32,
-    shipping: Option<OrderShipping>,
-    /// The single re-shipment has been used; any further upload is 10060003.
-    reshipped: bool,
-}
-
-/// How an API names an order.
 #[derive(Debug, Clone, Copy)]
-enum OrderLookup<'a> {
-    Transaction(&'a str),
-    Merchant {
-        mchid: &'a str,
-        out_trade_no: &'a str,
-    },
+struct Fault {
+    errcode: i64,
+    remaining: u32,
 }
 
 /// Everything the simulator knows. Behind one `Mutex` in [`crate::Simulator`]:
@@ -245,10 +201,12 @@ pub struct State {
     /// When expired tokens were last forgotten (sim clock); forgetting is a
     /// full scan, so it runs at most once a minute.
     last_token_gc: i64,
-    /// transaction_id → order (ordered so listings are stable).
-    orders: BTreeMap<String, Order>,
-    /// Orders created so far; numbers default order fields.
-    order_seq: u64,
+    /// Pending injected delays per path.
+    delays: HashMap<String, Delay>,
+    /// Orders, combined orders and per-Mini-Program shipping settings.
+    shipping: shipping::Shipping,
+    /// Traced waybills and the logistics-plugin quotas.
+    logistics: logistics::Logistics,
 }
 
 impl State {
@@ -270,8 +228,9 @@ impl State {
             authorizer_tokens: HashMap::new(),
             latest_authorizer_token: HashMap::new(),
             last_token_gc: 0,
-            orders: BTreeMap::new(),
-            order_seq: 0,
+            delays: HashMap::new(),
+            shipping: shipping::Shipping::default(),
+            logistics: logistics::Logistics::default(),
         }
     }
 
@@ -324,6 +283,35 @@ impl State {
                 },
             );
         }
+    }
+
+    /// The next `times` calls to `path` hold their answer back for
+    /// `duration` (0 clears).
+    pub fn inject_delay(&mut self, path: &str, duration: Duration, times: u32) {
+        if times == 0 {
+            self.delays.remove(path);
+        } else {
+            self.delays.insert(
+                path.to_owned(),
+                Delay {
+                    duration,
+                    remaining: times,
+                },
+            );
+        }
+    }
+
+    /// How long this call to `path` must wait before answering, using up one
+    /// of the pending delayed calls. The caller sleeps after releasing the
+    /// lock, so other calls are not held up.
+    pub fn take_delay(&mut self, path: &str) -> Option<Duration> {
+        let delay = self.delays.get_mut(path)?;
+        delay.remaining = delay.remaining.saturating_sub(1);
+        let duration = delay.duration;
+        if delay.remaining == 0 {
+            self.delays.remove(path);
+        }
+        Some(duration)
     }
 
     pub fn set_next_authorization(&mut self, appid: &str, func_ids: Vec<i64>) {
@@ -804,163 +792,23 @@ impl State {
         })
     }
 
-    // === shipping ===
+    // === callers of authorizer APIs ===
 
     /// The appid behind an authorizer token (41001/40001/42001), which must
-    /// hold permission set 142 or 18 (48001).
-    pub fn shipping_caller(&self, token: Option<&str>) -> WxResult<String> {
+    /// hold one of the permission sets `func_ids` (else 48001).
+    pub fn authorizer_caller(&self, token: Option<&str>, func_ids: &[i64]) -> WxResult<String> {
         let token = Self::present(token)?;
         let owner = self.authorizer_tokens.get(token);
         self.check_expiry(owner.map(|t| t.expires_at))?;
         let appid = owner.map(|t| t.appid.clone()).unwrap_or_default();
-        let allowed = self.authorizations.get(&appid).is_some_and(|a| {
-            !a.revoked && a.func_ids.iter().any(|f| SHIPPING_FUNC_IDS.contains(f))
-        });
+        let allowed = self
+            .authorizations
+            .get(&appid)
+            .is_some_and(|a| !a.revoked && a.func_ids.iter().any(|f| func_ids.contains(f)));
         if !allowed {
             return Err(WxError::new(ec::API_UNAUTHORIZED, "api unauthorized"));
         }
         Ok(appid)
-    }
-
-    /// A paid order, pending shipment, in `new.appid` (default: the default
-    /// authorizer).
-    pub fn create_order(&mut self, new: NewOrder) -> SimOrder {
-        self.order_seq += 1;
-        let n = self.order_seq;
-        let mut rng = rand::rng();
-        let ids = SimOrder {
-            appid: new
-                .appid
-                .unwrap_or_else(|| self.config.default_authorizer_appid.clone()),
-            transaction_id: format!("4200{n:06}{:018}", rng.random_range(0..10u64.pow(18))),
-            mchid: new.mchid.unwrap_or_else(|| "1900000109".into()),
-            out_trade_no: new
-                .out_trade_no
-                .unwrap_or_else(|| format!("sim-{n:06}-{}", random_hex(4))),
-            openid: new
-                .openid
-                .unwrap_or_else(|| format!("oSim{}", random_hex(12))),
-            paid_amount: new.paid_amount.unwrap_or(100 * n as i64),
-        };
-        let order = Order {
-            ids: ids.clone(),
-            description: new
-                .description
-                .unwrap_or_else(|| format!("Demo goods #{n}*1")),
-            paid_at: self.now(),
-            order_state: ORDER_PENDING_SHIPMENT,
-            shipping: None,
-            reshipped: false,
-        };
-        self.orders.insert(ids.transaction_id.clone(), order);
-        ids
-    }
-
-    fn order_mut(&mut self, appid: &str, lookup: OrderLookup<'_>) -> WxResult<&mut Order> {
-        self.orders
-            .values_mut()
-            .find(|o| {
-                o.ids.appid == appid
-                    && match lookup {
-                        OrderLookup::Transaction(id) => o.ids.transaction_id == id,
-                        OrderLookup::Merchant {
-                            mchid,
-                            out_trade_no,
-                        } => o.ids.mchid == mchid && o.ids.out_trade_no == out_trade_no,
-                    }
-            })
-            .ok_or_else(|| {
-                WxError::new(ec::PAYMENT_ORDER_NOT_FOUND, "payment order does not exist")
-            })
-    }
-
-    /// `upload_shipping_info` for `appid` (from [`State::shipping_caller`]):
-    /// the seed rules, the order (10060001) and its payer (10060031), then the
-    /// state machine. Pending → shipped (count 1) once unified or all parcels
-    /// are delivered; a split upload not yet complete keeps it pending and may
-    /// be repeated. While shipped, one re-shipment replaces the shipping
-    /// (count 2 when complete); after that, 10060003.
-    pub fn upload_shipping_info(
-        &mut self,
-        appid: &str,
-        req: &UploadShippingInfoRequest,
-    ) -> WxResult<()> {
-        req.validate()?;
-        let key = &req.order_key;
-        let lookup = if key.order_number_type == 2 {
-            OrderLookup::Transaction(key.transaction_id.as_deref().unwrap_or_default())
-        } else {
-            OrderLookup::Merchant {
-                mchid: key.mchid.as_deref().unwrap_or_default(),
-                out_trade_no: key.out_trade_no.as_deref().unwrap_or_default(),
-            }
-        };
-        let now = self.now();
-        let order = self.order_mut(appid, lookup)?;
-        if order.ids.openid != req.payer.openid {
-            return Err(WxError::new(
-                ec::PAYER_MISMATCH,
-                "the payment order does not belong to the user of this openid",
-            ));
-        }
-        let complete = req.delivery_mode == 1 || req.is_all_delivered == Some(true);
-        let upload_time = chrono::DateTime::parse_from_rfc3339(req.upload_time.trim())
-            .map(|t| t.timestamp())
-            .unwrap_or(now);
-        match order.order_state {
-            ORDER_PENDING_SHIPMENT => {
-                order.shipping = Some(shipping_record(
-                    req,
-                    upload_time,
-                    complete,
-                    u8::from(complete),
-                ));
-                if complete {
-                    order.order_state = ORDER_SHIPPED;
-                }
-            }
-            ORDER_SHIPPED if !order.reshipped => {
-                order.reshipped = true;
-                order.shipping = Some(shipping_record(
-                    req,
-                    upload_time,
-                    complete,
-                    1 + u8::from(complete),
-                ));
-            }
-            ORDER_SHIPPED => {
-                return Err(WxError::new(
-                    ec::RESHIPMENT_USED,
-                    "the payment order has used its re-shipment opportunity",
-                ));
-            }
-            _ => {
-                return Err(WxError::new(
-                    ec::NOT_SHIPPABLE,
-                    "the payment order is not in a shippable state",
-                ));
-            }
-        }
-        Ok(())
-    }
-
-    /// `get_order` for `appid`: by transaction_id, else merchant_id +
-    /// merchant_trade_no (neither: 10060014).
-    pub fn get_order(&mut self, appid: &str, req: &GetOrderRequest) -> WxResult<ShippingOrder> {
-        req.validate()?;
-        let lookup = match req.transaction_id.as_deref().map(str::trim) {
-            Some(id) if !id.is_empty() => OrderLookup::Transaction(id),
-            _ => OrderLookup::Merchant {
-                mchid: req.merchant_id.as_deref().unwrap_or_default(),
-                out_trade_no: req.merchant_trade_no.as_deref().unwrap_or_default(),
-            },
-        };
-        Ok(order_view(self.order_mut(appid, lookup)?))
-    }
-
-    /// The order as `get_order` shows it, whoever owns it.
-    pub fn order(&self, transaction_id: &str) -> Option<ShippingOrder> {
-        self.orders.get(transaction_id).map(order_view)
     }
 }
 
@@ -976,63 +824,14 @@ fn func_info(id: i64) -> FuncInfo {
     }
 }
 
-fn shipping_record(
-    req: &UploadShippingInfoRequest,
-    upload_time: i64,
-    complete: bool,
-    finish_shipping_count: u8,
-) -> OrderShipping {
-    OrderShipping {
-        delivery_mode: req.delivery_mode,
-        logistics_type: req.logistics_type,
-        finish_shipping: complete,
-        goods_desc: req
-            .shipping_list
-            .iter()
-            .filter_map(|i| i.item_desc.as_deref())
-            .collect::<Vec<_>>()
-            .join(";"),
-        finish_shipping_count: i32::from(finish_shipping_count),
-        shipping_list: req
-            .shipping_list
-            .iter()
-            .map(|i| OrderShippingItem {
-                tracking_no: i.tracking_no.clone().unwrap_or_default(),
-                express_company: i.express_company.clone().unwrap_or_default(),
-                goods_desc: i.item_desc.clone(),
-                upload_time,
-                contact: i.contact.clone(),
-            })
-            .collect(),
-    }
-}
+mod logistics;
+mod shipping;
 
-fn order_view(o: &Order) -> ShippingOrder {
-    ShippingOrder {
-        transaction_id: o.ids.transaction_id.clone(),
-        merchant_id: o.ids.mchid.clone(),
-        sub_merchant_id: String::new(),
-        merchant_trade_no: o.ids.out_trade_no.clone(),
-        description: o.description.clone(),
-        paid_amount: o.ids.paid_amount,
-        openid: o.ids.openid.clone(),
-        trade_create_time: o.paid_at,
-        pay_time: o.paid_at,
-        order_state: o.order_state,
-        in_complaint: false,
-        shipping: o.shipping.clone(),
-    }
-}
-
-/// An order as WeChat's JSON shows it: `"shipping": {}` before the first
-/// shipment (the typed model omits an absent `shipping`).
-pub fn order_json(order: &ShippingOrder) -> Value {
-    let mut value = serde_json::to_value(order).unwrap_or_else(|_| json!({}));
-    if order.shipping.is_none() {
-        value["shipping"] = json!({});
-    }
-    value
-}
+pub use logistics::{JOURNEY, QuotaUsage, SimWaybill};
+pub use shipping::{
+    AppSettings, NewCombinedOrder, NewOrder, OrderExtras, SimCombinedOrder, SimOrder, SpecialOrder,
+    order_json,
+};
 
 #[cfg(test)]
 mod tests;

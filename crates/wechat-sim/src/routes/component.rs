@@ -26,14 +26,15 @@ fn component_access_token(req: &Request) -> Option<String> {
 /// `api_start_push_ticket`: answers "ok", then pushes a fresh ticket to the
 /// gateway (if one is configured).
 #[handler]
-pub(super) fn start_push_ticket(Data(sim): Data<&Simulator>, body: Vec<u8>) -> Response {
+pub(super) async fn start_push_ticket(Data(sim): Data<&Simulator>, body: Vec<u8>) -> Response {
     let mut push = false;
     let response = wechat_call(sim, START_PUSH_TICKET, |s| {
         let req: StartPushTicketRequest = parse_json(&body)?;
         s.start_push_ticket(&req.component_appid, &req.component_secret)?;
         push = s.config.gateway_events_url.is_some();
         Ok(super::ok())
-    });
+    })
+    .await;
     if push {
         let sim = sim.clone();
         tokio::spawn(async move {
@@ -47,15 +48,16 @@ pub(super) fn start_push_ticket(Data(sim): Data<&Simulator>, body: Vec<u8>) -> R
 }
 
 #[handler]
-pub(super) fn component_token(Data(sim): Data<&Simulator>, body: Vec<u8>) -> Response {
+pub(super) async fn component_token(Data(sim): Data<&Simulator>, body: Vec<u8>) -> Response {
     wechat_call(sim, COMPONENT_TOKEN, |s| {
         let req: ComponentTokenRequest = parse_json(&body)?;
         s.component_token(&req)
     })
+    .await
 }
 
 #[handler]
-pub(super) fn create_preauthcode(
+pub(super) async fn create_preauthcode(
     Data(sim): Data<&Simulator>,
     req: &Request,
     body: Vec<u8>,
@@ -66,20 +68,26 @@ pub(super) fn create_preauthcode(
         let req: PreAuthCodeRequest = parse_json(&body)?;
         s.create_pre_auth_code(token.as_deref(), &req)
     })
+    .await
 }
 
 #[handler]
-pub(super) fn query_auth(Data(sim): Data<&Simulator>, req: &Request, body: Vec<u8>) -> Response {
+pub(super) async fn query_auth(
+    Data(sim): Data<&Simulator>,
+    req: &Request,
+    body: Vec<u8>,
+) -> Response {
     let token = component_access_token(req);
     wechat_call(sim, QUERY_AUTH, |s| {
         s.check_component_token(token.as_deref())?;
         let req: QueryAuthRequest = parse_json(&body)?;
         s.query_auth(token.as_deref(), &req)
     })
+    .await
 }
 
 #[handler]
-pub(super) fn authorizer_token(
+pub(super) async fn authorizer_token(
     Data(sim): Data<&Simulator>,
     req: &Request,
     body: Vec<u8>,
@@ -90,10 +98,11 @@ pub(super) fn authorizer_token(
         let req: AuthorizerTokenRequest = parse_json(&body)?;
         s.authorizer_token(token.as_deref(), &req)
     })
+    .await
 }
 
 #[handler]
-pub(super) fn authorizer_list(
+pub(super) async fn authorizer_list(
     Data(sim): Data<&Simulator>,
     req: &Request,
     body: Vec<u8>,
@@ -103,10 +112,11 @@ pub(super) fn authorizer_list(
         let req: AuthorizerListRequest = parse_json(&body)?;
         s.authorizer_list(token.as_deref(), &req)
     })
+    .await
 }
 
 #[handler]
-pub(super) fn authorizer_info(
+pub(super) async fn authorizer_info(
     Data(sim): Data<&Simulator>,
     req: &Request,
     body: Vec<u8>,
@@ -116,4 +126,5 @@ pub(super) fn authorizer_info(
         let req: AuthorizerInfoRequest = parse_json(&body)?;
         s.authorizer_info(token.as_deref(), &req)
     })
+    .await
 }

@@ -1,15 +1,17 @@
 //! The `/sim/...` control surface: the [`Simulator`] methods over HTTP, for
 //! tests and tools that run the simulator out of process. Not counted in
 //! `call_counts`. Errors are `{"error": "..."}` with a 4xx/5xx status.
+use std::time::Duration;
+
 use poem::{
-    IntoResponse as _, Response, handler,
+    IntoResponse as _, Request, Response, handler,
     http::StatusCode,
     web::{Data, Json, Path},
 };
 use serde::{Deserialize, de::DeserializeOwned};
 use serde_json::json;
 
-use crate::{NewOrder, SimError, Simulator, state::order_json};
+use crate::{NewCombinedOrder, NewOrder, SimError, Simulator, state::order_json};
 
 fn error(status: StatusCode, message: impl std::fmt::Display) -> Response {
     Json(json!({ "error": message.to_string() }))
@@ -188,4 +190,178 @@ pub(super) fn gateway(Data(sim): Data<&Simulator>, raw: Vec<u8>) -> Response {
     }
     sim.set_gateway_events_url(&req.events_url);
     StatusCode::NO_CONTENT.into_response()
+}
+
+/// `GET /sim/orders/{transaction_id}/extras` → OrderExtras, or 404.
+#[handler]
+pub(super) fn order_extras(
+    Data(sim): Data<&Simulator>,
+    Path(transaction_id): Path<String>,
+) -> Response {
+    match sim.order_extras(&transaction_id) {
+        Some(extras) => Json(extras).into_response(),
+        None => error(StatusCode::NOT_FOUND, "no such order"),
+    }
+}
+
+#[derive(Deserialize)]
+struct OrderState {
+    order_state: i32,
+}
+
+/// `POST /sim/orders/{transaction_id}/state {order_state}` → 204, or 404.
+#[handler]
+pub(super) fn set_order_state(
+    Data(sim): Data<&Simulator>,
+    Path(transaction_id): Path<String>,
+    raw: Vec<u8>,
+) -> Response {
+    match parse_body::<OrderState>(&raw) {
+        Ok(req) if sim.set_order_state(&transaction_id, req.order_state) => {
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Ok(_) => error(StatusCode::NOT_FOUND, "no such order"),
+        Err(e) => bad_body(e),
+    }
+}
+
+/// `POST /sim/combined-orders` (NewCombinedOrder, every field optional) → SimCombinedOrder.
+#[handler]
+pub(super) fn create_combined_order(Data(sim): Data<&Simulator>, raw: Vec<u8>) -> Response {
+    match parse_body::<NewCombinedOrder>(&raw) {
+        Ok(new) => Json(sim.create_combined_order(new)).into_response(),
+        Err(e) => bad_body(e),
+    }
+}
+
+/// `GET /sim/apps/{appid}` → AppSettings.
+#[handler]
+pub(super) fn app_settings(Data(sim): Data<&Simulator>, Path(appid): Path<String>) -> Response {
+    Json(sim.app_settings(&appid)).into_response()
+}
+
+#[derive(Deserialize)]
+struct TradeManagement {
+    is_trade_managed: Option<bool>,
+    completed: Option<bool>,
+}
+
+/// `POST /sim/apps/{appid}/trade-management {is_trade_managed?, completed?}` → 204.
+#[handler]
+pub(super) fn set_trade_management(
+    Data(sim): Data<&Simulator>,
+    Path(appid): Path<String>,
+    raw: Vec<u8>,
+) -> Response {
+    match parse_body::<TradeManagement>(&raw) {
+        Ok(req) => {
+            if let Some(managed) = req.is_trade_managed {
+                sim.set_trade_managed(&appid, managed);
+            }
+            if let Some(completed) = req.completed {
+                sim.set_trade_management_confirmation_completed(&appid, completed);
+            }
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Err(e) => bad_body(e),
+    }
+}
+
+/// `GET /sim/waybills/{waybill_token}` → SimWaybill, or 404.
+#[handler]
+pub(super) fn waybill(Data(sim): Data<&Simulator>, Path(token): Path<String>) -> Response {
+    match sim.waybill(&token) {
+        Some(waybill) => Json(waybill).into_response(),
+        None => error(StatusCode::NOT_FOUND, "no such waybill_token"),
+    }
+}
+
+#[derive(Deserialize)]
+struct WaybillStatus {
+    /// 0–6, or null to follow the clock again.
+    status: Option<i64>,
+}
+
+/// `POST /sim/waybills/{waybill_token}/status {status}` → 204; 404 for an
+/// unknown token, 400 for a status out of 0–6.
+#[handler]
+pub(super) fn set_waybill_status(
+    Data(sim): Data<&Simulator>,
+    Path(token): Path<String>,
+    raw: Vec<u8>,
+) -> Response {
+    let req = match parse_body::<WaybillStatus>(&raw) {
+        Ok(req) => req,
+        Err(e) => return bad_body(e),
+    };
+    if req.status.is_some_and(|s| !(0..=6).contains(&s)) {
+        return error(StatusCode::BAD_REQUEST, "status must be 0 to 6, or null");
+    }
+    if sim.set_waybill_status(&token, req.status) {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        error(StatusCode::NOT_FOUND, "no such waybill_token")
+    }
+}
+
+/// `GET /sim/quotas?path=&appid=&openid=` → QuotaUsage `{appid, user}`; 400
+/// without `path` and `appid`.
+#[handler]
+pub(super) fn quota_usage(Data(sim): Data<&Simulator>, req: &Request) -> Response {
+    let (Some(path), Some(appid)) = (
+        super::query_param(req, "path"),
+        super::query_param(req, "appid"),
+    ) else {
+        return error(StatusCode::BAD_REQUEST, "path and appid are required");
+    };
+    let openid = super::query_param(req, "openid");
+    Json(sim.quota_usage(&path, &appid, openid.as_deref())).into_response()
+}
+
+#[derive(Deserialize)]
+struct Quotas {
+    per_appid: Option<u64>,
+    per_user: Option<u64>,
+    max_waybill_goods_updates: Option<u32>,
+}
+
+/// `POST /sim/quotas {per_appid?, per_user?, max_waybill_goods_updates?}` → 204.
+#[handler]
+pub(super) fn set_quotas(Data(sim): Data<&Simulator>, raw: Vec<u8>) -> Response {
+    match parse_body::<Quotas>(&raw) {
+        Ok(req) => {
+            sim.configure(|c| {
+                if let Some(n) = req.per_appid {
+                    c.logistics_appid_daily_quota = n;
+                }
+                if let Some(n) = req.per_user {
+                    c.logistics_user_daily_quota = n;
+                }
+                if let Some(n) = req.max_waybill_goods_updates {
+                    c.max_waybill_goods_updates = n;
+                }
+            });
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Err(e) => bad_body(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct Delay {
+    path: String,
+    millis: u64,
+    times: u32,
+}
+
+/// `POST /sim/delays {path, millis, times}` → 204.
+#[handler]
+pub(super) fn inject_delay(Data(sim): Data<&Simulator>, raw: Vec<u8>) -> Response {
+    match parse_body::<Delay>(&raw) {
+        Ok(req) => {
+            sim.inject_delay(&req.path, Duration::from_millis(req.millis), req.times);
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Err(e) => bad_body(e),
+    }
 }

@@ -11,11 +11,15 @@
 //! - `component`: ticket start, component token, pre_auth_code, query_auth,
 //!   authorizer token, authorizer list and info.
 //! - `authorize`: the authorization pages (PC and mobile).
-//! - `shipping`: `/wxa/sec/order/upload_shipping_info` and `get_order`.
+//! - `shipping`: the shipping-information management APIs (`/wxa/sec/order/*`).
+//! - `logistics`: the logistics-query plugin
+//!   (`/cgi-bin/express/delivery/open_msg/*`) and the logistics helper's
+//!   `path/get` and `order/get` (`/cgi-bin/express/business/*`).
 //! - `control`: the `/sim/...` control surface for tests and the sandbox.
 mod authorize;
 mod component;
 mod control;
+mod logistics;
 mod shipping;
 
 use poem::{
@@ -41,6 +45,19 @@ pub const AUTHORIZER_LIST: &str = "/cgi-bin/component/api_get_authorizer_list";
 pub const AUTHORIZER_INFO: &str = "/cgi-bin/component/api_get_authorizer_info";
 pub const UPLOAD_SHIPPING_INFO: &str = "/wxa/sec/order/upload_shipping_info";
 pub const GET_ORDER: &str = "/wxa/sec/order/get_order";
+pub const UPLOAD_COMBINED_SHIPPING_INFO: &str = "/wxa/sec/order/upload_combined_shipping_info";
+pub const GET_ORDER_LIST: &str = "/wxa/sec/order/get_order_list";
+pub const NOTIFY_CONFIRM_RECEIVE: &str = "/wxa/sec/order/notify_confirm_receive";
+pub const SET_MSG_JUMP_PATH: &str = "/wxa/sec/order/set_msg_jump_path";
+pub const IS_TRADE_MANAGED: &str = "/wxa/sec/order/is_trade_managed";
+pub const IS_TRADE_MANAGEMENT_CONFIRMATION_COMPLETED: &str =
+    "/wxa/sec/order/is_trade_management_confirmation_completed";
+pub const OP_SPECIAL_ORDER: &str = "/wxa/sec/order/opspecialorder";
+pub const TRACE_WAYBILL: &str = "/cgi-bin/express/delivery/open_msg/trace_waybill";
+pub const QUERY_TRACE: &str = "/cgi-bin/express/delivery/open_msg/query_trace";
+pub const UPDATE_WAYBILL_GOODS: &str = "/cgi-bin/express/delivery/open_msg/update_waybill_goods";
+pub const GET_PATH: &str = "/cgi-bin/express/business/path/get";
+pub const GET_WAYBILL_ORDER: &str = "/cgi-bin/express/business/order/get";
 /// PC authorization page (mp.weixin.qq.com).
 pub const LOGIN_PAGE: &str = "/cgi-bin/componentloginpage";
 /// Mobile authorization page, as the older doc and wechatpy spell it (mp.weixin.qq.com).
@@ -60,6 +77,27 @@ pub fn route(sim: Simulator) -> Route {
         .at(AUTHORIZER_INFO, post(component::authorizer_info))
         .at(UPLOAD_SHIPPING_INFO, post(shipping::upload_shipping_info))
         .at(GET_ORDER, post(shipping::get_order))
+        .at(
+            UPLOAD_COMBINED_SHIPPING_INFO,
+            post(shipping::upload_combined_shipping_info),
+        )
+        .at(GET_ORDER_LIST, post(shipping::get_order_list))
+        .at(
+            NOTIFY_CONFIRM_RECEIVE,
+            post(shipping::notify_confirm_receive),
+        )
+        .at(SET_MSG_JUMP_PATH, post(shipping::set_msg_jump_path))
+        .at(IS_TRADE_MANAGED, post(shipping::is_trade_managed))
+        .at(
+            IS_TRADE_MANAGEMENT_CONFIRMATION_COMPLETED,
+            post(shipping::is_trade_management_confirmation_completed),
+        )
+        .at(OP_SPECIAL_ORDER, post(shipping::op_special_order))
+        .at(TRACE_WAYBILL, post(logistics::trace_waybill))
+        .at(QUERY_TRACE, post(logistics::query_trace))
+        .at(UPDATE_WAYBILL_GOODS, post(logistics::update_waybill_goods))
+        .at(GET_PATH, post(logistics::get_path))
+        .at(GET_WAYBILL_ORDER, post(logistics::get_waybill_order))
         .at(LOGIN_PAGE, get(authorize::authorization_page))
         .at(MOBILE_PAGE, get(authorize::authorization_page))
         .at(MOBILE_PAGE_WXAOPEN, get(authorize::authorization_page))
@@ -68,6 +106,30 @@ pub fn route(sim: Simulator) -> Route {
         .at("/sim/push/unauthorized", post(control::push_unauthorized))
         .at("/sim/orders", post(control::create_order))
         .at("/sim/orders/:transaction_id", get(control::order))
+        .at(
+            "/sim/orders/:transaction_id/extras",
+            get(control::order_extras),
+        )
+        .at(
+            "/sim/orders/:transaction_id/state",
+            post(control::set_order_state),
+        )
+        .at("/sim/combined-orders", post(control::create_combined_order))
+        .at("/sim/apps/:appid", get(control::app_settings))
+        .at(
+            "/sim/apps/:appid/trade-management",
+            post(control::set_trade_management),
+        )
+        .at("/sim/waybills/:token", get(control::waybill))
+        .at(
+            "/sim/waybills/:token/status",
+            post(control::set_waybill_status),
+        )
+        .at(
+            "/sim/quotas",
+            get(control::quota_usage).post(control::set_quotas),
+        )
+        .at("/sim/delays", post(control::inject_delay))
         .at("/sim/clock", get(control::clock))
         .at("/sim/clock/advance", post(control::advance_clock))
         .at("/sim/calls", get(control::calls))
@@ -104,20 +166,26 @@ fn answer<T: Serialize + Send>(path: &str, result: WxResult<T>) -> Response {
 }
 
 /// One WeChat API call under the state lock: count it, answer an injected
-/// fault, else run `f`.
-fn wechat_call<T: Serialize + Send>(
+/// fault, else run `f`. An injected delay then holds the answer back, with
+/// the lock released: the call has already taken effect, as when WeChat's
+/// answer is slow or lost on the way.
+async fn wechat_call<T: Serialize + Send>(
     sim: &Simulator,
     path: &str,
     f: impl FnOnce(&mut State) -> WxResult<T>,
 ) -> Response {
-    let result = {
+    let (result, delay) = {
         let mut state = sim.lock();
+        let delay = state.take_delay(path);
         let result = state.enter(path).and_then(|()| f(&mut state));
         if let Err(e) = &result {
             state.count_error(path, e.errcode);
         }
-        result
+        (result, delay)
     };
+    if let Some(delay) = delay {
+        tokio::time::sleep(delay).await;
+    }
     answer(path, result)
 }
 
@@ -138,11 +206,18 @@ fn ok() -> serde_json::Value {
     json!({ "errcode": 0, "errmsg": "ok" })
 }
 
-/// Any other path: counted, then 404 with a WeChat-style body.
+/// Any other path: counted, then 404 with a WeChat-style body (after an
+/// injected delay, if any).
 #[handler]
-fn unknown_path(Data(sim): Data<&Simulator>, req: &Request) -> Response {
+async fn unknown_path(Data(sim): Data<&Simulator>, req: &Request) -> Response {
     let path = req.uri().path();
-    let fault = sim.lock().enter(path);
+    let (fault, delay) = {
+        let mut state = sim.lock();
+        (state.enter(path), state.take_delay(path))
+    };
+    if let Some(delay) = delay {
+        tokio::time::sleep(delay).await;
+    }
     let error = fault.err().unwrap_or_else(|| {
         WxError::new(
             wechat_api::errcode::SYSTEM_ERROR,

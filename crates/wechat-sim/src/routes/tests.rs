@@ -11,6 +11,50 @@ use tokio::sync::mpsc;
 use super::*;
 use crate::{NewOrder, SimConfig};
 
+mod logistics;
+mod shipping;
+
+/// An access token of `appid` authorized with `func_ids`, issued the way the
+/// gateway gets one (ticket, component token, query_auth), without HTTP.
+fn access_token(sim: &Simulator, appid: &str, func_ids: Vec<i64>) -> String {
+    use wechat_api::component::{ComponentTokenRequest, QueryAuthRequest};
+    let mut s = sim.lock();
+    let ticket = s.issue_ticket();
+    let config = s.config.clone();
+    let ct = s
+        .component_token(&ComponentTokenRequest {
+            component_appid: config.component_appid.clone(),
+            component_appsecret: config.component_secret.clone(),
+            component_verify_ticket: ticket,
+        })
+        .unwrap()
+        .component_access_token;
+    let code = s.grant(appid, func_ids).code;
+    s.query_auth(
+        Some(&ct),
+        &QueryAuthRequest {
+            component_appid: config.component_appid,
+            authorization_code: code,
+        },
+    )
+    .unwrap()
+    .authorization_info
+    .authorizer_access_token
+    .unwrap()
+}
+
+/// POSTs `body` to `path` with `token` and returns the JSON answer.
+async fn call(cli: &TestClient<Route>, path: &str, token: &str, body: &Value) -> Value {
+    json_of(
+        cli.post(path)
+            .query("access_token", &token)
+            .body_json(body)
+            .send()
+            .await,
+    )
+    .await
+}
+
 async fn json_of(resp: TestResponse) -> Value {
     let text = resp.0.into_body().into_string().await.unwrap();
     serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"))

@@ -1,7 +1,13 @@
-use serde_json::json;
-use wechat_api::shipping::UploadShippingInfoRequest;
+use serde_json::{Value, json};
+use wechat_api::shipping::{GetOrderRequest, UploadShippingInfoRequest};
 
-use super::*;
+use super::{
+    shipping::{ORDER_PENDING_SHIPMENT, ORDER_SHIPPED},
+    *,
+};
+
+mod orders;
+mod waybills;
 
 const OTHER_APPID: &str = "wx00000000000000aa";
 
@@ -65,6 +71,16 @@ fn shop() -> (State, String, SimOrder) {
     let (access, _) = authorize(&mut s, &ct, &appid, funcs);
     let order = s.create_order(NewOrder::default());
     (s, access, order)
+}
+
+/// Moves the clock on by `secs` and returns a fresh authorizer token of the
+/// default account (the old one may have expired meanwhile).
+fn advance_and_renew(s: &mut State, secs: i64) -> String {
+    s.advance(secs);
+    let ct = component_token(s);
+    let appid = s.config.default_authorizer_appid.clone();
+    let funcs = s.config.default_func_ids.clone();
+    authorize(s, &ct, &appid, funcs).0
 }
 
 fn upload_json(order: &SimOrder, tracking_no: &str) -> Value {
@@ -568,4 +584,18 @@ fn calls_are_counted_and_faults_answer_after_counting() {
     s.inject_fault("/q", 45009, 5);
     s.inject_fault("/q", 45009, 0);
     s.enter("/q").unwrap();
+}
+
+#[test]
+fn delays_are_used_up_per_call_and_can_be_cleared() {
+    let mut s = platform();
+    let d = std::time::Duration::from_millis(250);
+    s.inject_delay("/p", d, 2);
+    assert_eq!(s.take_delay("/q"), None);
+    assert_eq!(s.take_delay("/p"), Some(d));
+    assert_eq!(s.take_delay("/p"), Some(d));
+    assert_eq!(s.take_delay("/p"), None);
+    s.inject_delay("/p", d, 5);
+    s.inject_delay("/p", d, 0);
+    assert_eq!(s.take_delay("/p"), None);
 }

@@ -1,0 +1,236 @@
+//! Rate limits: per user and per appid before WeChat's quota is spent, exact
+//! across instances sharing Redis, fail-open to local counters when Redis is
+//! unreachable, and usage readable in the admin API.
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::{io::copy_bidirectional, net::TcpListener, task::JoinSet};
+use wechat_sim::NewOrder;
+
+use crate::helpers::{TestApp, TestOptions};
+
+const TRACE: &str = "/cgi-bin/express/delivery/open_msg/trace_waybill";
+const QUERY: &str = "/cgi-bin/express/delivery/open_msg/query_trace";
+
+fn redis_url() -> Option<String> {
+    std::env::var("TEST_REDIS_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+}
+
+/// An app with Redis (when the environment has one), a tenant, and a traced
+/// waybill: returns (key, appid, openid, waybill_token).
+async fn traced(app: &TestApp) -> (String, String, String, String) {
+    let (_tenant, key, appid) = app.onboarded_tenant("acme").await;
+    let order = app.sim.create_paid_order(NewOrder::default());
+    let body = json!({
+        "openid": order.openid, "receiver_phone": "13800001234", "waybill_id": "WX0001",
+        "goods_info": { "detail_list": [{ "goods_name": "狗*1", "goods_img_url": "https://img.example.com/a.png" }] },
+        "trans_id": order.transaction_id
+    });
+    let a = app.call(&app.base, &key, &appid, TRACE, &body, None).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    let token = a.body["waybill_token"].as_str().unwrap().to_owned();
+    (key, appid, order.openid, token)
+}
+
+#[tokio::test]
+async fn the_101st_query_by_one_user_is_refused_before_wechat() {
+    let app = TestApp::start(TestOptions {
+        redis: true,
+        ..TestOptions::default()
+    })
+    .await;
+    let (key, appid, openid, token) = traced(&app).await;
+    let query = json!({ "waybill_token": token, "openid": openid });
+    // trace_waybill and query_trace are separate APIs of one group: the
+    // user's 100 a day counts both (1 trace + 99 queries).
+    for i in 0..99 {
+        let a = app.call(&app.base, &key, &appid, QUERY, &query, None).await;
+        assert_eq!(a.status, 200, "call {i}: {}", a.body);
+    }
+    let last = app.call(&app.base, &key, &appid, QUERY, &query, None).await;
+    assert_eq!(last.status, 429, "{}", last.body);
+    assert_eq!(
+        last.body["type"],
+        "https://tpgate.dev/problems/rate-limited"
+    );
+    let retry_after: i64 = last.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=86_400).contains(&retry_after), "{retry_after}");
+    let policy = last.header("ratelimit-policy").unwrap();
+    assert!(
+        policy.contains("\"logistics_plugin-user-day\";q=100;w=86400"),
+        "{policy}"
+    );
+    assert!(
+        policy.contains("\"logistics_plugin-appid-day\";q=100000;w=86400"),
+        "{policy}"
+    );
+    let state = last.header("ratelimit").unwrap();
+    assert!(
+        state.contains("\"logistics_plugin-user-day\";r=0;"),
+        "{state}"
+    );
+    // WeChat saw 1 trace + 99 queries, the 101st never.
+    assert_eq!(app.sim.call_count(TRACE) + app.sim.call_count(QUERY), 100);
+
+    // Another user of the same Mini Program is not affected.
+    let other = json!({ "waybill_token": token });
+    let a = app.call(&app.base, &key, &appid, QUERY, &other, None).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert!(
+        a.header("ratelimit")
+            .unwrap()
+            .contains("\"logistics_plugin-appid-day\";r=99899;")
+    );
+
+    // Usage is readable in the admin API.
+    let usage: Value = app
+        .admin_get(&format!("/admin/v1/usage?appid={appid}&openid={openid}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let group = usage["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["api_group"] == "logistics_plugin")
+        .unwrap()
+        .clone();
+    assert_eq!(group["appid_calls"], 101, "{usage}");
+    assert_eq!(group["user_calls"], 100, "{usage}");
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn two_instances_sharing_redis_hold_a_limit_exactly() {
+    if redis_url().is_none() {
+        eprintln!("TEST_REDIS_URL is not set: the cross-instance limit needs Redis (CI sets it)");
+        return;
+    }
+    let app = TestApp::start(TestOptions {
+        redis: true,
+        ..TestOptions::default()
+    })
+    .await;
+    let (key, appid, openid, token) = traced(&app).await;
+    // An operator lowers this appid's per-user limit to 20 a day.
+    let r = app
+        .admin_put(
+            "/admin/v1/rate-limit-policies",
+            json!({ "api_group": "logistics_plugin", "dimension": "user", "window": "day", "scope": format!("appid:{appid}"), "max_calls": 20 }),
+        )
+        .await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    // The second instance starts after the change, so it reads it at start.
+    let replica = app.spawn_replica().await;
+    let query = json!({ "waybill_token": token, "openid": openid });
+    let mut calls = JoinSet::new();
+    for i in 0..40 {
+        let base = if i % 2 == 0 {
+            app.base.clone()
+        } else {
+            replica.base.clone()
+        };
+        let (http, key, appid, query) =
+            (app.http.clone(), key.clone(), appid.clone(), query.clone());
+        calls.spawn(async move {
+            http.post(base.join(&format!("v1/apps/{appid}{QUERY}")).unwrap())
+                .bearer_auth(key)
+                .json(&query)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        });
+    }
+    let mut ok = 0;
+    let mut limited = 0;
+    while let Some(status) = calls.join_next().await {
+        match status.unwrap() {
+            200 => ok += 1,
+            429 => limited += 1,
+            other => panic!("unexpected status {other}"),
+        }
+    }
+    // 1 trace_waybill + 19 queries fit in 20.
+    assert_eq!((ok, limited), (19, 21));
+    assert_eq!(app.sim.call_count(QUERY), 19);
+    replica.shutdown().await;
+    app.shutdown().await;
+}
+
+/// A TCP relay to Redis that the test can cut, as a network failure would.
+async fn relay_to(target: String) -> (String, tokio::sync::watch::Sender<bool>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (cut_tx, cut_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        loop {
+            let mut cut = cut_rx.clone();
+            tokio::select! {
+                accepted = listener.accept() => {
+                    let Ok((mut inbound, _)) = accepted else { return };
+                    let target = target.clone();
+                    let mut cut_conn = cut_rx.clone();
+                    tokio::spawn(async move {
+                        let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await else { return };
+                        tokio::select! {
+                            _ = copy_bidirectional(&mut inbound, &mut outbound) => {}
+                            _ = cut_conn.wait_for(|c| *c) => {}
+                        }
+                    });
+                }
+                _ = cut.wait_for(|c| *c) => return,
+            }
+        }
+    });
+    (format!("redis://{addr}"), cut_tx)
+}
+
+#[tokio::test]
+async fn an_unreachable_redis_fails_open_to_local_counters() {
+    let Some(redis) = redis_url() else {
+        eprintln!("TEST_REDIS_URL is not set: this test cuts a Redis connection (CI sets it)");
+        return;
+    };
+    let target = redis
+        .trim_start_matches("redis://")
+        .trim_end_matches('/')
+        .to_owned();
+    let (relayed, cut) = relay_to(target).await;
+    let app = TestApp::start(TestOptions {
+        redis: true,
+        config: Box::new(move |c| c.redis_url = Some(relayed)),
+        ..TestOptions::default()
+    })
+    .await;
+    let (key, appid, openid, token) = traced(&app).await;
+    let r = app
+        .admin_put(
+            "/admin/v1/rate-limit-policies",
+            json!({ "api_group": "logistics_plugin", "dimension": "user", "window": "day", "scope": "global", "max_calls": 5 }),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let query = json!({ "waybill_token": token, "openid": openid });
+    let a = app.call(&app.base, &key, &appid, QUERY, &query, None).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+
+    // Redis goes away: calls still go through (fail-open), and the limit
+    // still holds, counted by this replica alone from zero.
+    cut.send(true).unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        statuses.push(
+            app.call(&app.base, &key, &appid, QUERY, &query, None)
+                .await
+                .status,
+        );
+    }
+    assert_eq!(statuses, [200, 200, 200, 200, 200, 429], "{statuses:?}");
+    app.shutdown().await;
+}
