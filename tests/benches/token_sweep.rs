@@ -20,15 +20,15 @@
 //! resident memory at each stage (the simulator's 100 000 accounts live in
 //! the same process; "tpgate's share" is measured after the simulator was
 //! seeded).
+#[path = "support.rs"]
+mod support;
+
 use std::time::Instant;
 
 use chrono::Duration as ChronoDuration;
-use sea_orm::{ConnectionTrait, Database};
 use store::{Secret, authorizers::Authorization};
 use tenant_auth::Clock;
 use tpgate::Application;
-use url::Url;
-use wechat_sim::{SimConfig, Simulator};
 
 const AUTHORIZER_TOKEN: &str = "/cgi-bin/component/api_authorizer_token";
 const TICK_SECS: i64 = 30;
@@ -48,28 +48,6 @@ fn memory_mib() -> (f64, f64) {
     (field("VmRSS:"), field("VmHWM:"))
 }
 
-async fn database_url() -> anyhow::Result<String> {
-    let id = uuid::Uuid::new_v4().simple().to_string();
-    match std::env::var("BENCH_DATABASE_URL") {
-        Ok(admin_url) if !admin_url.is_empty() => {
-            let name = format!("tpgate_bench_{id}");
-            Database::connect(admin_url.as_str())
-                .await?
-                .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-                .await?;
-            let mut url = Url::parse(&admin_url)?;
-            url.set_path(&format!("/{name}"));
-            Ok(url.to_string())
-        }
-        _ => Ok(format!(
-            "sqlite://{}?mode=rwc",
-            std::env::temp_dir()
-                .join(format!("tpgate-bench-{id}.db"))
-                .display()
-        )),
-    }
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let n: usize = std::env::var("BENCH_AUTHORIZERS")
@@ -79,21 +57,15 @@ async fn main() -> anyhow::Result<()> {
     let scenario = std::env::var("BENCH_SCENARIO").unwrap_or_else(|_| "together".into());
     let (rss_start, _) = memory_mib();
 
-    let gateway_listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-    let sim_listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-    let gateway_url = Url::parse(&format!("http://{}/", gateway_listener.local_addr()?))?;
-    let sim_url = Url::parse(&format!("http://{}/", sim_listener.local_addr()?))?;
-    let mut sim_config = SimConfig::sandbox();
-    sim_config.gateway_events_url = Some(gateway_url.join("wechat/component/events")?.to_string());
-    let sim = Simulator::new(sim_config.clone());
-    sim_listener.set_nonblocking(true)?;
-    tokio::spawn(wechat_sim::serve(
-        tokio::net::TcpListener::from_std(sim_listener)?,
-        sim.clone(),
-        std::future::pending(),
-    ));
+    let support::Stack {
+        sim,
+        sim_config,
+        sim_url,
+        gateway_url,
+        gateway_listener,
+    } = support::start_simulator().await?;
 
-    let database_url = database_url().await?;
+    let database_url = support::database_url().await?;
     let backend = if database_url.starts_with("postgres") {
         "Postgres"
     } else {

@@ -1,0 +1,207 @@
+//! Benchmark: proxied `get_order` throughput and latency, against calling the
+//! simulator directly, with the Redis limiter on.
+//!
+//! ```sh
+//! BENCH_REDIS_URL=redis://127.0.0.1:6379 cargo bench -p tpgate-tests --bench proxy_throughput
+//! # knobs: BENCH_SECONDS (10), BENCH_CONCURRENCY (32), BENCH_DATABASE_URL (Postgres; default SQLite)
+//! ```
+//!
+//! Both sides run in this process with the client (2 cores here), over real
+//! HTTP on loopback. The proxied path is the full gate: API key → tenant
+//! (cached), authorizer (cached), permission set, seed rules, limiter (one
+//! Redis script), token (cached), WeChat call, answer check.
+#[path = "support.rs"]
+mod support;
+
+use std::time::{Duration, Instant};
+
+use store::{Secret, authorizers::Authorization};
+use tenant_auth::Clock;
+use tokio::task::JoinSet;
+use tpgate::Application;
+use url::Url;
+use wechat_sim::NewOrder;
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+struct Run {
+    calls: usize,
+    errors: usize,
+    elapsed: Duration,
+    latencies: Vec<Duration>,
+}
+
+impl Run {
+    fn report(&self, name: &str) {
+        let mut l = self.latencies.clone();
+        l.sort_unstable();
+        let pct = |p: f64| {
+            l.get(((l.len() as f64 * p) as usize).min(l.len().saturating_sub(1)))
+                .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+        };
+        println!(
+            "{name:>8}: {:>8.0} calls/s  p50 {:>6.2} ms  p99 {:>6.2} ms  ({} calls, {} errors, {:.1} s)",
+            self.calls as f64 / self.elapsed.as_secs_f64(),
+            pct(0.50),
+            pct(0.99),
+            self.calls,
+            self.errors,
+            self.elapsed.as_secs_f64()
+        );
+    }
+}
+
+/// `concurrency` workers POST `body` to `url` (with `bearer` when given) for `seconds`.
+async fn load(
+    url: Url,
+    bearer: Option<String>,
+    body: serde_json::Value,
+    concurrency: usize,
+    seconds: u64,
+) -> Run {
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(concurrency)
+        .build()
+        .expect("client");
+    let start = Instant::now();
+    let deadline = start + Duration::from_secs(seconds);
+    let mut workers = JoinSet::new();
+    for _ in 0..concurrency {
+        let (http, url, bearer, body) = (http.clone(), url.clone(), bearer.clone(), body.clone());
+        workers.spawn(async move {
+            let mut latencies = Vec::new();
+            let mut errors = 0;
+            while Instant::now() < deadline {
+                let t = Instant::now();
+                let mut req = http.post(url.clone()).json(&body);
+                if let Some(b) = &bearer {
+                    req = req.bearer_auth(b);
+                }
+                let ok = match req.send().await {
+                    Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
+                    Err(_) => false,
+                };
+                if ok {
+                    latencies.push(t.elapsed());
+                } else {
+                    errors += 1;
+                }
+            }
+            (latencies, errors)
+        });
+    }
+    let mut latencies = Vec::new();
+    let mut errors = 0;
+    while let Some(Ok((l, e))) = workers.join_next().await {
+        latencies.extend(l);
+        errors += e;
+    }
+    Run {
+        calls: latencies.len(),
+        errors,
+        elapsed: start.elapsed(),
+        latencies,
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let seconds: u64 = env_or("BENCH_SECONDS", 10);
+    let concurrency: usize = env_or("BENCH_CONCURRENCY", 32);
+
+    let support::Stack {
+        sim,
+        sim_config,
+        sim_url,
+        gateway_url,
+        gateway_listener,
+    } = support::start_simulator().await?;
+
+    let database_url = support::database_url().await?;
+    let backend = if database_url.starts_with("postgres") {
+        "Postgres"
+    } else {
+        "SQLite"
+    };
+    let mut config = tpgate::sandbox::config_for_simulator(
+        &sim_config,
+        &gateway_url,
+        &sim_url,
+        database_url,
+        "bench-jwt-secret-bench-jwt-secret-0123456789",
+    );
+    config.redis_url = std::env::var("BENCH_REDIS_URL")
+        .ok()
+        .filter(|u| !u.is_empty());
+    config.redis_key_prefix = format!("tpgate-bench-{}", uuid::Uuid::new_v4().simple());
+    config.background_tasks = false;
+    let redis = config.redis_url.is_some();
+    let app = Application::build(&config, Some(gateway_listener), Clock::system()).await?;
+    let auth = app.state().auth.clone();
+    tokio::spawn(app.run_until_stopped(std::future::pending()));
+    sim.push_ticket().await?;
+
+    // One tenant, one key, one authorized Mini Program, one paid order.
+    let store = auth.store().clone();
+    let tenant = store.create_tenant("bench").await?;
+    let (_, key) = store.create_api_key(&tenant.id, "bench").await?;
+    let appid = sim_config.default_authorizer_appid.clone();
+    let refresh = sim.authorize_with_refresh_token(&appid, vec![18, 45, 142]);
+    store
+        .store_authorization(
+            Some(&tenant.id),
+            &Authorization {
+                appid: appid.clone(),
+                refresh_token: Secret::new(refresh),
+                access_token: None,
+                funcscopes: [18, 45, 142].into_iter().collect(),
+            },
+            None,
+        )
+        .await?;
+    let order = sim.create_paid_order(NewOrder::default());
+    let body = serde_json::json!({ "transaction_id": order.transaction_id });
+    let token = auth.authorizer_access_token(&appid).await?.token;
+
+    let proxied = gateway_url.join(&format!("v1/apps/{appid}/wxa/sec/order/get_order"))?;
+    let mut direct = sim_url.join("wxa/sec/order/get_order")?;
+    direct
+        .query_pairs_mut()
+        .append_pair("access_token", token.expose());
+
+    println!(
+        "get_order, {concurrency} concurrent clients, {seconds} s each; {backend}, limiter on {}",
+        if redis {
+            "Redis"
+        } else {
+            "in-process counters (set BENCH_REDIS_URL for Redis)"
+        }
+    );
+    // Warm both paths (connections, caches).
+    load(direct.clone(), None, body.clone(), 4, 1).await;
+    load(
+        proxied.clone(),
+        Some(key.expose().to_owned()),
+        body.clone(),
+        4,
+        1,
+    )
+    .await;
+    let d = load(direct, None, body.clone(), concurrency, seconds).await;
+    d.report("direct");
+    let p = load(
+        proxied,
+        Some(key.expose().to_owned()),
+        body,
+        concurrency,
+        seconds,
+    )
+    .await;
+    p.report("proxied");
+    Ok(())
+}
