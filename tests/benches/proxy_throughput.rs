@@ -122,23 +122,7 @@ async fn main() -> anyhow::Result<()> {
         gateway_listener,
     } = support::start_simulator().await?;
 
-    let database_url = support::database_url().await?;
-    let backend = if database_url.starts_with("postgres") {
-        "Postgres"
-    } else {
-        "SQLite"
-    };
-    let mut config = tpgate::sandbox::config_for_simulator(
-        &sim_config,
-        &gateway_url,
-        &sim_url,
-        database_url,
-        "bench-jwt-secret-bench-jwt-secret-0123456789",
-    );
-    config.redis_url = std::env::var("BENCH_REDIS_URL")
-        .ok()
-        .filter(|u| !u.is_empty());
-    config.redis_key_prefix = format!("tpgate-bench-{}", uuid::Uuid::new_v4().simple());
+    let (mut config, backend) = support::config(&sim_config, &gateway_url, &sim_url).await?;
     config.background_tasks = false;
     let redis = config.redis_url.is_some();
     let app = Application::build(&config, Some(gateway_listener), Clock::system()).await?;

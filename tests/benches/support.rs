@@ -59,3 +59,30 @@ pub async fn start_simulator() -> anyhow::Result<Stack> {
         gateway_listener,
     })
 }
+
+/// tpgate's config against the simulator, on a fresh database (and Redis
+/// when `BENCH_REDIS_URL` is set), with the backend's name for the report.
+pub async fn config(
+    sim_config: &SimConfig,
+    gateway_url: &Url,
+    sim_url: &Url,
+) -> anyhow::Result<(tpgate::config::Config, &'static str)> {
+    let database_url = database_url().await?;
+    let backend = if database_url.starts_with("postgres") {
+        "Postgres"
+    } else {
+        "SQLite"
+    };
+    let mut config = tpgate::sandbox::config_for_simulator(
+        sim_config,
+        gateway_url,
+        sim_url,
+        database_url,
+        "bench-jwt-secret-bench-jwt-secret-0123456789",
+    );
+    config.redis_url = std::env::var("BENCH_REDIS_URL")
+        .ok()
+        .filter(|u| !u.is_empty());
+    config.redis_key_prefix = format!("tpgate-bench-{}", uuid::Uuid::new_v4().simple());
+    Ok((config, backend))
+}

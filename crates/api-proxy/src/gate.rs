@@ -345,7 +345,7 @@ async fn send_once(state: &ProxyState, call: &Call<'_>) -> Result<Value, Failed>
         },
         other => {
             tracing::warn!(api = call.path, error = %other, "WeChat call failed");
-            let timeout = matches!(&other, WechatError::Transport(m) if m.contains("timed out"));
+            let timeout = matches!(other, WechatError::Timeout(_));
             Failed {
                 problem: if timeout {
                     Problem::new(StatusCode::GATEWAY_TIMEOUT, "wechat-timeout", "WeChat timed out")

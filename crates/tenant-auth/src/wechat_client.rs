@@ -15,6 +15,9 @@ use wechat_api::WechatStatus;
 pub enum WechatError {
     #[error("WeChat could not be reached: {0}")]
     Transport(String),
+    /// No answer in time: for a write, WeChat may or may not have acted.
+    #[error("WeChat did not answer in time: {0}")]
+    Timeout(String),
     #[error("WeChat answered HTTP {0}")]
     HttpStatus(u16),
     #[error("WeChat answered errcode {errcode}: {errmsg}")]
@@ -36,7 +39,7 @@ impl WechatError {
 /// so, because for a write it means the outcome is unknown.
 fn transport(e: reqwest::Error) -> WechatError {
     if e.is_timeout() {
-        WechatError::Transport(format!("timed out: {}", e.without_url()))
+        WechatError::Timeout(e.without_url().to_string())
     } else {
         WechatError::Transport(e.without_url().to_string())
     }
