@@ -12,6 +12,7 @@ use sea_orm_migration::sea_orm::{DatabaseBackend, Statement, TransactionTrait};
 mod m20261122_000001_create_core_tables;
 mod m20261123_000001_token_coordination;
 mod m20261123_000002_proxy;
+mod m20261123_000003_admin;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_create_core_tables::Migration),
             Box::new(m20261123_000001_token_coordination::Migration),
             Box::new(m20261123_000002_proxy::Migration),
+            Box::new(m20261123_000003_admin::Migration),
         ]
     }
 }

@@ -133,7 +133,9 @@ async fn main() -> anyhow::Result<()> {
     // One tenant, one key, one authorized Mini Program, one paid order.
     let store = auth.store().clone();
     let tenant = store.create_tenant("bench").await?;
-    let (_, key) = store.create_api_key(&tenant.id, "bench").await?;
+    let (_, key) = store
+        .create_api_key(&tenant.id, &store::api_keys::NewApiKey::named("bench"))
+        .await?;
     let appid = sim_config.default_authorizer_appid.clone();
     let refresh = sim.authorize_with_refresh_token(&appid, vec![18, 45, 142]);
     store

@@ -473,11 +473,13 @@ impl TestApp {
     }
 }
 
-fn jwt() -> JwtConfig {
+/// The HS256 setup every test instance accepts (see `JWT_SECRET`).
+pub fn jwt() -> JwtConfig {
     JwtConfig {
-        hs256_secret: Secret::new(JWT_SECRET),
         issuer: "tpgate".into(),
         audience: "tpgate-admin".into(),
+        hs256_secret: Some(Secret::new(JWT_SECRET)),
+        public_keys: admin_api::jwt::PublicKeys::none(),
     }
 }
 

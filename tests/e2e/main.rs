@@ -1,8 +1,11 @@
 //! End-to-end tests: the real tpgate router over HTTP, the WeChat simulator
 //! playing WeChat, SQLite by default, Postgres when `TEST_DATABASE_URL` is set
 //! (and Redis when `TEST_REDIS_URL` is set).
+mod admin_api;
+mod admin_jwt;
 mod component_events;
 mod flow;
+mod generated_client;
 mod helpers;
 mod openapi_spec;
 mod proxy;

@@ -238,7 +238,15 @@ async fn an_unrecoverable_refresh_token_stops_wechat_calls_and_tells_the_tenant(
     let events = app
         .auth
         .store()
-        .list_events(Some(&tenant), Some(events::REAUTHORIZATION_REQUIRED), 10)
+        .list_events(
+            &store::events::EventFilter {
+                tenant_id: Some(tenant.to_string()),
+                event_type: Some(events::REAUTHORIZATION_REQUIRED.to_string()),
+                ..Default::default()
+            },
+            None,
+            10,
+        )
         .await
         .unwrap();
     assert_eq!(events.len(), 1);
@@ -356,7 +364,15 @@ async fn revoked_authorizers_get_a_clear_403_without_wechat_until_they_authorize
     let revoked = app
         .auth
         .store()
-        .list_events(Some(&tenant), Some(events::REVOKED), 10)
+        .list_events(
+            &store::events::EventFilter {
+                tenant_id: Some(tenant.to_string()),
+                event_type: Some(events::REVOKED.to_string()),
+                ..Default::default()
+            },
+            None,
+            10,
+        )
         .await
         .unwrap();
     assert_eq!(revoked.len(), 1);
@@ -392,7 +408,14 @@ async fn repeated_authorization_pushes_are_applied_once() {
     assert_eq!(app.sim.call_count(QUERY_AUTH), 1);
     let store = app.auth.store();
     let authorized = store
-        .list_events(None, Some(events::AUTHORIZED), 10)
+        .list_events(
+            &store::events::EventFilter {
+                event_type: Some(events::AUTHORIZED.to_string()),
+                ..Default::default()
+            },
+            None,
+            10,
+        )
         .await
         .unwrap();
     assert_eq!(authorized.len(), 1);
@@ -405,11 +428,21 @@ async fn repeated_authorization_pushes_are_applied_once() {
     app.sim.push_unauthorized(appid).await.unwrap();
     app.sim.repeat_last_push().await.unwrap();
     let revoked = store
-        .list_events(None, Some(events::REVOKED), 10)
+        .list_events(
+            &store::events::EventFilter {
+                event_type: Some(events::REVOKED.to_string()),
+                ..Default::default()
+            },
+            None,
+            10,
+        )
         .await
         .unwrap();
     assert_eq!(revoked.len(), 1);
-    let updated = store.list_events(None, None, 10).await.unwrap();
+    let updated = store
+        .list_events(&store::events::EventFilter::default(), None, 10)
+        .await
+        .unwrap();
     assert_eq!(updated.len(), 2, "{updated:?}");
     app.shutdown().await;
 }

@@ -1,21 +1,60 @@
-//! The admin security scheme. Its checker turns a bearer JWT into an
-//! [`AdminContext`], so a handler that takes [`AdminJwt`] is authenticated;
-//! each handler then asks the context for the permission it needs, which
-//! returns a 403 problem when the role does not allow it.
+//! Who is calling. The admin security scheme's checker turns the bearer
+//! credential — an admin JWT, or a tenant's API key (`tpk_…`) for
+//! self-service — into a [`Caller`], so a handler that takes [`AdminAuth`] is
+//! authenticated; each handler then asks the caller for the permission it
+//! needs, which is a 403 problem when the role does not allow it.
+//!
+//! Tenant scoping: a `tenant_admin` (JWT with a `tenant_id` claim, or an API
+//! key) may act only inside its tenant. A path naming another tenant is a
+//! 403, decided before anything is looked up, so it reveals nothing; a
+//! resource addressed by its own id (an appid, an event id) that belongs to
+//! another tenant is a 404, exactly like one that does not exist.
 use poem::Request;
 use poem_openapi::{SecurityScheme, auth::Bearer};
 use problem::Problem;
+use store::api_keys::{KEY_PREFIX, SCOPE_WRITE, has_scope};
 
 use crate::{AdminState, jwt::Role};
 
+/// How the caller authenticated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credential {
+    Jwt,
+    /// A tenant API key; `read_only` keys may not change anything.
+    ApiKey {
+        id: String,
+        read_only: bool,
+    },
+}
+
 #[derive(Debug, Clone)]
-pub struct AdminContext {
+pub struct Caller {
+    /// The JWT's `sub`, or `api_key:<id>`: recorded in the audit log.
     pub subject: String,
     pub role: Role,
     pub tenant_id: Option<String>,
+    pub credential: Credential,
 }
 
-impl AdminContext {
+impl Caller {
+    fn read_only_key(&self) -> bool {
+        matches!(
+            self.credential,
+            Credential::ApiKey {
+                read_only: true,
+                ..
+            }
+        )
+    }
+
+    pub fn role_name(&self) -> &'static str {
+        match self.role {
+            Role::PlatformAdmin => "platform_admin",
+            Role::PlatformViewer => "platform_viewer",
+            Role::TenantAdmin => "tenant_admin",
+        }
+    }
+
     /// Reading anything platform-wide.
     pub fn require_platform_read(&self) -> Result<(), Problem> {
         match self.role {
@@ -32,12 +71,36 @@ impl AdminContext {
         }
     }
 
+    /// Reading things inside `tenant_id`.
+    pub fn require_tenant_read(&self, tenant_id: &str) -> Result<(), Problem> {
+        match (self.role, &self.tenant_id) {
+            (Role::PlatformAdmin | Role::PlatformViewer, _) => Ok(()),
+            (Role::TenantAdmin, Some(own)) if own == tenant_id => Ok(()),
+            _ => Err(Problem::forbidden("not allowed to read this tenant")),
+        }
+    }
+
     /// Changing things inside `tenant_id`.
     pub fn require_tenant_write(&self, tenant_id: &str) -> Result<(), Problem> {
         match (self.role, &self.tenant_id) {
             (Role::PlatformAdmin, _) => Ok(()),
-            (Role::TenantAdmin, Some(own)) if own == tenant_id => Ok(()),
+            (Role::TenantAdmin, Some(own)) if own == tenant_id => {
+                if self.read_only_key() {
+                    Err(Problem::forbidden("this API key is read-only"))
+                } else {
+                    Ok(())
+                }
+            }
             _ => Err(Problem::forbidden("not allowed to change this tenant")),
+        }
+    }
+
+    /// Whether the caller may see things of `tenant_id` (None: unassigned,
+    /// platform roles only).
+    pub fn can_see(&self, tenant_id: Option<&str>) -> bool {
+        match self.role {
+            Role::PlatformAdmin | Role::PlatformViewer => true,
+            Role::TenantAdmin => tenant_id.is_some() && self.tenant_id.as_deref() == tenant_id,
         }
     }
 
@@ -54,22 +117,53 @@ impl AdminContext {
     }
 }
 
-/// An admin JWT: `Authorization: Bearer <jwt>`.
+/// `Authorization: Bearer <admin JWT or tenant API key>`.
 #[derive(SecurityScheme)]
-#[oai(ty = "bearer", bearer_format = "JWT", checker = "check_admin_jwt")]
-pub struct AdminJwt(pub AdminContext);
+#[oai(
+    ty = "bearer",
+    bearer_format = "JWT or tenant API key (tpk_…)",
+    checker = "check_bearer"
+)]
+pub struct AdminAuth(pub Caller);
 
-async fn check_admin_jwt(req: &Request, bearer: Bearer) -> poem::Result<AdminContext> {
+async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<Caller> {
     let state = req
         .data::<AdminState>()
         .ok_or_else(|| poem::Error::from(Problem::internal()))?;
+    if bearer.token.starts_with(KEY_PREFIX) {
+        return caller_for_api_key(state, &bearer.token).await;
+    }
     let claims = state
         .jwt
         .verify(&bearer.token)
+        .await
         .map_err(|e| Problem::unauthorized(e.to_string()))?;
-    Ok(AdminContext {
+    Ok(Caller {
         subject: claims.sub,
         role: claims.role,
         tenant_id: claims.tenant_id,
+        credential: Credential::Jwt,
+    })
+}
+
+/// A tenant's API key acts as that tenant's admin. A storage error fails
+/// closed (503), never open.
+async fn caller_for_api_key(state: &AdminState, key: &str) -> poem::Result<Caller> {
+    let found = state
+        .store
+        .cached_tenant_for_api_key(key)
+        .await
+        .map_err(Problem::from)?;
+    let Some((api_key, tenant)) = found else {
+        return Err(Problem::unauthorized("unknown, revoked or expired API key").into());
+    };
+    Ok(Caller {
+        subject: format!("api_key:{}", api_key.id),
+        role: Role::TenantAdmin,
+        tenant_id: Some(tenant.id),
+        credential: Credential::ApiKey {
+            read_only: !has_scope(&api_key, SCOPE_WRITE),
+            id: api_key.id,
+        },
     })
 }

@@ -1,10 +1,12 @@
 //! The operator's API under `/admin/v1`, built with poem-openapi and
-//! protected by JWTs ([`auth::AdminJwt`]).
+//! protected by admin JWTs or, for a tenant's self-service, its API keys
+//! ([`auth::AdminAuth`]).
 //!
 //! # Layout
 //! One module per resource under `api/` with one documented response enum per
-//! operation; `auth` (security scheme, role checks), `jwt` (tokens), `dto`
-//! conversions live next to each resource. Errors are `problem::Problem`.
+//! operation and its DTOs; `auth` (security scheme, roles, tenant scoping),
+//! `jwt` (tokens and keys). Errors are `problem::Problem`; every change is
+//! written to the audit log.
 #![forbid(unsafe_code)]
 
 pub mod api;
@@ -21,6 +23,8 @@ pub use jwt::{JwtConfig, Role};
 #[derive(Clone)]
 pub struct AdminState {
     pub store: Store,
+    /// Token refreshes, re-syncs and the component's status.
+    pub auth: tenant_auth::TenantAuth,
     /// Policies are reloaded after a change; usage is read from it.
     pub limiter: ratelimit::RateLimiter,
     pub jwt: JwtConfig,

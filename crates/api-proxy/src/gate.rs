@@ -55,6 +55,12 @@ pub async fn forward<T>(
     validate: impl FnOnce() -> Result<(), ValidationError>,
     readable: impl FnOnce(&Value) -> Result<(), Problem>,
 ) -> Result<Answer<T>, Problem> {
+    if tenant.read_only && call.api.safety == Safety::Write {
+        return Err(Problem::forbidden(format!(
+            "this API key is read-only; {} changes data and needs a key with the `write` scope",
+            call.path
+        )));
+    }
     let store = state.auth.store();
     let appid = call.appid;
     let authorizer = store

@@ -75,6 +75,8 @@ pub struct TenantContext {
     pub api_key_id: String,
     /// May use the raw passthrough.
     pub raw_passthrough: bool,
+    /// The key lacks the `write` scope: WeChat APIs that change something are refused.
+    pub read_only: bool,
 }
 
 /// A tenant API key (`tpk_…`), sent as `Authorization: Bearer <key>`.
@@ -99,12 +101,13 @@ pub(crate) async fn tenant_for_key(
 ) -> Result<TenantContext, Problem> {
     match state.auth.store().cached_tenant_for_api_key(key).await {
         Ok(Some((key, tenant))) => Ok(TenantContext {
+            read_only: !store::api_keys::has_scope(&key, store::api_keys::SCOPE_WRITE),
             tenant_id: tenant.id,
             api_key_id: key.id,
             raw_passthrough: tenant.raw_passthrough,
         }),
         Ok(None) => Err(Problem::unauthorized(
-            "unknown, revoked or suspended API key",
+            "unknown, revoked, expired or suspended API key",
         )),
         Err(e) => Err(Problem::from(e)),
     }

@@ -57,36 +57,12 @@ impl<T: ParseFromJSON + serde::de::DeserializeOwned> ParseFromJSON for WechatJso
         }
         match T::parse_from_json(Some(raw.clone())) {
             Ok(typed) => Ok(Self { typed, raw }),
-            Err(e) => Err(match field_error::<T>(&raw) {
+            Err(e) => Err(match problem::checked::field_error::<T>(&raw) {
                 Some(named) => ParseError::custom(named),
                 None => ParseError::propagate(e),
             }),
         }
     }
-}
-
-/// poem-openapi's parse errors name types, not fields ("Expected input type
-/// \"Payer\", found null"); serde, walked with its path, names the field:
-/// `field `payer.openid`: missing`, which the problem mapping turns into
-/// `field`.
-fn field_error<T: serde::de::DeserializeOwned>(raw: &Value) -> Option<String> {
-    let err = serde_path_to_error::deserialize::<_, T>(raw).err()?;
-    let path = err.path().to_string();
-    let inner = err.inner().to_string();
-    let missing = inner
-        .strip_prefix("missing field `")
-        .and_then(|rest| rest.split('`').next());
-    let field = match (missing, path.as_str()) {
-        (Some(name), "." | "") => name.to_owned(),
-        (Some(name), parent) => format!("{parent}.{name}"),
-        (None, path) => path.to_owned(),
-    };
-    let reason = if missing.is_some() {
-        "is required".to_owned()
-    } else {
-        inner
-    };
-    Some(format!("field `{field}`: {reason}"))
 }
 
 impl<T: Type> ToJSON for WechatJson<T> {

@@ -7,6 +7,10 @@
 //! caller, so no internal detail or secret can leak through an error.
 #![forbid(unsafe_code)]
 
+pub mod checked;
+
+pub use checked::Checked;
+
 use poem::{IntoResponse, Response, error::ResponseError, http::StatusCode};
 use poem_openapi::{
     ApiResponse, Object,
@@ -213,12 +217,17 @@ impl Problem {
             s if s.is_server_error() => Self::internal(),
             s => {
                 let message = err.to_string();
-                let field = field_from_parse_message(&message);
-                let mut p = Self::new(s, "bad-request", "Bad request").with_detail(message);
-                if let Some(field) = field {
-                    p = p.with_field(field);
+                match field_from_parse_message(&message) {
+                    // The same problem type as tpgate's own field checks.
+                    Some(field) if s == StatusCode::BAD_REQUEST => Self::validation(field, message),
+                    field => {
+                        let mut p = Self::new(s, "bad-request", "Bad request").with_detail(message);
+                        if let Some(field) = field {
+                            p = p.with_field(field);
+                        }
+                        p
+                    }
                 }
-                p
             }
         }
     }

@@ -54,6 +54,17 @@ pub struct AuthorizerInfo {
     pub version: i64,
 }
 
+/// Which authorizers a listing returns.
+#[derive(Debug, Clone, Default)]
+pub struct AuthorizerFilter {
+    pub tenant_id: Option<String>,
+    pub status: Option<String>,
+    /// Only those that granted this funcscope id.
+    pub permission_set: Option<i64>,
+    /// Substring of the Mini Program's name.
+    pub name_contains: Option<String>,
+}
+
 /// The account profile from `api_get_authorizer_info`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AuthorizerProfile {
@@ -279,6 +290,74 @@ impl Store {
     /// Forgets `appid`'s cached state after a write that changed it.
     fn forget_authorizer(&self, appid: &str) {
         self.cache.authorizers.remove(&appid.to_owned());
+    }
+
+    /// One page of authorizers by appid, after `after`, matching `filter`.
+    pub async fn list_authorizers_page(
+        &self,
+        filter: &AuthorizerFilter,
+        after: Option<&str>,
+        limit: u64,
+    ) -> Result<Vec<AuthorizerInfo>, StoreError> {
+        let mut query = authorizer::Entity::find().order_by_asc(authorizer::Column::Appid);
+        if let Some(after) = after {
+            query = query.filter(authorizer::Column::Appid.gt(after));
+        }
+        if let Some(tenant_id) = &filter.tenant_id {
+            query = query.filter(authorizer::Column::TenantId.eq(tenant_id.as_str()));
+        }
+        if let Some(status) = &filter.status {
+            query = query.filter(authorizer::Column::Status.eq(status.as_str()));
+        }
+        if let Some(name) = &filter.name_contains {
+            query = query.filter(authorizer::Column::NickName.contains(name.as_str()));
+        }
+        if let Some(set) = filter.permission_set {
+            let granted: Vec<String> = funcscope::Entity::find()
+                .select_only()
+                .column(funcscope::Column::Appid)
+                .filter(funcscope::Column::FuncscopeId.eq(set))
+                .into_tuple::<String>()
+                .all(self.db())
+                .await?;
+            query = query.filter(authorizer::Column::Appid.is_in(granted));
+        }
+        let rows = query.limit(limit).all(self.db()).await?;
+        let appids: Vec<String> = rows.iter().map(|r| r.appid.clone()).collect();
+        let grants = if appids.is_empty() {
+            Vec::new()
+        } else {
+            self.funcscopes_of(&appids).await?
+        };
+        Ok(rows.into_iter().map(|r| Self::info(r, &grants)).collect())
+    }
+
+    /// Gives an authorizer to another tenant (an operator decision, e.g.
+    /// after a merchant changed SaaS accounts). The tenant must exist.
+    pub async fn move_authorizer(
+        &self,
+        appid: &str,
+        to_tenant: &str,
+    ) -> Result<AuthorizerInfo, StoreError> {
+        if self.tenant(to_tenant).await?.is_none() {
+            return Err(StoreError::NotFound("tenant"));
+        }
+        let result = authorizer::Entity::update_many()
+            .set(authorizer::ActiveModel {
+                tenant_id: Set(Some(to_tenant.to_owned())),
+                updated_at: Set(now()),
+                ..Default::default()
+            })
+            .filter(authorizer::Column::Appid.eq(appid))
+            .exec(self.db())
+            .await?;
+        if result.rows_affected == 0 {
+            return Err(StoreError::NotFound("authorizer"));
+        }
+        self.forget_cached_everywhere().await;
+        self.authorizer(appid)
+            .await?
+            .ok_or(StoreError::NotFound("authorizer"))
     }
 
     pub async fn list_authorizers(
@@ -524,6 +603,31 @@ impl Store {
         .await
     }
 
+    /// Replaces the granted permission sets (a re-sync from
+    /// api_get_authorizer_info found them changed without a push).
+    pub async fn replace_funcscopes(
+        &self,
+        appid: &str,
+        funcscopes: &BTreeSet<i64>,
+    ) -> Result<(), StoreError> {
+        let txn = self.db().begin().await?;
+        funcscope::Entity::delete_many()
+            .filter(funcscope::Column::Appid.eq(appid))
+            .exec(&txn)
+            .await?;
+        if !funcscopes.is_empty() {
+            funcscope::Entity::insert_many(funcscopes.iter().map(|id| funcscope::ActiveModel {
+                appid: Set(appid.to_owned()),
+                funcscope_id: Set(*id),
+            }))
+            .exec(&txn)
+            .await?;
+        }
+        txn.commit().await?;
+        self.forget_cached_everywhere().await;
+        Ok(())
+    }
+
     /// Sets the columns `update` sets on one authorizer (no version check:
     /// for columns that are not tokens).
     async fn update_authorizer(
@@ -599,6 +703,19 @@ impl Store {
             .all(self.db())
             .await?;
         Ok(rows)
+    }
+
+    /// How many authorizers there are per status.
+    pub async fn count_authorizers_by_status(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        Ok(authorizer::Entity::find()
+            .select_only()
+            .column(authorizer::Column::Status)
+            .column_as(authorizer::Column::Appid.count(), "n")
+            .group_by(authorizer::Column::Status)
+            .order_by_asc(authorizer::Column::Status)
+            .into_tuple::<(String, i64)>()
+            .all(self.db())
+            .await?)
     }
 
     /// How many active authorizers were used since `active_since`.
@@ -717,7 +834,14 @@ mod tests {
         let info = store.authorizer("wx1").await.unwrap().unwrap();
         assert_eq!(info.version, version, "nothing changed");
         assert_eq!(info.funcscopes, [18, 142].into_iter().collect());
-        assert_eq!(store.list_events(None, None, 10).await.unwrap().len(), 1);
+        assert_eq!(
+            store
+                .list_events(&crate::events::EventFilter::default(), None, 10)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
     }
 
     #[tokio::test]

@@ -38,6 +38,18 @@ pub(crate) fn token_purpose(appid: &str) -> String {
 }
 
 impl Store {
+    /// When the stored component_access_token expires (None: none stored),
+    /// without opening it.
+    pub async fn component_token_expires_at(
+        &self,
+        component_appid: &str,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        Ok(self
+            .component_row(component_appid)
+            .await?
+            .and_then(|row| row.access_token_expires_at))
+    }
+
     async fn component_row(&self, appid: &str) -> Result<Option<cs::Model>, StoreError> {
         Ok(cs::Entity::find_by_id(appid.to_owned())
             .one(self.db())

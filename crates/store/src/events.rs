@@ -81,6 +81,13 @@ impl Store {
         insert_event(self.db(), new).await
     }
 
+    pub async fn event(&self, id: &str) -> Result<Option<Event>, StoreError> {
+        Ok(event::Entity::find_by_id(id.to_owned())
+            .one(self.db())
+            .await?
+            .map(Event::from))
+    }
+
     pub async fn event_by_dedupe_key(&self, dedupe_key: &str) -> Result<Option<Event>, StoreError> {
         Ok(event::Entity::find()
             .filter(event::Column::DedupeKey.eq(dedupe_key))
@@ -89,22 +96,33 @@ impl Store {
             .map(Event::from))
     }
 
-    /// Newest first, optionally one tenant's and one type's.
+    /// Newest first (ids are UUIDv7), older than the event `before`.
     pub async fn list_events(
         &self,
-        tenant_id: Option<&str>,
-        event_type: Option<&str>,
+        filter: &EventFilter,
+        before: Option<&str>,
         limit: u64,
     ) -> Result<Vec<Event>, StoreError> {
         let mut query = event::Entity::find()
-            .order_by_desc(event::Column::CreatedAt)
             .order_by_desc(event::Column::Id)
             .limit(limit);
-        if let Some(tenant_id) = tenant_id {
-            query = query.filter(event::Column::TenantId.eq(tenant_id));
+        if let Some(before) = before {
+            query = query.filter(event::Column::Id.lt(before));
         }
-        if let Some(event_type) = event_type {
-            query = query.filter(event::Column::EventType.eq(event_type));
+        if let Some(tenant_id) = &filter.tenant_id {
+            query = query.filter(event::Column::TenantId.eq(tenant_id.as_str()));
+        }
+        if let Some(appid) = &filter.appid {
+            query = query.filter(event::Column::AuthorizerAppid.eq(appid.as_str()));
+        }
+        if let Some(event_type) = &filter.event_type {
+            query = query.filter(event::Column::EventType.eq(event_type.as_str()));
+        }
+        if let Some(since) = filter.since {
+            query = query.filter(event::Column::OccurredAt.gte(since));
+        }
+        if let Some(until) = filter.until {
+            query = query.filter(event::Column::OccurredAt.lt(until));
         }
         Ok(query
             .all(self.db())
@@ -113,4 +131,16 @@ impl Store {
             .map(Event::from)
             .collect())
     }
+}
+
+/// Which events a listing returns.
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter {
+    pub tenant_id: Option<String>,
+    pub appid: Option<String>,
+    pub event_type: Option<String>,
+    /// `occurred_at >= since`.
+    pub since: Option<DateTime<Utc>>,
+    /// `occurred_at < until`.
+    pub until: Option<DateTime<Utc>>,
 }

@@ -19,6 +19,7 @@
 #![forbid(unsafe_code)]
 
 pub mod api_keys;
+pub mod audit;
 pub mod authorizers;
 mod cache;
 pub mod component;
@@ -33,6 +34,7 @@ pub mod rotate;
 pub mod seal;
 pub mod secret;
 pub mod tenants;
+pub mod webhooks;
 
 use std::{sync::Arc, time::Duration};
 
@@ -47,6 +49,8 @@ pub use secret::Secret;
 pub struct Store {
     db: DatabaseConnection,
     redis: Option<redis::aio::ConnectionManager>,
+    /// For the invalidation subscription (a pub/sub connection of its own).
+    redis_client: Option<redis::Client>,
     /// Prefix of every Redis key, so several deployments (or test runs) can
     /// share one Redis without seeing each other's locks.
     redis_prefix: Arc<str>,
@@ -62,6 +66,9 @@ impl std::fmt::Debug for Store {
             .finish()
     }
 }
+
+/// Redis channel (under the key prefix) announcing cache invalidations.
+const INVALIDATION_CHANNEL: &str = "cache-invalidate";
 
 /// Default lifetime of the hot-path cache entries.
 pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(10);
@@ -109,24 +116,25 @@ impl Store {
             )
             .await?;
         }
-        let redis = match redis_url {
+        let (redis, redis_client) = match redis_url {
             Some(url) => {
                 let client = redis::Client::open(url)
                     .map_err(|e| StoreError::Unavailable(format!("redis url: {e}")))?;
                 let manager = tokio::time::timeout(
                     Duration::from_secs(5),
-                    redis::aio::ConnectionManager::new(client),
+                    redis::aio::ConnectionManager::new(client.clone()),
                 )
                 .await
                 .map_err(|_| StoreError::Unavailable("redis: connect timed out".into()))?
                 .map_err(|e| StoreError::Unavailable(format!("redis: {e}")))?;
-                Some(manager)
+                (Some(manager), Some(client))
             }
-            None => None,
+            None => (None, None),
         };
         Ok(Self {
             db,
             redis,
+            redis_client,
             redis_prefix: Arc::from("tpgate"),
             sealer: Arc::new(sealer),
             cache: Arc::new(cache::HotCache::new(DEFAULT_CACHE_TTL)),
@@ -162,6 +170,84 @@ impl Store {
     pub fn forget_cached(&self) {
         self.cache.api_keys.clear();
         self.cache.authorizers.clear();
+    }
+
+    /// Drops the cached keys and authorizers here and, through Redis
+    /// pub/sub, on every other replica ([`Store::follow_invalidations`]), so
+    /// a suspension or revocation applies at once everywhere. Without Redis
+    /// there is one replica (or the TTL bounds the delay). A failed publish is
+    /// logged, not returned: the change itself is committed, and other
+    /// replicas still drop their entries when the TTL ends.
+    pub async fn forget_cached_everywhere(&self) {
+        self.forget_cached();
+        let Some(redis) = &self.redis else { return };
+        let mut conn = redis.clone();
+        let publish = tokio::time::timeout(
+            Duration::from_secs(1),
+            redis::cmd("PUBLISH")
+                .arg(self.redis_key(INVALIDATION_CHANNEL))
+                .arg("all")
+                .query_async::<i64>(&mut conn),
+        )
+        .await;
+        match publish {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "could not publish a cache invalidation; other replicas catch up within the cache TTL")
+            }
+            Err(_) => tracing::warn!(
+                "publishing a cache invalidation timed out; other replicas catch up within the cache TTL"
+            ),
+        }
+    }
+
+    /// Forgets cached entries whenever a replica publishes an invalidation,
+    /// until `stop` turns true. Reconnects after Redis errors; while
+    /// disconnected the cache TTL bounds staleness, and everything is
+    /// forgotten on reconnect (invalidations may have been missed).
+    pub async fn follow_invalidations(&self, mut stop: tokio::sync::watch::Receiver<bool>) {
+        use futures_util::StreamExt as _;
+        let Some(client) = self.redis_client.clone() else {
+            return;
+        };
+        let channel = self.redis_key(INVALIDATION_CHANNEL);
+        let mut backoff = Duration::from_millis(200);
+        loop {
+            let subscribed = async {
+                let mut pubsub = client.get_async_pubsub().await?;
+                pubsub.subscribe(&channel).await?;
+                Ok::<_, redis::RedisError>(pubsub)
+            };
+            let pubsub = tokio::select! {
+                r = subscribed => r,
+                _ = stop.wait_for(|s| *s) => return,
+            };
+            match pubsub {
+                Ok(mut pubsub) => {
+                    backoff = Duration::from_millis(200);
+                    self.forget_cached();
+                    let mut messages = pubsub.on_message();
+                    loop {
+                        tokio::select! {
+                            msg = messages.next() => match msg {
+                                Some(_) => self.forget_cached(),
+                                None => break,
+                            },
+                            _ = stop.wait_for(|s| *s) => return,
+                        }
+                    }
+                    tracing::warn!("cache invalidation subscription closed; reconnecting");
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot subscribe to cache invalidations; retrying");
+                }
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(backoff) => {}
+                _ = stop.wait_for(|s| *s) => return,
+            }
+            backoff = (backoff * 2).min(Duration::from_secs(10));
+        }
     }
 
     /// `<prefix>:<name>`.

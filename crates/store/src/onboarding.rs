@@ -3,7 +3,7 @@
 //! a visit we created, never from anything the browser sends.
 use chrono::{DateTime, Utc};
 use rand::RngCore as _;
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::{
     Secret, Store, StoreError,
@@ -84,6 +84,46 @@ impl Store {
             .filter(link::Column::TokenHash.eq(hash_key(token)))
             .one(self.db())
             .await?)
+    }
+
+    /// A tenant's links, oldest first, after the link `after`.
+    pub async fn list_onboarding_links(
+        &self,
+        tenant_id: &str,
+        after: Option<&str>,
+        limit: u64,
+    ) -> Result<Vec<link::Model>, StoreError> {
+        let mut query = link::Entity::find()
+            .filter(link::Column::TenantId.eq(tenant_id))
+            .order_by_asc(link::Column::Id);
+        if let Some(after) = after {
+            query = query.filter(link::Column::Id.gt(after));
+        }
+        Ok(query.limit(limit).all(self.db()).await?)
+    }
+
+    /// Revokes a tenant's link (idempotent). A merchant holding it gets the
+    /// "link revoked" page; visits already at WeChat still complete.
+    pub async fn revoke_onboarding_link(
+        &self,
+        tenant_id: &str,
+        link_id: &str,
+    ) -> Result<link::Model, StoreError> {
+        link::Entity::update_many()
+            .set(link::ActiveModel {
+                revoked_at: Set(Some(now())),
+                ..Default::default()
+            })
+            .filter(link::Column::Id.eq(link_id))
+            .filter(link::Column::TenantId.eq(tenant_id))
+            .filter(link::Column::RevokedAt.is_null())
+            .exec(self.db())
+            .await?;
+        link::Entity::find_by_id(link_id.to_owned())
+            .filter(link::Column::TenantId.eq(tenant_id))
+            .one(self.db())
+            .await?
+            .ok_or(StoreError::NotFound("onboarding link"))
     }
 
     pub async fn onboarding_link(&self, id: &str) -> Result<Option<link::Model>, StoreError> {

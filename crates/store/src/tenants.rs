@@ -1,7 +1,17 @@
 //! Tenants: the service provider's customers, owners of authorizers.
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, TransactionTrait,
+};
 
-use crate::{Store, StoreError, entity::tenant, new_id, now};
+use crate::{
+    Store, StoreError,
+    entity::{
+        api_key, authorizer, idempotency_key, onboarding_link, rate_limit_policy, tenant,
+        webhook_endpoint,
+    },
+    new_id, now,
+};
 
 pub const STATUS_ACTIVE: &str = "active";
 pub const STATUS_SUSPENDED: &str = "suspended";
@@ -48,6 +58,156 @@ impl Store {
             .await?)
     }
 
+    /// One page of tenants in creation order (ids are UUIDv7), after the
+    /// tenant `after`, at most `limit`.
+    pub async fn list_tenants_page(
+        &self,
+        filter: &TenantFilter,
+        after: Option<&str>,
+        limit: u64,
+    ) -> Result<Vec<tenant::Model>, StoreError> {
+        let mut query = tenant::Entity::find().order_by_asc(tenant::Column::Id);
+        if let Some(after) = after {
+            query = query.filter(tenant::Column::Id.gt(after));
+        }
+        if let Some(status) = &filter.status {
+            query = query.filter(tenant::Column::Status.eq(status.as_str()));
+        }
+        if let Some(name) = &filter.name_contains {
+            query = query.filter(tenant::Column::Name.contains(name.as_str()));
+        }
+        Ok(query.limit(limit).all(self.db()).await?)
+    }
+
+    /// Renames a tenant and/or switches its raw passthrough.
+    pub async fn update_tenant(
+        &self,
+        tenant_id: &str,
+        update: &TenantUpdate,
+    ) -> Result<tenant::Model, StoreError> {
+        let mut row = tenant::ActiveModel {
+            updated_at: Set(now()),
+            ..Default::default()
+        };
+        if let Some(name) = &update.name {
+            row.name = Set(name.clone());
+        }
+        if let Some(enabled) = update.raw_passthrough {
+            row.raw_passthrough = Set(enabled);
+        }
+        let result = tenant::Entity::update_many()
+            .set(row)
+            .filter(tenant::Column::Id.eq(tenant_id))
+            .exec(self.db())
+            .await
+            .map_err(StoreError::from)
+            .map_err(|e| match (e, &update.name) {
+                (StoreError::Conflict(_), Some(name)) => {
+                    StoreError::Conflict(format!("a tenant named {name:?} already exists"))
+                }
+                (e, _) => e,
+            })?;
+        if result.rows_affected == 0 {
+            return Err(StoreError::NotFound("tenant"));
+        }
+        self.forget_cached_everywhere().await;
+        self.tenant(tenant_id)
+            .await?
+            .ok_or(StoreError::NotFound("tenant"))
+    }
+
+    /// Suspends (`suspended`) or resumes (`active`) a tenant. A suspended
+    /// tenant's keys stop working at once on every replica (caches are
+    /// dropped here and, through Redis, everywhere).
+    pub async fn set_tenant_status(
+        &self,
+        tenant_id: &str,
+        status: &str,
+    ) -> Result<tenant::Model, StoreError> {
+        let result = tenant::Entity::update_many()
+            .set(tenant::ActiveModel {
+                status: Set(status.to_owned()),
+                updated_at: Set(now()),
+                ..Default::default()
+            })
+            .filter(tenant::Column::Id.eq(tenant_id))
+            .exec(self.db())
+            .await?;
+        if result.rows_affected == 0 {
+            return Err(StoreError::NotFound("tenant"));
+        }
+        self.forget_cached_everywhere().await;
+        self.tenant(tenant_id)
+            .await?
+            .ok_or(StoreError::NotFound("tenant"))
+    }
+
+    /// Deletes a tenant with its keys, links, webhooks, tenant-scoped
+    /// policies and idempotency records, in one transaction. Refused
+    /// (`Conflict`) while Mini Programs belong to it unless `force`, which
+    /// leaves them authorized but unassigned (an operator can move them).
+    /// Events and the audit log keep the tenant id: they are history.
+    pub async fn delete_tenant(
+        &self,
+        tenant_id: &str,
+        force: bool,
+    ) -> Result<DeletedTenant, StoreError> {
+        let txn = self.db().begin().await?;
+        if tenant::Entity::find_by_id(tenant_id.to_owned())
+            .one(&txn)
+            .await?
+            .is_none()
+        {
+            return Err(StoreError::NotFound("tenant"));
+        }
+        let owned = authorizer::Entity::find()
+            .filter(authorizer::Column::TenantId.eq(tenant_id))
+            .count(&txn)
+            .await?;
+        if owned > 0 && !force {
+            return Err(StoreError::Conflict(format!(
+                "the tenant still owns {owned} authorizer(s); move or revoke them first, or delete with force=true to leave them unassigned"
+            )));
+        }
+        authorizer::Entity::update_many()
+            .set(authorizer::ActiveModel {
+                tenant_id: Set(None),
+                updated_at: Set(now()),
+                ..Default::default()
+            })
+            .filter(authorizer::Column::TenantId.eq(tenant_id))
+            .exec(&txn)
+            .await?;
+        api_key::Entity::delete_many()
+            .filter(api_key::Column::TenantId.eq(tenant_id))
+            .exec(&txn)
+            .await?;
+        onboarding_link::Entity::delete_many()
+            .filter(onboarding_link::Column::TenantId.eq(tenant_id))
+            .exec(&txn)
+            .await?;
+        webhook_endpoint::Entity::delete_many()
+            .filter(webhook_endpoint::Column::TenantId.eq(tenant_id))
+            .exec(&txn)
+            .await?;
+        rate_limit_policy::Entity::delete_many()
+            .filter(rate_limit_policy::Column::Scope.eq(format!("tenant:{tenant_id}")))
+            .exec(&txn)
+            .await?;
+        idempotency_key::Entity::delete_many()
+            .filter(idempotency_key::Column::TenantId.eq(tenant_id))
+            .exec(&txn)
+            .await?;
+        tenant::Entity::delete_by_id(tenant_id.to_owned())
+            .exec(&txn)
+            .await?;
+        txn.commit().await?;
+        self.forget_cached_everywhere().await;
+        Ok(DeletedTenant {
+            unassigned_authorizers: owned,
+        })
+    }
+
     /// Allows or forbids `tenant_id` the raw passthrough. Cached API keys
     /// carry the tenant row, so this replica forgets them at once.
     pub async fn set_tenant_raw_passthrough(
@@ -67,9 +227,30 @@ impl Store {
         if result.rows_affected == 0 {
             return Err(StoreError::NotFound("tenant"));
         }
-        self.cache.api_keys.clear();
+        self.forget_cached_everywhere().await;
         self.tenant(tenant_id)
             .await?
             .ok_or(StoreError::NotFound("tenant"))
     }
+}
+
+/// Which tenants a listing returns.
+#[derive(Debug, Clone, Default)]
+pub struct TenantFilter {
+    pub status: Option<String>,
+    /// Substring of the name (case-sensitive on Postgres).
+    pub name_contains: Option<String>,
+}
+
+/// What to change on a tenant; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct TenantUpdate {
+    pub name: Option<String>,
+    pub raw_passthrough: Option<bool>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeletedTenant {
+    /// Authorizers left without a tenant (force delete only).
+    pub unassigned_authorizers: u64,
 }

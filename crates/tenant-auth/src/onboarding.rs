@@ -6,14 +6,14 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Duration, Utc};
 use store::{
     Secret,
-    authorizers::{Authorization, AuthorizerProfile, StoredAuthorization},
+    authorizers::{Authorization, AuthorizerInfo, AuthorizerProfile, StoredAuthorization},
     events::{self, NewEvent},
     onboarding::{LinkState, link_state},
 };
 use url::Url;
 use wechat_api::component::{
-    AuthorizerInfoRequest, AuthorizerInfoResponse, PreAuthCodeRequest, PreAuthCodeResponse,
-    QueryAuthRequest, QueryAuthResponse,
+    AuthorizationInfo, AuthorizerInfoRequest, AuthorizerInfoResponse, PreAuthCodeRequest,
+    PreAuthCodeResponse, QueryAuthRequest, QueryAuthResponse,
 };
 
 use crate::{
@@ -259,7 +259,11 @@ impl TenantAuth {
     }
 
     /// Fills name, gh_ id and principal from `api_get_authorizer_info`.
-    pub async fn sync_authorizer_profile(&self, appid: &str) -> Result<(), AuthError> {
+    /// Returns the authorization part of the answer, when WeChat gave one.
+    pub async fn sync_authorizer_profile(
+        &self,
+        appid: &str,
+    ) -> Result<Option<AuthorizationInfo>, AuthError> {
         let response: AuthorizerInfoResponse = self
             .call_component(
                 "/cgi-bin/component/api_get_authorizer_info",
@@ -280,7 +284,21 @@ impl TenantAuth {
                 },
             )
             .await?;
-        Ok(())
+        Ok(response.authorization_info)
+    }
+
+    /// Re-reads an authorizer from `api_get_authorizer_info`: profile and
+    /// granted permission sets (in case an `updateauthorized` push was
+    /// lost). Returns the authorizer as stored afterwards.
+    pub async fn resync_authorizer(&self, appid: &str) -> Result<AuthorizerInfo, AuthError> {
+        if let Some(authorization) = self.sync_authorizer_profile(appid).await? {
+            let sets: BTreeSet<i64> = authorization.funcscope_ids().into_iter().collect();
+            self.store.replace_funcscopes(appid, &sets).await?;
+        }
+        self.store
+            .authorizer(appid)
+            .await?
+            .ok_or_else(|| AuthError::AuthorizerNotFound(appid.to_owned()))
     }
 }
 

@@ -1,6 +1,6 @@
 use std::{future::Future, sync::Arc};
 
-use admin_api::{AdminState, JwtConfig};
+use admin_api::{AdminState, JwtConfig, jwt::PublicKeys};
 use anyhow::Context;
 use api_proxy::{PermissionMap, ProxyApi, ProxyState};
 use poem::{
@@ -10,7 +10,7 @@ use poem::{
 };
 use poem_openapi::OpenApiService;
 use problem::Problem;
-use store::{Sealer, Secret, Store};
+use store::{Sealer, Store};
 use tenant_auth::{Clock, TenantAuth};
 
 use crate::{body_limit::BodyLimit, config::Config, routes};
@@ -91,11 +91,17 @@ impl Application {
         };
         let admin = AdminState {
             store,
+            auth: auth.clone(),
             limiter,
             jwt: JwtConfig {
-                hs256_secret: Secret::new(config.admin.jwt_secret.clone().unwrap_or_default()),
                 issuer: config.admin.jwt_issuer.clone(),
                 audience: config.admin.jwt_audience.clone(),
+                hs256_secret: config.admin.hs256_secret(),
+                public_keys: PublicKeys::load(&config.admin.public_key_sources())
+                    .await
+                    .context(
+                        "loading admin JWT public keys (admin.jwt_public_key_files, admin.jwks_file, admin.jwks_url)",
+                    )?,
             },
             public_base_url: config.public_base_url.clone(),
         };
@@ -141,10 +147,19 @@ impl Application {
     ) -> std::io::Result<()> {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let mut workers = if self.background_tasks {
-            crate::workers::spawn(self.state.auth.clone(), self.state.limiter.clone(), stop_rx)
+            crate::workers::spawn(
+                self.state.auth.clone(),
+                self.state.limiter.clone(),
+                stop_rx.clone(),
+            )
         } else {
             tokio::task::JoinSet::new()
         };
+        // Not a background task but part of serving: without it, a key
+        // revoked through another replica would keep working here until
+        // the cache TTL ends.
+        let store = self.state.auth.store().clone();
+        workers.spawn(async move { store.follow_invalidations(stop_rx).await });
         let served = Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(
                 self.route,
@@ -168,6 +183,9 @@ fn router(
     let api = openapi_service();
     let docs = api.swagger_ui();
     let spec = Arc::new(api.spec());
+    let allowed = crate::allow::AllowedMethods::from_spec(
+        &serde_json::from_str(&spec).unwrap_or(serde_json::Value::Null),
+    );
     Route::new()
         .at(
             "/wechat/component/events",
@@ -199,6 +217,7 @@ fn router(
             use poem::IntoResponse;
             Problem::from_poem_error(&err).into_response()
         })
+        .with(allowed)
         .with(Tracing)
         .boxed()
 }

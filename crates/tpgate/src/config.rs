@@ -2,7 +2,9 @@
 //! then `TPGATE_*` environment variables (`__` separates nesting, e.g.
 //! `TPGATE_COMPONENT__APPID`). Any variable may instead be given as
 //! `<NAME>_FILE` pointing at a file holding the value (Kubernetes secret
-//! mounts), e.g. `TPGATE_SEALING_KEY_FILE=/run/secrets/sealing-key`.
+//! mounts), e.g. `TPGATE_SEALING_KEY_FILE=/run/secrets/sealing-key`. A list
+//! is given by env in brackets, e.g. `TPGATE_SEALING_PREVIOUS_KEYS='[k1, k2]'`
+//! (a bare value is not a list; quote items holding commas: `["a,b"]`).
 //!
 //! | key | env | meaning |
 //! |---|---|---|
@@ -16,7 +18,9 @@
 //! | `component.appid` / `.secret` / `.token` / `.encoding_aes_key` / `.previous_encoding_aes_key` | `TPGATE_COMPONENT__…` | the third-party platform's credentials from the Open Platform console |
 //! | `wechat.api_base` / `.mp_base` | `TPGATE_WECHAT__…` | WeChat's hosts (the simulator in tests/sandbox) |
 //! | `wechat.timeout_secs` / `.refresh_margin_secs` | | per-call timeout (10); refresh tokens this early (600) |
-//! | `admin.jwt_secret` / `.jwt_issuer` / `.jwt_audience` | `TPGATE_ADMIN__…` | HS256 secret (≥ 32 bytes) and expected `iss`/`aud` |
+//! | `admin.jwt_secret` / `.jwt_issuer` / `.jwt_audience` | `TPGATE_ADMIN__…` | HS256 secret (≥ 32 bytes; optional when public keys are set) and expected `iss`/`aud` |
+//! | `admin.jwt_public_key_files` | `TPGATE_ADMIN__JWT_PUBLIC_KEY_FILES` | PEM public keys (RSA or Ed25519) for RS256/EdDSA tokens; by env a bracketed list, `[/keys/a.pem, /keys/b.pem]` |
+//! | `admin.jwks_file` / `.jwks_url` / `.jwks_refresh_secs` | `TPGATE_ADMIN__JWKS_FILE` / `__JWKS_URL` / `__JWKS_REFRESH_SECS` | a JWKS file read at start; a JWKS URL fetched at start (start fails if it cannot be), then every `jwks_refresh_secs` (300) and, at most every 30 s, when a token names an unknown `kid` |
 //! | `tokens.lease_ttl_secs` / `.lease_wait_secs` | `TPGATE_TOKENS__…` | refresh lease lifetime (30) and how long callers wait for another replica's refresh (25) |
 //! | `tokens.ticket_stale_after_secs` / `.ticket_push_request_interval_secs` | | ask WeChat to restart ticket pushes when the ticket is older than this (1200), at most once per interval (300) |
 //! | `tokens.sweep_interval_secs` / `.sweep_active_window_secs` / `.sweep_min_token_age_secs` / `.sweep_concurrency` | | background refresh: tick (30), who counts as active (86400), youngest token refreshed (600), parallel refreshes (8) |
@@ -26,7 +30,11 @@
 //! | `proxy.permission_sets` | | overrides of the permission map: a WeChat path, or a prefix ending in `/`, to the funcscope ids allowing it, e.g. `{"/wxa/sec/order/" = [142]}` |
 //! | `background_tasks` | `TPGATE_BACKGROUND_TASKS` | run the ticket watchdog and the refresh sweep (default `true`) |
 //! | `log_format` | `TPGATE_LOG_FORMAT` | `text` (default) or `json` |
-use std::{net::SocketAddr, path::Path, time::Duration};
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    time::Duration,
+};
 
 use anyhow::{Context, bail};
 use figment::{
@@ -150,6 +158,35 @@ pub struct AdminSettings {
     pub jwt_secret: Option<String>,
     pub jwt_issuer: String,
     pub jwt_audience: String,
+    #[serde(default)]
+    pub jwt_public_key_files: Vec<PathBuf>,
+    pub jwks_file: Option<PathBuf>,
+    pub jwks_url: Option<Url>,
+    pub jwks_refresh_secs: u64,
+}
+
+impl AdminSettings {
+    /// The HS256 secret, if one is set (an empty value counts as unset, so a
+    /// deployment template may leave the variable empty).
+    pub fn hs256_secret(&self) -> Option<Secret> {
+        self.jwt_secret
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .map(Secret::new)
+    }
+
+    pub fn public_key_sources(&self) -> admin_api::jwt::PublicKeySources {
+        admin_api::jwt::PublicKeySources {
+            pem_files: self.jwt_public_key_files.clone(),
+            jwks_file: self.jwks_file.clone(),
+            jwks_url: self.jwks_url.clone(),
+            jwks_refresh: Duration::from_secs(self.jwks_refresh_secs),
+        }
+    }
+
+    fn has_public_keys(&self) -> bool {
+        !self.jwt_public_key_files.is_empty() || self.jwks_file.is_some() || self.jwks_url.is_some()
+    }
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -180,6 +217,10 @@ impl Default for Config {
                 jwt_secret: None,
                 jwt_issuer: "tpgate".into(),
                 jwt_audience: "tpgate-admin".into(),
+                jwt_public_key_files: Vec::new(),
+                jwks_file: None,
+                jwks_url: None,
+                jwks_refresh_secs: 300,
             },
             tokens: TokenSettings::default(),
             proxy: ProxyConfig::default(),
@@ -263,11 +304,30 @@ impl Config {
         if self.tokens.sweep_interval_secs == 0 {
             bail!("tokens.sweep_interval_secs must be at least 1");
         }
-        match self.admin.jwt_secret.as_deref() {
-            Some(s) if s.len() >= 32 => {}
-            _ => bail!(
-                "admin.jwt_secret (TPGATE_ADMIN__JWT_SECRET) must be set to at least 32 bytes (e.g. `tpgate gen-key`)"
+        self.validate_admin_keys()?;
+        Ok(())
+    }
+
+    /// Admin tokens need an HS256 secret, public keys, or both.
+    fn validate_admin_keys(&self) -> anyhow::Result<()> {
+        let admin = &self.admin;
+        match admin.hs256_secret() {
+            Some(s) if s.expose().len() < 32 => bail!(
+                "admin.jwt_secret (TPGATE_ADMIN__JWT_SECRET) is shorter than 32 bytes: use a longer one (e.g. `tpgate gen-key`)"
             ),
+            Some(_) => {}
+            None if admin.has_public_keys() => {}
+            None => bail!(
+                "admin tokens cannot be verified: set admin.jwt_secret (TPGATE_ADMIN__JWT_SECRET, at least 32 bytes, e.g. `tpgate gen-key`) for HS256, and/or public keys for RS256/EdDSA with admin.jwt_public_key_files, admin.jwks_file or admin.jwks_url (TPGATE_ADMIN__JWT_PUBLIC_KEY_FILES, TPGATE_ADMIN__JWKS_FILE, TPGATE_ADMIN__JWKS_URL)"
+            ),
+        }
+        if let Some(url) = &admin.jwks_url
+            && !matches!(url.scheme(), "https" | "http")
+        {
+            bail!("admin.jwks_url (TPGATE_ADMIN__JWKS_URL) must be an http(s) URL");
+        }
+        if admin.jwks_refresh_secs == 0 {
+            bail!("admin.jwks_refresh_secs (TPGATE_ADMIN__JWKS_REFRESH_SECS) must be at least 1");
         }
         Ok(())
     }
@@ -324,4 +384,52 @@ fn file_indirections() -> anyhow::Result<Vec<(String, String)>> {
         ));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_admin(change: impl FnOnce(&mut AdminSettings)) -> anyhow::Result<()> {
+        let mut config = Config::default();
+        change(&mut config.admin);
+        config.validate_admin_keys()
+    }
+
+    #[test]
+    fn admin_tokens_need_a_secret_or_public_keys() {
+        let none = with_admin(|_| {}).unwrap_err().to_string();
+        assert!(
+            none.contains("admin.jwt_secret") && none.contains("admin.jwks_url"),
+            "{none}"
+        );
+        // An empty secret is no secret.
+        assert!(with_admin(|a| a.jwt_secret = Some(String::new())).is_err());
+        let short = with_admin(|a| a.jwt_secret = Some("short".into()))
+            .unwrap_err()
+            .to_string();
+        assert!(short.contains("shorter than 32 bytes"), "{short}");
+        // Still an error when public keys are configured too.
+        assert!(
+            with_admin(|a| {
+                a.jwt_secret = Some("short".into());
+                a.jwks_file = Some("jwks.json".into());
+            })
+            .is_err()
+        );
+        with_admin(|a| a.jwt_secret = Some("x".repeat(32))).unwrap();
+        with_admin(|a| a.jwt_public_key_files = vec!["k.pem".into()]).unwrap();
+        with_admin(|a| a.jwks_file = Some("jwks.json".into())).unwrap();
+        with_admin(|a| a.jwks_url = Some("https://idp.example/jwks".parse().unwrap())).unwrap();
+        assert!(
+            with_admin(|a| a.jwks_url = Some("file:///etc/jwks.json".parse().unwrap())).is_err()
+        );
+        assert!(
+            with_admin(|a| {
+                a.jwks_file = Some("jwks.json".into());
+                a.jwks_refresh_secs = 0;
+            })
+            .is_err()
+        );
+    }
 }

@@ -9,6 +9,7 @@
 //! - `sandbox`: the gateway plus an in-process WeChat simulator for newcomers.
 #![forbid(unsafe_code)]
 
+mod allow;
 mod app;
 mod body_limit;
 pub mod config;

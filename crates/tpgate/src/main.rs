@@ -1,10 +1,10 @@
 //! `tpgate`: serve, sandbox, migrate, openapi, token, gen-key.
 use std::path::PathBuf;
 
-use admin_api::{JwtConfig, Role};
+use admin_api::{JwtConfig, Role, jwt::PublicKeys};
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use store::{Sealer, Secret, Store};
+use store::{Sealer, Store};
 use tenant_auth::Clock;
 use tpgate::{Application, Config, sandbox, telemetry};
 
@@ -46,6 +46,13 @@ enum Command {
         /// Lifetime in hours.
         #[arg(long, default_value_t = 12)]
         ttl_hours: i64,
+        /// Sign with this PEM private key (RSA: RS256, Ed25519: EdDSA)
+        /// instead of the HS256 secret; tpgate must have its public key.
+        #[arg(long)]
+        private_key_file: Option<PathBuf>,
+        /// The `kid` header, naming the key in a JWKS.
+        #[arg(long, requires = "private_key_file")]
+        kid: Option<String>,
     },
     /// Print a fresh random key (for TPGATE_SEALING_KEY or the JWT secret).
     GenKey,
@@ -95,6 +102,8 @@ async fn main() -> anyhow::Result<()> {
             subject,
             tenant_id,
             ttl_hours,
+            private_key_file,
+            kid,
         } => {
             let config = Config::load(cli.config.as_deref())?;
             let role: Role = serde_json::from_value(serde_json::Value::String(role.clone()))
@@ -103,24 +112,27 @@ async fn main() -> anyhow::Result<()> {
                         "unknown role {role:?}: use platform_admin, platform_viewer or tenant_admin"
                     )
                 })?;
-            let secret = config
-                .admin
-                .jwt_secret
-                .context("admin.jwt_secret (TPGATE_ADMIN__JWT_SECRET) is not set")?;
-            let jwt = JwtConfig {
-                hs256_secret: Secret::new(secret),
-                issuer: config.admin.jwt_issuer,
-                audience: config.admin.jwt_audience,
+            let ttl = chrono::Duration::hours(ttl_hours);
+            let token = match private_key_file {
+                Some(path) => {
+                    let pem = std::fs::read(&path)
+                        .with_context(|| format!("reading {}", path.display()))?;
+                    jwt_claims_only(&config)
+                        .mint_with_pem(&pem, kid.as_deref(), &subject, role, tenant_id, ttl)
+                        .with_context(|| format!("signing with {}", path.display()))?
+                }
+                None => {
+                    let secret = config.admin.hs256_secret().context(
+                        "admin.jwt_secret (TPGATE_ADMIN__JWT_SECRET) is not set; or sign with --private-key-file",
+                    )?;
+                    JwtConfig {
+                        hs256_secret: Some(secret),
+                        ..jwt_claims_only(&config)
+                    }
+                    .mint(&subject, role, tenant_id, ttl)?
+                }
             };
-            println!(
-                "{}",
-                jwt.mint(
-                    &subject,
-                    role,
-                    tenant_id,
-                    chrono::Duration::hours(ttl_hours)
-                )?
-            );
+            println!("{token}");
             Ok(())
         }
         Command::Serve => {
@@ -133,6 +145,16 @@ async fn main() -> anyhow::Result<()> {
             tracing::info!("tpgate stopped");
             Ok(())
         }
+    }
+}
+
+/// Issuer and audience for minting; keys are given to the mint call.
+fn jwt_claims_only(config: &Config) -> JwtConfig {
+    JwtConfig {
+        issuer: config.admin.jwt_issuer.clone(),
+        audience: config.admin.jwt_audience.clone(),
+        hs256_secret: None,
+        public_keys: PublicKeys::none(),
     }
 }
 

@@ -11,7 +11,7 @@
 //! nothing to a fresh simulator.
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
-use admin_api::{JwtConfig, Role};
+use admin_api::{JwtConfig, Role, jwt::PublicKeys};
 use anyhow::Context;
 use serde::Serialize;
 use store::{Sealer, Secret, onboarding::NewLink};
@@ -207,7 +207,9 @@ pub async fn start(args: &SandboxArgs) -> anyhow::Result<RunningSandbox> {
     });
 
     let tenant = store.create_tenant("demo").await?;
-    let (_, api_key) = store.create_api_key(&tenant.id, "sandbox").await?;
+    let (_, api_key) = store
+        .create_api_key(&tenant.id, &store::api_keys::NewApiKey::named("sandbox"))
+        .await?;
     let (_, link_token) = store
         .create_onboarding_link(NewLink {
             tenant_id: tenant.id.clone(),
@@ -219,9 +221,10 @@ pub async fn start(args: &SandboxArgs) -> anyhow::Result<RunningSandbox> {
         .await?;
     let onboarding_url = gateway_url.join(&format!("onboard/{}", link_token.expose()))?;
     let admin_token = JwtConfig {
-        hs256_secret: Secret::new(jwt_secret),
         issuer: config.admin.jwt_issuer.clone(),
         audience: config.admin.jwt_audience.clone(),
+        hs256_secret: Some(Secret::new(jwt_secret)),
+        public_keys: PublicKeys::none(),
     }
     .mint(
         "sandbox",

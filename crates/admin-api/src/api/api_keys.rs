@@ -1,32 +1,121 @@
-use chrono::{DateTime, Utc};
+//! A tenant's API keys: create (the key is shown once), list, get, revoke.
+use chrono::{DateTime, Duration, Utc};
 use poem::web::Data;
-use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json};
-use problem::Problem;
+use poem_openapi::{
+    ApiResponse, Enum, Object, OpenApi,
+    param::{Path, Query},
+    payload::Json,
+};
+use problem::{Checked, Problem};
+use serde_json::json;
+use store::api_keys::{NewApiKey as StoreNewApiKey, SCOPE_READ, SCOPE_WRITE};
 
-use super::{AdminTags, existing_tenant};
-use crate::{AdminState, auth::AdminJwt};
+use super::{AdminTags, Change, audit, decode_cursor, existing_tenant, fetch_size, paginate};
+use crate::{AdminState, auth::AdminAuth};
+
+/// What a key may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, serde::Deserialize)]
+#[oai(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum ApiKeyScope {
+    /// Read-only calls (proxied queries; GETs of the self-service admin API).
+    Read,
+    /// Calls that change something (proxied writes; admin changes).
+    Write,
+}
+
+impl ApiKeyScope {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Read => SCOPE_READ,
+            Self::Write => SCOPE_WRITE,
+        }
+    }
+}
+
+fn scopes_of(stored: &str) -> Vec<ApiKeyScope> {
+    stored
+        .split(',')
+        .filter_map(|s| match s.trim() {
+            SCOPE_READ => Some(ApiKeyScope::Read),
+            SCOPE_WRITE => Some(ApiKeyScope::Write),
+            _ => None,
+        })
+        .collect()
+}
 
 /// An API key to create.
-#[derive(Debug, Clone, Object)]
-#[oai(deny_unknown_fields)]
+#[derive(Debug, Clone, Object, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+#[oai(deny_unknown_fields, example)]
 pub struct NewApiKey {
     /// A label for humans, 1–128 characters.
     #[oai(validator(min_length = 1, max_length = 128))]
     pub name: String,
+    /// Lifetime in seconds, 60 s to 5 years; absent: never expires.
+    #[oai(validator(minimum(value = "60"), maximum(value = "157680000")))]
+    pub expires_in_secs: Option<i64>,
+    /// Default `["read", "write"]`; `["read"]` makes a read-only key.
+    #[oai(validator(min_items = 1, max_items = 2))]
+    pub scopes: Option<Vec<ApiKeyScope>>,
+}
+
+impl poem_openapi::types::Example for NewApiKey {
+    fn example() -> Self {
+        NewApiKey {
+            name: "order-sync service".into(),
+            expires_in_secs: Some(90 * 86400),
+            scopes: Some(vec![ApiKeyScope::Read, ApiKeyScope::Write]),
+        }
+    }
+}
+
+/// An API key as listed: never the key itself, nor its hash.
+#[derive(Debug, Clone, Object)]
+pub struct ApiKey {
+    pub id: String,
+    pub tenant_id: String,
+    pub name: String,
+    /// First characters of the key, to tell keys apart.
+    pub prefix: String,
+    pub scopes: Vec<ApiKeyScope>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+impl From<store::entity::api_key::Model> for ApiKey {
+    fn from(m: store::entity::api_key::Model) -> Self {
+        Self {
+            scopes: scopes_of(&m.scopes),
+            id: m.id,
+            tenant_id: m.tenant_id,
+            name: m.name,
+            prefix: m.prefix,
+            created_at: m.created_at,
+            expires_at: m.expires_at,
+            revoked_at: m.revoked_at,
+            last_used_at: m.last_used_at,
+        }
+    }
 }
 
 /// A newly created API key. `key` is shown only in this response.
 #[derive(Debug, Clone, Object)]
 pub struct CreatedApiKey {
-    pub id: String,
-    pub tenant_id: String,
-    pub name: String,
-    /// First characters of the key, as shown in lists.
-    pub prefix: String,
+    #[oai(flatten)]
+    pub api_key: ApiKey,
     /// The key itself: send it as `Authorization: Bearer <key>`. Store it now;
     /// tpgate keeps only a hash and cannot show it again.
     pub key: String,
-    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Object)]
+pub struct ApiKeyPage {
+    pub items: Vec<ApiKey>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
 }
 
 #[derive(ApiResponse)]
@@ -34,6 +123,20 @@ enum CreateApiKeyResponse {
     /// The key was created; `key` is shown once.
     #[oai(status = 201)]
     Created(Json<CreatedApiKey>),
+}
+
+#[derive(ApiResponse)]
+enum ApiKeyResponse {
+    /// The key (without its secret).
+    #[oai(status = 200)]
+    Ok(Json<ApiKey>),
+}
+
+#[derive(ApiResponse)]
+enum ListApiKeysResponse {
+    /// The tenant's keys, oldest first, revoked ones included.
+    #[oai(status = 200)]
+    Ok(Json<ApiKeyPage>),
 }
 
 pub struct ApiKeysApi;
@@ -48,26 +151,150 @@ impl ApiKeysApi {
     )]
     async fn create_api_key(
         &self,
-        auth: AdminJwt,
+        auth: AdminAuth,
         state: Data<&AdminState>,
         /// Tenant id.
         tenant_id: Path<String>,
-        body: Json<NewApiKey>,
+        body: Json<Checked<NewApiKey>>,
     ) -> Result<CreateApiKeyResponse, Problem> {
         auth.0.require_tenant_write(&tenant_id)?;
+        let body = body.0.0;
+        let name = body.name.trim();
+        if name.is_empty() {
+            return Err(Problem::validation("name", "must not be blank"));
+        }
+        let mut scopes: Vec<&str> = body
+            .scopes
+            .unwrap_or(vec![ApiKeyScope::Read, ApiKeyScope::Write])
+            .into_iter()
+            .map(ApiKeyScope::as_str)
+            .collect();
+        scopes.sort_unstable();
+        scopes.dedup();
         existing_tenant(&state.store, &tenant_id).await?;
         let (row, key) = state
             .store
-            .create_api_key(&tenant_id, body.0.name.trim())
+            .create_api_key(
+                &tenant_id,
+                &StoreNewApiKey {
+                    name: name.to_owned(),
+                    expires_at: body
+                        .expires_in_secs
+                        .map(|s| Utc::now() + Duration::seconds(s)),
+                    scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+                },
+            )
             .await?;
-        tracing::info!(admin.sub = %auth.0.subject, tenant.id = %row.tenant_id, api_key.id = %row.id, "API key created");
+        audit(
+            &state,
+            &auth.0,
+            Change {
+                action: "api_key.create",
+                target_type: "api_key",
+                target_id: &row.id,
+                tenant_id: Some(&row.tenant_id),
+                detail: json!({ "name": row.name, "prefix": row.prefix, "scopes": scopes, "expires_at": row.expires_at }),
+            },
+        )
+        .await;
         Ok(CreateApiKeyResponse::Created(Json(CreatedApiKey {
-            id: row.id,
-            tenant_id: row.tenant_id,
-            name: row.name,
-            prefix: row.prefix,
+            api_key: row.into(),
             key: key.expose().to_owned(),
-            created_at: row.created_at,
         })))
+    }
+
+    /// List a tenant's API keys
+    #[oai(
+        path = "/:tenant_id/api-keys",
+        method = "get",
+        operation_id = "list_api_keys"
+    )]
+    async fn list_api_keys(
+        &self,
+        auth: AdminAuth,
+        state: Data<&AdminState>,
+        /// Tenant id.
+        tenant_id: Path<String>,
+        /// `next_cursor` of the previous page.
+        cursor: Query<Option<String>>,
+        /// Page size, 1–200 (default 50).
+        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
+        limit: Query<Option<u32>>,
+    ) -> Result<ListApiKeysResponse, Problem> {
+        auth.0.require_tenant_read(&tenant_id)?;
+        let after = decode_cursor(cursor.0.as_deref())?;
+        let (limit, _) = fetch_size(limit.0);
+        existing_tenant(&state.store, &tenant_id).await?;
+        let rows: Vec<_> = state
+            .store
+            .list_api_keys(&tenant_id)
+            .await?
+            .into_iter()
+            .filter(|k| after.as_ref().is_none_or(|a| k.id > *a))
+            .collect();
+        let (rows, next_cursor) = paginate(rows, limit, |k| &k.id);
+        Ok(ListApiKeysResponse::Ok(Json(ApiKeyPage {
+            items: rows.into_iter().map(ApiKey::from).collect(),
+            next_cursor,
+        })))
+    }
+
+    /// Get an API key (without its secret)
+    #[oai(
+        path = "/:tenant_id/api-keys/:key_id",
+        method = "get",
+        operation_id = "get_api_key"
+    )]
+    async fn get_api_key(
+        &self,
+        auth: AdminAuth,
+        state: Data<&AdminState>,
+        /// Tenant id.
+        tenant_id: Path<String>,
+        /// API key id.
+        key_id: Path<String>,
+    ) -> Result<ApiKeyResponse, Problem> {
+        auth.0.require_tenant_read(&tenant_id)?;
+        let key = state
+            .store
+            .api_key(&tenant_id, &key_id)
+            .await?
+            .ok_or_else(|| Problem::not_found(format!("API key {} not found", key_id.0)))?;
+        Ok(ApiKeyResponse::Ok(Json(key.into())))
+    }
+
+    /// Revoke an API key
+    ///
+    /// The key stops working at once on every replica. Revoking a revoked
+    /// key changes nothing.
+    #[oai(
+        path = "/:tenant_id/api-keys/:key_id/revoke",
+        method = "post",
+        operation_id = "revoke_api_key"
+    )]
+    async fn revoke_api_key(
+        &self,
+        auth: AdminAuth,
+        state: Data<&AdminState>,
+        /// Tenant id.
+        tenant_id: Path<String>,
+        /// API key id.
+        key_id: Path<String>,
+    ) -> Result<ApiKeyResponse, Problem> {
+        auth.0.require_tenant_write(&tenant_id)?;
+        let key = state.store.revoke_api_key(&tenant_id, &key_id).await?;
+        audit(
+            &state,
+            &auth.0,
+            Change {
+                action: "api_key.revoke",
+                target_type: "api_key",
+                target_id: &key.id,
+                tenant_id: Some(&key.tenant_id),
+                detail: json!({ "prefix": key.prefix }),
+            },
+        )
+        .await;
+        Ok(ApiKeyResponse::Ok(Json(key.into())))
     }
 }

@@ -1,78 +1,442 @@
+//! Authorizers (Mini Programs that authorized the platform): list, get,
+//! force a token refresh, move to another tenant, mark revoked, re-sync.
+//! Token values are never shown; only their state.
 use chrono::{DateTime, Utc};
 use poem::web::Data;
-use poem_openapi::{ApiResponse, Object, OpenApi, param::Query, payload::Json};
-use problem::Problem;
-use store::authorizers::AuthorizerInfo;
+use poem_openapi::{
+    ApiResponse, Enum, Object, OpenApi,
+    param::{Path, Query},
+    payload::Json,
+};
+use problem::{Checked, Problem};
+use serde_json::json;
+use store::{
+    authorizers::{
+        AuthorizerFilter, AuthorizerInfo, STATUS_ACTIVE, STATUS_REAUTHORIZATION_REQUIRED,
+        STATUS_REVOKED, StatusChange,
+    },
+    events::{self, NewEvent},
+};
 
-use super::AdminTags;
-use crate::{AdminState, auth::AdminJwt};
+use super::{AdminTags, Change, audit, decode_cursor, fetch_size, paginate};
+use crate::{
+    AdminState,
+    auth::{AdminAuth, Caller},
+};
 
-/// A Mini Program that authorized the platform. Token values are never shown.
+/// Whether tpgate can call WeChat for the Mini Program.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum AuthorizerStatus {
+    Active,
+    /// The merchant (or an operator) revoked the authorization.
+    Revoked,
+    /// WeChat refused the refresh token; the merchant must authorize again.
+    ReauthorizationRequired,
+}
+
+impl AuthorizerStatus {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => STATUS_ACTIVE,
+            Self::Revoked => STATUS_REVOKED,
+            Self::ReauthorizationRequired => STATUS_REAUTHORIZATION_REQUIRED,
+        }
+    }
+
+    fn parse(s: &str) -> Self {
+        match s {
+            STATUS_REVOKED => Self::Revoked,
+            STATUS_REAUTHORIZATION_REQUIRED => Self::ReauthorizationRequired,
+            _ => Self::Active,
+        }
+    }
+}
+
+/// A granted permission set.
+#[derive(Debug, Clone, Object)]
+pub struct PermissionSet {
+    /// funcscope id, e.g. 142 (shipping management), 18, 45.
+    pub id: i64,
+    pub name: String,
+}
+
+/// The state of the authorizer_access_token tpgate holds (never its value).
+#[derive(Debug, Clone, Object)]
+pub struct TokenState {
+    /// Whether a token is held that has not expired.
+    pub valid: bool,
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Seconds until it expires (0 when expired or absent).
+    pub expires_in_secs: i64,
+    /// When tpgate last obtained a token.
+    pub refreshed_at: Option<DateTime<Utc>>,
+}
+
+/// A Mini Program that authorized the platform.
 #[derive(Debug, Clone, Object)]
 pub struct Authorizer {
     pub appid: String,
     /// Owning tenant; absent when WeChat reported an authorization that no
-    /// onboarding link explains.
+    /// onboarding link explains (an operator can move it to a tenant).
     pub tenant_id: Option<String>,
-    /// `active`, `revoked` or `reauthorization_required`.
-    pub status: String,
-    /// Granted permission sets (funcscope ids), e.g. 18, 45, 142.
+    pub status: AuthorizerStatus,
+    /// Granted permission-set ids (funcscope ids), e.g. 18, 45, 142.
     pub permission_sets: Vec<i64>,
+    /// The same, with names.
+    pub permission_set_names: Vec<PermissionSet>,
+    /// The Mini Program's name.
     pub nick_name: Option<String>,
+    /// Original id (`gh_…`).
+    pub user_name: Option<String>,
+    /// The legal entity behind the account.
+    pub principal_name: Option<String>,
     pub authorized_at: DateTime<Utc>,
-    /// When the cached access token expires (if one is cached).
-    pub access_token_expires_at: Option<DateTime<Utc>>,
-    pub token_refreshed_at: Option<DateTime<Utc>>,
+    /// Last proxied call (recorded every few minutes).
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub token: TokenState,
 }
 
 impl From<AuthorizerInfo> for Authorizer {
     fn from(a: AuthorizerInfo) -> Self {
+        let now = Utc::now();
+        let expires_in_secs = a
+            .access_token_expires_at
+            .map(|e| (e - now).num_seconds().max(0))
+            .unwrap_or(0);
         Self {
+            status: AuthorizerStatus::parse(&a.status),
+            permission_set_names: a
+                .funcscopes
+                .iter()
+                .map(|id| PermissionSet {
+                    id: *id,
+                    name: tenant_auth::permissions::name(*id).to_owned(),
+                })
+                .collect(),
+            permission_sets: a.funcscopes.into_iter().collect(),
+            token: TokenState {
+                valid: expires_in_secs > 0,
+                expires_at: a.access_token_expires_at,
+                expires_in_secs,
+                refreshed_at: a.token_refreshed_at,
+            },
             appid: a.appid,
             tenant_id: a.tenant_id,
-            status: a.status,
-            permission_sets: a.funcscopes.into_iter().collect(),
             nick_name: a.nick_name,
+            user_name: a.user_name,
+            principal_name: a.principal_name,
             authorized_at: a.authorized_at,
-            access_token_expires_at: a.access_token_expires_at,
-            token_refreshed_at: a.token_refreshed_at,
+            last_used_at: a.last_used_at,
         }
     }
 }
 
 #[derive(Debug, Clone, Object)]
-pub struct AuthorizerList {
+pub struct AuthorizerPage {
     pub items: Vec<Authorizer>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Where to move an authorizer.
+#[derive(Debug, Clone, Object, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+#[oai(deny_unknown_fields)]
+pub struct MoveAuthorizer {
+    /// The tenant that will own the Mini Program.
+    #[oai(validator(min_length = 1, max_length = 64))]
+    pub tenant_id: String,
+}
+
+/// Why an operator revokes an authorization.
+#[derive(Debug, Clone, Object, serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+#[oai(deny_unknown_fields)]
+pub struct RevokeAuthorizer {
+    /// Recorded in the event and the audit log, up to 500 characters.
+    #[oai(validator(max_length = 500))]
+    pub reason: Option<String>,
 }
 
 #[derive(ApiResponse)]
 enum ListAuthorizersResponse {
     /// Authorizers, by appid.
     #[oai(status = 200)]
-    Ok(Json<AuthorizerList>),
+    Ok(Json<AuthorizerPage>),
+}
+
+#[derive(ApiResponse)]
+enum AuthorizerResponse {
+    /// The authorizer.
+    #[oai(status = 200)]
+    Ok(Json<Authorizer>),
 }
 
 pub struct AuthorizersApi;
 
 #[OpenApi(prefix_path = "/admin/v1/authorizers", tag = "AdminTags::Authorizers")]
 impl AuthorizersApi {
-    /// List authorizers with their permission sets
+    /// List authorizers
+    ///
+    /// A tenant_admin sees only its tenant's.
     #[oai(path = "/", method = "get", operation_id = "list_authorizers")]
+    #[allow(clippy::too_many_arguments)] // one per query parameter
     async fn list_authorizers(
         &self,
-        auth: AdminJwt,
+        auth: AdminAuth,
         state: Data<&AdminState>,
         /// Only this tenant's authorizers.
         tenant_id: Query<Option<String>>,
+        /// Only authorizers with this status.
+        status: Query<Option<AuthorizerStatus>>,
+        /// Only authorizers that granted this permission set (funcscope id).
+        #[oai(validator(minimum(value = "1"), maximum(value = "100000")))]
+        permission_set: Query<Option<i64>>,
+        /// Only authorizers whose name contains this.
+        #[oai(validator(max_length = 128))]
+        name: Query<Option<String>>,
+        /// `next_cursor` of the previous page.
+        cursor: Query<Option<String>>,
+        /// Page size, 1–200 (default 50).
+        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
+        limit: Query<Option<u32>>,
     ) -> Result<ListAuthorizersResponse, Problem> {
         let scope = auth.0.tenant_scope(tenant_id.0)?;
-        let items = state
+        let after = decode_cursor(cursor.0.as_deref())?;
+        let (limit, fetch) = fetch_size(limit.0);
+        let filter = AuthorizerFilter {
+            tenant_id: scope,
+            status: status.0.map(|s| s.as_str().to_owned()),
+            permission_set: permission_set.0,
+            name_contains: name.0.filter(|n| !n.is_empty()),
+        };
+        let rows = state
             .store
-            .list_authorizers(scope.as_deref())
-            .await?
-            .into_iter()
-            .map(Authorizer::from)
-            .collect();
-        Ok(ListAuthorizersResponse::Ok(Json(AuthorizerList { items })))
+            .list_authorizers_page(&filter, after.as_deref(), fetch)
+            .await?;
+        let (rows, next_cursor) = paginate(rows, limit, |a| &a.appid);
+        Ok(ListAuthorizersResponse::Ok(Json(AuthorizerPage {
+            items: rows.into_iter().map(Authorizer::from).collect(),
+            next_cursor,
+        })))
     }
+
+    /// Get an authorizer
+    #[oai(path = "/:appid", method = "get", operation_id = "get_authorizer")]
+    async fn get_authorizer(
+        &self,
+        auth: AdminAuth,
+        state: Data<&AdminState>,
+        /// The Mini Program's appid.
+        appid: Path<String>,
+    ) -> Result<AuthorizerResponse, Problem> {
+        let info = visible(&state, &auth.0, &appid).await?;
+        Ok(AuthorizerResponse::Ok(Json(info.into())))
+    }
+
+    /// Force a token refresh
+    ///
+    /// Replaces the authorizer_access_token now (once across replicas), e.g.
+    /// after WeChat support reset it. Answers with the new token state.
+    #[oai(
+        path = "/:appid/refresh-token",
+        method = "post",
+        operation_id = "refresh_authorizer_token"
+    )]
+    async fn refresh_token(
+        &self,
+        auth: AdminAuth,
+        state: Data<&AdminState>,
+        /// The Mini Program's appid.
+        appid: Path<String>,
+    ) -> Result<AuthorizerResponse, Problem> {
+        let info = writable(&state, &auth.0, &appid).await?;
+        state
+            .auth
+            .force_refresh_authorizer(&appid, info.version)
+            .await
+            .map_err(api_proxy::errors::auth_problem)?;
+        let info = found(state.store.authorizer(&appid).await?, &appid)?;
+        audit(
+            &state,
+            &auth.0,
+            Change {
+                action: "authorizer.refresh_token",
+                target_type: "authorizer",
+                target_id: &appid,
+                tenant_id: info.tenant_id.as_deref(),
+                detail: json!({ "expires_at": info.access_token_expires_at }),
+            },
+        )
+        .await;
+        Ok(AuthorizerResponse::Ok(Json(info.into())))
+    }
+
+    /// Move an authorizer to another tenant
+    #[oai(
+        path = "/:appid/move",
+        method = "post",
+        operation_id = "move_authorizer"
+    )]
+    async fn move_authorizer(
+        &self,
+        auth: AdminAuth,
+        state: Data<&AdminState>,
+        /// The Mini Program's appid.
+        appid: Path<String>,
+        body: Json<Checked<MoveAuthorizer>>,
+    ) -> Result<AuthorizerResponse, Problem> {
+        auth.0.require_platform_write()?;
+        let before = found(state.store.authorizer(&appid).await?, &appid)?;
+        let info = state
+            .store
+            .move_authorizer(&appid, &body.0.0.tenant_id)
+            .await
+            .map_err(|e| match e {
+                store::StoreError::NotFound("tenant") => {
+                    Problem::validation("tenant_id", "no such tenant")
+                }
+                e => e.into(),
+            })?;
+        audit(
+            &state,
+            &auth.0,
+            Change {
+                action: "authorizer.move",
+                target_type: "authorizer",
+                target_id: &appid,
+                tenant_id: info.tenant_id.as_deref(),
+                detail: json!({ "from_tenant_id": before.tenant_id, "to_tenant_id": info.tenant_id }),
+            },
+        )
+        .await;
+        Ok(AuthorizerResponse::Ok(Json(info.into())))
+    }
+
+    /// Mark an authorizer revoked
+    ///
+    /// tpgate stops calling WeChat for it and drops its tokens; an
+    /// `authorization.revoked` event is recorded. The merchant must authorize
+    /// again (a new onboarding link) to undo this.
+    #[oai(
+        path = "/:appid/revoke",
+        method = "post",
+        operation_id = "revoke_authorizer"
+    )]
+    async fn revoke_authorizer(
+        &self,
+        auth: AdminAuth,
+        state: Data<&AdminState>,
+        /// The Mini Program's appid.
+        appid: Path<String>,
+        body: Json<Checked<RevokeAuthorizer>>,
+    ) -> Result<AuthorizerResponse, Problem> {
+        let info = writable(&state, &auth.0, &appid).await?;
+        let reason = body.0.0.reason.unwrap_or_default();
+        if info.status != STATUS_REVOKED {
+            let now = Utc::now();
+            let event = NewEvent {
+                tenant_id: info.tenant_id.clone(),
+                authorizer_appid: Some(appid.0.clone()),
+                event_type: events::REVOKED,
+                data: json!({ "appid": appid.0, "by": "operator", "reason": reason }),
+                dedupe_key: format!("operator-revoke:{}:{}", appid.0, info.version),
+                occurred_at: now,
+            };
+            match state.store.revoke_authorizer(&appid, event).await? {
+                StatusChange::Changed { .. } | StatusChange::Duplicate => {}
+                StatusChange::Unchanged => {
+                    return Err(Problem::conflict(
+                        "the authorizer changed meanwhile (re-authorized?); read it and retry",
+                    ));
+                }
+            }
+        }
+        let info = found(state.store.authorizer(&appid).await?, &appid)?;
+        audit(
+            &state,
+            &auth.0,
+            Change {
+                action: "authorizer.revoke",
+                target_type: "authorizer",
+                target_id: &appid,
+                tenant_id: info.tenant_id.as_deref(),
+                detail: json!({ "reason": reason }),
+            },
+        )
+        .await;
+        Ok(AuthorizerResponse::Ok(Json(info.into())))
+    }
+
+    /// Re-sync an authorizer from WeChat
+    ///
+    /// Reads `api_get_authorizer_info`: name, gh_ id, principal and the
+    /// granted permission sets (in case an `updateauthorized` push was lost).
+    #[oai(
+        path = "/:appid/resync",
+        method = "post",
+        operation_id = "resync_authorizer"
+    )]
+    async fn resync_authorizer(
+        &self,
+        auth: AdminAuth,
+        state: Data<&AdminState>,
+        /// The Mini Program's appid.
+        appid: Path<String>,
+    ) -> Result<AuthorizerResponse, Problem> {
+        let before = writable(&state, &auth.0, &appid).await?;
+        let info = state
+            .auth
+            .resync_authorizer(&appid)
+            .await
+            .map_err(api_proxy::errors::auth_problem)?;
+        audit(
+            &state,
+            &auth.0,
+            Change {
+                action: "authorizer.resync",
+                target_type: "authorizer",
+                target_id: &appid,
+                tenant_id: info.tenant_id.as_deref(),
+                detail: json!({
+                    "permission_sets_before": before.funcscopes,
+                    "permission_sets_after": info.funcscopes,
+                }),
+            },
+        )
+        .await;
+        Ok(AuthorizerResponse::Ok(Json(info.into())))
+    }
+}
+
+fn found(info: Option<AuthorizerInfo>, appid: &str) -> Result<AuthorizerInfo, Problem> {
+    info.ok_or_else(|| Problem::not_found(format!("authorizer {appid} not found")))
+}
+
+/// The authorizer, if the caller may see it (else the same 404 as unknown).
+async fn visible(
+    state: &AdminState,
+    caller: &Caller,
+    appid: &str,
+) -> Result<AuthorizerInfo, Problem> {
+    let info = found(state.store.authorizer(appid).await?, appid)?;
+    if !caller.can_see(info.tenant_id.as_deref()) {
+        return Err(Problem::not_found(format!("authorizer {appid} not found")));
+    }
+    Ok(info)
+}
+
+/// The authorizer, if the caller may change it.
+async fn writable(
+    state: &AdminState,
+    caller: &Caller,
+    appid: &str,
+) -> Result<AuthorizerInfo, Problem> {
+    let info = visible(state, caller, appid).await?;
+    match info.tenant_id.as_deref() {
+        Some(tenant) => caller.require_tenant_write(tenant)?,
+        None => caller.require_platform_write()?,
+    }
+    Ok(info)
 }

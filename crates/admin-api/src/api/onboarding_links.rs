@@ -1,15 +1,97 @@
+//! Onboarding links: create (the URL is shown once), list, revoke.
 use chrono::{DateTime, Duration, Utc};
 use poem::web::Data;
-use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json};
-use problem::Problem;
-use store::onboarding::NewLink;
+use poem_openapi::{
+    ApiResponse, Enum, Object, OpenApi,
+    param::{Path, Query},
+    payload::Json,
+};
+use problem::{Checked, Problem};
+use serde_json::json;
+use store::onboarding::{LinkState, NewLink, link_state};
 
-use super::{AdminTags, existing_tenant};
-use crate::{AdminState, auth::AdminJwt};
+use super::{AdminTags, Change, audit, decode_cursor, existing_tenant, fetch_size, paginate};
+use crate::{AdminState, auth::AdminAuth};
+
+/// Whether a link can be used now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum LinkStatus {
+    Usable,
+    Expired,
+    Revoked,
+    /// A single-use link that completed an authorization.
+    Used,
+}
+
+impl From<LinkState> for LinkStatus {
+    fn from(s: LinkState) -> Self {
+        match s {
+            LinkState::Usable => Self::Usable,
+            LinkState::Expired => Self::Expired,
+            LinkState::Revoked => Self::Revoked,
+            LinkState::AlreadyUsed => Self::Used,
+        }
+    }
+}
+
+/// An onboarding link as listed (its URL is shown only at creation).
+#[derive(Debug, Clone, Object)]
+pub struct OnboardingLink {
+    pub id: String,
+    pub tenant_id: String,
+    pub status: LinkStatus,
+    pub auth_type: i32,
+    pub biz_appid: Option<String>,
+    pub single_use: bool,
+    pub expires_at: DateTime<Utc>,
+    pub used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<store::entity::onboarding_link::Model> for OnboardingLink {
+    fn from(m: store::entity::onboarding_link::Model) -> Self {
+        Self {
+            status: link_state(&m, Utc::now()).into(),
+            id: m.id,
+            tenant_id: m.tenant_id,
+            auth_type: m.auth_type,
+            biz_appid: m.biz_appid,
+            single_use: m.single_use,
+            expires_at: m.expires_at,
+            used_at: m.used_at,
+            revoked_at: m.revoked_at,
+            created_at: m.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Object)]
+pub struct OnboardingLinkPage {
+    pub items: Vec<OnboardingLink>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(ApiResponse)]
+enum ListOnboardingLinksResponse {
+    /// The tenant's links, oldest first.
+    #[oai(status = 200)]
+    Ok(Json<OnboardingLinkPage>),
+}
+
+#[derive(ApiResponse)]
+enum OnboardingLinkResponse {
+    /// The link.
+    #[oai(status = 200)]
+    Ok(Json<OnboardingLink>),
+}
 
 /// An onboarding link to create.
-#[derive(Debug, Clone, Object, Default)]
-#[oai(deny_unknown_fields)]
+#[derive(Debug, Clone, Object, serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+#[oai(deny_unknown_fields, example)]
 pub struct NewOnboardingLink {
     /// Which accounts the authorization page offers: 1 Official Accounts,
     /// 2 Mini Programs (default), 3 both.
@@ -23,6 +105,17 @@ pub struct NewOnboardingLink {
     pub expires_in_secs: Option<i64>,
     /// Whether the link stops working after one completed authorization (default true).
     pub single_use: Option<bool>,
+}
+
+impl poem_openapi::types::Example for NewOnboardingLink {
+    fn example() -> Self {
+        NewOnboardingLink {
+            auth_type: Some(2),
+            biz_appid: None,
+            expires_in_secs: Some(7 * 86400),
+            single_use: Some(true),
+        }
+    }
 }
 
 /// An onboarding link. `url` is shown only in this response.
@@ -57,15 +150,15 @@ impl OnboardingLinksApi {
     )]
     async fn create_onboarding_link(
         &self,
-        auth: AdminJwt,
+        auth: AdminAuth,
         state: Data<&AdminState>,
         /// Tenant id.
         tenant_id: Path<String>,
-        body: Json<NewOnboardingLink>,
+        body: Json<Checked<NewOnboardingLink>>,
     ) -> Result<CreateOnboardingLinkResponse, Problem> {
         auth.0.require_tenant_write(&tenant_id)?;
         existing_tenant(&state.store, &tenant_id).await?;
-        let body = body.0;
+        let body = body.0.0;
         let expires_at = Utc::now() + Duration::seconds(body.expires_in_secs.unwrap_or(7 * 86400));
         let (row, token) = state
             .store
@@ -84,7 +177,18 @@ impl OnboardingLinksApi {
                 tracing::error!(error = %e, "public_base_url cannot form onboarding URLs");
                 Problem::internal()
             })?;
-        tracing::info!(admin.sub = %auth.0.subject, tenant.id = %row.tenant_id, link.id = %row.id, "onboarding link created");
+        audit(
+            &state,
+            &auth.0,
+            Change {
+                action: "onboarding_link.create",
+                target_type: "onboarding_link",
+                target_id: &row.id,
+                tenant_id: Some(&row.tenant_id),
+                detail: json!({ "auth_type": row.auth_type, "biz_appid": row.biz_appid, "single_use": row.single_use, "expires_at": row.expires_at }),
+            },
+        )
+        .await;
         Ok(CreateOnboardingLinkResponse::Created(Json(
             CreatedOnboardingLink {
                 id: row.id,
@@ -96,5 +200,76 @@ impl OnboardingLinksApi {
                 expires_at: row.expires_at,
             },
         )))
+    }
+
+    /// List a tenant's onboarding links
+    #[oai(
+        path = "/:tenant_id/onboarding-links",
+        method = "get",
+        operation_id = "list_onboarding_links"
+    )]
+    async fn list_onboarding_links(
+        &self,
+        auth: AdminAuth,
+        state: Data<&AdminState>,
+        /// Tenant id.
+        tenant_id: Path<String>,
+        /// `next_cursor` of the previous page.
+        cursor: Query<Option<String>>,
+        /// Page size, 1–200 (default 50).
+        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
+        limit: Query<Option<u32>>,
+    ) -> Result<ListOnboardingLinksResponse, Problem> {
+        auth.0.require_tenant_read(&tenant_id)?;
+        let after = decode_cursor(cursor.0.as_deref())?;
+        let (limit, fetch) = fetch_size(limit.0);
+        existing_tenant(&state.store, &tenant_id).await?;
+        let rows = state
+            .store
+            .list_onboarding_links(&tenant_id, after.as_deref(), fetch)
+            .await?;
+        let (rows, next_cursor) = paginate(rows, limit, |l| &l.id);
+        Ok(ListOnboardingLinksResponse::Ok(Json(OnboardingLinkPage {
+            items: rows.into_iter().map(OnboardingLink::from).collect(),
+            next_cursor,
+        })))
+    }
+
+    /// Revoke an onboarding link
+    ///
+    /// A merchant opening it afterwards is told the link was revoked.
+    /// Revoking twice changes nothing.
+    #[oai(
+        path = "/:tenant_id/onboarding-links/:link_id/revoke",
+        method = "post",
+        operation_id = "revoke_onboarding_link"
+    )]
+    async fn revoke_onboarding_link(
+        &self,
+        auth: AdminAuth,
+        state: Data<&AdminState>,
+        /// Tenant id.
+        tenant_id: Path<String>,
+        /// Onboarding link id.
+        link_id: Path<String>,
+    ) -> Result<OnboardingLinkResponse, Problem> {
+        auth.0.require_tenant_write(&tenant_id)?;
+        let link = state
+            .store
+            .revoke_onboarding_link(&tenant_id, &link_id)
+            .await?;
+        audit(
+            &state,
+            &auth.0,
+            Change {
+                action: "onboarding_link.revoke",
+                target_type: "onboarding_link",
+                target_id: &link.id,
+                tenant_id: Some(&link.tenant_id),
+                detail: json!({}),
+            },
+        )
+        .await;
+        Ok(OnboardingLinkResponse::Ok(Json(link.into())))
     }
 }

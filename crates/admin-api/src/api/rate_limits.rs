@@ -7,11 +7,11 @@ use poem_openapi::{
     param::{Path, Query},
     payload::Json,
 };
-use problem::Problem;
+use problem::{Checked, Problem};
 use ratelimit::{ApiGroup, Dimension, Policy, PolicyError, Scope, Window};
 
 use super::AdminTags;
-use crate::{AdminState, auth::AdminJwt};
+use crate::{AdminState, auth::AdminAuth};
 
 /// A limit: at most `max_calls` calls of an API group per dimension per window.
 #[derive(Debug, Clone, Object)]
@@ -32,7 +32,8 @@ pub struct RateLimitPolicy {
 }
 
 /// A policy to create, or to replace (same group, dimension, window and scope).
-#[derive(Debug, Clone, Object)]
+#[derive(Debug, Clone, Object, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 #[oai(deny_unknown_fields)]
 pub struct NewRateLimitPolicy {
     /// `shipping`, `logistics_plugin`, `logistics_helper` or `raw`.
@@ -134,7 +135,7 @@ impl RateLimitsApi {
     )]
     async fn list_policies(
         &self,
-        auth: AdminJwt,
+        auth: AdminAuth,
         state: Data<&AdminState>,
     ) -> Result<ListPoliciesResponse, Problem> {
         auth.0.require_platform_read()?;
@@ -165,12 +166,12 @@ impl RateLimitsApi {
     )]
     async fn put_policy(
         &self,
-        auth: AdminJwt,
+        auth: AdminAuth,
         state: Data<&AdminState>,
-        body: Json<NewRateLimitPolicy>,
+        body: Json<Checked<NewRateLimitPolicy>>,
     ) -> Result<PutPolicyResponse, Problem> {
         auth.0.require_platform_write()?;
-        let b = body.0;
+        let b = body.0.0;
         let policy = Policy {
             group: b.api_group.parse::<ApiGroup>().map_err(invalid)?,
             dimension: b.dimension.parse::<Dimension>().map_err(invalid)?,
@@ -202,7 +203,7 @@ impl RateLimitsApi {
     )]
     async fn delete_policy(
         &self,
-        auth: AdminJwt,
+        auth: AdminAuth,
         state: Data<&AdminState>,
         /// Policy id (built-in defaults cannot be deleted; override them).
         id: Path<String>,
@@ -226,7 +227,7 @@ impl RateLimitsApi {
     #[oai(path = "/usage", method = "get", operation_id = "get_usage")]
     async fn usage(
         &self,
-        auth: AdminJwt,
+        auth: AdminAuth,
         state: Data<&AdminState>,
         /// The Mini Program's appid.
         appid: Query<String>,
@@ -235,13 +236,13 @@ impl RateLimitsApi {
         /// `YYYY-MM-DD` (Asia/Shanghai); default today.
         date: Query<Option<String>>,
     ) -> Result<UsageResponse, Problem> {
-        let scope = auth.0.tenant_scope(None)?;
-        let owner = state
+        // Unknown and not-yours are the same 404.
+        let visible = state
             .store
             .authorizer(&appid)
             .await?
-            .and_then(|a| a.tenant_id);
-        if scope.is_some() && owner != scope {
+            .is_some_and(|a| auth.0.can_see(a.tenant_id.as_deref()));
+        if !visible {
             return Err(Problem::not_found(format!(
                 "Mini Program {} not found",
                 appid.0

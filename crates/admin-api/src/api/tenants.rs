@@ -1,66 +1,139 @@
+//! Tenants: create, list (cursor paging, filters), get, update, suspend /
+//! resume, delete, and the raw-passthrough switch.
 use chrono::{DateTime, Utc};
 use poem::web::Data;
-use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
-use problem::Problem;
+use poem_openapi::{
+    ApiResponse, Enum, Object, OpenApi,
+    param::{Path, Query},
+    payload::Json,
+};
+use problem::{Checked, Problem};
+use serde_json::json;
+use store::tenants::{STATUS_ACTIVE, STATUS_SUSPENDED, TenantFilter, TenantUpdate};
 
-use super::AdminTags;
-use crate::{AdminState, auth::AdminJwt};
+use super::{AdminTags, Change, audit, decode_cursor, existing_tenant, fetch_size, paginate};
+use crate::{AdminState, auth::AdminAuth};
+
+/// Whether a tenant's keys work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum TenantStatus {
+    /// Keys work.
+    Active,
+    /// Keys are refused (401) until the tenant is resumed.
+    Suspended,
+}
+
+impl TenantStatus {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => STATUS_ACTIVE,
+            Self::Suspended => STATUS_SUSPENDED,
+        }
+    }
+
+    fn parse(s: &str) -> Self {
+        if s == STATUS_SUSPENDED {
+            Self::Suspended
+        } else {
+            Self::Active
+        }
+    }
+}
 
 /// A tenant.
 #[derive(Debug, Clone, Object)]
+#[oai(example)]
 pub struct Tenant {
     /// Tenant id.
-    #[oai(read_only)]
     pub id: String,
     /// Unique display name.
     pub name: String,
-    /// `active` or `suspended`.
-    pub status: String,
+    pub status: TenantStatus,
     /// Whether the tenant may call `/v1/apps/{appid}/raw/{wechat path}`.
-    #[oai(read_only)]
     pub raw_passthrough: bool,
     pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl poem_openapi::types::Example for Tenant {
+    fn example() -> Self {
+        Tenant {
+            id: "019ab2c4-5d6e-7f80-9a1b-2c3d4e5f6a7b".into(),
+            name: "Acme Retail".into(),
+            status: TenantStatus::Active,
+            raw_passthrough: false,
+            created_at: DateTime::UNIX_EPOCH,
+            updated_at: DateTime::UNIX_EPOCH,
+        }
+    }
 }
 
 impl From<store::entity::tenant::Model> for Tenant {
     fn from(m: store::entity::tenant::Model) -> Self {
         Self {
+            status: TenantStatus::parse(&m.status),
             id: m.id,
             name: m.name,
-            status: m.status,
             raw_passthrough: m.raw_passthrough,
             created_at: m.created_at,
+            updated_at: m.updated_at,
         }
     }
 }
 
 /// A tenant to create.
-#[derive(Debug, Clone, Object)]
-#[oai(deny_unknown_fields)]
+#[derive(Debug, Clone, Object, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+#[oai(deny_unknown_fields, example)]
 pub struct NewTenant {
     /// Unique display name, 1–128 characters.
     #[oai(validator(min_length = 1, max_length = 128))]
     pub name: String,
 }
 
+impl poem_openapi::types::Example for NewTenant {
+    fn example() -> Self {
+        NewTenant {
+            name: "Acme Retail".into(),
+        }
+    }
+}
+
+/// Changes to a tenant; absent fields stay as they are.
+#[derive(Debug, Clone, Object, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+#[oai(deny_unknown_fields)]
+pub struct TenantPatch {
+    /// New unique display name, 1–128 characters.
+    #[oai(validator(min_length = 1, max_length = 128))]
+    pub name: Option<String>,
+    /// Allow or forbid the raw passthrough.
+    pub raw_passthrough: Option<bool>,
+}
+
 /// Whether a tenant may use the raw passthrough.
-#[derive(Debug, Clone, Object)]
+#[derive(Debug, Clone, Object, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 #[oai(deny_unknown_fields)]
 pub struct RawPassthroughSetting {
     pub enabled: bool,
 }
 
-#[derive(ApiResponse)]
-enum SetRawPassthroughResponse {
-    /// The tenant, updated.
-    #[oai(status = 200)]
-    Ok(Json<Tenant>),
-}
-
 /// A page of tenants.
 #[derive(Debug, Clone, Object)]
-pub struct TenantList {
+pub struct TenantPage {
     pub items: Vec<Tenant>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// The outcome of deleting a tenant.
+#[derive(Debug, Clone, Object)]
+pub struct DeletedTenant {
+    pub id: String,
+    /// Mini Programs left authorized but without a tenant (force only).
+    pub unassigned_authorizers: u64,
 }
 
 #[derive(ApiResponse)]
@@ -71,10 +144,32 @@ enum CreateTenantResponse {
 }
 
 #[derive(ApiResponse)]
-enum ListTenantsResponse {
-    /// All tenants, oldest first.
+enum TenantResponse {
+    /// The tenant.
     #[oai(status = 200)]
-    Ok(Json<TenantList>),
+    Ok(Json<Tenant>),
+}
+
+#[derive(ApiResponse)]
+enum ListTenantsResponse {
+    /// Tenants in creation order.
+    #[oai(status = 200)]
+    Ok(Json<TenantPage>),
+}
+
+#[derive(ApiResponse)]
+enum DeleteTenantResponse {
+    /// Deleted, with its keys, links, webhooks and tenant policies.
+    #[oai(status = 200)]
+    Deleted(Json<DeletedTenant>),
+}
+
+fn clean_name(name: &str) -> Result<String, Problem> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(Problem::validation("name", "must not be blank"));
+    }
+    Ok(name.to_owned())
 }
 
 pub struct TenantsApi;
@@ -85,35 +180,211 @@ impl TenantsApi {
     #[oai(path = "/", method = "post", operation_id = "create_tenant")]
     async fn create_tenant(
         &self,
-        auth: AdminJwt,
+        auth: AdminAuth,
         state: Data<&AdminState>,
-        body: Json<NewTenant>,
+        body: Json<Checked<NewTenant>>,
     ) -> Result<CreateTenantResponse, Problem> {
         auth.0.require_platform_write()?;
-        let name = body.0.name.trim();
-        if name.is_empty() {
-            return Err(Problem::validation("name", "must not be blank"));
-        }
-        let tenant = state.store.create_tenant(name).await?;
-        tracing::info!(admin.sub = %auth.0.subject, tenant.id = %tenant.id, "tenant created");
+        let name = clean_name(&body.0.0.name)?;
+        let tenant = state.store.create_tenant(&name).await?;
+        audit(
+            &state,
+            &auth.0,
+            Change {
+                action: "tenant.create",
+                target_type: "tenant",
+                target_id: &tenant.id,
+                tenant_id: Some(&tenant.id),
+                detail: json!({ "name": tenant.name }),
+            },
+        )
+        .await;
         Ok(CreateTenantResponse::Created(Json(tenant.into())))
     }
 
     /// List tenants
+    ///
+    /// A tenant_admin sees only its own tenant.
     #[oai(path = "/", method = "get", operation_id = "list_tenants")]
     async fn list_tenants(
         &self,
-        auth: AdminJwt,
+        auth: AdminAuth,
         state: Data<&AdminState>,
+        /// Only tenants with this status.
+        status: Query<Option<TenantStatus>>,
+        /// Only tenants whose name contains this.
+        #[oai(validator(max_length = 128))]
+        name: Query<Option<String>>,
+        /// `next_cursor` of the previous page.
+        cursor: Query<Option<String>>,
+        /// Page size, 1–200 (default 50).
+        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
+        limit: Query<Option<u32>>,
     ) -> Result<ListTenantsResponse, Problem> {
-        let scope = auth.0.tenant_scope(None)?;
-        let tenants = state.store.list_tenants().await?;
-        let items = tenants
-            .into_iter()
-            .filter(|t| scope.as_ref().is_none_or(|s| *s == t.id))
-            .map(Tenant::from)
-            .collect();
-        Ok(ListTenantsResponse::Ok(Json(TenantList { items })))
+        let after = decode_cursor(cursor.0.as_deref())?;
+        let (limit, fetch) = fetch_size(limit.0);
+        let filter = TenantFilter {
+            status: status.0.map(|s| s.as_str().to_owned()),
+            name_contains: name.0.filter(|n| !n.is_empty()),
+        };
+        let rows = match auth.0.tenant_scope(None)? {
+            // A tenant admin's listing is its one tenant, if it matches.
+            Some(own) => state
+                .store
+                .tenant(&own)
+                .await?
+                .into_iter()
+                .filter(|t| filter.status.as_ref().is_none_or(|s| *s == t.status))
+                .filter(|t| {
+                    filter
+                        .name_contains
+                        .as_ref()
+                        .is_none_or(|n| t.name.contains(n.as_str()))
+                })
+                .filter(|t| after.as_ref().is_none_or(|a| t.id > *a))
+                .collect(),
+            None => {
+                state
+                    .store
+                    .list_tenants_page(&filter, after.as_deref(), fetch)
+                    .await?
+            }
+        };
+        let (rows, next_cursor) = paginate(rows, limit, |t| &t.id);
+        Ok(ListTenantsResponse::Ok(Json(TenantPage {
+            items: rows.into_iter().map(Tenant::from).collect(),
+            next_cursor,
+        })))
+    }
+
+    /// Get a tenant
+    #[oai(path = "/:tenant_id", method = "get", operation_id = "get_tenant")]
+    async fn get_tenant(
+        &self,
+        auth: AdminAuth,
+        state: Data<&AdminState>,
+        /// Tenant id.
+        tenant_id: Path<String>,
+    ) -> Result<TenantResponse, Problem> {
+        auth.0.require_tenant_read(&tenant_id)?;
+        let tenant = existing_tenant(&state.store, &tenant_id).await?;
+        Ok(TenantResponse::Ok(Json(tenant.into())))
+    }
+
+    /// Update a tenant
+    #[oai(path = "/:tenant_id", method = "patch", operation_id = "update_tenant")]
+    async fn update_tenant(
+        &self,
+        auth: AdminAuth,
+        state: Data<&AdminState>,
+        /// Tenant id.
+        tenant_id: Path<String>,
+        body: Json<Checked<TenantPatch>>,
+    ) -> Result<TenantResponse, Problem> {
+        auth.0.require_platform_write()?;
+        let patch = body.0.0;
+        let update = TenantUpdate {
+            name: patch.name.as_deref().map(clean_name).transpose()?,
+            raw_passthrough: patch.raw_passthrough,
+        };
+        if update.name.is_none() && update.raw_passthrough.is_none() {
+            return Err(Problem::validation(
+                "name",
+                "nothing to change: give name and/or raw_passthrough",
+            ));
+        }
+        let tenant = state.store.update_tenant(&tenant_id, &update).await?;
+        audit(
+            &state,
+            &auth.0,
+            Change {
+                action: "tenant.update",
+                target_type: "tenant",
+                target_id: &tenant.id,
+                tenant_id: Some(&tenant.id),
+                detail: json!({ "name": update.name, "raw_passthrough": update.raw_passthrough }),
+            },
+        )
+        .await;
+        Ok(TenantResponse::Ok(Json(tenant.into())))
+    }
+
+    /// Suspend a tenant
+    ///
+    /// Its API keys stop working at once, on every replica; its Mini
+    /// Programs stay authorized and their tokens keep being refreshed.
+    #[oai(
+        path = "/:tenant_id/suspend",
+        method = "post",
+        operation_id = "suspend_tenant"
+    )]
+    async fn suspend_tenant(
+        &self,
+        auth: AdminAuth,
+        state: Data<&AdminState>,
+        /// Tenant id.
+        tenant_id: Path<String>,
+    ) -> Result<TenantResponse, Problem> {
+        self.set_status(&auth, &state, &tenant_id, TenantStatus::Suspended)
+            .await
+    }
+
+    /// Resume a suspended tenant
+    #[oai(
+        path = "/:tenant_id/resume",
+        method = "post",
+        operation_id = "resume_tenant"
+    )]
+    async fn resume_tenant(
+        &self,
+        auth: AdminAuth,
+        state: Data<&AdminState>,
+        /// Tenant id.
+        tenant_id: Path<String>,
+    ) -> Result<TenantResponse, Problem> {
+        self.set_status(&auth, &state, &tenant_id, TenantStatus::Active)
+            .await
+    }
+
+    /// Delete a tenant
+    ///
+    /// Deletes its API keys, onboarding links, webhooks and tenant-scoped
+    /// rate-limit policies. Refused (409) while Mini Programs belong to it,
+    /// unless `force=true`, which leaves them authorized but unassigned (move
+    /// them to another tenant later). Events and audit entries are kept.
+    #[oai(
+        path = "/:tenant_id",
+        method = "delete",
+        operation_id = "delete_tenant"
+    )]
+    async fn delete_tenant(
+        &self,
+        auth: AdminAuth,
+        state: Data<&AdminState>,
+        /// Tenant id.
+        tenant_id: Path<String>,
+        /// Delete even though Mini Programs belong to the tenant.
+        force: Query<Option<bool>>,
+    ) -> Result<DeleteTenantResponse, Problem> {
+        auth.0.require_platform_write()?;
+        let force = force.0.unwrap_or(false);
+        let deleted = state.store.delete_tenant(&tenant_id, force).await?;
+        audit(
+            &state,
+            &auth.0,
+            Change {
+                action: "tenant.delete",
+                target_type: "tenant",
+                target_id: &tenant_id,
+                tenant_id: Some(&tenant_id),
+                detail: json!({ "force": force, "unassigned_authorizers": deleted.unassigned_authorizers }),
+            },
+        )
+        .await;
+        Ok(DeleteTenantResponse::Deleted(Json(DeletedTenant {
+            id: tenant_id.0,
+            unassigned_authorizers: deleted.unassigned_authorizers,
+        })))
     }
 
     /// Allow or forbid the raw passthrough for a tenant
@@ -128,18 +399,62 @@ impl TenantsApi {
     )]
     async fn set_raw_passthrough(
         &self,
-        auth: AdminJwt,
+        auth: AdminAuth,
         state: Data<&AdminState>,
         /// Tenant id.
-        tenant_id: poem_openapi::param::Path<String>,
-        body: Json<RawPassthroughSetting>,
-    ) -> Result<SetRawPassthroughResponse, Problem> {
+        tenant_id: Path<String>,
+        body: Json<Checked<RawPassthroughSetting>>,
+    ) -> Result<TenantResponse, Problem> {
         auth.0.require_platform_write()?;
         let tenant = state
             .store
-            .set_tenant_raw_passthrough(&tenant_id, body.0.enabled)
+            .set_tenant_raw_passthrough(&tenant_id, body.0.0.enabled)
             .await?;
-        tracing::info!(admin.sub = %auth.0.subject, tenant.id = %tenant.id, enabled = body.0.enabled, "raw passthrough switched");
-        Ok(SetRawPassthroughResponse::Ok(Json(tenant.into())))
+        audit(
+            &state,
+            &auth.0,
+            Change {
+                action: "tenant.raw_passthrough",
+                target_type: "tenant",
+                target_id: &tenant.id,
+                tenant_id: Some(&tenant.id),
+                detail: json!({ "enabled": body.0.0.enabled }),
+            },
+        )
+        .await;
+        Ok(TenantResponse::Ok(Json(tenant.into())))
+    }
+}
+
+impl TenantsApi {
+    async fn set_status(
+        &self,
+        auth: &AdminAuth,
+        state: &AdminState,
+        tenant_id: &str,
+        status: TenantStatus,
+    ) -> Result<TenantResponse, Problem> {
+        auth.0.require_platform_write()?;
+        let tenant = state
+            .store
+            .set_tenant_status(tenant_id, status.as_str())
+            .await?;
+        let action = match status {
+            TenantStatus::Active => "tenant.resume",
+            TenantStatus::Suspended => "tenant.suspend",
+        };
+        audit(
+            state,
+            &auth.0,
+            Change {
+                action,
+                target_type: "tenant",
+                target_id: tenant_id,
+                tenant_id: Some(tenant_id),
+                detail: json!({}),
+            },
+        )
+        .await;
+        Ok(TenantResponse::Ok(Json(tenant.into())))
     }
 }

@@ -16,6 +16,10 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub revoked_at: Option<DateTimeUtc>,
     pub last_used_at: Option<DateTimeUtc>,
+    /// After this the key no longer works (None: never expires).
+    pub expires_at: Option<DateTimeUtc>,
+    /// Comma-separated `read`, `write`: a key without `write` can only read.
+    pub scopes: String,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -1,6 +1,7 @@
 //! sea-orm entities (2.0 format). Plain rows: secrets stay sealed bytes here and
 //! nothing derives `Serialize`, so a row can never be sent to a client by accident.
 pub mod api_key;
+pub mod audit_entry;
 pub mod authorizer;
 pub mod authorizer_funcscope;
 pub mod component_state;
@@ -10,3 +11,4 @@ pub mod onboarding_link;
 pub mod onboarding_visit;
 pub mod rate_limit_policy;
 pub mod tenant;
+pub mod webhook_endpoint;

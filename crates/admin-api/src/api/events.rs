@@ -1,0 +1,135 @@
+//! Events about tenants' Mini Programs (authorization changes; WeChat's
+//! Mini Program events once they are received), newest first.
+use chrono::{DateTime, Utc};
+use poem::web::Data;
+use poem_openapi::{
+    ApiResponse, Object, OpenApi,
+    param::{Path, Query},
+    payload::Json,
+};
+use problem::Problem;
+use store::events::{Event as StoredEvent, EventFilter};
+
+use super::{AdminTags, decode_cursor, fetch_size, paginate};
+use crate::{AdminState, auth::AdminAuth};
+
+/// An event.
+#[derive(Debug, Clone, Object)]
+pub struct Event {
+    pub id: String,
+    /// e.g. `authorization.authorized`, `authorization.revoked`.
+    #[oai(rename = "type")]
+    pub event_type: String,
+    pub tenant_id: Option<String>,
+    pub appid: Option<String>,
+    /// When it happened (WeChat's time for pushed events).
+    pub occurred_at: DateTime<Utc>,
+    /// When tpgate recorded it.
+    pub created_at: DateTime<Utc>,
+    /// The event's fields.
+    pub data: serde_json::Value,
+}
+
+impl From<StoredEvent> for Event {
+    fn from(e: StoredEvent) -> Self {
+        Self {
+            id: e.id,
+            event_type: e.event_type,
+            tenant_id: e.tenant_id,
+            appid: e.authorizer_appid,
+            occurred_at: e.occurred_at,
+            created_at: e.created_at,
+            data: e.data,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Object)]
+pub struct EventPage {
+    pub items: Vec<Event>,
+    /// Pass as `cursor` for the next (older) page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(ApiResponse)]
+enum ListEventsResponse {
+    /// Events, newest first.
+    #[oai(status = 200)]
+    Ok(Json<EventPage>),
+}
+
+#[derive(ApiResponse)]
+enum EventResponse {
+    /// The event.
+    #[oai(status = 200)]
+    Ok(Json<Event>),
+}
+
+pub struct EventsApi;
+
+#[OpenApi(prefix_path = "/admin/v1/events", tag = "AdminTags::Events")]
+impl EventsApi {
+    /// List events
+    ///
+    /// A tenant_admin sees only its tenant's.
+    #[oai(path = "/", method = "get", operation_id = "list_events")]
+    #[allow(clippy::too_many_arguments)] // one per query parameter
+    async fn list_events(
+        &self,
+        auth: AdminAuth,
+        state: Data<&AdminState>,
+        /// Only this tenant's events.
+        tenant_id: Query<Option<String>>,
+        /// Only this Mini Program's events.
+        appid: Query<Option<String>>,
+        /// Only events of this type.
+        #[oai(name = "type", validator(max_length = 64))]
+        event_type: Query<Option<String>>,
+        /// Only events that occurred at or after this time (RFC 3339).
+        since: Query<Option<DateTime<Utc>>>,
+        /// Only events that occurred before this time (RFC 3339).
+        until: Query<Option<DateTime<Utc>>>,
+        /// `next_cursor` of the previous page.
+        cursor: Query<Option<String>>,
+        /// Page size, 1–200 (default 50).
+        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
+        limit: Query<Option<u32>>,
+    ) -> Result<ListEventsResponse, Problem> {
+        let scope = auth.0.tenant_scope(tenant_id.0)?;
+        let before = decode_cursor(cursor.0.as_deref())?;
+        let (limit, fetch) = fetch_size(limit.0);
+        let filter = EventFilter {
+            tenant_id: scope,
+            appid: appid.0.filter(|a| !a.is_empty()),
+            event_type: event_type.0.filter(|t| !t.is_empty()),
+            since: since.0,
+            until: until.0,
+        };
+        let rows = state
+            .store
+            .list_events(&filter, before.as_deref(), fetch)
+            .await?;
+        let (rows, next_cursor) = paginate(rows, limit, |e| &e.id);
+        Ok(ListEventsResponse::Ok(Json(EventPage {
+            items: rows.into_iter().map(Event::from).collect(),
+            next_cursor,
+        })))
+    }
+
+    /// Get an event
+    #[oai(path = "/:event_id", method = "get", operation_id = "get_event")]
+    async fn get_event(
+        &self,
+        auth: AdminAuth,
+        state: Data<&AdminState>,
+        /// Event id.
+        event_id: Path<String>,
+    ) -> Result<EventResponse, Problem> {
+        let not_found = || Problem::not_found(format!("event {} not found", event_id.0));
+        let event = state.store.event(&event_id).await?.ok_or_else(not_found)?;
+        if !auth.0.can_see(event.tenant_id.as_deref()) {
+            return Err(not_found());
+        }
+        Ok(EventResponse::Ok(Json(event.into())))
+    }
+}

@@ -1,0 +1,125 @@
+//! [`Checked`]: a request body whose parse errors name the field.
+//!
+//! poem-openapi's own errors name types, not fields, when a value has the
+//! wrong type ("Expected input type \"boolean\", found \"yes\""). For a
+//! `T` that also derives serde's `Deserialize` (same names), the body is
+//! re-read with `serde_path_to_error`, which knows the path, so the 400 says
+//! `field` = `enabled`. The schema in the spec is `T`'s, unchanged.
+use std::borrow::Cow;
+
+use poem_openapi::{
+    registry::{MetaSchemaRef, Registry},
+    types::{ParseError, ParseFromJSON, ParseResult, ToJSON, Type},
+};
+use serde_json::Value;
+
+pub struct Checked<T>(pub T);
+
+impl<T: Type> Type for Checked<T> {
+    const IS_REQUIRED: bool = true;
+    type RawValueType = T::RawValueType;
+    type RawElementValueType = T::RawElementValueType;
+
+    fn name() -> Cow<'static, str> {
+        T::name()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        T::schema_ref()
+    }
+
+    fn register(registry: &mut Registry) {
+        T::register(registry);
+    }
+
+    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
+        self.0.as_raw_value()
+    }
+
+    fn raw_element_iter<'a>(
+        &'a self,
+    ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
+        self.0.raw_element_iter()
+    }
+}
+
+impl<T: ParseFromJSON + serde::de::DeserializeOwned> ParseFromJSON for Checked<T> {
+    fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
+        let raw = value.unwrap_or(Value::Null);
+        if !raw.is_object() {
+            return Err(ParseError::custom("the request body must be a JSON object"));
+        }
+        match T::parse_from_json(Some(raw.clone())) {
+            Ok(typed) => Ok(Self(typed)),
+            // poem-openapi already names the field for validator failures.
+            Err(e) if e.message().contains("field `") => Err(ParseError::propagate(e)),
+            Err(e) => Err(match field_error::<T>(&raw) {
+                Some(named) => ParseError::custom(named),
+                None => ParseError::propagate(e),
+            }),
+        }
+    }
+}
+
+impl<T: ToJSON> ToJSON for Checked<T> {
+    fn to_json(&self) -> Option<Value> {
+        self.0.to_json()
+    }
+}
+
+/// `field `payer.openid`: is required` (the problem mapping turns the
+/// quoted path into `field`), from serde walking `raw` as a `T`.
+pub fn field_error<T: serde::de::DeserializeOwned>(raw: &Value) -> Option<String> {
+    let err = serde_path_to_error::deserialize::<_, T>(raw).err()?;
+    let path = err.path().to_string();
+    let inner = err.inner().to_string();
+    let missing = inner
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split('`').next());
+    let field = match (missing, path.as_str()) {
+        (Some(name), "." | "") => name.to_owned(),
+        (Some(name), parent) => format!("{parent}.{name}"),
+        (None, path) => path.to_owned(),
+    };
+    let reason = if missing.is_some() {
+        "is required".to_owned()
+    } else {
+        inner
+    };
+    Some(format!("field `{field}`: {reason}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, poem_openapi::Object, serde::Deserialize)]
+    struct Setting {
+        enabled: bool,
+        #[oai(validator(max_length = 3))]
+        name: Option<String>,
+    }
+
+    #[test]
+    fn type_errors_name_the_field() {
+        let err = Checked::<Setting>::parse_from_json(Some(serde_json::json!({"enabled": "yes"})))
+            .err()
+            .unwrap();
+        assert!(
+            err.message().contains("field `enabled`"),
+            "{}",
+            err.message()
+        );
+        let err = Checked::<Setting>::parse_from_json(Some(serde_json::json!({})))
+            .err()
+            .unwrap();
+        assert!(
+            err.message().contains("field `enabled`"),
+            "{}",
+            err.message()
+        );
+        assert!(
+            Checked::<Setting>::parse_from_json(Some(serde_json::json!({"enabled": true}))).is_ok()
+        );
+    }
+}

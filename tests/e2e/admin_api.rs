@@ -1,0 +1,1069 @@
+//! The admin API, endpoint by endpoint: every operation in the served spec
+//! is walked for 401 (no / bad credentials), 403 (wrong role, another
+//! tenant's admin, read-only key), 400 (a field named), 404 and success;
+//! a tenant admin reads nothing of another tenant; nothing that failed
+//! changed anything (the audit log stays still); no response ever carries a
+//! key, secret, token or key hash. Then the behaviours behind the endpoints:
+//! suspension and key revocation apply at once (on every replica), paging,
+//! read-only keys, webhook secret rotation, force delete, the audit trail.
+use std::collections::BTreeSet;
+
+use admin_api::Role;
+use reqwest::Method;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use wechat_sim::NewOrder;
+
+use crate::helpers::{TestApp, TestOptions, jwt, upload_body};
+
+/// One HTTP exchange, kept for the secret scan.
+struct Exchange {
+    what: String,
+    body: String,
+}
+
+/// Calls the gateway and records every response body.
+struct Admin<'a> {
+    app: &'a TestApp,
+    seen: std::sync::Mutex<Vec<Exchange>>,
+}
+
+struct Reply {
+    status: u16,
+    headers: reqwest::header::HeaderMap,
+    body: Value,
+}
+
+impl<'a> Admin<'a> {
+    fn new(app: &'a TestApp) -> Self {
+        Self {
+            app,
+            seen: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    async fn send(
+        &self,
+        method: &Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> Reply {
+        let mut req = self.app.http.request(method.clone(), self.app.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.unwrap();
+        self.seen.lock().unwrap().push(Exchange {
+            what: format!("{method} {path} → {status}"),
+            body: text.clone(),
+        });
+        Reply {
+            status,
+            headers,
+            body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        }
+    }
+
+    async fn ok(&self, method: Method, path: &str, token: &str, body: Option<Value>) -> Value {
+        let r = self.send(&method, path, Some(token), body.as_ref()).await;
+        assert!(
+            (200..300).contains(&r.status),
+            "{method} {path}: {} {}",
+            r.status,
+            r.body
+        );
+        r.body
+    }
+
+    async fn audit_len(&self) -> usize {
+        let mut n = 0;
+        let mut cursor: Option<String> = None;
+        loop {
+            let path = match &cursor {
+                Some(c) => format!("/admin/v1/audit-log?limit=200&cursor={c}"),
+                None => "/admin/v1/audit-log?limit=200".to_owned(),
+            };
+            let page = self
+                .ok(Method::GET, &path, &self.app.admin_token, None)
+                .await;
+            n += page["items"].as_array().unwrap().len();
+            match page["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_owned()),
+                None => return n,
+            }
+        }
+    }
+}
+
+fn token(role: Role, tenant: Option<&str>) -> String {
+    jwt()
+        .mint(
+            "walker",
+            role,
+            tenant.map(str::to_owned),
+            chrono::Duration::hours(1),
+        )
+        .unwrap()
+}
+
+/// Who may call an operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    /// platform_admin / platform_viewer only.
+    PlatformRead,
+    /// platform_admin only.
+    PlatformWrite,
+    /// Any role, but a tenant admin only inside its tenant (403 elsewhere).
+    TenantRead,
+    TenantWrite,
+    /// Addressed by an id that belongs to a tenant: another tenant's admin
+    /// gets the same 404 as for an unknown id.
+    OwnedRead,
+    OwnedWrite,
+    /// A listing: a tenant admin sees only its own (403 when asking for
+    /// another tenant explicitly).
+    ScopedList,
+}
+
+impl Access {
+    fn writes(self) -> bool {
+        matches!(
+            self,
+            Self::PlatformWrite | Self::TenantWrite | Self::OwnedWrite
+        )
+    }
+}
+
+/// One operation with concrete requests against tenant A's resources.
+struct Case {
+    op: &'static str,
+    method: Method,
+    path: String,
+    body: Option<Value>,
+    access: Access,
+    /// A request that must be a 400 naming `field`: (path, body, field).
+    invalid: Option<(String, Option<Value>, &'static str)>,
+    /// A path naming something that does not exist (404).
+    missing: Option<String>,
+}
+
+fn case(op: &'static str, method: Method, path: String, access: Access) -> Case {
+    Case {
+        op,
+        method,
+        path,
+        body: None,
+        access,
+        invalid: None,
+        missing: None,
+    }
+}
+
+impl Case {
+    fn body(mut self, body: Value) -> Self {
+        self.body = Some(body);
+        self
+    }
+    fn invalid(mut self, path: String, body: Option<Value>, field: &'static str) -> Self {
+        self.invalid = Some((path, body, field));
+        self
+    }
+    fn missing(mut self, path: String) -> Self {
+        self.missing = Some(path);
+        self
+    }
+}
+
+/// Everything the walk needs: tenant A (onboarded, with a key, link,
+/// webhook and a throwaway of each to revoke/delete), tenant B (the
+/// outsider), and a tenant C to delete.
+struct World {
+    a: String,
+    a_key_id: String,
+    appid: String,
+    link_id: String,
+    webhook_id: String,
+    spare_webhook_id: String,
+    spare_key_id: String,
+    event_id: String,
+    b: String,
+    c: String,
+    secrets: Vec<String>,
+}
+
+async fn world(app: &TestApp, admin: &Admin<'_>) -> World {
+    let root = app.admin_token.clone();
+    let (a, a_key, appid) = app.onboarded_tenant("Tenant A").await;
+    let b = app.create_tenant("Tenant B").await;
+    let c = app.create_tenant("Tenant C").await;
+    let keys = admin
+        .ok(
+            Method::GET,
+            &format!("/admin/v1/tenants/{a}/api-keys"),
+            &root,
+            None,
+        )
+        .await;
+    let a_key_id = keys["items"][0]["id"].as_str().unwrap().to_owned();
+    let spare = admin
+        .ok(
+            Method::POST,
+            &format!("/admin/v1/tenants/{a}/api-keys"),
+            &root,
+            Some(json!({"name": "spare"})),
+        )
+        .await;
+    let links = admin
+        .ok(
+            Method::GET,
+            &format!("/admin/v1/tenants/{a}/onboarding-links"),
+            &root,
+            None,
+        )
+        .await;
+    let link_id = links["items"][0]["id"].as_str().unwrap().to_owned();
+    let mut webhook_secrets = Vec::new();
+    let webhook = |url: &'static str| {
+        let admin = &admin;
+        let root = root.clone();
+        let a = a.clone();
+        async move {
+            admin
+                .ok(
+                    Method::POST,
+                    &format!("/admin/v1/tenants/{a}/webhooks"),
+                    &root,
+                    Some(json!({"url": url})),
+                )
+                .await
+        }
+    };
+    let w1 = webhook("https://hooks.example/a").await;
+    let w2 = webhook("https://hooks.example/spare").await;
+    webhook_secrets.push(w1["secret"].as_str().unwrap().to_owned());
+    webhook_secrets.push(w2["secret"].as_str().unwrap().to_owned());
+    let events = admin
+        .ok(
+            Method::GET,
+            &format!("/admin/v1/events?tenant_id={a}"),
+            &root,
+            None,
+        )
+        .await;
+    let event_id = events["items"][0]["id"]
+        .as_str()
+        .expect("onboarding recorded an event")
+        .to_owned();
+
+    // What must never appear in a response other than the one that created it.
+    let store = app.auth.store();
+    let tokens = store.authorizer_tokens(&appid).await.unwrap().unwrap();
+    let access = app.auth.authorizer_access_token(&appid).await.unwrap();
+    let spare_key = spare["key"].as_str().unwrap().to_owned();
+    let mut secrets = vec![
+        a_key.clone(),
+        spare_key.clone(),
+        hex::encode(Sha256::digest(a_key.as_bytes())),
+        hex::encode(Sha256::digest(spare_key.as_bytes())),
+        tokens.refresh_token.expose().to_owned(),
+        access.token.expose().to_owned(),
+        app.config.admin.jwt_secret.clone().unwrap(),
+        app.config.sealing_key.clone().unwrap(),
+        app.config.component.secret.clone(),
+        app.config.component.encoding_aes_key.clone(),
+    ];
+    secrets.extend(webhook_secrets);
+    World {
+        a,
+        a_key_id,
+        appid,
+        link_id,
+        webhook_id: w1["id"].as_str().unwrap().to_owned(),
+        spare_webhook_id: w2["id"].as_str().unwrap().to_owned(),
+        spare_key_id: spare["id"].as_str().unwrap().to_owned(),
+        event_id,
+        b,
+        c,
+        secrets,
+    }
+}
+
+fn cases(w: &World) -> Vec<Case> {
+    use Access::*;
+    let (a, b, c, appid) = (&w.a, &w.b, &w.c, &w.appid);
+    let nobody = "00000000-0000-7000-8000-000000000000";
+    let t = |rest: &str| format!("/admin/v1/tenants/{a}{rest}");
+    vec![
+        case("create_tenant", Method::POST, "/admin/v1/tenants".into(), PlatformWrite)
+            .body(json!({"name": "Tenant D"}))
+            .invalid("/admin/v1/tenants".into(), Some(json!({"name": ""})), "name"),
+        case("list_tenants", Method::GET, "/admin/v1/tenants".into(), ScopedList)
+            .invalid("/admin/v1/tenants?limit=0".into(), None, "limit"),
+        case("get_tenant", Method::GET, t(""), TenantRead)
+            .missing(format!("/admin/v1/tenants/{nobody}")),
+        case("update_tenant", Method::PATCH, t(""), PlatformWrite)
+            .body(json!({"name": "Tenant A2"}))
+            .invalid(t(""), Some(json!({"name": "   "})), "name")
+            .missing(format!("/admin/v1/tenants/{nobody}")),
+        case("delete_tenant", Method::DELETE, format!("/admin/v1/tenants/{c}"), PlatformWrite)
+            .invalid(format!("/admin/v1/tenants/{c}?force=maybe"), None, "force")
+            .missing(format!("/admin/v1/tenants/{nobody}")),
+        case("suspend_tenant", Method::POST, format!("/admin/v1/tenants/{b}/suspend"), PlatformWrite)
+            .missing(format!("/admin/v1/tenants/{nobody}/suspend")),
+        case("resume_tenant", Method::POST, format!("/admin/v1/tenants/{b}/resume"), PlatformWrite)
+            .missing(format!("/admin/v1/tenants/{nobody}/resume")),
+        case("set_tenant_raw_passthrough", Method::PUT, t("/raw-passthrough"), PlatformWrite)
+            .body(json!({"enabled": false}))
+            .invalid(t("/raw-passthrough"), Some(json!({"enabled": "yes"})), "enabled")
+            .missing(format!("/admin/v1/tenants/{nobody}/raw-passthrough")),
+        case("create_api_key", Method::POST, t("/api-keys"), TenantWrite)
+            .body(json!({"name": "walk", "scopes": ["read"], "expires_in_secs": 3600}))
+            .invalid(t("/api-keys"), Some(json!({"name": "x", "scopes": ["admin"]})), "scopes[0]")
+            .missing(format!("/admin/v1/tenants/{nobody}/api-keys")),
+        case("list_api_keys", Method::GET, t("/api-keys"), TenantRead)
+            .invalid(t("/api-keys?cursor=%25%25"), None, "cursor")
+            .missing(format!("/admin/v1/tenants/{nobody}/api-keys")),
+        case("get_api_key", Method::GET, t(&format!("/api-keys/{}", w.a_key_id)), TenantRead)
+            .missing(t(&format!("/api-keys/{nobody}"))),
+        case("revoke_api_key", Method::POST, t(&format!("/api-keys/{}/revoke", w.spare_key_id)), TenantWrite)
+            .missing(t(&format!("/api-keys/{nobody}/revoke"))),
+        case("create_onboarding_link", Method::POST, t("/onboarding-links"), TenantWrite)
+            .body(json!({"expires_in_secs": 600}))
+            .invalid(t("/onboarding-links"), Some(json!({"biz_appid": "not-an-appid"})), "biz_appid")
+            .missing(format!("/admin/v1/tenants/{nobody}/onboarding-links")),
+        case("list_onboarding_links", Method::GET, t("/onboarding-links"), TenantRead)
+            .invalid(t("/onboarding-links?limit=1000"), None, "limit")
+            .missing(format!("/admin/v1/tenants/{nobody}/onboarding-links")),
+        case("revoke_onboarding_link", Method::POST, t(&format!("/onboarding-links/{}/revoke", w.link_id)), TenantWrite)
+            .missing(t(&format!("/onboarding-links/{nobody}/revoke"))),
+        case("list_authorizers", Method::GET, "/admin/v1/authorizers".into(), ScopedList)
+            .invalid("/admin/v1/authorizers?status=sleeping".into(), None, "status"),
+        case("get_authorizer", Method::GET, format!("/admin/v1/authorizers/{appid}"), OwnedRead)
+            .missing("/admin/v1/authorizers/wx0000000000000000".into()),
+        case("refresh_authorizer_token", Method::POST, format!("/admin/v1/authorizers/{appid}/refresh-token"), OwnedWrite)
+            .missing("/admin/v1/authorizers/wx0000000000000000/refresh-token".into()),
+        case("move_authorizer", Method::POST, format!("/admin/v1/authorizers/{appid}/move"), PlatformWrite)
+            .body(json!({"tenant_id": a}))
+            .invalid(format!("/admin/v1/authorizers/{appid}/move"), Some(json!({"tenant_id": nobody})), "tenant_id")
+            .missing("/admin/v1/authorizers/wx0000000000000000/move".into()),
+        case("resync_authorizer", Method::POST, format!("/admin/v1/authorizers/{appid}/resync"), OwnedWrite)
+            .missing("/admin/v1/authorizers/wx0000000000000000/resync".into()),
+        case("revoke_authorizer", Method::POST, format!("/admin/v1/authorizers/{appid}/revoke"), OwnedWrite)
+            .body(json!({"reason": "walk"}))
+            .invalid(format!("/admin/v1/authorizers/{appid}/revoke"), Some(json!({"reason": "x".repeat(501)})), "reason")
+            .missing("/admin/v1/authorizers/wx0000000000000000/revoke".into()),
+        case("list_rate_limit_policies", Method::GET, "/admin/v1/rate-limit-policies".into(), PlatformRead),
+        case("put_rate_limit_policy", Method::PUT, "/admin/v1/rate-limit-policies".into(), PlatformWrite)
+            .body(json!({"api_group": "shipping", "dimension": "appid", "window": "minute", "scope": format!("tenant:{a}"), "max_calls": 1000}))
+            .invalid("/admin/v1/rate-limit-policies".into(), Some(json!({"api_group": "shipping", "dimension": "planet", "window": "minute", "scope": "global", "max_calls": 1})), "dimension"),
+        case("delete_rate_limit_policy", Method::DELETE, "/admin/v1/rate-limit-policies/{policy}".into(), PlatformWrite)
+            .missing(format!("/admin/v1/rate-limit-policies/{nobody}")),
+        case("get_usage", Method::GET, format!("/admin/v1/usage?appid={appid}"), OwnedRead)
+            .invalid(format!("/admin/v1/usage?appid={appid}&date=yesterday"), None, "date")
+            .missing("/admin/v1/usage?appid=wx0000000000000000".into()),
+        case("create_webhook", Method::POST, t("/webhooks"), TenantWrite)
+            .body(json!({"url": "https://hooks.example/new", "event_types": ["authorization.revoked"]}))
+            .invalid(t("/webhooks"), Some(json!({"url": "ftp://hooks.example/"})), "url")
+            .missing(format!("/admin/v1/tenants/{nobody}/webhooks")),
+        case("list_webhooks", Method::GET, t("/webhooks"), TenantRead)
+            .invalid(t("/webhooks?limit=-1"), None, "limit")
+            .missing(format!("/admin/v1/tenants/{nobody}/webhooks")),
+        case("get_webhook", Method::GET, t(&format!("/webhooks/{}", w.webhook_id)), TenantRead)
+            .missing(t(&format!("/webhooks/{nobody}"))),
+        case("update_webhook", Method::PATCH, t(&format!("/webhooks/{}", w.webhook_id)), TenantWrite)
+            .body(json!({"enabled": false}))
+            .invalid(t(&format!("/webhooks/{}", w.webhook_id)), Some(json!({"event_types": ["bad type"]})), "event_types[0]")
+            .missing(t(&format!("/webhooks/{nobody}"))),
+        case("rotate_webhook_secret", Method::POST, t(&format!("/webhooks/{}/rotate-secret", w.webhook_id)), TenantWrite)
+            .body(json!({"previous_secret_valid_for_secs": 60}))
+            .invalid(t(&format!("/webhooks/{}/rotate-secret", w.webhook_id)), Some(json!({"previous_secret_valid_for_secs": 10_000_000})), "previous_secret_valid_for_secs")
+            .missing(t(&format!("/webhooks/{nobody}/rotate-secret"))),
+        case("delete_webhook", Method::DELETE, t(&format!("/webhooks/{}", w.spare_webhook_id)), TenantWrite)
+            .missing(t(&format!("/webhooks/{nobody}"))),
+        case("list_events", Method::GET, "/admin/v1/events".into(), ScopedList)
+            .invalid("/admin/v1/events?since=tuesday".into(), None, "since"),
+        case("get_event", Method::GET, format!("/admin/v1/events/{}", w.event_id), OwnedRead)
+            .missing(format!("/admin/v1/events/{nobody}")),
+        case("list_audit_log", Method::GET, "/admin/v1/audit-log".into(), ScopedList)
+            .invalid("/admin/v1/audit-log?limit=abc".into(), None, "limit"),
+        case("get_platform_status", Method::GET, "/admin/v1/platform/status".into(), PlatformRead),
+    ]
+}
+
+/// Operations whose success is destructive run last, in this order.
+const LAST: &[&str] = &[
+    "revoke_api_key",
+    "delete_webhook",
+    "delete_tenant",
+    "revoke_authorizer",
+];
+
+#[tokio::test]
+async fn every_admin_endpoint_checks_credentials_roles_input_and_existence() {
+    let app = TestApp::spawn().await;
+    let admin = Admin::new(&app);
+    let w = world(&app, &admin).await;
+    let mut cases = cases(&w);
+
+    // The table covers exactly the admin operations the gateway serves.
+    let spec: Value = app
+        .http
+        .get(app.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let served: BTreeSet<String> = spec["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(p, _)| p.starts_with("/admin/"))
+        .flat_map(|(_, item)| item.as_object().unwrap().values())
+        .filter_map(|op| op["operationId"].as_str().map(str::to_owned))
+        .collect();
+    let walked: BTreeSet<String> = cases.iter().map(|c| c.op.to_owned()).collect();
+    assert_eq!(
+        served, walked,
+        "every admin operation needs a row in this walk"
+    );
+
+    let root = app.admin_token.clone();
+    let viewer = token(Role::PlatformViewer, None);
+    let a_admin = token(Role::TenantAdmin, Some(&w.a));
+    let b_admin = token(Role::TenantAdmin, Some(&w.b));
+    let expired = jwt()
+        .mint(
+            "walker",
+            Role::PlatformAdmin,
+            None,
+            chrono::Duration::hours(-2),
+        )
+        .unwrap();
+    let b_key = app.create_api_key(&w.b).await;
+
+    // A policy to delete, made here so its id is known.
+    let policy = admin
+        .ok(Method::PUT, "/admin/v1/rate-limit-policies", &root, Some(json!({
+            "api_group": "raw", "dimension": "tenant", "window": "hour", "scope": "global", "max_calls": 5000
+        })))
+        .await;
+    for c in &mut cases {
+        c.path = c.path.replace("{policy}", policy["id"].as_str().unwrap());
+    }
+
+    let audit_before = admin.audit_len().await;
+    let a_name_marker = "Tenant A";
+
+    for c in &cases {
+        let body = c.body.as_ref();
+        // 401: no credentials, garbage, an expired token.
+        for bad in [
+            None,
+            Some("garbage"),
+            Some(expired.as_str()),
+            Some("tpk_0000"),
+        ] {
+            let r = admin.send(&c.method, &c.path, bad, body).await;
+            assert_eq!(r.status, 401, "{} with {bad:?}: {}", c.op, r.body);
+            assert!(
+                r.headers.contains_key("www-authenticate"),
+                "{}: 401 without WWW-Authenticate",
+                c.op
+            );
+            assert_eq!(
+                r.headers["content-type"], "application/problem+json",
+                "{}",
+                c.op
+            );
+        }
+
+        // 403 / 404 by role; another tenant's admin learns nothing.
+        let outsider_status = |access: Access| match access {
+            Access::OwnedRead | Access::OwnedWrite => 404,
+            Access::ScopedList => 200,
+            _ => 403,
+        };
+        for outsider in [b_admin.as_str(), b_key.as_str()] {
+            let r = admin.send(&c.method, &c.path, Some(outsider), body).await;
+            assert_eq!(
+                r.status,
+                outsider_status(c.access),
+                "{} as tenant B: {}",
+                c.op,
+                r.body
+            );
+            let text = r.body.to_string();
+            assert!(
+                !text.contains(a_name_marker) && !text.contains(&w.a),
+                "{} leaked tenant A to B: {text}",
+                c.op
+            );
+            // (list_tenants has no tenant filter: its scoping is checked above.)
+            if c.access == Access::ScopedList && c.op != "list_tenants" {
+                let own = format!("{}?tenant_id={}", c.path, w.a);
+                let r = admin.send(&c.method, &own, Some(outsider), None).await;
+                assert_eq!(r.status, 403, "{} for tenant A as tenant B", c.op);
+            }
+        }
+        if matches!(c.access, Access::PlatformRead | Access::PlatformWrite) {
+            let r = admin.send(&c.method, &c.path, Some(&a_admin), body).await;
+            assert_eq!(r.status, 403, "{} as tenant A's admin: {}", c.op, r.body);
+        }
+        if c.access.writes() {
+            let r = admin.send(&c.method, &c.path, Some(&viewer), body).await;
+            assert_eq!(r.status, 403, "{} as platform_viewer: {}", c.op, r.body);
+        }
+
+        // 400 naming the field.
+        if let Some((path, bad_body, field)) = &c.invalid {
+            let r = admin
+                .send(&c.method, path, Some(&root), bad_body.as_ref())
+                .await;
+            assert_eq!(r.status, 400, "{} invalid: {}", c.op, r.body);
+            assert_eq!(r.body["field"], *field, "{}: {}", c.op, r.body);
+            assert_eq!(r.headers["content-type"], "application/problem+json");
+        }
+        // 404.
+        if let Some(path) = &c.missing {
+            let r = admin.send(&c.method, path, Some(&root), body).await;
+            assert_eq!(r.status, 404, "{} missing: {}", c.op, r.body);
+        }
+    }
+    // Nothing refused above changed anything.
+    assert_eq!(
+        admin.audit_len().await,
+        audit_before,
+        "a refused request wrote to the audit log"
+    );
+
+    // Success, with the role that suits the operation; destructive ones last.
+    let order = |op: &str| LAST.iter().position(|l| *l == op).unwrap_or(0);
+    cases.sort_by_key(|c| order(c.op));
+    for c in &cases {
+        let who = match c.access {
+            Access::PlatformRead => viewer.clone(),
+            Access::PlatformWrite => root.clone(),
+            // Tenant A's own admin does its own things.
+            _ => a_admin.clone(),
+        };
+        let r = admin
+            .send(&c.method, &c.path, Some(&who), c.body.as_ref())
+            .await;
+        assert!(
+            (200..300).contains(&r.status),
+            "{} succeeded: {} {}",
+            c.op,
+            r.status,
+            r.body
+        );
+        if c.access == Access::ScopedList {
+            let text = r.body.to_string();
+            assert!(
+                !text.contains(&w.b),
+                "{}: tenant A's admin saw tenant B",
+                c.op
+            );
+        }
+    }
+    // Each successful change was audited.
+    let audit = admin
+        .ok(Method::GET, "/admin/v1/audit-log?limit=200", &root, None)
+        .await;
+    let actions: BTreeSet<&str> = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    for action in [
+        "tenant.create",
+        "tenant.update",
+        "tenant.delete",
+        "tenant.suspend",
+        "tenant.resume",
+        "api_key.create",
+        "api_key.revoke",
+        "onboarding_link.create",
+        "onboarding_link.revoke",
+        "authorizer.refresh_token",
+        "authorizer.move",
+        "authorizer.resync",
+        "authorizer.revoke",
+        "webhook.create",
+        "webhook.update",
+        "webhook.rotate_secret",
+        "webhook.delete",
+    ] {
+        assert!(
+            actions.contains(action),
+            "no audit entry for {action}: {actions:?}"
+        );
+    }
+    let entry = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "authorizer.revoke")
+        .unwrap();
+    assert_eq!(entry["actor"], "walker");
+    assert_eq!(entry["actor_role"], "tenant_admin");
+    assert_eq!(entry["tenant_id"], w.a.as_str());
+
+    // No response carried a secret, except the one response that handed it out.
+    let seen = std::mem::take(&mut *admin.seen.lock().unwrap());
+    for secret in &w.secrets {
+        let holders: Vec<&str> = seen
+            .iter()
+            .filter(|e| e.body.contains(secret.as_str()))
+            .map(|e| e.what.as_str())
+            .collect();
+        assert!(
+            holders.iter().all(|h| h.starts_with("POST")
+                && (h.contains("/api-keys →") || h.contains("/webhooks →"))),
+            "a secret appeared in {holders:?}"
+        );
+    }
+    for e in seen.iter() {
+        let creates = e.what.starts_with("POST")
+            && (e.what.contains("/api-keys →")
+                || e.what.contains("/webhooks →")
+                || e.what.contains("/rotate-secret →"));
+        if !creates {
+            assert!(
+                !e.body.contains("tpk_") || e.body.contains("\"prefix\""),
+                "key material in {}: {}",
+                e.what,
+                e.body
+            );
+            assert!(!e.body.contains("whsec_"), "webhook secret in {}", e.what);
+        }
+    }
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn suspension_and_revocation_stop_keys_at_once_on_every_replica() {
+    let redis = std::env::var("TEST_REDIS_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .is_some();
+    let app = TestApp::start(TestOptions {
+        redis: true,
+        ..TestOptions::default()
+    })
+    .await;
+    let (tenant, key, appid) = app.onboarded_tenant("Suspendable").await;
+    let order = app.sim.create_paid_order(NewOrder::default());
+    let get_order = json!({"transaction_id": order.transaction_id});
+    let path = "/wxa/sec/order/get_order";
+    // A replica shares the database (and Redis, when there is one): it has
+    // the key cached before the suspension.
+    let replica = if redis {
+        Some(app.spawn_replica().await)
+    } else {
+        None
+    };
+    let bases: Vec<url::Url> = std::iter::once(app.base.clone())
+        .chain(replica.iter().map(|r| r.base.clone()))
+        .collect();
+    for base in &bases {
+        assert_eq!(
+            app.call(base, &key, &appid, path, &get_order, None)
+                .await
+                .status,
+            200
+        );
+    }
+    let r = app
+        .admin_post(&format!("/admin/v1/tenants/{tenant}/suspend"), json!({}))
+        .await;
+    assert_eq!(r.status(), 200);
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    for base in &bases {
+        let a = app.call(base, &key, &appid, path, &get_order, None).await;
+        assert_eq!(
+            a.status, 401,
+            "suspended tenant's key still works at {base}: {}",
+            a.body
+        );
+    }
+    let r = app
+        .admin_post(&format!("/admin/v1/tenants/{tenant}/resume"), json!({}))
+        .await;
+    assert_eq!(r.status(), 200);
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    for base in &bases {
+        assert_eq!(
+            app.call(base, &key, &appid, path, &get_order, None)
+                .await
+                .status,
+            200
+        );
+    }
+    // Revoking the key: refused at once everywhere.
+    let keys: Value = app
+        .admin_get(&format!("/admin/v1/tenants/{tenant}/api-keys"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let key_id = keys["items"][0]["id"].as_str().unwrap();
+    let r = app
+        .admin_post(
+            &format!("/admin/v1/tenants/{tenant}/api-keys/{key_id}/revoke"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    for base in &bases {
+        assert_eq!(
+            app.call(base, &key, &appid, path, &get_order, None)
+                .await
+                .status,
+            401
+        );
+    }
+    if let Some(r) = replica {
+        r.shutdown().await;
+    }
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn read_only_and_expiring_keys_and_tenant_self_service() {
+    let app = TestApp::spawn().await;
+    let admin = Admin::new(&app);
+    let (tenant, key, appid) = app.onboarded_tenant("Self service").await;
+    let order = app.sim.create_paid_order(NewOrder::default());
+    let ro = admin
+        .ok(
+            Method::POST,
+            &format!("/admin/v1/tenants/{tenant}/api-keys"),
+            &key,
+            Some(json!({"name": "dashboard", "scopes": ["read"]})),
+        )
+        .await;
+    assert_eq!(ro["scopes"], json!(["read"]));
+    let ro_key = ro["key"].as_str().unwrap();
+    // Proxy: reads pass, writes are refused before WeChat.
+    let read = app
+        .call(
+            &app.base,
+            ro_key,
+            &appid,
+            "/wxa/sec/order/get_order",
+            &json!({"transaction_id": order.transaction_id}),
+            None,
+        )
+        .await;
+    assert_eq!(read.status, 200, "{}", read.body);
+    let before = app.sim.call_count("/wxa/sec/order/upload_shipping_info");
+    let write = app
+        .call(
+            &app.base,
+            ro_key,
+            &appid,
+            "/wxa/sec/order/upload_shipping_info",
+            &upload_body(&order.transaction_id, &order.openid, "SF1"),
+            None,
+        )
+        .await;
+    assert_eq!(write.status, 403, "{}", write.body);
+    assert_eq!(
+        app.sim.call_count("/wxa/sec/order/upload_shipping_info"),
+        before
+    );
+    // Admin API: reads its tenant, changes nothing.
+    let listed = admin
+        .send(&Method::GET, "/admin/v1/authorizers", Some(ro_key), None)
+        .await;
+    assert_eq!(listed.status, 200);
+    assert_eq!(listed.body["items"][0]["appid"], appid.as_str());
+    let r = admin
+        .send(
+            &Method::POST,
+            &format!("/admin/v1/tenants/{tenant}/onboarding-links"),
+            Some(ro_key),
+            Some(&json!({})),
+        )
+        .await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    // A read-write key manages its own tenant.
+    let link = admin
+        .send(
+            &Method::POST,
+            &format!("/admin/v1/tenants/{tenant}/onboarding-links"),
+            Some(&key),
+            Some(&json!({})),
+        )
+        .await;
+    assert_eq!(link.status, 201, "{}", link.body);
+
+    // An expired key is refused (the clock of the database decides).
+    let short = admin
+        .ok(
+            Method::POST,
+            &format!("/admin/v1/tenants/{tenant}/api-keys"),
+            &key,
+            Some(json!({"name": "short", "expires_in_secs": 60})),
+        )
+        .await;
+    let short_key = short["key"].as_str().unwrap();
+    assert!(short["expires_at"].is_string());
+    let ok = app
+        .call(
+            &app.base,
+            short_key,
+            &appid,
+            "/wxa/sec/order/get_order",
+            &json!({"transaction_id": order.transaction_id}),
+            None,
+        )
+        .await;
+    assert_eq!(ok.status, 200);
+    expire_key(&app, short["id"].as_str().unwrap()).await;
+    let refused = app
+        .call(
+            &app.base,
+            short_key,
+            &appid,
+            "/wxa/sec/order/get_order",
+            &json!({"transaction_id": order.transaction_id}),
+            None,
+        )
+        .await;
+    assert_eq!(refused.status, 401, "{}", refused.body);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn paging_filters_force_delete_move_resync_and_rotation() {
+    let app = TestApp::spawn().await;
+    let admin = Admin::new(&app);
+    let root = app.admin_token.clone();
+    let (a, _key, appid) = app.onboarded_tenant("Pager 00").await;
+    for i in 1..=6 {
+        app.create_tenant(&format!("Pager {i:02}")).await;
+    }
+    // Cursor paging visits every tenant once, in creation order.
+    let mut names = Vec::new();
+    let mut cursor = None::<String>;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/admin/v1/tenants?limit=3&name=Pager&cursor={c}"),
+            None => "/admin/v1/tenants?limit=3&name=Pager".to_owned(),
+        };
+        let page = admin.ok(Method::GET, &path, &root, None).await;
+        let items = page["items"].as_array().unwrap();
+        assert!(items.len() <= 3);
+        names.extend(items.iter().map(|t| t["name"].as_str().unwrap().to_owned()));
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    let expected: Vec<String> = (0..=6).map(|i| format!("Pager {i:02}")).collect();
+    assert_eq!(names, expected);
+    let suspended = admin
+        .ok(
+            Method::GET,
+            "/admin/v1/tenants?status=suspended",
+            &root,
+            None,
+        )
+        .await;
+    assert_eq!(suspended["items"], json!([]));
+
+    // Filters on authorizers.
+    let by_set = admin
+        .ok(
+            Method::GET,
+            "/admin/v1/authorizers?permission_set=142",
+            &root,
+            None,
+        )
+        .await;
+    assert_eq!(by_set["items"].as_array().unwrap().len(), 1);
+    let by_other_set = admin
+        .ok(
+            Method::GET,
+            "/admin/v1/authorizers?permission_set=9999",
+            &root,
+            None,
+        )
+        .await;
+    assert_eq!(by_other_set["items"], json!([]));
+    let one = admin
+        .ok(
+            Method::GET,
+            &format!("/admin/v1/authorizers/{appid}"),
+            &root,
+            None,
+        )
+        .await;
+    assert!(
+        one["user_name"].as_str().unwrap().starts_with("gh_"),
+        "{one}"
+    );
+    assert!(
+        one["token"]["expires_in_secs"].as_i64().unwrap() > 0,
+        "{one}"
+    );
+    assert!(!one.to_string().contains("access_token\":\""), "{one}");
+
+    // Re-sync picks up permission sets changed without a push.
+    app.sim.authorize(&appid, vec![142, 45]);
+    let synced = admin
+        .ok(
+            Method::POST,
+            &format!("/admin/v1/authorizers/{appid}/resync"),
+            &root,
+            None,
+        )
+        .await;
+    assert_eq!(synced["permission_sets"], json!([45, 142]), "{synced}");
+
+    // Delete refuses while the tenant owns Mini Programs; force leaves them unassigned.
+    let r = admin
+        .send(
+            &Method::DELETE,
+            &format!("/admin/v1/tenants/{a}"),
+            Some(&root),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 409, "{}", r.body);
+    let other = app.create_tenant("Receiver").await;
+    let moved = admin
+        .ok(
+            Method::POST,
+            &format!("/admin/v1/authorizers/{appid}/move"),
+            &root,
+            Some(json!({"tenant_id": other})),
+        )
+        .await;
+    assert_eq!(moved["tenant_id"], other.as_str());
+    let deleted = admin
+        .ok(
+            Method::DELETE,
+            &format!("/admin/v1/tenants/{a}"),
+            &root,
+            None,
+        )
+        .await;
+    assert_eq!(deleted["unassigned_authorizers"], 0);
+    let deleted = admin
+        .ok(
+            Method::DELETE,
+            &format!("/admin/v1/tenants/{other}?force=true"),
+            &root,
+            None,
+        )
+        .await;
+    assert_eq!(deleted["unassigned_authorizers"], 1);
+    let orphan = admin
+        .ok(
+            Method::GET,
+            &format!("/admin/v1/authorizers/{appid}"),
+            &root,
+            None,
+        )
+        .await;
+    assert!(orphan["tenant_id"].is_null(), "{orphan}");
+    let r = admin
+        .send(
+            &Method::GET,
+            &format!("/admin/v1/tenants/{a}"),
+            Some(&root),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 404);
+
+    // Webhook secret rotation: a new secret, the old one kept for the grace period.
+    let t = app.create_tenant("Hooks").await;
+    let created = admin
+        .ok(
+            Method::POST,
+            &format!("/admin/v1/tenants/{t}/webhooks"),
+            &root,
+            Some(json!({"url": "https://hooks.example/x"})),
+        )
+        .await;
+    let id = created["id"].as_str().unwrap();
+    let first = created["secret"].as_str().unwrap().to_owned();
+    assert!(first.starts_with("whsec_"));
+    let rotated = admin
+        .ok(
+            Method::POST,
+            &format!("/admin/v1/tenants/{t}/webhooks/{id}/rotate-secret"),
+            &root,
+            Some(json!({})),
+        )
+        .await;
+    let second = rotated["secret"].as_str().unwrap();
+    assert_ne!(first, second);
+    assert!(rotated["previous_secret_expires_at"].is_string());
+    let signing = app.auth.store().webhook_signing_secrets(id).await.unwrap();
+    let signing: Vec<&str> = signing.iter().map(|s| s.expose()).collect();
+    assert_eq!(signing, vec![second, first.as_str()]);
+    let listed = admin
+        .ok(
+            Method::GET,
+            &format!("/admin/v1/tenants/{t}/webhooks"),
+            &root,
+            None,
+        )
+        .await;
+    assert!(!listed.to_string().contains("whsec_"));
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn unsupported_methods_are_405_with_allow() {
+    let app = TestApp::spawn().await;
+    for (method, path, allow) in [
+        (Method::PUT, "/admin/v1/tenants", "GET, POST"),
+        (Method::POST, "/admin/v1/platform/status", "GET"),
+        (Method::DELETE, "/healthz", "GET"),
+        (Method::GET, "/v1/apps/wx1/wxa/sec/order/get_order", "POST"),
+    ] {
+        let r = app
+            .http
+            .request(method.clone(), app.url(path))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 405, "{method} {path}");
+        assert_eq!(r.headers()["allow"], allow, "{method} {path}");
+    }
+    app.shutdown().await;
+}
+
+/// Moves a key's expiry into the past, as time would (and drops this
+/// instance's cached copy, as the cache TTL would).
+async fn expire_key(app: &TestApp, key_id: &str) {
+    use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+    use store::entity::api_key;
+    let store = app.auth.store();
+    api_key::Entity::update_many()
+        .set(api_key::ActiveModel {
+            expires_at: Set(Some(chrono::Utc::now() - chrono::Duration::seconds(1))),
+            ..Default::default()
+        })
+        .filter(api_key::Column::Id.eq(key_id))
+        .exec(store.db())
+        .await
+        .unwrap();
+    store.forget_cached();
+}
