@@ -129,7 +129,7 @@ pub struct GoodsInfo {
 
 /// Body of `POST /cgi-bin/express/delivery/open_msg/trace_waybill`: tells WeChat the waybill of a payment transaction, so that it follows the waybill's status and answers with the `waybill_token` the plugin shows it with.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, Object)]
-#[oai(skip_serializing_if_is_none)]
+#[oai(skip_serializing_if_is_none, example)]
 pub struct TraceWaybillRequest {
     /// The user's openid.
     pub openid: String,
@@ -152,6 +152,37 @@ pub struct TraceWaybillRequest {
     pub order_detail_path: Option<String>,
 }
 
+impl poem_openapi::types::Example for TraceWaybillRequest {
+    /// The seed's example request (seed 002), plus the required `trans_id`
+    /// the seed leaves out (a WeChat Pay transaction number, starting with
+    /// 420).
+    fn example() -> Self {
+        Self {
+            openid: "ovtZW4yB7DIj3CxOb6ii-nk4HhFo".to_owned(),
+            sender_phone: Some("12345678901".to_owned()),
+            receiver_phone: "123456566".to_owned(),
+            delivery_id: Some("KYSY".to_owned()),
+            waybill_id: "WXTESTEXPRESS0000014".to_owned(),
+            goods_info: GoodsInfo {
+                detail_list: vec![
+                    GoodsDetail {
+                        goods_name: "测试名字".to_owned(),
+                        goods_img_url: "www.qq.com".to_owned(),
+                        goods_desc: None,
+                    },
+                    GoodsDetail {
+                        goods_name: "测试名字2".to_owned(),
+                        goods_img_url: "www.qq.com".to_owned(),
+                        goods_desc: None,
+                    },
+                ],
+            },
+            trans_id: "4200001234202212141904270001".to_owned(),
+            order_detail_path: None,
+        }
+    }
+}
+
 /// Answer of `trace_waybill`.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, Object, Default)]
 #[serde(default)]
@@ -167,13 +198,24 @@ pub struct TraceWaybillResponse {
 
 /// Body of `POST /cgi-bin/express/delivery/open_msg/query_trace`: the waybill `trace_waybill` registered.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, Object, Default)]
-#[oai(skip_serializing_if_is_none)]
+#[oai(skip_serializing_if_is_none, example)]
 pub struct QueryTraceRequest {
     /// Query id returned by trace_waybill.
     pub waybill_token: String,
     /// The user's openid.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub openid: Option<String>,
+}
+
+impl poem_openapi::types::Example for QueryTraceRequest {
+    /// The seed's example request (seed 000).
+    fn example() -> Self {
+        Self {
+            waybill_token: "o_ARWHaxIxzWHmdui-AIw8SuE1QtaUZK8aUnZguAn1nsZ72ZjWlq8btV8j-wAc94"
+                .to_owned(),
+            openid: Some("ovtZW4yB7DIj3CxOb6ii-nk4HhFo".to_owned()),
+        }
+    }
 }
 
 /// Answer of `query_trace`.
@@ -231,7 +273,7 @@ pub struct DeliveryInfo {
 
 /// Body of `POST /cgi-bin/express/delivery/open_msg/update_waybill_goods`: replaces the goods information of a traced waybill (a limited number of times).
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, Object)]
-#[oai(skip_serializing_if_is_none)]
+#[oai(skip_serializing_if_is_none, example)]
 pub struct UpdateWaybillGoodsRequest {
     /// Query id returned by trace_waybill.
     pub waybill_token: String,
@@ -242,11 +284,30 @@ pub struct UpdateWaybillGoodsRequest {
     pub goods_info: GoodsInfo,
 }
 
+impl poem_openapi::types::Example for UpdateWaybillGoodsRequest {
+    /// The seed's example request (seed 000, whose text is a machine
+    /// translation).
+    fn example() -> Self {
+        Self {
+            waybill_token: "o_ARWHaxIxzWHmdui-AIw8SuE1QtaUZK8aUnZguAn1nsZ72ZjWlq8btV8j-wAc94"
+                .to_owned(),
+            openid: Some("ovtZW4yB7DIj3CxOb6ii-nk4HhFo".to_owned()),
+            goods_info: GoodsInfo {
+                detail_list: vec![GoodsDetail {
+                    goods_name: "test update product".to_owned(),
+                    goods_img_url: "www.qq.com".to_owned(),
+                    goods_desc: None,
+                }],
+            },
+        }
+    }
+}
+
 // === Models: logistics helper ===
 
 /// Body of `POST /cgi-bin/express/business/path/get`: the track nodes of a waybill.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, Object, Default)]
-#[oai(skip_serializing_if_is_none)]
+#[oai(skip_serializing_if_is_none, example)]
 pub struct GetPathRequest {
     /// Order id, globally unique.
     pub order_id: String,
@@ -257,6 +318,18 @@ pub struct GetPathRequest {
     pub delivery_id: String,
     /// Waybill id.
     pub waybill_id: String,
+}
+
+impl poem_openapi::types::Example for GetPathRequest {
+    /// The seed's example request (seed 001).
+    fn example() -> Self {
+        Self {
+            order_id: "01234567890123456789".to_owned(),
+            openid: Some("oABC123456".to_owned()),
+            delivery_id: "SF".to_owned(),
+            waybill_id: "123456789".to_owned(),
+        }
+    }
 }
 
 /// Answer of `path/get`.
@@ -295,7 +368,7 @@ pub struct PathItem {
 
 /// Body of `POST /cgi-bin/express/business/order/get`: the print data of a waybill.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, Object, Default)]
-#[oai(skip_serializing_if_is_none)]
+#[oai(skip_serializing_if_is_none, example)]
 pub struct GetWaybillOrderRequest {
     /// Order id, globally unique.
     pub order_id: String,
@@ -307,6 +380,18 @@ pub struct GetWaybillOrderRequest {
     /// Waybill id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waybill_id: Option<String>,
+}
+
+impl poem_openapi::types::Example for GetWaybillOrderRequest {
+    /// The seed's example request (seed 003).
+    fn example() -> Self {
+        Self {
+            order_id: "01234567890123456789".to_owned(),
+            openid: Some("oABC123456".to_owned()),
+            delivery_id: "SF".to_owned(),
+            waybill_id: Some("123456789".to_owned()),
+        }
+    }
 }
 
 /// Answer of `order/get`.

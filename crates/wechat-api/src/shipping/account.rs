@@ -21,16 +21,36 @@ pub const MAX_JUMP_PATH_BYTES: usize = 1024;
 
 /// Body of `POST /wxa/sec/order/set_msg_jump_path`: where the shipping and confirm-receipt messages lead inside the Mini Program.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, Object, Default)]
+#[oai(example)]
 pub struct SetMsgJumpPathRequest {
     /// The merchant's jump path, e.g. `pages/order/detail`. WeChat appends `transaction_id`, `merchant_id`, `merchant_trade_no` (and `sub_merchant_id` when there is one) as query parameters. Empty, or a page the Mini Program does not have, leads to the platform's default confirm-receipt page.
     pub path: String,
 }
 
+impl poem_openapi::types::Example for SetMsgJumpPathRequest {
+    /// The seed's example request (seed 004 §VI).
+    fn example() -> Self {
+        Self {
+            path: "pages/order/detail".to_owned(),
+        }
+    }
+}
+
 /// Body of `POST /wxa/sec/order/is_trade_managed` and of `POST /wxa/sec/order/is_trade_management_confirmation_completed`.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, Object, Default)]
+#[oai(example)]
 pub struct TradeManagedRequest {
     /// AppID of the Mini Program to query, e.g. `wx0123456789abcdef`; callers other than service providers can only query their own account.
     pub appid: String,
+}
+
+impl poem_openapi::types::Example for TradeManagedRequest {
+    /// The seed's example request (seed 004 §VII, §VIII).
+    fn example() -> Self {
+        Self {
+            appid: "wx0123456789abcdef".to_owned(),
+        }
+    }
 }
 
 /// Answer of `is_trade_managed`.

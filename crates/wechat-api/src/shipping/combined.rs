@@ -20,14 +20,14 @@ use poem_openapi::Object;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    OrderKey, Payer, ShippingItem, validate_order_key, validate_payer, validate_shipment,
+    Contact, OrderKey, Payer, ShippingItem, validate_order_key, validate_payer, validate_shipment,
     validate_upload_time,
 };
 use crate::{Validate, ValidationError, errcode as ec};
 
 /// Body of `POST /wxa/sec/order/upload_combined_shipping_info`: uploads (or, once, updates) the shipping information of a combined payment order, sub-order by sub-order.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, Object)]
-#[oai(skip_serializing_if_is_none)]
+#[oai(skip_serializing_if_is_none, example)]
 pub struct UploadCombinedShippingInfoRequest {
     /// The combined (main) payment order whose shipping information is uploaded.
     pub order_key: OrderKey,
@@ -38,6 +38,78 @@ pub struct UploadCombinedShippingInfoRequest {
     pub upload_time: String,
     /// The payer.
     pub payer: Payer,
+}
+
+impl poem_openapi::types::Example for UploadCombinedShippingInfoRequest {
+    /// The seed's example request (seed 004 §II): a combined order by
+    /// merchant order numbers, one sub-order split into two parcels and one
+    /// shipped as a single parcel.
+    fn example() -> Self {
+        fn key(mchid: &str, out_trade_no: &str) -> OrderKey {
+            OrderKey {
+                order_number_type: 1,
+                transaction_id: None,
+                mchid: Some(mchid.to_owned()),
+                out_trade_no: Some(out_trade_no.to_owned()),
+            }
+        }
+        fn parcel(tracking_no: &str, company: &str, desc: &str, contact: Contact) -> ShippingItem {
+            ShippingItem {
+                tracking_no: Some(tracking_no.to_owned()),
+                express_company: Some(company.to_owned()),
+                item_desc: Some(desc.to_owned()),
+                contact: Some(contact),
+            }
+        }
+        let consignor = Contact {
+            consignor_contact: Some("021-**34-12".to_owned()),
+            receiver_contact: None,
+        };
+        Self {
+            order_key: key("fake-mchid-123", "fake-tradeno-20221214190427-0"),
+            sub_orders: Some(vec![
+                SubOrder {
+                    order_key: key("fake-mchid-123", "fake-tradeno-20221214190427-01"),
+                    logistics_type: 1,
+                    delivery_mode: 2,
+                    is_all_delivered: Some(true),
+                    shipping_list: vec![
+                        parcel(
+                            "fake-trackingno-202212141904271",
+                            "YD",
+                            "微信气泡狗零钱包*1",
+                            consignor.clone(),
+                        ),
+                        parcel(
+                            "fake-trackingno-202212141904272",
+                            "DHL",
+                            "微信黄脸布艺胸针*1;微信气泡狗零钱包*1",
+                            consignor,
+                        ),
+                    ],
+                },
+                SubOrder {
+                    order_key: key("fake-mchid-321", "fake-tradeno-20221214190427-02"),
+                    logistics_type: 1,
+                    delivery_mode: 1,
+                    is_all_delivered: None,
+                    shipping_list: vec![parcel(
+                        "fake-trackingno-202212141904273",
+                        "YTO",
+                        "微信气泡狗双面钥匙扣*1",
+                        Contact {
+                            consignor_contact: None,
+                            receiver_contact: Some("+86-123****4321".to_owned()),
+                        },
+                    )],
+                },
+            ]),
+            upload_time: "2022-12-15T13:29:35.120+08:00".to_owned(),
+            payer: Payer {
+                openid: "ogqztkPsejM9MQAFfwCQSCi4oNg3".to_owned(),
+            },
+        }
+    }
 }
 
 /// One sub-order of a combined payment order and its shipment.

@@ -152,7 +152,7 @@ pub struct Payer {
 
 /// Body of `POST /wxa/sec/order/upload_shipping_info`: uploads (or, once, updates) the shipping information of a payment order.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, Object)]
-#[oai(skip_serializing_if_is_none)]
+#[oai(skip_serializing_if_is_none, example)]
 pub struct UploadShippingInfoRequest {
     /// The payment order whose shipping information is uploaded.
     pub order_key: OrderKey,
@@ -171,9 +171,40 @@ pub struct UploadShippingInfoRequest {
     pub payer: Payer,
 }
 
+impl poem_openapi::types::Example for UploadShippingInfoRequest {
+    /// The seed's example request (seed 004 §I): one STO parcel with the
+    /// sender's masked contact, for a WeChat Pay order number.
+    fn example() -> Self {
+        Self {
+            order_key: OrderKey {
+                order_number_type: 2,
+                transaction_id: Some("fake-transid-20221214190427-1".to_owned()),
+                mchid: None,
+                out_trade_no: None,
+            },
+            logistics_type: 1,
+            delivery_mode: 1,
+            is_all_delivered: None,
+            shipping_list: vec![ShippingItem {
+                tracking_no: Some("fake-trackingno-2022121419042711".to_owned()),
+                express_company: Some("STO".to_owned()),
+                item_desc: Some("微信气泡狗集线器*1".to_owned()),
+                contact: Some(Contact {
+                    consignor_contact: Some("+86-177****1234".to_owned()),
+                    receiver_contact: None,
+                }),
+            }],
+            upload_time: "2022-12-15T13:29:35.120+08:00".to_owned(),
+            payer: Payer {
+                openid: "ogqztkPsejM9MQAFfwCQSCi4oNg3".to_owned(),
+            },
+        }
+    }
+}
+
 /// Body of `POST /wxa/sec/order/get_order`: the order is given by `transaction_id`, or by `merchant_id` + `merchant_trade_no`.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, Object, Default)]
-#[oai(skip_serializing_if_is_none)]
+#[oai(skip_serializing_if_is_none, example)]
 pub struct GetOrderRequest {
     /// The WeChat Pay order number of the original payment transaction.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -187,6 +218,18 @@ pub struct GetOrderRequest {
     /// Order number within the merchant system (digits, letters and `_-*`), unique under the same merchant number.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merchant_trade_no: Option<String>,
+}
+
+impl poem_openapi::types::Example for GetOrderRequest {
+    /// The seed's example request (seed 004 §III).
+    fn example() -> Self {
+        Self {
+            transaction_id: Some("fake-transid-20221209132531-44".to_owned()),
+            merchant_id: Some("fake-mchid-123".to_owned()),
+            sub_merchant_id: None,
+            merchant_trade_no: Some("fake-tradeno-20221209132531-44".to_owned()),
+        }
+    }
 }
 
 /// WeChat's plain answer: `{"errcode":0,"errmsg":"ok"}` on success. The

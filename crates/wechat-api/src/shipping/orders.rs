@@ -33,7 +33,7 @@ pub const MAX_PAY_TIME: i64 = u32::MAX as i64;
 
 /// Body of `POST /wxa/sec/order/get_order_list`: payment orders by payment time, payer and state, a page at a time.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, Object, Default)]
-#[oai(skip_serializing_if_is_none)]
+#[oai(skip_serializing_if_is_none, example)]
 pub struct GetOrderListRequest {
     /// The range the payment time falls in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -50,6 +50,23 @@ pub struct GetOrderListRequest {
     /// Length of the returned list, 1–100; 100 by default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page_size: Option<i64>,
+}
+
+impl poem_openapi::types::Example for GetOrderListRequest {
+    /// The seed's example request (seed 004 §IV): the first page of two
+    /// orders paid in a one-second range.
+    fn example() -> Self {
+        Self {
+            pay_time_range: Some(PayTimeRange {
+                begin_time: Some(1670563531),
+                end_time: Some(1670563531),
+            }),
+            order_state: None,
+            openid: None,
+            last_index: None,
+            page_size: Some(2),
+        }
+    }
 }
 
 /// A range of payment times, both ends inclusive.
@@ -83,7 +100,7 @@ pub struct GetOrderListResponse {
 
 /// Body of `POST /wxa/sec/order/notify_confirm_receive`: reminds the user, once per order, to confirm receipt of an express shipment. The order is given by `transaction_id`, or by `merchant_id` + `merchant_trade_no`.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, Object, Default)]
-#[oai(skip_serializing_if_is_none)]
+#[oai(skip_serializing_if_is_none, example)]
 pub struct NotifyConfirmReceiveRequest {
     /// The WeChat Pay order number of the original payment transaction.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -99,6 +116,19 @@ pub struct NotifyConfirmReceiveRequest {
     pub merchant_trade_no: Option<String>,
     /// When the goods were received, Unix timestamp in seconds; shown to the user in the reminder and must be after the shipping time.
     pub received_time: i64,
+}
+
+impl poem_openapi::types::Example for NotifyConfirmReceiveRequest {
+    /// The seed's example request (seed 004 §V).
+    fn example() -> Self {
+        Self {
+            transaction_id: Some("fake-transid-20221209132531-44".to_owned()),
+            merchant_id: Some("fake-mchid-123".to_owned()),
+            sub_merchant_id: None,
+            merchant_trade_no: Some("fake-tradeno-20221209132531-44".to_owned()),
+            received_time: 1670829139,
+        }
+    }
 }
 
 /// `pay_time_range` (at `field`), all 10060014: each given time is 0 to

@@ -39,7 +39,7 @@ pub mod special_order_type {
 
 /// Body of `POST /wxa/sec/order/opspecialorder`: reports an order not shipped yet as a pre-sale order (with its expected shipping time) or as a test order.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, Object)]
-#[oai(skip_serializing_if_is_none)]
+#[oai(skip_serializing_if_is_none, example)]
 pub struct OpSpecialOrderRequest {
     /// The order to report: its WeChat Pay order number or merchant order number.
     pub order_id: String,
@@ -50,6 +50,20 @@ pub struct OpSpecialOrderRequest {
     /// Expected shipping time, Unix timestamp in seconds: required for type 1 (15 to 330 days after the payment), left out for type 2.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delay_to: Option<i64>,
+}
+
+impl poem_openapi::types::Example for OpSpecialOrderRequest {
+    /// A test order (type 2): the seed's own example is a pre-sale order
+    /// with a fixed `delay_to` (2025-07-09), which the rules refuse once that
+    /// time is past, and the docs must never show a body tpgate refuses. A
+    /// pre-sale order adds `"delay_to"`, 15 to 330 days after the payment.
+    fn example() -> Self {
+        Self {
+            order_id: "123456".to_owned(),
+            r#type: special_order_type::TEST,
+            delay_to: None,
+        }
+    }
 }
 
 /// `order_id` (at `field`) is not blank, else 268546002: no account has an

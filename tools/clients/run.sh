@@ -1,0 +1,255 @@
+#!/usr/bin/env bash
+# Generated clients and schemathesis against a throwaway `tpgate sandbox`.
+#
+#   tools/clients/run.sh [install] [python] [ts] [schemathesis]     (default: all three test phases)
+#
+# 1. installs the pinned tools (requirements.txt, package.json + package-lock.json) once into
+#    ${TPGATE_TOOLS_CACHE:-$HOME/.cache/tpgate-tools} (a venv and node_modules; reused while the pins match);
+# 2. builds tpgate (`cargo build -p tpgate`, debug) unless TPGATE_BIN names a binary, starts
+#    `tpgate sandbox` on free ports with a temp db, waits for /readyz and follows the sandbox's
+#    onboarding link (so its API key may call its Mini Program);
+# 3. python: openapi-python-client generates a client from openapi/tpgate.json (the committed file)
+#    into a temp dir, and smoke.py calls the sandbox through it;
+#    ts: openapi-typescript generates types from the same file, smoke.ts (openapi-fetch) is
+#    type-checked with tsc --strict and run;
+#    schemathesis: `st run <sandbox>/openapi.json` with schemathesis.toml (credentials per path),
+#    after creating a scratch tenant + Mini Program for the admin operations to act on.
+# Exits non-zero if any phase fails; prints a summary with each phase's wall time.
+#
+# Environment: TPGATE_BIN (skip cargo), TPGATE_SPEC (default openapi/tpgate.json),
+# ST_MAX_EXAMPLES (100), ST_CHECKS (every check but positive_data_acceptance), ST_WORKERS (2), ST_SEED, ST_EXTRA_ARGS,
+# KEEP_WORK=1 (keep the temp dir), HOLD=1 (keep the sandbox up at the end, to replay the curls).
+# Reports and logs of the last run: $TPGATE_TOOLS_CACHE/last-run/.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+CACHE=${TPGATE_TOOLS_CACHE:-$HOME/.cache/tpgate-tools}
+SPEC=${TPGATE_SPEC:-$ROOT/openapi/tpgate.json}
+PYTHON=${PYTHON:-python3}
+ST_MAX_EXAMPLES=${ST_MAX_EXAMPLES:-100}
+# What the gateway must never do: answer 5xx, break its own spec, accept what
+# the spec forbids, ignore auth. (`all` adds positive_data_acceptance, which
+# fails wherever tpgate enforces a seed rule the schema cannot state.)
+ST_CHECKS=${ST_CHECKS:-not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance,negative_data_rejection,unsupported_method,missing_required_header,ignored_auth}
+ST_WORKERS=${ST_WORKERS:-2}
+
+PHASES=("$@")
+[[ ${#PHASES[@]} -gt 0 ]] || PHASES=(python ts schemathesis)
+for p in "${PHASES[@]}"; do
+  case $p in install | python | ts | schemathesis) ;; *) echo "unknown phase '$p' (install, python, ts, schemathesis)" >&2; exit 2 ;; esac
+done
+want() { local p; for p in "${PHASES[@]}"; do [[ $p == "$1" ]] && return 0; done; return 1; }
+
+log() { printf '\n==> %s\n' "$*"; }
+now() { date +%s.%N; }
+TIMES=()
+RESULTS=()
+FAILED=0
+record() { # name start status
+  local secs
+  secs=$(awk -v a="$2" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }')
+  TIMES+=("$(printf '%-34s %7ss  %s' "$1" "$secs" "$3")")
+  [[ $3 == ok ]] || FAILED=1
+}
+summary() {
+  log "summary"
+  local t
+  for t in "${TIMES[@]}"; do echo "  $t"; done
+  for t in "${RESULTS[@]}"; do echo "$t"; done
+  echo "  logs and reports: $OUT"
+}
+
+mkdir -p "$CACHE"
+OUT=$CACHE/last-run
+rm -rf "$OUT" && mkdir -p "$OUT"
+
+# --- tools -----------------------------------------------------------------
+install_tools() {
+  # One installer at a time per cache directory.
+  exec 9>"$CACHE/.lock"
+  flock 9
+  local venv=$CACHE/venv stamp
+  stamp="$(sha256sum "$HERE/requirements.txt" | cut -c1-16) $("$PYTHON" -c 'import sys; print(sys.version.split()[0])')"
+  if [[ -x $venv/bin/python && "$(cat "$venv/.tpgate-stamp" 2>/dev/null)" == "$stamp" ]]; then
+    echo "venv: cached ($venv)"
+  else
+    "$PYTHON" -c 'import sys; assert sys.version_info >= (3, 11), "need Python 3.11+ (the generated client uses typing.Self)"'
+    rm -rf "$venv"
+    "$PYTHON" -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$HERE/requirements.txt"
+    echo "$stamp" >"$venv/.tpgate-stamp"
+    echo "venv: installed ($venv)"
+  fi
+  local node=$CACHE/node
+  stamp="$(cat "$HERE/package.json" "$HERE/package-lock.json" | sha256sum | cut -c1-16) $(node --version)"
+  if [[ -d $node/node_modules && "$(cat "$node/.tpgate-stamp" 2>/dev/null)" == "$stamp" ]]; then
+    echo "node_modules: cached ($node)"
+  else
+    rm -rf "$node" && mkdir -p "$node"
+    cp "$HERE/package.json" "$HERE/package-lock.json" "$node/"
+    (cd "$node" && npm ci --no-audit --no-fund --loglevel=error)
+    echo "$stamp" >"$node/.tpgate-stamp"
+    echo "node_modules: installed ($node)"
+  fi
+  flock -u 9
+}
+
+log "tools (cache: $CACHE)"
+t0=$(now)
+install_tools # not in an `if`: set -e must stop it at the first failing step
+record "install tools" "$t0" ok
+VENV=$CACHE/venv
+NODE_MODULES=$CACHE/node/node_modules
+if [[ ${PHASES[*]} == install ]]; then summary; exit 0; fi
+
+# --- sandbox ---------------------------------------------------------------
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/tpgate-clients.XXXXXX")
+SANDBOX_PID=
+cleanup() {
+  local rc=$?
+  if [[ -n $SANDBOX_PID ]] && kill -0 "$SANDBOX_PID" 2>/dev/null; then
+    kill -INT "$SANDBOX_PID" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$SANDBOX_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$SANDBOX_PID" 2>/dev/null || true
+    wait "$SANDBOX_PID" 2>/dev/null || true
+  fi
+  [[ -f $WORK/sandbox.log ]] && cp "$WORK/sandbox.log" "$OUT/" 2>/dev/null
+  if [[ ${KEEP_WORK:-0} == 1 ]]; then echo "kept $WORK"; else rm -rf "$WORK"; fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+if [[ -n ${TPGATE_BIN:-} ]]; then
+  BIN=$TPGATE_BIN
+else
+  log "cargo build -p tpgate"
+  t0=$(now)
+  (cd "$ROOT" && cargo build -q -p tpgate)
+  record "cargo build -p tpgate" "$t0" ok
+  BIN=${CARGO_TARGET_DIR:-$ROOT/target}/debug/tpgate
+fi
+
+log "tpgate sandbox ($BIN)"
+t0=$(now)
+"$BIN" sandbox --host 127.0.0.1 --port 0 --sim-port 0 --db "$WORK/sandbox.db" --out "$WORK/sandbox.json" \
+  >"$WORK/sandbox.log" 2>&1 &
+SANDBOX_PID=$!
+jq_() { "$PYTHON" -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$WORK/sandbox.json" "$1"; }
+for _ in $(seq 1 600); do
+  [[ -s $WORK/sandbox.json ]] && jq_ base_url >/dev/null 2>&1 && break
+  if ! kill -0 "$SANDBOX_PID" 2>/dev/null; then
+    echo "the sandbox exited:" >&2; cat "$WORK/sandbox.log" >&2; exit 1
+  fi
+  sleep 0.1
+done
+BASE=$(jq_ base_url) # ends with /
+for _ in $(seq 1 300); do curl -fsS -o /dev/null "${BASE}readyz" 2>/dev/null && break; sleep 0.1; done
+curl -fsS -o /dev/null "${BASE}readyz" || { echo "${BASE}readyz is not 200" >&2; exit 1; }
+# Step 1 of the sandbox's next_steps: the simulated WeChat authorizes its Mini Program for tenant demo.
+curl -fsSL -o /dev/null "$(jq_ onboarding_url)"
+cp "$WORK/sandbox.json" "$OUT/"
+# For schemathesis.toml and st_summary.py.
+TPGATE_ADMIN_TOKEN=$(jq_ admin_token) TPGATE_API_KEY=$(jq_ api_key)
+TPGATE_APPID=$(jq_ authorizer_appid) TPGATE_TENANT_ID=$(jq_ tenant_id)
+export TPGATE_ADMIN_TOKEN TPGATE_API_KEY TPGATE_APPID TPGATE_TENANT_ID
+record "sandbox up (+ onboarding)" "$t0" ok
+echo "gateway $BASE, spec under test: $SPEC"
+
+# --- python ----------------------------------------------------------------
+if want python; then
+  log "python: openapi-python-client generate"
+  t0=$(now)
+  status=ok
+  mkdir -p "$WORK/py"
+  if ! PATH="$VENV/bin:$PATH" "$VENV/bin/openapi-python-client" generate --path "$SPEC" --meta none \
+    --output-path "$WORK/py/tpgate_client" --fail-on-warning >"$OUT/python-generate.log" 2>&1; then
+    status=FAILED
+  fi
+  cat "$OUT/python-generate.log"
+  record "python: generate" "$t0" "$status"
+  if [[ $status == ok ]]; then
+    log "python: smoke.py"
+    t0=$(now)
+    if "$VENV/bin/python" "$HERE/smoke.py" "$WORK/py" "$WORK/sandbox.json"; then status=ok; else status=FAILED; fi
+    record "python: smoke" "$t0" "$status"
+  fi
+fi
+
+# --- typescript ------------------------------------------------------------
+if want ts; then
+  log "ts: openapi-typescript"
+  t0=$(now)
+  status=ok
+  TS=$WORK/ts
+  mkdir -p "$TS"
+  ln -s "$NODE_MODULES" "$TS/node_modules"
+  cp "$HERE/smoke.ts" "$HERE/tsconfig.json" "$TS/"
+  echo '{"private": true, "type": "module"}' >"$TS/package.json"
+  if ! "$NODE_MODULES/.bin/openapi-typescript" "$SPEC" -o "$TS/tpgate-api.ts" >"$OUT/ts-generate.log" 2>&1; then
+    status=FAILED
+  fi
+  cat "$OUT/ts-generate.log"
+  if grep -qiE 'warn|error' "$OUT/ts-generate.log"; then status=FAILED; fi
+  record "ts: generate" "$t0" "$status"
+  if [[ $status == ok ]]; then
+    log "ts: tsc --strict, node"
+    t0=$(now)
+    if (cd "$TS" && node_modules/.bin/tsc -p tsconfig.json); then
+      record "ts: tsc --strict" "$t0" ok
+      t0=$(now)
+      if node "$TS/out/smoke.js" "$WORK/sandbox.json"; then status=ok; else status=FAILED; fi
+      record "ts: smoke" "$t0" "$status"
+    else
+      record "ts: tsc --strict" "$t0" FAILED
+    fi
+  fi
+fi
+
+# --- schemathesis ----------------------------------------------------------
+if want schemathesis; then
+  log "schemathesis: st run ${BASE}openapi.json (-n $ST_MAX_EXAMPLES, checks $ST_CHECKS)"
+  t0=$(now)
+  # A scratch tenant with its own Mini Program for the admin operations to act on (see schemathesis.toml).
+  # Plain curl and the wire format (not a generated client), so this works whatever the clients say.
+  admin_post() {
+    curl -fsS -X POST -H "Authorization: Bearer $TPGATE_ADMIN_TOKEN" -H 'Content-Type: application/json' \
+      -d "$2" "${BASE}${1#/}"
+  }
+  field() { "$PYTHON" -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
+  TPGATE_SCRATCH_APPID=wx$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
+  TPGATE_SCRATCH_TENANT_ID=$(admin_post /admin/v1/tenants "{\"name\": \"schemathesis-$RANDOM$RANDOM\"}" | field id)
+  admin_post "/admin/v1/tenants/$TPGATE_SCRATCH_TENANT_ID/onboarding-links" \
+    "{\"biz_appid\": \"$TPGATE_SCRATCH_APPID\", \"single_use\": false}" | field url >"$WORK/scratch-link"
+  curl -fsSL -o /dev/null "$(cat "$WORK/scratch-link")"
+  export TPGATE_SCRATCH_TENANT_ID TPGATE_SCRATCH_APPID
+  echo "scratch tenant $TPGATE_SCRATCH_TENANT_ID with $TPGATE_SCRATCH_APPID"
+  # shellcheck disable=SC2086  # ST_EXTRA_ARGS is a list of words
+  if (cd "$WORK" && "$VENV/bin/st" --config-file "$HERE/schemathesis.toml" run "${BASE}openapi.json" \
+    --checks "$ST_CHECKS" --max-examples "$ST_MAX_EXAMPLES" --workers "$ST_WORKERS" \
+    --continue-on-failure --generation-database none ${ST_SEED:+--seed "$ST_SEED"} \
+    --output-sanitize false --no-color \
+    --report junit --report-junit-path "$OUT/schemathesis-junit.xml" ${ST_EXTRA_ARGS:-} \
+    >"$OUT/schemathesis.log" 2>&1); then
+    status=ok
+  else
+    status=FAILED
+  fi
+  sed -n '/^=* SUMMARY =*$/,$p' "$OUT/schemathesis.log"
+  record "schemathesis" "$t0" "$status"
+  if [[ -f $OUT/schemathesis-junit.xml ]]; then
+    "$VENV/bin/python" "$HERE/st_summary.py" "$OUT/schemathesis-junit.xml" >"$OUT/schemathesis-summary.txt" || true
+    RESULTS+=("" "$(cat "$OUT/schemathesis-summary.txt")" "  (full output: $OUT/schemathesis.log)")
+  fi
+fi
+
+summary
+if [[ ${HOLD:-0} == 1 ]]; then
+  log "HOLD=1: the sandbox keeps running until Ctrl-C; to replay the curls above:"
+  echo "export TPGATE_ADMIN_TOKEN='$TPGATE_ADMIN_TOKEN' TPGATE_API_KEY='$TPGATE_API_KEY'"
+  echo "(gateway $BASE, simulator $(jq_ simulator_url))"
+  wait "$SANDBOX_PID" || true
+fi
+if [[ $FAILED != 0 ]]; then echo "FAILED" >&2; exit 1; fi
+echo "all phases passed"
