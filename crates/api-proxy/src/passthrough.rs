@@ -55,6 +55,9 @@ impl<T: ParseFromJSON + serde::de::DeserializeOwned> ParseFromJSON for WechatJso
         if !raw.is_object() {
             return Err(ParseError::custom("the request body must be a JSON object"));
         }
+        if let Some(field) = problem::checked::first_null(&raw, "") {
+            return Err(ParseError::custom(problem::checked::null_message(&field)));
+        }
         match T::parse_from_json(Some(raw.clone())) {
             Ok(typed) => Ok(Self { typed, raw }),
             Err(e) => Err(match problem::checked::field_error::<T>(&raw) {

@@ -1,9 +1,10 @@
 //! [`Checked`]: a request body whose parse errors name the field.
 //!
 //! poem-openapi's own errors name types, not fields, when a value has the
-//! wrong type ("Expected input type \"boolean\", found \"yes\""). For a
-//! `T` that also derives serde's `Deserialize` (same names), the body is
-//! re-read with `serde_path_to_error`, which knows the path, so the 400 says
+//! wrong type ("Expected input type \"boolean\", found \"yes\""), and it
+//! turns `false` into the string `"false"`. For a `T` that also derives
+//! serde's `Deserialize` (same names), the body is first read by serde with
+//! `serde_path_to_error`, which is strict and knows the path, so the 400 says
 //! `field` = `enabled`. The schema in the spec is `T`'s, unchanged.
 use std::borrow::Cow;
 
@@ -49,15 +50,18 @@ impl<T: ParseFromJSON + serde::de::DeserializeOwned> ParseFromJSON for Checked<T
         if !raw.is_object() {
             return Err(ParseError::custom("the request body must be a JSON object"));
         }
-        match T::parse_from_json(Some(raw.clone())) {
-            Ok(typed) => Ok(Self(typed)),
-            // poem-openapi already names the field for validator failures.
-            Err(e) if e.message().contains("field `") => Err(ParseError::propagate(e)),
-            Err(e) => Err(match field_error::<T>(&raw) {
-                Some(named) => ParseError::custom(named),
-                None => ParseError::propagate(e),
-            }),
+        if let Some(field) = first_null(&raw, "") {
+            return Err(ParseError::custom(null_message(&field)));
         }
+        // serde first: it is strict about types (poem-openapi would take
+        // `false` for a string) and names the field; then poem-openapi,
+        // for the validators (lengths, ranges, patterns), which name theirs.
+        if let Some(named) = field_error::<T>(&raw) {
+            return Err(ParseError::custom(named));
+        }
+        T::parse_from_json(Some(raw))
+            .map(Self)
+            .map_err(ParseError::propagate)
     }
 }
 
@@ -65,6 +69,34 @@ impl<T: ToJSON> ToJSON for Checked<T> {
     fn to_json(&self) -> Option<Value> {
         self.0.to_json()
     }
+}
+
+/// The path of the first `null` in `value`. No field of tpgate's request
+/// bodies takes `null`: an optional field is left out, so a `null` is a
+/// mistake worth naming rather than silently reading as "absent".
+pub fn first_null(value: &Value, path: &str) -> Option<String> {
+    match value {
+        Value::Null => Some(path.to_owned()),
+        Value::Object(map) => map.iter().find_map(|(k, v)| {
+            let p = if path.is_empty() {
+                k.clone()
+            } else {
+                format!("{path}.{k}")
+            };
+            first_null(v, &p)
+        }),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| first_null(v, &format!("{path}[{i}]"))),
+        _ => None,
+    }
+}
+
+/// The parse message for a `null` at `field` (the problem mapping turns the
+/// quoted path into `field`).
+pub fn null_message(field: &str) -> String {
+    format!("field `{field}`: must not be null; leave an optional field out instead")
 }
 
 /// `field `payer.openid`: is required` (the problem mapping turns the

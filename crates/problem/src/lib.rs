@@ -214,6 +214,10 @@ impl Problem {
                     .with_detail("this method is not allowed on this path")
             }
             StatusCode::UNAUTHORIZED => Self::unauthorized("missing or invalid credentials"),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+                Self::new(status, "unsupported-media-type", "Unsupported media type")
+                    .with_detail("send the body as JSON with `Content-Type: application/json`")
+            }
             s if s.is_server_error() => Self::internal(),
             s => {
                 let message = err.to_string();
@@ -329,6 +333,18 @@ const DOCUMENTED: &[(u16, &str)] = &[
         409,
         "Conflicts with the current state (e.g. WeChat's re-shipment limit)",
     ),
+    (
+        413,
+        "The request body is larger than this operation accepts",
+    ),
+    (
+        415,
+        "The request body is not `application/json` (or is missing)",
+    ),
+    (
+        422,
+        "An `Idempotency-Key` was reused with a different request",
+    ),
     (429, "Rate limited; see `Retry-After`"),
     (500, "Unexpected error (logged; body is generic)"),
     (
@@ -336,6 +352,10 @@ const DOCUMENTED: &[(u16, &str)] = &[
         "WeChat answered an error that is not the caller's fault",
     ),
     (503, "A dependency (database, Redis, WeChat) is unavailable"),
+    (
+        504,
+        "WeChat did not answer in time; for a write the outcome is unknown",
+    ),
 ];
 
 impl ApiResponse for Problem {

@@ -2,7 +2,7 @@
 //! stored. Keys carry 256 bits of randomness, so a fast hash is safe here
 //! (slow password hashes exist for low-entropy human passwords).
 use rand::RngCore as _;
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use sha2::{Digest, Sha256};
 
 use crate::{
@@ -131,12 +131,20 @@ impl Store {
         Ok(entry)
     }
 
-    pub async fn list_api_keys(&self, tenant_id: &str) -> Result<Vec<api_key::Model>, StoreError> {
-        Ok(api_key::Entity::find()
+    /// A tenant's keys, oldest first, after the key `after`, at most `limit`.
+    pub async fn list_api_keys(
+        &self,
+        tenant_id: &str,
+        after: Option<&str>,
+        limit: u64,
+    ) -> Result<Vec<api_key::Model>, StoreError> {
+        let mut query = api_key::Entity::find()
             .filter(api_key::Column::TenantId.eq(tenant_id))
-            .order_by_asc(api_key::Column::Id)
-            .all(self.db())
-            .await?)
+            .order_by_asc(api_key::Column::Id);
+        if let Some(after) = after {
+            query = query.filter(api_key::Column::Id.gt(after));
+        }
+        Ok(query.limit(limit).all(self.db()).await?)
     }
 
     pub async fn api_key(

@@ -183,7 +183,7 @@ fn router(
     let api = openapi_service();
     let docs = api.swagger_ui();
     let spec = Arc::new(api.spec());
-    let allowed = crate::allow::AllowedMethods::from_spec(
+    let guard = crate::spec_guard::SpecGuard::from_spec(
         &serde_json::from_str(&spec).unwrap_or(serde_json::Value::Null),
     );
     Route::new()
@@ -217,7 +217,7 @@ fn router(
             use poem::IntoResponse;
             Problem::from_poem_error(&err).into_response()
         })
-        .with(allowed)
+        .with(guard)
         .with(Tracing)
         .boxed()
 }

@@ -9,12 +9,12 @@
 //! - `sandbox`: the gateway plus an in-process WeChat simulator for newcomers.
 #![forbid(unsafe_code)]
 
-mod allow;
 mod app;
 mod body_limit;
 pub mod config;
 mod routes;
 pub mod sandbox;
+mod spec_guard;
 pub mod telemetry;
 mod workers;
 

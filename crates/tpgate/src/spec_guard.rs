@@ -1,19 +1,30 @@
-//! The `Allow` header on 405 answers (RFC 9110 §15.5.6 requires it; poem
-//! sends none). Allowed methods come from the OpenAPI document for the API
-//! paths, plus the few routes outside it, so the header can never disagree
-//! with what is served.
+//! Two request checks derived from the OpenAPI document, so they can never
+//! disagree with what is served:
+//! - a 405 carries `Allow` (RFC 9110 §15.5.6 requires it; poem sends none);
+//! - a query parameter the operation does not define is a 400 naming it,
+//!   like an unknown body field: `?stauts=active` would otherwise silently
+//!   list everything.
 use poem::{
     Endpoint, IntoResponse, Middleware, Request, Response, Result,
-    http::{HeaderValue, StatusCode, header},
+    http::{HeaderValue, Method, StatusCode, header},
 };
+use problem::Problem;
 
-/// Path templates (`{param}` segments match anything) and their methods.
-#[derive(Debug, Clone, Default)]
-pub struct AllowedMethods {
-    routes: Vec<(Vec<String>, String)>,
+/// One path template (`{param}` segments match any one segment; a final
+/// `{*}` matches the rest) with its operations.
+#[derive(Debug, Clone)]
+struct Route {
+    segments: Vec<String>,
+    /// Method and the query parameters it accepts (None: not checked).
+    operations: Vec<(Method, Option<Vec<String>>)>,
 }
 
-/// Routes served outside the OpenAPI document.
+#[derive(Debug, Clone, Default)]
+pub struct SpecGuard {
+    routes: Vec<Route>,
+}
+
+/// Routes served outside the OpenAPI document (their query is not checked).
 const EXTRA_ROUTES: &[(&str, &str)] = &[
     ("/wechat/component/events", "POST"),
     ("/v1/apps/{appid}/raw/{*}", "POST"),
@@ -32,42 +43,79 @@ fn segments(path: &str) -> Vec<String> {
         .collect()
 }
 
-impl AllowedMethods {
+impl SpecGuard {
     pub fn from_spec(spec: &serde_json::Value) -> Self {
-        let mut routes: Vec<(Vec<String>, String)> = EXTRA_ROUTES
+        let mut routes: Vec<Route> = EXTRA_ROUTES
             .iter()
-            .map(|(p, m)| (segments(p), (*m).to_owned()))
+            .map(|(p, m)| Route {
+                segments: segments(p),
+                operations: vec![(
+                    Method::from_bytes(m.as_bytes()).unwrap_or(Method::GET),
+                    None,
+                )],
+            })
             .collect();
-        if let Some(paths) = spec.get("paths").and_then(|p| p.as_object()) {
-            for (path, item) in paths {
-                let Some(ops) = item.as_object() else {
-                    continue;
-                };
-                let methods: Vec<String> = ops
-                    .keys()
-                    .filter(|m| {
-                        matches!(
-                            m.as_str(),
-                            "get" | "put" | "post" | "delete" | "patch" | "head" | "options"
-                        )
-                    })
-                    .map(|m| m.to_ascii_uppercase())
-                    .collect();
-                if !methods.is_empty() {
-                    routes.push((segments(path), methods.join(", ")));
-                }
+        let paths = spec.get("paths").and_then(|p| p.as_object());
+        for (path, item) in paths.into_iter().flatten() {
+            let Some(ops) = item.as_object() else {
+                continue;
+            };
+            let operations: Vec<(Method, Option<Vec<String>>)> = ops
+                .iter()
+                .filter_map(|(m, op)| {
+                    let method = Method::from_bytes(m.to_ascii_uppercase().as_bytes()).ok()?;
+                    let query = op["parameters"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter(|p| p["in"] == "query")
+                        .filter_map(|p| p["name"].as_str().map(str::to_owned))
+                        .collect();
+                    Some((method, Some(query)))
+                })
+                .collect();
+            if !operations.is_empty() {
+                routes.push(Route {
+                    segments: segments(path),
+                    operations,
+                });
             }
         }
         Self { routes }
     }
 
-    /// The methods served at `path`, if any route matches it.
-    pub fn allowed(&self, path: &str) -> Option<&str> {
+    fn route(&self, path: &str) -> Option<&Route> {
         let wanted = segments(path);
-        self.routes
+        self.routes.iter().find(|r| matches(&r.segments, &wanted))
+    }
+
+    /// The methods served at `path`, if any route matches it.
+    pub fn allowed(&self, path: &str) -> Option<String> {
+        self.route(path).map(|r| {
+            r.operations
+                .iter()
+                .map(|(m, _)| m.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+    }
+
+    /// The first query parameter of `query` that the operation does not define.
+    pub fn unknown_query_parameter(
+        &self,
+        method: &Method,
+        path: &str,
+        query: &str,
+    ) -> Option<String> {
+        let (_, known) = self
+            .route(path)?
+            .operations
             .iter()
-            .find(|(template, _)| matches(template, &wanted))
-            .map(|(_, methods)| methods.as_str())
+            .find(|(m, _)| m == method)?;
+        let known = known.as_ref()?;
+        url::form_urlencoded::parse(query.as_bytes())
+            .map(|(name, _)| name.into_owned())
+            .find(|name| !known.iter().any(|k| k == name))
     }
 }
 
@@ -83,31 +131,42 @@ fn matches(template: &[String], path: &[String]) -> bool {
             .all(|(t, p)| (t.starts_with('{') && !p.is_empty()) || t == p)
 }
 
-impl<E: Endpoint> Middleware<E> for AllowedMethods {
-    type Output = AllowEndpoint<E>;
+impl<E: Endpoint> Middleware<E> for SpecGuard {
+    type Output = SpecGuardEndpoint<E>;
 
     fn transform(&self, inner: E) -> Self::Output {
-        AllowEndpoint {
+        SpecGuardEndpoint {
             inner,
-            allowed: self.clone(),
+            guard: self.clone(),
         }
     }
 }
 
-pub struct AllowEndpoint<E> {
+pub struct SpecGuardEndpoint<E> {
     inner: E,
-    allowed: AllowedMethods,
+    guard: SpecGuard,
 }
 
-impl<E: Endpoint> Endpoint for AllowEndpoint<E> {
+impl<E: Endpoint> Endpoint for SpecGuardEndpoint<E> {
     type Output = Response;
 
     async fn call(&self, req: Request) -> Result<Self::Output> {
         let path = req.uri().path().to_owned();
+        if let Some(query) = req.uri().query()
+            && let Some(name) = self
+                .guard
+                .unknown_query_parameter(req.method(), &path, query)
+        {
+            return Ok(Problem::validation(
+                name.clone(),
+                format!("unknown query parameter `{name}`"),
+            )
+            .into_response());
+        }
         let mut resp = self.inner.call(req).await?.into_response();
         if resp.status() == StatusCode::METHOD_NOT_ALLOWED
-            && let Some(methods) = self.allowed.allowed(&path)
-            && let Ok(value) = HeaderValue::from_str(methods)
+            && let Some(methods) = self.guard.allowed(&path)
+            && let Ok(value) = HeaderValue::from_str(&methods)
         {
             resp.headers_mut().insert(header::ALLOW, value);
         }
@@ -119,19 +178,51 @@ impl<E: Endpoint> Endpoint for AllowEndpoint<E> {
 mod tests {
     use super::*;
 
+    fn guard() -> SpecGuard {
+        SpecGuard::from_spec(&serde_json::json!({"paths": {
+            "/admin/v1/tenants/{tenant_id}": {
+                "get": {"parameters": [{"name": "tenant_id", "in": "path"}]},
+                "delete": {"parameters": [{"name": "force", "in": "query"}]},
+                "patch": {},
+            },
+        }}))
+    }
+
     #[test]
     fn templates_match_paths() {
-        let spec = serde_json::json!({"paths": {
-            "/admin/v1/tenants/{tenant_id}": {"get": {}, "patch": {}, "delete": {}, "parameters": []},
-        }});
-        let a = AllowedMethods::from_spec(&spec);
+        let g = guard();
         assert_eq!(
-            a.allowed("/admin/v1/tenants/abc"),
+            g.allowed("/admin/v1/tenants/abc").as_deref(),
             Some("DELETE, GET, PATCH")
         );
-        assert_eq!(a.allowed("/admin/v1/tenants/abc/x"), None);
-        assert_eq!(a.allowed("/v1/apps/wx1/raw/wxa/x"), Some("POST"));
-        assert_eq!(a.allowed("/v1/apps/wx1/raw"), None);
-        assert_eq!(a.allowed("/healthz"), Some("GET"));
+        assert_eq!(g.allowed("/admin/v1/tenants/abc/x"), None);
+        assert_eq!(g.allowed("/v1/apps/wx1/raw/wxa/x").as_deref(), Some("POST"));
+        assert_eq!(g.allowed("/v1/apps/wx1/raw"), None);
+        assert_eq!(g.allowed("/healthz").as_deref(), Some("GET"));
+    }
+
+    #[test]
+    fn unknown_query_parameters_are_named() {
+        let g = guard();
+        let t = "/admin/v1/tenants/abc";
+        assert_eq!(
+            g.unknown_query_parameter(&Method::DELETE, t, "force=true"),
+            None
+        );
+        assert_eq!(
+            g.unknown_query_parameter(&Method::DELETE, t, "force=true&forse=1")
+                .as_deref(),
+            Some("forse")
+        );
+        assert_eq!(
+            g.unknown_query_parameter(&Method::GET, t, "=null")
+                .as_deref(),
+            Some("")
+        );
+        // Routes outside the spec are not checked.
+        assert_eq!(
+            g.unknown_query_parameter(&Method::GET, "/onboard/x", "page=pc&y=1"),
+            None
+        );
     }
 }

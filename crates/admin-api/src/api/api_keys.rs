@@ -47,7 +47,7 @@ fn scopes_of(stored: &str) -> Vec<ApiKeyScope> {
 /// An API key to create.
 #[derive(Debug, Clone, Object, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
-#[oai(deny_unknown_fields, example)]
+#[oai(skip_serializing_if_is_none, deny_unknown_fields, example)]
 pub struct NewApiKey {
     /// A label for humans, 1–128 characters.
     #[oai(validator(min_length = 1, max_length = 128))]
@@ -72,6 +72,7 @@ impl poem_openapi::types::Example for NewApiKey {
 
 /// An API key as listed: never the key itself, nor its hash.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ApiKey {
     pub id: String,
     pub tenant_id: String,
@@ -103,6 +104,7 @@ impl From<store::entity::api_key::Model> for ApiKey {
 
 /// A newly created API key. `key` is shown only in this response.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct CreatedApiKey {
     #[oai(flatten)]
     pub api_key: ApiKey,
@@ -112,6 +114,7 @@ pub struct CreatedApiKey {
 }
 
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ApiKeyPage {
     pub items: Vec<ApiKey>,
     /// Pass as `cursor` for the next page; absent on the last page.
@@ -223,15 +226,12 @@ impl ApiKeysApi {
     ) -> Result<ListApiKeysResponse, Problem> {
         auth.0.require_tenant_read(&tenant_id)?;
         let after = decode_cursor(cursor.0.as_deref())?;
-        let (limit, _) = fetch_size(limit.0);
+        let (limit, fetch) = fetch_size(limit.0);
         existing_tenant(&state.store, &tenant_id).await?;
-        let rows: Vec<_> = state
+        let rows = state
             .store
-            .list_api_keys(&tenant_id)
-            .await?
-            .into_iter()
-            .filter(|k| after.as_ref().is_none_or(|a| k.id > *a))
-            .collect();
+            .list_api_keys(&tenant_id, after.as_deref(), fetch)
+            .await?;
         let (rows, next_cursor) = paginate(rows, limit, |k| &k.id);
         Ok(ListApiKeysResponse::Ok(Json(ApiKeyPage {
             items: rows.into_iter().map(ApiKey::from).collect(),

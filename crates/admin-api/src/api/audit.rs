@@ -10,6 +10,7 @@ use crate::{AdminState, auth::AdminAuth};
 
 /// One change: who, what, when.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct AuditEntry {
     pub id: String,
     pub occurred_at: DateTime<Utc>,
@@ -43,6 +44,7 @@ impl From<StoredEntry> for AuditEntry {
 }
 
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct AuditPage {
     pub items: Vec<AuditEntry>,
     /// Pass as `cursor` for the next (older) page; absent on the last page.

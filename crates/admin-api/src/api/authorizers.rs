@@ -55,6 +55,7 @@ impl AuthorizerStatus {
 
 /// A granted permission set.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct PermissionSet {
     /// funcscope id, e.g. 142 (shipping management), 18, 45.
     pub id: i64,
@@ -63,6 +64,7 @@ pub struct PermissionSet {
 
 /// The state of the authorizer_access_token tpgate holds (never its value).
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct TokenState {
     /// Whether a token is held that has not expired.
     pub valid: bool,
@@ -75,6 +77,7 @@ pub struct TokenState {
 
 /// A Mini Program that authorized the platform.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Authorizer {
     pub appid: String,
     /// Owning tenant; absent when WeChat reported an authorization that no
@@ -133,6 +136,7 @@ impl From<AuthorizerInfo> for Authorizer {
 }
 
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct AuthorizerPage {
     pub items: Vec<Authorizer>,
     /// Pass as `cursor` for the next page; absent on the last page.
@@ -142,21 +146,37 @@ pub struct AuthorizerPage {
 /// Where to move an authorizer.
 #[derive(Debug, Clone, Object, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
-#[oai(deny_unknown_fields)]
+#[oai(skip_serializing_if_is_none, deny_unknown_fields, example)]
 pub struct MoveAuthorizer {
     /// The tenant that will own the Mini Program.
     #[oai(validator(min_length = 1, max_length = 64))]
     pub tenant_id: String,
 }
 
+impl poem_openapi::types::Example for MoveAuthorizer {
+    fn example() -> Self {
+        Self {
+            tenant_id: "019ab2c4-5d6e-7f80-9a1b-2c3d4e5f6a7b".into(),
+        }
+    }
+}
+
 /// Why an operator revokes an authorization.
 #[derive(Debug, Clone, Object, serde::Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-#[oai(deny_unknown_fields)]
+#[oai(skip_serializing_if_is_none, deny_unknown_fields, example)]
 pub struct RevokeAuthorizer {
     /// Recorded in the event and the audit log, up to 500 characters.
     #[oai(validator(max_length = 500))]
     pub reason: Option<String>,
+}
+
+impl poem_openapi::types::Example for RevokeAuthorizer {
+    fn example() -> Self {
+        Self {
+            reason: Some("merchant ended the contract".into()),
+        }
+    }
 }
 
 #[derive(ApiResponse)]
@@ -386,6 +406,13 @@ impl AuthorizersApi {
         appid: Path<String>,
     ) -> Result<AuthorizerResponse, Problem> {
         let before = writable(&state, &auth.0, &appid).await?;
+        if before.status != STATUS_ACTIVE {
+            // WeChat would answer 61003 (not authorized); say why instead.
+            return Err(Problem::conflict(format!(
+                "authorizer {} is {}; it must authorize the platform again before it can be re-synced",
+                appid.0, before.status
+            )));
+        }
         let info = state
             .auth
             .resync_authorizer(&appid)

@@ -15,6 +15,7 @@ use crate::{AdminState, auth::AdminAuth};
 
 /// An event.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Event {
     pub id: String,
     /// e.g. `authorization.authorized`, `authorization.revoked`.
@@ -45,6 +46,7 @@ impl From<StoredEvent> for Event {
 }
 
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct EventPage {
     pub items: Vec<Event>,
     /// Pass as `cursor` for the next (older) page; absent on the last page.

@@ -37,6 +37,7 @@ impl From<LinkState> for LinkStatus {
 
 /// An onboarding link as listed (its URL is shown only at creation).
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct OnboardingLink {
     pub id: String,
     pub tenant_id: String,
@@ -68,6 +69,7 @@ impl From<store::entity::onboarding_link::Model> for OnboardingLink {
 }
 
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct OnboardingLinkPage {
     pub items: Vec<OnboardingLink>,
     /// Pass as `cursor` for the next page; absent on the last page.
@@ -91,7 +93,7 @@ enum OnboardingLinkResponse {
 /// An onboarding link to create.
 #[derive(Debug, Clone, Object, serde::Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-#[oai(deny_unknown_fields, example)]
+#[oai(skip_serializing_if_is_none, deny_unknown_fields, example)]
 pub struct NewOnboardingLink {
     /// Which accounts the authorization page offers: 1 Official Accounts,
     /// 2 Mini Programs (default), 3 both.
@@ -120,6 +122,7 @@ impl poem_openapi::types::Example for NewOnboardingLink {
 
 /// An onboarding link. `url` is shown only in this response.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct CreatedOnboardingLink {
     pub id: String,
     pub tenant_id: String,

@@ -10,6 +10,7 @@ use crate::{AdminState, auth::AdminAuth};
 
 /// The component_verify_ticket WeChat pushes every 10 minutes.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct TicketStatus {
     pub present: bool,
     pub received_at: Option<DateTime<Utc>>,
@@ -24,6 +25,7 @@ pub struct TicketStatus {
 
 /// The component_access_token (its state, never its value).
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ComponentTokenStatus {
     pub valid: bool,
     pub expires_at: Option<DateTime<Utc>>,
@@ -32,6 +34,7 @@ pub struct ComponentTokenStatus {
 
 /// What `/readyz` checks, in detail.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Readiness {
     pub ready: bool,
     pub database: bool,
@@ -44,6 +47,7 @@ pub struct Readiness {
 }
 
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct StatusCount {
     pub status: String,
     pub count: i64,
@@ -51,6 +55,7 @@ pub struct StatusCount {
 
 /// The platform's state.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct PlatformStatus {
     pub component_appid: String,
     pub ticket: TicketStatus,

@@ -10,11 +10,14 @@ use poem_openapi::{
 use problem::{Checked, Problem};
 use ratelimit::{ApiGroup, Dimension, Policy, PolicyError, Scope, Window};
 
-use super::AdminTags;
+use serde_json::json;
+
+use super::{AdminTags, Change, audit};
 use crate::{AdminState, auth::AdminAuth};
 
 /// A limit: at most `max_calls` calls of an API group per dimension per window.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct RateLimitPolicy {
     /// Policy id; `default:…` for a built-in default (not deletable; override it instead).
     #[oai(read_only)]
@@ -34,7 +37,7 @@ pub struct RateLimitPolicy {
 /// A policy to create, or to replace (same group, dimension, window and scope).
 #[derive(Debug, Clone, Object, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
-#[oai(deny_unknown_fields)]
+#[oai(skip_serializing_if_is_none, deny_unknown_fields, example)]
 pub struct NewRateLimitPolicy {
     /// `shipping`, `logistics_plugin`, `logistics_helper` or `raw`.
     pub api_group: String,
@@ -49,14 +52,28 @@ pub struct NewRateLimitPolicy {
     pub max_calls: i64,
 }
 
+impl poem_openapi::types::Example for NewRateLimitPolicy {
+    fn example() -> Self {
+        Self {
+            api_group: "logistics_plugin".into(),
+            dimension: "user".into(),
+            window: "day".into(),
+            scope: "appid:wx1234567890abcdef".into(),
+            max_calls: 50,
+        }
+    }
+}
+
 /// All policies in force.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct RateLimitPolicyList {
     pub items: Vec<RateLimitPolicy>,
 }
 
 /// Calls counted for one API group on one day.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct GroupUsage {
     pub api_group: String,
     /// Calls by the appid.
@@ -68,6 +85,7 @@ pub struct GroupUsage {
 
 /// Usage of one appid (and optionally one user) on one Shanghai calendar day.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct UsageReport {
     pub appid: String,
     #[oai(skip_serializing_if_is_none)]
@@ -191,7 +209,21 @@ impl RateLimitsApi {
             })
             .await?;
         state.limiter.reload().await?;
-        tracing::info!(admin.sub = %auth.0.subject, policy = %policy.name(), scope = %policy.scope, max_calls = policy.max_calls, "rate-limit policy set");
+        audit(
+            &state,
+            &auth.0,
+            Change {
+                action: "rate_limit_policy.put",
+                target_type: "rate_limit_policy",
+                target_id: &row.id,
+                tenant_id: match &policy.scope {
+                    Scope::Tenant(t) => Some(t.as_str()),
+                    _ => None,
+                },
+                detail: json!({ "policy": policy.name(), "scope": policy.scope.to_string(), "max_calls": policy.max_calls }),
+            },
+        )
+        .await;
         Ok(PutPolicyResponse::Ok(Json(to_dto(row.id, &policy))))
     }
 
@@ -216,7 +248,18 @@ impl RateLimitsApi {
             )));
         }
         state.limiter.reload().await?;
-        tracing::info!(admin.sub = %auth.0.subject, policy.id = %id.0, "rate-limit policy deleted");
+        audit(
+            &state,
+            &auth.0,
+            Change {
+                action: "rate_limit_policy.delete",
+                target_type: "rate_limit_policy",
+                target_id: &id,
+                tenant_id: None,
+                detail: json!({}),
+            },
+        )
+        .await;
         Ok(DeletePolicyResponse::Deleted)
     }
 

@@ -43,7 +43,7 @@ impl TenantStatus {
 
 /// A tenant.
 #[derive(Debug, Clone, Object)]
-#[oai(example)]
+#[oai(skip_serializing_if_is_none, example)]
 pub struct Tenant {
     /// Tenant id.
     pub id: String,
@@ -85,7 +85,7 @@ impl From<store::entity::tenant::Model> for Tenant {
 /// A tenant to create.
 #[derive(Debug, Clone, Object, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
-#[oai(deny_unknown_fields, example)]
+#[oai(skip_serializing_if_is_none, deny_unknown_fields, example)]
 pub struct NewTenant {
     /// Unique display name, 1–128 characters.
     #[oai(validator(min_length = 1, max_length = 128))]
@@ -103,7 +103,7 @@ impl poem_openapi::types::Example for NewTenant {
 /// Changes to a tenant; absent fields stay as they are.
 #[derive(Debug, Clone, Object, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
-#[oai(deny_unknown_fields)]
+#[oai(skip_serializing_if_is_none, deny_unknown_fields, example)]
 pub struct TenantPatch {
     /// New unique display name, 1–128 characters.
     #[oai(validator(min_length = 1, max_length = 128))]
@@ -112,16 +112,32 @@ pub struct TenantPatch {
     pub raw_passthrough: Option<bool>,
 }
 
+impl poem_openapi::types::Example for TenantPatch {
+    fn example() -> Self {
+        Self {
+            name: Some("Acme Retail (East)".into()),
+            raw_passthrough: None,
+        }
+    }
+}
+
 /// Whether a tenant may use the raw passthrough.
 #[derive(Debug, Clone, Object, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
-#[oai(deny_unknown_fields)]
+#[oai(skip_serializing_if_is_none, deny_unknown_fields, example)]
 pub struct RawPassthroughSetting {
     pub enabled: bool,
 }
 
+impl poem_openapi::types::Example for RawPassthroughSetting {
+    fn example() -> Self {
+        Self { enabled: true }
+    }
+}
+
 /// A page of tenants.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct TenantPage {
     pub items: Vec<Tenant>,
     /// Pass as `cursor` for the next page; absent on the last page.
@@ -130,6 +146,7 @@ pub struct TenantPage {
 
 /// The outcome of deleting a tenant.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct DeletedTenant {
     pub id: String,
     /// Mini Programs left authorized but without a tenant (force only).

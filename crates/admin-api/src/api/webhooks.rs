@@ -17,6 +17,7 @@ use crate::{AdminState, auth::AdminAuth};
 
 /// A webhook endpoint (its signing secret is shown only at creation and rotation).
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Webhook {
     pub id: String,
     pub tenant_id: String,
@@ -56,7 +57,7 @@ impl From<WebhookEndpoint> for Webhook {
 /// A webhook endpoint to create.
 #[derive(Debug, Clone, Object, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
-#[oai(deny_unknown_fields, example)]
+#[oai(skip_serializing_if_is_none, deny_unknown_fields, example)]
 pub struct NewWebhook {
     /// `https://…` (or `http://…`) URL receiving `POST`s, up to 2048 characters.
     #[oai(validator(min_length = 1, max_length = 2048))]
@@ -86,7 +87,7 @@ impl poem_openapi::types::Example for NewWebhook {
 /// Changes to a webhook endpoint; absent fields stay as they are.
 #[derive(Debug, Clone, Object, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
-#[oai(deny_unknown_fields)]
+#[oai(skip_serializing_if_is_none, deny_unknown_fields, example)]
 pub struct WebhookPatch {
     #[oai(validator(min_length = 1, max_length = 2048))]
     pub url: Option<String>,
@@ -98,10 +99,21 @@ pub struct WebhookPatch {
     pub enabled: Option<bool>,
 }
 
+impl poem_openapi::types::Example for WebhookPatch {
+    fn example() -> Self {
+        Self {
+            url: None,
+            description: None,
+            event_types: None,
+            enabled: Some(true),
+        }
+    }
+}
+
 /// How to rotate a signing secret.
 #[derive(Debug, Clone, Object, serde::Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-#[oai(deny_unknown_fields)]
+#[oai(skip_serializing_if_is_none, deny_unknown_fields, example)]
 pub struct RotateWebhookSecret {
     /// How long deliveries stay signed with the old secret too, 0 to 7 days
     /// (default 24 h), so receivers can switch without rejecting anything.
@@ -109,8 +121,17 @@ pub struct RotateWebhookSecret {
     pub previous_secret_valid_for_secs: Option<i64>,
 }
 
+impl poem_openapi::types::Example for RotateWebhookSecret {
+    fn example() -> Self {
+        Self {
+            previous_secret_valid_for_secs: Some(86400),
+        }
+    }
+}
+
 /// A webhook endpoint with its signing secret, shown only in this response.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct WebhookWithSecret {
     #[oai(flatten)]
     pub webhook: Webhook,
@@ -119,6 +140,7 @@ pub struct WebhookWithSecret {
 }
 
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct WebhookPage {
     pub items: Vec<Webhook>,
     /// Pass as `cursor` for the next page; absent on the last page.
