@@ -353,7 +353,7 @@ fn cases(w: &World) -> Vec<Case> {
             .body(json!({"tenant_id": a}))
             .invalid(format!("/admin/v1/authorizers/{appid}/move"), Some(json!({"tenant_id": nobody})), "tenant_id")
             .missing("/admin/v1/authorizers/wx0000000000000000/move".into()),
-        case("resync_authorizer", Method::POST, format!("/admin/v1/authorizers/{appid}/resync"), OwnedWrite)
+        case("resync_authorizer", Method::POST, format!("/admin/v1/authorizers/{appid}/resync"), PlatformWrite)
             .missing("/admin/v1/authorizers/wx0000000000000000/resync".into()),
         case("revoke_authorizer", Method::POST, format!("/admin/v1/authorizers/{appid}/revoke"), OwnedWrite)
             .body(json!({"reason": "walk"}))
@@ -546,6 +546,8 @@ async fn every_admin_endpoint_checks_credentials_roles_input_and_existence() {
     );
 
     // Success, with the role that suits the operation; destructive ones last.
+    // (A minute on, so the forced refresh is past its cool-down after onboarding.)
+    app.advance(61);
     let order = |op: &str| LAST.iter().position(|l| *l == op).unwrap_or(0);
     cases.sort_by_key(|c| order(c.op));
     for c in &cases {
@@ -696,6 +698,16 @@ async fn suspension_and_revocation_stop_keys_at_once_on_every_replica() {
             a.body
         );
     }
+    // Its admins are locked out too.
+    let tenant_admin = token(Role::TenantAdmin, Some(&tenant));
+    let r = app
+        .http
+        .get(app.url(&format!("/admin/v1/tenants/{tenant}")))
+        .bearer_auth(&tenant_admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
     let r = app
         .admin_post(&format!("/admin/v1/tenants/{tenant}/resume"), json!({}))
         .await;
@@ -820,6 +832,16 @@ async fn read_only_and_expiring_keys_and_tenant_self_service() {
         .await;
     let short_key = short["key"].as_str().unwrap();
     assert!(short["expires_at"].is_string());
+    // A key cannot outlive itself through the keys it makes.
+    let child = admin
+        .ok(
+            Method::POST,
+            &format!("/admin/v1/tenants/{tenant}/api-keys"),
+            short_key,
+            Some(json!({"name": "child"})),
+        )
+        .await;
+    assert_eq!(child["expires_at"], short["expires_at"], "{child}");
     let ok = app
         .call(
             &app.base,
@@ -920,6 +942,46 @@ async fn paging_filters_force_delete_move_resync_and_rotation() {
         "{one}"
     );
     assert!(!one.to_string().contains("access_token\":\""), "{one}");
+
+    // Forced refreshes cool down for a minute (onboarding just refreshed).
+    let r = admin
+        .send(
+            &Method::POST,
+            &format!("/admin/v1/authorizers/{appid}/refresh-token"),
+            Some(&root),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 429, "{}", r.body);
+    assert!(r.headers.contains_key("retry-after"));
+    app.advance(61);
+    let refreshed = admin
+        .ok(
+            Method::POST,
+            &format!("/admin/v1/authorizers/{appid}/refresh-token"),
+            &root,
+            None,
+        )
+        .await;
+    assert!(
+        refreshed["token"]["valid"].as_bool().unwrap(),
+        "{refreshed}"
+    );
+
+    // Name filters ignore case and take `%` / `_` literally.
+    let found = admin
+        .ok(
+            Method::GET,
+            "/admin/v1/tenants?name=pAgEr%2001",
+            &root,
+            None,
+        )
+        .await;
+    assert_eq!(found["items"].as_array().unwrap().len(), 1, "{found}");
+    let none = admin
+        .ok(Method::GET, "/admin/v1/tenants?name=Pager%25", &root, None)
+        .await;
+    assert_eq!(none["items"], json!([]), "{none}");
 
     // Re-sync picks up permission sets changed without a push.
     app.sim.authorize(&appid, vec![142, 45]);

@@ -12,7 +12,10 @@
 use poem::Request;
 use poem_openapi::{SecurityScheme, auth::Bearer};
 use problem::Problem;
-use store::api_keys::{KEY_PREFIX, SCOPE_WRITE, has_scope};
+use store::{
+    api_keys::{KEY_PREFIX, SCOPE_WRITE, has_scope},
+    tenants::STATUS_ACTIVE,
+};
 
 use crate::{AdminState, jwt::Role};
 
@@ -20,10 +23,12 @@ use crate::{AdminState, jwt::Role};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Credential {
     Jwt,
-    /// A tenant API key; `read_only` keys may not change anything.
+    /// A tenant API key; `read_only` keys may not change anything, and keys
+    /// it creates expire no later than it does.
     ApiKey {
         id: String,
         read_only: bool,
+        expires_at: Option<chrono::DateTime<chrono::Utc>>,
     },
 }
 
@@ -45,6 +50,15 @@ impl Caller {
                 ..
             }
         )
+    }
+
+    /// When the key making this call expires (None: a JWT, or a key that
+    /// does not expire).
+    pub fn key_expires_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        match self.credential {
+            Credential::ApiKey { expires_at, .. } => expires_at,
+            Credential::Jwt => None,
+        }
     }
 
     pub fn role_name(&self) -> &'static str {
@@ -138,6 +152,16 @@ async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<Caller> {
         .verify(&bearer.token)
         .await
         .map_err(|e| Problem::unauthorized(e.to_string()))?;
+    if let (Role::TenantAdmin, Some(tenant_id)) = (claims.role, &claims.tenant_id) {
+        // A suspended (or deleted) tenant's admins are locked out like its
+        // keys. A storage error fails closed.
+        let tenant = state.store.tenant(tenant_id).await.map_err(Problem::from)?;
+        if tenant.is_none_or(|t| t.status != STATUS_ACTIVE) {
+            return Err(
+                Problem::forbidden("the token's tenant is suspended or no longer exists").into(),
+            );
+        }
+    }
     Ok(Caller {
         subject: claims.sub,
         role: claims.role,
@@ -163,6 +187,7 @@ async fn caller_for_api_key(state: &AdminState, key: &str) -> poem::Result<Calle
         tenant_id: Some(tenant.id),
         credential: Credential::ApiKey {
             read_only: !has_scope(&api_key, SCOPE_WRITE),
+            expires_at: api_key.expires_at,
             id: api_key.id,
         },
     })

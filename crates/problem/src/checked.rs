@@ -53,6 +53,11 @@ impl<T: ParseFromJSON + serde::de::DeserializeOwned> ParseFromJSON for Checked<T
         if let Some(field) = first_null(&raw, "") {
             return Err(ParseError::custom(null_message(&field)));
         }
+        if let Some(field) = first_control_char(&raw, "") {
+            return Err(ParseError::custom(format!(
+                "field `{field}`: must not contain control characters"
+            )));
+        }
         // serde first: it is strict about types (poem-openapi would take
         // `false` for a string) and names the field; then poem-openapi,
         // for the validators (lengths, ranges, patterns), which name theirs.
@@ -89,6 +94,37 @@ pub fn first_null(value: &Value, path: &str) -> Option<String> {
             .iter()
             .enumerate()
             .find_map(|(i, v)| first_null(v, &format!("{path}[{i}]"))),
+        _ => None,
+    }
+}
+
+/// The path of the first string (key or value) in `value` holding a NUL or
+/// another C0 control character other than tab and newlines: Postgres
+/// refuses NUL in text (a 500 if it got that far), and no name, URL or
+/// reason needs them.
+pub fn first_control_char(value: &Value, path: &str) -> Option<String> {
+    let bad = |s: &str| {
+        s.chars()
+            .any(|c| c.is_control() && (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r'))
+    };
+    match value {
+        Value::String(s) if bad(s) => Some(path.to_owned()),
+        Value::Object(map) => map.iter().find_map(|(k, v)| {
+            let p = if path.is_empty() {
+                k.clone()
+            } else {
+                format!("{path}.{k}")
+            };
+            if bad(k) {
+                Some(p)
+            } else {
+                first_control_char(v, &p)
+            }
+        }),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| first_control_char(v, &format!("{path}[{i}]"))),
         _ => None,
     }
 }

@@ -63,8 +63,9 @@ impl Store {
         let mut raw = [0u8; 32];
         rand::rng().fill_bytes(&mut raw);
         let key = format!("{KEY_PREFIX}{}", hex::encode(raw));
+        let id = new_id();
         let row = api_key::ActiveModel {
-            id: Set(new_id()),
+            id: Set(id.clone()),
             tenant_id: Set(tenant_id.to_owned()),
             name: Set(new.name.clone()),
             prefix: Set(key[..SHOWN_PREFIX_LEN].to_owned()),
@@ -75,7 +76,6 @@ impl Store {
             expires_at: Set(new.expires_at),
             scopes: Set(new.scopes.join(",")),
         };
-        let id = row.id.clone().unwrap();
         api_key::Entity::insert(row).exec(self.db()).await?;
         let model = api_key::Entity::find_by_id(id)
             .one(self.db())
@@ -121,13 +121,9 @@ impl Store {
             // A cached key may have expired since it was cached.
             return Ok(entry.filter(|(k, _)| key_usable(k, now())));
         }
+        let epoch = self.cache.epoch();
         let entry = self.tenant_for_api_key(key).await?;
-        let ttl = if entry.is_some() {
-            self.cache.ttl
-        } else {
-            self.cache.negative_ttl()
-        };
-        self.cache.api_keys.insert(hash, entry.clone(), ttl);
+        self.cache.insert_key(epoch, hash, entry.clone());
         Ok(entry)
     }
 

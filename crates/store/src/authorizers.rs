@@ -275,21 +275,16 @@ impl Store {
         if let Some(entry) = self.cache.authorizers.get(&appid.to_owned()) {
             return Ok(entry);
         }
+        let epoch = self.cache.epoch();
         let entry = self.authorizer(appid).await?;
-        let ttl = if entry.is_some() {
-            self.cache.ttl
-        } else {
-            self.cache.negative_ttl()
-        };
         self.cache
-            .authorizers
-            .insert(appid.to_owned(), entry.clone(), ttl);
+            .insert_authorizer(epoch, appid.to_owned(), entry.clone());
         Ok(entry)
     }
 
     /// Forgets `appid`'s cached state after a write that changed it.
     fn forget_authorizer(&self, appid: &str) {
-        self.cache.authorizers.remove(&appid.to_owned());
+        self.cache.forget_authorizer(appid);
     }
 
     /// One page of authorizers by appid, after `after`, matching `filter`.
@@ -310,17 +305,21 @@ impl Store {
             query = query.filter(authorizer::Column::Status.eq(status.as_str()));
         }
         if let Some(name) = &filter.name_contains {
-            query = query.filter(authorizer::Column::NickName.contains(name.as_str()));
+            query = query.filter(crate::contains_ignoring_case(
+                authorizer::Column::NickName,
+                name,
+            ));
         }
         if let Some(set) = filter.permission_set {
-            let granted: Vec<String> = funcscope::Entity::find()
-                .select_only()
-                .column(funcscope::Column::Appid)
-                .filter(funcscope::Column::FuncscopeId.eq(set))
-                .into_tuple::<String>()
-                .all(self.db())
-                .await?;
-            query = query.filter(authorizer::Column::Appid.is_in(granted));
+            query = query.filter(
+                authorizer::Column::Appid.in_subquery(
+                    sea_orm::sea_query::Query::select()
+                        .column(funcscope::Column::Appid)
+                        .from(funcscope::Entity)
+                        .and_where(funcscope::Column::FuncscopeId.eq(set))
+                        .to_owned(),
+                ),
+            );
         }
         let rows = query.limit(limit).all(self.db()).await?;
         let appids: Vec<String> = rows.iter().map(|r| r.appid.clone()).collect();
@@ -472,6 +471,19 @@ impl Store {
             .await
     }
 
+    /// An operator's revocation: only if nothing was written since
+    /// `expected_version` (a concurrent re-authorization wins; the operator
+    /// reads again and decides).
+    pub async fn revoke_authorizer_at(
+        &self,
+        appid: &str,
+        expected_version: i64,
+        event: NewEvent,
+    ) -> Result<StatusChange, StoreError> {
+        self.change_status(appid, STATUS_REVOKED, Some(expected_version), true, event)
+            .await
+    }
+
     /// The refresh token was refused (61023) and could not be recovered:
     /// stop calling WeChat for this authorizer until it authorizes again.
     /// Only if nothing was written since `expected_version` (a concurrent
@@ -503,7 +515,8 @@ impl Store {
         let result = self
             .change_status_uncached(appid, status, expected_version, drop_tokens, event)
             .await;
-        self.forget_authorizer(appid);
+        // A revoked authorization must stop working on every replica now.
+        self.forget_cached_everywhere().await;
         result
     }
 

@@ -168,8 +168,7 @@ impl Store {
 
     /// Drops every cached API key and authorizer on this replica.
     pub fn forget_cached(&self) {
-        self.cache.api_keys.clear();
-        self.cache.authorizers.clear();
+        self.cache.forget_all();
     }
 
     /// Drops the cached keys and authorizers here and, through Redis
@@ -289,6 +288,26 @@ impl Store {
             redis,
         }
     }
+}
+
+/// `column` contains `text`, ignoring ASCII case, the same on SQLite and
+/// Postgres (`LIKE` is case-insensitive on one and not the other), with `%`,
+/// `_` and `\` in `text` taken literally.
+pub(crate) fn contains_ignoring_case(
+    column: impl sea_orm::sea_query::IntoColumnRef,
+    text: &str,
+) -> sea_orm::sea_query::SimpleExpr {
+    use sea_orm::sea_query::{Expr, ExprTrait as _, Func, LikeExpr};
+    let escaped: String = text
+        .to_lowercase()
+        .chars()
+        .flat_map(|c| match c {
+            '%' | '_' | '\\' => vec!['\\', c],
+            c => vec![c],
+        })
+        .collect();
+    Expr::expr(Func::lower(Expr::col(column)))
+        .like(LikeExpr::new(format!("%{escaped}%")).escape('\\'))
 }
 
 /// Hides the password part of any `scheme://user:password@host` in a message.

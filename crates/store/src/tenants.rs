@@ -1,7 +1,7 @@
 //! Tenants: the service provider's customers, owners of authorizers.
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    TransactionTrait,
 };
 
 use crate::{
@@ -74,7 +74,7 @@ impl Store {
             query = query.filter(tenant::Column::Status.eq(status.as_str()));
         }
         if let Some(name) = &filter.name_contains {
-            query = query.filter(tenant::Column::Name.contains(name.as_str()));
+            query = query.filter(crate::contains_ignoring_case(tenant::Column::Name, name));
         }
         Ok(query.limit(limit).all(self.db()).await?)
     }
@@ -160,16 +160,9 @@ impl Store {
         {
             return Err(StoreError::NotFound("tenant"));
         }
-        let owned = authorizer::Entity::find()
-            .filter(authorizer::Column::TenantId.eq(tenant_id))
-            .count(&txn)
-            .await?;
-        if owned > 0 && !force {
-            return Err(StoreError::Conflict(format!(
-                "the tenant still owns {owned} authorizer(s); move or revoke them first, or delete with force=true to leave them unassigned"
-            )));
-        }
-        authorizer::Entity::update_many()
+        // Unassign first and count what that changed: a count read before
+        // would miss an onboarding that completes meanwhile.
+        let owned = authorizer::Entity::update_many()
             .set(authorizer::ActiveModel {
                 tenant_id: Set(None),
                 updated_at: Set(now()),
@@ -177,7 +170,14 @@ impl Store {
             })
             .filter(authorizer::Column::TenantId.eq(tenant_id))
             .exec(&txn)
-            .await?;
+            .await?
+            .rows_affected;
+        if owned > 0 && !force {
+            txn.rollback().await?;
+            return Err(StoreError::Conflict(format!(
+                "the tenant still owns {owned} authorizer(s); move or revoke them first, or delete with force=true to leave them unassigned"
+            )));
+        }
         api_key::Entity::delete_many()
             .filter(api_key::Column::TenantId.eq(tenant_id))
             .exec(&txn)
@@ -238,7 +238,7 @@ impl Store {
 #[derive(Debug, Clone, Default)]
 pub struct TenantFilter {
     pub status: Option<String>,
-    /// Substring of the name (case-sensitive on Postgres).
+    /// Substring of the name, ignoring ASCII case (see [`crate::contains_ignoring_case`]).
     pub name_contains: Option<String>,
 }
 

@@ -43,16 +43,29 @@ pub struct WebhookEndpoint {
 
 impl From<endpoint::Model> for WebhookEndpoint {
     fn from(m: endpoint::Model) -> Self {
+        // Written by this module from a Vec<String>; should it ever be
+        // unreadable, the endpoint is shown disabled rather than read as
+        // "every type" (which would deliver what the tenant did not ask for).
+        let (event_types, readable) = match serde_json::from_str(&m.event_types) {
+            Ok(types) => (types, true),
+            Err(e) => {
+                tracing::error!(webhook.id = %m.id, error = %e, "stored event types unreadable");
+                (Vec::new(), false)
+            }
+        };
         Self {
-            // Written by this module from a Vec<String>.
-            event_types: serde_json::from_str(&m.event_types).unwrap_or_default(),
+            event_types,
+            enabled: m.enabled && readable,
+            disabled_reason: if readable {
+                m.disabled_reason
+            } else {
+                Some("stored event types unreadable; set event_types again".to_owned())
+            },
             id: m.id,
             tenant_id: m.tenant_id,
             url: m.url,
             description: m.description,
-            enabled: m.enabled,
             consecutive_failures: m.consecutive_failures,
-            disabled_reason: m.disabled_reason,
             previous_secret_expires_at: m.previous_secret_expires_at,
             created_at: m.created_at,
             updated_at: m.updated_at,
@@ -223,17 +236,26 @@ impl Store {
         };
         let secret = new_secret();
         let keep_previous = previous_valid_until > now();
-        endpoint::Entity::update_many()
+        let result = endpoint::Entity::update_many()
             .set(endpoint::ActiveModel {
                 secret_sealed: Set(self.sealer().seal(&secret_purpose(id), &secret)),
-                previous_secret_sealed: Set(keep_previous.then_some(row.secret_sealed)),
+                previous_secret_sealed: Set(keep_previous.then(|| row.secret_sealed.clone())),
                 previous_secret_expires_at: Set(keep_previous.then_some(previous_valid_until)),
                 updated_at: Set(now()),
                 ..Default::default()
             })
             .filter(endpoint::Column::Id.eq(id))
+            // Compare-and-set: of two concurrent rotations one wins, and the
+            // other is told, rather than handing out a secret never in force.
+            .filter(endpoint::Column::SecretSealed.eq(row.secret_sealed))
             .exec(self.db())
             .await?;
+        if result.rows_affected == 0 {
+            return Err(StoreError::Conflict(
+                "the secret was rotated concurrently; read the endpoint and rotate again if needed"
+                    .into(),
+            ));
+        }
         let updated = self
             .webhook(tenant_id, id)
             .await?

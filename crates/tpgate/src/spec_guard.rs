@@ -119,6 +119,24 @@ impl SpecGuard {
     }
 }
 
+/// `path`, or the name of the first query parameter, when it holds a C0
+/// control character.
+fn control_char_in(path: &str, query: Option<&str>) -> Option<String> {
+    // %00–%1F; a raw control character cannot be in a request line.
+    let encoded_control = |s: &str| {
+        s.as_bytes()
+            .windows(3)
+            .any(|w| w[0] == b'%' && matches!(w[1], b'0' | b'1') && w[2].is_ascii_hexdigit())
+    };
+    if encoded_control(path) {
+        return Some("path".to_owned());
+    }
+    let bad = |s: &str| s.chars().any(|c| (c as u32) < 0x20);
+    url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .find(|(k, v)| bad(k) || bad(v))
+        .map(|(k, _)| k.into_owned())
+}
+
 fn matches(template: &[String], path: &[String]) -> bool {
     if template.last().is_some_and(|s| s == "{*}") {
         let fixed = &template[..template.len() - 1];
@@ -152,6 +170,14 @@ impl<E: Endpoint> Endpoint for SpecGuardEndpoint<E> {
 
     async fn call(&self, req: Request) -> Result<Self::Output> {
         let path = req.uri().path().to_owned();
+        // A NUL (or other C0 control) in the path or query: Postgres refuses
+        // NUL in text, and no id, appid or filter holds one.
+        if let Some(part) = control_char_in(&path, req.uri().query()) {
+            return Ok(
+                Problem::validation(part, "the URL must not contain control characters")
+                    .into_response(),
+            );
+        }
         if let Some(query) = req.uri().query()
             && let Some(name) = self
                 .guard
@@ -199,6 +225,23 @@ mod tests {
         assert_eq!(g.allowed("/v1/apps/wx1/raw/wxa/x").as_deref(), Some("POST"));
         assert_eq!(g.allowed("/v1/apps/wx1/raw"), None);
         assert_eq!(g.allowed("/healthz").as_deref(), Some("GET"));
+    }
+
+    #[test]
+    fn control_characters_in_urls_are_found() {
+        assert_eq!(
+            control_char_in("/admin/v1/tenants/a%00b", None).as_deref(),
+            Some("path")
+        );
+        assert_eq!(
+            control_char_in("/a", Some("name=x%00")).as_deref(),
+            Some("name")
+        );
+        assert_eq!(
+            control_char_in("/a+b/c%20d=%1f", None).as_deref(),
+            Some("path")
+        );
+        assert_eq!(control_char_in("/a+b/c%20d", Some("name=a+b")), None);
     }
 
     #[test]

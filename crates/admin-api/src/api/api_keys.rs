@@ -103,7 +103,8 @@ impl From<store::entity::api_key::Model> for ApiKey {
 }
 
 /// A newly created API key. `key` is shown only in this response.
-#[derive(Debug, Clone, Object)]
+/// No `Debug`: it holds the key.
+#[derive(Clone, Object)]
 #[oai(skip_serializing_if_is_none)]
 pub struct CreatedApiKey {
     #[oai(flatten)]
@@ -140,6 +141,18 @@ enum ListApiKeysResponse {
     /// The tenant's keys, oldest first, revoked ones included.
     #[oai(status = 200)]
     Ok(Json<ApiKeyPage>),
+}
+
+/// A key made with an expiring key expires no later than it: a key must not
+/// be able to outlive itself through the keys it creates.
+fn expiry(
+    requested: Option<DateTime<Utc>>,
+    creator_expires: Option<DateTime<Utc>>,
+) -> Option<DateTime<Utc>> {
+    match (requested, creator_expires) {
+        (Some(r), Some(c)) => Some(r.min(c)),
+        (r, c) => r.or(c),
+    }
 }
 
 pub struct ApiKeysApi;
@@ -181,9 +194,11 @@ impl ApiKeysApi {
                 &tenant_id,
                 &StoreNewApiKey {
                     name: name.to_owned(),
-                    expires_at: body
-                        .expires_in_secs
-                        .map(|s| Utc::now() + Duration::seconds(s)),
+                    expires_at: expiry(
+                        body.expires_in_secs
+                            .map(|s| Utc::now() + Duration::seconds(s)),
+                        auth.0.key_expires_at(),
+                    ),
                     scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
                 },
             )
@@ -296,5 +311,21 @@ impl ApiKeysApi {
         )
         .await;
         Ok(ApiKeyResponse::Ok(Json(key.into())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_do_not_outlive_the_key_that_made_them() {
+        let soon = Utc::now() + Duration::hours(1);
+        let later = Utc::now() + Duration::days(30);
+        assert_eq!(expiry(None, None), None);
+        assert_eq!(expiry(Some(later), None), Some(later));
+        assert_eq!(expiry(None, Some(soon)), Some(soon));
+        assert_eq!(expiry(Some(later), Some(soon)), Some(soon));
+        assert_eq!(expiry(Some(soon), Some(later)), Some(soon));
     }
 }

@@ -272,6 +272,19 @@ impl AuthorizersApi {
         appid: Path<String>,
     ) -> Result<AuthorizerResponse, Problem> {
         let info = writable(&state, &auth.0, &appid).await?;
+        // Each forced refresh spends the Mini Program's WeChat quota for
+        // token calls; one a minute is plenty for "the token is broken".
+        if let Some(wait) = refresh_cooldown(info.token_refreshed_at, state.auth.clock().now()) {
+            return Err(Problem::new(
+                poem::http::StatusCode::TOO_MANY_REQUESTS,
+                "refresh-cooldown",
+                "Refreshed moments ago",
+            )
+            .with_detail(format!(
+                "the token was refreshed less than {REFRESH_COOLDOWN_SECS} s ago; retry in {wait} s"
+            ))
+            .with_retry_after(wait));
+        }
         state
             .auth
             .force_refresh_authorizer(&appid, info.version)
@@ -319,18 +332,26 @@ impl AuthorizersApi {
                 }
                 e => e.into(),
             })?;
-        audit(
-            &state,
-            &auth.0,
-            Change {
-                action: "authorizer.move",
-                target_type: "authorizer",
-                target_id: &appid,
-                tenant_id: info.tenant_id.as_deref(),
-                detail: json!({ "from_tenant_id": before.tenant_id, "to_tenant_id": info.tenant_id }),
-            },
-        )
-        .await;
+        // Recorded for both tenants: each sees the move in its own log.
+        let detail = json!({ "from_tenant_id": before.tenant_id, "to_tenant_id": info.tenant_id });
+        let mut tenants = vec![info.tenant_id.as_deref()];
+        if before.tenant_id != info.tenant_id {
+            tenants.push(before.tenant_id.as_deref());
+        }
+        for tenant_id in tenants {
+            audit(
+                &state,
+                &auth.0,
+                Change {
+                    action: "authorizer.move",
+                    target_type: "authorizer",
+                    target_id: &appid,
+                    tenant_id,
+                    detail: detail.clone(),
+                },
+            )
+            .await;
+        }
         Ok(AuthorizerResponse::Ok(Json(info.into())))
     }
 
@@ -364,7 +385,11 @@ impl AuthorizersApi {
                 dedupe_key: format!("operator-revoke:{}:{}", appid.0, info.version),
                 occurred_at: now,
             };
-            match state.store.revoke_authorizer(&appid, event).await? {
+            match state
+                .store
+                .revoke_authorizer_at(&appid, info.version, event)
+                .await?
+            {
                 StatusChange::Changed { .. } | StatusChange::Duplicate => {}
                 StatusChange::Unchanged => {
                     return Err(Problem::conflict(
@@ -393,6 +418,7 @@ impl AuthorizersApi {
     ///
     /// Reads `api_get_authorizer_info`: name, gh_ id, principal and the
     /// granted permission sets (in case an `updateauthorized` push was lost).
+    /// platform_admin only: it spends the platform's component-API quota.
     #[oai(
         path = "/:appid/resync",
         method = "post",
@@ -405,7 +431,8 @@ impl AuthorizersApi {
         /// The Mini Program's appid.
         appid: Path<String>,
     ) -> Result<AuthorizerResponse, Problem> {
-        let before = writable(&state, &auth.0, &appid).await?;
+        auth.0.require_platform_write()?;
+        let before = visible(&state, &auth.0, &appid).await?;
         if before.status != STATUS_ACTIVE {
             // WeChat would answer 61003 (not authorized); say why instead.
             return Err(Problem::conflict(format!(
@@ -437,6 +464,16 @@ impl AuthorizersApi {
     }
 }
 
+const REFRESH_COOLDOWN_SECS: i64 = 60;
+
+/// Seconds to wait before another forced refresh, if the last one was
+/// under [`REFRESH_COOLDOWN_SECS`] ago.
+fn refresh_cooldown(last: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Option<u64> {
+    let since = (now - last?).num_seconds();
+    (since < REFRESH_COOLDOWN_SECS)
+        .then(|| u64::try_from(REFRESH_COOLDOWN_SECS - since.max(0)).unwrap_or(1))
+}
+
 fn found(info: Option<AuthorizerInfo>, appid: &str) -> Result<AuthorizerInfo, Problem> {
     info.ok_or_else(|| Problem::not_found(format!("authorizer {appid} not found")))
 }
@@ -466,4 +503,23 @@ async fn writable(
         None => caller.require_platform_write()?,
     }
     Ok(info)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forced_refreshes_cool_down_for_a_minute() {
+        let now = Utc::now();
+        assert_eq!(refresh_cooldown(None, now), None);
+        assert_eq!(
+            refresh_cooldown(Some(now - chrono::Duration::seconds(10)), now),
+            Some(50)
+        );
+        assert_eq!(
+            refresh_cooldown(Some(now - chrono::Duration::seconds(60)), now),
+            None
+        );
+    }
 }

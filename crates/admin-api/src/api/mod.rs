@@ -52,7 +52,8 @@ pub(crate) enum AdminTags {
     Authorizers,
     /// Rate-limit policies and usage.
     RateLimits,
-    /// Where a tenant's events are delivered.
+    /// Where a tenant's events will be delivered (endpoints and secrets;
+    /// delivery itself is not shipped yet).
     Webhooks,
     /// Events about tenants' Mini Programs.
     Events,

@@ -121,7 +121,8 @@ impl poem_openapi::types::Example for NewOnboardingLink {
 }
 
 /// An onboarding link. `url` is shown only in this response.
-#[derive(Debug, Clone, Object)]
+/// No `Debug`: the URL holds the link's token.
+#[derive(Clone, Object)]
 #[oai(skip_serializing_if_is_none)]
 pub struct CreatedOnboardingLink {
     pub id: String,

@@ -241,6 +241,14 @@ impl RateLimitsApi {
         id: Path<String>,
     ) -> Result<DeletePolicyResponse, Problem> {
         auth.0.require_platform_write()?;
+        // Read first, to file the audit entry under the policy's tenant.
+        let tenant_id = state
+            .store
+            .list_rate_limit_policies()
+            .await?
+            .into_iter()
+            .find(|p| p.id == id.0)
+            .and_then(|p| p.scope.strip_prefix("tenant:").map(str::to_owned));
         if !state.store.delete_rate_limit_policy(&id).await? {
             return Err(Problem::not_found(format!(
                 "rate-limit policy {} not found",
@@ -255,7 +263,7 @@ impl RateLimitsApi {
                 action: "rate_limit_policy.delete",
                 target_type: "rate_limit_policy",
                 target_id: &id,
-                tenant_id: None,
+                tenant_id: tenant_id.as_deref(),
                 detail: json!({}),
             },
         )

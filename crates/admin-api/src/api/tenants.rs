@@ -386,6 +386,8 @@ impl TenantsApi {
         auth.0.require_platform_write()?;
         let force = force.0.unwrap_or(false);
         let deleted = state.store.delete_tenant(&tenant_id, force).await?;
+        // Its tenant-scoped policies went with it.
+        state.limiter.reload().await?;
         audit(
             &state,
             &auth.0,

@@ -130,7 +130,8 @@ impl poem_openapi::types::Example for RotateWebhookSecret {
 }
 
 /// A webhook endpoint with its signing secret, shown only in this response.
-#[derive(Debug, Clone, Object)]
+/// No `Debug`: it holds the secret.
+#[derive(Clone, Object)]
 #[oai(skip_serializing_if_is_none)]
 pub struct WebhookWithSecret {
     #[oai(flatten)]
@@ -207,6 +208,11 @@ fn check_url(raw: &str) -> Result<String, Problem> {
     Ok(url.to_string())
 }
 
+/// A URL for the audit log: its query may carry a receiver's token.
+fn without_query(url: &str) -> String {
+    url.split(['?', '#']).next().unwrap_or_default().to_owned()
+}
+
 /// Event types look like `authorization.revoked` or `trade_manage_order_settlement`.
 fn check_event_types(types: Vec<String>) -> Result<Vec<String>, Problem> {
     let mut out = Vec::with_capacity(types.len());
@@ -264,7 +270,7 @@ impl WebhooksApi {
                 target_type: "webhook",
                 target_id: &webhook.id,
                 tenant_id: Some(&tenant_id),
-                detail: json!({ "url": webhook.url, "event_types": webhook.event_types }),
+                detail: json!({ "url": without_query(&webhook.url), "event_types": webhook.event_types }),
             },
         )
         .await;
@@ -378,7 +384,8 @@ impl WebhooksApi {
                 target_id: &webhook.id,
                 tenant_id: Some(&tenant_id),
                 detail: json!({
-                    "url": update.url,
+                    "url": update.url.as_deref().map(without_query),
+                    "description": update.description,
                     "event_types": update.event_types,
                     "enabled": update.enabled,
                 }),
