@@ -48,6 +48,8 @@ pub struct Application {
     route: poem::endpoint::BoxEndpoint<'static>,
     state: AppState,
     background_tasks: bool,
+    /// How long in-flight requests may finish after a shutdown signal.
+    drain: std::time::Duration,
 }
 
 impl Application {
@@ -68,16 +70,26 @@ impl Application {
             .context("connecting storage")?
             .with_redis_prefix(&config.redis_key_prefix)
             .with_cache_ttl(std::time::Duration::from_secs(config.proxy.cache_ttl_secs));
-        store.migrate().await.context("running migrations")?;
+        if config.migrate_on_start {
+            store.migrate().await.context("running migrations")?;
+        }
+        // Without migrate_on_start the schema may be behind: serve anyway,
+        // and /readyz answers 503 until `tpgate migrate` has run.
+        let schema_current = migration::is_up_to_date(store.db()).await.unwrap_or(false);
+        if !schema_current {
+            tracing::warn!("the database schema is behind: not ready until `tpgate migrate` runs");
+        }
         // Before anything records a metric: the facade drops what comes earlier.
         crate::telemetry::prometheus();
         let auth = TenantAuth::new(store.clone(), config.component_config(), clock)
             .context("component configuration")?;
         let limiter = ratelimit::RateLimiter::new(store.clone());
-        limiter
-            .reload()
-            .await
-            .context("loading rate-limit policies")?;
+        if schema_current {
+            limiter
+                .reload()
+                .await
+                .context("loading rate-limit policies")?;
+        }
         let proxy = ProxyState {
             auth: auth.clone(),
             limiter: limiter.clone(),
@@ -100,7 +112,7 @@ impl Application {
                 public_keys: PublicKeys::load(&config.admin.public_key_sources())
                     .await
                     .context(
-                        "loading admin JWT public keys (admin.jwt_public_key_files, admin.jwks_file, admin.jwks_url)",
+                        "loading admin JWT public keys (admin.jwt_public_key_files, admin.jwks_path, admin.jwks_url)",
                     )?,
             },
             public_base_url: config.public_base_url.clone(),
@@ -127,6 +139,7 @@ impl Application {
             route,
             state,
             background_tasks: config.background_tasks,
+            drain: std::time::Duration::from_secs(config.shutdown_drain_secs),
         })
     }
 
@@ -139,8 +152,9 @@ impl Application {
     }
 
     /// Serves (and runs the background tasks) until `shutdown` resolves,
-    /// then drains in-flight requests (up to 25 s, inside Kubernetes' default
-    /// 30 s grace period) and lets the background tasks finish their tick.
+    /// then stops accepting, drains in-flight requests (up to
+    /// `shutdown_drain_secs`, 25 by default: inside Kubernetes' default 30 s
+    /// grace period) and lets the background tasks finish their tick.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -167,7 +181,7 @@ impl Application {
                     shutdown.await;
                     let _ = stop_tx.send(true);
                 },
-                Some(std::time::Duration::from_secs(25)),
+                Some(self.drain),
             )
             .await;
         while workers.join_next().await.is_some() {}

@@ -20,7 +20,7 @@
 //! | `wechat.timeout_secs` / `.refresh_margin_secs` | | per-call timeout (10); refresh tokens this early (600) |
 //! | `admin.jwt_secret` / `.jwt_issuer` / `.jwt_audience` | `TPGATE_ADMIN__…` | HS256 secret (≥ 32 bytes; optional when public keys are set) and expected `iss`/`aud` |
 //! | `admin.jwt_public_key_files` | `TPGATE_ADMIN__JWT_PUBLIC_KEY_FILES` | PEM public keys (RSA or Ed25519) for RS256/EdDSA tokens; by env a bracketed list, `[/keys/a.pem, /keys/b.pem]` |
-//! | `admin.jwks_file` / `.jwks_url` / `.jwks_refresh_secs` | `TPGATE_ADMIN__JWKS_FILE` / `__JWKS_URL` / `__JWKS_REFRESH_SECS` | a JWKS file read at start; a JWKS URL fetched at start (start fails if it cannot be), then every `jwks_refresh_secs` (300) and, at most every 30 s, when a token names an unknown `kid` |
+//! | `admin.jwks_path` / `.jwks_url` / `.jwks_refresh_secs` | `TPGATE_ADMIN__JWKS_PATH` / `__JWKS_URL` / `__JWKS_REFRESH_SECS` | a JWKS file read at start; a JWKS URL fetched at start (start fails if it cannot be), then every `jwks_refresh_secs` (300) and, at most every 30 s, when a token names an unknown `kid` |
 //! | `tokens.lease_ttl_secs` / `.lease_wait_secs` | `TPGATE_TOKENS__…` | refresh lease lifetime (30) and how long callers wait for another replica's refresh (25) |
 //! | `tokens.ticket_stale_after_secs` / `.ticket_push_request_interval_secs` | | ask WeChat to restart ticket pushes when the ticket is older than this (1200), at most once per interval (300) |
 //! | `tokens.sweep_interval_secs` / `.sweep_active_window_secs` / `.sweep_min_token_age_secs` / `.sweep_concurrency` | | background refresh: tick (30), who counts as active (86400), youngest token refreshed (600), parallel refreshes (8) |
@@ -29,6 +29,8 @@
 //! | `proxy.idempotency_ttl_secs` / `.idempotency_wait_secs` | | how long an `Idempotency-Key` answer is kept (86400), and how long a concurrent repeat waits for it (10) |
 //! | `proxy.permission_sets` | | overrides of the permission map: a WeChat path, or a prefix ending in `/`, to the funcscope ids allowing it, e.g. `{"/wxa/sec/order/" = [142]}` |
 //! | `background_tasks` | `TPGATE_BACKGROUND_TASKS` | run the ticket watchdog and the refresh sweep (default `true`) |
+//! | `migrate_on_start` | `TPGATE_MIGRATE_ON_START` | `serve` applies pending migrations before listening (default `true`); `false` when a separate `tpgate migrate` (the Helm hook) does it, so pods can use a database user without DDL rights — `/readyz` is 503 until the schema is current |
+//! | `shutdown_drain_secs` | `TPGATE_SHUTDOWN_DRAIN_SECS` | after SIGTERM, how long in-flight requests may finish (default 25; keep it below Kubernetes' grace period) |
 //! | `log_format` | `TPGATE_LOG_FORMAT` | `text` (default) or `json` |
 use std::{
     net::SocketAddr,
@@ -62,6 +64,8 @@ pub struct Config {
     pub tokens: TokenSettings,
     pub proxy: ProxyConfig,
     pub background_tasks: bool,
+    pub migrate_on_start: bool,
+    pub shutdown_drain_secs: u64,
     pub log_format: LogFormat,
 }
 
@@ -160,7 +164,7 @@ pub struct AdminSettings {
     pub jwt_audience: String,
     #[serde(default)]
     pub jwt_public_key_files: Vec<PathBuf>,
-    pub jwks_file: Option<PathBuf>,
+    pub jwks_path: Option<PathBuf>,
     pub jwks_url: Option<Url>,
     pub jwks_refresh_secs: u64,
 }
@@ -178,14 +182,14 @@ impl AdminSettings {
     pub fn public_key_sources(&self) -> admin_api::jwt::PublicKeySources {
         admin_api::jwt::PublicKeySources {
             pem_files: self.jwt_public_key_files.clone(),
-            jwks_file: self.jwks_file.clone(),
+            jwks_file: self.jwks_path.clone(),
             jwks_url: self.jwks_url.clone(),
             jwks_refresh: Duration::from_secs(self.jwks_refresh_secs),
         }
     }
 
     fn has_public_keys(&self) -> bool {
-        !self.jwt_public_key_files.is_empty() || self.jwks_file.is_some() || self.jwks_url.is_some()
+        !self.jwt_public_key_files.is_empty() || self.jwks_path.is_some() || self.jwks_url.is_some()
     }
 }
 
@@ -218,13 +222,15 @@ impl Default for Config {
                 jwt_issuer: "tpgate".into(),
                 jwt_audience: "tpgate-admin".into(),
                 jwt_public_key_files: Vec::new(),
-                jwks_file: None,
+                jwks_path: None,
                 jwks_url: None,
                 jwks_refresh_secs: 300,
             },
             tokens: TokenSettings::default(),
             proxy: ProxyConfig::default(),
             background_tasks: true,
+            migrate_on_start: true,
+            shutdown_drain_secs: 25,
             log_format: LogFormat::Text,
         }
     }
@@ -243,9 +249,19 @@ impl Config {
         figment = figment.merge(
             Env::prefixed("TPGATE_")
                 .split("__")
-                .filter(|k| !k.as_str().ends_with("_file") && k.as_str() != "config"),
+                // `_FILE` variables are read below; `TPGATE_CONFIG` names the
+                // file above. Env keys keep their case: compare lower-cased.
+                .filter(|k| {
+                    let k = k.as_str().to_ascii_lowercase();
+                    !k.ends_with("_file") && k != "config"
+                }),
         );
         for (key, value) in file_indirections()? {
+            // Parsed like an environment value, so `[a, b]` in a file is a
+            // list (e.g. TPGATE_SEALING_PREVIOUS_KEYS_FILE).
+            let value: figment::value::Value = value
+                .parse()
+                .unwrap_or_else(|never: std::convert::Infallible| match never {});
             figment = figment.merge(Serialized::default(&key, value));
         }
         let config: Config = figment.extract().context(
@@ -318,7 +334,7 @@ impl Config {
             Some(_) => {}
             None if admin.has_public_keys() => {}
             None => bail!(
-                "admin tokens cannot be verified: set admin.jwt_secret (TPGATE_ADMIN__JWT_SECRET, at least 32 bytes, e.g. `tpgate gen-key`) for HS256, and/or public keys for RS256/EdDSA with admin.jwt_public_key_files, admin.jwks_file or admin.jwks_url (TPGATE_ADMIN__JWT_PUBLIC_KEY_FILES, TPGATE_ADMIN__JWKS_FILE, TPGATE_ADMIN__JWKS_URL)"
+                "admin tokens cannot be verified: set admin.jwt_secret (TPGATE_ADMIN__JWT_SECRET, at least 32 bytes, e.g. `tpgate gen-key`) for HS256, and/or public keys for RS256/EdDSA with admin.jwt_public_key_files, admin.jwks_path or admin.jwks_url (TPGATE_ADMIN__JWT_PUBLIC_KEY_FILES, TPGATE_ADMIN__JWKS_PATH, TPGATE_ADMIN__JWKS_URL)"
             ),
         }
         if let Some(url) = &admin.jwks_url
@@ -413,20 +429,20 @@ mod tests {
         assert!(
             with_admin(|a| {
                 a.jwt_secret = Some("short".into());
-                a.jwks_file = Some("jwks.json".into());
+                a.jwks_path = Some("jwks.json".into());
             })
             .is_err()
         );
         with_admin(|a| a.jwt_secret = Some("x".repeat(32))).unwrap();
         with_admin(|a| a.jwt_public_key_files = vec!["k.pem".into()]).unwrap();
-        with_admin(|a| a.jwks_file = Some("jwks.json".into())).unwrap();
+        with_admin(|a| a.jwks_path = Some("jwks.json".into())).unwrap();
         with_admin(|a| a.jwks_url = Some("https://idp.example/jwks".parse().unwrap())).unwrap();
         assert!(
             with_admin(|a| a.jwks_url = Some("file:///etc/jwks.json".parse().unwrap())).is_err()
         );
         assert!(
             with_admin(|a| {
-                a.jwks_file = Some("jwks.json".into());
+                a.jwks_path = Some("jwks.json".into());
                 a.jwks_refresh_secs = 0;
             })
             .is_err()
