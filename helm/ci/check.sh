@@ -236,6 +236,10 @@ end
 
 # --- 7. smoke ------------------------------------------------------------------------------------
 BIN=${TPGATE_BIN:-}
+if [[ -n $BIN && ! -x $BIN ]]; then
+  echo "TPGATE_BIN=$BIN is not an executable" >&2
+  exit 1
+fi
 if [[ -z $BIN ]]; then
   for b in "$ROOT/target/release/tpgate" "$ROOT/target/debug/tpgate"; do
     [[ -x $b ]] && { BIN=$b; break; }
