@@ -340,6 +340,8 @@ def cmd_smoke(render, binary, workdir, fixtures):
                     code = r.status
             except urllib.error.HTTPError as e:
                 code = e.code
+            # Both callback routes exist and refuse an unsigned push (not 404).
+            check(code == 400, f"POST {path} (unsigned) answered {code}, expected 400")
             print(f"  POST {path} (unsigned): {code}")
 
         def token(*extra):

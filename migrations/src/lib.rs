@@ -13,6 +13,7 @@ mod m20261122_000001_create_core_tables;
 mod m20261123_000001_token_coordination;
 mod m20261123_000002_proxy;
 mod m20261123_000003_admin;
+mod m20261123_000004_webhook_deliveries;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_token_coordination::Migration),
             Box::new(m20261123_000002_proxy::Migration),
             Box::new(m20261123_000003_admin::Migration),
+            Box::new(m20261123_000004_webhook_deliveries::Migration),
         ]
     }
 }

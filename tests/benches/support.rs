@@ -44,6 +44,7 @@ pub async fn start_simulator() -> anyhow::Result<Stack> {
     let sim_url = Url::parse(&format!("http://{}/", sim_listener.local_addr()?))?;
     let mut sim_config = SimConfig::sandbox();
     sim_config.gateway_events_url = Some(gateway_url.join("wechat/component/events")?.to_string());
+    sim_config.gateway_app_events_url = Some(format!("{gateway_url}wechat/apps/$APPID$/events"));
     let sim = Simulator::new(sim_config.clone());
     sim_listener.set_nonblocking(true)?;
     tokio::spawn(wechat_sim::serve(

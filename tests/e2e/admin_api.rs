@@ -391,6 +391,16 @@ fn cases(w: &World) -> Vec<Case> {
             .invalid("/admin/v1/events?since=tuesday".into(), None, "since"),
         case("get_event", Method::GET, format!("/admin/v1/events/{}", w.event_id), OwnedRead)
             .missing(format!("/admin/v1/events/{nobody}")),
+        case("list_event_deliveries", Method::GET, format!("/admin/v1/events/{}/deliveries", w.event_id), OwnedRead)
+            .missing(format!("/admin/v1/events/{nobody}/deliveries")),
+        case("list_webhook_deliveries", Method::GET, t(&format!("/webhooks/{}/deliveries", w.webhook_id)), TenantRead)
+            .invalid(t(&format!("/webhooks/{}/deliveries?status=lost", w.webhook_id)), None, "status")
+            .missing(t(&format!("/webhooks/{nobody}/deliveries"))),
+        case("replay_event", Method::POST, format!("/admin/v1/events/{}/replay", w.event_id), OwnedWrite)
+            .missing(format!("/admin/v1/events/{nobody}/replay")),
+        case("replay_events", Method::POST, "/admin/v1/events/replay".into(), TenantWrite)
+            .body(json!({"tenant_id": a, "since": "2020-01-01T00:00:00Z"}))
+            .invalid("/admin/v1/events/replay".into(), Some(json!({"tenant_id": a, "since": "tuesday"})), "since"),
         case("list_audit_log", Method::GET, "/admin/v1/audit-log".into(), ScopedList)
             .invalid("/admin/v1/audit-log?limit=abc".into(), None, "limit"),
         case("get_platform_status", Method::GET, "/admin/v1/platform/status".into(), PlatformRead),

@@ -199,6 +199,7 @@ impl TestApp {
         let mut sim_config = SimConfig::sandbox();
         sim_config.gateway_events_url =
             Some(base.join("wechat/component/events").unwrap().to_string());
+        sim_config.gateway_app_events_url = Some(format!("{base}wechat/apps/$APPID$/events"));
         customise(&mut sim_config);
         let sim = Simulator::new(sim_config.clone());
         sim_listener.set_nonblocking(true).unwrap();
@@ -282,6 +283,37 @@ impl TestApp {
 
     pub fn url(&self, path: &str) -> Url {
         self.base.join(path.trim_start_matches('/')).unwrap()
+    }
+
+    /// Makes the Postgres test database refuse connections and drops the
+    /// open ones, as an outage would (no-op on SQLite).
+    pub async fn cut_database(&self) {
+        if let TestDb::Postgres { admin_url, name } = &self.db {
+            let admin = Database::connect(admin_url.as_str()).await.unwrap();
+            admin
+                .execute_unprepared(&format!(
+                    "ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS false"
+                ))
+                .await
+                .unwrap();
+            admin
+                .execute_unprepared(&format!(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+                ))
+                .await
+                .unwrap();
+        }
+    }
+
+    /// Ends [`TestApp::cut_database`].
+    pub async fn restore_database(&self) {
+        if let TestDb::Postgres { admin_url, name } = &self.db {
+            let admin = Database::connect(admin_url.as_str()).await.unwrap();
+            admin
+                .execute_unprepared(&format!("ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS true"))
+                .await
+                .unwrap();
+        }
     }
 
     /// Stops the servers and drops the Postgres test database.

@@ -11,5 +11,7 @@ mod helpers;
 mod openapi_spec;
 mod proxy;
 mod proxy_limits;
+mod receiver;
 mod sandbox;
 mod tokens;
+mod webhooks;

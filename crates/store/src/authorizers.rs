@@ -772,7 +772,7 @@ mod tests {
         NewEvent {
             tenant_id: None,
             authorizer_appid: Some("wx1".into()),
-            event_type: events::AUTHORIZED,
+            event_type: events::AUTHORIZED.into(),
             data: serde_json::json!({}),
             dedupe_key: key.into(),
             occurred_at: now(),
@@ -871,7 +871,7 @@ mod tests {
             .await
             .unwrap();
         let mut mark = event("reauth");
-        mark.event_type = events::REAUTHORIZATION_REQUIRED;
+        mark.event_type = events::REAUTHORIZATION_REQUIRED.into();
         assert_eq!(
             store
                 .require_reauthorization("wx1", read.version, mark)
@@ -880,7 +880,7 @@ mod tests {
             StatusChange::Unchanged
         );
         let mut revoke = event("revoke");
-        revoke.event_type = events::REVOKED;
+        revoke.event_type = events::REVOKED.into();
         assert!(matches!(
             store
                 .revoke_authorizer("wx1", revoke.clone())

@@ -19,7 +19,7 @@ pub const REAUTHORIZATION_REQUIRED: &str = "authorization.reauthorization_requir
 pub struct NewEvent {
     pub tenant_id: Option<String>,
     pub authorizer_appid: Option<String>,
-    pub event_type: &'static str,
+    pub event_type: String,
     pub data: serde_json::Value,
     pub dedupe_key: String,
     pub occurred_at: DateTime<Utc>,
@@ -58,11 +58,12 @@ pub(crate) async fn insert_event<C: ConnectionTrait>(
     conn: &C,
     new: &NewEvent,
 ) -> Result<bool, StoreError> {
+    let id = new_id();
     let row = event::ActiveModel {
-        id: Set(new_id()),
+        id: Set(id.clone()),
         tenant_id: Set(new.tenant_id.clone()),
         authorizer_appid: Set(new.authorizer_appid.clone()),
-        event_type: Set(new.event_type.to_owned()),
+        event_type: Set(new.event_type.clone()),
         data: Set(new.data.to_string()),
         dedupe_key: Set(new.dedupe_key.clone()),
         occurred_at: Set(new.occurred_at),
@@ -72,7 +73,12 @@ pub(crate) async fn insert_event<C: ConnectionTrait>(
         .on_conflict_do_nothing_on([event::Column::DedupeKey])
         .exec_without_returning(conn)
         .await?;
-    Ok(matches!(result, TryInsertResult::Inserted(1)))
+    let inserted = matches!(result, TryInsertResult::Inserted(1));
+    // The outbox: deliveries are committed with the event, or not at all.
+    if inserted && let Some(tenant_id) = &new.tenant_id {
+        crate::deliveries::enqueue(conn, &id, tenant_id, &new.event_type).await?;
+    }
+    Ok(inserted)
 }
 
 impl Store {

@@ -24,6 +24,7 @@ pub mod authorizers;
 mod cache;
 pub mod component;
 pub mod coord;
+pub mod deliveries;
 pub mod entity;
 mod error;
 pub mod events;

@@ -354,7 +354,7 @@ impl TenantAuth {
         let event = NewEvent {
             tenant_id: None,
             authorizer_appid: Some(appid.to_owned()),
-            event_type: events::REAUTHORIZATION_REQUIRED,
+            event_type: events::REAUTHORIZATION_REQUIRED.into(),
             data: serde_json::json!({ "authorizer_appid": appid, "reason": reason }),
             dedupe_key: format!("reauthorization_required:{appid}:{version}"),
             occurred_at: self.clock.now(),

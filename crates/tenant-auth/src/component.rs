@@ -154,7 +154,7 @@ impl TenantAuth {
                 let event = NewEvent {
                     tenant_id: None,
                     authorizer_appid: Some(authorizer_appid.clone()),
-                    event_type: events::REVOKED,
+                    event_type: events::REVOKED.into(),
                     data: serde_json::json!({
                         "authorizer_appid": authorizer_appid,
                         "reason": "unauthorized",

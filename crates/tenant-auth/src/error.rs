@@ -14,6 +14,8 @@ pub enum AuthError {
     PushContent(#[from] PushParseError),
     #[error("push is for component {actual}, this platform is {expected}")]
     PushWrongComponent { expected: String, actual: String },
+    #[error("push for {appid} names account {to_user_name}, which is not that Mini Program")]
+    PushWrongAccount { appid: String, to_user_name: String },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]

@@ -24,6 +24,7 @@
 //! crash injection), `clock`, `config`, `error`.
 #![forbid(unsafe_code)]
 
+pub mod app_push;
 mod authorizer;
 pub mod clock;
 pub mod component;
@@ -48,6 +49,7 @@ use chrono::{DateTime, Duration, Utc};
 use store::{Store, coord::KeyedLocks};
 use wxcrypt::MsgCrypt;
 
+pub use app_push::{AppPush, AppPushOutcome};
 pub use authorizer::AuthorizerAccess;
 pub use clock::Clock;
 pub use component::{TicketCheck, TicketStatus};

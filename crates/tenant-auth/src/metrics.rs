@@ -29,3 +29,14 @@ pub(crate) fn refreshed(kind: &'static str, outcome: &'static str) {
 pub(crate) fn lock_waited(kind: &'static str, waited: Duration) {
     metrics::histogram!(LOCK_WAIT, "kind" => kind).record(waited.as_secs_f64());
 }
+
+/// Counter: Mini Program pushes by event type and outcome (`stored`, `duplicate`).
+pub const APP_PUSHES: &str = "tpgate_app_pushes_total";
+
+/// Counts a stored (or repeated) Mini Program push. Event types are bounded
+/// by what WeChat sends, so they are fine as a label.
+pub fn app_push(event_type: &str, stored: bool) {
+    let outcome = if stored { "stored" } else { "duplicate" };
+    ::metrics::counter!(APP_PUSHES, "event" => event_type.to_owned(), "outcome" => outcome)
+        .increment(1);
+}

@@ -229,7 +229,7 @@ impl TenantAuth {
         let event = NewEvent {
             tenant_id: None,
             authorizer_appid: Some(auth.appid.clone()),
-            event_type,
+            event_type: event_type.to_owned(),
             data: serde_json::json!({
                 "authorizer_appid": auth.appid,
                 "funcscopes": auth.funcscopes,

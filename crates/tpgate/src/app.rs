@@ -50,6 +50,7 @@ pub struct Application {
     background_tasks: bool,
     /// How long in-flight requests may finish after a shutdown signal.
     drain: std::time::Duration,
+    dispatcher: webhooks::Dispatcher,
 }
 
 impl Application {
@@ -90,6 +91,8 @@ impl Application {
                 .await
                 .context("loading rate-limit policies")?;
         }
+        let dispatcher = webhooks::Dispatcher::new(store.clone(), config.webhooks.settings())
+            .context("webhook HTTP client")?;
         let proxy = ProxyState {
             auth: auth.clone(),
             limiter: limiter.clone(),
@@ -140,6 +143,7 @@ impl Application {
             state,
             background_tasks: config.background_tasks,
             drain: std::time::Duration::from_secs(config.shutdown_drain_secs),
+            dispatcher,
         })
     }
 
@@ -164,6 +168,7 @@ impl Application {
             crate::workers::spawn(
                 self.state.auth.clone(),
                 self.state.limiter.clone(),
+                self.dispatcher.clone(),
                 stop_rx.clone(),
             )
         } else {
@@ -204,6 +209,10 @@ fn router(
         .at(
             "/wechat/component/events",
             poem::post(routes::wechat_events::component_events).with(BodyLimit(64 * 1024)),
+        )
+        .at(
+            "/wechat/apps/:appid/events",
+            poem::post(routes::app_events::app_events).with(BodyLimit(64 * 1024)),
         )
         .at(
             "/v1/apps/:appid/raw/*path",

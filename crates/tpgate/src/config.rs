@@ -28,6 +28,8 @@
 //! | `proxy.cache_ttl_secs` | | how long a replica trusts a cached API key or authorizer (10); writes on the same replica apply at once |
 //! | `proxy.idempotency_ttl_secs` / `.idempotency_wait_secs` | | how long an `Idempotency-Key` answer is kept (86400), and how long a concurrent repeat waits for it (10) |
 //! | `proxy.permission_sets` | | overrides of the permission map: a WeChat path, or a prefix ending in `/`, to the funcscope ids allowing it, e.g. `{"/wxa/sec/order/" = [142]}` |
+//! | `webhooks.timeout_secs` / `.poll_interval_ms` / `.batch` / `.concurrency` | `TPGATE_WEBHOOKS__…` | per-attempt timeout (10), how often to look for due deliveries (1000), claimed per round (64), sent at once (16) |
+//! | `webhooks.retry_schedule_secs` / `.disable_after_failures` | | delays between attempts (10 s … 8 h, 11 retries over ~32 h, then dead-lettered); consecutive failures that disable an endpoint (100) |
 //! | `background_tasks` | `TPGATE_BACKGROUND_TASKS` | run the ticket watchdog and the refresh sweep (default `true`) |
 //! | `migrate_on_start` | `TPGATE_MIGRATE_ON_START` | `serve` applies pending migrations before listening (default `true`); `false` when a separate `tpgate migrate` (the Helm hook) does it, so pods can use a database user without DDL rights — `/readyz` is 503 until the schema is current |
 //! | `shutdown_drain_secs` | `TPGATE_SHUTDOWN_DRAIN_SECS` | after SIGTERM, how long in-flight requests may finish (default 25; keep it below Kubernetes' grace period) |
@@ -63,10 +65,53 @@ pub struct Config {
     pub admin: AdminSettings,
     pub tokens: TokenSettings,
     pub proxy: ProxyConfig,
+    pub webhooks: WebhookConfig,
     pub background_tasks: bool,
     pub migrate_on_start: bool,
     pub shutdown_drain_secs: u64,
     pub log_format: LogFormat,
+}
+
+/// Webhook delivery; see `webhooks::DispatcherSettings`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookConfig {
+    pub timeout_secs: u64,
+    pub poll_interval_ms: u64,
+    pub batch: u64,
+    pub concurrency: usize,
+    /// Delays between attempts; after the last, the delivery is dead.
+    pub retry_schedule_secs: Vec<u64>,
+    pub disable_after_failures: u32,
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        let d = webhooks::DispatcherSettings::default();
+        Self {
+            timeout_secs: d.timeout.as_secs(),
+            poll_interval_ms: u64::try_from(d.poll_interval.as_millis()).unwrap_or(1000),
+            batch: d.batch,
+            concurrency: d.concurrency,
+            retry_schedule_secs: vec![
+                10, 30, 120, 600, 1800, 3600, 7200, 14_400, 28_800, 28_800, 28_800,
+            ],
+            disable_after_failures: d.disable_after,
+        }
+    }
+}
+
+impl WebhookConfig {
+    pub fn settings(&self) -> webhooks::DispatcherSettings {
+        webhooks::DispatcherSettings {
+            poll_interval: Duration::from_millis(self.poll_interval_ms.max(10)),
+            batch: self.batch.max(1),
+            concurrency: self.concurrency.max(1),
+            timeout: Duration::from_secs(self.timeout_secs.max(1)),
+            schedule: webhooks::RetrySchedule::from_secs(&self.retry_schedule_secs),
+            disable_after: self.disable_after_failures.max(1),
+        }
+    }
 }
 
 /// The tenant proxy; see `api_proxy::ProxySettings` for meanings.
@@ -228,6 +273,7 @@ impl Default for Config {
             },
             tokens: TokenSettings::default(),
             proxy: ProxyConfig::default(),
+            webhooks: WebhookConfig::default(),
             background_tasks: true,
             migrate_on_start: true,
             shutdown_drain_secs: 25,

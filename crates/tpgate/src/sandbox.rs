@@ -137,6 +137,7 @@ pub async fn start(args: &SandboxArgs) -> anyhow::Result<RunningSandbox> {
 
     let mut sim_config = SimConfig::sandbox();
     sim_config.gateway_events_url = Some(gateway_url.join("wechat/component/events")?.to_string());
+    sim_config.gateway_app_events_url = Some(format!("{gateway_url}wechat/apps/$APPID$/events"));
     let simulator = Simulator::new(sim_config.clone());
 
     for suffix in ["", "-wal", "-shm"] {

@@ -27,6 +27,7 @@ pub struct SpecGuard {
 /// Routes served outside the OpenAPI document (their query is not checked).
 const EXTRA_ROUTES: &[(&str, &str)] = &[
     ("/wechat/component/events", "POST"),
+    ("/wechat/apps/{appid}/events", "POST"),
     ("/v1/apps/{appid}/raw/{*}", "POST"),
     ("/onboard/complete", "GET"),
     ("/onboard/{token}", "GET"),

@@ -7,10 +7,11 @@
 //!   `tenant_auth::sweep`;
 //! - the **proxy upkeep** (every 30 s): re-reads rate-limit policies (so an
 //!   operator's change on another replica applies here within 30 s) and
-//!   deletes expired idempotency keys.
+//!   deletes expired idempotency keys;
+//! - the **webhook dispatcher**: sends due deliveries (see `webhooks`).
 //!
-//! Both stop when `stop` flips to true; a tick in progress finishes first
-//! (its refreshes release their leases).
+//! All stop when `stop` flips to true; a tick in progress finishes first
+//! (its refreshes release their leases, its deliveries record their outcome).
 use std::time::Duration;
 
 use rand::Rng as _;
@@ -21,8 +22,15 @@ use tokio::{sync::watch, task::JoinSet};
 const WATCHDOG_INTERVAL: Duration = Duration::from_secs(60);
 const PROXY_UPKEEP_INTERVAL: Duration = Duration::from_secs(30);
 
-pub fn spawn(auth: TenantAuth, limiter: RateLimiter, stop: watch::Receiver<bool>) -> JoinSet<()> {
+pub fn spawn(
+    auth: TenantAuth,
+    limiter: RateLimiter,
+    dispatcher: webhooks::Dispatcher,
+    stop: watch::Receiver<bool>,
+) -> JoinSet<()> {
     let mut tasks = JoinSet::new();
+    let dispatcher_stop = stop.clone();
+    tasks.spawn(async move { dispatcher.run(dispatcher_stop).await });
     tasks.spawn(ticket_watchdog(auth.clone(), stop.clone()));
     tasks.spawn(proxy_upkeep(auth.clone(), limiter, stop.clone()));
     tasks.spawn(refresh_sweep(auth, stop));

@@ -3,6 +3,7 @@
 
 pub mod component;
 pub mod errcode;
+pub mod events;
 pub mod logistics;
 pub mod shipping;
 

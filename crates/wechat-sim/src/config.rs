@@ -1,4 +1,5 @@
 //! [`SimConfig`]: who the simulated platform is and how it behaves.
+use std::time::Duration;
 
 /// The simulated third-party platform's identity and behaviour.
 ///
@@ -19,6 +20,14 @@ pub struct SimConfig {
     /// `http://127.0.0.1:8080/wechat/component/events`. `None`: pushes fail
     /// with [`crate::SimError::NoGateway`].
     pub gateway_events_url: Option<String>,
+    /// Where Mini Program messages and events go (the 消息与事件接收 URL), a
+    /// template in which `$APPID$` stands for the authorizer appid, e.g.
+    /// `http://127.0.0.1:8080/wechat/apps/$APPID$/events` (protocol.md §10).
+    /// `None`: app pushes fail with [`crate::SimError::NoAppGateway`].
+    pub gateway_app_events_url: Option<String>,
+    /// How long WeChat waits for each answer to an app push before it gives
+    /// up on that try and retries (WeChat: 5 s). Tests shorten it.
+    pub app_push_timeout: Duration,
     /// The Mini Program an authorization-page visit authorizes when neither
     /// `set_next_authorization` nor `biz_appid` says otherwise.
     pub default_authorizer_appid: String,
@@ -55,6 +64,8 @@ impl SimConfig {
             token: "sandboxtoken".into(),
             encoding_aes_key: "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG".into(),
             gateway_events_url: None,
+            gateway_app_events_url: None,
+            app_push_timeout: Duration::from_secs(5),
             default_authorizer_appid: "wx0123456789abcdef".into(),
             default_func_ids: vec![18, 45, 142],
             token_ttl_secs: 7200,

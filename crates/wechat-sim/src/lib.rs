@@ -1,7 +1,8 @@
 //! A faithful, in-memory WeChat for end-to-end tests and `tpgate sandbox`: it
 //! plays `api.weixin.qq.com` (component and authorizer tokens, the shipping
 //! APIs) and the `mp.weixin.qq.com` authorization page, and pushes encrypted
-//! component events to a gateway exactly as WeChat does.
+//! component events and Mini Program events (the trade-management events of
+//! seed 004, with WeChat's retries) to a gateway exactly as WeChat does.
 //!
 //! What it enforces, like WeChat (protocol.md §1–§9, seed 004 §I and §III):
 //! - tickets must be ones it pushed, at most 12 h old (61006/61005);
@@ -32,9 +33,12 @@
 //!   `authorize` (the pages), `shipping`, `logistics`, and `control` (the
 //!   `/sim/...` surface mirroring the methods below).
 //! - `push`: encrypting, signing and POSTing component events to the gateway.
+//! - `app_push`: Mini Program events ([`AppEvent`], the trade-management
+//!   pushes of seed 004) to the gateway's `$APPID$` URL, with WeChat's retries.
 //! - `main.rs`: the `wechat-sim` binary.
 #![forbid(unsafe_code)]
 
+mod app_push;
 mod config;
 mod push;
 mod routes;
@@ -47,11 +51,16 @@ use std::{
     time::Duration,
 };
 
+pub use app_push::{
+    APP_PUSH_TRIES, AppEvent, AppPushMessage, AppPushOutcome, CONFIRM_RECEIVE_AUTO,
+    ESTIMATED_SETTLEMENT_DELAY_SECS, PushAttempt, REMIND_ACCESS_API_MSG, REMIND_SHIPPING_MSG,
+    system_openid,
+};
 pub use config::SimConfig;
 pub use push::{PushOutcome, SimError};
 pub use state::{
     AppSettings, JOURNEY, NewCombinedOrder, NewOrder, OrderExtras, QuotaUsage, SimCombinedOrder,
-    SimOrder, SimWaybill, SpecialOrder,
+    SimOrder, SimWaybill, SpecialOrder, original_id,
 };
 pub use wechat_api::shipping::ShippingOrder;
 

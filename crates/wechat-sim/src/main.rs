@@ -18,6 +18,10 @@ struct Args {
     /// The gateway's authorization-event URL, e.g. http://127.0.0.1:8080/wechat/component/events
     #[arg(long, env = "WECHAT_SIM_GATEWAY_EVENTS_URL")]
     gateway_events_url: Option<String>,
+    /// The gateway's message-and-event URL for Mini Programs, `$APPID$` standing for the appid,
+    /// e.g. http://127.0.0.1:8080/wechat/apps/$APPID$/events
+    #[arg(long, env = "WECHAT_SIM_GATEWAY_APP_EVENTS_URL")]
+    gateway_app_events_url: Option<String>,
     /// The third-party platform's appid.
     #[arg(long, env = "WECHAT_SIM_COMPONENT_APPID")]
     component_appid: Option<String>,
@@ -36,6 +40,7 @@ impl Args {
     fn config(self) -> SimConfig {
         let mut config = SimConfig::sandbox();
         config.gateway_events_url = self.gateway_events_url;
+        config.gateway_app_events_url = self.gateway_app_events_url;
         if let Some(v) = self.component_appid {
             config.component_appid = v;
         }
@@ -77,6 +82,7 @@ async fn main() -> anyhow::Result<()> {
         listen = %listener.local_addr()?,
         component.appid = %config.component_appid,
         gateway.events_url = config.gateway_events_url.as_deref().unwrap_or("(none; set one with POST /sim/gateway)"),
+        gateway.app_events_url = config.gateway_app_events_url.as_deref().unwrap_or("(none; set one with POST /sim/gateway)"),
         "wechat-sim listening"
     );
     wechat_sim::serve(listener, Simulator::new(config), async {

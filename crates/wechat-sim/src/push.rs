@@ -24,6 +24,14 @@ pub enum SimError {
     },
     #[error("the simulator's token or EncodingAESKey is invalid: {0}")]
     Crypto(#[from] wxcrypt::CryptError),
+    #[error(
+        "no gateway app-events URL is configured (SimConfig::gateway_app_events_url or POST /sim/gateway {{app_events_url}})"
+    )]
+    NoAppGateway,
+    #[error("{0:?} is not an appid (1 to 64 characters of [A-Za-z0-9_-])")]
+    InvalidAppid(String),
+    #[error("the event cannot be pushed: {0}")]
+    InvalidEvent(String),
     #[error("nothing has been pushed yet")]
     NothingPushed,
     #[error("push to the gateway failed: {0}")]
@@ -42,7 +50,7 @@ pub struct PushOutcome {
 }
 
 /// `<![CDATA[value]]>`, safe even if `value` contains `]]>`.
-fn cdata(value: &str) -> String {
+pub(crate) fn cdata(value: &str) -> String {
     format!("<![CDATA[{}]]>", value.replace("]]>", "]]]]><![CDATA[>"))
 }
 

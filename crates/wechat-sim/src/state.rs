@@ -98,6 +98,19 @@ pub enum PageError {
     UsedPreAuthCode,
 }
 
+/// The last 12 characters of `appid` (appids are ASCII, but input is input).
+fn appid_suffix(appid: &str) -> String {
+    let chars: Vec<char> = appid.chars().collect();
+    chars[chars.len().saturating_sub(12)..].iter().collect()
+}
+
+/// The Mini Program's original id (原始 ID, `gh_…`) as the simulator reports
+/// it: `user_name` in api_get_authorizer_info and `ToUserName` in its pushes,
+/// which must agree as they do on WeChat.
+pub fn original_id(appid: &str) -> String {
+    format!("gh_{}", appid_suffix(appid))
+}
+
 /// `bytes` random bytes as lowercase hex (`2 × bytes` characters).
 pub fn random_hex(bytes: usize) -> String {
     let mut raw = vec![0u8; bytes];
@@ -764,13 +777,11 @@ impl State {
                 ));
             }
         };
-        // The last 12 characters (appids are ASCII, but input is input).
-        let chars: Vec<char> = req.authorizer_appid.chars().collect();
-        let suffix: String = chars[chars.len().saturating_sub(12)..].iter().collect();
+        let suffix = appid_suffix(&req.authorizer_appid);
         Ok(AuthorizerInfoResponse {
             authorizer_info: AuthorizerAccountInfo {
                 nick_name: Some(format!("Demo Mini Program {suffix}")),
-                user_name: Some(format!("gh_{suffix}")),
+                user_name: Some(original_id(&req.authorizer_appid)),
                 principal_name: Some("Sandbox Trading Co., Ltd.".into()),
                 mini_program_info: Some(json!({
                     "network": {"RequestDomain": [], "WsRequestDomain": [], "UploadDomain": [], "DownloadDomain": []},

@@ -380,7 +380,7 @@ impl AuthorizersApi {
             let event = NewEvent {
                 tenant_id: info.tenant_id.clone(),
                 authorizer_appid: Some(appid.0.clone()),
-                event_type: events::REVOKED,
+                event_type: events::REVOKED.into(),
                 data: json!({ "appid": appid.0, "by": "operator", "reason": reason }),
                 dedupe_key: format!("operator-revoke:{}:{}", appid.0, info.version),
                 occurred_at: now,

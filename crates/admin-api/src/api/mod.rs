@@ -3,6 +3,7 @@
 mod api_keys;
 mod audit;
 mod authorizers;
+mod deliveries;
 mod events;
 mod onboarding_links;
 mod platform;
@@ -18,6 +19,7 @@ use store::audit::NewAuditEntry;
 pub use api_keys::ApiKeysApi;
 pub use audit::AuditApi;
 pub use authorizers::AuthorizersApi;
+pub use deliveries::DeliveriesApi;
 pub use events::EventsApi;
 pub use onboarding_links::OnboardingLinksApi;
 pub use platform::PlatformApi;
@@ -30,13 +32,27 @@ use crate::{AdminState, auth::Caller};
 /// All admin resources, for `OpenApiService::new`.
 pub type AdminApi = (
     (TenantsApi, ApiKeysApi, OnboardingLinksApi, AuthorizersApi),
-    (RateLimitsApi, WebhooksApi, EventsApi, AuditApi, PlatformApi),
+    (
+        RateLimitsApi,
+        WebhooksApi,
+        EventsApi,
+        DeliveriesApi,
+        AuditApi,
+        PlatformApi,
+    ),
 );
 
 pub fn admin_api() -> AdminApi {
     (
         (TenantsApi, ApiKeysApi, OnboardingLinksApi, AuthorizersApi),
-        (RateLimitsApi, WebhooksApi, EventsApi, AuditApi, PlatformApi),
+        (
+            RateLimitsApi,
+            WebhooksApi,
+            EventsApi,
+            DeliveriesApi,
+            AuditApi,
+            PlatformApi,
+        ),
     )
 }
 
@@ -52,8 +68,7 @@ pub(crate) enum AdminTags {
     Authorizers,
     /// Rate-limit policies and usage.
     RateLimits,
-    /// Where a tenant's events will be delivered (endpoints and secrets;
-    /// delivery itself is not shipped yet).
+    /// Where a tenant's events are delivered: endpoints, secrets, deliveries.
     Webhooks,
     /// Events about tenants' Mini Programs.
     Events,

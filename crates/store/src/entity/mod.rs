@@ -11,4 +11,5 @@ pub mod onboarding_link;
 pub mod onboarding_visit;
 pub mod rate_limit_policy;
 pub mod tenant;
+pub mod webhook_delivery;
 pub mod webhook_endpoint;

@@ -19,24 +19,28 @@ pub struct PushParams {
     msg_signature: Option<String>,
 }
 
+impl PushParams {
+    /// All three, or None (a push not in safe mode).
+    pub(crate) fn signed(self) -> Option<PushQuery> {
+        Some(PushQuery {
+            timestamp: self.timestamp?,
+            nonce: self.nonce?,
+            msg_signature: self.msg_signature?,
+        })
+    }
+}
+
 #[handler]
 pub async fn component_events(
     Query(params): Query<PushParams>,
     Data(state): Data<&AppState>,
     body: String,
 ) -> Response {
-    let (Some(timestamp), Some(nonce), Some(msg_signature)) =
-        (params.timestamp, params.nonce, params.msg_signature)
-    else {
+    let Some(query) = params.signed() else {
         return Problem::bad_request(
             "query must carry timestamp, nonce and msg_signature (safe mode)",
         )
         .into_response();
-    };
-    let query = PushQuery {
-        timestamp,
-        nonce,
-        msg_signature,
     };
     match state.auth.receive_component_push(&query, &body).await {
         Ok(outcome) => {

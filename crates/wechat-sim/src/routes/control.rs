@@ -11,7 +11,9 @@ use poem::{
 use serde::{Deserialize, de::DeserializeOwned};
 use serde_json::json;
 
-use crate::{NewCombinedOrder, NewOrder, SimError, Simulator, state::order_json};
+use crate::{
+    APP_PUSH_TRIES, AppEvent, NewCombinedOrder, NewOrder, SimError, Simulator, state::order_json,
+};
 
 fn error(status: StatusCode, message: impl std::fmt::Display) -> Response {
     Json(json!({ "error": message.to_string() }))
@@ -87,6 +89,99 @@ pub(super) async fn push_unauthorized(Data(sim): Data<&Simulator>, raw: Vec<u8>)
         Ok(req) => push_answer(sim.push_unauthorized(&req.authorizer_appid).await),
         Err(e) => bad_body(e),
     }
+}
+
+/// Most extra deliveries one `/sim/push/app-event` call makes (`repeat`),
+/// so one request cannot keep the simulator busy for long.
+const MAX_APP_PUSH_REPEATS: u32 = 10;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PushAppEvent {
+    appid: String,
+    /// The event itself (AppEvent JSON), or else `from_order`.
+    event: Option<AppEvent>,
+    /// Build the event from a simulator order instead.
+    from_order: Option<FromOrder>,
+    /// A single try, without WeChat's retries.
+    #[serde(default)]
+    once: bool,
+    /// Deliver the very same message this many more times (duplicates).
+    #[serde(default)]
+    repeat: u32,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FromOrder {
+    transaction_id: String,
+    /// `trade_manage_remind_shipping` or `trade_manage_order_settlement`.
+    event: String,
+    /// For `trade_manage_order_settlement`: the push on settlement (else the
+    /// one on shipping).
+    #[serde(default)]
+    settled: bool,
+}
+
+/// `POST /sim/push/app-event {appid, event | from_order, once?, repeat?}` →
+/// AppPushOutcome, plus `repeats: [AppPushOutcome]` when `repeat` > 0. 409
+/// without an app-events URL; 400 for a bad appid, event or order.
+#[handler]
+pub(super) async fn push_app_event(Data(sim): Data<&Simulator>, raw: Vec<u8>) -> Response {
+    let req: PushAppEvent = match parse_body(&raw) {
+        Ok(req) => req,
+        Err(e) => return bad_body(e),
+    };
+    if req.repeat > MAX_APP_PUSH_REPEATS {
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!("repeat is at most {MAX_APP_PUSH_REPEATS}"),
+        );
+    }
+    let event = match (req.event, req.from_order) {
+        (Some(event), None) => event,
+        (None, Some(from)) => {
+            let Some(shipping_order) = sim.order(&from.transaction_id) else {
+                return error(StatusCode::NOT_FOUND, "no such order");
+            };
+            match from.event.as_str() {
+                "trade_manage_remind_shipping" => AppEvent::remind_shipping_for(&shipping_order),
+                "trade_manage_order_settlement" => {
+                    AppEvent::order_settlement_for(&shipping_order, from.settled)
+                }
+                other => {
+                    return error(
+                        StatusCode::BAD_REQUEST,
+                        format!(
+                            "from_order.event {other:?}: expected trade_manage_remind_shipping or trade_manage_order_settlement"
+                        ),
+                    );
+                }
+            }
+        }
+        _ => return error(StatusCode::BAD_REQUEST, "give either event or from_order"),
+    };
+    let message = match sim.seal_app_event(&req.appid, &event) {
+        Ok(message) => message,
+        Err(e @ (SimError::NoAppGateway | SimError::InvalidGatewayUrl { .. })) => {
+            return error(StatusCode::CONFLICT, e);
+        }
+        Err(e @ (SimError::InvalidAppid(_) | SimError::InvalidEvent(_))) => {
+            return error(StatusCode::BAD_REQUEST, e);
+        }
+        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e),
+    };
+    let tries = if req.once { 1 } else { APP_PUSH_TRIES };
+    let first = sim.deliver_app_push(&message, tries).await;
+    let mut repeats = Vec::new();
+    for _ in 0..req.repeat {
+        repeats.push(sim.deliver_app_push(&message, tries).await);
+    }
+    let mut answer = serde_json::to_value(&first).unwrap_or_else(|_| json!({}));
+    if !repeats.is_empty() {
+        answer["repeats"] = serde_json::to_value(&repeats).unwrap_or_else(|_| json!([]));
+    }
+    Json(answer).into_response()
 }
 
 /// `POST /sim/orders` (NewOrder, every field optional) → SimOrder.
@@ -175,20 +270,41 @@ pub(super) fn inject_fault(Data(sim): Data<&Simulator>, raw: Vec<u8>) -> Respons
 
 #[derive(Deserialize)]
 struct Gateway {
-    events_url: String,
+    events_url: Option<String>,
+    /// A template with `$APPID$`.
+    app_events_url: Option<String>,
 }
 
-/// `POST /sim/gateway {events_url}` → 204; 400 if it is not an absolute URL.
+/// `POST /sim/gateway {events_url?, app_events_url?}` → 204; 400 if neither
+/// is given or one is not an absolute URL (the template once `$APPID$` is
+/// filled in). Nothing changes on a 400.
 #[handler]
 pub(super) fn gateway(Data(sim): Data<&Simulator>, raw: Vec<u8>) -> Response {
     let req = match parse_body::<Gateway>(&raw) {
         Ok(req) => req,
         Err(e) => return bad_body(e),
     };
-    if let Err(e) = url::Url::parse(&req.events_url) {
+    if req.events_url.is_none() && req.app_events_url.is_none() {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "give events_url, app_events_url or both",
+        );
+    }
+    if let Some(Err(e)) = req.events_url.as_deref().map(url::Url::parse) {
         return error(StatusCode::BAD_REQUEST, format!("events_url: {e}"));
     }
-    sim.set_gateway_events_url(&req.events_url);
+    if let Some(template) = &req.app_events_url {
+        // Checked with a sample appid: that is the URL pushes will use.
+        if let Err(e) = url::Url::parse(&template.replace("$APPID$", "wx0123456789abcdef")) {
+            return error(StatusCode::BAD_REQUEST, format!("app_events_url: {e}"));
+        }
+    }
+    if let Some(url) = &req.events_url {
+        sim.set_gateway_events_url(url);
+    }
+    if let Some(template) = &req.app_events_url {
+        sim.set_gateway_app_events_url(template);
+    }
     StatusCode::NO_CONTENT.into_response()
 }
 

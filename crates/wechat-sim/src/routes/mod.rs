@@ -104,6 +104,7 @@ pub fn route(sim: Simulator) -> Route {
         .at("/sim/push/ticket", post(control::push_ticket))
         .at("/sim/push/authorized", post(control::push_authorized))
         .at("/sim/push/unauthorized", post(control::push_unauthorized))
+        .at("/sim/push/app-event", post(control::push_app_event))
         .at("/sim/orders", post(control::create_order))
         .at("/sim/orders/:transaction_id", get(control::order))
         .at(

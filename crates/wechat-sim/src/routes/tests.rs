@@ -490,3 +490,136 @@ async fn pushes_are_encrypted_and_signed_like_wechat() {
     let (_, body) = pushes.recv().await.unwrap();
     assert!(body.contains("<Encrypt>"));
 }
+
+/// A stand-in gateway for Mini Program pushes at `/wechat/apps/{appid}/events`:
+/// records (appid, body) and answers `success`. Returns the URL template.
+async fn app_gateway() -> (String, mpsc::UnboundedReceiver<(String, String)>) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let tx = Arc::new(tx);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let template = format!(
+        "http://{}/wechat/apps/$APPID$/events",
+        listener.local_addr().unwrap()
+    );
+    #[poem::handler]
+    fn events(
+        poem::web::Path(appid): poem::web::Path<String>,
+        body: String,
+        tx: poem::web::Data<&Arc<mpsc::UnboundedSender<(String, String)>>>,
+    ) -> &'static str {
+        let _ = tx.send((appid, body));
+        "success"
+    }
+    let app = Route::new()
+        .at("/wechat/apps/:appid/events", poem::post(events))
+        .data(tx);
+    let acceptor = poem::listener::TcpAcceptor::from_tokio(listener).unwrap();
+    tokio::spawn(poem::Server::new_with_acceptor(acceptor).run(app));
+    (template, rx)
+}
+
+#[tokio::test]
+async fn app_events_are_pushed_over_the_control_surface() {
+    let sim = Simulator::new(SimConfig::sandbox());
+    let cli = TestClient::new(sim.endpoint());
+    let appid = "wx0123456789abcdef";
+    let event = json!({"event": "trade_manage_remind_access_api", "msg": "hi"});
+
+    // No app-events URL yet: 409.
+    cli.post("/sim/push/app-event")
+        .body_json(&json!({"appid": appid, "event": event}))
+        .send()
+        .await
+        .assert_status(StatusCode::CONFLICT);
+    for bad in [json!({}), json!({"app_events_url": "no url $APPID$"})] {
+        cli.post("/sim/gateway")
+            .body_json(&bad)
+            .send()
+            .await
+            .assert_status(StatusCode::BAD_REQUEST);
+    }
+    let (template, mut pushes) = app_gateway().await;
+    cli.post("/sim/gateway")
+        .body_json(&json!({"app_events_url": template}))
+        .send()
+        .await
+        .assert_status(StatusCode::NO_CONTENT);
+    assert_eq!(sim.config().gateway_app_events_url, Some(template));
+    assert_eq!(sim.config().gateway_events_url, None);
+
+    let outcome = json_of(
+        cli.post("/sim/push/app-event")
+            .body_json(&json!({"appid": appid, "event": event}))
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(outcome["acknowledged"], true);
+    assert_eq!(outcome["attempts"][0]["result"], "answered");
+    assert_eq!(outcome["attempts"][0]["status"], 200);
+    assert_eq!(
+        outcome["message"]["event"],
+        "trade_manage_remind_access_api"
+    );
+    assert!(outcome.get("repeats").is_none());
+    let (to, body) = pushes.recv().await.unwrap();
+    assert_eq!(to, appid);
+    assert_eq!(outcome["message"]["body"], body);
+
+    // From an order, delivered once more as a duplicate.
+    let order = sim.create_paid_order(NewOrder::default());
+    let outcome = json_of(
+        cli.post("/sim/push/app-event")
+            .body_json(&json!({
+                "appid": order.appid,
+                "from_order": {"transaction_id": order.transaction_id, "event": "trade_manage_remind_shipping"},
+                "repeat": 1,
+            }))
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(outcome["acknowledged"], true);
+    assert_eq!(outcome["repeats"][0]["acknowledged"], true);
+    let plaintext = outcome["message"]["plaintext"].as_str().unwrap();
+    assert!(plaintext.contains(&format!(
+        "<transaction_id><![CDATA[{}]]></transaction_id>",
+        order.transaction_id
+    )));
+    let (first, second) = (pushes.recv().await.unwrap(), pushes.recv().await.unwrap());
+    assert_eq!(first, second);
+
+    for (body, status) in [
+        (
+            json!({"appid": "wx/x", "event": event}),
+            StatusCode::BAD_REQUEST,
+        ),
+        (json!({"appid": appid}), StatusCode::BAD_REQUEST),
+        (
+            json!({"appid": appid, "event": event, "from_order": {"transaction_id": order.transaction_id, "event": "trade_manage_remind_shipping"}}),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            json!({"appid": appid, "from_order": {"transaction_id": order.transaction_id, "event": "nope"}}),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            json!({"appid": appid, "from_order": {"transaction_id": "404", "event": "trade_manage_remind_shipping"}}),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            json!({"appid": appid, "event": {"event": "trade_manage_remind_shipping"}}),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            json!({"appid": appid, "event": event, "repeat": 11}),
+            StatusCode::BAD_REQUEST,
+        ),
+    ] {
+        cli.post("/sim/push/app-event")
+            .body_json(&body)
+            .send()
+            .await
+            .assert_status(status);
+    }
+}

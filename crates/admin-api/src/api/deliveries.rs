@@ -1,0 +1,336 @@
+//! Webhook deliveries (status and attempts, per event or per endpoint) and
+//! replays: an event delivered again to the endpoints that subscribe to it
+//! now, with its original id so receivers can dedupe.
+use chrono::{DateTime, Utc};
+use poem::web::Data;
+use poem_openapi::{
+    ApiResponse, Enum, Object, OpenApi,
+    param::{Path, Query},
+    payload::Json,
+};
+use problem::{Checked, Problem};
+use serde_json::json;
+use store::{
+    deliveries::{DEAD, DELIVERED, DeliveryFilter, PENDING},
+    events::EventFilter,
+};
+
+use super::{AdminTags, Change, audit, decode_cursor, fetch_size, paginate};
+use crate::{AdminState, auth::AdminAuth};
+
+/// Where a delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    /// Waiting for its next attempt (or for its endpoint to be re-enabled).
+    Pending,
+    Delivered,
+    /// Gave up after the retry schedule; replay the event to try again.
+    Dead,
+}
+
+impl DeliveryStatus {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => PENDING,
+            Self::Delivered => DELIVERED,
+            Self::Dead => DEAD,
+        }
+    }
+
+    fn parse(s: &str) -> Self {
+        match s {
+            DELIVERED => Self::Delivered,
+            DEAD => Self::Dead,
+            _ => Self::Pending,
+        }
+    }
+}
+
+/// One event to one endpoint.
+#[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct Delivery {
+    pub id: String,
+    pub event_id: String,
+    pub webhook_id: String,
+    pub tenant_id: String,
+    pub status: DeliveryStatus,
+    pub attempts: i32,
+    /// When the next attempt is due (pending only).
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub last_attempt_at: Option<DateTime<Utc>>,
+    /// The receiver's HTTP status at the last attempt, if it answered.
+    pub last_status_code: Option<i32>,
+    pub last_error: Option<String>,
+    pub delivered_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<store::entity::webhook_delivery::Model> for Delivery {
+    fn from(d: store::entity::webhook_delivery::Model) -> Self {
+        let status = DeliveryStatus::parse(&d.status);
+        Self {
+            next_attempt_at: (status == DeliveryStatus::Pending)
+                .then(|| DateTime::from_timestamp_millis(d.next_attempt_at_ms))
+                .flatten(),
+            id: d.id,
+            event_id: d.event_id,
+            webhook_id: d.endpoint_id,
+            tenant_id: d.tenant_id,
+            status,
+            attempts: d.attempts,
+            last_attempt_at: d.last_attempt_at,
+            last_status_code: d.last_status_code,
+            last_error: d.last_error,
+            delivered_at: d.delivered_at,
+            created_at: d.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct DeliveryPage {
+    pub items: Vec<Delivery>,
+    /// Pass as `cursor` for the next (older) page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Which events to replay.
+#[derive(Debug, Clone, Object, serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+#[oai(skip_serializing_if_is_none, deny_unknown_fields, example)]
+pub struct ReplayFilter {
+    /// Only this tenant's events (a tenant_admin's are always its own).
+    pub tenant_id: Option<String>,
+    /// Only this Mini Program's events.
+    #[oai(validator(max_length = 64))]
+    pub appid: Option<String>,
+    /// Only events of this type.
+    #[oai(rename = "type", validator(max_length = 64))]
+    #[serde(rename = "type")]
+    pub event_type: Option<String>,
+    /// Events that occurred at or after this time (required: replays are bounded).
+    pub since: DateTime<Utc>,
+    /// Events that occurred before this time.
+    pub until: Option<DateTime<Utc>>,
+}
+
+impl poem_openapi::types::Example for ReplayFilter {
+    fn example() -> Self {
+        Self {
+            tenant_id: None,
+            appid: Some("wx0123456789abcdef".into()),
+            event_type: Some("trade_manage_order_settlement".into()),
+            since: DateTime::UNIX_EPOCH,
+            until: None,
+        }
+    }
+}
+
+/// What a replay queued.
+#[derive(Debug, Clone, Object)]
+pub struct ReplayResult {
+    /// Events replayed.
+    pub events: u64,
+    /// Deliveries created (one per subscribed endpoint per event).
+    pub deliveries: u64,
+}
+
+#[derive(ApiResponse)]
+enum ListDeliveriesResponse {
+    /// Deliveries, newest first.
+    #[oai(status = 200)]
+    Ok(Json<DeliveryPage>),
+}
+
+#[derive(ApiResponse)]
+enum ReplayResponse {
+    /// Queued; the dispatcher sends them at once.
+    #[oai(status = 202)]
+    Accepted(Json<ReplayResult>),
+}
+
+/// At most this many events per replay request.
+const MAX_REPLAY: u64 = 1000;
+
+pub struct DeliveriesApi;
+
+#[OpenApi(prefix_path = "/admin/v1", tag = "AdminTags::Events")]
+impl DeliveriesApi {
+    /// List an event's webhook deliveries
+    #[oai(
+        path = "/events/:event_id/deliveries",
+        method = "get",
+        operation_id = "list_event_deliveries"
+    )]
+    async fn list_event_deliveries(
+        &self,
+        auth: AdminAuth,
+        state: Data<&AdminState>,
+        /// Event id.
+        event_id: Path<String>,
+    ) -> Result<ListDeliveriesResponse, Problem> {
+        let not_found = || Problem::not_found(format!("event {} not found", event_id.0));
+        let event = state.store.event(&event_id).await?.ok_or_else(not_found)?;
+        if !auth.0.can_see(event.tenant_id.as_deref()) {
+            return Err(not_found());
+        }
+        let filter = DeliveryFilter {
+            event_id: Some(event_id.0.clone()),
+            ..Default::default()
+        };
+        let rows = state.store.list_deliveries(&filter, None, 200).await?;
+        Ok(ListDeliveriesResponse::Ok(Json(DeliveryPage {
+            items: rows.into_iter().map(Delivery::from).collect(),
+            next_cursor: None,
+        })))
+    }
+
+    /// List a webhook endpoint's deliveries
+    #[oai(
+        path = "/tenants/:tenant_id/webhooks/:webhook_id/deliveries",
+        method = "get",
+        operation_id = "list_webhook_deliveries",
+        tag = "AdminTags::Webhooks"
+    )]
+    #[allow(clippy::too_many_arguments)] // one per parameter
+    async fn list_webhook_deliveries(
+        &self,
+        auth: AdminAuth,
+        state: Data<&AdminState>,
+        /// Tenant id.
+        tenant_id: Path<String>,
+        /// Webhook endpoint id.
+        webhook_id: Path<String>,
+        /// Only deliveries with this status.
+        status: Query<Option<DeliveryStatus>>,
+        /// `next_cursor` of the previous page.
+        cursor: Query<Option<String>>,
+        /// Page size, 1–200 (default 50).
+        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
+        limit: Query<Option<u32>>,
+    ) -> Result<ListDeliveriesResponse, Problem> {
+        auth.0.require_tenant_read(&tenant_id)?;
+        let before = decode_cursor(cursor.0.as_deref())?;
+        let (limit, fetch) = fetch_size(limit.0);
+        state
+            .store
+            .webhook(&tenant_id, &webhook_id)
+            .await?
+            .ok_or_else(|| Problem::not_found(format!("webhook {} not found", webhook_id.0)))?;
+        let filter = DeliveryFilter {
+            tenant_id: Some(tenant_id.0.clone()),
+            endpoint_id: Some(webhook_id.0.clone()),
+            status: status.0.map(|s| s.as_str().to_owned()),
+            ..Default::default()
+        };
+        let rows = state
+            .store
+            .list_deliveries(&filter, before.as_deref(), fetch)
+            .await?;
+        let (rows, next_cursor) = paginate(rows, limit, |d| &d.id);
+        Ok(ListDeliveriesResponse::Ok(Json(DeliveryPage {
+            items: rows.into_iter().map(Delivery::from).collect(),
+            next_cursor,
+        })))
+    }
+
+    /// Replay an event
+    ///
+    /// Delivers it again (same event id) to every endpoint of its tenant that
+    /// subscribes to its type now, whatever happened before.
+    #[oai(
+        path = "/events/:event_id/replay",
+        method = "post",
+        operation_id = "replay_event"
+    )]
+    async fn replay_event(
+        &self,
+        auth: AdminAuth,
+        state: Data<&AdminState>,
+        /// Event id.
+        event_id: Path<String>,
+    ) -> Result<ReplayResponse, Problem> {
+        let not_found = || Problem::not_found(format!("event {} not found", event_id.0));
+        let event = state.store.event(&event_id).await?.ok_or_else(not_found)?;
+        if !auth.0.can_see(event.tenant_id.as_deref()) {
+            return Err(not_found());
+        }
+        match event.tenant_id.as_deref() {
+            Some(t) => auth.0.require_tenant_write(t)?,
+            None => auth.0.require_platform_write()?,
+        }
+        let deliveries = state.store.replay_event(&event_id).await?;
+        audit(
+            &state,
+            &auth.0,
+            Change {
+                action: "event.replay",
+                target_type: "event",
+                target_id: &event_id,
+                tenant_id: event.tenant_id.as_deref(),
+                detail: json!({ "deliveries": deliveries }),
+            },
+        )
+        .await;
+        Ok(ReplayResponse::Accepted(Json(ReplayResult {
+            events: 1,
+            deliveries,
+        })))
+    }
+
+    /// Replay the events a filter matches
+    ///
+    /// Oldest first, at most 1 000 per request (narrow `since`/`until` and
+    /// repeat for more).
+    #[oai(
+        path = "/events/replay",
+        method = "post",
+        operation_id = "replay_events"
+    )]
+    async fn replay_events(
+        &self,
+        auth: AdminAuth,
+        state: Data<&AdminState>,
+        body: Json<Checked<ReplayFilter>>,
+    ) -> Result<ReplayResponse, Problem> {
+        let f = body.0.0;
+        let tenant_id = auth.0.tenant_scope(f.tenant_id.clone())?;
+        match tenant_id.as_deref() {
+            Some(t) => auth.0.require_tenant_write(t)?,
+            None => auth.0.require_platform_write()?,
+        }
+        if f.until.is_some_and(|u| u <= f.since) {
+            return Err(Problem::validation("until", "must be after since"));
+        }
+        let filter = EventFilter {
+            tenant_id: tenant_id.clone(),
+            appid: f.appid.clone(),
+            event_type: f.event_type.clone(),
+            since: Some(f.since),
+            until: f.until,
+        };
+        let (events, deliveries) = state.store.replay_events(&filter, MAX_REPLAY).await?;
+        audit(
+            &state,
+            &auth.0,
+            Change {
+                action: "event.replay_many",
+                target_type: "event",
+                target_id: "*",
+                tenant_id: tenant_id.as_deref(),
+                detail: json!({
+                    "appid": f.appid, "type": f.event_type, "since": f.since, "until": f.until,
+                    "events": events, "deliveries": deliveries,
+                }),
+            },
+        )
+        .await;
+        Ok(ReplayResponse::Accepted(Json(ReplayResult {
+            events,
+            deliveries,
+        })))
+    }
+}

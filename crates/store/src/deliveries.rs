@@ -1,0 +1,353 @@
+//! The webhook outbox ([`crate::entity::webhook_delivery`]): deliveries are
+//! created with their event, claimed by workers, and finished as delivered,
+//! retried later, or dead after the retry schedule.
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Statement,
+};
+
+use crate::{
+    Store, StoreError,
+    entity::{event, webhook_delivery as delivery, webhook_endpoint as endpoint},
+    events::Event,
+    new_id, now,
+    webhooks::WebhookEndpoint,
+};
+
+pub const PENDING: &str = "pending";
+pub const DELIVERED: &str = "delivered";
+pub const DEAD: &str = "dead";
+
+/// Creates, on `conn` (the event's transaction), one pending delivery of the
+/// event to each endpoint of `tenant_id` that subscribes to `event_type`.
+/// Disabled endpoints get theirs too: they wait until it is re-enabled
+/// rather than lose the event. Returns how many were created.
+pub(crate) async fn enqueue<C: ConnectionTrait>(
+    conn: &C,
+    event_id: &str,
+    tenant_id: &str,
+    event_type: &str,
+) -> Result<u64, StoreError> {
+    let endpoints = endpoint::Entity::find()
+        .filter(endpoint::Column::TenantId.eq(tenant_id))
+        .all(conn)
+        .await?;
+    let at = now();
+    let rows: Vec<delivery::ActiveModel> = endpoints
+        .into_iter()
+        .map(WebhookEndpoint::from)
+        .filter(|e| e.subscribes_to(event_type))
+        .map(|e| delivery::ActiveModel {
+            id: Set(new_id()),
+            event_id: Set(event_id.to_owned()),
+            endpoint_id: Set(e.id),
+            tenant_id: Set(tenant_id.to_owned()),
+            status: Set(PENDING.to_owned()),
+            attempts: Set(0),
+            next_attempt_at_ms: Set(at.timestamp_millis()),
+            lease_until_ms: Set(None),
+            last_status_code: Set(None),
+            last_error: Set(None),
+            last_attempt_at: Set(None),
+            delivered_at: Set(None),
+            created_at: Set(at),
+        })
+        .collect();
+    let n = rows.len() as u64;
+    if n > 0 {
+        delivery::Entity::insert_many(rows)
+            .exec_without_returning(conn)
+            .await?;
+    }
+    Ok(n)
+}
+
+/// A claimed delivery with what sending it needs.
+#[derive(Debug, Clone)]
+pub struct DueDelivery {
+    pub delivery: delivery::Model,
+    pub endpoint_url: String,
+    pub event: Event,
+}
+
+/// How an attempt ended.
+#[derive(Debug, Clone)]
+pub enum AttemptOutcome {
+    Delivered {
+        status_code: u16,
+    },
+    Failed {
+        status_code: Option<u16>,
+        error: String,
+        /// When to try again; None: the schedule is exhausted (dead letter).
+        retry_at: Option<DateTime<Utc>>,
+    },
+}
+
+/// Which deliveries a listing returns.
+#[derive(Debug, Clone, Default)]
+pub struct DeliveryFilter {
+    pub tenant_id: Option<String>,
+    pub event_id: Option<String>,
+    pub endpoint_id: Option<String>,
+    pub status: Option<String>,
+}
+
+impl Store {
+    /// Claims up to `limit` due deliveries for `lease` (another worker may
+    /// take them after that, e.g. if this one died). On Postgres concurrent
+    /// workers skip each other's rows (`FOR UPDATE SKIP LOCKED`); SQLite has
+    /// one writer, so claims are serialised anyway.
+    pub async fn claim_due_deliveries(
+        &self,
+        at: DateTime<Utc>,
+        limit: u64,
+        lease: std::time::Duration,
+    ) -> Result<Vec<DueDelivery>, StoreError> {
+        let now_ms = at.timestamp_millis();
+        let lease_until = now_ms + i64::try_from(lease.as_millis()).unwrap_or(i64::MAX / 2);
+        let backend = self.db().get_database_backend();
+        let (sql, lock) = match backend {
+            DatabaseBackend::Postgres => ("$", " FOR UPDATE OF d SKIP LOCKED"),
+            _ => ("?", ""),
+        };
+        let p = |i: usize| {
+            if sql == "$" {
+                format!("${i}")
+            } else {
+                "?".to_owned()
+            }
+        };
+        let query = format!(
+            "UPDATE webhook_deliveries SET lease_until_ms = {p1} WHERE id IN (\
+               SELECT d.id FROM webhook_deliveries d \
+               JOIN webhook_endpoints e ON e.id = d.endpoint_id \
+               WHERE d.status = 'pending' AND d.next_attempt_at_ms <= {p2} \
+                 AND (d.lease_until_ms IS NULL OR d.lease_until_ms < {p3}) AND e.enabled \
+               ORDER BY d.next_attempt_at_ms LIMIT {p4}{lock}) \
+             RETURNING id",
+            p1 = p(1),
+            p2 = p(2),
+            p3 = p(3),
+            p4 = p(4),
+        );
+        let rows = self
+            .db()
+            .query_all_raw(Statement::from_sql_and_values(
+                backend,
+                query,
+                [
+                    lease_until.into(),
+                    now_ms.into(),
+                    now_ms.into(),
+                    i64::try_from(limit).unwrap_or(100).into(),
+                ],
+            ))
+            .await?;
+        let ids: Vec<String> = rows
+            .iter()
+            .filter_map(|r| r.try_get::<String>("", "id").ok())
+            .collect();
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let deliveries = delivery::Entity::find()
+            .filter(delivery::Column::Id.is_in(ids.clone()))
+            .order_by_asc(delivery::Column::NextAttemptAtMs)
+            .all(self.db())
+            .await?;
+        let endpoints = endpoint::Entity::find()
+            .filter(endpoint::Column::Id.is_in(deliveries.iter().map(|d| d.endpoint_id.clone())))
+            .all(self.db())
+            .await?;
+        let events = event::Entity::find()
+            .filter(event::Column::Id.is_in(deliveries.iter().map(|d| d.event_id.clone())))
+            .all(self.db())
+            .await?;
+        Ok(deliveries
+            .into_iter()
+            .filter_map(|d| {
+                let url = endpoints
+                    .iter()
+                    .find(|e| e.id == d.endpoint_id)?
+                    .url
+                    .clone();
+                let event = events.iter().find(|e| e.id == d.event_id)?.clone();
+                Some(DueDelivery {
+                    delivery: d,
+                    endpoint_url: url,
+                    event: event.into(),
+                })
+            })
+            .collect())
+    }
+
+    /// Records an attempt's outcome and the endpoint's failure streak; an
+    /// endpoint failing `disable_after` times in a row is disabled (its
+    /// deliveries wait until someone re-enables it).
+    pub async fn finish_attempt(
+        &self,
+        delivery_id: &str,
+        endpoint_id: &str,
+        outcome: &AttemptOutcome,
+        disable_after: u32,
+    ) -> Result<(), StoreError> {
+        let Some(row) = delivery::Entity::find_by_id(delivery_id.to_owned())
+            .one(self.db())
+            .await?
+        else {
+            return Err(StoreError::NotFound("webhook delivery"));
+        };
+        let at = now();
+        let mut update = delivery::ActiveModel {
+            attempts: Set(row.attempts + 1),
+            lease_until_ms: Set(None),
+            last_attempt_at: Set(Some(at)),
+            ..Default::default()
+        };
+        match outcome {
+            AttemptOutcome::Delivered { status_code } => {
+                update.status = Set(DELIVERED.to_owned());
+                update.delivered_at = Set(Some(at));
+                update.last_status_code = Set(Some(i32::from(*status_code)));
+                update.last_error = Set(None);
+            }
+            AttemptOutcome::Failed {
+                status_code,
+                error,
+                retry_at,
+            } => {
+                update.last_status_code = Set(status_code.map(i32::from));
+                // Bounded: a receiver's error text is not ours to store whole.
+                update.last_error = Set(Some(error.chars().take(500).collect()));
+                match retry_at {
+                    Some(t) => {
+                        update.status = Set(PENDING.to_owned());
+                        update.next_attempt_at_ms = Set(t.timestamp_millis());
+                    }
+                    None => update.status = Set(DEAD.to_owned()),
+                }
+            }
+        }
+        delivery::Entity::update_many()
+            .set(update)
+            .filter(delivery::Column::Id.eq(delivery_id))
+            .exec(self.db())
+            .await?;
+        self.record_endpoint_result(
+            endpoint_id,
+            matches!(outcome, AttemptOutcome::Delivered { .. }),
+            disable_after,
+        )
+        .await
+    }
+
+    async fn record_endpoint_result(
+        &self,
+        endpoint_id: &str,
+        delivered: bool,
+        disable_after: u32,
+    ) -> Result<(), StoreError> {
+        use sea_orm::sea_query::{Expr, ExprTrait as _};
+        if delivered {
+            endpoint::Entity::update_many()
+                .col_expr(endpoint::Column::ConsecutiveFailures, Expr::value(0))
+                .filter(endpoint::Column::Id.eq(endpoint_id))
+                .exec(self.db())
+                .await?;
+            return Ok(());
+        }
+        // Incremented in SQL: concurrent failures must all count.
+        endpoint::Entity::update_many()
+            .col_expr(
+                endpoint::Column::ConsecutiveFailures,
+                Expr::col(endpoint::Column::ConsecutiveFailures).add(1),
+            )
+            .filter(endpoint::Column::Id.eq(endpoint_id))
+            .exec(self.db())
+            .await?;
+        let disabled = endpoint::Entity::update_many()
+            .set(endpoint::ActiveModel {
+                enabled: Set(false),
+                disabled_reason: Set(Some(format!(
+                    "disabled after {disable_after} consecutive failed deliveries; re-enable it once the receiver works (pending deliveries then resume)"
+                ))),
+                updated_at: Set(now()),
+                ..Default::default()
+            })
+            .filter(endpoint::Column::Id.eq(endpoint_id))
+            .filter(endpoint::Column::Enabled.eq(true))
+            .filter(endpoint::Column::ConsecutiveFailures.gte(i64::from(disable_after)))
+            .exec(self.db())
+            .await?;
+        if disabled.rows_affected > 0 {
+            tracing::warn!(
+                webhook.id = endpoint_id,
+                failures = disable_after,
+                "webhook endpoint disabled after consecutive failures"
+            );
+        }
+        Ok(())
+    }
+
+    /// Newest first, older than the delivery `before`.
+    pub async fn list_deliveries(
+        &self,
+        filter: &DeliveryFilter,
+        before: Option<&str>,
+        limit: u64,
+    ) -> Result<Vec<delivery::Model>, StoreError> {
+        let mut query = delivery::Entity::find()
+            .order_by_desc(delivery::Column::Id)
+            .limit(limit);
+        if let Some(before) = before {
+            query = query.filter(delivery::Column::Id.lt(before));
+        }
+        if let Some(t) = &filter.tenant_id {
+            query = query.filter(delivery::Column::TenantId.eq(t.as_str()));
+        }
+        if let Some(e) = &filter.event_id {
+            query = query.filter(delivery::Column::EventId.eq(e.as_str()));
+        }
+        if let Some(e) = &filter.endpoint_id {
+            query = query.filter(delivery::Column::EndpointId.eq(e.as_str()));
+        }
+        if let Some(s) = &filter.status {
+            query = query.filter(delivery::Column::Status.eq(s.as_str()));
+        }
+        Ok(query.all(self.db()).await?)
+    }
+
+    /// Delivers `event_id` again to its tenant's endpoints that subscribe to
+    /// it now (new deliveries, attempted at once). Returns how many.
+    pub async fn replay_event(&self, event_id: &str) -> Result<u64, StoreError> {
+        let Some(ev) = event::Entity::find_by_id(event_id.to_owned())
+            .one(self.db())
+            .await?
+        else {
+            return Err(StoreError::NotFound("event"));
+        };
+        let Some(tenant_id) = ev.tenant_id else {
+            return Ok(0);
+        };
+        enqueue(self.db(), &ev.id, &tenant_id, &ev.event_type).await
+    }
+
+    /// Replays the events `filter` matches, oldest first, at most `limit`:
+    /// returns (events replayed, deliveries created).
+    pub async fn replay_events(
+        &self,
+        filter: &crate::events::EventFilter,
+        limit: u64,
+    ) -> Result<(u64, u64), StoreError> {
+        let events = self.list_events(filter, None, limit).await?;
+        let mut deliveries = 0;
+        for ev in events.iter().rev() {
+            if let Some(tenant_id) = &ev.tenant_id {
+                deliveries += enqueue(self.db(), &ev.id, tenant_id, &ev.event_type).await?;
+            }
+        }
+        Ok((events.len() as u64, deliveries))
+    }
+}

@@ -1,0 +1,195 @@
+//! The delivery worker: claim due deliveries, send them, record outcomes.
+use std::{sync::Arc, time::Duration};
+
+use chrono::Utc;
+use store::{
+    Store, StoreError,
+    deliveries::{AttemptOutcome, DueDelivery},
+};
+use tokio::{sync::watch, task::JoinSet};
+
+use crate::{RetrySchedule, payload, signature};
+
+#[derive(Debug, Clone)]
+pub struct DispatcherSettings {
+    /// How often to look for due deliveries when there were none.
+    pub poll_interval: Duration,
+    /// Deliveries claimed per round.
+    pub batch: u64,
+    /// Deliveries sent at once.
+    pub concurrency: usize,
+    /// Per attempt: connect, send, and the receiver's answer.
+    pub timeout: Duration,
+    pub schedule: RetrySchedule,
+    /// Consecutive failures after which an endpoint is disabled.
+    pub disable_after: u32,
+}
+
+impl Default for DispatcherSettings {
+    fn default() -> Self {
+        Self {
+            poll_interval: Duration::from_secs(1),
+            batch: 64,
+            concurrency: 16,
+            timeout: Duration::from_secs(10),
+            schedule: RetrySchedule::default(),
+            disable_after: 100,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Dispatcher {
+    store: Store,
+    http: reqwest::Client,
+    settings: Arc<DispatcherSettings>,
+}
+
+impl Dispatcher {
+    pub fn new(store: Store, settings: DispatcherSettings) -> Result<Self, reqwest::Error> {
+        let http = reqwest::Client::builder()
+            .timeout(settings.timeout)
+            .connect_timeout(settings.timeout.min(Duration::from_secs(5)))
+            // A redirect is an answer to fix at the receiver, not to follow
+            // with a signed body to wherever it points.
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("tpgate-webhooks/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Self {
+            store,
+            http,
+            settings: Arc::new(settings),
+        })
+    }
+
+    /// Delivers until `stop` turns true; a round in progress (its requests
+    /// in flight) finishes first, so a shutdown loses no attempt's outcome.
+    pub async fn run(&self, mut stop: watch::Receiver<bool>) {
+        loop {
+            if *stop.borrow() {
+                return;
+            }
+            let busy = match self.deliver_due().await {
+                Ok(n) => n as u64 >= self.settings.batch,
+                Err(e) => {
+                    tracing::warn!(error = %e, "webhook deliveries could not be claimed; retrying");
+                    false
+                }
+            };
+            if busy {
+                continue;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(self.settings.poll_interval) => {}
+                _ = stop.changed() => {}
+            }
+        }
+    }
+
+    /// One round: claims due deliveries and sends them. Returns how many.
+    pub async fn deliver_due(&self) -> Result<usize, StoreError> {
+        // The lease outlives the round's worst case, so no other worker
+        // takes a delivery still being sent.
+        let rounds = self
+            .settings
+            .batch
+            .div_ceil(self.settings.concurrency.max(1) as u64);
+        let lease = self.settings.timeout * (rounds as u32 + 2);
+        let due = self
+            .store
+            .claim_due_deliveries(Utc::now(), self.settings.batch, lease)
+            .await?;
+        let n = due.len();
+        let mut tasks = JoinSet::new();
+        for d in due {
+            while tasks.len() >= self.settings.concurrency.max(1) {
+                tasks.join_next().await;
+            }
+            let this = self.clone();
+            tasks.spawn(async move { this.deliver(d).await });
+        }
+        while tasks.join_next().await.is_some() {}
+        Ok(n)
+    }
+
+    async fn deliver(&self, due: DueDelivery) {
+        let outcome = self.attempt(&due).await;
+        let result = match &outcome {
+            AttemptOutcome::Delivered { .. } => "delivered",
+            AttemptOutcome::Failed {
+                retry_at: Some(_), ..
+            } => "retry",
+            AttemptOutcome::Failed { retry_at: None, .. } => "dead",
+        };
+        ::metrics::counter!("tpgate_webhook_attempts_total", "result" => result).increment(1);
+        if let AttemptOutcome::Failed {
+            error, retry_at, ..
+        } = &outcome
+        {
+            tracing::info!(
+                webhook.id = %due.delivery.endpoint_id,
+                delivery.id = %due.delivery.id,
+                event.id = %due.event.id,
+                attempt = due.delivery.attempts + 1,
+                retry_at = ?retry_at,
+                error = %error,
+                "webhook delivery failed"
+            );
+        }
+        if let Err(e) = self
+            .store
+            .finish_attempt(
+                &due.delivery.id,
+                &due.delivery.endpoint_id,
+                &outcome,
+                self.settings.disable_after,
+            )
+            .await
+        {
+            // The lease ends and another round sends it again: at least once.
+            tracing::warn!(error = %e, delivery.id = %due.delivery.id, "could not record a webhook attempt");
+        }
+    }
+
+    async fn attempt(&self, due: &DueDelivery) -> AttemptOutcome {
+        let attempts = u32::try_from(due.delivery.attempts).unwrap_or(0) + 1;
+        let failed = |status_code: Option<u16>, error: String| AttemptOutcome::Failed {
+            status_code,
+            error,
+            retry_at: self.settings.schedule.next_attempt(attempts, Utc::now()),
+        };
+        let secrets = match self
+            .store
+            .webhook_signing_secrets(&due.delivery.endpoint_id)
+            .await
+        {
+            Ok(s) => s,
+            Err(e) => return failed(None, format!("signing secret unavailable: {e}")),
+        };
+        let secrets: Vec<&str> = secrets.iter().map(|s| s.expose()).collect();
+        let body = payload::body(&due.event);
+        let signature = signature::header_value(&secrets, Utc::now().timestamp(), &body);
+        let sent = self
+            .http
+            .post(&due.endpoint_url)
+            .header("Content-Type", "application/json")
+            .header(signature::HEADER, signature)
+            .header("Tpgate-Event-Id", &due.event.id)
+            .header("Tpgate-Event-Type", &due.event.event_type)
+            .header("Tpgate-Delivery-Id", &due.delivery.id)
+            .body(body)
+            .send()
+            .await;
+        match sent {
+            Ok(resp) if resp.status().is_success() => AttemptOutcome::Delivered {
+                status_code: resp.status().as_u16(),
+            },
+            Ok(resp) => failed(
+                Some(resp.status().as_u16()),
+                format!("receiver answered {}", resp.status()),
+            ),
+            // No URL or credentials in the message: reqwest's error without its URL.
+            Err(e) => failed(None, e.without_url().to_string()),
+        }
+    }
+}

@@ -1,0 +1,437 @@
+//! Mini Program events to tenant webhooks: the simulator pushes each event
+//! (encrypted as WeChat does) to `/wechat/apps/{appid}/events`; tpgate stores
+//! it once and delivers it, signed, to the tenant's endpoints, retrying
+//! until the receiver takes it — across restarts, and once per endpoint
+//! however many replicas deliver.
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use wechat_sim::{AppEvent, NewOrder};
+
+use crate::{
+    helpers::{TestApp, TestOptions},
+    receiver::Receiver,
+};
+
+fn fast_delivery() -> TestOptions {
+    TestOptions {
+        background_tasks: true,
+        config: Box::new(|c| {
+            c.webhooks.poll_interval_ms = 50;
+            c.webhooks.retry_schedule_secs = vec![1, 1, 1, 1, 1, 1];
+        }),
+        ..TestOptions::default()
+    }
+}
+
+/// Tenant with a webhook endpoint (created before onboarding, so the
+/// authorization is delivered too), onboarded: (tenant, appid, secret).
+async fn tenant_with_webhook(app: &TestApp, receiver: &Receiver) -> (String, String, String) {
+    app.push_ticket().await;
+    let tenant = app.create_tenant("hooked").await;
+    let r = app
+        .admin_post(
+            &format!("/admin/v1/tenants/{tenant}/webhooks"),
+            json!({ "url": receiver.url }),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let secret = r.json::<Value>().await.unwrap()["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let link = app.create_link(&tenant).await;
+    let (status, html) = app.follow_onboarding(&link).await;
+    assert_eq!(status, 200, "{html}");
+    (
+        tenant,
+        app.sim_config.default_authorizer_appid.clone(),
+        secret,
+    )
+}
+
+fn shipped_order(app: &TestApp) -> wechat_sim::ShippingOrder {
+    let order = app.sim.create_paid_order(NewOrder::default());
+    app.sim.order(&order.transaction_id).unwrap()
+}
+
+async fn stored_events(app: &TestApp) -> usize {
+    app.auth
+        .store()
+        .list_events(&store::events::EventFilter::default(), None, 1000)
+        .await
+        .unwrap()
+        .len()
+}
+
+#[tokio::test]
+async fn each_event_is_stored_once_and_delivered_signed() {
+    let receiver = Receiver::start().await;
+    let app = TestApp::start(fast_delivery()).await;
+    let (tenant, appid, secret) = tenant_with_webhook(&app, &receiver).await;
+    let order = shipped_order(&app);
+    let events = [
+        AppEvent::remind_access_api(),
+        AppEvent::remind_shipping_for(&order),
+        AppEvent::order_settlement_for(&order, false),
+        AppEvent::order_settlement_for(&order, true),
+        AppEvent::Other {
+            event: "wxa_privacy_apply".into(),
+            fields: vec![("result".into(), "ok".into())],
+        },
+    ];
+    for event in &events {
+        let outcome = app.sim.push_app_event(&appid, event).await.unwrap();
+        assert!(outcome.acknowledged, "{:?}", outcome.attempts);
+        assert_eq!(outcome.attempts.len(), 1);
+        // WeChat's retry of the same message, and the same event twice.
+        let again = app.sim.deliver_app_push(&outcome.message, 1).await;
+        assert!(again.acknowledged);
+    }
+    // authorization.authorized + the five events, each once.
+    let got = receiver.wait_for(6, 15).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let got_after = receiver.received();
+    assert_eq!(
+        got_after.len(),
+        6,
+        "{:#?}",
+        got_after.iter().map(|r| &r.json).collect::<Vec<_>>()
+    );
+    assert_eq!(got.len(), 6);
+    let now = chrono::Utc::now().timestamp();
+    for r in &got_after {
+        webhooks::signature::verify(&r.signature, &secret, &r.body, now, 300)
+            .unwrap_or_else(|e| panic!("{e}: {}", r.signature));
+        assert_eq!(r.json["id"], r.event_id.as_str());
+        assert_eq!(r.json["tenant_id"], tenant.as_str());
+        assert_eq!(r.json["appid"], appid.as_str());
+        assert!(r.json["occurred_at"].is_string());
+    }
+    let by_type = |t: &str| {
+        got_after
+            .iter()
+            .find(|r| r.json["type"] == t)
+            .unwrap_or_else(|| panic!("no {t} delivered"))
+            .json
+            .clone()
+    };
+    by_type("authorization.authorized");
+    let shipping = by_type("trade_manage_remind_shipping");
+    assert_eq!(
+        shipping["data"]["transaction_id"],
+        order.transaction_id.as_str()
+    );
+    assert_eq!(
+        shipping["data"]["pay_time"], order.pay_time,
+        "numbers stay numbers"
+    );
+    let settlements: Vec<&Value> = got_after
+        .iter()
+        .filter(|r| r.json["type"] == "trade_manage_order_settlement")
+        .map(|r| &r.json)
+        .collect();
+    assert_eq!(
+        settlements.len(),
+        2,
+        "shipping-time and settlement pushes are two events"
+    );
+    assert_eq!(by_type("wxa_privacy_apply")["data"]["result"], "ok");
+    assert_eq!(stored_events(&app).await, 6);
+
+    // The admin API shows each event's delivery as delivered.
+    let event_id = shipping["id"].as_str().unwrap();
+    let r = app
+        .admin_get(&format!("/admin/v1/events/{event_id}/deliveries"))
+        .await;
+    let deliveries: Value = r.json().await.unwrap();
+    assert_eq!(
+        deliveries["items"][0]["status"], "delivered",
+        "{deliveries}"
+    );
+    assert_eq!(deliveries["items"][0]["attempts"], 1);
+
+    // A replay delivers the same event id again.
+    let r = app
+        .admin_post(&format!("/admin/v1/events/{event_id}/replay"), json!({}))
+        .await;
+    assert_eq!(r.status(), 202);
+    let got = receiver.wait_for(7, 10).await;
+    assert_eq!(got[6].event_id, event_id);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_receiver_that_is_down_gets_everything_once_back_even_across_a_restart() {
+    let receiver = Receiver::start().await;
+    let mut app = TestApp::start(fast_delivery()).await;
+    let (_, appid, _) = tenant_with_webhook(&app, &receiver).await;
+    receiver.wait_for(1, 10).await; // the authorization
+    // Down: first answering 500, then not answering at all.
+    receiver.fail_next(2);
+    let order = shipped_order(&app);
+    let pushed = app
+        .sim
+        .push_app_event(&appid, &AppEvent::remind_shipping_for(&order))
+        .await
+        .unwrap();
+    assert!(pushed.acknowledged);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while receiver.failed() < 2 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(receiver.failed(), 2, "retried after a 500");
+    receiver.go_away().await;
+    // tpgate restarts while the receiver is away.
+    app.stop_instance().await;
+    let replica = app.spawn_replica().await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(receiver.received().len(), 1, "nothing while away");
+    receiver.come_back().await;
+    let got = receiver.wait_for(2, 15).await;
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[1].json["type"], "trade_manage_remind_shipping");
+    let deliveries: Value = app
+        .http
+        .get(
+            replica
+                .base
+                .join(&format!("admin/v1/events/{}/deliveries", got[1].event_id))
+                .unwrap(),
+        )
+        .bearer_auth(&app.admin_token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let d = &deliveries["items"][0];
+    assert_eq!(d["status"], "delivered", "{deliveries}");
+    assert!(d["attempts"].as_i64().unwrap() >= 3, "{deliveries}");
+    replica.shutdown().await;
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn bad_pushes_are_rejected_and_store_nothing() {
+    let app = TestApp::spawn().await;
+    let (_, _, appid) = app.onboarded_tenant("strict").await;
+    let order = shipped_order(&app);
+    let message = app
+        .sim
+        .seal_app_event(&appid, &AppEvent::remind_shipping_for(&order))
+        .unwrap();
+    let before = stored_events(&app).await;
+    let post = |url: String, body: String| {
+        let http = app.http.clone();
+        async move {
+            let r = http.post(url).body(body).send().await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    // A tampered signature.
+    let tampered = message
+        .url
+        .replacen("msg_signature=", "msg_signature=00", 1);
+    assert_eq!(post(tampered, message.body.clone()).await.0, 400);
+    // Not in safe mode.
+    let unsigned = message.url.split('?').next().unwrap().to_owned();
+    assert_eq!(post(unsigned, message.body.clone()).await.0, 400);
+    // Garbage and not-XML bodies.
+    assert_eq!(post(message.url.clone(), "garbage".into()).await.0, 400);
+    assert_eq!(
+        post(message.url.clone(), "{\"Encrypt\": 1}".into()).await.0,
+        400
+    );
+    // Oversize.
+    let (status, _) = post(message.url.clone(), "x".repeat(70 * 1024)).await;
+    assert_eq!(status, 413);
+    // An appid that has not authorized the platform.
+    let other = message.url.replace(&appid, "wx00000000000000ff");
+    assert_eq!(post(other, message.body.clone()).await.0, 404);
+    assert_eq!(
+        stored_events(&app).await,
+        before,
+        "a rejected push stored something"
+    );
+    // The real one is accepted.
+    let (status, body) = post(message.url.clone(), message.body.clone()).await;
+    assert_eq!((status, body.as_str()), (200, "success"));
+    assert_eq!(stored_events(&app).await, before + 1);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_push_is_not_acknowledged_while_the_database_is_down() {
+    if std::env::var("TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .is_none()
+    {
+        eprintln!("TEST_DATABASE_URL is not set: cutting the database needs Postgres (CI sets it)");
+        return;
+    }
+    let app = TestApp::spawn().await;
+    let (_, _, appid) = app.onboarded_tenant("outage").await;
+    let order = shipped_order(&app);
+    let message = app
+        .sim
+        .seal_app_event(&appid, &AppEvent::remind_shipping_for(&order))
+        .unwrap();
+    let before = stored_events(&app).await;
+    app.cut_database().await;
+    let outcome = app.sim.deliver_app_push(&message, 1).await;
+    app.restore_database().await;
+    assert!(
+        !outcome.acknowledged,
+        "acknowledged without storing: {:?}",
+        outcome.attempts
+    );
+    // WeChat's retry, once the database is back, is stored.
+    let mut acknowledged = false;
+    for _ in 0..20 {
+        if app.sim.deliver_app_push(&message, 1).await.acknowledged {
+            acknowledged = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert!(acknowledged);
+    assert_eq!(stored_events(&app).await, before + 1);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn two_instances_deliver_each_event_once_per_endpoint() {
+    if std::env::var("TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .is_none()
+    {
+        eprintln!(
+            "TEST_DATABASE_URL is not set: two delivering replicas need Postgres (CI sets it)"
+        );
+        return;
+    }
+    let receiver = Receiver::start().await;
+    let second = Receiver::start().await;
+    let app = TestApp::start(fast_delivery()).await;
+    let (tenant, appid, _) = tenant_with_webhook(&app, &receiver).await;
+    let r = app
+        .admin_post(
+            &format!("/admin/v1/tenants/{tenant}/webhooks"),
+            json!({ "url": second.url, "event_types": ["trade_manage_order_settlement"] }),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let replica = app.spawn_replica().await;
+    let mut pushes = Vec::new();
+    for _ in 0..15 {
+        let order = shipped_order(&app);
+        pushes.push(AppEvent::order_settlement_for(&order, false));
+    }
+    for event in &pushes {
+        assert!(
+            app.sim
+                .push_app_event(&appid, event)
+                .await
+                .unwrap()
+                .acknowledged
+        );
+    }
+    // authorization + 15 to the first endpoint; the 15 settlements to the second.
+    let got = receiver.wait_for(16, 20).await;
+    let got_second = second.wait_for(15, 20).await;
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    for (name, r, want) in [("first", &receiver, 16), ("second", &second, 15)] {
+        let all = r.received();
+        let mut ids: Vec<&str> = all.iter().map(|x| x.event_id.as_str()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(
+            all.len(),
+            want,
+            "{name} endpoint got {} deliveries",
+            all.len()
+        );
+        assert_eq!(ids.len(), want, "{name} endpoint got a duplicate");
+    }
+    assert_eq!((got.len(), got_second.len()), (16, 15));
+    replica.shutdown().await;
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_endpoint_failing_again_and_again_is_disabled_then_resumes_when_re_enabled() {
+    let receiver = Receiver::start().await;
+    let app = TestApp::start(TestOptions {
+        background_tasks: true,
+        config: Box::new(|c| {
+            c.webhooks.poll_interval_ms = 50;
+            c.webhooks.retry_schedule_secs = vec![1; 10];
+            c.webhooks.disable_after_failures = 2;
+        }),
+        ..TestOptions::default()
+    })
+    .await;
+    receiver.fail_next(1000);
+    let (tenant, appid, _) = tenant_with_webhook(&app, &receiver).await;
+    let order = shipped_order(&app);
+    assert!(
+        app.sim
+            .push_app_event(&appid, &AppEvent::remind_shipping_for(&order))
+            .await
+            .unwrap()
+            .acknowledged
+    );
+    let hooks: Value = app
+        .admin_get(&format!("/admin/v1/tenants/{tenant}/webhooks"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let hook_id = hooks["items"][0]["id"].as_str().unwrap().to_owned();
+    let hook_path = format!("/admin/v1/tenants/{tenant}/webhooks/{hook_id}");
+    let mut hook = Value::Null;
+    for _ in 0..100 {
+        hook = app.admin_get(&hook_path).await.json().await.unwrap();
+        if hook["enabled"] == false {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(hook["enabled"], false, "{hook}");
+    assert!(
+        hook["disabled_reason"]
+            .as_str()
+            .unwrap()
+            .contains("2 consecutive"),
+        "{hook}"
+    );
+    // Nothing is attempted while disabled; the deliveries wait.
+    let failed = receiver.failed();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(receiver.failed(), failed);
+    let pending: Value = app
+        .admin_get(&format!("{hook_path}/deliveries?status=pending"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(pending["items"].as_array().unwrap().len(), 2, "{pending}");
+    // The receiver is fixed and the endpoint re-enabled: both arrive.
+    receiver.fail_next(0);
+    let r = app
+        .http
+        .patch(app.url(&hook_path))
+        .bearer_auth(&app.admin_token)
+        .json(&json!({ "enabled": true }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let got = receiver.wait_for(2, 15).await;
+    assert_eq!(got.len(), 2);
+    app.shutdown().await;
+}
