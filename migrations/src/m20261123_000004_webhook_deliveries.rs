@@ -13,6 +13,15 @@ pub struct Migration;
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        // When the endpoint's current run of failures began: an endpoint is
+        // disabled only after failing for a while, not after one burst.
+        m.alter_table(
+            Table::alter()
+                .table("webhook_endpoints")
+                .add_column(big_integer_null("failing_since_ms"))
+                .to_owned(),
+        )
+        .await?;
         m.create_table(
             Table::create()
                 .table("webhook_deliveries")
@@ -70,6 +79,13 @@ impl MigrationTrait for Migration {
             Table::drop()
                 .table("webhook_deliveries")
                 .if_exists()
+                .to_owned(),
+        )
+        .await?;
+        m.alter_table(
+            Table::alter()
+                .table("webhook_endpoints")
+                .drop_column("failing_since_ms")
                 .to_owned(),
         )
         .await

@@ -247,6 +247,14 @@ async fn bad_pushes_are_rejected_and_store_nothing() {
     // Oversize.
     let (status, _) = post(message.url.clone(), "x".repeat(70 * 1024)).await;
     assert_eq!(status, 413);
+    // Another Mini Program's push replayed to this one's URL (the
+    // signature does not cover the URL; ToUserName gives it away).
+    let foreign = app
+        .sim
+        .seal_app_event("wx00000000000000ff", &AppEvent::remind_shipping_for(&order))
+        .unwrap();
+    let replayed = foreign.url.replace("wx00000000000000ff", &appid);
+    assert_eq!(post(replayed, foreign.body.clone()).await.0, 400);
     // An appid that has not authorized the platform.
     let other = message.url.replace(&appid, "wx00000000000000ff");
     assert_eq!(post(other, message.body.clone()).await.0, 404);
@@ -371,6 +379,7 @@ async fn an_endpoint_failing_again_and_again_is_disabled_then_resumes_when_re_en
             c.webhooks.poll_interval_ms = 50;
             c.webhooks.retry_schedule_secs = vec![1; 10];
             c.webhooks.disable_after_failures = 2;
+            c.webhooks.disable_after_failing_secs = 0;
         }),
         ..TestOptions::default()
     })

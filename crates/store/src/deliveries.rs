@@ -85,6 +85,15 @@ pub enum AttemptOutcome {
     },
 }
 
+/// When an endpoint is disabled: after this many consecutive failed
+/// attempts *and* failing for at least this long (a burst of events during
+/// a short outage must not disable it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DisablePolicy {
+    pub after_failures: u32,
+    pub after_failing_for: std::time::Duration,
+}
+
 /// Which deliveries a listing returns.
 #[derive(Debug, Clone, Default)]
 pub struct DeliveryFilter {
@@ -184,24 +193,18 @@ impl Store {
     }
 
     /// Records an attempt's outcome and the endpoint's failure streak; an
-    /// endpoint failing `disable_after` times in a row is disabled (its
-    /// deliveries wait until someone re-enables it).
+    /// endpoint failing as `disable` says is disabled (its deliveries wait
+    /// until someone re-enables it).
     pub async fn finish_attempt(
         &self,
         delivery_id: &str,
+        claimed_lease: Option<i64>,
         endpoint_id: &str,
         outcome: &AttemptOutcome,
-        disable_after: u32,
+        disable: &DisablePolicy,
     ) -> Result<(), StoreError> {
-        let Some(row) = delivery::Entity::find_by_id(delivery_id.to_owned())
-            .one(self.db())
-            .await?
-        else {
-            return Err(StoreError::NotFound("webhook delivery"));
-        };
         let at = now();
         let mut update = delivery::ActiveModel {
-            attempts: Set(row.attempts + 1),
             lease_until_ms: Set(None),
             last_attempt_at: Set(Some(at)),
             ..Default::default()
@@ -230,15 +233,31 @@ impl Store {
                 }
             }
         }
-        delivery::Entity::update_many()
+        use sea_orm::sea_query::{Expr, ExprTrait as _};
+        // Only while this worker's claim stands: if its lease ran out and
+        // another worker took the delivery, that one's outcome counts.
+        let result = delivery::Entity::update_many()
             .set(update)
+            .col_expr(
+                delivery::Column::Attempts,
+                Expr::col(delivery::Column::Attempts).add(1),
+            )
             .filter(delivery::Column::Id.eq(delivery_id))
+            .filter(delivery::Column::Status.eq(PENDING))
+            .filter(delivery::Column::LeaseUntilMs.eq(claimed_lease))
             .exec(self.db())
             .await?;
+        if result.rows_affected == 0 {
+            tracing::warn!(
+                delivery.id = delivery_id,
+                "a delivery's claim ended before its attempt was recorded; the later claim decides"
+            );
+            return Ok(());
+        }
         self.record_endpoint_result(
             endpoint_id,
             matches!(outcome, AttemptOutcome::Delivered { .. }),
-            disable_after,
+            disable,
         )
         .await
     }
@@ -247,45 +266,63 @@ impl Store {
         &self,
         endpoint_id: &str,
         delivered: bool,
-        disable_after: u32,
+        disable: &DisablePolicy,
     ) -> Result<(), StoreError> {
-        use sea_orm::sea_query::{Expr, ExprTrait as _};
+        use sea_orm::sea_query::{Expr, ExprTrait as _, Func};
         if delivered {
             endpoint::Entity::update_many()
                 .col_expr(endpoint::Column::ConsecutiveFailures, Expr::value(0))
+                .col_expr(
+                    endpoint::Column::FailingSinceMs,
+                    Expr::value(Option::<i64>::None),
+                )
                 .filter(endpoint::Column::Id.eq(endpoint_id))
                 .exec(self.db())
                 .await?;
             return Ok(());
         }
-        // Incremented in SQL: concurrent failures must all count.
+        let now_ms = now().timestamp_millis();
+        // In SQL: concurrent failures must all count, and the run's start
+        // is kept from its first failure.
         endpoint::Entity::update_many()
             .col_expr(
                 endpoint::Column::ConsecutiveFailures,
                 Expr::col(endpoint::Column::ConsecutiveFailures).add(1),
             )
+            .col_expr(
+                endpoint::Column::FailingSinceMs,
+                Func::coalesce([
+                    Expr::col(endpoint::Column::FailingSinceMs),
+                    Expr::value(now_ms),
+                ])
+                .into(),
+            )
             .filter(endpoint::Column::Id.eq(endpoint_id))
             .exec(self.db())
             .await?;
+        let failing_for_ms =
+            i64::try_from(disable.after_failing_for.as_millis()).unwrap_or(i64::MAX);
         let disabled = endpoint::Entity::update_many()
             .set(endpoint::ActiveModel {
                 enabled: Set(false),
                 disabled_reason: Set(Some(format!(
-                    "disabled after {disable_after} consecutive failed deliveries; re-enable it once the receiver works (pending deliveries then resume)"
+                    "disabled after {} consecutive failed deliveries over at least {} s; re-enable it once the receiver works (pending deliveries then resume)",
+                    disable.after_failures,
+                    disable.after_failing_for.as_secs()
                 ))),
                 updated_at: Set(now()),
                 ..Default::default()
             })
             .filter(endpoint::Column::Id.eq(endpoint_id))
             .filter(endpoint::Column::Enabled.eq(true))
-            .filter(endpoint::Column::ConsecutiveFailures.gte(i64::from(disable_after)))
+            .filter(endpoint::Column::ConsecutiveFailures.gte(i64::from(disable.after_failures)))
+            .filter(endpoint::Column::FailingSinceMs.lte(now_ms.saturating_sub(failing_for_ms)))
             .exec(self.db())
             .await?;
         if disabled.rows_affected > 0 {
             tracing::warn!(
                 webhook.id = endpoint_id,
-                failures = disable_after,
-                "webhook endpoint disabled after consecutive failures"
+                "webhook endpoint disabled after failing repeatedly"
             );
         }
         Ok(())
@@ -341,13 +378,30 @@ impl Store {
         filter: &crate::events::EventFilter,
         limit: u64,
     ) -> Result<(u64, u64), StoreError> {
-        let events = self.list_events(filter, None, limit).await?;
+        let events = self.list_events_oldest_first(filter, limit).await?;
         let mut deliveries = 0;
-        for ev in events.iter().rev() {
+        for ev in &events {
             if let Some(tenant_id) = &ev.tenant_id {
                 deliveries += enqueue(self.db(), &ev.id, tenant_id, &ev.event_type).await?;
             }
         }
         Ok((events.len() as u64, deliveries))
+    }
+
+    /// Gives back claims that were not sent (a worker stopping): due again at once.
+    pub async fn release_claims(&self, ids: &[String]) -> Result<(), StoreError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        delivery::Entity::update_many()
+            .set(delivery::ActiveModel {
+                lease_until_ms: Set(None),
+                ..Default::default()
+            })
+            .filter(delivery::Column::Id.is_in(ids.iter().cloned()))
+            .filter(delivery::Column::Status.eq(PENDING))
+            .exec(self.db())
+            .await?;
+        Ok(())
     }
 }

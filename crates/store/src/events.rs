@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, TryInsertResult,
+    QuerySelect, TransactionTrait, TryInsertResult,
 };
 
 use crate::{Store, StoreError, entity::event, new_id, now};
@@ -82,9 +82,13 @@ pub(crate) async fn insert_event<C: ConnectionTrait>(
 }
 
 impl Store {
-    /// Records an event; `Ok(false)` when it was already recorded.
+    /// Records an event with its webhook deliveries, in one transaction;
+    /// `Ok(false)` when it was already recorded.
     pub async fn record_event(&self, new: &NewEvent) -> Result<bool, StoreError> {
-        insert_event(self.db(), new).await
+        let txn = self.db().begin().await?;
+        let inserted = insert_event(&txn, new).await?;
+        txn.commit().await?;
+        Ok(inserted)
     }
 
     pub async fn event(&self, id: &str) -> Result<Option<Event>, StoreError> {
@@ -102,6 +106,23 @@ impl Store {
             .map(Event::from))
     }
 
+    /// Oldest first, at most `limit` (for replays, which go in order).
+    pub async fn list_events_oldest_first(
+        &self,
+        filter: &EventFilter,
+        limit: u64,
+    ) -> Result<Vec<Event>, StoreError> {
+        Ok(filter
+            .apply(event::Entity::find())
+            .order_by_asc(event::Column::Id)
+            .limit(limit)
+            .all(self.db())
+            .await?
+            .into_iter()
+            .map(Event::from)
+            .collect())
+    }
+
     /// Newest first (ids are UUIDv7), older than the event `before`.
     pub async fn list_events(
         &self,
@@ -109,26 +130,12 @@ impl Store {
         before: Option<&str>,
         limit: u64,
     ) -> Result<Vec<Event>, StoreError> {
-        let mut query = event::Entity::find()
+        let mut query = filter
+            .apply(event::Entity::find())
             .order_by_desc(event::Column::Id)
             .limit(limit);
         if let Some(before) = before {
             query = query.filter(event::Column::Id.lt(before));
-        }
-        if let Some(tenant_id) = &filter.tenant_id {
-            query = query.filter(event::Column::TenantId.eq(tenant_id.as_str()));
-        }
-        if let Some(appid) = &filter.appid {
-            query = query.filter(event::Column::AuthorizerAppid.eq(appid.as_str()));
-        }
-        if let Some(event_type) = &filter.event_type {
-            query = query.filter(event::Column::EventType.eq(event_type.as_str()));
-        }
-        if let Some(since) = filter.since {
-            query = query.filter(event::Column::OccurredAt.gte(since));
-        }
-        if let Some(until) = filter.until {
-            query = query.filter(event::Column::OccurredAt.lt(until));
         }
         Ok(query
             .all(self.db())
@@ -149,4 +156,25 @@ pub struct EventFilter {
     pub since: Option<DateTime<Utc>>,
     /// `occurred_at < until`.
     pub until: Option<DateTime<Utc>>,
+}
+
+impl EventFilter {
+    fn apply(&self, mut query: sea_orm::Select<event::Entity>) -> sea_orm::Select<event::Entity> {
+        if let Some(tenant_id) = &self.tenant_id {
+            query = query.filter(event::Column::TenantId.eq(tenant_id.as_str()));
+        }
+        if let Some(appid) = &self.appid {
+            query = query.filter(event::Column::AuthorizerAppid.eq(appid.as_str()));
+        }
+        if let Some(event_type) = &self.event_type {
+            query = query.filter(event::Column::EventType.eq(event_type.as_str()));
+        }
+        if let Some(since) = self.since {
+            query = query.filter(event::Column::OccurredAt.gte(since));
+        }
+        if let Some(until) = self.until {
+            query = query.filter(event::Column::OccurredAt.lt(until));
+        }
+        query
+    }
 }

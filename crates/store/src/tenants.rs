@@ -8,7 +8,7 @@ use crate::{
     Store, StoreError,
     entity::{
         api_key, authorizer, idempotency_key, onboarding_link, rate_limit_policy, tenant,
-        webhook_endpoint,
+        webhook_delivery, webhook_endpoint,
     },
     new_id, now,
 };
@@ -188,6 +188,10 @@ impl Store {
             .await?;
         webhook_endpoint::Entity::delete_many()
             .filter(webhook_endpoint::Column::TenantId.eq(tenant_id))
+            .exec(&txn)
+            .await?;
+        webhook_delivery::Entity::delete_many()
+            .filter(webhook_delivery::Column::TenantId.eq(tenant_id))
             .exec(&txn)
             .await?;
         rate_limit_policy::Entity::delete_many()

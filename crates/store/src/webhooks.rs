@@ -6,7 +6,10 @@
 //! are signed with both until it ends, so receivers switch without a gap.
 use chrono::{DateTime, Utc};
 use rand::RngCore as _;
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    TransactionTrait,
+};
 
 use crate::{Secret, Store, StoreError, entity::webhook_endpoint as endpoint, new_id, now};
 
@@ -118,6 +121,7 @@ impl Store {
             previous_secret_expires_at: Set(None),
             enabled: Set(true),
             consecutive_failures: Set(0),
+            failing_since_ms: Set(None),
             disabled_reason: Set(None),
             created_at: Set(at),
             updated_at: Set(at),
@@ -187,6 +191,7 @@ impl Store {
             row.enabled = Set(enabled);
             if enabled {
                 row.consecutive_failures = Set(0);
+                row.failing_since_ms = Set(None);
                 row.disabled_reason = Set(None);
             } else {
                 row.disabled_reason = Set(Some("disabled by an operator".to_owned()));
@@ -206,15 +211,22 @@ impl Store {
             .ok_or(StoreError::NotFound("webhook endpoint"))
     }
 
+    /// Deletes an endpoint and its deliveries (nothing would ever send them).
     pub async fn delete_webhook(&self, tenant_id: &str, id: &str) -> Result<(), StoreError> {
+        let txn = self.db().begin().await?;
         let result = endpoint::Entity::delete_many()
             .filter(endpoint::Column::Id.eq(id))
             .filter(endpoint::Column::TenantId.eq(tenant_id))
-            .exec(self.db())
+            .exec(&txn)
             .await?;
         if result.rows_affected == 0 {
             return Err(StoreError::NotFound("webhook endpoint"));
         }
+        crate::entity::webhook_delivery::Entity::delete_many()
+            .filter(crate::entity::webhook_delivery::Column::EndpointId.eq(id))
+            .exec(&txn)
+            .await?;
+        txn.commit().await?;
         Ok(())
     }
 

@@ -203,15 +203,25 @@ impl TenantAuth {
                 .open(&query.msg_signature, &query.timestamp, &query.nonce, body)?
         };
         let push = parse_app_push(&decrypted.message)?;
-        let authorizer = self
+        let mut authorizer = self
             .store
             .authorizer(appid)
             .await?
             .ok_or_else(|| AuthError::AuthorizerNotFound(appid.to_owned()))?;
-        // The URL names the appid; the message names the account. They must agree.
-        if let Some(gh) = &authorizer.user_name
-            && *gh != push.to_user_name
-        {
+        // The URL names the appid; the message names the account (its gh_
+        // id), and the signature does not cover the URL: they must agree,
+        // or a push for one Mini Program could be replayed to another's URL.
+        if authorizer.user_name.is_none() {
+            // Not known yet (the profile fetch after authorization failed):
+            // ask WeChat now; if it cannot say, WeChat retries the push.
+            self.sync_authorizer_profile(appid).await?;
+            authorizer = self
+                .store
+                .authorizer(appid)
+                .await?
+                .ok_or_else(|| AuthError::AuthorizerNotFound(appid.to_owned()))?;
+        }
+        if authorizer.user_name.as_deref() != Some(push.to_user_name.as_str()) {
             return Err(AuthError::PushWrongAccount {
                 appid: appid.to_owned(),
                 to_user_name: push.to_user_name,

@@ -189,7 +189,16 @@ impl Application {
                 Some(self.drain),
             )
             .await;
-        while workers.join_next().await.is_some() {}
+        // Background work in progress (a refresh, a round of deliveries)
+        // gets the same allowance as requests, then the process goes.
+        let finished = tokio::time::timeout(self.drain, async {
+            while workers.join_next().await.is_some() {}
+        })
+        .await;
+        if finished.is_err() {
+            tracing::warn!("background tasks did not finish within the drain; stopping anyway");
+            workers.abort_all();
+        }
         served
     }
 }

@@ -29,7 +29,7 @@
 //! | `proxy.idempotency_ttl_secs` / `.idempotency_wait_secs` | | how long an `Idempotency-Key` answer is kept (86400), and how long a concurrent repeat waits for it (10) |
 //! | `proxy.permission_sets` | | overrides of the permission map: a WeChat path, or a prefix ending in `/`, to the funcscope ids allowing it, e.g. `{"/wxa/sec/order/" = [142]}` |
 //! | `webhooks.timeout_secs` / `.poll_interval_ms` / `.batch` / `.concurrency` | `TPGATE_WEBHOOKS__…` | per-attempt timeout (10), how often to look for due deliveries (1000), claimed per round (64), sent at once (16) |
-//! | `webhooks.retry_schedule_secs` / `.disable_after_failures` | | delays between attempts (10 s … 8 h, 11 retries over ~32 h, then dead-lettered); consecutive failures that disable an endpoint (100) |
+//! | `webhooks.retry_schedule_secs` / `.disable_after_failures` / `.disable_after_failing_secs` | | delays between attempts (10 s … 8 h, 11 retries over ~32 h, then dead-lettered); an endpoint is disabled after this many consecutive failed attempts (100) spread over at least this long (86400) |
 //! | `background_tasks` | `TPGATE_BACKGROUND_TASKS` | run the ticket watchdog and the refresh sweep (default `true`) |
 //! | `migrate_on_start` | `TPGATE_MIGRATE_ON_START` | `serve` applies pending migrations before listening (default `true`); `false` when a separate `tpgate migrate` (the Helm hook) does it, so pods can use a database user without DDL rights — `/readyz` is 503 until the schema is current |
 //! | `shutdown_drain_secs` | `TPGATE_SHUTDOWN_DRAIN_SECS` | after SIGTERM, how long in-flight requests may finish (default 25; keep it below Kubernetes' grace period) |
@@ -83,6 +83,7 @@ pub struct WebhookConfig {
     /// Delays between attempts; after the last, the delivery is dead.
     pub retry_schedule_secs: Vec<u64>,
     pub disable_after_failures: u32,
+    pub disable_after_failing_secs: u64,
 }
 
 impl Default for WebhookConfig {
@@ -96,7 +97,8 @@ impl Default for WebhookConfig {
             retry_schedule_secs: vec![
                 10, 30, 120, 600, 1800, 3600, 7200, 14_400, 28_800, 28_800, 28_800,
             ],
-            disable_after_failures: d.disable_after,
+            disable_after_failures: d.disable.after_failures,
+            disable_after_failing_secs: d.disable.after_failing_for.as_secs(),
         }
     }
 }
@@ -109,7 +111,10 @@ impl WebhookConfig {
             concurrency: self.concurrency.max(1),
             timeout: Duration::from_secs(self.timeout_secs.max(1)),
             schedule: webhooks::RetrySchedule::from_secs(&self.retry_schedule_secs),
-            disable_after: self.disable_after_failures.max(1),
+            disable: store::deliveries::DisablePolicy {
+                after_failures: self.disable_after_failures.max(1),
+                after_failing_for: Duration::from_secs(self.disable_after_failing_secs),
+            },
         }
     }
 }

@@ -4,7 +4,7 @@ use std::{sync::Arc, time::Duration};
 use chrono::Utc;
 use store::{
     Store, StoreError,
-    deliveries::{AttemptOutcome, DueDelivery},
+    deliveries::{AttemptOutcome, DisablePolicy, DueDelivery},
 };
 use tokio::{sync::watch, task::JoinSet};
 
@@ -21,8 +21,8 @@ pub struct DispatcherSettings {
     /// Per attempt: connect, send, and the receiver's answer.
     pub timeout: Duration,
     pub schedule: RetrySchedule,
-    /// Consecutive failures after which an endpoint is disabled.
-    pub disable_after: u32,
+    /// When an endpoint is disabled for failing.
+    pub disable: DisablePolicy,
 }
 
 impl Default for DispatcherSettings {
@@ -33,7 +33,10 @@ impl Default for DispatcherSettings {
             concurrency: 16,
             timeout: Duration::from_secs(10),
             schedule: RetrySchedule::default(),
-            disable_after: 100,
+            disable: DisablePolicy {
+                after_failures: 100,
+                after_failing_for: Duration::from_secs(24 * 3600),
+            },
         }
     }
 }
@@ -69,7 +72,7 @@ impl Dispatcher {
             if *stop.borrow() {
                 return;
             }
-            let busy = match self.deliver_due().await {
+            let busy = match self.deliver_due(&stop).await {
                 Ok(n) => n as u64 >= self.settings.batch,
                 Err(e) => {
                     tracing::warn!(error = %e, "webhook deliveries could not be claimed; retrying");
@@ -86,8 +89,10 @@ impl Dispatcher {
         }
     }
 
-    /// One round: claims due deliveries and sends them. Returns how many.
-    pub async fn deliver_due(&self) -> Result<usize, StoreError> {
+    /// One round: claims due deliveries and sends them. Returns how many
+    /// were claimed. Once `stop` turns true no new send starts: those in
+    /// flight finish and record their outcome, the rest are given back.
+    pub async fn deliver_due(&self, stop: &watch::Receiver<bool>) -> Result<usize, StoreError> {
         // The lease outlives the round's worst case, so no other worker
         // takes a delivery still being sent.
         let rounds = self
@@ -101,14 +106,22 @@ impl Dispatcher {
             .await?;
         let n = due.len();
         let mut tasks = JoinSet::new();
+        let mut unsent = Vec::new();
         for d in due {
             while tasks.len() >= self.settings.concurrency.max(1) {
                 tasks.join_next().await;
+            }
+            if *stop.borrow() {
+                unsent.push(d.delivery.id);
+                continue;
             }
             let this = self.clone();
             tasks.spawn(async move { this.deliver(d).await });
         }
         while tasks.join_next().await.is_some() {}
+        if let Err(e) = self.store.release_claims(&unsent).await {
+            tracing::warn!(error = %e, "could not give back unsent webhook deliveries; they are due again when their lease ends");
+        }
         Ok(n)
     }
 
@@ -140,9 +153,10 @@ impl Dispatcher {
             .store
             .finish_attempt(
                 &due.delivery.id,
+                due.delivery.lease_until_ms,
                 &due.delivery.endpoint_id,
                 &outcome,
-                self.settings.disable_after,
+                &self.settings.disable,
             )
             .await
         {

@@ -19,6 +19,8 @@ pub struct Model {
     pub previous_secret_expires_at: Option<DateTimeUtc>,
     pub enabled: bool,
     pub consecutive_failures: i32,
+    /// Unix ms: when the current run of failures began (None: last attempt succeeded).
+    pub failing_since_ms: Option<i64>,
     pub disabled_reason: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
