@@ -444,3 +444,81 @@ async fn an_endpoint_failing_again_and_again_is_disabled_then_resumes_when_re_en
     assert_eq!(got.len(), 2);
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn endpoints_on_private_addresses_get_nothing_unless_allowed() {
+    let receiver = Receiver::start().await;
+    let app = TestApp::start(TestOptions {
+        background_tasks: true,
+        config: Box::new(|c| {
+            c.webhooks.poll_interval_ms = 50;
+            c.webhooks.retry_schedule_secs = vec![60];
+            // Production's default: tenants' URLs may only reach public addresses.
+            c.webhooks.allow_private_targets = false;
+        }),
+        ..TestOptions::default()
+    })
+    .await;
+    // The receiver is on 127.0.0.1 (an IP literal), and `localhost` (a name).
+    let (tenant, appid, _) = tenant_with_webhook(&app, &receiver).await;
+    let by_name = receiver.url.replace("127.0.0.1", "localhost");
+    let r = app
+        .admin_post(
+            &format!("/admin/v1/tenants/{tenant}/webhooks"),
+            json!({ "url": by_name }),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let order = shipped_order(&app);
+    assert!(
+        app.sim
+            .push_app_event(&appid, &AppEvent::remind_shipping_for(&order))
+            .await
+            .unwrap()
+            .acknowledged
+    );
+    let events: Value = app
+        .admin_get(&format!(
+            "/admin/v1/events?tenant_id={tenant}&type=trade_manage_remind_shipping"
+        ))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let event_id = events["items"][0]["id"].as_str().unwrap().to_owned();
+    let mut errors = Vec::new();
+    for _ in 0..60 {
+        let d: Value = app
+            .admin_get(&format!("/admin/v1/events/{event_id}/deliveries"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        errors = d["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|x| x["last_error"].as_str().map(str::to_owned))
+            .collect();
+        if errors.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("127.0.0.1 is not a public address")),
+        "{errors:?}"
+    );
+    assert!(
+        errors.iter().any(|e| e.contains("no public address")),
+        "{errors:?}"
+    );
+    assert!(
+        receiver.received().is_empty(),
+        "a private address was called"
+    );
+    app.shutdown().await;
+}

@@ -30,6 +30,7 @@
 //! | `proxy.permission_sets` | | overrides of the permission map: a WeChat path, or a prefix ending in `/`, to the funcscope ids allowing it, e.g. `{"/wxa/sec/order/" = [142]}` |
 //! | `webhooks.timeout_secs` / `.poll_interval_ms` / `.batch` / `.concurrency` | `TPGATE_WEBHOOKS__…` | per-attempt timeout (10), how often to look for due deliveries (1000), claimed per round (64), sent at once (16) |
 //! | `webhooks.retry_schedule_secs` / `.disable_after_failures` / `.disable_after_failing_secs` | | delays between attempts (10 s … 8 h, 11 retries over ~32 h, then dead-lettered); an endpoint is disabled after this many consecutive failed attempts (100) spread over at least this long (86400) |
+//! | `webhooks.allow_private_targets` | `TPGATE_WEBHOOKS__ALLOW_PRIVATE_TARGETS` | deliver to loopback and private addresses too (default `false`: tenants' URLs may only reach public addresses, against SSRF; the sandbox sets `true`) |
 //! | `background_tasks` | `TPGATE_BACKGROUND_TASKS` | run the ticket watchdog and the refresh sweep (default `true`) |
 //! | `migrate_on_start` | `TPGATE_MIGRATE_ON_START` | `serve` applies pending migrations before listening (default `true`); `false` when a separate `tpgate migrate` (the Helm hook) does it, so pods can use a database user without DDL rights — `/readyz` is 503 until the schema is current |
 //! | `shutdown_drain_secs` | `TPGATE_SHUTDOWN_DRAIN_SECS` | after SIGTERM, how long in-flight requests may finish (default 25; keep it below Kubernetes' grace period) |
@@ -84,6 +85,8 @@ pub struct WebhookConfig {
     pub retry_schedule_secs: Vec<u64>,
     pub disable_after_failures: u32,
     pub disable_after_failing_secs: u64,
+    /// Deliver to loopback/private addresses too (off: SSRF protection).
+    pub allow_private_targets: bool,
 }
 
 impl Default for WebhookConfig {
@@ -99,6 +102,7 @@ impl Default for WebhookConfig {
             ],
             disable_after_failures: d.disable.after_failures,
             disable_after_failing_secs: d.disable.after_failing_for.as_secs(),
+            allow_private_targets: d.allow_private_targets,
         }
     }
 }
@@ -115,6 +119,7 @@ impl WebhookConfig {
                 after_failures: self.disable_after_failures.max(1),
                 after_failing_for: Duration::from_secs(self.disable_after_failing_secs),
             },
+            allow_private_targets: self.allow_private_targets,
         }
     }
 }

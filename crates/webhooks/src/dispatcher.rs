@@ -23,6 +23,9 @@ pub struct DispatcherSettings {
     pub schedule: RetrySchedule,
     /// When an endpoint is disabled for failing.
     pub disable: DisablePolicy,
+    /// Deliver to loopback and private addresses too (a laptop, tests);
+    /// off in production: see [`crate::target`].
+    pub allow_private_targets: bool,
 }
 
 impl Default for DispatcherSettings {
@@ -37,6 +40,7 @@ impl Default for DispatcherSettings {
                 after_failures: 100,
                 after_failing_for: Duration::from_secs(24 * 3600),
             },
+            allow_private_targets: false,
         }
     }
 }
@@ -50,7 +54,11 @@ pub struct Dispatcher {
 
 impl Dispatcher {
     pub fn new(store: Store, settings: DispatcherSettings) -> Result<Self, reqwest::Error> {
-        let http = reqwest::Client::builder()
+        let mut http = reqwest::Client::builder();
+        if !settings.allow_private_targets {
+            http = http.dns_resolver(Arc::new(crate::target::PublicOnlyResolver));
+        }
+        let http = http
             .timeout(settings.timeout)
             .connect_timeout(settings.timeout.min(Duration::from_secs(5)))
             // A redirect is an answer to fix at the receiver, not to follow
@@ -172,6 +180,11 @@ impl Dispatcher {
             error,
             retry_at: self.settings.schedule.next_attempt(attempts, Utc::now()),
         };
+        if !self.settings.allow_private_targets
+            && let Err(refused) = crate::target::refuse_literal(&due.endpoint_url)
+        {
+            return failed(None, refused);
+        }
         let secrets = match self
             .store
             .webhook_signing_secrets(&due.delivery.endpoint_id)
@@ -203,7 +216,19 @@ impl Dispatcher {
                 format!("receiver answered {}", resp.status()),
             ),
             // No URL or credentials in the message: reqwest's error without its URL.
-            Err(e) => failed(None, e.without_url().to_string()),
+            // No URL (or credentials in it) in the message; the causes, e.g.
+            // the resolver's refusal, appended.
+            Err(e) => {
+                let e = e.without_url();
+                let mut message = e.to_string();
+                let mut source = std::error::Error::source(&e);
+                while let Some(cause) = source {
+                    message.push_str(": ");
+                    message.push_str(&cause.to_string());
+                    source = cause.source();
+                }
+                failed(None, message)
+            }
         }
     }
 }

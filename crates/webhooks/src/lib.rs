@@ -12,6 +12,7 @@ pub mod dispatcher;
 pub mod payload;
 pub mod schedule;
 pub mod signature;
+pub mod target;
 
 pub use dispatcher::{Dispatcher, DispatcherSettings};
 pub use schedule::RetrySchedule;
