@@ -404,4 +404,117 @@ impl Store {
             .await?;
         Ok(())
     }
+
+    /// Deletes delivered and dead deliveries created before `before`
+    /// (their events stay, and can be replayed). Returns how many.
+    pub async fn purge_finished_deliveries(
+        &self,
+        before: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        Ok(delivery::Entity::delete_many()
+            .filter(delivery::Column::Status.is_in([DELIVERED, DEAD]))
+            .filter(delivery::Column::CreatedAt.lt(before))
+            .exec(self.db())
+            .await?
+            .rows_affected)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Sealer, events::NewEvent, webhooks::NewWebhook};
+
+    #[tokio::test]
+    async fn outbox_claim_finish_and_purge() {
+        let store = Store::connect("sqlite::memory:", None, Sealer::for_testing())
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        let tenant = store.create_tenant("t").await.unwrap();
+        let hook = |types: Vec<String>| NewWebhook {
+            url: "https://hooks.example/x".into(),
+            description: None,
+            event_types: types,
+        };
+        let (all, _) = store
+            .create_webhook(&tenant.id, &hook(vec![]))
+            .await
+            .unwrap();
+        store
+            .create_webhook(&tenant.id, &hook(vec!["other".into()]))
+            .await
+            .unwrap();
+        let event = |key: &str| NewEvent {
+            tenant_id: Some(tenant.id.clone()),
+            authorizer_appid: Some("wx1".into()),
+            event_type: "trade_manage_remind_shipping".into(),
+            data: serde_json::json!({}),
+            dedupe_key: key.into(),
+            occurred_at: now(),
+        };
+        assert!(store.record_event(&event("a")).await.unwrap());
+        assert!(store.record_event(&event("b")).await.unwrap());
+        // A repeat adds neither an event nor deliveries.
+        assert!(!store.record_event(&event("a")).await.unwrap());
+
+        // Only the endpoint subscribing to the type gets deliveries.
+        let lease = std::time::Duration::from_secs(60);
+        let due = store.claim_due_deliveries(now(), 10, lease).await.unwrap();
+        assert_eq!(due.len(), 2);
+        assert!(due.iter().all(|d| d.delivery.endpoint_id == all.id));
+        // Claimed: not due again while the lease lasts.
+        assert!(
+            store
+                .claim_due_deliveries(now(), 10, lease)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+
+        let policy = DisablePolicy {
+            after_failures: 100,
+            after_failing_for: std::time::Duration::ZERO,
+        };
+        let first = &due[0].delivery;
+        store
+            .finish_attempt(
+                &first.id,
+                first.lease_until_ms,
+                &all.id,
+                &AttemptOutcome::Delivered { status_code: 200 },
+                &policy,
+            )
+            .await
+            .unwrap();
+        // A stale claim (lease not ours) changes nothing.
+        let second = &due[1].delivery;
+        store
+            .finish_attempt(
+                &second.id,
+                Some(1),
+                &all.id,
+                &AttemptOutcome::Delivered { status_code: 200 },
+                &policy,
+            )
+            .await
+            .unwrap();
+        let rows = store
+            .list_deliveries(&DeliveryFilter::default(), None, 10)
+            .await
+            .unwrap();
+        let status = |id: &str| rows.iter().find(|r| r.id == id).unwrap().status.clone();
+        assert_eq!(status(&first.id), DELIVERED);
+        assert_eq!(status(&second.id), PENDING);
+
+        // Purging keeps what is unfinished.
+        let later = now() + chrono::Duration::seconds(1);
+        assert_eq!(store.purge_finished_deliveries(later).await.unwrap(), 1);
+        let left = store
+            .list_deliveries(&DeliveryFilter::default(), None, 10)
+            .await
+            .unwrap();
+        assert_eq!(left.len(), 1);
+        assert_eq!(left[0].id, second.id);
+    }
 }

@@ -30,6 +30,7 @@
 //! | `proxy.permission_sets` | | overrides of the permission map: a WeChat path, or a prefix ending in `/`, to the funcscope ids allowing it, e.g. `{"/wxa/sec/order/" = [142]}` |
 //! | `webhooks.timeout_secs` / `.poll_interval_ms` / `.batch` / `.concurrency` | `TPGATE_WEBHOOKS__…` | per-attempt timeout (10), how often to look for due deliveries (1000), claimed per round (64), sent at once (16) |
 //! | `webhooks.retry_schedule_secs` / `.disable_after_failures` / `.disable_after_failing_secs` | | delays between attempts (10 s … 8 h, 11 retries over ~32 h, then dead-lettered); an endpoint is disabled after this many consecutive failed attempts (100) spread over at least this long (86400) |
+//! | `webhooks.retention_days` | | delivered and dead deliveries are deleted after this many days (30); events stay and can be replayed |
 //! | `webhooks.allow_private_targets` | `TPGATE_WEBHOOKS__ALLOW_PRIVATE_TARGETS` | deliver to loopback and private addresses too (default `false`: tenants' URLs may only reach public addresses, against SSRF; the sandbox sets `true`) |
 //! | `background_tasks` | `TPGATE_BACKGROUND_TASKS` | run the ticket watchdog and the refresh sweep (default `true`) |
 //! | `migrate_on_start` | `TPGATE_MIGRATE_ON_START` | `serve` applies pending migrations before listening (default `true`); `false` when a separate `tpgate migrate` (the Helm hook) does it, so pods can use a database user without DDL rights — `/readyz` is 503 until the schema is current |
@@ -87,6 +88,8 @@ pub struct WebhookConfig {
     pub disable_after_failing_secs: u64,
     /// Deliver to loopback/private addresses too (off: SSRF protection).
     pub allow_private_targets: bool,
+    /// Days finished deliveries are kept.
+    pub retention_days: u64,
 }
 
 impl Default for WebhookConfig {
@@ -103,6 +106,7 @@ impl Default for WebhookConfig {
             disable_after_failures: d.disable.after_failures,
             disable_after_failing_secs: d.disable.after_failing_for.as_secs(),
             allow_private_targets: d.allow_private_targets,
+            retention_days: d.retention.as_secs() / 86400,
         }
     }
 }
@@ -120,6 +124,7 @@ impl WebhookConfig {
                 after_failing_for: Duration::from_secs(self.disable_after_failing_secs),
             },
             allow_private_targets: self.allow_private_targets,
+            retention: Duration::from_secs(self.retention_days.max(1) * 86400),
         }
     }
 }

@@ -10,6 +10,9 @@ use tokio::{sync::watch, task::JoinSet};
 
 use crate::{RetrySchedule, payload, signature};
 
+/// How often finished deliveries past their retention are deleted.
+const PURGE_INTERVAL: Duration = Duration::from_secs(600);
+
 #[derive(Debug, Clone)]
 pub struct DispatcherSettings {
     /// How often to look for due deliveries when there were none.
@@ -26,6 +29,9 @@ pub struct DispatcherSettings {
     /// Deliver to loopback and private addresses too (a laptop, tests);
     /// off in production: see [`crate::target`].
     pub allow_private_targets: bool,
+    /// Delivered and dead deliveries are deleted after this long (their
+    /// events stay and can be replayed).
+    pub retention: Duration,
 }
 
 impl Default for DispatcherSettings {
@@ -41,6 +47,7 @@ impl Default for DispatcherSettings {
                 after_failing_for: Duration::from_secs(24 * 3600),
             },
             allow_private_targets: false,
+            retention: Duration::from_secs(30 * 86400),
         }
     }
 }
@@ -76,9 +83,14 @@ impl Dispatcher {
     /// Delivers until `stop` turns true; a round in progress (its requests
     /// in flight) finishes first, so a shutdown loses no attempt's outcome.
     pub async fn run(&self, mut stop: watch::Receiver<bool>) {
+        let mut purged_at: Option<tokio::time::Instant> = None;
         loop {
             if *stop.borrow() {
                 return;
+            }
+            if purged_at.is_none_or(|t| t.elapsed() >= PURGE_INTERVAL) {
+                purged_at = Some(tokio::time::Instant::now());
+                self.purge_finished().await;
             }
             let busy = match self.deliver_due(&stop).await {
                 Ok(n) => n as u64 >= self.settings.batch,
@@ -94,6 +106,22 @@ impl Dispatcher {
                 _ = tokio::time::sleep(self.settings.poll_interval) => {}
                 _ = stop.changed() => {}
             }
+        }
+    }
+
+    /// Deletes finished deliveries past their retention (any replica may;
+    /// deleting twice is harmless).
+    pub async fn purge_finished(&self) {
+        let retention = chrono::Duration::from_std(self.settings.retention)
+            .unwrap_or(chrono::Duration::days(30));
+        match self
+            .store
+            .purge_finished_deliveries(Utc::now() - retention)
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(deleted = n, "finished webhook deliveries purged"),
+            Err(e) => tracing::warn!(error = %e, "could not purge finished webhook deliveries"),
         }
     }
 
