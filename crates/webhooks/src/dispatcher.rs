@@ -243,7 +243,6 @@ impl Dispatcher {
                 Some(resp.status().as_u16()),
                 format!("receiver answered {}", resp.status()),
             ),
-            // No URL or credentials in the message: reqwest's error without its URL.
             // No URL (or credentials in it) in the message; the causes, e.g.
             // the resolver's refusal, appended.
             Err(e) => {
