@@ -70,11 +70,20 @@ impl Store {
             .ok_or(StoreError::NotFound("rate-limit policy"))
     }
 
-    /// Deletes a policy; false when there was none with that id.
-    pub async fn delete_rate_limit_policy(&self, id: &str) -> Result<bool, StoreError> {
+    /// Deletes a policy; returns it, or None when there was none with that id.
+    pub async fn delete_rate_limit_policy(
+        &self,
+        id: &str,
+    ) -> Result<Option<rate_limit_policy::Model>, StoreError> {
+        let Some(row) = rate_limit_policy::Entity::find_by_id(id.to_owned())
+            .one(self.db())
+            .await?
+        else {
+            return Ok(None);
+        };
         let result = rate_limit_policy::Entity::delete_by_id(id.to_owned())
             .exec(self.db())
             .await?;
-        Ok(result.rows_affected == 1)
+        Ok((result.rows_affected == 1).then_some(row))
     }
 }

@@ -95,25 +95,14 @@ impl Store {
         if let Some(enabled) = update.raw_passthrough {
             row.raw_passthrough = Set(enabled);
         }
-        let result = tenant::Entity::update_many()
-            .set(row)
-            .filter(tenant::Column::Id.eq(tenant_id))
-            .exec(self.db())
+        self.write_tenant(tenant_id, row)
             .await
-            .map_err(StoreError::from)
             .map_err(|e| match (e, &update.name) {
                 (StoreError::Conflict(_), Some(name)) => {
                     StoreError::Conflict(format!("a tenant named {name:?} already exists"))
                 }
                 (e, _) => e,
-            })?;
-        if result.rows_affected == 0 {
-            return Err(StoreError::NotFound("tenant"));
-        }
-        self.forget_cached_everywhere().await;
-        self.tenant(tenant_id)
-            .await?
-            .ok_or(StoreError::NotFound("tenant"))
+            })
     }
 
     /// Suspends (`suspended`) or resumes (`active`) a tenant. A suspended
@@ -124,12 +113,26 @@ impl Store {
         tenant_id: &str,
         status: &str,
     ) -> Result<tenant::Model, StoreError> {
-        let result = tenant::Entity::update_many()
-            .set(tenant::ActiveModel {
+        self.write_tenant(
+            tenant_id,
+            tenant::ActiveModel {
                 status: Set(status.to_owned()),
                 updated_at: Set(now()),
                 ..Default::default()
-            })
+            },
+        )
+        .await
+    }
+
+    /// Sets `row`'s columns on one tenant, then drops the cached keys here
+    /// and on every replica (they carry the tenant row) and reads it back.
+    async fn write_tenant(
+        &self,
+        tenant_id: &str,
+        row: tenant::ActiveModel,
+    ) -> Result<tenant::Model, StoreError> {
+        let result = tenant::Entity::update_many()
+            .set(row)
             .filter(tenant::Column::Id.eq(tenant_id))
             .exec(self.db())
             .await?;
@@ -219,22 +222,14 @@ impl Store {
         tenant_id: &str,
         enabled: bool,
     ) -> Result<tenant::Model, StoreError> {
-        let result = tenant::Entity::update_many()
-            .set(tenant::ActiveModel {
-                raw_passthrough: Set(enabled),
-                updated_at: Set(now()),
-                ..Default::default()
-            })
-            .filter(tenant::Column::Id.eq(tenant_id))
-            .exec(self.db())
-            .await?;
-        if result.rows_affected == 0 {
-            return Err(StoreError::NotFound("tenant"));
-        }
-        self.forget_cached_everywhere().await;
-        self.tenant(tenant_id)
-            .await?
-            .ok_or(StoreError::NotFound("tenant"))
+        self.update_tenant(
+            tenant_id,
+            &TenantUpdate {
+                name: None,
+                raw_passthrough: Some(enabled),
+            },
+        )
+        .await
     }
 }
 

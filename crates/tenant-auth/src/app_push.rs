@@ -203,9 +203,10 @@ impl TenantAuth {
                 .open(&query.msg_signature, &query.timestamp, &query.nonce, body)?
         };
         let push = parse_app_push(&decrypted.message)?;
+        // Cached: a push per event is a hot path.
         let mut authorizer = self
             .store
-            .authorizer(appid)
+            .cached_authorizer(appid)
             .await?
             .ok_or_else(|| AuthError::AuthorizerNotFound(appid.to_owned()))?;
         // The URL names the appid; the message names the account (its gh_

@@ -1,5 +1,5 @@
 //! The delivery worker: claim due deliveries, send them, record outcomes.
-use std::{sync::Arc, time::Duration};
+use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use chrono::Utc;
 use store::{
@@ -9,6 +9,9 @@ use store::{
 use tokio::{sync::watch, task::JoinSet};
 
 use crate::{RetrySchedule, payload, signature};
+
+/// An endpoint's signing secrets for a round, or why they could not be read.
+type SigningSecrets = Result<Arc<Vec<store::Secret>>, String>;
 
 /// How often finished deliveries past their retention are deleted.
 const PURGE_INTERVAL: Duration = Duration::from_secs(600);
@@ -141,6 +144,21 @@ impl Dispatcher {
             .claim_due_deliveries(Utc::now(), self.settings.batch, lease)
             .await?;
         let n = due.len();
+        // Each endpoint's secrets are read (and unsealed) once a round, not
+        // once per delivery.
+        let mut secrets: HashMap<String, SigningSecrets> = HashMap::new();
+        for d in &due {
+            let id = &d.delivery.endpoint_id;
+            if !secrets.contains_key(id) {
+                let read = self
+                    .store
+                    .webhook_signing_secrets(id)
+                    .await
+                    .map(Arc::new)
+                    .map_err(|e| e.to_string());
+                secrets.insert(id.clone(), read);
+            }
+        }
         let mut tasks = JoinSet::new();
         let mut unsent = Vec::new();
         for d in due {
@@ -152,7 +170,11 @@ impl Dispatcher {
                 continue;
             }
             let this = self.clone();
-            tasks.spawn(async move { this.deliver(d).await });
+            let keys = secrets
+                .get(&d.delivery.endpoint_id)
+                .cloned()
+                .unwrap_or_else(|| Err("signing secrets not read".into()));
+            tasks.spawn(async move { this.deliver(d, keys).await });
         }
         while tasks.join_next().await.is_some() {}
         if let Err(e) = self.store.release_claims(&unsent).await {
@@ -161,8 +183,8 @@ impl Dispatcher {
         Ok(n)
     }
 
-    async fn deliver(&self, due: DueDelivery) {
-        let outcome = self.attempt(&due).await;
+    async fn deliver(&self, due: DueDelivery, secrets: SigningSecrets) {
+        let outcome = self.attempt(&due, &secrets).await;
         let result = match &outcome {
             AttemptOutcome::Delivered { .. } => "delivered",
             AttemptOutcome::Failed {
@@ -201,7 +223,7 @@ impl Dispatcher {
         }
     }
 
-    async fn attempt(&self, due: &DueDelivery) -> AttemptOutcome {
+    async fn attempt(&self, due: &DueDelivery, secrets: &SigningSecrets) -> AttemptOutcome {
         let attempts = u32::try_from(due.delivery.attempts).unwrap_or(0) + 1;
         let failed = |status_code: Option<u16>, error: String| AttemptOutcome::Failed {
             status_code,
@@ -213,11 +235,7 @@ impl Dispatcher {
         {
             return failed(None, refused);
         }
-        let secrets = match self
-            .store
-            .webhook_signing_secrets(&due.delivery.endpoint_id)
-            .await
-        {
+        let secrets = match secrets {
             Ok(s) => s,
             Err(e) => return failed(None, format!("signing secret unavailable: {e}")),
         };

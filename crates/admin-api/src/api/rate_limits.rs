@@ -241,20 +241,14 @@ impl RateLimitsApi {
         id: Path<String>,
     ) -> Result<DeletePolicyResponse, Problem> {
         auth.0.require_platform_write()?;
-        // Read first, to file the audit entry under the policy's tenant.
-        let tenant_id = state
-            .store
-            .list_rate_limit_policies()
-            .await?
-            .into_iter()
-            .find(|p| p.id == id.0)
-            .and_then(|p| p.scope.strip_prefix("tenant:").map(str::to_owned));
-        if !state.store.delete_rate_limit_policy(&id).await? {
+        let Some(deleted) = state.store.delete_rate_limit_policy(&id).await? else {
             return Err(Problem::not_found(format!(
                 "rate-limit policy {} not found",
                 id.0
             )));
-        }
+        };
+        // Filed under the policy's tenant, when it was a tenant's.
+        let tenant_id = deleted.scope.strip_prefix("tenant:").map(str::to_owned);
         state.limiter.reload().await?;
         audit(
             &state,

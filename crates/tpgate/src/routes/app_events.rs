@@ -19,11 +19,9 @@ pub async fn app_events(
     Data(state): Data<&AppState>,
     body: String,
 ) -> Response {
-    let Some(query) = params.signed() else {
-        return Problem::bad_request(
-            "query must carry timestamp, nonce and msg_signature (safe mode)",
-        )
-        .into_response();
+    let query = match params.signed() {
+        Ok(q) => q,
+        Err(bad) => return bad.into_response(),
     };
     match state.auth.receive_app_push(&appid, &query, &body).await {
         Ok(outcome) => {

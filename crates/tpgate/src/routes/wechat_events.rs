@@ -20,13 +20,18 @@ pub struct PushParams {
 }
 
 impl PushParams {
-    /// All three, or None (a push not in safe mode).
-    pub(crate) fn signed(self) -> Option<PushQuery> {
-        Some(PushQuery {
-            timestamp: self.timestamp?,
-            nonce: self.nonce?,
-            msg_signature: self.msg_signature?,
-        })
+    /// All three, or a 400 (a push not in safe mode).
+    pub(crate) fn signed(self) -> Result<PushQuery, Problem> {
+        match (self.timestamp, self.nonce, self.msg_signature) {
+            (Some(timestamp), Some(nonce), Some(msg_signature)) => Ok(PushQuery {
+                timestamp,
+                nonce,
+                msg_signature,
+            }),
+            _ => Err(Problem::bad_request(
+                "query must carry timestamp, nonce and msg_signature (safe mode)",
+            )),
+        }
     }
 }
 
@@ -36,11 +41,9 @@ pub async fn component_events(
     Data(state): Data<&AppState>,
     body: String,
 ) -> Response {
-    let Some(query) = params.signed() else {
-        return Problem::bad_request(
-            "query must carry timestamp, nonce and msg_signature (safe mode)",
-        )
-        .into_response();
+    let query = match params.signed() {
+        Ok(q) => q,
+        Err(bad) => return bad.into_response(),
     };
     match state.auth.receive_component_push(&query, &body).await {
         Ok(outcome) => {
