@@ -542,6 +542,19 @@ async fn every_admin_endpoint_checks_credentials_roles_input_and_existence() {
             assert_eq!(r.body["field"], *field, "{}: {}", c.op, r.body);
             assert_eq!(r.headers["content-type"], "application/problem+json");
         }
+        // Every operation, with or without inputs of its own: a parameter
+        // it does not define is a 400 naming it.
+        let sep = if c.path.contains('?') { '&' } else { '?' };
+        let typo = format!("{}{sep}limt=5", c.path);
+        let r = admin
+            .send(&c.method, &typo, Some(&root), c.body.as_ref())
+            .await;
+        assert_eq!(
+            r.status, 400,
+            "{} with an unknown parameter: {}",
+            c.op, r.body
+        );
+        assert_eq!(r.body["field"], "limt", "{}: {}", c.op, r.body);
         // 404.
         if let Some(path) = &c.missing {
             let r = admin.send(&c.method, path, Some(&root), body).await;
