@@ -274,10 +274,16 @@ async fn world(app: &TestApp, admin: &Admin<'_>) -> World {
         hex::encode(Sha256::digest(spare_key.as_bytes())),
         tokens.refresh_token.expose().to_owned(),
         access.token.expose().to_owned(),
-        app.config.admin.jwt_secret.clone().unwrap(),
-        app.config.sealing_key.clone().unwrap(),
-        app.config.component.secret.clone(),
-        app.config.component.encoding_aes_key.clone(),
+        app.config
+            .admin
+            .jwt_secret
+            .clone()
+            .unwrap()
+            .expose()
+            .to_owned(),
+        app.config.sealing_key.clone().unwrap().expose().to_owned(),
+        app.config.component.secret.expose().to_owned(),
+        app.config.component.encoding_aes_key.expose().to_owned(),
     ];
     secrets.extend(webhook_secrets);
     World {

@@ -8,7 +8,7 @@ use crate::helpers::TestApp;
 async fn ticket_present(app: &TestApp) -> bool {
     let ready: Value = app
         .http
-        .get(app.url("/readyz"))
+        .get(app.ops_url("/readyz"))
         .send()
         .await
         .unwrap()

@@ -94,7 +94,7 @@ async fn readiness_waits_for_migrations_when_pods_do_not_run_them() {
     })
     .await;
     let readyz = || async {
-        let resp = app.http.get(app.url("/readyz")).send().await.unwrap();
+        let resp = app.http.get(app.ops_url("/readyz")).send().await.unwrap();
         (resp.status().as_u16(), resp.json::<Value>().await.unwrap())
     };
     let (status, body) = readyz().await;

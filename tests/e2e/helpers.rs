@@ -14,6 +14,8 @@ const JWT_SECRET: &str = "test-jwt-secret-test-jwt-secret-0123456789";
 
 pub struct TestApp {
     pub base: Url,
+    /// The ops listener (`/readyz`, `/metrics`, `/docs`).
+    pub ops: Url,
     pub sim: Simulator,
     pub sim_config: SimConfig,
     /// Follows no redirects, so tests can assert each hop.
@@ -58,6 +60,7 @@ impl Default for TestOptions {
 /// second replica, or the same one after a restart).
 pub struct Replica {
     pub base: Url,
+    pub ops: Url,
     pub auth: TenantAuth,
     instance: Running,
 }
@@ -91,11 +94,12 @@ async fn run_instance(
     config: &Config,
     listener: std::net::TcpListener,
     clock: Clock,
-) -> (TenantAuth, Running) {
+) -> (TenantAuth, Url, Running) {
     let app = Application::build(config, Some(listener), clock)
         .await
         .expect("tpgate builds");
     let auth = app.state().auth.clone();
+    let ops = Url::parse(&format!("http://127.0.0.1:{}/", app.ops_port())).unwrap();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(async move {
         let _ = app
@@ -106,6 +110,7 @@ async fn run_instance(
     });
     (
         auth,
+        ops,
         Running {
             stop: Some(stop_tx),
             server: Some(server),
@@ -227,13 +232,14 @@ impl TestApp {
         config.validate_for_serve().unwrap();
 
         let clock = Clock::system();
-        let (auth, instance) = run_instance(&config, gateway_listener, clock.clone()).await;
+        let (auth, ops, instance) = run_instance(&config, gateway_listener, clock.clone()).await;
 
         let admin_token = jwt()
             .mint("e2e", Role::PlatformAdmin, None, chrono::Duration::hours(1))
             .unwrap();
         Self {
             base,
+            ops,
             sim,
             sim_config,
             http: reqwest::Client::builder()
@@ -258,9 +264,10 @@ impl TestApp {
         let base = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
         let mut config = self.config.clone();
         config.public_base_url = base.clone();
-        let (auth, instance) = run_instance(&config, listener, self.clock.clone()).await;
+        let (auth, ops, instance) = run_instance(&config, listener, self.clock.clone()).await;
         Replica {
             base,
+            ops,
             auth,
             instance,
         }
@@ -283,6 +290,11 @@ impl TestApp {
 
     pub fn url(&self, path: &str) -> Url {
         self.base.join(path.trim_start_matches('/')).unwrap()
+    }
+
+    /// A path on the ops listener.
+    pub fn ops_url(&self, path: &str) -> Url {
+        self.ops.join(path.trim_start_matches('/')).unwrap()
     }
 
     /// Makes the Postgres test database refuse connections and drops the

@@ -8,6 +8,7 @@ mod deployment;
 mod flow;
 mod generated_client;
 mod helpers;
+mod hostile_http;
 mod openapi_spec;
 mod proxy;
 mod proxy_limits;

@@ -11,6 +11,7 @@ async fn sandbox_instructions_work() {
         host: "127.0.0.1".into(),
         port: 0,
         sim_port: 0,
+        ops_port: 0,
         db: dir.join("sandbox.db"),
         out: dir.join("sandbox.json"),
     };

@@ -277,7 +277,7 @@ async fn readyz(base: &url::Url) -> (u16, Value) {
 async fn the_ticket_is_requested_when_missing_survives_restarts_and_gates_readiness() {
     let mut app = TestApp::spawn().await;
     // No ticket yet: reported, but a fresh deployment is still ready.
-    let (status, body) = readyz(&app.base).await;
+    let (status, body) = readyz(&app.ops).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["component_verify_ticket"]["present"], false);
     assert_eq!(body["component_verify_ticket"]["stale"], true);
@@ -307,10 +307,10 @@ async fn the_ticket_is_requested_when_missing_survives_restarts_and_gates_readin
     let restarted = app.spawn_replica().await;
     restarted.auth.component_access_token().await.unwrap();
     assert_eq!(app.sim.call_count(START_PUSH_TICKET), 1);
-    let (status, body) = readyz(&restarted.base).await;
+    let (status, body) = readyz(&restarted.ops).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["component_verify_ticket"]["valid"], true);
-    let metrics = reqwest::get(restarted.base.join("metrics").unwrap())
+    let metrics = reqwest::get(restarted.ops.join("metrics").unwrap())
         .await
         .unwrap()
         .text()
@@ -327,7 +327,7 @@ async fn the_ticket_is_requested_when_missing_survives_restarts_and_gates_readin
 
     // Past its 12 h validity the instance is not ready, and asks again.
     app.clock.advance(12 * 3600 + 60);
-    let (status, body) = readyz(&restarted.base).await;
+    let (status, body) = readyz(&restarted.ops).await;
     assert_eq!(status, 503, "{body}");
     assert_eq!(body["component_verify_ticket"]["valid"], false);
     assert_eq!(

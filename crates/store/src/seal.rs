@@ -75,7 +75,7 @@ impl std::fmt::Debug for Sealer {
 
 impl Sealer {
     /// `current` and `previous` are base64 (standard alphabet) 32-byte keys.
-    pub fn from_base64(current: &str, previous: &[String]) -> Result<Self, SealError> {
+    pub fn from_base64(current: &str, previous: &[crate::Secret]) -> Result<Self, SealError> {
         let decode = |s: &str| -> Result<[u8; 32], SealError> {
             let raw = base64::engine::general_purpose::STANDARD
                 .decode(s.trim())
@@ -86,7 +86,7 @@ impl Sealer {
             current: SealKey::new(&decode(current)?),
             previous: previous
                 .iter()
-                .map(|k| decode(k).map(|raw| SealKey::new(&raw)))
+                .map(|k| decode(k.expose()).map(|raw| SealKey::new(&raw)))
                 .collect::<Result<_, _>>()?,
         })
     }
@@ -188,7 +188,7 @@ mod tests {
         let new_key = Sealer::generate_key();
         let old = Sealer::from_base64(&old_key, &[]).unwrap();
         let sealed = old.seal("p", &Secret::new("v"));
-        let rotated = Sealer::from_base64(&new_key, &[old_key]).unwrap();
+        let rotated = Sealer::from_base64(&new_key, &[old_key.as_str().into()]).unwrap();
         assert_eq!(rotated.open("p", &sealed).unwrap().expose(), "v");
         let without_old = Sealer::from_base64(&new_key, &[]).unwrap();
         assert!(matches!(

@@ -3,17 +3,16 @@ use std::{future::Future, sync::Arc};
 use admin_api::{AdminState, JwtConfig, jwt::PublicKeys};
 use anyhow::Context;
 use api_proxy::{PermissionMap, ProxyApi, ProxyState};
-use poem::{
-    EndpointExt, Route, Server,
-    listener::{Acceptor, Listener, TcpAcceptor, TcpListener},
-    middleware::Tracing,
-};
+use poem::{EndpointExt, Route, middleware::Tracing};
 use poem_openapi::OpenApiService;
 use problem::Problem;
-use store::{Sealer, Store};
+use store::Store;
 use tenant_auth::{Clock, TenantAuth};
 
-use crate::{body_limit::BodyLimit, config::Config, routes};
+use crate::{
+    config::{BodyLimits, Config},
+    routes,
+};
 
 /// Everything handlers share.
 #[derive(Clone)]
@@ -43,9 +42,14 @@ pub fn spec_json() -> String {
 
 /// A built, bound, not yet running tpgate.
 pub struct Application {
-    acceptor: TcpAcceptor,
+    listener: tokio::net::TcpListener,
     port: u16,
+    /// `/healthz`, `/readyz`, `/metrics`, `/docs`: kept off the public port.
+    ops_listener: tokio::net::TcpListener,
+    ops_port: u16,
     route: poem::endpoint::BoxEndpoint<'static>,
+    ops_route: poem::endpoint::BoxEndpoint<'static>,
+    connection_limits: crate::server::ConnectionLimits,
     state: AppState,
     background_tasks: bool,
     /// How long in-flight requests may finish after a shutdown signal.
@@ -53,19 +57,35 @@ pub struct Application {
     dispatcher: webhooks::Dispatcher,
 }
 
+/// Binds `addr`, or takes an already bound listener (tests, sandbox).
+async fn bind(
+    given: Option<std::net::TcpListener>,
+    addr: std::net::SocketAddr,
+    what: &str,
+) -> anyhow::Result<(tokio::net::TcpListener, u16)> {
+    let listener = match given {
+        Some(l) => {
+            l.set_nonblocking(true)?;
+            tokio::net::TcpListener::from_std(l)?
+        }
+        None => tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding {what} {addr}"))?,
+    };
+    let port = listener.local_addr()?.port();
+    Ok((listener, port))
+}
+
 impl Application {
     /// Connects storage, migrates, wires routes and binds `config.listen`
-    /// (or takes an already bound listener, as the tests and sandbox do).
+    /// and `config.ops_listen` (or takes an already bound public listener,
+    /// as the tests and sandbox do).
     pub async fn build(
         config: &Config,
         listener: Option<std::net::TcpListener>,
         clock: Clock,
     ) -> anyhow::Result<Self> {
-        let sealer = Sealer::from_base64(
-            config.sealing_key.as_deref().unwrap_or_default(),
-            &config.sealing_previous_keys,
-        )
-        .context("sealing_key (TPGATE_SEALING_KEY)")?;
+        let sealer = config.sealer()?;
         let store = Store::connect(&config.database_url, config.redis_url.as_deref(), sealer)
             .await
             .context("connecting storage")?
@@ -120,26 +140,19 @@ impl Application {
             },
             public_base_url: config.public_base_url.clone(),
         };
-        let acceptor = match listener {
-            Some(l) => {
-                l.set_nonblocking(true)?;
-                TcpAcceptor::from_tokio(tokio::net::TcpListener::from_std(l)?)?
-            }
-            None => TcpListener::bind(config.listen.to_string())
-                .into_acceptor()
-                .await
-                .with_context(|| format!("binding {}", config.listen))?,
-        };
-        let port = acceptor
-            .local_addr()
-            .first()
-            .and_then(|a| a.as_socket_addr().map(|s| s.port()))
-            .unwrap_or(0);
-        let route = router(state.clone(), admin, proxy);
+        let (listener, port) = bind(listener, config.listen, "listen").await?;
+        let (ops_listener, ops_port) = bind(None, config.ops_listen, "ops_listen").await?;
+        let limits = config.http.body_limits();
+        let route = router(state.clone(), admin, proxy, &limits);
+        let ops_route = ops_router(state.clone(), &limits);
         Ok(Self {
-            acceptor,
+            listener,
             port,
+            ops_listener,
+            ops_port,
             route,
+            ops_route,
+            connection_limits: config.http.connection_limits(),
             state,
             background_tasks: config.background_tasks,
             drain: std::time::Duration::from_secs(config.shutdown_drain_secs),
@@ -149,6 +162,11 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The ops listener's port.
+    pub fn ops_port(&self) -> u16 {
+        self.ops_port
     }
 
     pub fn state(&self) -> &AppState {
@@ -178,17 +196,30 @@ impl Application {
         // revoked through another replica would keep working here until
         // the cache TTL ends.
         let store = self.state.auth.store().clone();
-        workers.spawn(async move { store.follow_invalidations(stop_rx).await });
-        let served = Server::new_with_acceptor(self.acceptor)
-            .run_with_graceful_shutdown(
-                self.route,
-                async move {
-                    shutdown.await;
-                    let _ = stop_tx.send(true);
-                },
-                Some(self.drain),
-            )
-            .await;
+        workers.spawn({
+            let stop_rx = stop_rx.clone();
+            async move { store.follow_invalidations(stop_rx).await }
+        });
+        tokio::spawn(async move {
+            shutdown.await;
+            let _ = stop_tx.send(true);
+        });
+        let ops = tokio::spawn(crate::server::serve(
+            self.ops_listener,
+            Arc::new(self.ops_route),
+            self.connection_limits,
+            stop_rx.clone(),
+            self.drain,
+        ));
+        crate::server::serve(
+            self.listener,
+            Arc::new(self.route),
+            self.connection_limits,
+            stop_rx,
+            self.drain,
+        )
+        .await;
+        let _ = ops.await;
         // Background work in progress (a refresh, a round of deliveries)
         // gets the same allowance as requests, then the process goes.
         let finished = tokio::time::timeout(self.drain, async {
@@ -199,7 +230,7 @@ impl Application {
             tracing::warn!("background tasks did not finish within the drain; stopping anyway");
             workers.abort_all();
         }
-        served
+        Ok(())
     }
 }
 
@@ -207,9 +238,9 @@ fn router(
     state: AppState,
     admin: AdminState,
     proxy: ProxyState,
+    limits: &BodyLimits,
 ) -> poem::endpoint::BoxEndpoint<'static> {
     let api = openapi_service();
-    let docs = api.swagger_ui();
     let spec = Arc::new(api.spec());
     let guard = crate::spec_guard::SpecGuard::from_spec(
         &serde_json::from_str(&spec).unwrap_or(serde_json::Value::Null),
@@ -217,39 +248,64 @@ fn router(
     Route::new()
         .at(
             "/wechat/component/events",
-            poem::post(routes::wechat_events::component_events).with(BodyLimit(64 * 1024)),
+            poem::post(routes::wechat_events::component_events).with(limits.push),
         )
         .at(
             "/wechat/apps/:appid/events",
-            poem::post(routes::app_events::app_events).with(BodyLimit(64 * 1024)),
+            poem::post(routes::app_events::app_events).with(limits.push),
         )
         .at(
             "/v1/apps/:appid/raw/*path",
-            poem::post(api_proxy::raw_passthrough).with(BodyLimit(256 * 1024)),
+            poem::post(api_proxy::raw_passthrough).with(limits.api),
         )
-        .at("/onboard/complete", poem::get(routes::onboarding::complete))
-        .at("/onboard/:token", poem::get(routes::onboarding::begin))
-        .at("/healthz", poem::get(routes::health::healthz))
-        .at("/readyz", poem::get(routes::health::readyz))
-        .at("/metrics", poem::get(routes::health::metrics))
+        .at(
+            "/onboard/complete",
+            poem::get(routes::onboarding::complete).with(limits.other),
+        )
+        .at(
+            "/onboard/:token",
+            poem::get(routes::onboarding::begin).with(limits.other),
+        )
+        // Liveness only (no I/O): load balancers probe the public port.
+        .at(
+            "/healthz",
+            poem::get(routes::health::healthz).with(limits.other),
+        )
         .at(
             "/openapi.json",
             poem::get(poem::endpoint::make_sync(move |_| {
                 poem::Response::builder()
                     .content_type("application/json")
                     .body(spec.as_str().to_owned())
-            })),
+            }))
+            .with(limits.other),
         )
-        .nest("/docs", docs)
-        .nest("/", api.with(BodyLimit(256 * 1024)))
+        .nest("/", api.with(limits.api))
         .data(state)
         .data(admin)
         .data(proxy)
-        .catch_all_error(|err: poem::Error| async move {
-            use poem::IntoResponse;
-            Problem::from_poem_error(&err).into_response()
-        })
+        .catch_all_error(problem_for)
         .with(guard)
         .with(Tracing)
         .boxed()
+}
+
+/// The ops listener: probes, metrics and the API browser, for the cluster
+/// and operators, never routed from the Ingress.
+fn ops_router(state: AppState, limits: &BodyLimits) -> poem::endpoint::BoxEndpoint<'static> {
+    Route::new()
+        .at("/healthz", poem::get(routes::health::healthz))
+        .at("/readyz", poem::get(routes::health::readyz))
+        .at("/metrics", poem::get(routes::health::metrics))
+        .nest("/docs", openapi_service().swagger_ui())
+        .with(limits.other)
+        .data(state)
+        .catch_all_error(problem_for)
+        .with(Tracing)
+        .boxed()
+}
+
+async fn problem_for(err: poem::Error) -> poem::Response {
+    use poem::IntoResponse;
+    Problem::from_poem_error(&err).into_response()
 }

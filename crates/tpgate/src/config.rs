@@ -55,13 +55,17 @@ use url::Url;
 #[serde(deny_unknown_fields)]
 pub struct Config {
     pub listen: SocketAddr,
+    /// `/healthz`, `/readyz`, `/metrics`, `/docs`: never on the public port.
+    pub ops_listen: SocketAddr,
+    pub http: HttpSettings,
     pub public_base_url: Url,
     pub database_url: String,
     pub redis_url: Option<String>,
     pub redis_key_prefix: String,
-    pub sealing_key: Option<String>,
-    #[serde(default)]
-    pub sealing_previous_keys: Vec<String>,
+    #[serde(skip_serializing, default)]
+    pub sealing_key: Option<Secret>,
+    #[serde(skip_serializing, default, deserialize_with = "store::secret::list")]
+    pub sealing_previous_keys: Vec<Secret>,
     pub component: ComponentSettings,
     pub wechat: WechatSettings,
     pub admin: AdminSettings,
@@ -201,10 +205,61 @@ impl Default for TokenSettings {
 #[serde(deny_unknown_fields)]
 pub struct ComponentSettings {
     pub appid: String,
-    pub secret: String,
-    pub token: String,
-    pub encoding_aes_key: String,
-    pub previous_encoding_aes_key: Option<String>,
+    #[serde(skip_serializing, default)]
+    pub secret: Secret,
+    #[serde(skip_serializing, default)]
+    pub token: Secret,
+    #[serde(skip_serializing, default)]
+    pub encoding_aes_key: Secret,
+    #[serde(skip_serializing, default)]
+    pub previous_encoding_aes_key: Option<Secret>,
+}
+
+/// Time limits of every listener (see `crate::server`, `crate::body_limit`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSettings {
+    pub header_read_timeout_secs: u64,
+    pub body_read_timeout_secs: u64,
+    pub idle_timeout_secs: u64,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            header_read_timeout_secs: 20,
+            body_read_timeout_secs: 30,
+            idle_timeout_secs: 60,
+        }
+    }
+}
+
+/// Per-route body limits: WeChat's pushes are small; admin and proxy bodies
+/// (the largest is a combined shipment) stay under 256 KiB; everything else
+/// (GET routes) needs next to nothing.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyLimits {
+    pub push: crate::body_limit::BodyLimit,
+    pub api: crate::body_limit::BodyLimit,
+    pub other: crate::body_limit::BodyLimit,
+}
+
+impl HttpSettings {
+    pub fn connection_limits(&self) -> crate::server::ConnectionLimits {
+        crate::server::ConnectionLimits {
+            header_read_timeout: Duration::from_secs(self.header_read_timeout_secs.max(1)),
+            idle_timeout: Duration::from_secs(self.idle_timeout_secs.max(1)),
+        }
+    }
+
+    pub fn body_limits(&self) -> BodyLimits {
+        let read = Duration::from_secs(self.body_read_timeout_secs.max(1));
+        BodyLimits {
+            push: crate::body_limit::BodyLimit::new(64 * 1024, read),
+            api: crate::body_limit::BodyLimit::new(256 * 1024, read),
+            other: crate::body_limit::BodyLimit::new(8 * 1024, read),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -219,7 +274,8 @@ pub struct WechatSettings {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AdminSettings {
-    pub jwt_secret: Option<String>,
+    #[serde(skip_serializing, default)]
+    pub jwt_secret: Option<Secret>,
     pub jwt_issuer: String,
     pub jwt_audience: String,
     #[serde(default)]
@@ -233,10 +289,7 @@ impl AdminSettings {
     /// The HS256 secret, if one is set (an empty value counts as unset, so a
     /// deployment template may leave the variable empty).
     pub fn hs256_secret(&self) -> Option<Secret> {
-        self.jwt_secret
-            .as_deref()
-            .filter(|s| !s.is_empty())
-            .map(Secret::new)
+        self.jwt_secret.clone().filter(|s| !s.expose().is_empty())
     }
 
     pub fn public_key_sources(&self) -> admin_api::jwt::PublicKeySources {
@@ -264,6 +317,8 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             listen: "0.0.0.0:8080".parse().expect("valid default address"),
+            ops_listen: "0.0.0.0:9090".parse().expect("valid default address"),
+            http: HttpSettings::default(),
             public_base_url: Url::parse("http://localhost:8080/").expect("valid default URL"),
             database_url: "sqlite://tpgate.db?mode=rwc".into(),
             redis_url: None,
@@ -314,10 +369,18 @@ impl Config {
                 // file above. Env keys keep their case: compare lower-cased.
                 .filter(|k| {
                     let k = k.as_str().to_ascii_lowercase();
-                    !k.ends_with("_file") && k != "config"
+                    !k.ends_with("_file") && k != "config" && !is_secret_key(&k.replace("__", "."))
                 }),
         );
+        // Secrets as written: figment would read `0123` as the number 123.
+        for (key, value) in secret_variables() {
+            figment = figment.merge(Serialized::default(&key, value));
+        }
         for (key, value) in file_indirections()? {
+            if is_secret_key(&key) {
+                figment = figment.merge(Serialized::default(&key, value));
+                continue;
+            }
             // Parsed like an environment value, so `[a, b]` in a file is a
             // list (e.g. TPGATE_SEALING_PREVIOUS_KEYS_FILE).
             let value: figment::value::Value = value
@@ -350,12 +413,21 @@ impl Config {
     pub fn validate_for_serve(&self) -> anyhow::Result<()> {
         let c = &self.component;
         for (name, value) in [
-            ("component.appid (TPGATE_COMPONENT__APPID)", &c.appid),
-            ("component.secret (TPGATE_COMPONENT__SECRET)", &c.secret),
-            ("component.token (TPGATE_COMPONENT__TOKEN)", &c.token),
+            (
+                "component.appid (TPGATE_COMPONENT__APPID)",
+                c.appid.as_str(),
+            ),
+            (
+                "component.secret (TPGATE_COMPONENT__SECRET)",
+                c.secret.expose(),
+            ),
+            (
+                "component.token (TPGATE_COMPONENT__TOKEN)",
+                c.token.expose(),
+            ),
             (
                 "component.encoding_aes_key (TPGATE_COMPONENT__ENCODING_AES_KEY)",
-                &c.encoding_aes_key,
+                c.encoding_aes_key.expose(),
             ),
         ] {
             if value.trim().is_empty() {
@@ -364,8 +436,8 @@ impl Config {
         }
         if self
             .sealing_key
-            .as_deref()
-            .is_none_or(|k| k.trim().is_empty())
+            .as_ref()
+            .is_none_or(|k| k.expose().trim().is_empty())
         {
             bail!(
                 "sealing_key (TPGATE_SEALING_KEY) is not set: generate one with `tpgate gen-key` and keep it safe; losing it loses every stored refresh token"
@@ -409,19 +481,27 @@ impl Config {
         Ok(())
     }
 
+    /// The sealer from `sealing_key` and `sealing_previous_keys`.
+    pub fn sealer(&self) -> anyhow::Result<store::Sealer> {
+        store::Sealer::from_base64(
+            self.sealing_key.as_ref().map(Secret::expose).unwrap_or_default(),
+            &self.sealing_previous_keys,
+        )
+        .context("sealing_key / sealing_previous_keys (TPGATE_SEALING_KEY, TPGATE_SEALING_PREVIOUS_KEYS)")
+    }
+
     pub fn component_config(&self) -> tenant_auth::ComponentConfig {
         let t = &self.tokens;
         tenant_auth::ComponentConfig {
             appid: self.component.appid.clone(),
-            secret: Secret::new(self.component.secret.clone()),
-            token: Secret::new(self.component.token.clone()),
-            encoding_aes_key: Secret::new(self.component.encoding_aes_key.clone()),
+            secret: self.component.secret.clone(),
+            token: self.component.token.clone(),
+            encoding_aes_key: self.component.encoding_aes_key.clone(),
             previous_encoding_aes_key: self
                 .component
                 .previous_encoding_aes_key
                 .clone()
-                .filter(|k| !k.is_empty())
-                .map(Secret::new),
+                .filter(|k| !k.expose().is_empty()),
             api_base: self.wechat.api_base.clone(),
             mp_base: self.wechat.mp_base.clone(),
             refresh_margin: Duration::from_secs(self.wechat.refresh_margin_secs),
@@ -441,6 +521,35 @@ impl Config {
             },
         }
     }
+}
+
+/// The settings holding one secret each, taken verbatim from the
+/// environment (the list `sealing_previous_keys` is parsed, but its errors
+/// never quote it: see `store::secret::list`).
+const SECRET_KEYS: &[&str] = &[
+    "sealing_key",
+    "component.secret",
+    "component.token",
+    "component.encoding_aes_key",
+    "component.previous_encoding_aes_key",
+    "admin.jwt_secret",
+];
+
+fn is_secret_key(key: &str) -> bool {
+    SECRET_KEYS.contains(&key)
+}
+
+/// `TPGATE_COMPONENT__TOKEN=…` → (`component.token`, the value as written).
+fn secret_variables() -> Vec<(String, String)> {
+    std::env::vars()
+        .filter_map(|(name, value)| {
+            let key = name
+                .strip_prefix("TPGATE_")?
+                .to_lowercase()
+                .replace("__", ".");
+            is_secret_key(&key).then_some((key, value))
+        })
+        .collect()
 }
 
 /// `TPGATE_A__B_FILE=/path` → (`a.b`, contents of /path, trailing newline trimmed).
@@ -481,7 +590,7 @@ mod tests {
             "{none}"
         );
         // An empty secret is no secret.
-        assert!(with_admin(|a| a.jwt_secret = Some(String::new())).is_err());
+        assert!(with_admin(|a| a.jwt_secret = Some(Secret::default())).is_err());
         let short = with_admin(|a| a.jwt_secret = Some("short".into()))
             .unwrap_err()
             .to_string();
@@ -494,7 +603,7 @@ mod tests {
             })
             .is_err()
         );
-        with_admin(|a| a.jwt_secret = Some("x".repeat(32))).unwrap();
+        with_admin(|a| a.jwt_secret = Some("x".repeat(32).into())).unwrap();
         with_admin(|a| a.jwt_public_key_files = vec!["k.pem".into()]).unwrap();
         with_admin(|a| a.jwks_path = Some("jwks.json".into())).unwrap();
         with_admin(|a| a.jwks_url = Some("https://idp.example/jwks".parse().unwrap())).unwrap();

@@ -2,7 +2,10 @@
 //!
 //! # Layout
 //! - `config`: defaults ← file ← `TPGATE_*` env.
-//! - `app`: [`Application`] (build → port → run_until_stopped) and the router.
+//! - `app`: [`Application`] (build → port → run_until_stopped), the public
+//!   router and the ops router (probes, metrics, docs).
+//! - `server`: the connection loop every listener runs (header-read and idle
+//!   timeouts, graceful drain); `body_limit`: every body read bounded.
 //! - `routes/`: thin handlers for WeChat pushes, onboarding pages and health;
 //!   the admin API and the tenant proxy come from their own crates.
 //! - `workers`: background tasks (ticket watchdog, token refresh sweep).
@@ -10,10 +13,11 @@
 #![forbid(unsafe_code)]
 
 mod app;
-mod body_limit;
+pub mod body_limit;
 pub mod config;
 mod routes;
 pub mod sandbox;
+pub mod server;
 mod spec_guard;
 pub mod telemetry;
 mod workers;

@@ -162,11 +162,7 @@ fn jwt_claims_only(config: &Config) -> JwtConfig {
 async fn store_for_command(config: Option<&std::path::Path>) -> anyhow::Result<Store> {
     let config = Config::load(config)?;
     telemetry::init(config.log_format);
-    let sealer = Sealer::from_base64(
-        config.sealing_key.as_deref().unwrap_or_default(),
-        &config.sealing_previous_keys,
-    )
-    .context("sealing_key (TPGATE_SEALING_KEY)")?;
+    let sealer = config.sealer()?;
     Ok(Store::connect(&config.database_url, None, sealer).await?)
 }
 

@@ -33,6 +33,9 @@ pub struct SandboxArgs {
     /// Simulator port (0 = any free port).
     #[arg(long, default_value_t = 8081)]
     pub sim_port: u16,
+    /// Ops port: /readyz, /metrics, /docs (0 = any free port).
+    #[arg(long, default_value_t = 8082)]
+    pub ops_port: u16,
     /// SQLite file for the sandbox (deleted and recreated at start).
     #[arg(long, default_value = "tpgate-sandbox.db")]
     pub db: PathBuf,
@@ -46,6 +49,8 @@ pub struct SandboxArgs {
 pub struct SandboxInfo {
     pub base_url: String,
     pub simulator_url: String,
+    /// The ops listener: `/readyz`, `/metrics`, `/docs`.
+    pub ops_url: String,
     pub admin_token: String,
     pub tenant_id: String,
     pub api_key: String,
@@ -109,16 +114,18 @@ pub fn config_for_simulator(
     let mut config = Config {
         public_base_url: gateway_url.clone(),
         database_url,
-        sealing_key: Some(Sealer::generate_key()),
+        sealing_key: Some(Sealer::generate_key().into()),
         ..Config::default()
     };
     config.component.appid = sim_config.component_appid.clone();
-    config.component.secret = sim_config.component_secret.clone();
-    config.component.token = sim_config.token.clone();
-    config.component.encoding_aes_key = sim_config.encoding_aes_key.clone();
+    config.component.secret = sim_config.component_secret.as_str().into();
+    config.component.token = sim_config.token.as_str().into();
+    config.component.encoding_aes_key = sim_config.encoding_aes_key.as_str().into();
     config.wechat.api_base = sim_url.clone();
     config.wechat.mp_base = sim_url.clone();
-    config.admin.jwt_secret = Some(jwt_secret.to_owned());
+    config.admin.jwt_secret = Some(jwt_secret.into());
+    // Probes and metrics on loopback, on any free port (the sandbox picks one).
+    config.ops_listen = SocketAddr::from(([127, 0, 0, 1], 0));
     // Receivers on a laptop (and in tests) are on loopback.
     config.webhooks.allow_private_targets = true;
     config
@@ -134,6 +141,7 @@ pub async fn start(args: &SandboxArgs) -> anyhow::Result<RunningSandbox> {
     };
     let gateway_listener = bind(args.port)?;
     let sim_listener = bind(args.sim_port)?;
+    let ops_addr = bind(args.ops_port)?.local_addr()?;
     let gateway_url = Url::parse(&format!("http://{}/", gateway_listener.local_addr()?))?;
     let sim_url = Url::parse(&format!("http://{}/", sim_listener.local_addr()?))?;
 
@@ -155,9 +163,14 @@ pub async fn start(args: &SandboxArgs) -> anyhow::Result<RunningSandbox> {
         format!("sqlite://{}?mode=rwc", args.db.display()),
         &jwt_secret,
     );
+    let config = Config {
+        ops_listen: ops_addr,
+        ..config
+    };
     config.validate_for_serve()?;
 
     let app = Application::build(&config, Some(gateway_listener), Clock::system()).await?;
+    let ops_url = Url::parse(&format!("http://{}:{}/", ops_addr.ip(), app.ops_port()))?;
     let store = app.state().auth.store().clone();
 
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
@@ -255,6 +268,7 @@ pub async fn start(args: &SandboxArgs) -> anyhow::Result<RunningSandbox> {
     let info = SandboxInfo {
         base_url: gateway_url.to_string(),
         simulator_url: sim_url.to_string(),
+        ops_url: ops_url.to_string(),
         admin_token,
         tenant_id: tenant.id,
         api_key: api_key.expose().to_owned(),
@@ -268,7 +282,7 @@ pub async fn start(args: &SandboxArgs) -> anyhow::Result<RunningSandbox> {
             format!("2. Upload shipping info for a demo order:\n{curl}"),
             get_order_step,
             format!(
-                "4. Explore the API: {gateway_url}docs (admin calls need: Authorization: Bearer <admin_token>)"
+                "4. Explore the API: {ops_url}docs (admin calls need: Authorization: Bearer <admin_token>); readiness and metrics at {ops_url}readyz and {ops_url}metrics"
             ),
         ],
     };
@@ -310,6 +324,7 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<()> {
     println!("\ntpgate sandbox is running (Ctrl-C to stop)\n");
     println!("  gateway        {}", info.base_url);
     println!("  WeChat (sim)   {}", info.simulator_url);
+    println!("  ops            {} (readyz, metrics, docs)", info.ops_url);
     println!("  tenant         {}", info.tenant_id);
     println!("  API key        {}", info.api_key);
     println!("  admin token    {}", info.admin_token);

@@ -32,8 +32,6 @@ const EXTRA_ROUTES: &[(&str, &str)] = &[
     ("/onboard/complete", "GET"),
     ("/onboard/{token}", "GET"),
     ("/healthz", "GET"),
-    ("/readyz", "GET"),
-    ("/metrics", "GET"),
     ("/openapi.json", "GET"),
 ];
 
