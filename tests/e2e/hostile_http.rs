@@ -252,3 +252,34 @@ async fn ops_routes_are_on_the_ops_listener_only() {
     assert_eq!(r.status(), 404);
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn rejected_pushes_are_never_echoed() {
+    let app = TestApp::spawn().await;
+    let marker = "EchoedMarker";
+    let bodies = [
+        format!("<xml><{marker}>x</{marker}X></xml>"),
+        format!("<xml><Encrypt>{}</Encrypt></xml>", marker.repeat(1000)),
+        format!("{{\"Encrypt\": {marker}}}"),
+        marker.repeat(3000),
+    ];
+    for url in [
+        app.url("/wechat/component/events?timestamp=1&nonce=n&msg_signature=s"),
+        app.url("/wechat/apps/wx0123456789abcdef/events?timestamp=1&nonce=n&msg_signature=s"),
+    ] {
+        for body in &bodies {
+            let resp = app
+                .http
+                .post(url.clone())
+                .body(body.clone())
+                .send()
+                .await
+                .unwrap();
+            assert!(resp.status().is_client_error(), "{}", resp.status());
+            let text = resp.text().await.unwrap();
+            assert!(!text.contains(marker), "{url}: {text}");
+            assert!(text.len() < 1024, "{text}");
+        }
+    }
+    app.shutdown().await;
+}

@@ -95,13 +95,14 @@ impl Problem {
         }
     }
 
+    /// Bounded (see [`bounded`]): a detail may quote what a client sent.
     pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
-        self.body.detail = Some(detail.into());
+        self.body.detail = Some(bounded(detail.into(), MAX_DETAIL));
         self
     }
 
     pub fn with_field(mut self, field: impl Into<String>) -> Self {
-        self.body.field = Some(field.into());
+        self.body.field = Some(bounded(field.into(), MAX_FIELD));
         self
     }
 
@@ -235,6 +236,26 @@ impl Problem {
             }
         }
     }
+}
+
+const MAX_DETAIL: usize = 400;
+const MAX_FIELD: usize = 96;
+
+/// The one rule for text in answers that may carry external input (a
+/// parser's message quoting a value, a field path): at most `max` bytes,
+/// cut on a character boundary and marked with `…`. Every `detail` and
+/// `field` passes through it, so no handler can echo a body unbounded.
+pub fn bounded(mut text: String, max: usize) -> String {
+    if text.len() <= max {
+        return text;
+    }
+    let mut cut = max;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    text.truncate(cut);
+    text.push('…');
+    text
 }
 
 /// poem-openapi parse errors read like `failed to parse "Foo": field `bar`: ...`
@@ -385,6 +406,17 @@ impl ApiResponse for Problem {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn details_and_fields_are_bounded() {
+        let huge = "é".repeat(100_000);
+        let p = Problem::bad_request(huge.clone()).with_field(huge);
+        let body = p.body();
+        let detail = body.detail.as_deref().unwrap();
+        assert!(detail.len() <= MAX_DETAIL + 3 && detail.ends_with('…'));
+        assert!(body.field.as_deref().unwrap().len() <= MAX_FIELD + 3);
+        assert_eq!(bounded("short".into(), 10), "short");
+    }
 
     #[test]
     fn validation_problem_renders_field_and_errcode() {

@@ -59,7 +59,7 @@ pub fn parse_app_push(plaintext: &str) -> Result<AppPush, PushParseError> {
     let fields = if trimmed.starts_with('{') {
         match serde_json::from_str::<Value>(trimmed) {
             Ok(Value::Object(map)) => map,
-            _ => return Err(PushParseError::Xml("not a JSON object".into())),
+            _ => return Err(PushParseError::Xml("not a JSON object")),
         }
     } else {
         xml_fields(trimmed)?
@@ -74,7 +74,7 @@ pub fn parse_app_push(plaintext: &str) -> Result<AppPush, PushParseError> {
     let create_time = text("CreateTime")?
         .trim()
         .parse::<i64>()
-        .map_err(|_| PushParseError::Xml("CreateTime is not a number".into()))?;
+        .map_err(|_| PushParseError::Xml("CreateTime is not a number"))?;
     Ok(AppPush {
         to_user_name: text("ToUserName")?,
         from_user_name: text("FromUserName").unwrap_or_default(),
@@ -90,13 +90,15 @@ pub fn parse_app_push(plaintext: &str) -> Result<AppPush, PushParseError> {
 /// a type per shape, and pushes are open-ended.
 fn xml_fields(xml: &str) -> Result<Map<String, Value>, PushParseError> {
     use quick_xml::{Reader, events::Event};
-    let bad = |e: &dyn std::fmt::Display| PushParseError::Xml(e.to_string());
     let mut reader = Reader::from_str(xml);
     // (name, children, text) per open element.
     let mut stack: Vec<(String, Map<String, Value>, String)> = Vec::new();
     let mut root: Option<Map<String, Value>> = None;
     loop {
-        match reader.read_event().map_err(|e| bad(&e))? {
+        match reader
+            .read_event()
+            .map_err(|_| PushParseError::Xml("not well-formed XML"))?
+        {
             Event::Start(start) => {
                 let name = AsRef::<str>::as_ref(&start.name()).to_owned();
                 stack.push((name, Map::new(), String::new()));
@@ -136,7 +138,7 @@ fn xml_fields(xml: &str) -> Result<Map<String, Value>, PushParseError> {
             }
             Event::End(_) => {
                 let Some((name, children, text)) = stack.pop() else {
-                    return Err(PushParseError::Xml("unbalanced XML".into()));
+                    return Err(PushParseError::Xml("unbalanced XML"));
                 };
                 let value = if children.is_empty() {
                     Value::String(text.trim().to_owned())
@@ -157,7 +159,7 @@ fn xml_fields(xml: &str) -> Result<Map<String, Value>, PushParseError> {
             _ => {}
         }
     }
-    root.ok_or_else(|| PushParseError::Xml("no root element".into()))
+    root.ok_or_else(|| PushParseError::Xml("no root element"))
 }
 
 fn insert(map: &mut Map<String, Value>, name: String, value: Value) {
@@ -186,7 +188,7 @@ impl TenantAuth {
         let decrypted = if body.trim_start().starts_with('{') {
             // Defensive: some pushes are configured as JSON.
             let outer: Value = serde_json::from_str(body)
-                .map_err(|e| PushParseError::Xml(format!("body is neither XML nor JSON: {e}")))?;
+                .map_err(|_| PushParseError::Xml("body is neither XML nor JSON"))?;
             let encrypt = outer
                 .get("Encrypt")
                 .and_then(Value::as_str)

@@ -40,8 +40,10 @@ impl ComponentPush {
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum PushParseError {
-    #[error("decrypted message is not valid XML: {0}")]
-    Xml(String),
+    /// A category only: the text of the message is never quoted (errors
+    /// about external input reach logs and problem details).
+    #[error("decrypted message is not valid: {0}")]
+    Xml(&'static str),
     #[error("decrypted message lacks <{0}>")]
     Missing(&'static str),
 }
@@ -74,7 +76,7 @@ fn required(value: Option<String>, name: &'static str) -> Result<String, PushPar
 
 pub fn parse_component_push(xml: &str) -> Result<ComponentPush, PushParseError> {
     let raw: RawPush =
-        quick_xml::de::from_str(xml).map_err(|e| PushParseError::Xml(e.to_string()))?;
+        quick_xml::de::from_str(xml).map_err(|_| PushParseError::Xml("not well-formed XML"))?;
     let appid = required(raw.app_id, "AppId")?;
     let info_type = required(raw.info_type, "InfoType")?;
     let create_time = raw.create_time.ok_or(PushParseError::Missing("CreateTime"));

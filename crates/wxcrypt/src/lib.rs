@@ -39,8 +39,10 @@ pub enum CryptError {
     InvalidPlaintext,
     #[error("appid in the message is {actual:?}, expected {expected:?}")]
     AppIdMismatch { expected: String, actual: String },
+    /// A category only, never the envelope's text (it is unauthenticated
+    /// input and ends up in logs and error answers).
     #[error("envelope is not valid: {0}")]
-    Xml(String),
+    Xml(&'static str),
 }
 
 impl CryptError {
@@ -275,7 +277,8 @@ impl MsgCrypt {
             } else {
                 Err(CryptError::AppIdMismatch {
                     expected: self.appid.clone(),
-                    actual: d.appid,
+                    // At most an appid's length of what the sender wrote.
+                    actual: d.appid.chars().take(32).collect(),
                 })
             }
         })
@@ -432,13 +435,13 @@ pub fn extract_encrypt(envelope_xml: &str) -> Result<String, CryptError> {
         #[serde(rename = "Encrypt")]
         encrypt: Option<String>,
     }
-    let envelope: Envelope =
-        quick_xml::de::from_str(envelope_xml).map_err(|e| CryptError::Xml(e.to_string()))?;
+    let envelope: Envelope = quick_xml::de::from_str(envelope_xml)
+        .map_err(|_| CryptError::Xml("not well-formed XML"))?;
     envelope
         .encrypt
         .map(|e| e.trim().to_owned())
         .filter(|e| !e.is_empty())
-        .ok_or_else(|| CryptError::Xml("no <Encrypt> element".into()))
+        .ok_or(CryptError::Xml("no <Encrypt> element"))
 }
 
 #[cfg(test)]

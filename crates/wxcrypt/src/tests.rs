@@ -276,9 +276,12 @@ fn extract_encrypt_forms() {
         "<xml><A>1</A></xml>",
         "<xml><Encrypt></Encrypt></xml>",
         "<xml><Encrypt>abc</xml>",
+        "<xml><Echoed_marker>x</Echoed_markeR></xml>",
     ] {
         let e = extract_encrypt(bad).unwrap_err();
         assert!(matches!(e, CryptError::Xml(_)), "{bad:?}: {e:?}");
+        // The error never quotes the input (it reaches logs and answers).
+        assert!(!format!("{e} {e:?}").contains("marker"), "{e}");
         assert_eq!(e.code(), -40002);
     }
 }
