@@ -18,9 +18,18 @@ async fn ticket_present(app: &TestApp) -> bool {
     ready["component_verify_ticket"]["present"] == true
 }
 
+/// Now, as WeChat's `timestamp` (pushes outside a window of it are refused).
+fn now() -> String {
+    chrono::Utc::now().timestamp().to_string()
+}
+
 fn ticket_xml(appid: &str) -> String {
+    ticket_xml_at(appid, &now(), "ticket@@@forged")
+}
+
+fn ticket_xml_at(appid: &str, create_time: &str, ticket: &str) -> String {
     format!(
-        "<xml><AppId><![CDATA[{appid}]]></AppId><CreateTime>1700000000</CreateTime><InfoType><![CDATA[component_verify_ticket]]></InfoType><ComponentVerifyTicket><![CDATA[ticket@@@forged]]></ComponentVerifyTicket></xml>"
+        "<xml><AppId><![CDATA[{appid}]]></AppId><CreateTime>{create_time}</CreateTime><InfoType><![CDATA[component_verify_ticket]]></InfoType><ComponentVerifyTicket><![CDATA[{ticket}]]></ComponentVerifyTicket></xml>"
     )
 }
 
@@ -30,11 +39,21 @@ async fn push(
     body: &str,
     signature: &str,
 ) -> (u16, String) {
+    push_at(app, &now(), query_signature, body, signature).await
+}
+
+async fn push_at(
+    app: &TestApp,
+    timestamp: &str,
+    query_signature: Option<&str>,
+    body: &str,
+    signature: &str,
+) -> (u16, String) {
     let sig = query_signature.unwrap_or(signature);
     let resp = app
         .http
         .post(app.url(&format!(
-            "/wechat/component/events?timestamp=1700000000&nonce=42&encrypt_type=aes&msg_signature={sig}"
+            "/wechat/component/events?timestamp={timestamp}&nonce=42&encrypt_type=aes&msg_signature={sig}"
         )))
         .body(body.to_owned())
         .send()
@@ -51,7 +70,7 @@ async fn bad_pushes_are_rejected_and_store_nothing() {
     let (body, sig) = crypt.seal_push(
         Some(("AppId", &c.component_appid)),
         &ticket_xml(&c.component_appid),
-        "1700000000",
+        &now(),
         "42",
     );
 
@@ -69,7 +88,7 @@ async fn bad_pushes_are_rejected_and_store_nothing() {
     // Truncated Encrypt (signed correctly, so only decryption can catch it).
     let encrypt = wxcrypt::extract_encrypt(&body).unwrap();
     let truncated = &encrypt[..encrypt.len() - 7];
-    let truncated_sig = wxcrypt::msg_signature(&c.token, "1700000000", "42", truncated);
+    let truncated_sig = wxcrypt::msg_signature(&c.token, &now(), "42", truncated);
     let truncated_body = format!(
         "<xml><AppId><![CDATA[{}]]></AppId><Encrypt><![CDATA[{truncated}]]></Encrypt></xml>",
         c.component_appid
@@ -82,7 +101,7 @@ async fn bad_pushes_are_rejected_and_store_nothing() {
     let (other_body, other_sig) = other.seal_push(
         Some(("AppId", "wx9999999999999999")),
         &ticket_xml(&c.component_appid),
-        "1700000000",
+        &now(),
         "42",
     );
     let (status, text) = push(&app, None, &other_body, &other_sig).await;
@@ -93,7 +112,7 @@ async fn bad_pushes_are_rejected_and_store_nothing() {
     let (inner_body, inner_sig) = crypt.seal_push(
         Some(("AppId", &c.component_appid)),
         &ticket_xml("wx9999999999999999"),
-        "1700000000",
+        &now(),
         "42",
     );
     let (status, text) = push(&app, None, &inner_body, &inner_sig).await;
@@ -185,5 +204,76 @@ async fn authorized_push_binds_the_visit_tenant() {
     assert_eq!(again.status, 200);
     let list: Value = app.authorizers(None).await;
     assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    app.shutdown().await;
+}
+
+async fn ticket_age(app: &TestApp) -> Value {
+    let ready: Value = app
+        .http
+        .get(app.ops_url("/readyz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    ready["component_verify_ticket"].clone()
+}
+
+#[tokio::test]
+async fn replayed_stale_and_far_future_pushes_change_nothing() {
+    let app = TestApp::spawn().await;
+    let c = &app.sim_config;
+    let crypt = MsgCrypt::new(&c.token, &c.encoding_aes_key, &c.component_appid).unwrap();
+    let seal =
+        |xml: &str, ts: &str| crypt.seal_push(Some(("AppId", &c.component_appid)), xml, ts, "42");
+    let at = |offset: i64| (chrono::Utc::now().timestamp() + offset).to_string();
+
+    // A correctly signed push whose signed timestamp is 10 minutes old
+    // (a capture replayed later) is refused.
+    let old = at(-600);
+    let (body, sig) = seal(
+        &ticket_xml_at(&c.component_appid, &old, "ticket@@@old"),
+        &old,
+    );
+    let (status, text) = push_at(&app, &old, None, &body, &sig).await;
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("timestamp"), "{text}");
+    // So is one signed for 10 minutes ahead.
+    let ahead = at(600);
+    let (body, sig) = seal(
+        &ticket_xml_at(&c.component_appid, &ahead, "ticket@@@ahead"),
+        &ahead,
+    );
+    assert_eq!(push_at(&app, &ahead, None, &body, &sig).await.0, 400);
+    // A fresh signature over a far-future CreateTime (which would block
+    // every later ticket) is refused too.
+    let (body, sig) = seal(
+        &ticket_xml_at(&c.component_appid, &at(86_400 * 365), "ticket@@@future"),
+        &now(),
+    );
+    let (status, text) = push(&app, None, &body, &sig).await;
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("CreateTime"), "{text}");
+    assert!(!ticket_present(&app).await, "nothing stored");
+
+    // A genuine ticket, two minutes old, is stored ...
+    let created = at(-120);
+    let xml = ticket_xml_at(&c.component_appid, &created, "ticket@@@real");
+    let (body, sig) = seal(&xml, &now());
+    assert_eq!(push(&app, None, &body, &sig).await.0, 200);
+    let first = ticket_age(&app).await;
+    assert_eq!(first["present"], true, "{first}");
+    // ... and the same push repeated (same CreateTime, fresh signature)
+    // is acknowledged without making the ticket look younger.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let (body, sig) = seal(&xml, &now());
+    let (status, text) = push(&app, None, &body, &sig).await;
+    assert_eq!((status, text.as_str()), (200, "success"));
+    let second = ticket_age(&app).await;
+    assert!(
+        second["age_secs"].as_i64() >= first["age_secs"].as_i64().map(|a| a + 1),
+        "a repeat must not extend the ticket: {first} then {second}"
+    );
     app.shutdown().await;
 }

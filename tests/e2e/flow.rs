@@ -236,7 +236,9 @@ async fn expired_tokens_are_refreshed_once() {
 
     // WeChat's clock runs ahead: it rejects the cached authorizer token
     // (42001), and then the cached component token too. tpgate refreshes each
-    // once and retries once.
+    // once and retries once (the token is past the forced-refresh
+    // cool-down by tpgate's clock, and far from its refresh margin).
+    app.clock.advance(61);
     app.sim.advance_clock(7300);
     let (status, got) = app.proxy(&key, &appid, "get_order", &get).await;
     assert_eq!(status, 200, "{got}");
@@ -254,7 +256,7 @@ async fn expired_tokens_are_refreshed_once() {
 
     // tpgate's own clock enters the refresh margin: both tokens are refreshed
     // before use, without a failed call first.
-    app.clock.advance(7200 - 300);
+    app.clock.advance(7200 - 300 - 61);
     app.sim.advance_clock(7200 - 300);
     let (status, _) = app.proxy(&key, &appid, "get_order", &get).await;
     assert_eq!(status, 200);

@@ -664,7 +664,9 @@ async fn retries_only_what_is_safe() {
     let order = app.sim.create_paid_order(NewOrder::default());
     let lookup = json!({ "transaction_id": order.transaction_id });
 
-    // A token errcode: one forced refresh, one retry, for reads and writes.
+    // A token errcode: one forced refresh, one retry, for reads and writes
+    // (once the token is older than the forced-refresh cool-down).
+    app.advance(61);
     let token_calls = app.sim.authorizer_token_calls(&appid);
     app.sim.inject_fault(UPLOAD, 40001, 1);
     let body = upload_body(&order.transaction_id, &order.openid, "SF001");
@@ -779,5 +781,127 @@ async fn raw_passthrough_is_off_until_an_operator_enables_it() {
     // The platform's own APIs are not reachable with an authorizer token.
     let (status, body) = send("/cgi-bin/component/api_component_token", json!({})).await;
     assert_eq!(status, 403, "{body}");
+    app.shutdown().await;
+}
+
+/// Sends `POST {target}` as written, byte for byte (reqwest and `url`
+/// would resolve `.` segments before sending), and returns the status.
+async fn post_verbatim(app: &TestApp, target: &str, key: &str, body: &str) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = format!(
+        "{}:{}",
+        app.base.host_str().unwrap(),
+        app.base.port().unwrap()
+    );
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!(
+        "POST {target} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    answer
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status in {answer}"))
+}
+
+#[tokio::test]
+async fn raw_passthrough_refuses_paths_that_are_not_canonical() {
+    let app = TestApp::spawn().await;
+    let (tenant, key, appid) = app.onboarded_tenant("acme").await;
+    let r = app
+        .admin_put(
+            &format!("/admin/v1/tenants/{tenant}/raw-passthrough"),
+            json!({ "enabled": true }),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let order = app.sim.create_paid_order(NewOrder::default());
+    let lookup = json!({ "transaction_id": order.transaction_id }).to_string();
+    let raw = format!("/v1/apps/{appid}/raw");
+    // The canonical form goes through ...
+    let ok = post_verbatim(&app, &format!("{raw}{GET_ORDER}"), &key, &lookup).await;
+    assert_eq!(ok, 200);
+    let sent = app.sim.call_count(GET_ORDER);
+    let tokens = app.sim.call_count("/cgi-bin/component/api_component_token");
+    // ... every other spelling of it, or of a platform API, is refused
+    // before any check or call (each would reach WeChat as the canonical
+    // path after `Url::join`, past limits keyed on what was written).
+    for spelling in [
+        "/./wxa/sec/order/get_order",
+        "/wxa/./sec/order/get_order",
+        "/wxa//sec/order/get_order",
+        "//wxa/sec/order/get_order",
+        "/wxa/sec/order/get_order/",
+        "/wxa/%2e/sec/order/get_order",
+        "/wxa/%2E/sec/order/get_order",
+        "/wxa/x/../sec/order/get_order",
+        "/./cgi-bin/component/api_component_token",
+        "/./cgi-bin/token",
+        "/CGI-BIN/token",
+    ] {
+        let status = post_verbatim(&app, &format!("{raw}{spelling}"), &key, &lookup).await;
+        assert!(
+            status == 400 || status == 403,
+            "{spelling} answered {status}"
+        );
+    }
+    assert_eq!(
+        app.sim.call_count(GET_ORDER),
+        sent,
+        "nothing reached WeChat"
+    );
+    assert_eq!(
+        app.sim.call_count("/cgi-bin/component/api_component_token"),
+        tokens
+    );
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn forced_refreshes_cool_down_so_rejected_tokens_cannot_drain_the_quota() {
+    let app = TestApp::spawn().await;
+    let (_tenant, key, appid) = app.onboarded_tenant("acme").await;
+    let order = app.sim.create_paid_order(NewOrder::default());
+    let lookup = json!({ "transaction_id": order.transaction_id });
+    app.advance(61);
+    let token_calls = app.sim.authorizer_token_calls(&appid);
+    // WeChat rejects every token for a while: the first call forces one
+    // refresh; the next ten, within the cool-down, force none.
+    app.sim.inject_fault(GET_ORDER, 40001, 100);
+    for i in 0..11 {
+        let a = app
+            .call(&app.base, &key, &appid, GET_ORDER, &lookup, None)
+            .await;
+        assert!(a.status >= 500, "call {i}: {} {}", a.status, a.body);
+        if i > 0 {
+            assert_eq!(a.status, 503, "call {i}: {}", a.body);
+            assert!(a.header("retry-after").is_some(), "call {i}");
+        }
+    }
+    assert_eq!(app.sim.authorizer_token_calls(&appid), token_calls + 1);
+    // After the interval, one more.
+    app.advance(61);
+    let _ = app
+        .call(&app.base, &key, &appid, GET_ORDER, &lookup, None)
+        .await;
+    assert_eq!(app.sim.authorizer_token_calls(&appid), token_calls + 2);
+    let metrics = app
+        .http
+        .get(app.ops_url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("tpgate_forced_token_refreshes_total{outcome=\"cooling_down\"}"),
+        "{metrics}"
+    );
     app.shutdown().await;
 }

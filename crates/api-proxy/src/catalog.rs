@@ -156,12 +156,11 @@ pub const ALL: &[WechatApi] = &[
 /// The entry for a call through the raw passthrough to `path`: the typed
 /// API's own when `path` is one (same group and limits, so the passthrough
 /// cannot dodge them), else an unknown API in the `raw` group, treated as a
-/// write (never retried blindly) whose user is the body's `openid`.
+/// write (never retried blindly) whose user is the body's `openid`. Case is
+/// ignored, as in the permission map.
 pub fn for_raw_path(path: &str) -> WechatApi {
-    ALL.iter().find(|a| a.path == path).copied().unwrap_or(api(
-        "",
-        ApiGroup::Raw,
-        Write,
-        UserField::Openid,
-    ))
+    ALL.iter()
+        .find(|a| a.path.eq_ignore_ascii_case(path))
+        .copied()
+        .unwrap_or(api("", ApiGroup::Raw, Write, UserField::Openid))
 }

@@ -88,6 +88,12 @@ pub fn auth_problem(err: AuthError) -> Problem {
             )
             .with_retry_after(5)
         }
+        AuthError::RefreshCoolingDown {
+            retry_after_secs, ..
+        } => Problem::unavailable(
+            "WeChat rejected the Mini Program's access token, which was refreshed moments ago; tpgate refreshes it again when the cool-down ends",
+        )
+        .with_retry_after(retry_after_secs),
         AuthError::AuthorizerNotFound(appid) => Problem::not_found(format!(
             "Mini Program {appid} has not authorized this platform"
         )),

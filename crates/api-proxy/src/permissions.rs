@@ -26,23 +26,35 @@ impl PermissionMap {
     /// The sets of which the authorizer must hold at least one to call
     /// `path`; empty when no set is required. The operator's exact path,
     /// then their longest matching prefix, then the defaults.
+    ///
+    /// Paths compare ignoring ASCII case: whether WeChat folds case is not
+    /// documented, so a case variant must not escape its sets.
     pub fn sets_for(&self, path: &str) -> &[i64] {
-        if let Some(sets) = self.overrides.get(path) {
+        if let Some((_, sets)) = self
+            .overrides
+            .iter()
+            .find(|(exact, _)| exact.eq_ignore_ascii_case(path))
+        {
             return sets;
         }
         if let Some((_, sets)) = self
             .overrides
             .iter()
-            .filter(|(prefix, _)| prefix.ends_with('/') && path.starts_with(prefix.as_str()))
+            .filter(|(prefix, _)| prefix.ends_with('/') && starts_with_ignore_case(path, prefix))
             .max_by_key(|(prefix, _)| prefix.len())
         {
             return sets;
         }
         DEFAULTS
             .iter()
-            .find(|(prefix, _)| path.starts_with(prefix))
+            .find(|(prefix, _)| starts_with_ignore_case(path, prefix))
             .map_or(&[], |(_, sets)| sets)
     }
+}
+
+fn starts_with_ignore_case(path: &str, prefix: &str) -> bool {
+    path.get(..prefix.len())
+        .is_some_and(|head| head.eq_ignore_ascii_case(prefix))
 }
 
 #[cfg(test)]
@@ -59,6 +71,7 @@ mod tests {
         );
         assert_eq!(map.sets_for("/cgi-bin/express/business/path/get"), [45]);
         assert!(map.sets_for("/wxa/getwxacode").is_empty());
+        assert_eq!(map.sets_for("/WXA/Sec/order/get_order"), [142, 18]);
     }
 
     #[test]

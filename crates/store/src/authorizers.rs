@@ -105,6 +105,8 @@ pub struct AuthorizerTokens {
     /// Empty once the authorization was revoked (the token is dropped).
     pub refresh_token: Secret,
     pub access_token: Option<(Secret, DateTime<Utc>)>,
+    /// When the access token was last written (any replica).
+    pub refreshed_at: Option<DateTime<Utc>>,
     pub version: i64,
 }
 
@@ -400,13 +402,15 @@ impl Store {
                 .sealer()
                 .open(&refresh_purpose(appid), &row.refresh_token_sealed)?,
             access_token,
+            refreshed_at: row.token_refreshed_at,
             version: row.version,
         }))
     }
 
     /// Compare-and-set on `version`: stores a refreshed access token and
     /// whatever refresh token WeChat returned, in one write, only if nobody
-    /// wrote since `expected_version`. Returns whether it won.
+    /// wrote since `expected_version`. Returns whether it won. `refreshed_at`
+    /// is when the caller asked WeChat (its clock decides cool-downs).
     pub async fn save_authorizer_tokens(
         &self,
         appid: &str,
@@ -414,6 +418,7 @@ impl Store {
         access_token: &Secret,
         expires_at: DateTime<Utc>,
         refresh_token: &Secret,
+        refreshed_at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let at = now();
         let result = authorizer::Entity::update_many()
@@ -425,7 +430,7 @@ impl Store {
                 refresh_token_sealed: Set(self
                     .sealer()
                     .seal(&refresh_purpose(appid), refresh_token)),
-                token_refreshed_at: Set(Some(at)),
+                token_refreshed_at: Set(Some(refreshed_at)),
                 version: Set(expected_version + 1),
                 updated_at: Set(at),
                 ..Default::default()
@@ -797,6 +802,7 @@ mod tests {
                     &Secret::new("access-new"),
                     fresh_expiry,
                     &Secret::new("refreshtoken@@@new"),
+                    now(),
                 )
                 .await
                 .unwrap()
@@ -809,6 +815,7 @@ mod tests {
                     &Secret::new("access-stale"),
                     now() + Duration::minutes(1),
                     &Secret::new("refreshtoken@@@stale"),
+                    now(),
                 )
                 .await
                 .unwrap(),

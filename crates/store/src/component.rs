@@ -107,7 +107,9 @@ impl Store {
             .filter(
                 cs::Column::TicketCreateTime
                     .is_null()
-                    .or(cs::Column::TicketCreateTime.lte(create_time)),
+                    // Strictly newer: a repeat (WeChat's retry, or a
+                    // replay) must not move `ticket_received_at` forward.
+                    .or(cs::Column::TicketCreateTime.lt(create_time)),
             )
             .exec(self.db())
             .await?;

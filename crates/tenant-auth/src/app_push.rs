@@ -159,7 +159,7 @@ fn xml_fields(xml: &str) -> Result<Map<String, Value>, PushParseError> {
             _ => {}
         }
     }
-    root.ok_or_else(|| PushParseError::Xml("no root element"))
+    root.ok_or(PushParseError::Xml("no root element"))
 }
 
 fn insert(map: &mut Map<String, Value>, name: String, value: Value) {
@@ -204,7 +204,9 @@ impl TenantAuth {
             self.crypt
                 .open(&query.msg_signature, &query.timestamp, &query.nonce, body)?
         };
+        self.check_push_timestamp(&query.timestamp)?;
         let push = parse_app_push(&decrypted.message)?;
+        self.check_create_time(Some(push.create_time))?;
         // Cached: a push per event is a hot path.
         let mut authorizer = self
             .store

@@ -47,6 +47,25 @@ enum Need {
     Ahead { due_before: DateTime<Utc> },
 }
 
+/// How a forced refresh ended, for its metric.
+enum ForcedOutcome {
+    Refreshed,
+    TakenFromPeer,
+}
+
+/// Seconds until a token written at `last` may be force-refreshed, or
+/// `None` when it may be now: at most one forced refresh per token version
+/// per `interval`, across replicas (`last` is the stored write time).
+pub fn forced_refresh_wait(
+    last: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+    interval: std::time::Duration,
+) -> Option<u64> {
+    let since = u64::try_from((now - last?).num_seconds()).unwrap_or(0);
+    let interval = interval.as_secs();
+    (since < interval).then(|| (interval - since).max(1))
+}
+
 impl TenantAuth {
     /// An access token for `appid`, valid beyond the refresh margin;
     /// refreshed (once, by one task across replicas) when inside it.
@@ -94,11 +113,51 @@ impl TenantAuth {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(appid);
-        let access = self
-            .authorizer_token_for(appid, Need::Replace { failed_version })
-            .await?;
+        let result = self.replace_authorizer_token(appid, failed_version).await;
+        metrics::forced_refresh(match &result {
+            Ok((_, ForcedOutcome::Refreshed)) => "refreshed",
+            Ok((_, ForcedOutcome::TakenFromPeer)) => "taken_from_peer",
+            Err(AuthError::RefreshCoolingDown { .. }) => "cooling_down",
+            Err(_) => "failed",
+        });
+        let (access, _) = result?;
         self.cache_access(appid, &access);
         Ok(access)
+    }
+
+    /// The forced refresh: another task's newer token if there is one;
+    /// else, unless the rejected token is younger than the cool-down (a
+    /// new token would most likely be rejected too, and every refresh
+    /// spends the platform's shared quota), a refresh.
+    async fn replace_authorizer_token(
+        &self,
+        appid: &str,
+        failed_version: i64,
+    ) -> Result<(AuthorizerAccess, ForcedOutcome), AuthError> {
+        let need = Need::Replace { failed_version };
+        let tokens = self.load_tokens(appid).await?;
+        if let Some(access) = self.usable_access(&tokens, need) {
+            return Ok((access, ForcedOutcome::TakenFromPeer));
+        }
+        if tokens.version == failed_version
+            && let Some(retry_after_secs) = forced_refresh_wait(
+                tokens.refreshed_at,
+                self.clock.now(),
+                self.config.tokens.forced_refresh_interval,
+            )
+        {
+            return Err(AuthError::RefreshCoolingDown {
+                appid: appid.to_owned(),
+                retry_after_secs,
+            });
+        }
+        let access = self.authorizer_token_for(appid, need).await?;
+        let outcome = if access.version == failed_version + 1 {
+            ForcedOutcome::Refreshed
+        } else {
+            ForcedOutcome::TakenFromPeer
+        };
+        Ok((access, outcome))
     }
 
     /// For the sweep: refresh `appid`'s token if it expires before
@@ -243,7 +302,7 @@ impl TenantAuth {
         let expires_at = requested_at + Duration::seconds(response.expires_in);
         if self
             .store
-            .save_authorizer_tokens(appid, version, &access, expires_at, &refresh)
+            .save_authorizer_tokens(appid, version, &access, expires_at, &refresh, requested_at)
             .await?
         {
             metrics::refreshed("authorizer", "refreshed");
@@ -426,5 +485,31 @@ impl TenantAuth {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .retain(|_, a| self.still_fresh(a.expires_at));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forced_refreshes_wait_out_the_interval() {
+        let now = Utc::now();
+        let minute = std::time::Duration::from_secs(60);
+        assert_eq!(forced_refresh_wait(None, now, minute), None);
+        assert_eq!(
+            forced_refresh_wait(Some(now - Duration::seconds(10)), now, minute),
+            Some(50)
+        );
+        assert_eq!(
+            forced_refresh_wait(Some(now - Duration::seconds(60)), now, minute),
+            None
+        );
+        // A stored time in the future (clock skew between replicas) waits
+        // the whole interval, never panics.
+        assert_eq!(
+            forced_refresh_wait(Some(now + Duration::seconds(5)), now, minute),
+            Some(60)
+        );
     }
 }

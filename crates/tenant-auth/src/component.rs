@@ -66,7 +66,9 @@ impl TenantAuth {
         let decrypted =
             self.crypt
                 .open(&query.msg_signature, &query.timestamp, &query.nonce, body)?;
+        self.check_push_timestamp(&query.timestamp)?;
         let push = push::parse_component_push(&decrypted.message)?;
+        self.check_create_time(push.create_time())?;
         if push.appid() != self.config.appid {
             return Err(AuthError::PushWrongComponent {
                 expected: self.config.appid.clone(),
@@ -81,7 +83,7 @@ impl TenantAuth {
             } => {
                 let stored = self
                     .store
-                    .save_verify_ticket(&self.config.appid, &Secret::new(ticket), create_time)
+                    .save_verify_ticket(&self.config.appid, &ticket, create_time)
                     .await?;
                 Ok(if stored {
                     PushOutcome::TicketStored
@@ -180,6 +182,46 @@ impl TenantAuth {
             }
             ComponentPush::Other { info_type, .. } => Ok(PushOutcome::Ignored { info_type }),
         }
+    }
+
+    // === push freshness ===
+
+    /// The signed `timestamp` must be within the push window of now: a
+    /// captured push cannot be replayed later.
+    pub(crate) fn check_push_timestamp(&self, timestamp: &str) -> Result<(), AuthError> {
+        let window = self.push_window_secs();
+        let fresh = timestamp
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .is_some_and(|t| t.abs_diff(self.clock.now().timestamp()) <= window);
+        if fresh {
+            Ok(())
+        } else {
+            Err(AuthError::PushOutsideWindow {
+                what: "timestamp",
+                window_secs: window,
+            })
+        }
+    }
+
+    /// `CreateTime` may be old (a retry) but not in the future beyond the
+    /// window: a far-future ticket would otherwise block every later one.
+    pub(crate) fn check_create_time(&self, create_time: Option<i64>) -> Result<(), AuthError> {
+        let window = self.push_window_secs();
+        match create_time {
+            Some(t) if t > self.clock.now().timestamp().saturating_add_unsigned(window) => {
+                Err(AuthError::PushOutsideWindow {
+                    what: "CreateTime",
+                    window_secs: window,
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn push_window_secs(&self) -> u64 {
+        self.config.push_window.as_secs()
     }
 
     // === ticket ===

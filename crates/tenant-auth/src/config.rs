@@ -22,6 +22,9 @@ pub struct ComponentConfig {
     pub refresh_margin: Duration,
     /// Timeout of each WeChat HTTP call.
     pub http_timeout: Duration,
+    /// A push's signed `timestamp` must be within this of now, and its
+    /// `CreateTime` no later than now plus this (default 5 min).
+    pub push_window: Duration,
     pub tokens: TokenSettings,
 }
 
@@ -53,6 +56,10 @@ pub struct TokenSettings {
     pub sweep_interval: Duration,
     /// Refreshes the sweep runs at once.
     pub sweep_concurrency: usize,
+    /// At most one forced refresh (after WeChat rejects a token) per token
+    /// version per this interval: the platform's token quota is shared by
+    /// every tenant.
+    pub forced_refresh_interval: Duration,
 }
 
 impl Default for TokenSettings {
@@ -68,6 +75,7 @@ impl Default for TokenSettings {
             sweep_min_token_age: Duration::from_secs(10 * 60),
             sweep_interval: Duration::from_secs(30),
             sweep_concurrency: 8,
+            forced_refresh_interval: Duration::from_secs(60),
         }
     }
 }

@@ -14,6 +14,13 @@ pub enum AuthError {
     PushContent(#[from] PushParseError),
     #[error("push is for component {actual}, this platform is {expected}")]
     PushWrongComponent { expected: String, actual: String },
+    /// `timestamp` (signed) or `CreateTime` too far from now: a replay, or
+    /// a push from a clock that is far off.
+    #[error("push {what} is more than {window_secs} s from now")]
+    PushOutsideWindow {
+        what: &'static str,
+        window_secs: u64,
+    },
     #[error("push for {appid} names account {to_user_name}, which is not that Mini Program")]
     PushWrongAccount { appid: String, to_user_name: String },
     #[error(transparent)]
@@ -36,6 +43,15 @@ pub enum AuthError {
     LeaseTimeout {
         name: String,
         waited: std::time::Duration,
+    },
+    /// WeChat rejected a token that is younger than the forced-refresh
+    /// interval: no new refresh yet.
+    #[error(
+        "the access token of {appid} was rejected but refreshed moments ago; next forced refresh in {retry_after_secs} s"
+    )]
+    RefreshCoolingDown {
+        appid: String,
+        retry_after_secs: u64,
     },
     /// Only from [`crate::fault::Faults`]: the refresh "died" before commit.
     #[error("injected crash before commit")]

@@ -50,7 +50,7 @@ use store::{Store, coord::KeyedLocks};
 use wxcrypt::MsgCrypt;
 
 pub use app_push::{AppPush, AppPushOutcome};
-pub use authorizer::AuthorizerAccess;
+pub use authorizer::{AuthorizerAccess, forced_refresh_wait};
 pub use clock::Clock;
 pub use component::{TicketCheck, TicketStatus};
 pub use config::{ComponentConfig, TokenSettings};

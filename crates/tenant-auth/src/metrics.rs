@@ -22,6 +22,14 @@ pub const AUTHORIZER_TOKENS_IN_MARGIN: &str = "tpgate_authorizer_tokens_in_margi
 /// Authorizers the sweep refreshed, by outcome.
 pub const SWEEP_REFRESHES: &str = "tpgate_sweep_refreshes_total";
 
+/// Forced refreshes after WeChat rejected a token, by `outcome`
+/// (`refreshed`, `taken_from_peer`, `cooling_down`, `failed`).
+pub const FORCED_REFRESHES: &str = "tpgate_forced_token_refreshes_total";
+
+pub(crate) fn forced_refresh(outcome: &'static str) {
+    metrics::counter!(FORCED_REFRESHES, "outcome" => outcome).increment(1);
+}
+
 pub(crate) fn refreshed(kind: &'static str, outcome: &'static str) {
     metrics::counter!(REFRESHES, "kind" => kind, "outcome" => outcome).increment(1);
 }

@@ -1,5 +1,6 @@
 //! Parsing the decrypted XML of component pushes (protocol.md §1, §2).
 use serde::Deserialize;
+use store::Secret;
 
 /// A decrypted push to the authorization-event URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -7,7 +8,8 @@ pub enum ComponentPush {
     Ticket {
         appid: String,
         create_time: i64,
-        ticket: String,
+        /// A secret: `Debug` of the push must not print it.
+        ticket: Secret,
     },
     /// `authorized` (new) or `updateauthorized` (sets changed).
     Authorized {
@@ -34,6 +36,16 @@ impl ComponentPush {
             | ComponentPush::Authorized { appid, .. }
             | ComponentPush::Unauthorized { appid, .. }
             | ComponentPush::Other { appid, .. } => appid,
+        }
+    }
+
+    /// `CreateTime`, when the push kind carries one.
+    pub fn create_time(&self) -> Option<i64> {
+        match self {
+            ComponentPush::Ticket { create_time, .. }
+            | ComponentPush::Authorized { create_time, .. }
+            | ComponentPush::Unauthorized { create_time, .. } => Some(*create_time),
+            ComponentPush::Other { .. } => None,
         }
     }
 }
@@ -84,7 +96,7 @@ pub fn parse_component_push(xml: &str) -> Result<ComponentPush, PushParseError> 
         "component_verify_ticket" => ComponentPush::Ticket {
             appid,
             create_time: create_time?,
-            ticket: required(raw.ticket, "ComponentVerifyTicket")?,
+            ticket: Secret::new(required(raw.ticket, "ComponentVerifyTicket")?),
         },
         "authorized" | "updateauthorized" => ComponentPush::Authorized {
             appid,
@@ -115,7 +127,7 @@ mod tests {
             ComponentPush::Ticket {
                 appid: "wx1".into(),
                 create_time: 1413192605,
-                ticket: "ticket@@@abc".into()
+                ticket: Secret::new("ticket@@@abc")
             }
         );
     }

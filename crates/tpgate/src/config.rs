@@ -18,11 +18,13 @@
 //! | `component.appid` / `.secret` / `.token` / `.encoding_aes_key` / `.previous_encoding_aes_key` | `TPGATE_COMPONENT__…` | the third-party platform's credentials from the Open Platform console |
 //! | `wechat.api_base` / `.mp_base` | `TPGATE_WECHAT__…` | WeChat's hosts (the simulator in tests/sandbox) |
 //! | `wechat.timeout_secs` / `.refresh_margin_secs` | | per-call timeout (10); refresh tokens this early (600) |
+//! | `wechat.push_window_secs` | `TPGATE_WECHAT__PUSH_WINDOW_SECS` | a push's signed `timestamp` must be within this of now, its `CreateTime` no later than now + this (300); outside → 400, nothing applied |
 //! | `admin.jwt_secret` / `.jwt_issuer` / `.jwt_audience` | `TPGATE_ADMIN__…` | HS256 secret (≥ 32 bytes; optional when public keys are set) and expected `iss`/`aud` |
 //! | `admin.jwt_public_key_files` | `TPGATE_ADMIN__JWT_PUBLIC_KEY_FILES` | PEM public keys (RSA or Ed25519) for RS256/EdDSA tokens; by env a bracketed list, `[/keys/a.pem, /keys/b.pem]` |
 //! | `admin.jwks_path` / `.jwks_url` / `.jwks_refresh_secs` | `TPGATE_ADMIN__JWKS_PATH` / `__JWKS_URL` / `__JWKS_REFRESH_SECS` | a JWKS file read at start; a JWKS URL fetched at start (start fails if it cannot be), then every `jwks_refresh_secs` (300) and, at most every 30 s, when a token names an unknown `kid` |
 //! | `tokens.lease_ttl_secs` / `.lease_wait_secs` | `TPGATE_TOKENS__…` | refresh lease lifetime (30) and how long callers wait for another replica's refresh (25) |
 //! | `tokens.ticket_stale_after_secs` / `.ticket_push_request_interval_secs` | | ask WeChat to restart ticket pushes when the ticket is older than this (1200), at most once per interval (300) |
+//! | `tokens.forced_refresh_interval_secs` | | after WeChat rejects a token (40001/40014/42001), at most one forced refresh per token version per this interval (60); within it the call gets 503 with `Retry-After` |
 //! | `tokens.sweep_interval_secs` / `.sweep_active_window_secs` / `.sweep_min_token_age_secs` / `.sweep_concurrency` | | background refresh: tick (30), who counts as active (86400), youngest token refreshed (600), parallel refreshes (8) |
 //! | `proxy.read_retries` / `.retry_min_delay_ms` | `TPGATE_PROXY__…` | retries of a read after `-1`, a busy code or a timeout (2), first backoff (100 ms, doubling, jittered) |
 //! | `proxy.cache_ttl_secs` | | how long a replica trusts a cached API key or authorizer (10); writes on the same replica apply at once |
@@ -183,6 +185,7 @@ pub struct TokenSettings {
     pub sweep_active_window_secs: u64,
     pub sweep_min_token_age_secs: u64,
     pub sweep_concurrency: usize,
+    pub forced_refresh_interval_secs: u64,
 }
 
 impl Default for TokenSettings {
@@ -197,6 +200,7 @@ impl Default for TokenSettings {
             sweep_active_window_secs: d.sweep_active_window.as_secs(),
             sweep_min_token_age_secs: d.sweep_min_token_age.as_secs(),
             sweep_concurrency: d.sweep_concurrency,
+            forced_refresh_interval_secs: d.forced_refresh_interval.as_secs(),
         }
     }
 }
@@ -269,6 +273,7 @@ pub struct WechatSettings {
     pub mp_base: Url,
     pub timeout_secs: u64,
     pub refresh_margin_secs: u64,
+    pub push_window_secs: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -331,6 +336,7 @@ impl Default for Config {
                 mp_base: Url::parse("https://mp.weixin.qq.com/").expect("valid default URL"),
                 timeout_secs: 10,
                 refresh_margin_secs: 600,
+                push_window_secs: 300,
             },
             admin: AdminSettings {
                 jwt_secret: None,
@@ -506,6 +512,7 @@ impl Config {
             mp_base: self.wechat.mp_base.clone(),
             refresh_margin: Duration::from_secs(self.wechat.refresh_margin_secs),
             http_timeout: Duration::from_secs(self.wechat.timeout_secs),
+            push_window: Duration::from_secs(self.wechat.push_window_secs),
             tokens: tenant_auth::TokenSettings {
                 lease_ttl: Duration::from_secs(t.lease_ttl_secs),
                 lease_wait: Duration::from_secs(t.lease_wait_secs),
@@ -517,6 +524,7 @@ impl Config {
                 sweep_active_window: Duration::from_secs(t.sweep_active_window_secs),
                 sweep_min_token_age: Duration::from_secs(t.sweep_min_token_age_secs),
                 sweep_concurrency: t.sweep_concurrency,
+                forced_refresh_interval: Duration::from_secs(t.forced_refresh_interval_secs),
                 ..tenant_auth::TokenSettings::default()
             },
         }

@@ -272,24 +272,26 @@ impl AuthorizersApi {
         appid: Path<String>,
     ) -> Result<AuthorizerResponse, Problem> {
         let info = writable(&state, &auth.0, &appid).await?;
-        // Each forced refresh spends the Mini Program's WeChat quota for
-        // token calls; one a minute is plenty for "the token is broken".
-        if let Some(wait) = refresh_cooldown(info.token_refreshed_at, state.auth.clock().now()) {
-            return Err(Problem::new(
-                poem::http::StatusCode::TOO_MANY_REQUESTS,
-                "refresh-cooldown",
-                "Refreshed moments ago",
-            )
-            .with_detail(format!(
-                "the token was refreshed less than {REFRESH_COOLDOWN_SECS} s ago; retry in {wait} s"
-            ))
-            .with_retry_after(wait));
-        }
+        // Each forced refresh spends the platform's WeChat quota for token
+        // calls; tenant-auth allows one per token version per interval.
         state
             .auth
             .force_refresh_authorizer(&appid, info.version)
             .await
-            .map_err(api_proxy::errors::auth_problem)?;
+            .map_err(|e| match e {
+                tenant_auth::AuthError::RefreshCoolingDown {
+                    retry_after_secs, ..
+                } => Problem::new(
+                    poem::http::StatusCode::TOO_MANY_REQUESTS,
+                    "refresh-cooldown",
+                    "Refreshed moments ago",
+                )
+                .with_detail(format!(
+                    "the token was refreshed moments ago; retry in {retry_after_secs} s"
+                ))
+                .with_retry_after(retry_after_secs),
+                other => api_proxy::errors::auth_problem(other),
+            })?;
         let info = found(state.store.authorizer(&appid).await?, &appid)?;
         audit(
             &state,
@@ -464,16 +466,6 @@ impl AuthorizersApi {
     }
 }
 
-const REFRESH_COOLDOWN_SECS: i64 = 60;
-
-/// Seconds to wait before another forced refresh, if the last one was
-/// under [`REFRESH_COOLDOWN_SECS`] ago.
-fn refresh_cooldown(last: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Option<u64> {
-    let since = (now - last?).num_seconds();
-    (since < REFRESH_COOLDOWN_SECS)
-        .then(|| u64::try_from(REFRESH_COOLDOWN_SECS - since.max(0)).unwrap_or(1))
-}
-
 fn found(info: Option<AuthorizerInfo>, appid: &str) -> Result<AuthorizerInfo, Problem> {
     info.ok_or_else(|| Problem::not_found(format!("authorizer {appid} not found")))
 }
@@ -503,23 +495,4 @@ async fn writable(
         None => caller.require_platform_write()?,
     }
     Ok(info)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn forced_refreshes_cool_down_for_a_minute() {
-        let now = Utc::now();
-        assert_eq!(refresh_cooldown(None, now), None);
-        assert_eq!(
-            refresh_cooldown(Some(now - chrono::Duration::seconds(10)), now),
-            Some(50)
-        );
-        assert_eq!(
-            refresh_cooldown(Some(now - chrono::Duration::seconds(60)), now),
-            None
-        );
-    }
 }

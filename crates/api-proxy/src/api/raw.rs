@@ -99,21 +99,37 @@ async fn raw(
     Ok(answer.into_response())
 }
 
-/// `/`-prefixed, plain characters, no `..`, not a platform-credential API.
+/// The canonical WeChat path for what followed `raw/`, or a refusal.
+///
+/// Every check (permission sets, limits, the deny-list below) runs on the
+/// returned path and exactly that path is forwarded, so nothing may differ
+/// between what is checked and what WeChat receives: a path is accepted only
+/// when it is already canonical. `.`/`..` segments, empty segments (`//`, a
+/// leading or trailing `/`) and percent-escapes would be resolved or decoded
+/// by someone on the way (`Url::join`, WeChat's front end), so they are
+/// refused rather than normalised.
 fn wechat_path(path: &str) -> Result<String, Problem> {
-    let path = format!("/{}", path.trim_start_matches('/'));
-    let plain = path
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'_' | b'-' | b'.'));
-    if path.len() < 2 || path.len() > MAX_PATH_LEN || !plain || path.split('/').any(|s| s == "..") {
+    let plain = |segment: &str| {
+        !segment.is_empty()
+            && segment != "."
+            && segment != ".."
+            && segment
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+    };
+    if path.is_empty() || path.len() >= MAX_PATH_LEN || !path.split('/').all(plain) {
         return Err(Problem::validation(
             "path",
             format!(
-                "the WeChat path must be like /wxa/… or /cgi-bin/… (letters, digits, `/_-.`, at most {MAX_PATH_LEN} characters)"
+                "the WeChat path must be canonical, like wxa/… or cgi-bin/…: segments of letters, digits and `_-.`, no `.` or `..` segments, no empty segments (`//`, a leading or trailing `/`), no percent-escapes, at most {MAX_PATH_LEN} characters"
             ),
         ));
     }
-    if PLATFORM_PATHS.iter().any(|p| path.starts_with(p)) {
+    let path = format!("/{path}");
+    // Case-insensitively: whether WeChat's front end folds case is not
+    // documented, and refusing a variant costs nothing.
+    let lower = path.to_ascii_lowercase();
+    if PLATFORM_PATHS.iter().any(|p| lower.starts_with(p)) {
         return Err(Problem::forbidden(format!(
             "{path} uses the platform's own credentials and cannot be called through the passthrough"
         )));
@@ -129,6 +145,27 @@ mod tests {
     fn paths_are_checked() {
         assert_eq!(wechat_path("wxa/getwxacode").unwrap(), "/wxa/getwxacode");
         assert!(wechat_path("../etc/passwd").is_err());
+        for not_canonical in [
+            "./wxa/sec/order/get_order",
+            "wxa/./sec/order/get_order",
+            "wxa//sec/order/get_order",
+            "/wxa/sec/order/get_order",
+            "wxa/sec/order/get_order/",
+            "wxa/%2e/sec/order/get_order",
+            "wxa/sec/order/../order/get_order",
+            "./cgi-bin/token",
+        ] {
+            assert_eq!(
+                wechat_path(not_canonical).unwrap_err().status(),
+                400,
+                "{not_canonical}"
+            );
+        }
+        assert_eq!(wechat_path("CGI-BIN/Token").unwrap_err().status(), 403);
+        assert_eq!(
+            wechat_path("cgi-bin/stable_token").unwrap_err().status(),
+            403
+        );
         assert!(wechat_path("wxa/a b").is_err());
         assert!(wechat_path("wxa/x?access_token=1").is_err());
         assert_eq!(

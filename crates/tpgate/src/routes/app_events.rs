@@ -41,9 +41,9 @@ fn rejection(appid: &str, err: AuthError) -> Response {
     };
     match err {
         AuthError::PushCrypto(e) => rejected(format!("{e} ({})", e.code())),
-        e @ (AuthError::PushContent(_) | AuthError::PushWrongAccount { .. }) => {
-            rejected(e.to_string())
-        }
+        e @ (AuthError::PushContent(_)
+        | AuthError::PushWrongAccount { .. }
+        | AuthError::PushOutsideWindow { .. }) => rejected(e.to_string()),
         AuthError::AuthorizerNotFound(_) => {
             tracing::warn!(authorizer.appid = %appid, "push for a Mini Program that has not authorized the platform");
             Problem::not_found("this Mini Program has not authorized the platform").into_response()

@@ -68,7 +68,7 @@ fn push_error_response(err: AuthError) -> Response {
                 .with_detail(e.to_string())
                 .into_response()
         }
-        e @ AuthError::PushWrongComponent { .. } => {
+        e @ (AuthError::PushWrongComponent { .. } | AuthError::PushOutsideWindow { .. }) => {
             tracing::warn!(error = %e, "component push rejected");
             Problem::new(StatusCode::BAD_REQUEST, "push-rejected", "Push rejected")
                 .with_detail(e.to_string())
