@@ -260,10 +260,17 @@ impl TestApp {
     /// Starts another instance on the same database, Redis and simulator,
     /// sharing this one's clock.
     pub async fn spawn_replica(&self) -> Replica {
+        self.spawn_replica_with(|_| {}).await
+    }
+
+    /// [`TestApp::spawn_replica`] with a changed configuration (e.g. after
+    /// a sealing-key rotation).
+    pub async fn spawn_replica_with(&self, change: impl FnOnce(&mut Config)) -> Replica {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let base = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
         let mut config = self.config.clone();
         config.public_base_url = base.clone();
+        change(&mut config);
         let (auth, ops, instance) = run_instance(&config, listener, self.clock.clone()).await;
         Replica {
             base,

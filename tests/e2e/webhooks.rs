@@ -522,3 +522,91 @@ async fn endpoints_on_private_addresses_get_nothing_unless_allowed() {
     );
     app.shutdown().await;
 }
+
+/// `tpgate rotate-keys` re-seals every sealed column (webhook signing
+/// secrets, current and previous, included): after it, a replica holding
+/// only the new key still opens refresh tokens and signs deliveries.
+#[tokio::test]
+async fn after_a_key_rotation_only_the_new_key_is_needed() {
+    let receiver = Receiver::start().await;
+    let mut app = TestApp::start(fast_delivery()).await;
+    let (tenant, appid, _) = tenant_with_webhook(&app, &receiver).await;
+    receiver.wait_for(1, 10).await;
+    // A rotated signing secret: both the current and the previous are sealed.
+    let hooks: Value = app
+        .admin_get(&format!("/admin/v1/tenants/{tenant}/webhooks"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let hook = hooks["items"][0]["id"].as_str().unwrap().to_owned();
+    let rotated: Value = app
+        .admin_post(
+            &format!("/admin/v1/tenants/{tenant}/webhooks/{hook}/rotate-secret"),
+            json!({}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let secret = rotated["secret"].as_str().unwrap().to_owned();
+    app.stop_instance().await;
+
+    // The operator's rotation: new key current, old key previous.
+    let old_key = app.config.sealing_key.clone().unwrap();
+    let new_key = store::Secret::new(store::Sealer::generate_key());
+    let mut rotating = app.config.clone();
+    rotating.sealing_key = Some(new_key.clone());
+    rotating.sealing_previous_keys = vec![old_key];
+    let store = store::Store::connect(&rotating.database_url, None, rotating.sealer().unwrap())
+        .await
+        .unwrap();
+    let before = store.sealed_with_old_keys().await.unwrap();
+    for column in [
+        "authorizers.refresh_token_sealed",
+        "webhook_endpoints.secret_sealed",
+        "webhook_endpoints.previous_secret_sealed",
+        "component_state.verify_ticket_sealed",
+    ] {
+        assert!(
+            before.columns.iter().any(|(c, n)| c == column && *n > 0),
+            "{column} in {before:?}"
+        );
+    }
+    let report = store.reseal_all().await.unwrap();
+    assert_eq!(report.resealed, before.total(), "{report:?}");
+    assert_eq!(store.sealed_with_old_keys().await.unwrap().total(), 0);
+
+    // Only the new key from now on.
+    let replica = app
+        .spawn_replica_with(move |c| {
+            c.sealing_key = Some(new_key);
+            c.sealing_previous_keys = Vec::new();
+        })
+        .await;
+    let events_url = format!("{}wechat/apps/$APPID$/events", replica.base);
+    app.sim
+        .configure(move |c| c.gateway_app_events_url = Some(events_url));
+    let order = shipped_order(&app);
+    let pushed = app
+        .sim
+        .push_app_event(&appid, &AppEvent::remind_shipping_for(&order))
+        .await
+        .unwrap();
+    assert!(pushed.acknowledged, "{:?}", pushed.attempts);
+    let got = receiver.wait_for(2, 15).await;
+    let now = chrono::Utc::now().timestamp();
+    webhooks::signature::verify(&got[1].signature, &secret, &got[1].body, now, 300)
+        .unwrap_or_else(|e| panic!("{e}: {}", got[1].signature));
+    // Tokens open too: the stored access token, then a refresh that opens
+    // the refresh token.
+    let access = replica.auth.authorizer_access_token(&appid).await.unwrap();
+    app.advance(61);
+    replica
+        .auth
+        .force_refresh_authorizer(&appid, access.version)
+        .await
+        .unwrap();
+    replica.shutdown().await;
+    app.shutdown().await;
+}

@@ -16,7 +16,7 @@ use crate::{Secret, Store, StoreError, entity::webhook_endpoint as endpoint, new
 /// Every signing secret starts with this, so a leaked one is recognisable.
 pub const SECRET_PREFIX: &str = "whsec_";
 
-fn secret_purpose(endpoint_id: &str) -> String {
+pub(crate) fn secret_purpose(endpoint_id: &str) -> String {
     format!("webhook.secret:{endpoint_id}")
 }
 

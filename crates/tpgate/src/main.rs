@@ -60,7 +60,12 @@ enum Command {
     /// setting the new key as TPGATE_SEALING_KEY and the old one in
     /// TPGATE_SEALING_PREVIOUS_KEYS, deploying, running this, then dropping
     /// the old key. Safe while replicas run.
-    RotateKeys,
+    RotateKeys {
+        /// Change nothing: list the columns still holding values sealed
+        /// with a key other than the current one, and exit non-zero if any.
+        #[arg(long)]
+        check: bool,
+    },
 }
 
 #[tokio::main]
@@ -85,7 +90,22 @@ async fn main() -> anyhow::Result<()> {
             tracing::info!("migrations applied");
             Ok(())
         }
-        Command::RotateKeys => {
+        Command::RotateKeys { check: true } => {
+            let store = store_for_command(cli.config.as_deref()).await?;
+            let old = store.sealed_with_old_keys().await?;
+            if old.total() == 0 {
+                println!("every sealed value uses the current key");
+                return Ok(());
+            }
+            for (column, count) in &old.columns {
+                println!("{column}: {count} value(s) sealed with a non-current key");
+            }
+            anyhow::bail!(
+                "{} value(s) still sealed with a non-current key; run `tpgate rotate-keys` before dropping an old key",
+                old.total()
+            )
+        }
+        Command::RotateKeys { check: false } => {
             let store = store_for_command(cli.config.as_deref()).await?;
             let report = store
                 .reseal_all()

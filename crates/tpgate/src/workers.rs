@@ -8,7 +8,9 @@
 //! - the **proxy upkeep** (every 30 s): re-reads rate-limit policies (so an
 //!   operator's change on another replica applies here within 30 s) and
 //!   deletes expired idempotency keys;
-//! - the **webhook dispatcher**: sends due deliveries (see `webhooks`).
+//! - the **webhook dispatcher**: sends due deliveries (see `webhooks`);
+//! - **housekeeping** (at start, then hourly): counts values sealed with an
+//!   old key (gauge [`SEALED_ON_OLD_KEYS`]).
 //!
 //! All stop when `stop` flips to true; a tick in progress finishes first
 //! (its refreshes release their leases, its deliveries record their outcome).
@@ -21,6 +23,11 @@ use tokio::{sync::watch, task::JoinSet};
 
 const WATCHDOG_INTERVAL: Duration = Duration::from_secs(60);
 const PROXY_UPKEEP_INTERVAL: Duration = Duration::from_secs(30);
+const HOUSEKEEPING_INTERVAL: Duration = Duration::from_secs(3600);
+
+/// Gauge: stored values sealed with a key other than the current one (run
+/// `tpgate rotate-keys` before dropping an old key while this is above 0).
+pub const SEALED_ON_OLD_KEYS: &str = "tpgate_sealed_values_on_old_keys";
 
 pub fn spawn(
     auth: TenantAuth,
@@ -33,8 +40,23 @@ pub fn spawn(
     tasks.spawn(async move { dispatcher.run(dispatcher_stop).await });
     tasks.spawn(ticket_watchdog(auth.clone(), stop.clone()));
     tasks.spawn(proxy_upkeep(auth.clone(), limiter, stop.clone()));
+    tasks.spawn(housekeeping(auth.clone(), stop.clone()));
     tasks.spawn(refresh_sweep(auth, stop));
     tasks
+}
+
+async fn housekeeping(auth: TenantAuth, mut stop: watch::Receiver<bool>) {
+    loop {
+        match auth.store().sealed_with_old_keys().await {
+            Ok(old) => {
+                metrics::gauge!(SEALED_ON_OLD_KEYS).set(old.total() as f64);
+            }
+            Err(e) => tracing::warn!(error = %e, "could not count values on old sealing keys"),
+        }
+        if !wait(&mut stop, HOUSEKEEPING_INTERVAL).await {
+            return;
+        }
+    }
 }
 
 async fn proxy_upkeep(auth: TenantAuth, limiter: RateLimiter, mut stop: watch::Receiver<bool>) {
