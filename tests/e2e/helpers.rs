@@ -10,7 +10,7 @@ use tpgate::{Application, Config};
 use url::Url;
 use wechat_sim::{SimConfig, Simulator};
 
-const JWT_SECRET: &str = "test-jwt-secret-test-jwt-secret-0123456789";
+pub const JWT_SECRET: &str = "test-jwt-secret-test-jwt-secret-0123456789";
 
 pub struct TestApp {
     pub base: Url,

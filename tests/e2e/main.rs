@@ -4,6 +4,7 @@
 mod admin_api;
 mod admin_jwt;
 mod component_events;
+mod crash_recovery;
 mod deployment;
 mod flow;
 mod generated_client;

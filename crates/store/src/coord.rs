@@ -10,7 +10,12 @@
 //!   a holder whose lease already expired cannot delete its successor's. Without
 //!   Redis (or when Redis fails), a row in `leases` taken by an upsert that
 //!   only overwrites an expired lease, so replicas sharing one Postgres are
-//!   still exclusive. A holder that dies keeps its lease until `ttl` passes.
+//!   still exclusive. While held, a lease is renewed every `ttl / 3` (a
+//!   heartbeat), so `ttl` can be a few seconds whatever WeChat's timeout:
+//!   a holder killed mid-refresh stops renewing and its lease lapses within
+//!   `ttl`. A renewal that finds the lease gone (or cannot reach the backend
+//!   before `ttl` passes) marks it lost: [`LeaseFence::is_held`] turns false
+//!   and the holder must not commit.
 //!
 //! A lease is an optimisation for "exactly once", not the last line of
 //! defence: token writes are compare-and-set on a version column, so even a
@@ -19,7 +24,10 @@
 //! fail, can let both refresh once; the CAS keeps that harmless.)
 use std::{
     collections::HashMap,
-    sync::{Arc, Mutex},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
     time::Duration,
 };
 
@@ -118,6 +126,24 @@ pub struct Lease {
     backend: LeaseBackend,
     store: Store,
     done: bool,
+    fence: LeaseFence,
+    renewer: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// Whether a [`Lease`] is still held: false once a renewal found it taken
+/// over or could not renew it in time. Check it right before committing
+/// what the lease protects.
+#[derive(Debug, Clone)]
+pub struct LeaseFence(Arc<AtomicBool>);
+
+impl LeaseFence {
+    pub fn is_held(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+
+    fn lost(&self) {
+        self.0.store(false, Ordering::Release);
+    }
 }
 
 impl std::fmt::Debug for Lease {
@@ -128,6 +154,14 @@ impl std::fmt::Debug for Lease {
             .finish()
     }
 }
+
+/// Compare-and-extend: only the holder may renew its lease.
+const RENEW_SCRIPT: &str = r#"
+if redis.call("GET", KEYS[1]) == ARGV[1] then
+  return redis.call("PEXPIRE", KEYS[1], ARGV[2])
+end
+return 0
+"#;
 
 /// Compare-and-delete: only the holder that set the key may delete it.
 const RELEASE_SCRIPT: &str = r#"
@@ -148,20 +182,34 @@ impl Lease {
         self.backend
     }
 
+    pub fn fence(&self) -> LeaseFence {
+        self.fence.clone()
+    }
+
     pub async fn release(mut self) {
         self.done = true;
+        self.stop_renewing();
         release(&self.store, self.backend, &self.name, &self.holder).await;
     }
 
     /// Forget the lease without releasing it, as a process that dies does:
-    /// others get it only once its ttl has passed. For fault-injection tests.
+    /// renewals stop and others get it once its ttl has passed. For
+    /// fault-injection tests.
     pub fn abandon(mut self) {
         self.done = true;
+        self.stop_renewing();
+    }
+
+    fn stop_renewing(&mut self) {
+        if let Some(renewer) = self.renewer.take() {
+            renewer.abort();
+        }
     }
 }
 
 impl Drop for Lease {
     fn drop(&mut self) {
+        self.stop_renewing();
         if self.done {
             return;
         }
@@ -211,6 +259,83 @@ async fn release(store: &Store, backend: LeaseBackend, name: &str, holder: &str)
     }
 }
 
+/// Extends the lease by `ttl` if `holder` still has it: `Ok(false)` when it
+/// was taken over (or expired and vanished).
+async fn renew(
+    store: &Store,
+    backend: LeaseBackend,
+    name: &str,
+    holder: &str,
+    ttl: Duration,
+) -> Result<bool, String> {
+    let ttl_ms = std::cmp::max(1, i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX));
+    match backend {
+        LeaseBackend::Redis => {
+            let Some(manager) = store.redis() else {
+                return Ok(false);
+            };
+            let mut conn = manager.clone();
+            let script = redis::Script::new(RENEW_SCRIPT);
+            let mut invocation = script.key(store.redis_key(&format!("lease:{name}")));
+            invocation.arg(holder).arg(ttl_ms);
+            tokio::time::timeout(REDIS_TIMEOUT, invocation.invoke_async::<i64>(&mut conn))
+                .await
+                .map_err(|_| "timed out".to_owned())?
+                .map(|renewed| renewed == 1)
+                .map_err(|e| e.to_string())
+        }
+        LeaseBackend::Database => {
+            let now_ms = crate::now().timestamp_millis();
+            store
+                .db()
+                .execute(
+                    Query::update()
+                        .table(LEASES)
+                        .value("expires_at_ms", now_ms.saturating_add(ttl_ms))
+                        .and_where(ExprTrait::eq(Expr::col("name"), name))
+                        .and_where(ExprTrait::eq(Expr::col("holder"), holder)),
+                )
+                .await
+                .map(|r| r.rows_affected() == 1)
+                .map_err(|e| e.to_string())
+        }
+    }
+}
+
+/// The heartbeat: renews every `ttl / 3` until aborted; marks the fence
+/// lost when the lease was taken over or no renewal succeeded within `ttl`.
+async fn keep_renewed(
+    store: Store,
+    backend: LeaseBackend,
+    name: String,
+    holder: String,
+    ttl: Duration,
+    fence: LeaseFence,
+) {
+    let period = (ttl / 3).max(Duration::from_millis(10));
+    let mut valid_until = tokio::time::Instant::now() + ttl;
+    loop {
+        tokio::time::sleep(period).await;
+        let attempt_started = tokio::time::Instant::now();
+        match renew(&store, backend, &name, &holder, ttl).await {
+            Ok(true) => valid_until = attempt_started + ttl,
+            Ok(false) => {
+                tracing::warn!(lease = %name, backend = backend.as_str(), "lease lost to another holder; not committing");
+                fence.lost();
+                return;
+            }
+            Err(error) => {
+                tracing::warn!(lease = %name, backend = backend.as_str(), error = %error, "lease renewal failed");
+            }
+        }
+        if tokio::time::Instant::now() >= valid_until {
+            tracing::warn!(lease = %name, "lease could not be renewed in time; treating it as lost");
+            fence.lost();
+            return;
+        }
+    }
+}
+
 impl Store {
     /// Tries once to take the lease `name` for `ttl`. `Ok(None)`: another
     /// holder has it; wait and re-read whatever it protects.
@@ -228,7 +353,7 @@ impl Store {
             let set = cmd.query_async::<Option<String>>(&mut conn);
             match tokio::time::timeout(REDIS_TIMEOUT, set).await {
                 Ok(Ok(reply)) => {
-                    return Ok(reply.map(|_| self.lease(name, holder, LeaseBackend::Redis)));
+                    return Ok(reply.map(|_| self.lease(name, holder, LeaseBackend::Redis, ttl)));
                 }
                 Ok(Err(e)) => {
                     tracing::warn!(lease = name, error = %e, "Redis lease failed; using the database lease");
@@ -267,16 +392,28 @@ impl Store {
             )
             .to_owned();
         let result = self.db().execute(&insert).await?;
-        Ok((result.rows_affected() == 1).then(|| self.lease(name, holder, LeaseBackend::Database)))
+        Ok((result.rows_affected() == 1)
+            .then(|| self.lease(name, holder, LeaseBackend::Database, ttl)))
     }
 
-    fn lease(&self, name: &str, holder: String, backend: LeaseBackend) -> Lease {
+    fn lease(&self, name: &str, holder: String, backend: LeaseBackend, ttl: Duration) -> Lease {
+        let fence = LeaseFence(Arc::new(AtomicBool::new(true)));
+        let renewer = tokio::spawn(keep_renewed(
+            self.clone(),
+            backend,
+            name.to_owned(),
+            holder.clone(),
+            ttl,
+            fence.clone(),
+        ));
         Lease {
             name: name.to_owned(),
             holder,
             backend,
             store: self.clone(),
             done: false,
+            fence,
+            renewer: Some(renewer),
         }
     }
 }
@@ -315,6 +452,39 @@ mod tests {
             .unwrap();
         store.migrate().await.unwrap();
         store
+    }
+
+    #[tokio::test]
+    async fn a_held_lease_is_renewed_and_an_abandoned_one_lapses_within_its_ttl() {
+        let store = sqlite_store().await;
+        let ttl = Duration::from_millis(300);
+        let held = store.try_lease("a", ttl).await.unwrap().expect("free");
+        // Held well past its ttl: the heartbeat keeps it.
+        tokio::time::sleep(Duration::from_millis(900)).await;
+        assert!(held.fence().is_held());
+        assert!(store.try_lease("a", ttl).await.unwrap().is_none());
+        let fence = held.fence();
+        held.abandon();
+        tokio::time::sleep(Duration::from_millis(350)).await;
+        let next = store.try_lease("a", ttl).await.unwrap().expect("lapsed");
+        assert!(fence.is_held(), "an abandoned lease's fence is not updated");
+        next.release().await;
+    }
+
+    #[tokio::test]
+    async fn a_lease_taken_over_marks_its_fence_lost() {
+        let store = sqlite_store().await;
+        let ttl = Duration::from_millis(300);
+        let held = store.try_lease("a", ttl).await.unwrap().expect("free");
+        // Someone else's row, as after a takeover while this holder stalled.
+        store
+            .db()
+            .execute_unprepared("UPDATE leases SET holder = 'other' WHERE name = 'a'")
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        assert!(!held.fence().is_held());
+        held.abandon();
     }
 
     #[tokio::test]

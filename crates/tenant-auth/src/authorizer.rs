@@ -11,6 +11,7 @@ use chrono::{DateTime, Duration, Utc};
 use store::{
     Secret,
     authorizers::{AuthorizerTokens, STATUS_ACTIVE, STATUS_REAUTHORIZATION_REQUIRED, StatusChange},
+    coord::LeaseFence,
     events::{self, NewEvent},
 };
 use wechat_api::component::{
@@ -45,6 +46,16 @@ enum Need {
     Replace { failed_version: i64 },
     /// The sweep refreshes ahead of time: anything expiring before this is due.
     Ahead { due_before: DateTime<Utc> },
+}
+
+/// Refuses to commit once the refresh lease is lost (see `store::coord`).
+fn fenced(fence: &LeaseFence, appid: &str) -> Result<(), AuthError> {
+    if fence.is_held() {
+        Ok(())
+    } else {
+        metrics::refreshed("authorizer", "lease_lost");
+        Err(AuthError::LeaseLost(appid.to_owned()))
+    }
 }
 
 /// How a forced refresh ended, for its metric.
@@ -188,7 +199,7 @@ impl TenantAuth {
             &format!("authorizer:{appid}"),
             load,
             usable,
-            |tokens| self.refresh_authorizer(appid, tokens),
+            |tokens, fence| self.refresh_authorizer(appid, tokens, fence),
         )
         .await
     }
@@ -230,6 +241,7 @@ impl TenantAuth {
         &self,
         appid: &str,
         tokens: AuthorizerTokens,
+        fence: LeaseFence,
     ) -> Result<AuthorizerAccess, AuthError> {
         let requested_at = self.clock.now();
         let response = match self
@@ -239,7 +251,7 @@ impl TenantAuth {
             Ok(response) => response,
             Err(AuthError::Wechat(err)) if err.errcode() == Some(REFRESH_TOKEN_INVALID) => {
                 metrics::refreshed("authorizer", "refresh_token_invalid");
-                return self.recover_refresh_token(appid, tokens).await;
+                return self.recover_refresh_token(appid, tokens, &fence).await;
             }
             Err(err) => {
                 metrics::refreshed("authorizer", "failed");
@@ -256,6 +268,7 @@ impl TenantAuth {
             &tokens.refresh_token,
             requested_at,
             response,
+            &fence,
         )
         .await
     }
@@ -289,7 +302,9 @@ impl TenantAuth {
         sent_refresh_token: &Secret,
         requested_at: DateTime<Utc>,
         response: AuthorizerTokenResponse,
+        fence: &LeaseFence,
     ) -> Result<AuthorizerAccess, AuthError> {
+        fenced(fence, appid)?;
         let access = Secret::new(response.authorizer_access_token);
         // Persist whatever refresh token came back (it may rotate), in the
         // same write as the access token.
@@ -299,7 +314,7 @@ impl TenantAuth {
             Secret::new(response.authorizer_refresh_token)
         };
         // Expiry counts from when we asked, so transit time only makes us early.
-        let expires_at = requested_at + Duration::seconds(response.expires_in);
+        let expires_at = requested_at + crate::token_lifetime(response.expires_in);
         if self
             .store
             .save_authorizer_tokens(appid, version, &access, expires_at, &refresh, requested_at)
@@ -338,10 +353,12 @@ impl TenantAuth {
         &self,
         appid: &str,
         tokens: AuthorizerTokens,
+        fence: &LeaseFence,
     ) -> Result<AuthorizerAccess, AuthError> {
         let listed = self.listed_refresh_token(appid).await?;
         match listed {
             Some(found) if found != tokens.refresh_token => {
+                fenced(fence, appid)?;
                 if !self
                     .store
                     .replace_refresh_token(appid, tokens.version, &found)
@@ -356,7 +373,7 @@ impl TenantAuth {
                     Ok(response) => {
                         tracing::warn!(authorizer.appid = %appid, "refresh token recovered from api_get_authorizer_list");
                         metrics::refreshed("authorizer", "recovered");
-                        self.commit_refresh(appid, version, &found, requested_at, response)
+                        self.commit_refresh(appid, version, &found, requested_at, response, fence)
                             .await
                     }
                     Err(AuthError::Wechat(err)) if err.errcode() == Some(REFRESH_TOKEN_INVALID) => {

@@ -343,14 +343,22 @@ impl TenantAuth {
         {
             return Ok(value);
         }
-        self.refresh_exclusively("component", "component_token", load, usable, |stored| {
-            self.fetch_component_token(stored.version)
-        })
+        self.refresh_exclusively(
+            "component",
+            "component_token",
+            load,
+            usable,
+            |stored, fence| self.fetch_component_token(stored.version, fence),
+        )
         .await
     }
 
     /// `api_component_token` with the stored ticket; compare-and-set store.
-    async fn fetch_component_token(&self, version: i64) -> Result<(Secret, i64), AuthError> {
+    async fn fetch_component_token(
+        &self,
+        version: i64,
+        fence: store::coord::LeaseFence,
+    ) -> Result<(Secret, i64), AuthError> {
         let appid = &self.config.appid;
         let Some(ticket) = self.store.verify_ticket(appid).await? else {
             self.request_ticket_push_best_effort().await;
@@ -381,9 +389,13 @@ impl TenantAuth {
                 return Err(e.into());
             }
         };
+        if !fence.is_held() {
+            metrics::refreshed("component", "lease_lost");
+            return Err(AuthError::LeaseLost(appid.clone()));
+        }
         let token = Secret::new(response.component_access_token);
         // Expiry counts from when we asked, so transit time only makes us early.
-        let expires_at = requested_at + Duration::seconds(response.expires_in);
+        let expires_at = requested_at + crate::token_lifetime(response.expires_in);
         if !self
             .store
             .save_component_token(appid, version, &token, expires_at)

@@ -32,9 +32,9 @@ pub struct ComponentConfig {
 /// production; tests shorten the waits.
 #[derive(Debug, Clone)]
 pub struct TokenSettings {
-    /// How long a replica holds a refresh lease before others may take it
-    /// over (a replica that died mid-refresh blocks others this long). Must
-    /// exceed two WeChat calls (a component token refresh can nest inside).
+    /// How long a refresh lease lasts without renewal: it is renewed every
+    /// third of this while held, so a replica that died mid-refresh blocks
+    /// others at most this long, however slow WeChat is.
     pub lease_ttl: Duration,
     /// How long a caller waits for another replica's refresh before giving
     /// up with a 503.
@@ -65,7 +65,7 @@ pub struct TokenSettings {
 impl Default for TokenSettings {
     fn default() -> Self {
         Self {
-            lease_ttl: Duration::from_secs(30),
+            lease_ttl: Duration::from_secs(5),
             lease_wait: Duration::from_secs(25),
             lease_poll: Duration::from_millis(100),
             ticket_stale_after: Duration::from_secs(20 * 60),

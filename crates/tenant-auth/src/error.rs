@@ -53,6 +53,10 @@ pub enum AuthError {
         appid: String,
         retry_after_secs: u64,
     },
+    /// The refresh lease lapsed or was taken over before the commit: the
+    /// new holder's result stands, ours is not written.
+    #[error("the refresh lease for {0} was lost before the commit")]
+    LeaseLost(String),
     /// Only from [`crate::fault::Faults`]: the refresh "died" before commit.
     #[error("injected crash before commit")]
     InjectedCrash,

@@ -9,10 +9,13 @@
 //!    refreshing; poll (jittered) until the token becomes usable or the lease
 //!    frees up, for at most `lease_wait`. Taken: re-read once more under the
 //!    lease (the previous holder may have committed just before releasing),
-//!    then refresh, commit, release.
+//!    then refresh, commit, release. The lease is renewed while held; the
+//!    refresh gets its [`LeaseFence`] and commits only while it holds, so a
+//!    holder that stalled past its lease never writes.
 use std::{future::Future, time::Instant};
 
 use rand::Rng as _;
+use store::coord::LeaseFence;
 
 use crate::{AuthError, TenantAuth, metrics};
 
@@ -31,7 +34,7 @@ impl TenantAuth {
     where
         L: Fn() -> LF,
         LF: Future<Output = Result<S, AuthError>>,
-        R: FnOnce(S) -> RF,
+        R: FnOnce(S, LeaseFence) -> RF,
         RF: Future<Output = Result<V, AuthError>>,
     {
         let _local = self.locks.lock(key).await;
@@ -58,7 +61,7 @@ impl TenantAuth {
                     lease.release().await;
                     return Ok(value);
                 }
-                let result = refresh(snapshot).await;
+                let result = refresh(snapshot, lease.fence()).await;
                 if matches!(result, Err(AuthError::InjectedCrash)) {
                     // A dead process releases nothing: others wait out the ttl.
                     lease.abandon();

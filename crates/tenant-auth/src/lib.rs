@@ -173,3 +173,10 @@ impl TenantAuth {
         expires_at - self.margin() > self.clock.now()
     }
 }
+
+/// WeChat's `expires_in` as a lifetime, bounded: a negative or absurd value
+/// (WeChat says 7200) must not overflow date arithmetic and panic a task.
+/// At most a day, at least nothing (then the token is refreshed at once).
+pub(crate) fn token_lifetime(expires_in: i64) -> chrono::Duration {
+    chrono::Duration::seconds(expires_in.clamp(0, 86_400))
+}

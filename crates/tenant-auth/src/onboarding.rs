@@ -3,7 +3,7 @@
 //! and the auth_code exchange bound to the visit's tenant.
 use std::collections::BTreeSet;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use store::{
     Secret,
     authorizers::{Authorization, AuthorizerInfo, AuthorizerProfile, StoredAuthorization},
@@ -83,7 +83,7 @@ impl TenantAuth {
             .await?;
         // The doc says 1800 s, its example 600: trust expires_in, but leave the
         // merchant at least 10 minutes to come back.
-        let lifetime = Duration::seconds(response.expires_in.max(600));
+        let lifetime = crate::token_lifetime(response.expires_in.max(600));
         let visit = self
             .store
             .create_onboarding_visit(&link, &response.pre_auth_code, self.clock.now() + lifetime)
@@ -221,7 +221,7 @@ impl TenantAuth {
                 .map(|t| {
                     (
                         Secret::new(t),
-                        requested_at + Duration::seconds(info.expires_in.unwrap_or(7200)),
+                        requested_at + crate::token_lifetime(info.expires_in.unwrap_or(7200)),
                     )
                 }),
             funcscopes,

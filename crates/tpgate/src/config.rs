@@ -22,7 +22,7 @@
 //! | `admin.jwt_secret` / `.jwt_issuer` / `.jwt_audience` | `TPGATE_ADMIN__…` | HS256 secret (≥ 32 bytes; optional when public keys are set) and expected `iss`/`aud` |
 //! | `admin.jwt_public_key_files` | `TPGATE_ADMIN__JWT_PUBLIC_KEY_FILES` | PEM public keys (RSA or Ed25519) for RS256/EdDSA tokens; by env a bracketed list, `[/keys/a.pem, /keys/b.pem]` |
 //! | `admin.jwks_path` / `.jwks_url` / `.jwks_refresh_secs` | `TPGATE_ADMIN__JWKS_PATH` / `__JWKS_URL` / `__JWKS_REFRESH_SECS` | a JWKS file read at start; a JWKS URL fetched at start (start fails if it cannot be), then every `jwks_refresh_secs` (300) and, at most every 30 s, when a token names an unknown `kid` |
-//! | `tokens.lease_ttl_secs` / `.lease_wait_secs` | `TPGATE_TOKENS__…` | refresh lease lifetime (30) and how long callers wait for another replica's refresh (25) |
+//! | `tokens.lease_ttl_secs` / `.lease_wait_secs` | `TPGATE_TOKENS__…` | refresh lease lifetime (5; renewed every third of it while held, so a replica killed mid-refresh blocks others at most this long) and how long callers wait for another replica's refresh (25; at least twice `wechat.timeout_secs`) |
 //! | `tokens.ticket_stale_after_secs` / `.ticket_push_request_interval_secs` | | ask WeChat to restart ticket pushes when the ticket is older than this (1200), at most once per interval (300) |
 //! | `tokens.forced_refresh_interval_secs` | | after WeChat rejects a token (40001/40014/42001), at most one forced refresh per token version per this interval (60); within it the call gets 503 with `Retry-After` |
 //! | `tokens.sweep_interval_secs` / `.sweep_active_window_secs` / `.sweep_min_token_age_secs` / `.sweep_concurrency` | | background refresh: tick (30), who counts as active (86400), youngest token refreshed (600), parallel refreshes (8) |
@@ -449,10 +449,16 @@ impl Config {
                 "sealing_key (TPGATE_SEALING_KEY) is not set: generate one with `tpgate gen-key` and keep it safe; losing it loses every stored refresh token"
             );
         }
-        if self.tokens.lease_ttl_secs < 2 * self.wechat.timeout_secs {
+        if self.tokens.lease_ttl_secs < 2 {
             bail!(
-                "tokens.lease_ttl_secs ({}) must be at least twice wechat.timeout_secs ({}): a refresh may make two WeChat calls while holding its lease",
-                self.tokens.lease_ttl_secs,
+                "tokens.lease_ttl_secs ({}) must be at least 2: the lease is renewed every third of it while held",
+                self.tokens.lease_ttl_secs
+            );
+        }
+        if self.tokens.lease_wait_secs < 2 * self.wechat.timeout_secs {
+            bail!(
+                "tokens.lease_wait_secs ({}) must be at least twice wechat.timeout_secs ({}): a refresh by another replica may make two WeChat calls",
+                self.tokens.lease_wait_secs,
                 self.wechat.timeout_secs
             );
         }
