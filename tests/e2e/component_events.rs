@@ -172,8 +172,7 @@ async fn authorized_push_binds_the_visit_tenant() {
     let tenant = app.create_tenant("acme").await;
     let link = app.create_link(&tenant).await;
     // Start a visit (creates the pre_auth_code), but let the push complete it.
-    let resp = app.http.get(link).send().await.unwrap();
-    let location = resp.headers()["location"].to_str().unwrap().to_owned();
+    let location = app.wechat_page_for(&link).await;
     let pre_auth_code = url::Url::parse(&location)
         .unwrap()
         .query_pairs()

@@ -19,9 +19,7 @@ async fn ticket_to_shipment_to_reshipment_limit() {
     let link = app.create_link(&tenant).await;
 
     // Browser: tpgate → simulated WeChat page → back to tpgate.
-    let first = app.http.get(link.clone()).send().await.unwrap();
-    assert!(first.status().is_redirection());
-    let to_wechat = first.headers()["location"].to_str().unwrap().to_owned();
+    let to_wechat = app.wechat_page_for(&link).await;
     assert!(
         to_wechat.contains("/cgi-bin/componentloginpage?"),
         "{to_wechat}"
@@ -301,9 +299,14 @@ async fn onboarding_link_errors_are_pages_not_crashes() {
     // A visit left open past its lifetime cannot be completed.
     let tenant = app.create_tenant("late").await;
     let link = app.create_link(&tenant).await;
-    let to_wechat = app.http.get(link).send().await.unwrap();
-    let page = to_wechat.headers()["location"].to_str().unwrap().to_owned();
-    let back = app.http.get(&page).send().await.unwrap();
+    let page = app.wechat_page_for(&link).await;
+    let back = app
+        .http
+        .get(&page)
+        .header("referer", crate::helpers::origin_of(&app.base))
+        .send()
+        .await
+        .unwrap();
     let complete = back.headers()["location"].to_str().unwrap().to_owned();
     app.clock.advance(3600);
     let resp = app.http.get(&complete).send().await.unwrap();

@@ -201,10 +201,7 @@ impl TestApp {
         let sim_url =
             Url::parse(&format!("http://{}/", sim_listener.local_addr().unwrap())).unwrap();
 
-        let mut sim_config = SimConfig::sandbox();
-        sim_config.gateway_events_url =
-            Some(base.join("wechat/component/events").unwrap().to_string());
-        sim_config.gateway_app_events_url = Some(format!("{base}wechat/apps/$APPID$/events"));
+        let mut sim_config = tpgate::sandbox::sim_config_for(&base);
         customise(&mut sim_config);
         let sim = Simulator::new(sim_config.clone());
         sim_listener.set_nonblocking(true).unwrap();
@@ -244,6 +241,11 @@ impl TestApp {
             sim_config,
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
+                // Merchant pages answer in the browser's language.
+                .default_headers(reqwest::header::HeaderMap::from_iter([(
+                    reqwest::header::ACCEPT_LANGUAGE,
+                    reqwest::header::HeaderValue::from_static("en-US,en;q=0.9"),
+                )]))
                 .timeout(Duration::from_secs(20))
                 .build()
                 .unwrap(),
@@ -423,20 +425,70 @@ impl TestApp {
         Url::parse(resp.json::<Value>().await.unwrap()["url"].as_str().unwrap()).unwrap()
     }
 
-    /// Follows the link like a browser: tpgate → WeChat's page → back to
-    /// tpgate. Returns the final status and HTML.
+    /// Follows the link like a browser: the landing page (opened with no
+    /// `Referer`, as from an email), its button (a form POST), WeChat's
+    /// page → back to tpgate, sending the `Referer` the pages' policy
+    /// (`origin`) makes a browser send. Returns the final status and HTML.
     pub async fn follow_onboarding(&self, link: &Url) -> (u16, String) {
+        let mut resp = match self.start_visit(link).await {
+            Ok(resp) => resp,
+            Err(page) => return page,
+        };
+        let origin = origin_of(link);
         let mut url = link.clone();
         for _ in 0..5 {
-            let resp = self.http.get(url.clone()).send().await.unwrap();
-            if resp.status().is_redirection() {
-                let location = resp.headers()["location"].to_str().unwrap().to_owned();
-                url = url.join(&location).unwrap();
-                continue;
+            if !resp.status().is_redirection() {
+                return (resp.status().as_u16(), resp.text().await.unwrap());
             }
-            return (resp.status().as_u16(), resp.text().await.unwrap());
+            let location = resp.headers()["location"].to_str().unwrap().to_owned();
+            url = url.join(&location).unwrap();
+            resp = self
+                .http
+                .get(url.clone())
+                .header("referer", &origin)
+                .send()
+                .await
+                .unwrap();
         }
         panic!("too many redirects from {link}");
+    }
+
+    /// The landing page, then its button: the answer to the button (a
+    /// redirect to WeChat's page when all is well), or the landing page's
+    /// status and HTML when it was not 200.
+    pub async fn start_visit(&self, link: &Url) -> Result<reqwest::Response, (u16, String)> {
+        let landing = self.http.get(link.clone()).send().await.unwrap();
+        let status = landing.status().as_u16();
+        let policy = landing
+            .headers()
+            .get("referrer-policy")
+            .map(|v| v.to_str().unwrap().to_owned());
+        let html = landing.text().await.unwrap();
+        if status != 200 {
+            return Err((status, html));
+        }
+        assert_eq!(policy.as_deref(), Some("origin"), "landing page policy");
+        let (action, fields) = landing_form(&html);
+        Ok(self
+            .http
+            .post(link.join(&action).unwrap())
+            .header("referer", origin_of(link))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(
+                url::form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs(&fields)
+                    .finish(),
+            )
+            .send()
+            .await
+            .unwrap())
+    }
+
+    /// [`TestApp::start_visit`]'s redirect target: WeChat's page URL.
+    pub async fn wechat_page_for(&self, link: &Url) -> String {
+        let resp = self.start_visit(link).await.expect("landing page");
+        assert!(resp.status().is_redirection(), "{}", resp.status());
+        resp.headers()["location"].to_str().unwrap().to_owned()
     }
 
     /// Ticket, tenant, key, link, onboarding: returns (tenant_id, api_key, appid).
@@ -549,4 +601,38 @@ pub fn upload_body(transaction_id: &str, openid: &str, tracking_no: &str) -> Val
         "upload_time": "2022-12-15T13:29:35.120+08:00",
         "payer": { "openid": openid }
     })
+}
+
+/// `scheme://host[:port]/`: the `Referer` a page with `Referrer-Policy:
+/// origin` makes a browser send.
+pub fn origin_of(url: &Url) -> String {
+    match url.port() {
+        Some(port) => format!("{}://{}:{port}/", url.scheme(), url.host_str().unwrap()),
+        None => format!("{}://{}/", url.scheme(), url.host_str().unwrap()),
+    }
+}
+
+/// The landing page's form: its action and hidden fields.
+pub fn landing_form(html: &str) -> (String, Vec<(String, String)>) {
+    let attr = |tag: &str, name: &str| -> Option<String> {
+        let start = tag.find(&format!("{name}="))? + name.len() + 1;
+        let rest = &tag[start..];
+        let value = match rest.strip_prefix('"') {
+            Some(quoted) => quoted.split('"').next()?,
+            None => rest.split([' ', '>']).next()?,
+        };
+        Some(value.replace("&amp;", "&"))
+    };
+    let form = html
+        .split("<form")
+        .nth(1)
+        .expect("a form on the landing page");
+    let form = form.split("</form>").next().unwrap();
+    let action = attr(form, "action").expect("the form's action");
+    let fields = form
+        .split("<input")
+        .skip(1)
+        .filter_map(|input| Some((attr(input, "name")?, attr(input, "value")?)))
+        .collect();
+    (action, fields)
 }

@@ -10,6 +10,7 @@ mod flow;
 mod generated_client;
 mod helpers;
 mod hostile_http;
+mod onboarding;
 mod openapi_spec;
 mod proxy;
 mod proxy_limits;

@@ -18,7 +18,25 @@ async fn sandbox_instructions_work() {
     let sandbox = tpgate::sandbox::start(&args).await.expect("sandbox starts");
     let info = sandbox.info.clone();
     let http = reqwest::Client::new(); // follows redirects, like `curl -L`
-    let page = http.get(&info.onboarding_url).send().await.unwrap();
+    // Step 1 as printed: the landing page (no Referer, as from an email)
+    // names the sets; its button, sent with the page's origin as Referer
+    // (`curl -e '<base>;auto'`), authorizes.
+    let landing = http.get(&info.onboarding_url).send().await.unwrap();
+    assert_eq!(landing.status(), 200);
+    assert!(landing.text().await.unwrap().contains("142"));
+    assert!(
+        info.next_steps[0].contains("/authorize"),
+        "{}",
+        info.next_steps[0]
+    );
+    let page = http
+        .post(format!("{}/authorize", info.onboarding_url))
+        .header("referer", &info.base_url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("page=pc")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(page.status(), 200);
     assert!(page.text().await.unwrap().contains("142"));
 

@@ -147,8 +147,10 @@ done
 BASE=$(jq_ base_url) # ends with /
 for _ in $(seq 1 300); do curl -fsS -o /dev/null "${BASE}readyz" 2>/dev/null && break; sleep 0.1; done
 curl -fsS -o /dev/null "${BASE}readyz" || { echo "${BASE}readyz is not 200" >&2; exit 1; }
-# Step 1 of the sandbox's next_steps: the simulated WeChat authorizes its Mini Program for tenant demo.
+# Step 1 of the sandbox's next_steps: the landing page's button (with the Referer a browser sends),
+# then the simulated WeChat authorizes its Mini Program for tenant demo.
 curl -fsSL -o /dev/null "$(jq_ onboarding_url)"
+curl -fsSL -o /dev/null -e "${BASE};auto" -d page=pc "$(jq_ onboarding_url)/authorize"
 cp "$WORK/sandbox.json" "$OUT/"
 # For schemathesis.toml and st_summary.py.
 TPGATE_ADMIN_TOKEN=$(jq_ admin_token) TPGATE_API_KEY=$(jq_ api_key)
@@ -222,7 +224,7 @@ if want schemathesis; then
   TPGATE_SCRATCH_TENANT_ID=$(admin_post /admin/v1/tenants "{\"name\": \"schemathesis-$RANDOM$RANDOM\"}" | field id)
   admin_post "/admin/v1/tenants/$TPGATE_SCRATCH_TENANT_ID/onboarding-links" \
     "{\"biz_appid\": \"$TPGATE_SCRATCH_APPID\", \"single_use\": false}" | field url >"$WORK/scratch-link"
-  curl -fsSL -o /dev/null "$(cat "$WORK/scratch-link")"
+  curl -fsSL -o /dev/null -e "${BASE};auto" -d page=pc "$(cat "$WORK/scratch-link")/authorize"
   export TPGATE_SCRATCH_TENANT_ID TPGATE_SCRATCH_APPID
   echo "scratch tenant $TPGATE_SCRATCH_TENANT_ID with $TPGATE_SCRATCH_APPID"
   # shellcheck disable=SC2086  # ST_EXTRA_ARGS is a list of words

@@ -160,7 +160,11 @@ def main() -> None:
 
     r = op("list_authorizers").sync_detailed(client=admin, tenant_id=tenant.id)
     check(items(r, "list_authorizers") == [], "list_authorizers before onboarding: expected none", r)
-    page = httpx.get(link.url, follow_redirects=True, timeout=30)
+    landing = httpx.get(link.url, timeout=30)
+    check(landing.status_code == 200, f"the onboarding link's landing page answered HTTP {landing.status_code}")
+    # Its button, with the Referer a browser sends (the page's policy: origin).
+    page = httpx.post(link.url + "/authorize", data={"page": "pc"}, headers={"Referer": BASE + "/"},
+                      follow_redirects=True, timeout=30)
     check(page.status_code == 200, f"following the onboarding link ended in HTTP {page.status_code}")
     r = op("list_authorizers").sync_detailed(client=admin, tenant_id=tenant.id)
     mine = [a for a in items(r, "list_authorizers") if a.appid == own_appid]

@@ -106,7 +106,15 @@ const link: Schemas["CreatedOnboardingLink"] = linkRes.data!;
 assert.ok(link.url.startsWith(`${BASE}/onboard/`) && link.single_use);
 step(`POST .../onboarding-links -> 201 (biz_appid ${ownAppid})`);
 
-const page = await fetch(link.url, { redirect: "follow" });
+const landing = await fetch(link.url);
+assert.equal(landing.status, 200, `the onboarding link's landing page answered HTTP ${landing.status}`);
+// Its button, with the Referer a browser sends (the page's policy: origin).
+const page = await fetch(`${link.url}/authorize`, {
+  method: "POST",
+  redirect: "follow",
+  headers: { "content-type": "application/x-www-form-urlencoded", referer: `${BASE}/` },
+  body: "page=pc",
+});
 assert.equal(page.status, 200, `onboarding link ended in HTTP ${page.status}`);
 const auths = await admin.GET("/admin/v1/authorizers", { params: { query: { tenant_id: tenant.id } } });
 const mine: Schemas["Authorizer"] | undefined = auths.data?.items.find((a) => a.appid === ownAppid);

@@ -11,6 +11,9 @@
 //!   `RateLimit` headers (draft-ietf-httpapi-ratelimit-headers) and reads
 //!   usage for the admin API.
 //!
+//! - [`throttle`]: "N per window" for non-proxy things (onboarding pages,
+//!   replays) on the same counters.
+//!
 //! Every call also counts its appid's daily usage per group (without a limit)
 //! in the same script, so usage is there for every appid at no extra cost.
 #![forbid(unsafe_code)]
@@ -18,6 +21,7 @@
 pub mod counter;
 pub mod metrics;
 pub mod policy;
+pub mod throttle;
 
 use std::sync::{Arc, RwLock};
 
@@ -25,6 +29,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 pub use counter::{CounterSpec, Counters, Outcome};
 pub use policy::{ApiGroup, Dimension, Policy, PolicyError, PolicyTable, Scope, Window};
 use store::{Store, StoreError};
+pub use throttle::{Rule as ThrottleRule, Throttle, Throttled};
 
 /// Daily usage counters are kept this long past their day, for the admin API.
 const USAGE_HISTORY_SECS: i64 = 7 * 86_400;

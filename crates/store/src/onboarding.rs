@@ -3,14 +3,37 @@
 //! a visit we created, never from anything the browser sends.
 use chrono::{DateTime, Utc};
 use rand::RngCore as _;
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    TransactionTrait,
+};
 
 use crate::{
     Secret, Store, StoreError,
     api_keys::hash_key,
-    entity::{onboarding_link as link, onboarding_visit as visit},
+    entity::{onboarding_link as link, onboarding_visit as visit, tenant},
     new_id, now,
+    tenants::STATUS_ACTIVE as TENANT_ACTIVE,
 };
+
+/// The answer to claiming a visit's completion.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VisitClaim {
+    /// This caller completes the visit; `consumed_link` says whether it
+    /// also marked the link used (undone by a release).
+    Claimed {
+        visit: visit::Model,
+        consumed_link: bool,
+    },
+    /// Unknown, or expired at `at`.
+    NotFound,
+    /// Completed before (by the browser or by WeChat's push).
+    AlreadyCompleted(visit::Model),
+    /// A single-use link another visit completed first.
+    LinkUsed,
+    LinkRevoked,
+    TenantInactive,
+}
 
 #[derive(Debug, Clone)]
 pub struct NewLink {
@@ -172,34 +195,135 @@ impl Store {
             .await?)
     }
 
-    /// Records which Mini Program a visit ended with, and uses up a single-use link.
-    pub async fn complete_onboarding_visit(
+    /// Claims the completion of a visit, once: the visit must be pending
+    /// and unexpired, its link not revoked (nor, if single-use, completed by
+    /// another visit), its tenant active. The claim marks the visit
+    /// completed and the link used, in one transaction, before WeChat is
+    /// asked to exchange the code; [`Store::release_onboarding_visit`] undoes
+    /// it if the exchange fails.
+    pub async fn claim_onboarding_visit(
+        &self,
+        visit_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<VisitClaim, StoreError> {
+        let txn = self.db().begin().await?;
+        let Some(v) = visit::Entity::find_by_id(visit_id.to_owned())
+            .one(&txn)
+            .await?
+            .filter(|v| v.expires_at > at)
+        else {
+            return Ok(VisitClaim::NotFound);
+        };
+        if v.completed_at.is_some() {
+            return Ok(VisitClaim::AlreadyCompleted(v));
+        }
+        let Some(l) = link::Entity::find_by_id(v.link_id.clone())
+            .one(&txn)
+            .await?
+        else {
+            return Ok(VisitClaim::LinkRevoked);
+        };
+        if l.revoked_at.is_some() {
+            return Ok(VisitClaim::LinkRevoked);
+        }
+        let active = tenant::Entity::find_by_id(v.tenant_id.clone())
+            .one(&txn)
+            .await?
+            .is_some_and(|t| t.status == TENANT_ACTIVE);
+        if !active {
+            return Ok(VisitClaim::TenantInactive);
+        }
+        let claimed = visit::Entity::update_many()
+            .set(visit::ActiveModel {
+                completed_at: Set(Some(now())),
+                ..Default::default()
+            })
+            .filter(visit::Column::Id.eq(visit_id))
+            .filter(visit::Column::CompletedAt.is_null())
+            .exec(&txn)
+            .await?;
+        if claimed.rows_affected != 1 {
+            // Another replica claimed it between our read and our write.
+            return Ok(VisitClaim::AlreadyCompleted(v));
+        }
+        let consumed = link::Entity::update_many()
+            .set(link::ActiveModel {
+                used_at: Set(Some(now())),
+                ..Default::default()
+            })
+            .filter(link::Column::Id.eq(l.id.clone()))
+            .filter(link::Column::UsedAt.is_null())
+            .exec(&txn)
+            .await?;
+        let consumed_link = consumed.rows_affected == 1;
+        if l.single_use && !consumed_link {
+            txn.rollback().await?;
+            return Ok(VisitClaim::LinkUsed);
+        }
+        txn.commit().await?;
+        Ok(VisitClaim::Claimed {
+            visit: v,
+            consumed_link,
+        })
+    }
+
+    /// Records which Mini Program a claimed visit ended with.
+    pub async fn finish_onboarding_visit(
         &self,
         visit_id: &str,
         authorizer_appid: &str,
     ) -> Result<(), StoreError> {
-        let Some(v) = self.onboarding_visit(visit_id).await? else {
-            return Err(StoreError::NotFound("onboarding visit"));
-        };
-        let at = now();
         visit::Entity::update_many()
             .set(visit::ActiveModel {
-                completed_at: Set(Some(at)),
                 authorizer_appid: Set(Some(authorizer_appid.to_owned())),
                 ..Default::default()
             })
             .filter(visit::Column::Id.eq(visit_id))
             .exec(self.db())
             .await?;
-        link::Entity::update_many()
-            .set(link::ActiveModel {
-                used_at: Set(Some(at)),
+        Ok(())
+    }
+
+    /// Undoes a claim whose exchange failed, so the merchant can try again.
+    pub async fn release_onboarding_visit(
+        &self,
+        claimed: &visit::Model,
+        consumed_link: bool,
+    ) -> Result<(), StoreError> {
+        let txn = self.db().begin().await?;
+        visit::Entity::update_many()
+            .set(visit::ActiveModel {
+                completed_at: Set(None),
                 ..Default::default()
             })
-            .filter(link::Column::Id.eq(v.link_id))
-            .filter(link::Column::UsedAt.is_null())
+            .filter(visit::Column::Id.eq(claimed.id.clone()))
+            .filter(visit::Column::AuthorizerAppid.is_null())
+            .exec(&txn)
+            .await?;
+        if consumed_link {
+            link::Entity::update_many()
+                .set(link::ActiveModel {
+                    used_at: Set(None),
+                    ..Default::default()
+                })
+                .filter(link::Column::Id.eq(claimed.link_id.clone()))
+                .exec(&txn)
+                .await?;
+        }
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// Deletes visits that expired before `before` (a visit is useless once
+    /// expired: its pre_auth_code is dead and its result page is gone).
+    pub async fn purge_expired_onboarding_visits(
+        &self,
+        before: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let result = visit::Entity::delete_many()
+            .filter(visit::Column::ExpiresAt.lt(before))
             .exec(self.db())
             .await?;
-        Ok(())
+        Ok(result.rows_affected)
     }
 }

@@ -7,7 +7,7 @@
 //! until it authorizes again (no retry loop).
 use std::time::Instant;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use store::{
     Secret,
     authorizers::{AuthorizerTokens, STATUS_ACTIVE, STATUS_REAUTHORIZATION_REQUIRED, StatusChange},
@@ -507,6 +507,8 @@ impl TenantAuth {
 
 #[cfg(test)]
 mod tests {
+    use chrono::Duration;
+
     use super::*;
 
     #[test]

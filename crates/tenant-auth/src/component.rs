@@ -7,6 +7,7 @@ use store::{
     authorizers::{StatusChange, StoredAuthorization},
     component::StoredComponentToken,
     events::{self, NewEvent},
+    onboarding::VisitClaim,
 };
 use wechat_api::component::{
     ComponentTokenRequest, ComponentTokenResponse, StartPushTicketRequest,
@@ -108,26 +109,67 @@ impl TenantAuth {
                     return Ok(PushOutcome::Duplicate);
                 }
                 // The pre_auth_code ties the push to the visit (and tenant)
-                // that started it; without a match the authorizer is stored
+                // that started it, claimed as the browser's redirect would;
+                // without a visit it can claim, the authorizer is stored
                 // unassigned for an operator to place.
                 let visit = match &pre_auth_code {
                     Some(code) => self.store.onboarding_visit_by_pre_auth_code(code).await?,
                     None => None,
                 };
-                let tenant_id = visit.as_ref().map(|v| v.tenant_id.clone());
+                let claim = match &visit {
+                    Some(v) => Some(
+                        self.store
+                            .claim_onboarding_visit(&v.id, self.clock.now())
+                            .await?,
+                    ),
+                    None => None,
+                };
+                let tenant_id = match &claim {
+                    Some(VisitClaim::Claimed { visit, .. }) => Some(visit.tenant_id.clone()),
+                    // The browser's redirect is applying this visit: same tenant.
+                    Some(VisitClaim::AlreadyCompleted(visit)) => Some(visit.tenant_id.clone()),
+                    Some(refused) => {
+                        tracing::warn!(
+                            ?refused,
+                            "authorized push for a visit that cannot complete; stored unassigned"
+                        );
+                        None
+                    }
+                    None => None,
+                };
                 let event_type = if is_update {
                     events::UPDATED
                 } else {
                     events::AUTHORIZED
                 };
-                let (auth, stored) = self
+                let exchanged = self
                     .exchange_auth_code(
                         &authorization_code,
                         tenant_id.as_deref(),
                         event_type,
                         self.clock.at_unix(create_time),
                     )
-                    .await?;
+                    .await;
+                let (auth, stored) = match exchanged {
+                    Ok(done) => done,
+                    Err(e) => {
+                        if let Some(VisitClaim::Claimed {
+                            visit,
+                            consumed_link,
+                        }) = &claim
+                        {
+                            self.store
+                                .release_onboarding_visit(visit, *consumed_link)
+                                .await?;
+                        }
+                        return Err(e);
+                    }
+                };
+                if let Some(VisitClaim::Claimed { visit, .. }) = &claim {
+                    self.store
+                        .finish_onboarding_visit(&visit.id, &auth.appid)
+                        .await?;
+                }
                 if stored == StoredAuthorization::Duplicate {
                     return Ok(PushOutcome::Duplicate);
                 }
@@ -137,11 +179,6 @@ impl TenantAuth {
                         exchanged.appid = %auth.appid,
                         "authorized push: code exchanged for a different appid than announced"
                     );
-                }
-                if let Some(visit) = visit {
-                    self.store
-                        .complete_onboarding_visit(&visit.id, &auth.appid)
-                        .await?;
                 }
                 Ok(PushOutcome::Authorized {
                     authorizer_appid: auth.appid,

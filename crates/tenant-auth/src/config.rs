@@ -16,8 +16,11 @@ pub struct ComponentConfig {
     pub previous_encoding_aes_key: Option<Secret>,
     /// `https://api.weixin.qq.com` (or the simulator).
     pub api_base: Url,
-    /// `https://mp.weixin.qq.com` (or the simulator): the authorization page host.
+    /// `https://mp.weixin.qq.com` (or the simulator): the PC authorization page host.
     pub mp_base: Url,
+    /// `https://open.weixin.qq.com` (or the simulator): the mobile
+    /// authorization page host (`/wxaopen/safe/bindcomponent`).
+    pub open_base: Url,
     /// Refresh tokens this long before they expire (default 10 min).
     pub refresh_margin: Duration,
     /// Timeout of each WeChat HTTP call.

@@ -35,6 +35,12 @@ pub enum AuthError {
     LinkUnusable(LinkState),
     #[error("onboarding visit not found or expired; open the onboarding link again")]
     VisitNotFound,
+    /// The visit completed already, with another code (or none we know).
+    #[error("onboarding visit already completed")]
+    VisitCompleted,
+    /// The link's tenant is suspended (or gone).
+    #[error("the tenant of this onboarding link is not active")]
+    TenantInactive,
     #[error("authorizer {0} is not known")]
     AuthorizerNotFound(String),
     #[error("authorizer {appid} is {status}; it must authorize again")]

@@ -56,7 +56,7 @@ pub use component::{TicketCheck, TicketStatus};
 pub use config::{ComponentConfig, TokenSettings};
 pub use error::AuthError;
 pub use fault::Faults;
-pub use onboarding::AuthPage;
+pub use onboarding::{AuthPage, LinkLanding};
 pub use push::ComponentPush;
 pub use sweep::{SweepPolicy, SweepReport};
 pub use wechat_client::{WechatClient, WechatError};

@@ -1,14 +1,19 @@
-//! Merchant onboarding: one fresh pre_auth_code per visit of a link, the
-//! WeChat authorization page (PC QR page or the mobile bindcomponent page),
-//! and the auth_code exchange bound to the visit's tenant.
+//! Merchant onboarding: a landing page for a link (no WeChat call), one
+//! fresh pre_auth_code per click on its button (a visit), the WeChat
+//! authorization page (PC `componentloginpage`, or the mobile
+//! `bindcomponent` inside the phone's WeChat), and the auth_code exchange
+//! bound to the visit's tenant, applied once whether WeChat's redirect or
+//! its `authorized` push arrives first.
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 use store::{
     Secret,
     authorizers::{Authorization, AuthorizerInfo, AuthorizerProfile, StoredAuthorization},
+    entity::onboarding_visit,
     events::{self, NewEvent},
-    onboarding::{LinkState, link_state},
+    onboarding::{LinkState, VisitClaim, link_state},
+    tenants::STATUS_ACTIVE as TENANT_ACTIVE,
 };
 use url::Url;
 use wechat_api::component::{
@@ -23,15 +28,20 @@ use crate::{
 /// Which WeChat authorization page a visit is sent to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuthPage {
-    /// `componentloginpage`: a QR code the administrator scans.
+    /// `componentloginpage`: a QR code the administrator scans. Shown only
+    /// when opened from a page on the platform's authorization domain.
     Pc,
-    /// `bindcomponent`: opened inside WeChat on the administrator's phone.
+    /// `bindcomponent` (open.weixin.qq.com/wxaopen): only works inside the
+    /// WeChat client on a phone.
     Mobile,
 }
 
 impl AuthPage {
     /// The page for a browser: an explicit `page=pc|mobile` wins, else the
-    /// User-Agent (WeChat's in-app browser and phones get the mobile page).
+    /// User-Agent. Only the phone's WeChat client (`MicroMessenger` on a
+    /// phone) gets the mobile page; desktop WeChat (`WindowsWechat`,
+    /// `MacWechat`) and phone browsers outside WeChat get the PC page,
+    /// which the mobile page would not work in.
     pub fn choose(requested: Option<&str>, user_agent: Option<&str>) -> Self {
         match requested {
             Some("mobile") => return AuthPage::Mobile,
@@ -39,15 +49,36 @@ impl AuthPage {
             _ => {}
         }
         let ua = user_agent.unwrap_or_default();
-        if ["MicroMessenger", "Mobile", "Android", "iPhone"]
+        let in_wechat = ua.contains("MicroMessenger");
+        let desktop_wechat = ["WindowsWechat", "MacWechat", "WindowsWeChat", "MacWeChat"]
             .iter()
-            .any(|m| ua.contains(m))
-        {
+            .any(|m| ua.contains(m));
+        let phone = ["Mobile", "Android", "iPhone", "iPad"]
+            .iter()
+            .any(|m| ua.contains(m));
+        if in_wechat && phone && !desktop_wechat {
             AuthPage::Mobile
         } else {
             AuthPage::Pc
         }
     }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthPage::Pc => "pc",
+            AuthPage::Mobile => "mobile",
+        }
+    }
+}
+
+/// What a link's landing page shows: who asks, for what.
+#[derive(Debug, Clone)]
+pub struct LinkLanding {
+    pub tenant_name: String,
+    /// 1 公众号, 2 小程序, 3 both (WeChat's `auth_type`).
+    pub auth_type: i32,
+    /// Set when the link is pinned to one Mini Program.
+    pub biz_appid: Option<String>,
 }
 
 fn url_error(e: url::ParseError) -> AuthError {
@@ -55,15 +86,12 @@ fn url_error(e: url::ParseError) -> AuthError {
 }
 
 impl TenantAuth {
-    /// Starts a visit of an onboarding link: a fresh pre_auth_code, a visit
-    /// row binding it to the link's tenant, and the WeChat authorization page
-    /// URL to redirect the merchant to.
-    pub async fn begin_onboarding(
+    /// The link behind `link_token`, if it can be used now: not expired,
+    /// revoked or (single-use) used, and its tenant active.
+    async fn usable_link(
         &self,
         link_token: &str,
-        public_base_url: &Url,
-        page: AuthPage,
-    ) -> Result<Url, AuthError> {
+    ) -> Result<(store::entity::onboarding_link::Model, String), AuthError> {
         let link = self
             .store
             .onboarding_link_by_token(link_token)
@@ -73,6 +101,36 @@ impl TenantAuth {
             LinkState::Usable => {}
             state => return Err(AuthError::LinkUnusable(state)),
         }
+        let tenant = self
+            .store
+            .tenant(&link.tenant_id)
+            .await?
+            .filter(|t| t.status == TENANT_ACTIVE)
+            .ok_or(AuthError::TenantInactive)?;
+        Ok((link, tenant.name))
+    }
+
+    /// What the landing page of a link shows. Calls nothing at WeChat: a
+    /// link opened (or previewed by a chat app) costs no quota.
+    pub async fn onboarding_landing(&self, link_token: &str) -> Result<LinkLanding, AuthError> {
+        let (link, tenant_name) = self.usable_link(link_token).await?;
+        Ok(LinkLanding {
+            tenant_name,
+            auth_type: link.auth_type,
+            biz_appid: link.biz_appid,
+        })
+    }
+
+    /// The landing page's button: a fresh pre_auth_code, a visit row
+    /// binding it to the link's tenant, and the WeChat authorization page
+    /// URL to send the merchant to.
+    pub async fn begin_onboarding(
+        &self,
+        link_token: &str,
+        public_base_url: &Url,
+        page: AuthPage,
+    ) -> Result<Url, AuthError> {
+        let (link, _) = self.usable_link(link_token).await?;
         let response: PreAuthCodeResponse = self
             .call_component(
                 "/cgi-bin/component/api_create_preauthcode",
@@ -94,11 +152,12 @@ impl TenantAuth {
         redirect_uri
             .query_pairs_mut()
             .append_pair("visit", &visit.id);
-        let path = match page {
-            AuthPage::Pc => "cgi-bin/componentloginpage",
-            AuthPage::Mobile => "safe/bindcomponent",
-        };
-        let mut url = self.config.mp_base.join(path).map_err(url_error)?;
+        let mut url = match page {
+            AuthPage::Pc => self.config.mp_base.join("cgi-bin/componentloginpage"),
+            // The current doc's host for the mobile page (WxJava uses it too).
+            AuthPage::Mobile => self.config.open_base.join("wxaopen/safe/bindcomponent"),
+        }
+        .map_err(url_error)?;
         {
             let mut q = url.query_pairs_mut();
             if page == AuthPage::Mobile {
@@ -107,11 +166,12 @@ impl TenantAuth {
             }
             q.append_pair("component_appid", &self.config.appid)
                 .append_pair("pre_auth_code", &response.pre_auth_code)
-                .append_pair("redirect_uri", redirect_uri.as_str())
-                .append_pair("auth_type", &link.auth_type.to_string());
-            if let Some(biz_appid) = &link.biz_appid {
-                q.append_pair("biz_appid", biz_appid);
-            }
+                .append_pair("redirect_uri", redirect_uri.as_str());
+            // WeChat: auth_type and biz_appid are mutually exclusive.
+            match &link.biz_appid {
+                Some(biz_appid) => q.append_pair("biz_appid", biz_appid),
+                None => q.append_pair("auth_type", &link.auth_type.to_string()),
+            };
         }
         if page == AuthPage::Mobile {
             url.set_fragment(Some("wechat_redirect"));
@@ -119,64 +179,120 @@ impl TenantAuth {
         Ok(url)
     }
 
-    /// Finishes a visit: exchanges the auth_code and stores the authorizer
-    /// under the visit's tenant (never a tenant the browser names). If the
-    /// `authorized` push already applied this code, its result is shown.
+    /// Finishes a visit when WeChat sends the browser back: exchanges the
+    /// auth_code and stores the authorizer under the visit's tenant (never a
+    /// tenant the browser names). Each visit completes once: a refresh of
+    /// the result page, or a redirect that arrives after WeChat's
+    /// `authorized` push applied the same code, shows the result; any other
+    /// code for a completed visit is refused without calling WeChat.
     pub async fn complete_onboarding(
         &self,
         visit_id: &str,
         auth_code: &str,
     ) -> Result<OnboardingResult, AuthError> {
-        let visit = self
+        match self
             .store
-            .onboarding_visit(visit_id)
+            .claim_onboarding_visit(visit_id, self.clock.now())
             .await?
-            // A refresh of the result page within the visit's life shows the
-            // result again; after it, the visit is gone.
-            .filter(|v| v.expires_at > self.clock.now())
-            .ok_or(AuthError::VisitNotFound)?;
-        let previous = self
+        {
+            VisitClaim::Claimed {
+                visit,
+                consumed_link,
+            } => {
+                let outcome = match self.appid_of_applied_code(auth_code).await? {
+                    // WeChat's push stored it first, without a visit to bind.
+                    Some(appid) => self
+                        .store
+                        .claim_unassigned_authorizer(&appid, &visit.tenant_id)
+                        .await
+                        .map(|_| appid)
+                        .map_err(AuthError::from),
+                    None => self
+                        .exchange_auth_code(
+                            auth_code,
+                            Some(&visit.tenant_id),
+                            events::AUTHORIZED,
+                            self.clock.now(),
+                        )
+                        .await
+                        .map(|(auth, _)| auth.appid),
+                };
+                match outcome {
+                    Ok(appid) => {
+                        self.store
+                            .finish_onboarding_visit(&visit.id, &appid)
+                            .await?;
+                        self.onboarding_result(&visit, &appid).await
+                    }
+                    Err(e) => {
+                        self.store
+                            .release_onboarding_visit(&visit, consumed_link)
+                            .await?;
+                        Err(e)
+                    }
+                }
+            }
+            VisitClaim::AlreadyCompleted(visit) => {
+                // The push may be applying this very code right now.
+                let visit = self.finished_visit(visit).await?;
+                match (
+                    self.appid_of_applied_code(auth_code).await?,
+                    &visit.authorizer_appid,
+                ) {
+                    (Some(code_appid), Some(visit_appid)) if &code_appid == visit_appid => {
+                        self.onboarding_result(&visit, visit_appid).await
+                    }
+                    _ => Err(AuthError::VisitCompleted),
+                }
+            }
+            VisitClaim::NotFound => Err(AuthError::VisitNotFound),
+            VisitClaim::LinkUsed => Err(AuthError::LinkUnusable(LinkState::AlreadyUsed)),
+            VisitClaim::LinkRevoked => Err(AuthError::LinkUnusable(LinkState::Revoked)),
+            VisitClaim::TenantInactive => Err(AuthError::TenantInactive),
+        }
+    }
+
+    /// The Mini Program an auth_code was already applied to, if it was.
+    async fn appid_of_applied_code(&self, auth_code: &str) -> Result<Option<String>, AuthError> {
+        Ok(self
             .store
             .event_by_dedupe_key(&auth_code_key(auth_code))
-            .await?;
-        let (appid, funcscopes, owner) = match previous.and_then(|e| e.authorizer_appid) {
-            Some(appid) => {
-                let owner = self
-                    .store
-                    .claim_unassigned_authorizer(&appid, &visit.tenant_id)
-                    .await?;
-                let funcscopes = self
-                    .store
-                    .authorizer(&appid)
-                    .await?
-                    .map(|a| a.funcscopes)
-                    .unwrap_or_default();
-                (appid, funcscopes, owner)
+            .await?
+            .and_then(|e| e.authorizer_appid))
+    }
+
+    /// A completed visit whose exchange is still running (claimed by
+    /// WeChat's push a moment ago) gets up to a few seconds to finish.
+    async fn finished_visit(
+        &self,
+        mut visit: onboarding_visit::Model,
+    ) -> Result<onboarding_visit::Model, AuthError> {
+        for _ in 0..50 {
+            if visit.authorizer_appid.is_some() {
+                break;
             }
-            None => {
-                let (auth, stored) = self
-                    .exchange_auth_code(
-                        auth_code,
-                        Some(&visit.tenant_id),
-                        events::AUTHORIZED,
-                        self.clock.now(),
-                    )
-                    .await?;
-                let owner = match stored {
-                    StoredAuthorization::OwnedByOtherTenant { owner } => Some(owner),
-                    _ => Some(visit.tenant_id.clone()),
-                };
-                (auth.appid, auth.funcscopes, owner)
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            match self.store.onboarding_visit(&visit.id).await? {
+                Some(v) if v.completed_at.is_some() => visit = v,
+                // Released: the other exchange failed.
+                _ => return Err(AuthError::VisitNotFound),
             }
-        };
-        self.store
-            .complete_onboarding_visit(&visit.id, &appid)
-            .await?;
+        }
+        Ok(visit)
+    }
+
+    async fn onboarding_result(
+        &self,
+        visit: &onboarding_visit::Model,
+        appid: &str,
+    ) -> Result<OnboardingResult, AuthError> {
+        let stored = self.store.authorizer(appid).await?;
+        let owner = stored.as_ref().and_then(|a| a.tenant_id.clone());
         Ok(OnboardingResult {
             owned_by_other_tenant: owner.as_deref() != Some(visit.tenant_id.as_str()),
-            authorizer_appid: appid,
-            tenant_id: visit.tenant_id,
-            funcscopes,
+            authorizer_appid: appid.to_owned(),
+            tenant_id: visit.tenant_id.clone(),
+            funcscopes: stored.map(|a| a.funcscopes).unwrap_or_default(),
         })
     }
 
@@ -308,9 +424,14 @@ mod tests {
 
     #[test]
     fn page_follows_request_then_user_agent() {
-        let iphone = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) MicroMessenger/8.0";
+        let iphone = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 MicroMessenger/8.0.47";
         let desktop = "Mozilla/5.0 (X11; Linux x86_64) Chrome/126.0";
+        let desktop_wechat = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/81.0 Safari/537.36 NetType/WIFI MicroMessenger/7.0.20.1781(0x6700143B) WindowsWechat(0x63090a13)";
+        let phone_browser =
+            "Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 Chrome/126.0 Mobile Safari/537.36";
         assert_eq!(AuthPage::choose(None, Some(iphone)), AuthPage::Mobile);
+        assert_eq!(AuthPage::choose(None, Some(desktop_wechat)), AuthPage::Pc);
+        assert_eq!(AuthPage::choose(None, Some(phone_browser)), AuthPage::Pc);
         assert_eq!(AuthPage::choose(None, Some(desktop)), AuthPage::Pc);
         assert_eq!(AuthPage::choose(None, None), AuthPage::Pc);
         assert_eq!(AuthPage::choose(Some("pc"), Some(iphone)), AuthPage::Pc);

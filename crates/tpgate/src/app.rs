@@ -20,6 +20,10 @@ pub struct AppState {
     pub auth: TenantAuth,
     pub limiter: ratelimit::RateLimiter,
     pub public_base_url: url::Url,
+    /// Throttles of the onboarding pages.
+    pub throttle: ratelimit::Throttle,
+    pub onboarding: Arc<crate::config::OnboardingSettings>,
+    pub trusted_proxies: Arc<crate::client_addr::TrustedProxies>,
 }
 
 pub fn openapi_service() -> OpenApiService<(admin_api::AdminApi, ProxyApi), ()> {
@@ -123,6 +127,11 @@ impl Application {
             auth: auth.clone(),
             limiter: limiter.clone(),
             public_base_url: config.public_base_url.clone(),
+            throttle: ratelimit::Throttle::new(store.clone()),
+            onboarding: Arc::new(config.onboarding.clone()),
+            trusted_proxies: Arc::new(crate::client_addr::TrustedProxies::parse(
+                &config.http.trusted_proxies,
+            )?),
         };
         let admin = AdminState {
             store,
@@ -264,7 +273,11 @@ fn router(
         )
         .at(
             "/onboard/:token",
-            poem::get(routes::onboarding::begin).with(limits.other),
+            poem::get(routes::onboarding::landing).with(limits.other),
+        )
+        .at(
+            "/onboard/:token/authorize",
+            poem::post(routes::onboarding::authorize).with(limits.other),
         )
         // Liveness only (no I/O): load balancers probe the public port.
         .at(

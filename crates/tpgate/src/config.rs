@@ -9,6 +9,10 @@
 //! | key | env | meaning |
 //! |---|---|---|
 //! | `listen` | `TPGATE_LISTEN` | address to bind, default `0.0.0.0:8080` |
+//! | `ops_listen` | `TPGATE_OPS_LISTEN` | the ops listener (`/healthz`, `/readyz`, `/metrics`, `/docs`), default `0.0.0.0:9090`; never route it from an Ingress |
+//! | `http.header_read_timeout_secs` / `.body_read_timeout_secs` / `.idle_timeout_secs` | `TPGATE_HTTP__…` | every listener closes a connection whose headers take longer than this (20), whose body takes longer (30), or that sits idle (60) |
+//! | `http.trusted_proxies` | `TPGATE_HTTP__TRUSTED_PROXIES` | addresses or CIDRs of your load balancers / Ingress (by env a bracketed list, `[10.0.0.0/8]`): only from them is `X-Forwarded-For` believed for the client address (onboarding throttles); default none |
+//! | `onboarding.starts_per_link_per_minute` / `.requests_per_address_per_minute` / `.completions_per_visit` | `TPGATE_ONBOARDING__…` | throttles of the merchant pages: authorization starts (each an `api_create_preauthcode`) per link (10/min), requests per client address (60/min), completion attempts per visit (5 per 10 min); 0 switches one off |
 //! | `public_base_url` | `TPGATE_PUBLIC_BASE_URL` | how merchants and WeChat reach tpgate (onboarding links, redirect_uri) |
 //! | `database_url` | `TPGATE_DATABASE_URL` | `postgres://…` or `sqlite://file?mode=rwc`; default `sqlite://tpgate.db?mode=rwc` |
 //! | `redis_url` | `TPGATE_REDIS_URL` | optional; refresh locks use Redis when given, else a DB lease (still safe across replicas on one Postgres) |
@@ -16,7 +20,7 @@
 //! | `sealing_key` | `TPGATE_SEALING_KEY` | base64 32-byte key sealing secrets at rest (required) |
 //! | `sealing_previous_keys` | `TPGATE_SEALING_PREVIOUS_KEYS` | older keys still accepted for opening, during rotation |
 //! | `component.appid` / `.secret` / `.token` / `.encoding_aes_key` / `.previous_encoding_aes_key` | `TPGATE_COMPONENT__…` | the third-party platform's credentials from the Open Platform console |
-//! | `wechat.api_base` / `.mp_base` | `TPGATE_WECHAT__…` | WeChat's hosts (the simulator in tests/sandbox) |
+//! | `wechat.api_base` / `.mp_base` / `.open_base` | `TPGATE_WECHAT__…` | WeChat's hosts: APIs, the PC authorization page, the mobile one (the simulator in tests/sandbox) |
 //! | `wechat.timeout_secs` / `.refresh_margin_secs` | | per-call timeout (10); refresh tokens this early (600) |
 //! | `wechat.push_window_secs` | `TPGATE_WECHAT__PUSH_WINDOW_SECS` | a push's signed `timestamp` must be within this of now, its `CreateTime` no later than now + this (300); outside → 400, nothing applied |
 //! | `admin.jwt_secret` / `.jwt_issuer` / `.jwt_audience` | `TPGATE_ADMIN__…` | HS256 secret (≥ 32 bytes; optional when public keys are set) and expected `iss`/`aud` |
@@ -33,7 +37,9 @@
 //! | `webhooks.timeout_secs` / `.poll_interval_ms` / `.batch` / `.concurrency` | `TPGATE_WEBHOOKS__…` | per-attempt timeout (10), how often to look for due deliveries (1000), claimed per round (64), sent at once (16) |
 //! | `webhooks.retry_schedule_secs` / `.disable_after_failures` / `.disable_after_failing_secs` | | delays between attempts (10 s … 8 h, 11 retries over ~32 h, then dead-lettered); an endpoint is disabled after this many consecutive failed attempts (100) spread over at least this long (86400) |
 //! | `webhooks.retention_days` | | delivered and dead deliveries are deleted after this many days (30); events stay and can be replayed |
-//! | `webhooks.allow_private_targets` | `TPGATE_WEBHOOKS__ALLOW_PRIVATE_TARGETS` | deliver to loopback and private addresses too (default `false`: tenants' URLs may only reach public addresses, against SSRF; the sandbox sets `true`) |
+//! | `webhooks.allow_private_targets` | `TPGATE_WEBHOOKS__ALLOW_PRIVATE_TARGETS` | deliver to any address and port: loopback and private addresses too, and ports outside `allowed_ports` or in `denied_ports` (local receivers often take random high ports) (default `false`: tenants' URLs may only reach public addresses on allowed ports, against SSRF; the sandbox sets `true`) |
+//! | `webhooks.allowed_ports` / `.denied_ports` | `TPGATE_WEBHOOKS__ALLOWED_PORTS` / `__DENIED_PORTS` | the ports a delivery may use (the URL's, else its scheme's default): allowed and not denied; items are ports or inclusive ranges, in TOML `[80, 443, "1024-65535"]`, by env a bracketed list `[80, 443, 1024-65535]`. Default allowed: `[80, 443, "1024-65535"]`; default denied: well-known ports of internal services (databases, caches, queues, cluster and container APIs, proxies, remote administration; the list is `webhooks::target::INTERNAL_SERVICE_PORTS` and the README) — setting `denied_ports` replaces that whole list |
+//! | `webhooks.proxy_url` | `TPGATE_WEBHOOKS__PROXY_URL` | send deliveries through this `http://` or `https://` proxy (credentials may be in the URL). Default none: deliveries connect directly and `HTTP_PROXY` / `HTTPS_PROXY` / `ALL_PROXY` are ignored for them. With a proxy, tpgate still checks ports and IP literals but cannot see the address a name leads to: enforce egress rules (public addresses only) at the proxy |
 //! | `background_tasks` | `TPGATE_BACKGROUND_TASKS` | run the ticket watchdog and the refresh sweep (default `true`) |
 //! | `migrate_on_start` | `TPGATE_MIGRATE_ON_START` | `serve` applies pending migrations before listening (default `true`); `false` when a separate `tpgate migrate` (the Helm hook) does it, so pods can use a database user without DDL rights — `/readyz` is 503 until the schema is current |
 //! | `shutdown_drain_secs` | `TPGATE_SHUTDOWN_DRAIN_SECS` | after SIGTERM, how long in-flight requests may finish (default 25; keep it below Kubernetes' grace period) |
@@ -60,6 +66,7 @@ pub struct Config {
     /// `/healthz`, `/readyz`, `/metrics`, `/docs`: never on the public port.
     pub ops_listen: SocketAddr,
     pub http: HttpSettings,
+    pub onboarding: OnboardingSettings,
     pub public_base_url: Url,
     pub database_url: String,
     pub redis_url: Option<String>,
@@ -92,8 +99,14 @@ pub struct WebhookConfig {
     pub retry_schedule_secs: Vec<u64>,
     pub disable_after_failures: u32,
     pub disable_after_failing_secs: u64,
-    /// Deliver to loopback/private addresses too (off: SSRF protection).
+    /// Deliver to any address and port, loopback and private ones too
+    /// (off: SSRF protection).
     pub allow_private_targets: bool,
+    /// Ports deliveries may use: allowed and not denied.
+    pub allowed_ports: Vec<webhooks::target::PortRange>,
+    pub denied_ports: Vec<webhooks::target::PortRange>,
+    /// Deliveries through this proxy; none: direct, proxy variables ignored.
+    pub proxy_url: Option<Url>,
     /// Days finished deliveries are kept.
     pub retention_days: u64,
 }
@@ -112,6 +125,9 @@ impl Default for WebhookConfig {
             disable_after_failures: d.disable.after_failures,
             disable_after_failing_secs: d.disable.after_failing_for.as_secs(),
             allow_private_targets: d.allow_private_targets,
+            allowed_ports: d.ports.allowed,
+            denied_ports: d.ports.denied,
+            proxy_url: d.proxy,
             retention_days: d.retention.as_secs() / 86400,
         }
     }
@@ -130,6 +146,11 @@ impl WebhookConfig {
                 after_failing_for: Duration::from_secs(self.disable_after_failing_secs),
             },
             allow_private_targets: self.allow_private_targets,
+            ports: webhooks::target::PortPolicy {
+                allowed: self.allowed_ports.clone(),
+                denied: self.denied_ports.clone(),
+            },
+            proxy: self.proxy_url.clone(),
             retention: Duration::from_secs(self.retention_days.max(1) * 86400),
         }
     }
@@ -226,6 +247,9 @@ pub struct HttpSettings {
     pub header_read_timeout_secs: u64,
     pub body_read_timeout_secs: u64,
     pub idle_timeout_secs: u64,
+    /// Proxies (addresses or CIDRs) whose `X-Forwarded-For` is believed;
+    /// from anyone else the peer address is the client.
+    pub trusted_proxies: Vec<String>,
 }
 
 impl Default for HttpSettings {
@@ -234,6 +258,31 @@ impl Default for HttpSettings {
             header_read_timeout_secs: 20,
             body_read_timeout_secs: 30,
             idle_timeout_secs: 60,
+            trusted_proxies: Vec::new(),
+        }
+    }
+}
+
+/// Throttles of the merchant-facing onboarding pages (each click can cost
+/// an `api_create_preauthcode`, each completion an `api_query_auth`, on
+/// the platform's quota that every tenant shares).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OnboardingSettings {
+    /// Authorization starts (button clicks) per link per minute.
+    pub starts_per_link_per_minute: u64,
+    /// Onboarding requests of any kind per client address per minute.
+    pub requests_per_address_per_minute: u64,
+    /// Completion attempts per visit per 10 minutes.
+    pub completions_per_visit: u64,
+}
+
+impl Default for OnboardingSettings {
+    fn default() -> Self {
+        Self {
+            starts_per_link_per_minute: 10,
+            requests_per_address_per_minute: 60,
+            completions_per_visit: 5,
         }
     }
 }
@@ -271,6 +320,7 @@ impl HttpSettings {
 pub struct WechatSettings {
     pub api_base: Url,
     pub mp_base: Url,
+    pub open_base: Url,
     pub timeout_secs: u64,
     pub refresh_margin_secs: u64,
     pub push_window_secs: u64,
@@ -324,6 +374,7 @@ impl Default for Config {
             listen: "0.0.0.0:8080".parse().expect("valid default address"),
             ops_listen: "0.0.0.0:9090".parse().expect("valid default address"),
             http: HttpSettings::default(),
+            onboarding: OnboardingSettings::default(),
             public_base_url: Url::parse("http://localhost:8080/").expect("valid default URL"),
             database_url: "sqlite://tpgate.db?mode=rwc".into(),
             redis_url: None,
@@ -334,6 +385,7 @@ impl Default for Config {
             wechat: WechatSettings {
                 api_base: Url::parse("https://api.weixin.qq.com/").expect("valid default URL"),
                 mp_base: Url::parse("https://mp.weixin.qq.com/").expect("valid default URL"),
+                open_base: Url::parse("https://open.weixin.qq.com/").expect("valid default URL"),
                 timeout_secs: 10,
                 refresh_margin_secs: 600,
                 push_window_secs: 300,
@@ -406,6 +458,7 @@ impl Config {
             &mut self.public_base_url,
             &mut self.wechat.api_base,
             &mut self.wechat.mp_base,
+            &mut self.wechat.open_base,
         ] {
             if !url.path().ends_with('/') {
                 let path = format!("{}/", url.path());
@@ -516,6 +569,7 @@ impl Config {
                 .filter(|k| !k.expose().is_empty()),
             api_base: self.wechat.api_base.clone(),
             mp_base: self.wechat.mp_base.clone(),
+            open_base: self.wechat.open_base.clone(),
             refresh_margin: Duration::from_secs(self.wechat.refresh_margin_secs),
             http_timeout: Duration::from_secs(self.wechat.timeout_secs),
             push_window: Duration::from_secs(self.wechat.push_window_secs),

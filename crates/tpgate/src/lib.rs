@@ -14,6 +14,7 @@
 
 mod app;
 pub mod body_limit;
+pub mod client_addr;
 pub mod config;
 mod routes;
 pub mod sandbox;

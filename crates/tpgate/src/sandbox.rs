@@ -104,6 +104,17 @@ fn remove_if_exists(path: &std::path::Path) -> anyhow::Result<()> {
 /// A gateway configuration whose WeChat is the simulator described by
 /// `sim_config` at `sim_url` (fresh random sealing key). Used by the sandbox
 /// and the end-to-end tests.
+/// The simulator's configuration for a gateway at `gateway_url`: pushes go
+/// there, and its host is the platform's authorization domain (WeChat's
+/// 授权发起页域名), which the authorization page checks.
+pub fn sim_config_for(gateway_url: &Url) -> SimConfig {
+    let mut sim_config = SimConfig::sandbox();
+    sim_config.gateway_events_url = Some(format!("{gateway_url}wechat/component/events"));
+    sim_config.gateway_app_events_url = Some(format!("{gateway_url}wechat/apps/$APPID$/events"));
+    sim_config.authorization_domain = gateway_url.host_str().map(str::to_owned);
+    sim_config
+}
+
 pub fn config_for_simulator(
     sim_config: &SimConfig,
     gateway_url: &Url,
@@ -123,6 +134,7 @@ pub fn config_for_simulator(
     config.component.encoding_aes_key = sim_config.encoding_aes_key.as_str().into();
     config.wechat.api_base = sim_url.clone();
     config.wechat.mp_base = sim_url.clone();
+    config.wechat.open_base = sim_url.clone();
     config.admin.jwt_secret = Some(jwt_secret.into());
     // Probes and metrics on loopback, on any free port (the sandbox picks one).
     config.ops_listen = SocketAddr::from(([127, 0, 0, 1], 0));
@@ -145,9 +157,7 @@ pub async fn start(args: &SandboxArgs) -> anyhow::Result<RunningSandbox> {
     let gateway_url = Url::parse(&format!("http://{}/", gateway_listener.local_addr()?))?;
     let sim_url = Url::parse(&format!("http://{}/", sim_listener.local_addr()?))?;
 
-    let mut sim_config = SimConfig::sandbox();
-    sim_config.gateway_events_url = Some(gateway_url.join("wechat/component/events")?.to_string());
-    sim_config.gateway_app_events_url = Some(format!("{gateway_url}wechat/apps/$APPID$/events"));
+    let sim_config = sim_config_for(&gateway_url);
     let simulator = Simulator::new(sim_config.clone());
 
     for suffix in ["", "-wal", "-shm"] {
@@ -277,7 +287,7 @@ pub async fn start(args: &SandboxArgs) -> anyhow::Result<RunningSandbox> {
         demo_orders,
         next_steps: vec![
             format!(
-                "1. Open the onboarding link in a browser (or: curl -sL '{onboarding_url}'). The simulated WeChat authorizes at once and shows the granted permission sets."
+                "1. Open the onboarding link in a browser and press 前往授权 (Go to authorization); or, without a browser: curl -sL -e '{gateway_url};auto' -d page=pc '{onboarding_url}/authorize'. The simulated WeChat authorizes at once and shows the granted permission sets."
             ),
             format!("2. Upload shipping info for a demo order:\n{curl}"),
             get_order_step,

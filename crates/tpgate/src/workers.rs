@@ -9,8 +9,9 @@
 //!   operator's change on another replica applies here within 30 s) and
 //!   deletes expired idempotency keys;
 //! - the **webhook dispatcher**: sends due deliveries (see `webhooks`);
-//! - **housekeeping** (at start, then hourly): counts values sealed with an
-//!   old key (gauge [`SEALED_ON_OLD_KEYS`]).
+//! - **housekeeping** (at start, then hourly): deletes expired onboarding
+//!   visits and counts values sealed with an old key (gauge
+//!   [`SEALED_ON_OLD_KEYS`]).
 //!
 //! All stop when `stop` flips to true; a tick in progress finishes first
 //! (its refreshes release their leases, its deliveries record their outcome).
@@ -47,6 +48,15 @@ pub fn spawn(
 
 async fn housekeeping(auth: TenantAuth, mut stop: watch::Receiver<bool>) {
     loop {
+        match auth
+            .store()
+            .purge_expired_onboarding_visits(auth.clock().now())
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(deleted = n, "expired onboarding visits deleted"),
+            Err(e) => tracing::warn!(error = %e, "could not delete expired onboarding visits"),
+        }
         match auth.store().sealed_with_old_keys().await {
             Ok(old) => {
                 metrics::gauge!(SEALED_ON_OLD_KEYS).set(old.total() as f64);

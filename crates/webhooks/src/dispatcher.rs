@@ -8,7 +8,10 @@ use store::{
 };
 use tokio::{sync::watch, task::JoinSet};
 
-use crate::{RetrySchedule, payload, signature};
+use crate::{
+    RetrySchedule, payload, signature,
+    target::{self, PortPolicy, Refused},
+};
 
 /// An endpoint's signing secrets for a round, or why they could not be read.
 type SigningSecrets = Result<Arc<Vec<store::Secret>>, String>;
@@ -29,9 +32,17 @@ pub struct DispatcherSettings {
     pub schedule: RetrySchedule,
     /// When an endpoint is disabled for failing.
     pub disable: DisablePolicy,
-    /// Deliver to loopback and private addresses too (a laptop, tests);
-    /// off in production: see [`crate::target`].
+    /// Deliver to any address and port (a laptop, tests: receivers on
+    /// loopback, often on random high ports that may be in the port
+    /// deny-list); off in production: see [`crate::target`].
     pub allow_private_targets: bool,
+    /// The ports deliveries may use (unless `allow_private_targets`).
+    pub ports: PortPolicy,
+    /// Send deliveries through this HTTP(S) proxy. Without one, deliveries
+    /// connect directly and `HTTP_PROXY`/`HTTPS_PROXY`/`ALL_PROXY` are
+    /// ignored (a proxy from the environment would leave the address check
+    /// seeing only the proxy).
+    pub proxy: Option<reqwest::Url>,
     /// Delivered and dead deliveries are deleted after this long (their
     /// events stay and can be replayed).
     pub retention: Duration,
@@ -50,35 +61,34 @@ impl Default for DispatcherSettings {
                 after_failing_for: Duration::from_secs(24 * 3600),
             },
             allow_private_targets: false,
+            ports: PortPolicy::default(),
+            proxy: None,
             retention: Duration::from_secs(30 * 86400),
         }
     }
 }
 
+/// Why the delivery client could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("webhooks.proxy_url must be an http:// or https:// URL")]
+    ProxyScheme,
+    #[error(transparent)]
+    Http(#[from] reqwest::Error),
+}
+
 #[derive(Clone)]
 pub struct Dispatcher {
     store: Store,
-    http: reqwest::Client,
+    transport: Transport,
     settings: Arc<DispatcherSettings>,
 }
 
 impl Dispatcher {
-    pub fn new(store: Store, settings: DispatcherSettings) -> Result<Self, reqwest::Error> {
-        let mut http = reqwest::Client::builder();
-        if !settings.allow_private_targets {
-            http = http.dns_resolver(Arc::new(crate::target::PublicOnlyResolver));
-        }
-        let http = http
-            .timeout(settings.timeout)
-            .connect_timeout(settings.timeout.min(Duration::from_secs(5)))
-            // A redirect is an answer to fix at the receiver, not to follow
-            // with a signed body to wherever it points.
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("tpgate-webhooks/", env!("CARGO_PKG_VERSION")))
-            .build()?;
+    pub fn new(store: Store, settings: DispatcherSettings) -> Result<Self, BuildError> {
         Ok(Self {
             store,
-            http,
+            transport: Transport::new(&settings)?,
             settings: Arc::new(settings),
         })
     }
@@ -230,10 +240,11 @@ impl Dispatcher {
             error,
             retry_at: self.settings.schedule.next_attempt(attempts, Utc::now()),
         };
-        if !self.settings.allow_private_targets
-            && let Err(refused) = crate::target::refuse_literal(&due.endpoint_url)
-        {
-            return failed(None, refused);
+        // Before anything else (no secret unsealed, no body signed for a
+        // target that is refused anyway).
+        if let Err(refused) = self.transport.check(&due.endpoint_url) {
+            log_refused(due, &refused);
+            return failed(None, refused.to_string());
         }
         let secrets = match secrets {
             Ok(s) => s,
@@ -243,15 +254,16 @@ impl Dispatcher {
         let body = payload::body(&due.event);
         let signature = signature::header_value(&secrets, Utc::now().timestamp(), &body);
         let sent = self
-            .http
-            .post(&due.endpoint_url)
-            .header("Content-Type", "application/json")
-            .header(signature::HEADER, signature)
-            .header("Tpgate-Event-Id", &due.event.id)
-            .header("Tpgate-Event-Type", &due.event.event_type)
-            .header("Tpgate-Delivery-Id", &due.delivery.id)
-            .body(body)
-            .send()
+            .transport
+            .post(&due.endpoint_url, |request| {
+                request
+                    .header("Content-Type", "application/json")
+                    .header(signature::HEADER, signature)
+                    .header("Tpgate-Event-Id", &due.event.id)
+                    .header("Tpgate-Event-Type", &due.event.event_type)
+                    .header("Tpgate-Delivery-Id", &due.delivery.id)
+                    .body(body)
+            })
             .await;
         match sent {
             Ok(resp) if resp.status().is_success() => AttemptOutcome::Delivered {
@@ -261,19 +273,287 @@ impl Dispatcher {
                 Some(resp.status().as_u16()),
                 format!("receiver answered {}", resp.status()),
             ),
-            // No URL (or credentials in it) in the message; the causes, e.g.
-            // the resolver's refusal, appended.
-            Err(e) => {
-                let e = e.without_url();
-                let mut message = e.to_string();
-                let mut source = std::error::Error::source(&e);
-                while let Some(cause) = source {
-                    message.push_str(": ");
-                    message.push_str(&cause.to_string());
-                    source = cause.source();
+            Err(NoAnswer::Refused(refused)) => {
+                log_refused(due, &refused);
+                failed(None, refused.to_string())
+            }
+            Err(NoAnswer::Failed(message)) => failed(None, message),
+        }
+    }
+}
+
+/// The reason a target was refused, for operators only (the tenant sees
+/// [`target::UNREACHABLE`]).
+fn log_refused(due: &DueDelivery, refused: &Refused) {
+    tracing::warn!(
+        webhook.id = %due.delivery.endpoint_id,
+        delivery.id = %due.delivery.id,
+        reason = %refused.detail(),
+        "webhook target refused"
+    );
+}
+
+/// Why a request got no answer.
+#[derive(Debug)]
+enum NoAnswer {
+    /// The target is not allowed (or its name cannot be resolved): the
+    /// tenant sees only [`target::UNREACHABLE`].
+    Refused(Refused),
+    /// Anything else (connection refused, timeout, TLS, …), with its causes,
+    /// without the URL.
+    Failed(String),
+}
+
+/// The delivery HTTP client and the checks made before it connects.
+#[derive(Clone)]
+struct Transport {
+    http: reqwest::Client,
+    /// `None`: any address and port (`allow_private_targets`).
+    ports: Option<Arc<PortPolicy>>,
+}
+
+impl Transport {
+    fn new(settings: &DispatcherSettings) -> Result<Self, BuildError> {
+        let mut http = reqwest::Client::builder();
+        match &settings.proxy {
+            // Never a proxy from the environment: the address check would
+            // see only the proxy's address.
+            None => {
+                http = http.no_proxy();
+                if !settings.allow_private_targets {
+                    http = http.dns_resolver(Arc::new(target::PublicOnlyResolver));
                 }
-                failed(None, message)
+            }
+            // An operator's explicit proxy. Target names are then resolved by
+            // the proxy, not here: tpgate cannot see the address a delivery
+            // finally reaches, so the operator must enforce egress rules
+            // (public addresses, allowed ports) at the proxy. Ports and IP
+            // literals are still checked here; the resolver is the default
+            // one, as the only name it resolves is the proxy's own (often an
+            // internal one).
+            Some(url) => {
+                if !matches!(url.scheme(), "http" | "https") {
+                    return Err(BuildError::ProxyScheme);
+                }
+                http = http.proxy(reqwest::Proxy::all(url.as_str())?);
             }
         }
+        let http = http
+            .timeout(settings.timeout)
+            .connect_timeout(settings.timeout.min(Duration::from_secs(5)))
+            // A redirect is an answer to fix at the receiver, not to follow
+            // with a signed body to wherever it points.
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("tpgate-webhooks/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Self {
+            http,
+            ports: (!settings.allow_private_targets).then(|| Arc::new(settings.ports.clone())),
+        })
+    }
+
+    /// What can be checked before connecting: scheme, port, IP literal.
+    fn check(&self, url: &str) -> Result<(), Refused> {
+        match &self.ports {
+            Some(ports) => target::check_url(url, ports),
+            None => Ok(()),
+        }
+    }
+
+    /// POSTs to `url` (checked first) the request `build` makes.
+    async fn post(
+        &self,
+        url: &str,
+        build: impl FnOnce(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, NoAnswer> {
+        self.check(url).map_err(NoAnswer::Refused)?;
+        build(self.http.post(url)).send().await.map_err(no_answer)
+    }
+}
+
+/// A send error as the tenant may see it: the resolver's refusal as
+/// [`target::UNREACHABLE`] alone, whatever wraps it; anything else with its
+/// causes appended, but no URL (nor credentials in it).
+fn no_answer(e: reqwest::Error) -> NoAnswer {
+    let e = e.without_url();
+    let mut message = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(cause) = source {
+        if let Some(refused) = cause.downcast_ref::<Refused>() {
+            return NoAnswer::Refused(refused.clone());
+        }
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    NoAnswer::Failed(message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn transport(change: impl FnOnce(&mut DispatcherSettings)) -> Transport {
+        let mut settings = DispatcherSettings {
+            timeout: Duration::from_secs(5),
+            ..DispatcherSettings::default()
+        };
+        change(&mut settings);
+        Transport::new(&settings).unwrap()
+    }
+
+    async fn tenant_text(t: &Transport, url: &str) -> String {
+        match t.post(url, |r| r.body("{}")).await {
+            Ok(resp) => format!("answered {}", resp.status()),
+            Err(NoAnswer::Refused(r)) => {
+                assert!(!r.detail().is_empty());
+                r.to_string()
+            }
+            Err(NoAnswer::Failed(m)) => m,
+        }
+    }
+
+    #[tokio::test]
+    async fn every_refusal_reads_the_same_to_the_tenant() {
+        let t = transport(|_| {});
+        for url in [
+            // An existing internal name, an unknown one.
+            "http://localhost:8080/hook",
+            "http://no-such-host.invalid:8080/hook",
+            "https://no-such-host.invalid/hook",
+            // Private and special addresses, literal.
+            "http://127.0.0.1:8080/hook",
+            "http://10.0.0.1/hook",
+            "http://[::1]:8080/hook",
+            "http://[64:ff9b::a9fe:a9fe]/latest/meta-data",
+            "http://[2002:a00:1::]/hook",
+            // Ports not allowed.
+            "http://localhost:6379/",
+            "https://hooks.example.com:6379/",
+            "https://8.8.8.8:22/",
+            // Not http(s).
+            "ftp://hooks.example.com/",
+        ] {
+            assert_eq!(tenant_text(&t, url).await, target::UNREACHABLE, "{url}");
+        }
+    }
+
+    #[tokio::test]
+    async fn allow_private_targets_lifts_address_and_port_checks() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = tokio::spawn(async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let (mut conn, _) = listener.accept().await.unwrap();
+            let mut buf = vec![0u8; 4096];
+            let _ = conn.read(&mut buf).await;
+            conn.write_all(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n")
+                .await
+                .unwrap();
+        });
+        let url = format!("http://localhost:{port}/hook");
+        let guarded = transport(|_| {});
+        assert_eq!(tenant_text(&guarded, &url).await, target::UNREACHABLE);
+        let open = transport(|s| {
+            s.allow_private_targets = true;
+            // Even a port on the deny-list.
+            s.ports.denied = vec![target::PortRange::single(port)];
+        });
+        assert_eq!(tenant_text(&open, &url).await, "answered 204 No Content");
+        server.await.unwrap();
+    }
+
+    /// Run by [`proxies_from_the_environment_are_ignored`] in a child process
+    /// with proxy variables set (a test cannot set its own environment).
+    #[tokio::test]
+    async fn env_proxy_child() {
+        if std::env::var_os("TPGATE_TEST_ENV_PROXY_CHILD").is_none() {
+            return;
+        }
+        // Through the proxy this would be the proxy's answer (or a timeout):
+        // directly, the name does not resolve.
+        let t = transport(|s| s.timeout = Duration::from_secs(3));
+        assert_eq!(
+            tenant_text(&t, "http://hooks.example.invalid/x").await,
+            target::UNREACHABLE
+        );
+    }
+
+    #[test]
+    fn proxies_from_the_environment_are_ignored() {
+        let proxy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let proxy_url = format!("http://{}", proxy.local_addr().unwrap());
+        let mut child = std::process::Command::new(std::env::current_exe().unwrap());
+        child
+            .args([
+                "--exact",
+                "dispatcher::tests::env_proxy_child",
+                "--nocapture",
+            ])
+            .env("TPGATE_TEST_ENV_PROXY_CHILD", "1")
+            .env_remove("NO_PROXY")
+            .env_remove("no_proxy");
+        for var in ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"] {
+            child
+                .env(var, &proxy_url)
+                .env(var.to_lowercase(), &proxy_url);
+        }
+        let out = child.output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && stdout.contains("1 passed"),
+            "{stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        proxy.set_nonblocking(true).unwrap();
+        assert!(proxy.accept().is_err(), "the delivery went to the proxy");
+    }
+
+    #[tokio::test]
+    async fn an_explicit_proxy_is_used_and_must_be_http() {
+        // A "proxy" answering every request itself: the delivery reaches it
+        // although the target's name does not exist.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let proxy: reqwest::Url = format!("http://{}/", listener.local_addr().unwrap())
+            .parse()
+            .unwrap();
+        let server = tokio::spawn(async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let (mut conn, _) = listener.accept().await.unwrap();
+            let mut buf = vec![0u8; 4096];
+            let n = conn.read(&mut buf).await.unwrap();
+            let head = String::from_utf8_lossy(&buf[..n]).into_owned();
+            conn.write_all(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n")
+                .await
+                .unwrap();
+            head
+        });
+        let t = transport(|s| s.proxy = Some(proxy));
+        assert_eq!(
+            tenant_text(&t, "http://hooks.example.invalid/x").await,
+            "answered 204 No Content"
+        );
+        let head = server.await.unwrap();
+        assert!(
+            head.starts_with("POST http://hooks.example.invalid/x "),
+            "{head}"
+        );
+        // Ports and literals are still checked before the proxy is asked.
+        assert_eq!(
+            tenant_text(&t, "http://hooks.example.invalid:6379/x").await,
+            target::UNREACHABLE
+        );
+        assert_eq!(
+            tenant_text(&t, "http://169.254.169.254/latest").await,
+            target::UNREACHABLE
+        );
+        let socks = DispatcherSettings {
+            proxy: Some("socks5://proxy.internal:1080".parse().unwrap()),
+            ..DispatcherSettings::default()
+        };
+        assert!(matches!(
+            Transport::new(&socks),
+            Err(BuildError::ProxyScheme)
+        ));
     }
 }

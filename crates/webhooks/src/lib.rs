@@ -14,5 +14,5 @@ pub mod schedule;
 pub mod signature;
 pub mod target;
 
-pub use dispatcher::{Dispatcher, DispatcherSettings};
+pub use dispatcher::{BuildError, Dispatcher, DispatcherSettings};
 pub use schedule::RetrySchedule;

@@ -51,6 +51,27 @@ pub struct SimConfig {
     /// How many times `update_waybill_goods` may change a waybill's goods;
     /// the next change is 9300560 (WeChat does not publish its limit).
     pub max_waybill_goods_updates: u32,
+    /// The platform's 授权发起页域名 (authorization domain, a host name).
+    /// When set, the authorization pages refuse, as WeChat does, a visit
+    /// whose `Referer` is missing or on another host, and a `redirect_uri`
+    /// on another host. `None` (only for unit tests of other things):
+    /// no check.
+    pub authorization_domain: Option<String>,
+    /// Whether and when an approved authorization page also pushes
+    /// `authorized` (or `updateauthorized`) to the gateway, as WeChat does.
+    pub authorized_push: AuthorizedPush,
+}
+
+/// When the authorization page's push is sent, relative to the browser's
+/// redirect back with `auth_code`: WeChat gives no order, so tests pin each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthorizedPush {
+    /// No push (a gateway that missed it; the redirect alone must do).
+    Off,
+    /// Pushed and acknowledged before the page redirects.
+    BeforeRedirect,
+    /// Pushed shortly after the page redirected.
+    AfterRedirect,
 }
 
 impl SimConfig {
@@ -73,6 +94,8 @@ impl SimConfig {
             logistics_appid_daily_quota: 100_000,
             logistics_user_daily_quota: 100,
             max_waybill_goods_updates: 3,
+            authorization_domain: None,
+            authorized_push: AuthorizedPush::AfterRedirect,
         }
     }
 }

@@ -56,7 +56,7 @@ pub use app_push::{
     ESTIMATED_SETTLEMENT_DELAY_SECS, PushAttempt, REMIND_ACCESS_API_MSG, REMIND_SHIPPING_MSG,
     system_openid,
 };
-pub use config::SimConfig;
+pub use config::{AuthorizedPush, SimConfig};
 pub use push::{PushOutcome, SimError};
 pub use state::{
     AppSettings, JOURNEY, NewCombinedOrder, NewOrder, OrderExtras, QuotaUsage, SimCombinedOrder,

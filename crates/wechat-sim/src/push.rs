@@ -153,10 +153,25 @@ impl Simulator {
         if self.config().gateway_events_url.is_none() {
             return Err(SimError::NoGateway);
         }
-        let (issued, appid, now) = {
-            let mut s = self.lock();
-            let issued = s.authorize_for_push(info_type, authorizer_appid, pre_auth_code);
-            (issued, s.config.component_appid.clone(), s.now())
+        let issued = self
+            .lock()
+            .authorize_for_push(info_type, authorizer_appid, pre_auth_code);
+        self.push_issued_authorization(info_type, authorizer_appid, &issued, pre_auth_code)
+            .await
+    }
+
+    /// Pushes `authorized`/`updateauthorized` for a code already issued (the
+    /// authorization page's own push carries the code of its redirect).
+    pub(crate) async fn push_issued_authorization(
+        &self,
+        info_type: &str,
+        authorizer_appid: &str,
+        issued: &crate::state::IssuedAuthCode,
+        pre_auth_code: Option<&str>,
+    ) -> Result<PushOutcome, SimError> {
+        let (appid, now) = {
+            let s = self.lock();
+            (s.config.component_appid.clone(), s.now())
         };
         let xml = format!(
             "<xml><AppId>{}</AppId><CreateTime>{now}</CreateTime><InfoType>{}</InfoType><AuthorizerAppid>{}</AuthorizerAppid><AuthorizationCode>{}</AuthorizationCode><AuthorizationCodeExpiredTime>{}</AuthorizationCodeExpiredTime>{}</xml>",

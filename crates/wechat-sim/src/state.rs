@@ -125,6 +125,16 @@ pub struct IssuedAuthCode {
     pub expires_at: i64,
 }
 
+/// What an approved authorization page granted, for its redirect and push.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageApproval {
+    pub issued: IssuedAuthCode,
+    pub appid: String,
+    /// `authorized`, or `updateauthorized` when the account had already
+    /// authorized the platform.
+    pub info_type: &'static str,
+}
+
 #[derive(Debug, Clone)]
 struct PreAuthCode {
     expires_at: i64,
@@ -474,7 +484,7 @@ impl State {
         component_appid: &str,
         pre_auth_code: &str,
         biz_appid: Option<&str>,
-    ) -> Result<IssuedAuthCode, PageError> {
+    ) -> Result<PageApproval, PageError> {
         if component_appid != self.config.component_appid {
             return Err(PageError::InvalidComponent);
         }
@@ -500,7 +510,16 @@ impl State {
                 self.config.default_func_ids.clone(),
             ),
         };
-        Ok(self.grant(&appid, func_ids))
+        let info_type = match self.authorizations.get(&appid) {
+            Some(a) if !a.revoked => "updateauthorized",
+            _ => "authorized",
+        };
+        let issued = self.grant(&appid, func_ids);
+        Ok(PageApproval {
+            issued,
+            appid,
+            info_type,
+        })
     }
 
     /// What an `authorized`/`updateauthorized` push carries, issued as the

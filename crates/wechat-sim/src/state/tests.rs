@@ -401,7 +401,10 @@ fn pre_auth_codes_are_single_use_and_expire() {
         s.authorize_page(&appid, "preauthcode@@@nope", None),
         Err(PageError::UnknownPreAuthCode)
     );
-    let issued = s.authorize_page(&appid, &pre.pre_auth_code, None).unwrap();
+    let issued = s
+        .authorize_page(&appid, &pre.pre_auth_code, None)
+        .unwrap()
+        .issued;
     assert!(issued.code.starts_with("queryauthcode@@@"));
     assert_eq!(issued.expires_at, s.now() + 600);
     assert_eq!(
@@ -430,7 +433,7 @@ fn the_page_grants_next_authorization_then_biz_appid_then_the_default() {
             .create_pre_auth_code(Some(&ct), &req)
             .unwrap()
             .pre_auth_code;
-        let code = s.authorize_page(&appid, &pre, biz).unwrap().code;
+        let code = s.authorize_page(&appid, &pre, biz).unwrap().issued.code;
         query(s, &ct, &code).unwrap().authorization_info
     };
     s.set_next_authorization(OTHER_APPID, vec![17, 45]);
