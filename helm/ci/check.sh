@@ -17,6 +17,7 @@
 #    built here): the rendered pod's command, environment, ConfigMaps and Secret are materialised on
 #    this machine and `tpgate serve` is started with them (SQLite), probed, called with admin tokens
 #    of every configured kind (HS256 secret, PEM public key, JWKS) and stopped with SIGTERM.
+#    TPGATE_SMOKE=skip skips this step (e.g. when the binary found is not the one under review).
 #
 # Exits non-zero on any failure; prints each step's wall time. Renders are kept in $OUT.
 set -euo pipefail
@@ -110,6 +111,8 @@ secrets:
 config:
   permissionSets: {"/wxa/sec/order/": [142, 18]}
   tokens: {sweep_interval_secs: 60}
+  http: {trusted_proxies: ["10.0.0.0/8"]}
+  webhooks: {denied_ports: [], proxy_url: "http://127.0.0.1:3128"}
 EOF
 cat >"$OUT/variant-sqlite.yaml" <<EOF
 # One replica on SQLite without Redis, chart-created Secret by env, the three kinds of admin keys.
@@ -133,6 +136,19 @@ secrets:
 config:
   permissionSets: {"/wxa/sec/order/": [142, 18]}
   proxy: {cache_ttl_secs: 5}
+  # Every setting added with the ops listener, so the smoke run has tpgate parse them all.
+  http:
+    header_read_timeout_secs: 15
+    body_read_timeout_secs: 20
+    idle_timeout_secs: 90
+    trusted_proxies: [127.0.0.1, "::1", 10.0.0.0/8, "fd00::/8"]
+  onboarding: {starts_per_link_per_minute: 5, requests_per_address_per_minute: 0, completions_per_visit: 3}
+  wechat: {open_base: "https://open.weixin.qq.com/", push_window_secs: 240}
+  tokens: {lease_ttl_secs: 6, forced_refresh_interval_secs: 30}
+  webhooks:
+    allowed_ports: [80, 443, "1024-65535"]
+    denied_ports: [5432, "6379-6380"]
+    proxy_url: http://127.0.0.1:3128
 EOF
 FILE_ARGS=()
 if [[ -d $FIXTURES ]]; then
@@ -176,6 +192,24 @@ echo "all core objects valid against Kubernetes $KUBE_VERSIONS (strict: unknown 
 "$PY" "$HERE/checks.py" crds "$OUT"/*.crds.yaml
 end
 
+# --- settings rendered into the env ConfigMap ------------------------------------------------------
+begin "ConfigMap settings (default, files and sqlite variants)"
+# Defaults: the ops listener; unset settings stay out (tpgate's defaults); an empty list stays a list.
+"$PY" "$HERE/checks.py" env "$OUT/default.yaml" TPGATE_LISTEN=0.0.0.0:8080 TPGATE_OPS_LISTEN=0.0.0.0:9090 \
+  'TPGATE_HTTP__TRUSTED_PROXIES=[]' '!TPGATE_WEBHOOKS__PROXY_URL' '!TPGATE_WEBHOOKS__ALLOWED_PORTS' \
+  '!TPGATE_WEBHOOKS__DENIED_PORTS' '!TPGATE_TOKENS__LEASE_TTL_SECS' '!TPGATE_ONBOARDING__STARTS_PER_LINK_PER_MINUTE'
+"$PY" "$HERE/checks.py" env "$OUT/files.yaml" 'TPGATE_HTTP__TRUSTED_PROXIES=[10.0.0.0/8]' \
+  'TPGATE_WEBHOOKS__DENIED_PORTS=[]' TPGATE_WEBHOOKS__PROXY_URL=http://127.0.0.1:3128
+"$PY" "$HERE/checks.py" env "$OUT/sqlite.yaml" TPGATE_OPS_LISTEN=0.0.0.0:9090 \
+  TPGATE_HTTP__HEADER_READ_TIMEOUT_SECS=15 TPGATE_HTTP__BODY_READ_TIMEOUT_SECS=20 TPGATE_HTTP__IDLE_TIMEOUT_SECS=90 \
+  'TPGATE_HTTP__TRUSTED_PROXIES=[127.0.0.1, ::1, 10.0.0.0/8, fd00::/8]' \
+  TPGATE_ONBOARDING__STARTS_PER_LINK_PER_MINUTE=5 TPGATE_ONBOARDING__REQUESTS_PER_ADDRESS_PER_MINUTE=0 \
+  TPGATE_ONBOARDING__COMPLETIONS_PER_VISIT=3 TPGATE_WECHAT__OPEN_BASE=https://open.weixin.qq.com/ \
+  TPGATE_WECHAT__PUSH_WINDOW_SECS=240 TPGATE_TOKENS__LEASE_TTL_SECS=6 TPGATE_TOKENS__FORCED_REFRESH_INTERVAL_SECS=30 \
+  'TPGATE_WEBHOOKS__ALLOWED_PORTS=[80, 443, 1024-65535]' 'TPGATE_WEBHOOKS__DENIED_PORTS=[5432, 6379-6380]' \
+  TPGATE_WEBHOOKS__PROXY_URL=http://127.0.0.1:3128
+end
+
 # --- 5. assertions -------------------------------------------------------------------------------
 begin "assertions on the prod render"
 "$PY" "$HERE/checks.py" prod "$OUT/prod.yaml"
@@ -192,10 +226,16 @@ echo 'notes: {{ tpl (.Files.Get "notes.txt") . | toJson }}' >"$OUT/notes-chart/t
 # shellcheck disable=SC2016 # $APPID$ is literal
 for want in "https://tpgate.example.com/wechat/component/events" \
   'https://tpgate.example.com/wechat/apps/$APPID$/events' \
-  "kubectl -n tpgate exec deploy/tpgate -- tpgate token --role platform_admin --subject you"; do
+  "kubectl -n tpgate exec deploy/tpgate -- tpgate token --role platform_admin --subject you" \
+  "kubectl -n tpgate port-forward svc/tpgate-ops 9090:9090" "curl -s http://127.0.0.1:9090/readyz"; do
   grep -qF -- "$want" "$OUT/prod-notes.txt" || { echo "FAIL: NOTES.txt lacks: $want" >&2; cat "$OUT/prod-notes.txt" >&2; exit 1; }
   echo "  NOTES has: $want"
 done
+# /readyz, /metrics and /docs are not on the public URL any more.
+if grep -nE 'https://tpgate\.example\.com/(readyz|metrics|docs)' "$OUT/prod-notes.txt"; then
+  echo "FAIL: NOTES.txt points at an ops endpoint on the public URL" >&2
+  exit 1
+fi
 end
 
 # --- 6. renders that must fail -------------------------------------------------------------------
@@ -232,10 +272,24 @@ must_fail "secrets.delivery=volume" "secrets.delivery must be one of the followi
 must_fail "an unknown key (replicas)" "Additional property replicas is not allowed" --set replicas=3
 must_fail "ingress.enabled without hosts" "ingress.hosts: Array must have at least 1 items" --set ingress.enabled=true
 must_fail "a malformed sealing key" "secrets.values.sealingKey: Does not match pattern" --set secrets.values.sealingKey=abc
+must_fail "opsPort = containerPort" "the public and the ops listener need different ports" --set opsPort=8080
+must_fail "a proxy URL with credentials (ConfigMap)" "config.webhooks.proxy_url: Does not match pattern" \
+  --set config.webhooks.proxy_url=http://user:pw@proxy:3128
+must_fail "a malformed port range" "config.webhooks.allowed_ports.0" --set-json 'config.webhooks.allowed_ports=["443,8443"]'
+must_fail "a host name as trusted proxy" "config.http.trusted_proxies.0: Does not match pattern" \
+  --set-json 'config.http.trusted_proxies=["ingress.local"]'
+must_fail "tokens.lease_ttl_secs=1" "config.tokens.lease_ttl_secs: Must be greater than or equal to 2" \
+  --set config.tokens.lease_ttl_secs=1
+must_fail "an unknown http setting" "Additional property read_timeout_secs is not allowed" \
+  --set config.http.read_timeout_secs=5
 end
 
 # --- 7. smoke ------------------------------------------------------------------------------------
 BIN=${TPGATE_BIN:-}
+if [[ ${TPGATE_SMOKE:-} == skip ]]; then
+  log "smoke: skipped (TPGATE_SMOKE=skip)"
+  exit 0
+fi
 if [[ -n $BIN && ! -x $BIN ]]; then
   echo "TPGATE_BIN=$BIN is not an executable" >&2
   exit 1

@@ -3,6 +3,7 @@
   checks.py split RENDER CORE_OUT CRD_OUT   core kinds (validated by kubernetes-validate) vs CRD kinds
   checks.py crds CRD_FILE...                 structural checks of CRD kinds kubernetes-validate has no schema for
   checks.py prod RENDER                      what the production render must wire
+  checks.py env RENDER [NAME=VALUE|!NAME]... the env ConfigMap holds NAME with exactly VALUE (!NAME: lacks NAME)
   checks.py smoke RENDER BIN WORKDIR         run the rendered pod spec's command with the real tpgate binary
 
 Needs PyYAML (installed with kubernetes-validate).
@@ -81,8 +82,8 @@ def cmd_crds(*paths):
             allowed = {"selector", "namespaceSelector", "endpoints", "jobLabel", "targetLabels",
                        "podTargetLabels", "sampleLimit", "targetLimit"}
             check(set(spec) <= allowed, f"ServiceMonitor spec has unknown keys {set(spec) - allowed}")
-            check(spec["selector"].get("matchLabels", {}).get("app.kubernetes.io/component") == "api",
-                  "ServiceMonitor must select the main Service only (component=api)")
+            check(spec["selector"].get("matchLabels", {}).get("app.kubernetes.io/component") == "ops",
+                  "ServiceMonitor must select the ops Service only (component=ops)")
             check(isinstance(spec.get("namespaceSelector", {}).get("matchNames", []), list),
                   "namespaceSelector.matchNames is a list")
             eps = spec["endpoints"]
@@ -91,8 +92,8 @@ def cmd_crds(*paths):
                        "relabelings", "honorLabels", "tlsConfig"}
             for ep in eps:
                 check(set(ep) <= ep_keys, f"ServiceMonitor endpoint has unknown keys {set(ep) - ep_keys}")
-                check(ep.get("port") == "http" and ep.get("path") == "/metrics",
-                      "ServiceMonitor scrapes port http, path /metrics")
+                check(ep.get("port") == "ops" and ep.get("path") == "/metrics",
+                      "ServiceMonitor scrapes port ops, path /metrics (the public port has no /metrics)")
                 for d in ("interval", "scrapeTimeout"):
                     if d in ep:
                         check(isinstance(ep[d], str) and ep[d][-1] in "smh", f"{d} is a duration")
@@ -137,6 +138,43 @@ def secret_refs(container, volumes, mounts):
     return out
 
 
+def env_config(objs, c):
+    """The data of the ConfigMap the container takes its environment from (envFrom)."""
+    cms = {o["metadata"]["name"]: o for o in objs if o["kind"] == "ConfigMap"}
+    env_from = [e["configMapRef"]["name"] for e in c.get("envFrom", []) if "configMapRef" in e]
+    check(env_from and env_from[0] in cms, "envFrom references the chart's ConfigMap")
+    return cms[env_from[0]]["data"]
+
+
+# What prod-values.yaml sets among tpgate's settings, as the ConfigMap must render them.
+PROD_ENV = {
+    "TPGATE_OPS_LISTEN": "0.0.0.0:9090",
+    "TPGATE_HTTP__TRUSTED_PROXIES": "[10.42.0.0/16, fd00:42::/56]",
+    "TPGATE_HTTP__IDLE_TIMEOUT_SECS": "75",
+    "TPGATE_ONBOARDING__STARTS_PER_LINK_PER_MINUTE": "6",
+    "TPGATE_TOKENS__SWEEP_CONCURRENCY": "8",
+    "TPGATE_WEBHOOKS__ALLOWED_PORTS": "[443, 8443]",
+    "TPGATE_WEBHOOKS__PROXY_URL": "http://egress-proxy.infra.svc:3128",
+}
+# Unset in prod-values.yaml: tpgate's defaults apply (denied_ports: the built-in list).
+PROD_ABSENT = ("TPGATE_WEBHOOKS__DENIED_PORTS", "TPGATE_HTTP__HEADER_READ_TIMEOUT_SECS",
+               "TPGATE_WECHAT__PUSH_WINDOW_SECS", "TPGATE_TOKENS__LEASE_TTL_SECS")
+OPS_PATHS = ("/readyz", "/metrics", "/docs")
+
+
+def cmd_env(render, *expect):
+    objs = docs(render)
+    c = one(objs, "Deployment")["spec"]["template"]["spec"]["containers"][0]
+    data = env_config(objs, c)
+    for e in expect:
+        if e.startswith("!"):
+            check(e[1:] not in data, f"ConfigMap sets {e[1:]}={data.get(e[1:])!r}, expected it unset")
+        else:
+            k, _, v = e.partition("=")
+            check(data.get(k) == v, f"ConfigMap {k}={data.get(k)!r}, expected {v!r}")
+    print(f"{os.path.basename(render)}: {len(expect)} ConfigMap setting(s) as expected")
+
+
 def cmd_prod(render):
     objs = docs(render)
     dep = one(objs, "Deployment")
@@ -154,12 +192,23 @@ def cmd_prod(render):
           f"secret settings: {', '.join(REQUIRED_SECRET_ENV)}")
 
     # Non-secret config and the ConfigMap.
-    cms = {o["metadata"]["name"]: o for o in objs if o["kind"] == "ConfigMap"}
-    env_from = [e["configMapRef"]["name"] for e in c.get("envFrom", []) if "configMapRef" in e]
-    check(env_from and env_from[0] in cms, "envFrom references the chart's ConfigMap")
-    data = cms[env_from[0]]["data"]
-    for k in ("TPGATE_PUBLIC_BASE_URL", "TPGATE_COMPONENT__APPID", "TPGATE_LISTEN", "TPGATE_LOG_FORMAT"):
+    data = env_config(objs, c)
+    for k in ("TPGATE_PUBLIC_BASE_URL", "TPGATE_COMPONENT__APPID", "TPGATE_LISTEN", "TPGATE_OPS_LISTEN",
+              "TPGATE_LOG_FORMAT"):
         check(k in data, f"ConfigMap lacks {k}")
+    for k, want in PROD_ENV.items():
+        check(data.get(k) == want, f"ConfigMap {k}={data.get(k)!r}, expected {want!r} (prod-values.yaml)")
+    for k in PROD_ABSENT:
+        check(k not in data, f"ConfigMap sets {k}, which prod-values.yaml leaves to tpgate's default")
+    print(f"ConfigMap: {len(PROD_ENV)} settings of prod-values.yaml rendered, {len(PROD_ABSENT)} left to tpgate")
+
+    # Two listeners: public `http` (TPGATE_LISTEN) and `ops` (TPGATE_OPS_LISTEN).
+    cports = {p["name"]: p["containerPort"] for p in c["ports"]}
+    check(set(cports) == {"http", "ops"}, f"container ports {sorted(cports)} != ['http', 'ops']")
+    check(cports["http"] != cports["ops"], "public and ops container ports differ")
+    check(data["TPGATE_LISTEN"] == f"0.0.0.0:{cports['http']}", "TPGATE_LISTEN is the `http` container port")
+    check(data["TPGATE_OPS_LISTEN"] == f"0.0.0.0:{cports['ops']}", "TPGATE_OPS_LISTEN is the `ops` container port")
+    print(f"listeners: http {cports['http']} (TPGATE_LISTEN), ops {cports['ops']} (TPGATE_OPS_LISTEN)")
     check(all(k.startswith("TPGATE_") for k in data), "env ConfigMap holds only TPGATE_* keys")
     check(not any(isinstance(v, str) and ("postgres://" in v or "redis://" in v) for v in data.values()),
           "no URL with credentials in the ConfigMap")
@@ -177,7 +226,10 @@ def cmd_prod(render):
     check(tmp and any(v["name"] == tmp[0]["name"] and "emptyDir" in v for v in pod["volumes"]), "emptyDir at /tmp")
     check(c["livenessProbe"]["httpGet"]["path"] == "/healthz", "liveness on /healthz")
     check(c["readinessProbe"]["httpGet"]["path"] == "/readyz", "readiness on /readyz")
-    check("startupProbe" in c, "startupProbe")
+    check(c["startupProbe"]["httpGet"]["path"] == "/healthz", "startup on /healthz")
+    for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
+        port = c[probe]["httpGet"]["port"]
+        check(port in ("ops", cports["ops"]), f"{probe} on port {port!r}: /readyz is only on the ops port")
     sleep = c["lifecycle"]["preStop"]["sleep"]["seconds"]
     grace = pod["terminationGracePeriodSeconds"]
     check(grace >= sleep + 25, f"terminationGracePeriodSeconds {grace} < preStop {sleep} + 25 s drain")
@@ -187,10 +239,20 @@ def cmd_prod(render):
 
     # Services: the callbacks one publishes unready pods.
     svcs = {o["metadata"]["labels"]["app.kubernetes.io/component"]: o for o in objs if o["kind"] == "Service"}
-    check(set(svcs) == {"api", "callbacks"}, f"Services: {sorted(svcs)}")
+    check(set(svcs) == {"api", "callbacks", "ops"}, f"Services: {sorted(svcs)}")
     check(svcs["callbacks"]["spec"].get("publishNotReadyAddresses") is True,
           "callbacks Service has publishNotReadyAddresses: true")
     check(not svcs["api"]["spec"].get("publishNotReadyAddresses"), "main Service does not publish unready pods")
+    ops_names = {"ops", cports["ops"]}
+    for comp in ("api", "callbacks"):
+        targets = [p["targetPort"] for p in svcs[comp]["spec"]["ports"]]
+        check(targets == ["http"], f"{comp} Service targets {targets}: only the public port `http`")
+    ops_svc = svcs["ops"]
+    check(ops_svc["spec"].get("type", "ClusterIP") == "ClusterIP", "ops Service is ClusterIP")
+    check([(p["name"], p["targetPort"]) for p in ops_svc["spec"]["ports"]] == [("ops", "ops")],
+          "ops Service exposes only the ops port, named ops")
+    check(ops_svc["spec"].get("publishNotReadyAddresses") is True, "ops Service lists unready pods (monitoring)")
+    print("Services: api and callbacks on `http` only; ops (ClusterIP) on `ops` only")
 
     # Ingress routes.
     ing = one(objs, "Ingress")
@@ -199,6 +261,21 @@ def cmd_prod(render):
     expected = {"/wechat/component/events": cb, "/wechat/apps": cb, "/onboard": main, "/": main}
     check(routes == expected, f"Ingress routes {routes} != {expected}")
     check(ing["spec"].get("tls"), "Ingress has TLS")
+    # The ops port (/readyz, /metrics, /docs) is never reachable through the Ingress.
+    backends = [p["backend"] for r in ing["spec"]["rules"] for p in r["http"]["paths"]]
+    backends += [ing["spec"]["defaultBackend"]] if "defaultBackend" in ing["spec"] else []
+    ops_svc_name = ops_svc["metadata"]["name"]
+    for b in backends:
+        svc = b.get("service")
+        check(svc, f"Ingress backend {b} is not a Service")
+        check(svc["name"] != ops_svc_name, "Ingress routes to the ops Service")
+        check(svc.get("port") == {"name": "http"}, f"Ingress backend port {svc.get('port')}: must be the public `http`")
+    paths = [p["path"] for r in ing["spec"]["rules"] for p in r["http"]["paths"]]
+    check(not [p for p in paths if p.rstrip("/").startswith(OPS_PATHS)], f"Ingress paths for ops endpoints: {paths}")
+    ann = json.dumps(ing["metadata"].get("annotations", {}))
+    for bad in (*OPS_PATHS, ops_svc_name, f":{cports['ops']}"):
+        check(bad not in ann, f"Ingress annotations mention {bad!r} (the ops port must stay internal)")
+    print(f"Ingress: {len(backends)} backends, all on port `http` of {cb} / {main}; nothing on the ops port")
 
     # Migration Job hook.
     job = one(objs, "Job")
@@ -217,9 +294,28 @@ def cmd_prod(render):
     check(hpa["apiVersion"] == "autoscaling/v2", "HPA is autoscaling/v2")
     pdb = one(objs, "PodDisruptionBudget")
     check(pdb["spec"]["selector"]["matchLabels"] == dep["spec"]["selector"]["matchLabels"], "PDB selects the pods")
-    one(objs, "ServiceMonitor")
+    sm = one(objs, "ServiceMonitor")
+    sel = sm["spec"]["selector"]["matchLabels"]
+    selected = [comp for comp, o in svcs.items() if sel.items() <= o["metadata"]["labels"].items()]
+    check(selected == ["ops"], f"ServiceMonitor selects Services {selected}, expected the ops Service only")
+    check([(e["port"], e["path"]) for e in sm["spec"]["endpoints"]] == [("ops", "/metrics")],
+          "ServiceMonitor scrapes /metrics on port ops")
     nps = [o for o in objs if o["kind"] == "NetworkPolicy"]
     check(len(nps) == 2, "NetworkPolicies for the pods and the migration Job")
+    np = one(objs, "NetworkPolicy", dep["metadata"]["name"])
+    rules = np["spec"]["ingress"]
+    by_port = {}
+    for r in rules:
+        for p in r["ports"]:
+            by_port.setdefault(p["port"], []).append(r.get("from"))
+    check(set(by_port) == {"http", "ops"}, f"NetworkPolicy ingress ports {sorted(by_port, key=str)}")
+    ops_from = by_port["ops"]
+    check(all(ops_from), "NetworkPolicy opens the ops port to every peer")
+    ops_peers = json.dumps(ops_from)
+    check("prometheus" in ops_peers and "ingress-nginx" not in ops_peers,
+          "ops port reachable from Prometheus (metricsFrom), not from the ingress controller")
+    check("prometheus" not in json.dumps(by_port["http"]), "Prometheus moved from ingressFrom to metricsFrom")
+    print("ServiceMonitor: ops Service, /metrics on `ops`; NetworkPolicy: ops port only from metricsFrom")
     sa = one(objs, "ServiceAccount")
     check(sa.get("automountServiceAccountToken") is False, "ServiceAccount without token automount")
     check(not [o for o in objs if o["kind"] == "Secret"], "existingSecret: the chart creates no Secret")
@@ -308,12 +404,25 @@ def materialise(objs, workdir):
 
 def cmd_smoke(render, binary, workdir, fixtures):
     objs = docs(render)
+    c = one(objs, "Deployment")["spec"]["template"]["spec"]["containers"][0]
     args, env = materialise(objs, workdir)
-    port = free_port()
-    env["TPGATE_LISTEN"] = f"127.0.0.1:{port}"
+    # The pod's two listeners, by container port name, moved to free local ports.
+    cports = {p["name"]: p["containerPort"] for p in c["ports"]}
+    check(env.get("TPGATE_LISTEN") == f"0.0.0.0:{cports['http']}", "TPGATE_LISTEN is the `http` container port")
+    check(env.get("TPGATE_OPS_LISTEN") == f"0.0.0.0:{cports['ops']}", "TPGATE_OPS_LISTEN is the `ops` container port")
+    local = {name: free_port() for name in cports}
+    env["TPGATE_LISTEN"] = f"127.0.0.1:{local['http']}"
+    env["TPGATE_OPS_LISTEN"] = f"127.0.0.1:{local['ops']}"
     env["TPGATE_LOG_FORMAT"] = "text"
     log_path = os.path.join(workdir, "serve.log")
-    base = f"http://127.0.0.1:{port}"
+    base = f"http://127.0.0.1:{local['http']}"
+    ops = f"http://127.0.0.1:{local['ops']}"
+
+    def probe_url(probe):
+        g = c[probe]["httpGet"]
+        port = g["port"] if isinstance(g["port"], str) else {v: k for k, v in cports.items()}[g["port"]]
+        return f"http://127.0.0.1:{local[port]}{g['path']}"
+
     with open(log_path, "w") as log:
         proc = subprocess.Popen([binary, *args], env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
@@ -322,17 +431,27 @@ def cmd_smoke(render, binary, workdir, fixtures):
             if proc.poll() is not None:
                 fail(f"`tpgate {' '.join(args)}` exited with {proc.returncode}:\n{open(log_path).read()[-3000:]}")
             try:
-                if http(base + "/healthz")[0] == 200:
+                if http(probe_url("startupProbe"))[0] == 200:
                     break
             except OSError:
                 pass
             if time.time() > deadline:
-                fail(f"/healthz not up after 30 s:\n{open(log_path).read()[-3000:]}")
+                fail(f"startup probe {probe_url('startupProbe')} not up after 30 s:\n{open(log_path).read()[-3000:]}")
             time.sleep(0.2)
-        status, body = http(base + "/readyz")
-        check(status == 200, f"/readyz {status}: {body}")
-        check(http(base + "/metrics")[0] == 200, "/metrics")
-        print(f"serve (args {args[1:]}): /healthz 200, /readyz 200, /metrics 200")
+        # The rendered probes, as the kubelet would call them.
+        for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+            status, body = http(probe_url(probe))
+            check(status == 200, f"{probe} {probe_url(probe)}: {status} {body[:300]}")
+        check(http(ops + "/metrics")[0] == 200, "/metrics on the ops port")
+        check(http(ops + "/docs")[0] == 200 or http(ops + "/docs/")[0] == 200, "/docs on the ops port")
+        check(http(base + "/healthz")[0] == 200, "/healthz on the public port")
+        # What the Ingress reaches must not serve the ops endpoints.
+        for path in OPS_PATHS:
+            status = http(base + path)[0]
+            check(status != 200, f"the public port answers {path} with 200: it belongs on the ops port only")
+        probed = ", ".join(c[p]["httpGet"]["path"] for p in ("startupProbe", "livenessProbe", "readinessProbe"))
+        print(f"serve (args {args[1:]}): probes 200 on the ops port ({probed}), /metrics and /docs on ops; "
+              f"public port: /healthz 200, {', '.join(OPS_PATHS)} not served")
         for path in ("/wechat/component/events", "/wechat/apps/wx0123456789abcdef/events"):
             req = urllib.request.Request(base + path, data=b"<xml/>", method="POST")
             try:
@@ -385,5 +504,5 @@ def cmd_smoke_files(render, binary, workdir):
 
 if __name__ == "__main__":
     cmd, *rest = sys.argv[1:]
-    {"split": cmd_split, "crds": cmd_crds, "prod": cmd_prod, "smoke": cmd_smoke,
+    {"split": cmd_split, "crds": cmd_crds, "prod": cmd_prod, "env": cmd_env, "smoke": cmd_smoke,
      "smoke-files": cmd_smoke_files}[cmd](*rest)

@@ -251,6 +251,9 @@ required: "yes" (a missing key stops the pod), "no" (optional secretKeyRef).
 {{- fail (printf "\n\ntpgate: config.extraEnv.%s: the ConfigMap is for plain values; see secrets.delivery for files." $k) }}
 {{- end }}
 {{- end }}
+{{- if eq (int $v.containerPort) (int $v.opsPort) }}
+{{- fail (printf "\n\ntpgate: containerPort and opsPort are both %d: the public and the ops listener need different ports." (int $v.opsPort)) }}
+{{- end }}
 {{- if and $v.podDisruptionBudget.enabled (not (kindIs "invalid" $v.podDisruptionBudget.minAvailable)) (not (kindIs "invalid" $v.podDisruptionBudget.maxUnavailable)) }}
 {{- fail "\n\ntpgate: set only one of podDisruptionBudget.minAvailable and podDisruptionBudget.maxUnavailable (null the other)." }}
 {{- end }}
@@ -277,8 +280,22 @@ names the setting.
 {{- join "\n" $m }}
 {{- end }}
 
-{{/* A values scalar as an environment string (YAML numbers arrive as float64: 30, not 3e+01). */}}
+{{/*
+A values scalar as an environment string (YAML numbers arrive as float64: 30, not 3e+01); a list as
+tpgate's bracketed list, "[80, 443, 1024-65535]" (items must not hold commas or brackets: the schema
+keeps them out).
+*/}}
 {{- define "tpgate.envValue" -}}
+{{- if kindIs "slice" . }}
+{{- $items := list }}
+{{- range . }}{{ $items = append $items (include "tpgate.envScalar" .) }}{{ end }}
+{{- printf "[%s]" (join ", " $items) }}
+{{- else }}
+{{- include "tpgate.envScalar" . }}
+{{- end }}
+{{- end }}
+
+{{- define "tpgate.envScalar" -}}
 {{- if and (kindIs "float64" .) (eq . (float64 (int64 .))) }}{{ int64 . }}{{ else }}{{ toString . }}{{ end }}
 {{- end }}
 
