@@ -14,6 +14,7 @@ mod m20261123_000001_token_coordination;
 mod m20261123_000002_proxy;
 mod m20261123_000003_admin;
 mod m20261123_000004_webhook_deliveries;
+mod m20261205_000001_key_scopes;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000002_proxy::Migration),
             Box::new(m20261123_000003_admin::Migration),
             Box::new(m20261123_000004_webhook_deliveries::Migration),
+            Box::new(m20261205_000001_key_scopes::Migration),
         ]
     }
 }

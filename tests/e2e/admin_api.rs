@@ -464,7 +464,10 @@ async fn every_admin_endpoint_checks_credentials_roles_input_and_existence() {
             chrono::Duration::hours(-2),
         )
         .unwrap();
-    let b_key = app.create_api_key(&w.b).await;
+    // Tenant B's administration key (a proxy-only key gets 403 everywhere).
+    let b_key = app
+        .create_api_key_with(&w.b, json!({"name": "b admin", "scopes": ALL_SCOPES}))
+        .await;
 
     // A policy to delete, made here so its id is known.
     let policy = admin
@@ -784,17 +787,23 @@ async fn suspension_and_revocation_stop_keys_at_once_on_every_replica() {
 async fn read_only_and_expiring_keys_and_tenant_self_service() {
     let app = TestApp::spawn().await;
     let admin = Admin::new(&app);
-    let (tenant, key, appid) = app.onboarded_tenant("Self service").await;
+    let (tenant, _proxy_key, appid) = app.onboarded_tenant("Self service").await;
+    let key = app
+        .create_api_key_with(
+            &tenant,
+            json!({"name": "tenant admin", "scopes": ALL_SCOPES}),
+        )
+        .await;
     let order = app.sim.create_paid_order(NewOrder::default());
     let ro = admin
         .ok(
             Method::POST,
             &format!("/admin/v1/tenants/{tenant}/api-keys"),
             &key,
-            Some(json!({"name": "dashboard", "scopes": ["read"]})),
+            Some(json!({"name": "dashboard", "scopes": ["proxy_read", "admin_read"]})),
         )
         .await;
-    assert_eq!(ro["scopes"], json!(["read"]));
+    assert_eq!(ro["scopes"], json!(["proxy_read", "admin_read"]));
     let ro_key = ro["key"].as_str().unwrap();
     // Proxy: reads pass, writes are refused before WeChat.
     let read = app
@@ -839,7 +848,7 @@ async fn read_only_and_expiring_keys_and_tenant_self_service() {
         )
         .await;
     assert_eq!(r.status, 403, "{}", r.body);
-    // A read-write key manages its own tenant.
+    // A key with admin_write manages its own tenant.
     let link = admin
         .send(
             &Method::POST,
@@ -856,7 +865,7 @@ async fn read_only_and_expiring_keys_and_tenant_self_service() {
             Method::POST,
             &format!("/admin/v1/tenants/{tenant}/api-keys"),
             &key,
-            Some(json!({"name": "short", "expires_in_secs": 60})),
+            Some(json!({"name": "short", "expires_in_secs": 60, "scopes": ALL_SCOPES})),
         )
         .await;
     let short_key = short["key"].as_str().unwrap();
@@ -894,6 +903,168 @@ async fn read_only_and_expiring_keys_and_tenant_self_service() {
         )
         .await;
     assert_eq!(refused.status, 401, "{}", refused.body);
+    app.shutdown().await;
+}
+
+const ALL_SCOPES: [&str; 4] = ["proxy_read", "proxy_write", "admin_read", "admin_write"];
+
+/// A proxy key (the default) is not a tenant admin; a key cannot mint a key
+/// that can do more than itself; keys may be restricted to some appids;
+/// revoking a key revokes every key it made; use is recorded.
+#[tokio::test]
+async fn key_scopes_appid_restrictions_and_revocation_cascade() {
+    let app = TestApp::spawn().await;
+    let admin = Admin::new(&app);
+    let (tenant, proxy_key, appid) = app.onboarded_tenant("Scoped").await;
+    // The default key proxies but administers nothing.
+    for (method, path, body) in [
+        (
+            Method::POST,
+            format!("/admin/v1/tenants/{tenant}/api-keys"),
+            Some(json!({"name": "x"})),
+        ),
+        (
+            Method::POST,
+            format!("/admin/v1/tenants/{tenant}/webhooks"),
+            Some(json!({"url": "https://hooks.example.com/x"})),
+        ),
+        (
+            Method::POST,
+            format!("/admin/v1/authorizers/{appid}/revoke"),
+            None,
+        ),
+        (Method::GET, "/admin/v1/authorizers".to_owned(), None),
+    ] {
+        let r = admin
+            .send(&method, &path, Some(&proxy_key), body.as_ref())
+            .await;
+        assert_eq!(r.status, 403, "{method} {path}: {}", r.body);
+    }
+    assert_eq!(
+        app.authorizers(Some(&tenant)).await["items"][0]["status"],
+        "active",
+        "not revoked by a proxy key"
+    );
+    // An admin key mints keys, but none with more than it has.
+    let parent = app
+        .create_api_key_with(
+            &tenant,
+            json!({"name": "admin", "scopes": ["admin_read", "admin_write", "proxy_read"]}),
+        )
+        .await;
+    let r = admin
+        .send(
+            &Method::POST,
+            &format!("/admin/v1/tenants/{tenant}/api-keys"),
+            Some(&parent),
+            Some(&json!({"name": "escalate", "scopes": ["proxy_write"]})),
+        )
+        .await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    let child = admin
+        .ok(
+            Method::POST,
+            &format!("/admin/v1/tenants/{tenant}/api-keys"),
+            &parent,
+            Some(json!({"name": "child", "scopes": ["proxy_read"], "allowed_appids": ["wx00000000000000ff"]})),
+        )
+        .await;
+    let child_key = child["key"].as_str().unwrap().to_owned();
+    assert!(child["created_by_key_id"].is_string(), "{child}");
+    let grandchild = admin
+        .ok(
+            Method::POST,
+            &format!("/admin/v1/tenants/{tenant}/api-keys"),
+            &parent,
+            Some(json!({"name": "grandchild", "scopes": ["proxy_read"]})),
+        )
+        .await;
+    let grandchild_key = grandchild["key"].as_str().unwrap().to_owned();
+    // The child is restricted to another appid: refused before WeChat.
+    let order = app.sim.create_paid_order(NewOrder::default());
+    let lookup = json!({"transaction_id": order.transaction_id});
+    let r = app
+        .call(
+            &app.base,
+            &child_key,
+            &appid,
+            "/wxa/sec/order/get_order",
+            &lookup,
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    let r = app
+        .call(
+            &app.base,
+            &grandchild_key,
+            &appid,
+            "/wxa/sec/order/get_order",
+            &lookup,
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    // Use is recorded (in batches, off the request path).
+    app.auth.store().flush_key_uses().await.unwrap();
+    let seen = admin
+        .ok(
+            Method::GET,
+            &format!(
+                "/admin/v1/tenants/{tenant}/api-keys/{}",
+                grandchild["id"].as_str().unwrap()
+            ),
+            &app.admin_token,
+            None,
+        )
+        .await;
+    assert!(seen["last_used_at"].is_string(), "{seen}");
+    // Revoking the parent revokes what it made.
+    let parent_id = admin
+        .ok(
+            Method::GET,
+            &format!("/admin/v1/tenants/{tenant}/api-keys"),
+            &app.admin_token,
+            None,
+        )
+        .await["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["name"] == "admin")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    admin
+        .ok(
+            Method::POST,
+            &format!("/admin/v1/tenants/{tenant}/api-keys/{parent_id}/revoke"),
+            &app.admin_token,
+            None,
+        )
+        .await;
+    let r = app
+        .call(
+            &app.base,
+            &grandchild_key,
+            &appid,
+            "/wxa/sec/order/get_order",
+            &lookup,
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 401, "{}", r.body);
+    // The deprecated names still create keys (as proxy scopes).
+    let legacy = admin
+        .ok(
+            Method::POST,
+            &format!("/admin/v1/tenants/{tenant}/api-keys"),
+            &app.admin_token,
+            Some(json!({"name": "legacy", "scopes": ["read", "write"]})),
+        )
+        .await;
+    assert_eq!(legacy["scopes"], json!(["proxy_read", "proxy_write"]));
     app.shutdown().await;
 }
 
@@ -1044,6 +1215,25 @@ async fn paging_filters_force_delete_move_resync_and_rotation() {
         )
         .await;
     assert_eq!(moved["tenant_id"], other.as_str());
+    // Each tenant's log shows the move, never the other tenant's id.
+    for (own, foreign) in [(&a, &other), (&other, &a)] {
+        let log = admin
+            .ok(
+                Method::GET,
+                &format!("/admin/v1/audit-log?tenant_id={own}"),
+                &root,
+                None,
+            )
+            .await;
+        let moves: Vec<&Value> = log["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["action"] == "authorizer.move")
+            .collect();
+        assert_eq!(moves.len(), 1, "{log}");
+        assert!(!moves[0].to_string().contains(foreign.as_str()), "{log}");
+    }
     let deleted = admin
         .ok(
             Method::DELETE,
@@ -1161,4 +1351,63 @@ async fn expire_key(app: &TestApp, key_id: &str) {
         .await
         .unwrap();
     store.forget_cached();
+}
+
+/// Events and audit entries do not grow forever: housekeeping deletes them
+/// past their retention, except events still waiting for a delivery.
+#[tokio::test]
+async fn events_and_audit_entries_are_deleted_past_their_retention() {
+    let app = TestApp::spawn().await;
+    let (waiting_tenant, _, appid) = app.onboarded_tenant("Waiting").await;
+    let r = app
+        .admin_post(
+            &format!("/admin/v1/tenants/{waiting_tenant}/webhooks"),
+            json!({ "url": "https://hooks.example.com/x" }),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let quiet = app.create_tenant("Quiet").await;
+    let store = app.auth.store();
+    for (tenant, key) in [(&waiting_tenant, "w"), (&quiet, "q")] {
+        store
+            .record_event(&store::events::NewEvent {
+                tenant_id: Some(tenant.clone()),
+                authorizer_appid: Some(appid.clone()),
+                event_type: "trade_manage_remind_shipping".into(),
+                data: json!({}),
+                dedupe_key: format!("retention:{key}"),
+                occurred_at: app.clock.now(),
+            })
+            .await
+            .unwrap();
+    }
+    let shared = &app;
+    let count = |tenant: &str| {
+        let path = format!("/admin/v1/events?tenant_id={tenant}&type=trade_manage_remind_shipping");
+        async move {
+            let v: Value = shared.admin_get(&path).await.json().await.unwrap();
+            v["items"].as_array().unwrap().len()
+        }
+    };
+    assert_eq!((count(&waiting_tenant).await, count(&quiet).await), (1, 1));
+    let retention = tpgate::config::RetentionSettings::default().housekeeping();
+    tpgate::workers::housekeep(&app.auth, retention).await;
+    assert_eq!(
+        (count(&waiting_tenant).await, count(&quiet).await),
+        (1, 1),
+        "young"
+    );
+
+    app.clock.advance(400 * 86_400);
+    tpgate::workers::housekeep(&app.auth, retention).await;
+    assert_eq!(count(&waiting_tenant).await, 1, "still being delivered");
+    assert_eq!(count(&quiet).await, 0);
+    let audit: Value = app
+        .admin_get("/admin/v1/audit-log")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(audit["items"], json!([]), "{audit}");
+    app.shutdown().await;
 }

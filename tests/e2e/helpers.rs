@@ -414,6 +414,18 @@ impl TestApp {
             .to_owned()
     }
 
+    /// A key made by the platform admin with this body (scopes etc.).
+    pub async fn create_api_key_with(&self, tenant_id: &str, body: Value) -> String {
+        let resp = self
+            .admin_post(&format!("/admin/v1/tenants/{tenant_id}/api-keys"), body)
+            .await;
+        assert_eq!(resp.status(), 201);
+        resp.json::<Value>().await.unwrap()["key"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
     pub async fn create_link(&self, tenant_id: &str) -> Url {
         let resp = self
             .admin_post(
@@ -555,6 +567,20 @@ impl TestApp {
             req = req.header("Idempotency-Key", k);
         }
         let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.unwrap();
+        Answer {
+            status,
+            headers,
+            body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        }
+    }
+
+    /// `GET /v1/apps/{appid}{wechat_path}`: one of WeChat's GET APIs.
+    pub async fn call_get(&self, base: &Url, key: &str, appid: &str, wechat_path: &str) -> Answer {
+        let url = base.join(&format!("v1/apps/{appid}{wechat_path}")).unwrap();
+        let resp = self.http.get(url).bearer_auth(key).send().await.unwrap();
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         let text = resp.text().await.unwrap();

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use wechat_sim::{AppEvent, NewOrder};
+use wechat_sim::{AppEvent, CONFIRM_RECEIVE_AUTO, CONFIRM_RECEIVE_MANUAL, NewOrder};
 
 use crate::{
     helpers::{TestApp, TestOptions},
@@ -62,6 +62,47 @@ async fn stored_events(app: &TestApp) -> usize {
         .await
         .unwrap()
         .len()
+}
+
+/// WeChat sends `confirm_receive_method` 1 for a receipt the user confirmed
+/// and 2 for an automatic one (seed 004; field reports agree): payloads add
+/// the name, `manual` or `auto`, and keep WeChat's number.
+#[tokio::test]
+async fn settlement_payloads_name_the_confirm_receive_method() {
+    let receiver = Receiver::start().await;
+    let app = TestApp::start(fast_delivery()).await;
+    let (_tenant, appid, _secret) = tenant_with_webhook(&app, &receiver).await;
+    let order = shipped_order(&app);
+    for event in [
+        AppEvent::order_settlement_for(&order, false),
+        AppEvent::order_settlement_with(&order, Some(CONFIRM_RECEIVE_MANUAL)),
+        AppEvent::order_settlement_with(&order, Some(CONFIRM_RECEIVE_AUTO)),
+    ] {
+        let outcome = app.sim.push_app_event(&appid, &event).await.unwrap();
+        assert!(outcome.acknowledged, "{:?}", outcome.attempts);
+    }
+    // authorization.authorized + the three settlement pushes.
+    let got = receiver.wait_for(4, 15).await;
+    let names: Vec<(Value, Value)> = got
+        .iter()
+        .filter(|r| r.json["type"] == "trade_manage_order_settlement")
+        .map(|r| {
+            let data = &r.json["data"];
+            (
+                data["confirm_receive_method"].clone(),
+                data["confirm_receive_method_name"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(names.len(), 3, "{names:?}");
+    for expected in [
+        (Value::Null, Value::Null),
+        (json!(1), json!("manual")),
+        (json!(2), json!("auto")),
+    ] {
+        assert!(names.contains(&expected), "{expected:?} not in {names:?}");
+    }
+    app.shutdown().await;
 }
 
 #[tokio::test]
@@ -611,5 +652,108 @@ async fn after_a_key_rotation_only_the_new_key_is_needed() {
         .await
         .unwrap();
     replica.shutdown().await;
+    app.shutdown().await;
+}
+
+/// A tenant cannot multiply the work of each push without bound, nor have
+/// replays queued without limit, and a large replay (1 000 events × 20
+/// endpoints, queued in small batches) never delays WeChat's pushes by
+/// more than a second.
+#[tokio::test]
+async fn endpoint_caps_replay_limits_and_pushes_stay_fast_during_a_big_replay() {
+    let app = TestApp::start(TestOptions {
+        config: Box::new(|c| {
+            c.webhooks.max_endpoints_per_tenant = 20;
+            c.webhooks.replays_per_tenant_per_hour = 2;
+        }),
+        ..TestOptions::default()
+    })
+    .await;
+    let (tenant, _key, appid) = app.onboarded_tenant("fan-out").await;
+    for n in 0..20 {
+        let r = app
+            .admin_post(
+                &format!("/admin/v1/tenants/{tenant}/webhooks"),
+                json!({ "url": format!("https://hooks.example.com/{n}") }),
+            )
+            .await;
+        assert_eq!(r.status(), 201);
+    }
+    let r = app
+        .admin_post(
+            &format!("/admin/v1/tenants/{tenant}/webhooks"),
+            json!({ "url": "https://hooks.example.com/21" }),
+        )
+        .await;
+    assert_eq!(r.status(), 409, "{}", r.text().await.unwrap());
+
+    // 1 000 stored events to replay.
+    let since = chrono::Utc::now();
+    let store = app.auth.store();
+    for n in 0..1000 {
+        store
+            .record_event(&store::events::NewEvent {
+                tenant_id: Some(tenant.clone()),
+                authorizer_appid: Some(appid.clone()),
+                event_type: "trade_manage_remind_shipping".into(),
+                data: json!({ "n": n }),
+                dedupe_key: format!("bulk:{n}"),
+                occurred_at: chrono::Utc::now(),
+            })
+            .await
+            .unwrap();
+    }
+    let replay = {
+        let http = app.http.clone();
+        let url = app.url("/admin/v1/events/replay");
+        let token = app.admin_token.clone();
+        let tenant = tenant.clone();
+        tokio::spawn(async move {
+            let r = http
+                .post(url)
+                .bearer_auth(token)
+                .json(&json!({ "tenant_id": tenant, "since": since }))
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        })
+    };
+    // Pushes while it runs: each acknowledged within a second.
+    let mut slowest = Duration::ZERO;
+    while !replay.is_finished() {
+        let order = shipped_order(&app);
+        let started = std::time::Instant::now();
+        let pushed = app
+            .sim
+            .push_app_event(&appid, &AppEvent::remind_shipping_for(&order))
+            .await
+            .unwrap();
+        assert!(pushed.acknowledged, "{:?}", pushed.attempts);
+        slowest = slowest.max(started.elapsed());
+    }
+    let (status, body) = replay.await.unwrap();
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["events"], 1000, "{body}");
+    assert_eq!(body["deliveries"], 20_000, "{body}");
+    eprintln!("slowest push during the replay: {slowest:?}");
+    assert!(slowest < Duration::from_secs(1), "a push took {slowest:?}");
+
+    // Replays per tenant per hour are limited.
+    let again = app
+        .admin_post(
+            "/admin/v1/events/replay",
+            json!({ "tenant_id": tenant, "since": chrono::Utc::now() }),
+        )
+        .await;
+    assert_eq!(again.status(), 202);
+    let refused = app
+        .admin_post(
+            "/admin/v1/events/replay",
+            json!({ "tenant_id": tenant, "since": chrono::Utc::now() }),
+        )
+        .await;
+    assert_eq!(refused.status(), 429);
+    assert!(refused.headers().contains_key("retry-after"));
     app.shutdown().await;
 }

@@ -13,7 +13,7 @@ use poem::Request;
 use poem_openapi::{SecurityScheme, auth::Bearer};
 use problem::Problem;
 use store::{
-    api_keys::{KEY_PREFIX, SCOPE_WRITE, has_scope},
+    api_keys::{KEY_PREFIX, KeyScope, KeyScopes},
     tenants::STATUS_ACTIVE,
 };
 
@@ -23,11 +23,13 @@ use crate::{AdminState, jwt::Role};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Credential {
     Jwt,
-    /// A tenant API key; `read_only` keys may not change anything, and keys
-    /// it creates expire no later than it does.
+    /// A tenant API key with `admin_read` or `admin_write`: without
+    /// `admin_write` it may not change anything; keys it creates expire no
+    /// later than it does and can do no more than it can.
     ApiKey {
         id: String,
-        read_only: bool,
+        scopes: KeyScopes,
+        allowed_appids: Option<Vec<String>>,
         expires_at: Option<chrono::DateTime<chrono::Utc>>,
     },
 }
@@ -44,11 +46,8 @@ pub struct Caller {
 impl Caller {
     fn read_only_key(&self) -> bool {
         matches!(
-            self.credential,
-            Credential::ApiKey {
-                read_only: true,
-                ..
-            }
+            &self.credential,
+            Credential::ApiKey { scopes, .. } if !scopes.contains(KeyScope::AdminWrite)
         )
     }
 
@@ -100,7 +99,9 @@ impl Caller {
             (Role::PlatformAdmin, _) => Ok(()),
             (Role::TenantAdmin, Some(own)) if own == tenant_id => {
                 if self.read_only_key() {
-                    Err(Problem::forbidden("this API key is read-only"))
+                    Err(Problem::forbidden(
+                        "this API key lacks the admin_write scope; changes through the admin API need it",
+                    ))
                 } else {
                     Ok(())
                 }
@@ -170,8 +171,10 @@ async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<Caller> {
     })
 }
 
-/// A tenant's API key acts as that tenant's admin. A storage error fails
-/// closed (503), never open.
+/// A tenant's API key with an admin scope acts as that tenant's admin
+/// (`admin_read`: reading only). A key without one is refused here: proxy
+/// keys cannot mint keys, point webhooks anywhere or revoke Mini Programs.
+/// A storage error fails closed (503), never open.
 async fn caller_for_api_key(state: &AdminState, key: &str) -> poem::Result<Caller> {
     let found = state
         .store
@@ -181,12 +184,22 @@ async fn caller_for_api_key(state: &AdminState, key: &str) -> poem::Result<Calle
     let Some((api_key, tenant)) = found else {
         return Err(Problem::unauthorized("unknown, revoked or expired API key").into());
     };
+    if !api_key.scopes.contains(KeyScope::AdminRead)
+        && !api_key.scopes.contains(KeyScope::AdminWrite)
+    {
+        return Err(Problem::forbidden(
+            "this API key has no admin scope (admin_read or admin_write); create one with it for tenant administration",
+        )
+        .into());
+    }
+    state.store.note_key_use(&api_key.id);
     Ok(Caller {
         subject: format!("api_key:{}", api_key.id),
         role: Role::TenantAdmin,
         tenant_id: Some(tenant.id),
         credential: Credential::ApiKey {
-            read_only: !has_scope(&api_key, SCOPE_WRITE),
+            scopes: api_key.scopes,
+            allowed_appids: api_key.allowed_appids,
             expires_at: api_key.expires_at,
             id: api_key.id,
         },

@@ -30,4 +30,14 @@ pub struct AdminState {
     pub jwt: JwtConfig,
     /// Where merchants reach tpgate (onboarding links are built on it).
     pub public_base_url: Url,
+    /// Throttles of expensive tenant actions (event replays).
+    pub throttle: ratelimit::Throttle,
+    pub limits: AdminLimits,
+}
+
+/// Bounds on what one tenant can make tpgate do.
+#[derive(Debug, Clone, Copy)]
+pub struct AdminLimits {
+    pub max_webhooks_per_tenant: u64,
+    pub replays_per_tenant_per_hour: u64,
 }

@@ -14,13 +14,15 @@ pub fn validation_problem(err: ValidationError) -> Problem {
 pub fn status_for_errcode(code: i64) -> StatusCode {
     match code {
         // The payment order or waybill does not exist (for this Mini Program).
-        10060001 | 268546002 | 9300559 => StatusCode::NOT_FOUND,
+        // 40199: the logistics helper knows no such waybill.
+        10060001 | 268546002 | 9300559 | 40199 => StatusCode::NOT_FOUND,
         // Order state forbids it: already shipped, re-shipment used, not shippable,
         // nothing changed, reminder already used, not shipped yet.
         // The waybill's goods were modified too often.
-        10060002 | 10060003 | 10060004 | 10060023 | 10060028 | 10060030 | 10060032 | 9300560 => {
-            StatusCode::CONFLICT
-        }
+        // The helper's order_id was used already; its waybill is already
+        // cancelled, or collected and so no longer cancellable.
+        10060002 | 10060003 | 10060004 | 10060023 | 10060028 | 10060030 | 10060032 | 9300560
+        | 9300522 | 9300524 | 9300506 => StatusCode::CONFLICT,
         // Quota / frequency limits.
         45009 | 45011 | 44990 | 9300513 => StatusCode::TOO_MANY_REQUESTS,
         // Permission set or authorization missing.
@@ -68,7 +70,22 @@ fn seconds_to_shanghai_midnight_or_minute(code: i64) -> u64 {
 pub fn auth_problem(err: AuthError) -> Problem {
     match err {
         AuthError::Store(e) => Problem::from(e),
-        AuthError::Wechat(WechatError::Api { errcode, errmsg }) => wechat_problem(errcode, &errmsg),
+        AuthError::Wechat(WechatError::Api { errcode, errmsg }) => {
+            // A platform-level call (component or authorizer token,
+            // query_auth …): WeChat's text can name the platform's egress
+            // IP or configuration, which is the operator's business. The
+            // tenant gets the errcode, its meaning and the rid; the text is
+            // logged.
+            tracing::warn!(errcode, errmsg = %problem::bounded(errmsg.clone(), 200), "platform-level WeChat call refused");
+            let rid = errmsg
+                .rsplit_once("rid:")
+                .map(|(_, rid)| rid.trim().to_owned())
+                .unwrap_or_default();
+            wechat_problem(
+                errcode,
+                &format!("(WeChat's text withheld: a platform-level call) rid: {rid}"),
+            )
+        }
         AuthError::Wechat(e) => {
             tracing::warn!(error = %e, "WeChat call failed");
             Problem::new(
@@ -134,6 +151,8 @@ mod tests {
         assert_eq!(status_for_errcode(9300513), StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(status_for_errcode(9300560), StatusCode::CONFLICT);
         assert_eq!(status_for_errcode(9300559), StatusCode::NOT_FOUND);
+        assert_eq!(status_for_errcode(40199), StatusCode::NOT_FOUND);
+        assert_eq!(status_for_errcode(9300522), StatusCode::CONFLICT);
     }
 
     #[test]
@@ -149,6 +168,18 @@ mod tests {
             let detail = p.body().detail.clone().unwrap_or_default();
             assert!(detail.contains(&code.to_string()), "{code}: {detail}");
         }
+    }
+
+    #[test]
+    fn platform_level_wechat_texts_are_withheld_from_tenants() {
+        let p = auth_problem(AuthError::Wechat(WechatError::Api {
+            errcode: 61004,
+            errmsg: "access clientip is not registered, requestIP: 203.0.113.7 rid: 6f1e-22".into(),
+        }));
+        let body = serde_json::to_string(p.body()).unwrap();
+        assert!(!body.contains("203.0.113.7"), "{body}");
+        assert_eq!(p.body().wechat_errcode, Some(61004));
+        assert_eq!(p.body().wechat_rid.as_deref(), Some("6f1e-22"));
     }
 
     #[test]

@@ -16,14 +16,14 @@ use poem::http::StatusCode;
 use problem::Problem;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use store::{authorizers::STATUS_ACTIVE, idempotency::Claim};
-use tenant_auth::{AuthError, WechatError};
+use store::{api_keys::KeyScope, authorizers::STATUS_ACTIVE, idempotency::Claim};
+use tenant_auth::{AuthError, WechatClient, WechatError};
 use wechat_api::ValidationError;
 
 use crate::{
     ProxyState, TenantContext,
     answer::Answer,
-    catalog::{Safety, WechatApi},
+    catalog::{Safety, WechatApi, WechatMethod},
     errors::{auth_problem, validation_problem, wechat_problem},
 };
 
@@ -55,10 +55,23 @@ pub async fn forward<T>(
     validate: impl FnOnce() -> Result<(), ValidationError>,
     readable: impl FnOnce(&Value) -> Result<(), Problem>,
 ) -> Result<Answer<T>, Problem> {
-    if tenant.read_only && call.api.safety == Safety::Write {
+    let needed = match call.api.safety {
+        Safety::Read => KeyScope::ProxyRead,
+        Safety::Write => KeyScope::ProxyWrite,
+    };
+    if !tenant.scopes.contains(needed) {
         return Err(Problem::forbidden(format!(
-            "this API key is read-only; {} changes data and needs a key with the `write` scope",
+            "this API key lacks the `{}` scope that {} needs",
+            needed.as_str(),
             call.path
+        )));
+    }
+    if let Some(allowed) = &tenant.allowed_appids
+        && !allowed.iter().any(|a| a == call.appid)
+    {
+        return Err(Problem::forbidden(format!(
+            "this API key is restricted to other Mini Programs than {}",
+            call.appid
         )));
     }
     let store = state.auth.store();
@@ -313,6 +326,20 @@ async fn send(state: &ProxyState, call: &Call<'_>) -> Result<Value, Failed> {
     }
 }
 
+/// One request to WeChat with `token`, by the API's method (a `GET` API
+/// takes no body).
+async fn exchange(
+    client: &WechatClient,
+    call: &Call<'_>,
+    token: &store::Secret,
+) -> Result<Value, WechatError> {
+    let token = Some(("access_token", token));
+    match call.api.method {
+        WechatMethod::Get => client.get_value(call.path, token).await,
+        WechatMethod::Post => client.post_value(call.path, token, call.body).await,
+    }
+}
+
 /// One exchange: the token, the call, and on a token errcode one forced
 /// refresh and one more call.
 async fn send_once(state: &ProxyState, call: &Call<'_>) -> Result<Value, Failed> {
@@ -326,9 +353,7 @@ async fn send_once(state: &ProxyState, call: &Call<'_>) -> Result<Value, Failed>
         .await
         .map_err(not_sent)?;
     let client = state.auth.client();
-    let first = client
-        .post_value(call.path, Some(("access_token", &access.token)), call.body)
-        .await;
+    let first = exchange(client, call, &access.token).await;
     let result = match first {
         Err(WechatError::Api { errcode, .. }) if wechat_api::errcode::is_token_error(errcode) => {
             tracing::info!(authorizer.appid = %call.appid, errcode, "token rejected by WeChat; refreshing once");
@@ -337,9 +362,7 @@ async fn send_once(state: &ProxyState, call: &Call<'_>) -> Result<Value, Failed>
                 .force_refresh_authorizer(call.appid, access.version)
                 .await
                 .map_err(not_sent)?;
-            client
-                .post_value(call.path, Some(("access_token", &fresh.token)), call.body)
-                .await
+            exchange(client, call, &fresh.token).await
         }
         other => other,
     };

@@ -75,8 +75,10 @@ pub struct TenantContext {
     pub api_key_id: String,
     /// May use the raw passthrough.
     pub raw_passthrough: bool,
-    /// The key lacks the `write` scope: WeChat APIs that change something are refused.
-    pub read_only: bool,
+    /// What the key may do (`proxy_read`, `proxy_write` matter here).
+    pub scopes: store::api_keys::KeyScopes,
+    /// The Mini Programs the key may call; `None`: all of its tenant's.
+    pub allowed_appids: Option<Vec<String>>,
 }
 
 /// A tenant API key (`tpk_…`), sent as `Authorization: Bearer <key>`.
@@ -100,12 +102,16 @@ pub(crate) async fn tenant_for_key(
     key: &str,
 ) -> Result<TenantContext, Problem> {
     match state.auth.store().cached_tenant_for_api_key(key).await {
-        Ok(Some((key, tenant))) => Ok(TenantContext {
-            read_only: !store::api_keys::has_scope(&key, store::api_keys::SCOPE_WRITE),
-            tenant_id: tenant.id,
-            api_key_id: key.id,
-            raw_passthrough: tenant.raw_passthrough,
-        }),
+        Ok(Some((key, tenant))) => {
+            state.auth.store().note_key_use(&key.id);
+            Ok(TenantContext {
+                tenant_id: tenant.id,
+                api_key_id: key.id,
+                raw_passthrough: tenant.raw_passthrough,
+                scopes: key.scopes,
+                allowed_appids: key.allowed_appids,
+            })
+        }
         Ok(None) => Err(Problem::unauthorized(
             "unknown, revoked, expired or suspended API key",
         )),

@@ -190,6 +190,12 @@ struct LocalCounters {
 /// bounded by the live windows' keys.
 const SWEEP_EVERY: usize = 10_000;
 
+/// At most this many live counters in this process (a Redis outage during
+/// a day with millions of users must not grow memory without bound). When
+/// full, a call with a counter not yet tracked is let through uncounted:
+/// the same fail-open choice as the outage itself.
+const MAX_LOCAL_COUNTERS: usize = 200_000;
+
 impl LocalCounters {
     fn value(&self, key: &str, now: i64) -> u64 {
         self.counters
@@ -214,6 +220,21 @@ impl LocalCounters {
         if self.inserts >= SWEEP_EVERY {
             self.counters.retain(|_, (_, expires)| *expires > now);
             self.inserts = 0;
+        }
+        let new_keys = specs
+            .iter()
+            .filter(|s| !self.counters.contains_key(&s.key))
+            .count();
+        if self.counters.len() + new_keys > MAX_LOCAL_COUNTERS {
+            self.counters.retain(|_, (_, expires)| *expires > now);
+            if self.counters.len() + new_keys > MAX_LOCAL_COUNTERS {
+                ::metrics::counter!(crate::metrics::LOCAL_COUNTERS_FULL).increment(1);
+                return Outcome {
+                    exhausted: None,
+                    values,
+                    shared: false,
+                };
+            }
         }
         let mut out = Vec::with_capacity(specs.len());
         for spec in specs {
@@ -248,6 +269,29 @@ mod tests {
             limit,
             ttl_secs: 60,
         }
+    }
+
+    #[test]
+    fn local_counters_are_bounded() {
+        let mut local = LocalCounters::default();
+        for i in 0..MAX_LOCAL_COUNTERS {
+            local.check_and_increment(&[spec(&i.to_string(), Some(1))], 0);
+        }
+        assert_eq!(local.counters.len(), MAX_LOCAL_COUNTERS);
+        // Full: a new key passes uncounted, nothing grows.
+        let extra = local.check_and_increment(&[spec("new", Some(1))], 0);
+        assert_eq!(extra.exhausted, None);
+        assert_eq!(local.counters.len(), MAX_LOCAL_COUNTERS);
+        // Known keys are still limited.
+        assert_eq!(
+            local
+                .check_and_increment(&[spec("0", Some(1))], 0)
+                .exhausted,
+            Some(0)
+        );
+        // Expired windows make room again.
+        local.check_and_increment(&[spec("new", Some(1))], 61);
+        assert_eq!(local.counters.len(), 1);
     }
 
     #[test]

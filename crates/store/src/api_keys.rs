@@ -1,8 +1,13 @@
 //! Tenant API keys. The key is shown once at creation; only its SHA-256 is
 //! stored. Keys carry 256 bits of randomness, so a fast hash is safe here
 //! (slow password hashes exist for low-entropy human passwords).
+use std::collections::BTreeSet;
+
 use rand::RngCore as _;
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::ExprTrait,
+};
 use sha2::{Digest, Sha256};
 
 use crate::{
@@ -20,17 +25,154 @@ pub fn hash_key(key: &str) -> String {
     hex::encode(Sha256::digest(key.as_bytes()))
 }
 
-pub const SCOPE_READ: &str = "read";
-pub const SCOPE_WRITE: &str = "write";
-
-/// Whether `key` lists `scope` (scopes are stored comma-separated).
-pub fn has_scope(key: &api_key::Model, scope: &str) -> bool {
-    key.scopes.split(',').any(|s| s.trim() == scope)
+/// What a key may do. Stored as its snake_case name; a stored name this
+/// version does not know is an error, never a default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum KeyScope {
+    /// Proxied WeChat APIs that only read.
+    ProxyRead,
+    /// Proxied WeChat APIs that change something (and the raw passthrough).
+    ProxyWrite,
+    /// The tenant's own resources through the admin API, reading.
+    AdminRead,
+    /// The tenant's own resources through the admin API, changing them
+    /// (keys, webhooks, links, revoking Mini Programs).
+    AdminWrite,
 }
 
-/// Whether `key` still works at `at`: not revoked, not expired.
-pub fn key_usable(key: &api_key::Model, at: chrono::DateTime<chrono::Utc>) -> bool {
-    key.revoked_at.is_none() && key.expires_at.is_none_or(|e| e > at)
+impl KeyScope {
+    pub const ALL: [KeyScope; 4] = [
+        KeyScope::ProxyRead,
+        KeyScope::ProxyWrite,
+        KeyScope::AdminRead,
+        KeyScope::AdminWrite,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyScope::ProxyRead => "proxy_read",
+            KeyScope::ProxyWrite => "proxy_write",
+            KeyScope::AdminRead => "admin_read",
+            KeyScope::AdminWrite => "admin_write",
+        }
+    }
+}
+
+impl std::str::FromStr for KeyScope {
+    type Err = StoreError;
+
+    fn from_str(s: &str) -> Result<Self, StoreError> {
+        KeyScope::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| StoreError::Invalid {
+                what: "API key scope",
+                value: s.chars().take(32).collect(),
+            })
+    }
+}
+
+/// A key's scopes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeyScopes(BTreeSet<KeyScope>);
+
+impl KeyScopes {
+    /// What a new key gets unless asked otherwise: the proxy, read and
+    /// write; administration only when asked for.
+    pub fn proxy() -> Self {
+        Self::from_iter([KeyScope::ProxyRead, KeyScope::ProxyWrite])
+    }
+
+    pub fn contains(&self, scope: KeyScope) -> bool {
+        self.0.contains(&scope)
+    }
+
+    /// Whether every scope of `self` is in `other`.
+    pub fn is_subset(&self, other: &KeyScopes) -> bool {
+        self.0.is_subset(&other.0)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = KeyScope> + '_ {
+        self.0.iter().copied()
+    }
+
+    fn parse(stored: &str) -> Result<Self, StoreError> {
+        stored
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::parse)
+            .collect::<Result<BTreeSet<_>, _>>()
+            .map(Self)
+    }
+
+    fn to_stored(&self) -> String {
+        self.iter()
+            .map(KeyScope::as_str)
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
+impl FromIterator<KeyScope> for KeyScopes {
+    fn from_iter<I: IntoIterator<Item = KeyScope>>(iter: I) -> Self {
+        Self(iter.into_iter().collect())
+    }
+}
+
+/// An API key as the rest of tpgate sees it: never its hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKey {
+    pub id: String,
+    pub tenant_id: String,
+    pub name: String,
+    /// The first characters of the key, to tell keys apart.
+    pub prefix: String,
+    pub scopes: KeyScopes,
+    /// The appids it may call; `None`: every appid of its tenant.
+    pub allowed_appids: Option<Vec<String>>,
+    /// The key that created it, if a key did.
+    pub created_by_key_id: Option<String>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub revoked_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub last_used_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl ApiKey {
+    /// Whether it still works at `at`: not revoked, not expired.
+    pub fn usable(&self, at: chrono::DateTime<chrono::Utc>) -> bool {
+        self.revoked_at.is_none() && self.expires_at.is_none_or(|e| e > at)
+    }
+
+    /// Whether it may call `appid` (its tenant's ownership is checked apart).
+    pub fn may_call(&self, appid: &str) -> bool {
+        self.allowed_appids
+            .as_ref()
+            .is_none_or(|list| list.iter().any(|a| a == appid))
+    }
+}
+
+impl TryFrom<api_key::Model> for ApiKey {
+    type Error = StoreError;
+
+    fn try_from(m: api_key::Model) -> Result<Self, StoreError> {
+        Ok(Self {
+            scopes: KeyScopes::parse(&m.scopes)?,
+            allowed_appids: m
+                .allowed_appids
+                .map(|list| list.split(',').map(str::to_owned).collect()),
+            id: m.id,
+            tenant_id: m.tenant_id,
+            name: m.name,
+            prefix: m.prefix,
+            created_by_key_id: m.created_by_key_id,
+            created_at: m.created_at,
+            revoked_at: m.revoked_at,
+            last_used_at: m.last_used_at,
+            expires_at: m.expires_at,
+        })
+    }
 }
 
 /// A key to create.
@@ -38,17 +180,21 @@ pub fn key_usable(key: &api_key::Model, at: chrono::DateTime<chrono::Utc>) -> bo
 pub struct NewApiKey {
     pub name: String,
     pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
-    /// Subset of [`SCOPE_READ`], [`SCOPE_WRITE`].
-    pub scopes: Vec<String>,
+    pub scopes: KeyScopes,
+    pub allowed_appids: Option<Vec<String>>,
+    /// The key creating it, when a key does (revoked with it).
+    pub created_by_key_id: Option<String>,
 }
 
 impl NewApiKey {
-    /// A read-write key that never expires.
+    /// A proxy key (read and write) that never expires.
     pub fn named(name: &str) -> Self {
         Self {
             name: name.to_owned(),
             expires_at: None,
-            scopes: vec![SCOPE_READ.to_owned(), SCOPE_WRITE.to_owned()],
+            scopes: KeyScopes::proxy(),
+            allowed_appids: None,
+            created_by_key_id: None,
         }
     }
 }
@@ -59,7 +205,7 @@ impl Store {
         &self,
         tenant_id: &str,
         new: &NewApiKey,
-    ) -> Result<(api_key::Model, Secret), StoreError> {
+    ) -> Result<(ApiKey, Secret), StoreError> {
         let mut raw = [0u8; 32];
         rand::rng().fill_bytes(&mut raw);
         let key = format!("{KEY_PREFIX}{}", hex::encode(raw));
@@ -74,14 +220,16 @@ impl Store {
             revoked_at: Set(None),
             last_used_at: Set(None),
             expires_at: Set(new.expires_at),
-            scopes: Set(new.scopes.join(",")),
+            scopes: Set(new.scopes.to_stored()),
+            allowed_appids: Set(new.allowed_appids.as_ref().map(|list| list.join(","))),
+            created_by_key_id: Set(new.created_by_key_id.clone()),
         };
         api_key::Entity::insert(row).exec(self.db()).await?;
         let model = api_key::Entity::find_by_id(id)
             .one(self.db())
             .await?
             .ok_or(StoreError::NotFound("api key"))?;
-        Ok((model, Secret::new(key)))
+        Ok((model.try_into()?, Secret::new(key)))
     }
 
     /// The active tenant a key belongs to, if the key exists, is not revoked
@@ -89,7 +237,7 @@ impl Store {
     pub async fn tenant_for_api_key(
         &self,
         key: &str,
-    ) -> Result<Option<(api_key::Model, tenant::Model)>, StoreError> {
+    ) -> Result<Option<(ApiKey, tenant::Model)>, StoreError> {
         if !key.starts_with(KEY_PREFIX) {
             return Ok(None);
         }
@@ -101,7 +249,8 @@ impl Store {
         else {
             return Ok(None);
         };
-        if !key_usable(&api_key, now()) {
+        let api_key = ApiKey::try_from(api_key)?;
+        if !api_key.usable(now()) {
             return Ok(None);
         }
         let tenant = self.tenant(&api_key.tenant_id).await?;
@@ -115,11 +264,11 @@ impl Store {
     pub async fn cached_tenant_for_api_key(
         &self,
         key: &str,
-    ) -> Result<Option<(api_key::Model, tenant::Model)>, StoreError> {
+    ) -> Result<Option<(ApiKey, tenant::Model)>, StoreError> {
         let hash = hash_key(key);
         if let Some(entry) = self.cache.api_keys.get(&hash) {
             // A cached key may have expired since it was cached.
-            return Ok(entry.filter(|(k, _)| key_usable(k, now())));
+            return Ok(entry.filter(|(k, _)| k.usable(now())));
         }
         let epoch = self.cache.epoch();
         let entry = self.tenant_for_api_key(key).await?;
@@ -133,47 +282,136 @@ impl Store {
         tenant_id: &str,
         after: Option<&str>,
         limit: u64,
-    ) -> Result<Vec<api_key::Model>, StoreError> {
+    ) -> Result<Vec<ApiKey>, StoreError> {
         let mut query = api_key::Entity::find()
             .filter(api_key::Column::TenantId.eq(tenant_id))
             .order_by_asc(api_key::Column::Id);
         if let Some(after) = after {
             query = query.filter(api_key::Column::Id.gt(after));
         }
-        Ok(query.limit(limit).all(self.db()).await?)
+        query
+            .limit(limit)
+            .all(self.db())
+            .await?
+            .into_iter()
+            .map(ApiKey::try_from)
+            .collect()
     }
 
     pub async fn api_key(
         &self,
         tenant_id: &str,
         key_id: &str,
-    ) -> Result<Option<api_key::Model>, StoreError> {
-        Ok(api_key::Entity::find_by_id(key_id.to_owned())
+    ) -> Result<Option<ApiKey>, StoreError> {
+        api_key::Entity::find_by_id(key_id.to_owned())
             .filter(api_key::Column::TenantId.eq(tenant_id))
             .one(self.db())
-            .await?)
+            .await?
+            .map(ApiKey::try_from)
+            .transpose()
     }
 
-    /// Revokes a key of `tenant_id` (idempotent: revoking twice keeps the
-    /// first time). It stops working at once on every replica.
+    /// Revokes a key of `tenant_id`, and every key it made (and they made),
+    /// idempotently: revoking twice keeps the first time. They stop working
+    /// at once on every replica. Returns the key and how many keys it had
+    /// made that were revoked with it.
     pub async fn revoke_api_key(
         &self,
         tenant_id: &str,
         key_id: &str,
-    ) -> Result<api_key::Model, StoreError> {
-        api_key::Entity::update_many()
-            .set(api_key::ActiveModel {
-                revoked_at: Set(Some(now())),
-                ..Default::default()
-            })
-            .filter(api_key::Column::Id.eq(key_id))
-            .filter(api_key::Column::TenantId.eq(tenant_id))
-            .filter(api_key::Column::RevokedAt.is_null())
-            .exec(self.db())
-            .await?;
+    ) -> Result<(ApiKey, u64), StoreError> {
+        let at = now();
+        let revoke = |ids: Vec<String>| {
+            api_key::Entity::update_many()
+                .set(api_key::ActiveModel {
+                    revoked_at: Set(Some(at)),
+                    ..Default::default()
+                })
+                .filter(api_key::Column::Id.is_in(ids))
+                .filter(api_key::Column::TenantId.eq(tenant_id))
+                .filter(api_key::Column::RevokedAt.is_null())
+                .exec(self.db())
+        };
+        revoke(vec![key_id.to_owned()]).await?;
+        // Descendants, generation by generation (keys only make keys of
+        // their own tenant, and the tree is shallow in practice).
+        let mut frontier = vec![key_id.to_owned()];
+        let mut descendants = 0u64;
+        while !frontier.is_empty() {
+            let children: Vec<String> = api_key::Entity::find()
+                .filter(api_key::Column::CreatedByKeyId.is_in(frontier))
+                .filter(api_key::Column::TenantId.eq(tenant_id))
+                .all(self.db())
+                .await?
+                .into_iter()
+                .map(|k| k.id)
+                .collect();
+            if !children.is_empty() {
+                descendants += revoke(children.clone()).await?.rows_affected;
+            }
+            frontier = children;
+        }
         self.forget_cached_everywhere().await;
-        self.api_key(tenant_id, key_id)
+        let key = self
+            .api_key(tenant_id, key_id)
             .await?
-            .ok_or(StoreError::NotFound("api key"))
+            .ok_or(StoreError::NotFound("api key"))?;
+        Ok((key, descendants))
+    }
+
+    /// Notes that a key was used now; [`Store::flush_key_uses`] writes it.
+    /// In memory only, so the hot path never writes to the database.
+    pub fn note_key_use(&self, key_id: &str) {
+        let mut uses = self.key_uses.lock().unwrap_or_else(|p| p.into_inner());
+        uses.insert(key_id.to_owned(), now());
+    }
+
+    /// Writes the noted uses as `last_used_at` (one statement per key used
+    /// since the last flush, only ever moving forward); returns how many.
+    pub async fn flush_key_uses(&self) -> Result<usize, StoreError> {
+        let used: Vec<(String, chrono::DateTime<chrono::Utc>)> = {
+            let mut uses = self.key_uses.lock().unwrap_or_else(|p| p.into_inner());
+            uses.drain().collect()
+        };
+        for (id, at) in &used {
+            api_key::Entity::update_many()
+                .set(api_key::ActiveModel {
+                    last_used_at: Set(Some(*at)),
+                    ..Default::default()
+                })
+                .filter(api_key::Column::Id.eq(id.as_str()))
+                .filter(
+                    api_key::Column::LastUsedAt
+                        .is_null()
+                        .or(api_key::Column::LastUsedAt.lt(*at)),
+                )
+                .exec(self.db())
+                .await?;
+        }
+        Ok(used.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scopes_round_trip_and_unknown_ones_are_refused() {
+        let all = KeyScopes::from_iter(KeyScope::ALL);
+        assert_eq!(KeyScopes::parse(&all.to_stored()).unwrap(), all);
+        assert_eq!(
+            all.to_stored(),
+            "proxy_read,proxy_write,admin_read,admin_write"
+        );
+        assert!(KeyScopes::proxy().is_subset(&all));
+        assert!(!all.is_subset(&KeyScopes::proxy()));
+        // A value from the future (or a typo) is an error, not "active".
+        assert!(matches!(
+            KeyScopes::parse("proxy_read,superuser"),
+            Err(StoreError::Invalid { .. })
+        ));
+        // The pre-scope vocabulary is migrated, never read.
+        assert!(KeyScopes::parse("read,write").is_err());
     }
 }

@@ -115,3 +115,14 @@ impl Store {
             .collect())
     }
 }
+
+impl Store {
+    /// Deletes audit entries older than `before`; returns how many.
+    pub async fn purge_audit_before(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        Ok(audit_entry::Entity::delete_many()
+            .filter(audit_entry::Column::OccurredAt.lt(before))
+            .exec(self.db())
+            .await?
+            .rows_affected)
+    }
+}

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait,
+    QuerySelect, TransactionTrait, sea_query::ExprTrait,
 };
 
 use crate::{
@@ -193,11 +193,17 @@ impl Store {
                         access_token_sealed: Set(access_sealed),
                         access_token_expires_at: Set(expires_at),
                         token_refreshed_at: Set(Some(at)),
-                        version: Set(row.version + 1),
                         authorized_at: Set(at),
                         updated_at: Set(at),
                         ..Default::default()
                     })
+                    // In SQL, not from the row read above: a refresh that
+                    // committed in between must not leave two writes with
+                    // the same version.
+                    .col_expr(
+                        authorizer::Column::Version,
+                        sea_orm::sea_query::Expr::col(authorizer::Column::Version).add(1),
+                    )
                     .filter(authorizer::Column::Appid.eq(auth.appid.clone()))
                     .exec(&txn)
                     .await?;

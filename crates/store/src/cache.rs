@@ -21,10 +21,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crate::{
-    authorizers::AuthorizerInfo,
-    entity::{api_key, tenant},
-};
+use crate::{authorizers::AuthorizerInfo, entity::tenant};
 
 /// Entries per map before expired ones are swept (and, if still full, all
 /// dropped): bounds memory whatever the traffic.
@@ -91,7 +88,7 @@ impl<K: Eq + Hash, V: Clone> TtlMap<K, V> {
     }
 }
 
-pub(crate) type KeyEntry = Option<(api_key::Model, tenant::Model)>;
+pub(crate) type KeyEntry = Option<(crate::api_keys::ApiKey, tenant::Model)>;
 
 pub(crate) struct HotCache {
     pub(crate) ttl: Duration,

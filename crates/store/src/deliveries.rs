@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Statement,
+    QueryOrder, QuerySelect, Statement, TransactionTrait,
 };
 
 use crate::{
@@ -38,21 +38,7 @@ pub(crate) async fn enqueue<C: ConnectionTrait>(
         .into_iter()
         .map(WebhookEndpoint::from)
         .filter(|e| e.subscribes_to(event_type))
-        .map(|e| delivery::ActiveModel {
-            id: Set(new_id()),
-            event_id: Set(event_id.to_owned()),
-            endpoint_id: Set(e.id),
-            tenant_id: Set(tenant_id.to_owned()),
-            status: Set(PENDING.to_owned()),
-            attempts: Set(0),
-            next_attempt_at_ms: Set(at.timestamp_millis()),
-            lease_until_ms: Set(None),
-            last_status_code: Set(None),
-            last_error: Set(None),
-            last_attempt_at: Set(None),
-            delivered_at: Set(None),
-            created_at: Set(at),
-        })
+        .map(|e| pending_row(event_id, &e.id, tenant_id, at))
         .collect();
     let n = rows.len() as u64;
     if n > 0 {
@@ -61,6 +47,37 @@ pub(crate) async fn enqueue<C: ConnectionTrait>(
             .await?;
     }
     Ok(n)
+}
+
+/// Events per replay batch (one transaction each).
+const REPLAY_BATCH: usize = 50;
+/// Rows per insert statement (SQLite allows 32 766 parameters).
+const INSERT_CHUNK: usize = 500;
+/// Pause between replay batches, so pushes get the database.
+const REPLAY_PAUSE: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// A new pending delivery of `event_id` to `endpoint_id`, due now.
+fn pending_row(
+    event_id: &str,
+    endpoint_id: &str,
+    tenant_id: &str,
+    at: DateTime<Utc>,
+) -> delivery::ActiveModel {
+    delivery::ActiveModel {
+        id: Set(new_id()),
+        event_id: Set(event_id.to_owned()),
+        endpoint_id: Set(endpoint_id.to_owned()),
+        tenant_id: Set(tenant_id.to_owned()),
+        status: Set(PENDING.to_owned()),
+        attempts: Set(0),
+        next_attempt_at_ms: Set(at.timestamp_millis()),
+        lease_until_ms: Set(None),
+        last_status_code: Set(None),
+        last_error: Set(None),
+        last_attempt_at: Set(None),
+        delivered_at: Set(None),
+        created_at: Set(at),
+    }
 }
 
 /// A claimed delivery with what sending it needs.
@@ -373,17 +390,53 @@ impl Store {
 
     /// Replays the events `filter` matches, oldest first, at most `limit`:
     /// returns (events replayed, deliveries created).
+    ///
+    /// In batches of [`REPLAY_BATCH`] events, each one transaction of
+    /// multi-row inserts, with a pause between batches: a large replay
+    /// (1 000 events × 20 endpoints) never holds the database (SQLite's one
+    /// writer included) long enough to delay WeChat's pushes.
     pub async fn replay_events(
         &self,
         filter: &crate::events::EventFilter,
         limit: u64,
     ) -> Result<(u64, u64), StoreError> {
         let events = self.list_events_oldest_first(filter, limit).await?;
+        let mut endpoints: std::collections::HashMap<String, Vec<WebhookEndpoint>> =
+            std::collections::HashMap::new();
         let mut deliveries = 0;
-        for ev in &events {
-            if let Some(tenant_id) = &ev.tenant_id {
-                deliveries += enqueue(self.db(), &ev.id, tenant_id, &ev.event_type).await?;
+        for batch in events.chunks(REPLAY_BATCH) {
+            let at = now();
+            let mut rows = Vec::new();
+            for ev in batch {
+                let Some(tenant_id) = &ev.tenant_id else {
+                    continue;
+                };
+                if !endpoints.contains_key(tenant_id) {
+                    let list = endpoint::Entity::find()
+                        .filter(endpoint::Column::TenantId.eq(tenant_id.as_str()))
+                        .all(self.db())
+                        .await?
+                        .into_iter()
+                        .map(WebhookEndpoint::from)
+                        .collect();
+                    endpoints.insert(tenant_id.clone(), list);
+                }
+                for e in endpoints[tenant_id]
+                    .iter()
+                    .filter(|e| e.subscribes_to(&ev.event_type))
+                {
+                    rows.push(pending_row(&ev.id, &e.id, tenant_id, at));
+                }
             }
+            deliveries += rows.len() as u64;
+            let txn = self.db().begin().await?;
+            for chunk in rows.chunks(INSERT_CHUNK) {
+                delivery::Entity::insert_many(chunk.to_vec())
+                    .exec_without_returning(&txn)
+                    .await?;
+            }
+            txn.commit().await?;
+            tokio::time::sleep(REPLAY_PAUSE).await;
         }
         Ok((events.len() as u64, deliveries))
     }
@@ -438,11 +491,11 @@ mod tests {
             event_types: types,
         };
         let (all, _) = store
-            .create_webhook(&tenant.id, &hook(vec![]))
+            .create_webhook(&tenant.id, &hook(vec![]), 20)
             .await
             .unwrap();
         store
-            .create_webhook(&tenant.id, &hook(vec!["other".into()]))
+            .create_webhook(&tenant.id, &hook(vec!["other".into()]), 20)
             .await
             .unwrap();
         let event = |key: &str| NewEvent {

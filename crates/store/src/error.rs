@@ -16,6 +16,10 @@ pub enum StoreError {
     Seal(#[from] SealError),
     #[error("database error: {0}")]
     Db(DbErr),
+    /// A stored value this version does not understand (e.g. an unknown
+    /// scope): refused loudly, never read as a default.
+    #[error("stored {what} is not valid: {value:?}")]
+    Invalid { what: &'static str, value: String },
 }
 
 impl From<DbErr> for StoreError {

@@ -178,3 +178,35 @@ impl EventFilter {
         query
     }
 }
+
+impl Store {
+    /// Deletes events that occurred before `before`, with their finished
+    /// deliveries, except events still waiting for a delivery. Returns how
+    /// many events went.
+    pub async fn purge_events_before(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        use sea_orm::sea_query::{Expr, ExprTrait, Query};
+
+        use crate::{deliveries::PENDING, entity::webhook_delivery as delivery};
+        let old_events = Query::select()
+            .column(event::Column::Id)
+            .from(event::Entity)
+            .and_where(Expr::col(event::Column::OccurredAt).lt(before))
+            .to_owned();
+        delivery::Entity::delete_many()
+            .filter(delivery::Column::Status.ne(PENDING))
+            .filter(Expr::col(delivery::Column::EventId).in_subquery(old_events))
+            .exec(self.db())
+            .await?;
+        let waiting = Query::select()
+            .column(delivery::Column::EventId)
+            .from(delivery::Entity)
+            .and_where(Expr::col(delivery::Column::Status).eq(PENDING))
+            .to_owned();
+        let result = event::Entity::delete_many()
+            .filter(event::Column::OccurredAt.lt(before))
+            .filter(Expr::col(event::Column::Id).not_in_subquery(waiting))
+            .exec(self.db())
+            .await?;
+        Ok(result.rows_affected)
+    }
+}

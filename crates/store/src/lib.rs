@@ -57,6 +57,10 @@ pub struct Store {
     redis_prefix: Arc<str>,
     sealer: Arc<Sealer>,
     cache: Arc<cache::HotCache>,
+    /// API keys used since the last flush, and when: `last_used_at` is
+    /// written in batches, never on the request path.
+    key_uses:
+        Arc<std::sync::Mutex<std::collections::HashMap<String, chrono::DateTime<chrono::Utc>>>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -139,6 +143,7 @@ impl Store {
             redis_prefix: Arc::from("tpgate"),
             sealer: Arc::new(sealer),
             cache: Arc::new(cache::HotCache::new(DEFAULT_CACHE_TTL)),
+            key_uses: Arc::default(),
         })
     }
 

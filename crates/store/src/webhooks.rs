@@ -7,11 +7,15 @@
 use chrono::{DateTime, Utc};
 use rand::RngCore as _;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, TransactionTrait,
 };
 
-use crate::{Secret, Store, StoreError, entity::webhook_endpoint as endpoint, new_id, now};
+use crate::{
+    Secret, Store, StoreError,
+    entity::{tenant, webhook_endpoint as endpoint},
+    new_id, now,
+};
 
 /// Every signing secret starts with this, so a leaked one is recognisable.
 pub const SECRET_PREFIX: &str = "whsec_";
@@ -102,10 +106,14 @@ pub struct WebhookUpdate {
 
 impl Store {
     /// Creates an endpoint; returns it and its signing secret (shown once).
+    /// Creates an endpoint, unless the tenant has `max_per_tenant` already
+    /// (a conflict): each push writes one delivery per endpoint, so the
+    /// number bounds the work one event can cause.
     pub async fn create_webhook(
         &self,
         tenant_id: &str,
         new: &NewWebhook,
+        max_per_tenant: u64,
     ) -> Result<(WebhookEndpoint, Secret), StoreError> {
         let id = new_id();
         let secret = new_secret();
@@ -126,7 +134,27 @@ impl Store {
             created_at: Set(at),
             updated_at: Set(at),
         };
-        endpoint::Entity::insert(row).exec(self.db()).await?;
+        let txn = self.db().begin().await?;
+        if txn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+            // Concurrent creates for one tenant queue here, so the count
+            // below sees every committed endpoint (SQLite has one writer).
+            tenant::Entity::find_by_id(tenant_id.to_owned())
+                .lock_exclusive()
+                .one(&txn)
+                .await?;
+        }
+        endpoint::Entity::insert(row).exec(&txn).await?;
+        let count = endpoint::Entity::find()
+            .filter(endpoint::Column::TenantId.eq(tenant_id))
+            .count(&txn)
+            .await?;
+        if count > max_per_tenant {
+            txn.rollback().await?;
+            return Err(StoreError::Conflict(format!(
+                "the tenant has {max_per_tenant} webhook endpoints already, the most allowed; delete one first"
+            )));
+        }
+        txn.commit().await?;
         let created = self
             .webhook(tenant_id, &id)
             .await?

@@ -3,7 +3,7 @@ use std::{future::Future, sync::Arc};
 use admin_api::{AdminState, JwtConfig, jwt::PublicKeys};
 use anyhow::Context;
 use api_proxy::{PermissionMap, ProxyApi, ProxyState};
-use poem::{EndpointExt, Route, middleware::Tracing};
+use poem::{EndpointExt, Route};
 use poem_openapi::OpenApiService;
 use problem::Problem;
 use store::Store;
@@ -59,6 +59,7 @@ pub struct Application {
     /// How long in-flight requests may finish after a shutdown signal.
     drain: std::time::Duration,
     dispatcher: webhooks::Dispatcher,
+    retention: crate::workers::Retention,
 }
 
 /// Binds `addr`, or takes an already bound listener (tests, sandbox).
@@ -148,6 +149,11 @@ impl Application {
                     )?,
             },
             public_base_url: config.public_base_url.clone(),
+            throttle: state.throttle.clone(),
+            limits: admin_api::AdminLimits {
+                max_webhooks_per_tenant: config.webhooks.max_endpoints_per_tenant,
+                replays_per_tenant_per_hour: config.webhooks.replays_per_tenant_per_hour,
+            },
         };
         let (listener, port) = bind(listener, config.listen, "listen").await?;
         let (ops_listener, ops_port) = bind(None, config.ops_listen, "ops_listen").await?;
@@ -166,6 +172,7 @@ impl Application {
             background_tasks: config.background_tasks,
             drain: std::time::Duration::from_secs(config.shutdown_drain_secs),
             dispatcher,
+            retention: config.retention.housekeeping(),
         })
     }
 
@@ -196,6 +203,7 @@ impl Application {
                 self.state.auth.clone(),
                 self.state.limiter.clone(),
                 self.dispatcher.clone(),
+                self.retention,
                 stop_rx.clone(),
             )
         } else {
@@ -299,7 +307,7 @@ fn router(
         .data(proxy)
         .catch_all_error(problem_for)
         .with(guard)
-        .with(Tracing)
+        .with(crate::request_log::RequestLog)
         .boxed()
 }
 
@@ -314,7 +322,7 @@ fn ops_router(state: AppState, limits: &BodyLimits) -> poem::endpoint::BoxEndpoi
         .with(limits.other)
         .data(state)
         .catch_all_error(problem_for)
-        .with(Tracing)
+        .with(crate::request_log::RequestLog)
         .boxed()
 }
 

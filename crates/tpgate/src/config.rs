@@ -37,9 +37,11 @@
 //! | `webhooks.timeout_secs` / `.poll_interval_ms` / `.batch` / `.concurrency` | `TPGATE_WEBHOOKS__…` | per-attempt timeout (10), how often to look for due deliveries (1000), claimed per round (64), sent at once (16) |
 //! | `webhooks.retry_schedule_secs` / `.disable_after_failures` / `.disable_after_failing_secs` | | delays between attempts (10 s … 8 h, 11 retries over ~32 h, then dead-lettered); an endpoint is disabled after this many consecutive failed attempts (100) spread over at least this long (86400) |
 //! | `webhooks.retention_days` | | delivered and dead deliveries are deleted after this many days (30); events stay and can be replayed |
+//! | `webhooks.max_endpoints_per_tenant` / `.replays_per_tenant_per_hour` | | endpoints a tenant may create (20: each event is one delivery per endpoint), replay requests per tenant per hour (20; 0 = no limit) |
 //! | `webhooks.allow_private_targets` | `TPGATE_WEBHOOKS__ALLOW_PRIVATE_TARGETS` | deliver to any address and port: loopback and private addresses too, and ports outside `allowed_ports` or in `denied_ports` (local receivers often take random high ports) (default `false`: tenants' URLs may only reach public addresses on allowed ports, against SSRF; the sandbox sets `true`) |
 //! | `webhooks.allowed_ports` / `.denied_ports` | `TPGATE_WEBHOOKS__ALLOWED_PORTS` / `__DENIED_PORTS` | the ports a delivery may use (the URL's, else its scheme's default): allowed and not denied; items are ports or inclusive ranges, in TOML `[80, 443, "1024-65535"]`, by env a bracketed list `[80, 443, 1024-65535]`. Default allowed: `[80, 443, "1024-65535"]`; default denied: well-known ports of internal services (databases, caches, queues, cluster and container APIs, proxies, remote administration; the list is `webhooks::target::INTERNAL_SERVICE_PORTS` and the README) — setting `denied_ports` replaces that whole list |
 //! | `webhooks.proxy_url` | `TPGATE_WEBHOOKS__PROXY_URL` | send deliveries through this `http://` or `https://` proxy (credentials may be in the URL). Default none: deliveries connect directly and `HTTP_PROXY` / `HTTPS_PROXY` / `ALL_PROXY` are ignored for them. With a proxy, tpgate still checks ports and IP literals but cannot see the address a name leads to: enforce egress rules (public addresses only) at the proxy |
+//! | `retention.events_days` / `.audit_days` | `TPGATE_RETENTION__…` | events (with their finished deliveries; not those still being delivered) are deleted after 90 days, audit entries after 365 (0 = keep forever); expired onboarding visits are deleted within the hour, finished deliveries after `webhooks.retention_days` |
 //! | `background_tasks` | `TPGATE_BACKGROUND_TASKS` | run the ticket watchdog and the refresh sweep (default `true`) |
 //! | `migrate_on_start` | `TPGATE_MIGRATE_ON_START` | `serve` applies pending migrations before listening (default `true`); `false` when a separate `tpgate migrate` (the Helm hook) does it, so pods can use a database user without DDL rights — `/readyz` is 503 until the schema is current |
 //! | `shutdown_drain_secs` | `TPGATE_SHUTDOWN_DRAIN_SECS` | after SIGTERM, how long in-flight requests may finish (default 25; keep it below Kubernetes' grace period) |
@@ -67,6 +69,7 @@ pub struct Config {
     pub ops_listen: SocketAddr,
     pub http: HttpSettings,
     pub onboarding: OnboardingSettings,
+    pub retention: RetentionSettings,
     pub public_base_url: Url,
     pub database_url: String,
     pub redis_url: Option<String>,
@@ -109,6 +112,10 @@ pub struct WebhookConfig {
     pub proxy_url: Option<Url>,
     /// Days finished deliveries are kept.
     pub retention_days: u64,
+    /// Endpoints a tenant may have (each push writes one delivery per endpoint).
+    pub max_endpoints_per_tenant: u64,
+    /// Replay requests (one event or many) a tenant may make per hour.
+    pub replays_per_tenant_per_hour: u64,
 }
 
 impl Default for WebhookConfig {
@@ -129,6 +136,8 @@ impl Default for WebhookConfig {
             denied_ports: d.ports.denied,
             proxy_url: d.proxy,
             retention_days: d.retention.as_secs() / 86400,
+            max_endpoints_per_tenant: 20,
+            replays_per_tenant_per_hour: 20,
         }
     }
 }
@@ -263,6 +272,37 @@ impl Default for HttpSettings {
     }
 }
 
+/// How long records that would otherwise grow forever are kept, in days
+/// (0: forever). Deleted hourly by the housekeeping task.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionSettings {
+    /// Events (with their finished deliveries); events still waiting for
+    /// a delivery are kept.
+    pub events_days: u64,
+    /// The admin audit log.
+    pub audit_days: u64,
+}
+
+impl Default for RetentionSettings {
+    fn default() -> Self {
+        Self {
+            events_days: 90,
+            audit_days: 365,
+        }
+    }
+}
+
+impl RetentionSettings {
+    pub fn housekeeping(&self) -> crate::workers::Retention {
+        let days = |d: u64| (d > 0).then(|| Duration::from_secs(d.saturating_mul(86_400)));
+        crate::workers::Retention {
+            events: days(self.events_days),
+            audit: days(self.audit_days),
+        }
+    }
+}
+
 /// Throttles of the merchant-facing onboarding pages (each click can cost
 /// an `api_create_preauthcode`, each completion an `api_query_auth`, on
 /// the platform's quota that every tenant shares).
@@ -375,6 +415,7 @@ impl Default for Config {
             ops_listen: "0.0.0.0:9090".parse().expect("valid default address"),
             http: HttpSettings::default(),
             onboarding: OnboardingSettings::default(),
+            retention: RetentionSettings::default(),
             public_base_url: Url::parse("http://localhost:8080/").expect("valid default URL"),
             database_url: "sqlite://tpgate.db?mode=rwc".into(),
             redis_url: None,

@@ -16,12 +16,13 @@ mod app;
 pub mod body_limit;
 pub mod client_addr;
 pub mod config;
+mod request_log;
 mod routes;
 pub mod sandbox;
 pub mod server;
 mod spec_guard;
 pub mod telemetry;
-mod workers;
+pub mod workers;
 
 pub use app::{AppState, Application, openapi_service, spec_json};
 pub use config::Config;

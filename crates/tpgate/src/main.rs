@@ -43,8 +43,8 @@ enum Command {
         /// Required for tenant_admin.
         #[arg(long)]
         tenant_id: Option<String>,
-        /// Lifetime in hours.
-        #[arg(long, default_value_t = 12)]
+        /// Lifetime in hours, 1 to 720 (30 days).
+        #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(i64).range(1..=720))]
         ttl_hours: i64,
         /// Sign with this PEM private key (RSA: RS256, Ed25519: EdDSA)
         /// instead of the HS256 secret; tpgate must have its public key.

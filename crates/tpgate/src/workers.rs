@@ -6,12 +6,13 @@
 //!   start offset so replicas do not tick together): see
 //!   `tenant_auth::sweep`;
 //! - the **proxy upkeep** (every 30 s): re-reads rate-limit policies (so an
-//!   operator's change on another replica applies here within 30 s) and
-//!   deletes expired idempotency keys;
+//!   operator's change on another replica applies here within 30 s), writes
+//!   API keys' `last_used_at` (noted in memory by requests) and deletes
+//!   expired idempotency keys;
 //! - the **webhook dispatcher**: sends due deliveries (see `webhooks`);
-//! - **housekeeping** (at start, then hourly): deletes expired onboarding
-//!   visits and counts values sealed with an old key (gauge
-//!   [`SEALED_ON_OLD_KEYS`]).
+//! - **housekeeping** (at start, then hourly): deletes events and audit
+//!   entries past their retention and expired onboarding visits, and counts
+//!   values sealed with an old key (gauge [`SEALED_ON_OLD_KEYS`]).
 //!
 //! All stop when `stop` flips to true; a tick in progress finishes first
 //! (its refreshes release their leases, its deliveries record their outcome).
@@ -30,10 +31,18 @@ const HOUSEKEEPING_INTERVAL: Duration = Duration::from_secs(3600);
 /// `tpgate rotate-keys` before dropping an old key while this is above 0).
 pub const SEALED_ON_OLD_KEYS: &str = "tpgate_sealed_values_on_old_keys";
 
+/// How long housekeeping keeps what would grow forever (`None`: forever).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Retention {
+    pub events: Option<Duration>,
+    pub audit: Option<Duration>,
+}
+
 pub fn spawn(
     auth: TenantAuth,
     limiter: RateLimiter,
     dispatcher: webhooks::Dispatcher,
+    retention: Retention,
     stop: watch::Receiver<bool>,
 ) -> JoinSet<()> {
     let mut tasks = JoinSet::new();
@@ -41,28 +50,14 @@ pub fn spawn(
     tasks.spawn(async move { dispatcher.run(dispatcher_stop).await });
     tasks.spawn(ticket_watchdog(auth.clone(), stop.clone()));
     tasks.spawn(proxy_upkeep(auth.clone(), limiter, stop.clone()));
-    tasks.spawn(housekeeping(auth.clone(), stop.clone()));
+    tasks.spawn(housekeeping(auth.clone(), retention, stop.clone()));
     tasks.spawn(refresh_sweep(auth, stop));
     tasks
 }
 
-async fn housekeeping(auth: TenantAuth, mut stop: watch::Receiver<bool>) {
+async fn housekeeping(auth: TenantAuth, retention: Retention, mut stop: watch::Receiver<bool>) {
     loop {
-        match auth
-            .store()
-            .purge_expired_onboarding_visits(auth.clock().now())
-            .await
-        {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(deleted = n, "expired onboarding visits deleted"),
-            Err(e) => tracing::warn!(error = %e, "could not delete expired onboarding visits"),
-        }
-        match auth.store().sealed_with_old_keys().await {
-            Ok(old) => {
-                metrics::gauge!(SEALED_ON_OLD_KEYS).set(old.total() as f64);
-            }
-            Err(e) => tracing::warn!(error = %e, "could not count values on old sealing keys"),
-        }
+        housekeep(&auth, retention).await;
         if !wait(&mut stop, HOUSEKEEPING_INTERVAL).await {
             return;
         }
@@ -73,6 +68,10 @@ async fn proxy_upkeep(auth: TenantAuth, limiter: RateLimiter, mut stop: watch::R
     while wait(&mut stop, PROXY_UPKEEP_INTERVAL).await {
         if let Err(e) = limiter.reload().await {
             tracing::warn!(error = %e, "could not reload rate-limit policies; keeping the current ones");
+        }
+        match auth.store().flush_key_uses().await {
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "could not record API keys' last use"),
         }
         match auth.store().purge_expired_idempotency_keys().await {
             Ok(0) => {}
@@ -127,5 +126,46 @@ async fn refresh_sweep(auth: TenantAuth, mut stop: watch::Receiver<bool>) {
         if !wait(&mut stop, interval).await {
             return;
         }
+    }
+}
+
+/// One round of housekeeping; every step logs its own failure and the
+/// next steps still run.
+pub async fn housekeep(auth: &TenantAuth, retention: Retention) {
+    let now = auth.clock().now();
+    let before = |keep: Duration| {
+        chrono::Duration::from_std(keep)
+            .ok()
+            .and_then(|keep| now.checked_sub_signed(keep))
+            .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC)
+    };
+    if let Some(keep) = retention.events {
+        match auth.store().purge_events_before(before(keep)).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(deleted = n, "events past their retention deleted"),
+            Err(e) => tracing::warn!(error = %e, "could not delete old events"),
+        }
+    }
+    if let Some(keep) = retention.audit {
+        match auth.store().purge_audit_before(before(keep)).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(deleted = n, "audit entries past their retention deleted"),
+            Err(e) => tracing::warn!(error = %e, "could not delete old audit entries"),
+        }
+    }
+    match auth
+        .store()
+        .purge_expired_onboarding_visits(auth.clock().now())
+        .await
+    {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(deleted = n, "expired onboarding visits deleted"),
+        Err(e) => tracing::warn!(error = %e, "could not delete expired onboarding visits"),
+    }
+    match auth.store().sealed_with_old_keys().await {
+        Ok(old) => {
+            metrics::gauge!(SEALED_ON_OLD_KEYS).set(old.total() as f64);
+        }
+        Err(e) => tracing::warn!(error = %e, "could not count values on old sealing keys"),
     }
 }

@@ -5,8 +5,24 @@
 //! first and the typed body only when it is ok.
 use serde::{Deserialize, Serialize};
 
+/// `Debug` for a WeChat body holding secrets (app secrets, tickets, tokens,
+/// codes): the other fields as usual, the secret ones as `<redacted>`, so a
+/// `{:?}` in a log line or an error never prints one.
+macro_rules! debug_redacting {
+    ($ty:ident { $($field:ident),* } secret { $($secret:ident),* }) => {
+        impl std::fmt::Debug for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($ty))
+                    $(.field(stringify!($field), &self.$field))*
+                    $(.field(stringify!($secret), &"<redacted>"))*
+                    .finish()
+            }
+        }
+    };
+}
+
 /// Body of `POST /cgi-bin/component/api_component_token` (no token in the query).
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq)]
 pub struct ComponentTokenRequest {
     pub component_appid: String,
     pub component_appsecret: String,
@@ -15,7 +31,7 @@ pub struct ComponentTokenRequest {
 }
 
 /// Answer of `api_component_token`.
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq)]
 pub struct ComponentTokenResponse {
     /// Passed as the `component_access_token=` query parameter of component APIs.
     pub component_access_token: String,
@@ -38,7 +54,7 @@ pub struct PreAuthCodeResponse {
 }
 
 /// Body of `POST /cgi-bin/component/api_query_auth?component_access_token=…`.
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq)]
 pub struct QueryAuthRequest {
     pub component_appid: String,
     /// The `auth_code` from the redirect or the `authorized` push.
@@ -52,7 +68,7 @@ pub struct QueryAuthResponse {
 }
 
 /// What an account granted this platform.
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq)]
 pub struct AuthorizationInfo {
     pub authorizer_appid: String,
     /// Present only when the account granted API permissions.
@@ -105,7 +121,7 @@ pub struct ConfirmInfo {
 }
 
 /// Body of `POST /cgi-bin/component/api_authorizer_token?component_access_token=…`.
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq)]
 pub struct AuthorizerTokenRequest {
     pub component_appid: String,
     pub authorizer_appid: String,
@@ -113,7 +129,7 @@ pub struct AuthorizerTokenRequest {
 }
 
 /// Answer of `api_authorizer_token`.
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq)]
 pub struct AuthorizerTokenResponse {
     pub authorizer_access_token: String,
     /// Lifetime in seconds (7200).
@@ -124,7 +140,7 @@ pub struct AuthorizerTokenResponse {
 }
 
 /// Body of `POST /cgi-bin/component/api_start_push_ticket` (no token).
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq)]
 pub struct StartPushTicketRequest {
     pub component_appid: String,
     /// Named `component_secret` here, unlike `api_component_token`'s `component_appsecret`.
@@ -151,7 +167,7 @@ pub struct AuthorizerListResponse {
     pub list: Vec<AuthorizerListItem>,
 }
 
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq)]
 pub struct AuthorizerListItem {
     pub authorizer_appid: String,
     /// Some accounts come back without it (protocol.md §7).
@@ -194,6 +210,15 @@ pub struct AuthorizerAccountInfo {
     )]
     pub mini_program_info: Option<serde_json::Value>,
 }
+
+debug_redacting!(ComponentTokenRequest { component_appid } secret { component_appsecret, component_verify_ticket });
+debug_redacting!(ComponentTokenResponse { expires_in } secret { component_access_token });
+debug_redacting!(QueryAuthRequest { component_appid } secret { authorization_code });
+debug_redacting!(AuthorizationInfo { authorizer_appid, expires_in, func_info } secret { authorizer_access_token, authorizer_refresh_token });
+debug_redacting!(AuthorizerTokenRequest { component_appid, authorizer_appid } secret { authorizer_refresh_token });
+debug_redacting!(AuthorizerTokenResponse { expires_in } secret { authorizer_access_token, authorizer_refresh_token });
+debug_redacting!(StartPushTicketRequest { component_appid } secret { component_secret });
+debug_redacting!(AuthorizerListItem { authorizer_appid, auth_time } secret { refresh_token });
 
 #[cfg(test)]
 mod tests {
@@ -299,5 +324,36 @@ mod tests {
         let status: WechatStatus = serde_json::from_value(body.clone()).unwrap();
         assert!(!status.is_ok());
         assert!(serde_json::from_value::<ComponentTokenResponse>(body).is_err());
+    }
+
+    #[test]
+    fn debug_never_prints_a_secret() {
+        let shown = format!(
+            "{:?} {:?} {:?}",
+            ComponentTokenRequest {
+                component_appid: "wxc".into(),
+                component_appsecret: "app-secret-value".into(),
+                component_verify_ticket: "ticket@@@value".into(),
+            },
+            AuthorizerTokenResponse {
+                authorizer_access_token: "access-value".into(),
+                expires_in: 7200,
+                authorizer_refresh_token: "refreshtoken@@@value".into(),
+            },
+            AuthorizerListItem {
+                authorizer_appid: "wx1".into(),
+                refresh_token: Some("refreshtoken@@@listed".into()),
+                auth_time: 1,
+            },
+        );
+        for secret in [
+            "app-secret-value",
+            "ticket@@@value",
+            "access-value",
+            "refreshtoken@@@",
+        ] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        assert!(shown.contains("wxc") && shown.contains("7200"), "{shown}");
     }
 }

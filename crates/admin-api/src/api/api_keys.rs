@@ -8,40 +8,55 @@ use poem_openapi::{
 };
 use problem::{Checked, Problem};
 use serde_json::json;
-use store::api_keys::{NewApiKey as StoreNewApiKey, SCOPE_READ, SCOPE_WRITE};
+use store::api_keys::{ApiKey as StoreApiKey, KeyScope, KeyScopes, NewApiKey as StoreNewApiKey};
 
 use super::{AdminTags, Change, audit, decode_cursor, existing_tenant, fetch_size, paginate};
-use crate::{AdminState, auth::AdminAuth};
+use crate::{
+    AdminState,
+    auth::{AdminAuth, Credential},
+};
 
 /// What a key may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, serde::Deserialize)]
 #[oai(rename_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
 pub enum ApiKeyScope {
-    /// Read-only calls (proxied queries; GETs of the self-service admin API).
+    /// Proxied WeChat APIs that only read.
+    ProxyRead,
+    /// Proxied WeChat APIs that change something, and the raw passthrough.
+    ProxyWrite,
+    /// The tenant's resources through the admin API, reading.
+    AdminRead,
+    /// The tenant's resources through the admin API, changing them: keys,
+    /// webhooks, onboarding links, revoking Mini Programs.
+    AdminWrite,
+    /// Deprecated (before scopes were split): accepted when creating a key,
+    /// as `proxy_read`.
     Read,
-    /// Calls that change something (proxied writes; admin changes).
+    /// Deprecated: accepted when creating a key, as `proxy_write`.
     Write,
 }
 
-impl ApiKeyScope {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Read => SCOPE_READ,
-            Self::Write => SCOPE_WRITE,
+impl From<ApiKeyScope> for KeyScope {
+    fn from(scope: ApiKeyScope) -> Self {
+        match scope {
+            ApiKeyScope::ProxyRead | ApiKeyScope::Read => KeyScope::ProxyRead,
+            ApiKeyScope::ProxyWrite | ApiKeyScope::Write => KeyScope::ProxyWrite,
+            ApiKeyScope::AdminRead => KeyScope::AdminRead,
+            ApiKeyScope::AdminWrite => KeyScope::AdminWrite,
         }
     }
 }
 
-fn scopes_of(stored: &str) -> Vec<ApiKeyScope> {
-    stored
-        .split(',')
-        .filter_map(|s| match s.trim() {
-            SCOPE_READ => Some(ApiKeyScope::Read),
-            SCOPE_WRITE => Some(ApiKeyScope::Write),
-            _ => None,
-        })
-        .collect()
+impl From<KeyScope> for ApiKeyScope {
+    fn from(scope: KeyScope) -> Self {
+        match scope {
+            KeyScope::ProxyRead => ApiKeyScope::ProxyRead,
+            KeyScope::ProxyWrite => ApiKeyScope::ProxyWrite,
+            KeyScope::AdminRead => ApiKeyScope::AdminRead,
+            KeyScope::AdminWrite => ApiKeyScope::AdminWrite,
+        }
+    }
 }
 
 /// An API key to create.
@@ -55,9 +70,16 @@ pub struct NewApiKey {
     /// Lifetime in seconds, 60 s to 5 years; absent: never expires.
     #[oai(validator(minimum(value = "60"), maximum(value = "157680000")))]
     pub expires_in_secs: Option<i64>,
-    /// Default `["read", "write"]`; `["read"]` makes a read-only key.
-    #[oai(validator(min_items = 1, max_items = 2))]
+    /// Default `["proxy_read", "proxy_write"]`: tenant administration
+    /// (`admin_read`, `admin_write`) only when asked for. A key creating a
+    /// key cannot give it scopes it lacks itself.
+    #[oai(validator(min_items = 1, max_items = 6))]
     pub scopes: Option<Vec<ApiKeyScope>>,
+    /// Restrict the key to these Mini Programs (of its tenant); absent:
+    /// all of them. A restricted key can only create keys restricted to
+    /// some of its own appids.
+    #[oai(validator(min_items = 1, max_items = 100, pattern = "^wx[0-9a-f]{16}$"))]
+    pub allowed_appids: Option<Vec<String>>,
 }
 
 impl poem_openapi::types::Example for NewApiKey {
@@ -65,7 +87,8 @@ impl poem_openapi::types::Example for NewApiKey {
         NewApiKey {
             name: "order-sync service".into(),
             expires_in_secs: Some(90 * 86400),
-            scopes: Some(vec![ApiKeyScope::Read, ApiKeyScope::Write]),
+            scopes: Some(vec![ApiKeyScope::ProxyRead, ApiKeyScope::ProxyWrite]),
+            allowed_appids: Some(vec!["wx0123456789abcdef".into()]),
         }
     }
 }
@@ -80,16 +103,22 @@ pub struct ApiKey {
     /// First characters of the key, to tell keys apart.
     pub prefix: String,
     pub scopes: Vec<ApiKeyScope>,
+    /// The Mini Programs it may call; absent: all of its tenant's.
+    pub allowed_appids: Option<Vec<String>>,
+    /// The key that created it (revoking that key revokes this one).
+    pub created_by_key_id: Option<String>,
     pub created_at: DateTime<Utc>,
     pub expires_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
     pub last_used_at: Option<DateTime<Utc>>,
 }
 
-impl From<store::entity::api_key::Model> for ApiKey {
-    fn from(m: store::entity::api_key::Model) -> Self {
+impl From<StoreApiKey> for ApiKey {
+    fn from(m: StoreApiKey) -> Self {
         Self {
-            scopes: scopes_of(&m.scopes),
+            scopes: m.scopes.iter().map(ApiKeyScope::from).collect(),
+            allowed_appids: m.allowed_appids,
+            created_by_key_id: m.created_by_key_id,
             id: m.id,
             tenant_id: m.tenant_id,
             name: m.name,
@@ -179,14 +208,44 @@ impl ApiKeysApi {
         if name.is_empty() {
             return Err(Problem::validation("name", "must not be blank"));
         }
-        let mut scopes: Vec<&str> = body
-            .scopes
-            .unwrap_or(vec![ApiKeyScope::Read, ApiKeyScope::Write])
-            .into_iter()
-            .map(ApiKeyScope::as_str)
-            .collect();
-        scopes.sort_unstable();
-        scopes.dedup();
+        let scopes: KeyScopes = match &body.scopes {
+            Some(scopes) => scopes.iter().copied().map(KeyScope::from).collect(),
+            None => KeyScopes::proxy(),
+        };
+        let mut allowed_appids = body.allowed_appids.clone().map(|mut list| {
+            list.sort_unstable();
+            list.dedup();
+            list
+        });
+        // A key cannot mint a key that can do more than itself.
+        let mut created_by_key_id = None;
+        if let Credential::ApiKey {
+            id,
+            scopes: own_scopes,
+            allowed_appids: own_appids,
+            ..
+        } = &auth.0.credential
+        {
+            if !scopes.is_subset(own_scopes) {
+                return Err(Problem::forbidden(
+                    "a key cannot create a key with scopes it does not have itself",
+                )
+                .with_field("scopes"));
+            }
+            if let Some(own) = own_appids {
+                match &allowed_appids {
+                    None => allowed_appids = Some(own.clone()),
+                    Some(list) if list.iter().all(|a| own.contains(a)) => {}
+                    Some(_) => {
+                        return Err(Problem::forbidden(
+                            "a key restricted to some Mini Programs can only create keys restricted to some of them",
+                        )
+                        .with_field("allowed_appids"));
+                    }
+                }
+            }
+            created_by_key_id = Some(id.clone());
+        }
         existing_tenant(&state.store, &tenant_id).await?;
         let (row, key) = state
             .store
@@ -199,10 +258,13 @@ impl ApiKeysApi {
                             .map(|s| Utc::now() + Duration::seconds(s)),
                         auth.0.key_expires_at(),
                     ),
-                    scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+                    scopes,
+                    allowed_appids,
+                    created_by_key_id,
                 },
             )
             .await?;
+        let scope_names: Vec<&str> = row.scopes.iter().map(KeyScope::as_str).collect();
         audit(
             &state,
             &auth.0,
@@ -211,7 +273,7 @@ impl ApiKeysApi {
                 target_type: "api_key",
                 target_id: &row.id,
                 tenant_id: Some(&row.tenant_id),
-                detail: json!({ "name": row.name, "prefix": row.prefix, "scopes": scopes, "expires_at": row.expires_at }),
+                detail: json!({ "name": row.name, "prefix": row.prefix, "scopes": scope_names, "allowed_appids": row.allowed_appids, "expires_at": row.expires_at }),
             },
         )
         .await;
@@ -280,8 +342,8 @@ impl ApiKeysApi {
 
     /// Revoke an API key
     ///
-    /// The key stops working at once on every replica. Revoking a revoked
-    /// key changes nothing.
+    /// The key, and every key it created (and they created), stop working at
+    /// once on every replica. Revoking a revoked key changes nothing.
     #[oai(
         path = "/:tenant_id/api-keys/:key_id/revoke",
         method = "post",
@@ -297,7 +359,7 @@ impl ApiKeysApi {
         key_id: Path<String>,
     ) -> Result<ApiKeyResponse, Problem> {
         auth.0.require_tenant_write(&tenant_id)?;
-        let key = state.store.revoke_api_key(&tenant_id, &key_id).await?;
+        let (key, descendants) = state.store.revoke_api_key(&tenant_id, &key_id).await?;
         audit(
             &state,
             &auth.0,
@@ -306,7 +368,7 @@ impl ApiKeysApi {
                 target_type: "api_key",
                 target_id: &key.id,
                 tenant_id: Some(&key.tenant_id),
-                detail: json!({ "prefix": key.prefix }),
+                detail: json!({ "prefix": key.prefix, "keys_it_made_revoked": descendants }),
             },
         )
         .await;

@@ -334,13 +334,26 @@ impl AuthorizersApi {
                 }
                 e => e.into(),
             })?;
-        // Recorded for both tenants: each sees the move in its own log.
-        let detail = json!({ "from_tenant_id": before.tenant_id, "to_tenant_id": info.tenant_id });
-        let mut tenants = vec![info.tenant_id.as_deref()];
-        if before.tenant_id != info.tenant_id {
-            tenants.push(before.tenant_id.as_deref());
-        }
-        for tenant_id in tenants {
+        // Recorded for both tenants: each sees the move in its own log, but
+        // not who the other tenant is (the platform sees both entries).
+        let entries = if before.tenant_id == info.tenant_id {
+            vec![(
+                info.tenant_id.as_deref(),
+                json!({ "moved": "to the same tenant" }),
+            )]
+        } else {
+            vec![
+                (
+                    info.tenant_id.as_deref(),
+                    json!({ "direction": "in", "from_tenant_id": before.tenant_id.as_ref().map(|_| "another tenant") }),
+                ),
+                (
+                    before.tenant_id.as_deref(),
+                    json!({ "direction": "out", "to_tenant_id": "another tenant" }),
+                ),
+            ]
+        };
+        for (tenant_id, detail) in entries {
             audit(
                 &state,
                 &auth.0,
@@ -349,7 +362,7 @@ impl AuthorizersApi {
                     target_type: "authorizer",
                     target_id: &appid,
                     tenant_id,
-                    detail: detail.clone(),
+                    detail,
                 },
             )
             .await;

@@ -155,6 +155,35 @@ enum ReplayResponse {
 /// At most this many events per replay request.
 const MAX_REPLAY: u64 = 1000;
 
+/// Replays per tenant per hour (`webhooks.replays_per_tenant_per_hour`);
+/// platform-wide replays share one budget.
+async fn replay_allowed(state: &AdminState, tenant_id: Option<&str>) -> Result<(), Problem> {
+    let rule = ratelimit::ThrottleRule {
+        name: "replay",
+        limit: state.limits.replays_per_tenant_per_hour,
+        window_secs: 3600,
+    };
+    state
+        .throttle
+        .hit(
+            &[(rule, tenant_id.unwrap_or("platform"))],
+            chrono::Utc::now(),
+        )
+        .await
+        .map_err(|t| {
+            Problem::new(
+                poem::http::StatusCode::TOO_MANY_REQUESTS,
+                "rate-limited",
+                "Rate limited",
+            )
+            .with_detail(format!(
+                "at most {} replays per tenant per hour; retry in {} s",
+                state.limits.replays_per_tenant_per_hour, t.retry_after_secs
+            ))
+            .with_retry_after(t.retry_after_secs)
+        })
+}
+
 pub struct DeliveriesApi;
 
 #[OpenApi(prefix_path = "/admin/v1", tag = "AdminTags::Events")]
@@ -262,6 +291,7 @@ impl DeliveriesApi {
             Some(t) => auth.0.require_tenant_write(t)?,
             None => auth.0.require_platform_write()?,
         }
+        replay_allowed(&state, event.tenant_id.as_deref()).await?;
         let deliveries = state.store.replay_event(&event_id).await?;
         audit(
             &state,
@@ -312,6 +342,7 @@ impl DeliveriesApi {
             since: Some(f.since),
             until: f.until,
         };
+        replay_allowed(&state, tenant_id.as_deref()).await?;
         let (events, deliveries) = state.store.replay_events(&filter, MAX_REPLAY).await?;
         audit(
             &state,

@@ -261,7 +261,10 @@ impl WebhooksApi {
             event_types: check_event_types(body.event_types.unwrap_or_default())?,
         };
         existing_tenant(&state.store, &tenant_id).await?;
-        let (webhook, secret) = state.store.create_webhook(&tenant_id, &new).await?;
+        let (webhook, secret) = state
+            .store
+            .create_webhook(&tenant_id, &new, state.limits.max_webhooks_per_tenant)
+            .await?;
         audit(
             &state,
             &auth.0,

@@ -35,11 +35,34 @@ pub struct Claims {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tenant_id: Option<String>,
     pub iss: String,
-    pub aud: String,
+    pub aud: Audience,
     pub exp: i64,
-    pub nbf: i64,
-    pub iat: i64,
+    /// Optional (RFC 7519 §4.1.5); checked when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iat: Option<i64>,
 }
+
+/// `aud`: one string, or an array of them (RFC 7519 §4.1.3); identity
+/// providers send either. Which audience is required is checked by
+/// `jsonwebtoken`'s validation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Audience {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl From<&str> for Audience {
+    fn from(aud: &str) -> Self {
+        Audience::One(aud.to_owned())
+    }
+}
+
+/// The longest lifetime tpgate mints (`tpgate token`, the sandbox): a
+/// leaked bootstrap token must not stay valid for months.
+pub const MAX_MINTED_LIFETIME: chrono::Duration = chrono::Duration::days(30);
 
 /// What admin tokens must look like and the keys that may have signed them.
 #[derive(Clone)]
@@ -145,16 +168,22 @@ impl JwtConfig {
         tenant_id: Option<String>,
         ttl: chrono::Duration,
     ) -> Result<String, JwtError> {
+        if ttl > MAX_MINTED_LIFETIME {
+            return Err(JwtError::Mint(format!(
+                "a lifetime over {} days is refused; mint a shorter token and renew it",
+                MAX_MINTED_LIFETIME.num_days()
+            )));
+        }
         let now = chrono::Utc::now().timestamp();
         let claims = Claims {
             sub: subject.to_owned(),
             role,
             tenant_id,
             iss: self.issuer.clone(),
-            aud: self.audience.clone(),
+            aud: Audience::One(self.audience.clone()),
             exp: now + ttl.num_seconds(),
-            nbf: now - 5,
-            iat: now,
+            nbf: Some(now - 5),
+            iat: Some(now),
         };
         jsonwebtoken::encode(header, &claims, key).map_err(|e| JwtError::Mint(e.to_string()))
     }
@@ -197,7 +226,8 @@ impl JwtConfig {
         let mut validation = Validation::new(alg);
         validation.set_issuer(&[&self.issuer]);
         validation.set_audience(&[&self.audience]);
-        validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
+        // `nbf` is optional (RFC 7519) but checked whenever present.
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.validate_nbf = true;
         validation.leeway = LEEWAY_SECS;
         validation

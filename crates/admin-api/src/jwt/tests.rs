@@ -186,8 +186,8 @@ async fn rs384_and_rs512_are_accepted_too() {
         iss: "tpgate".into(),
         aud: "tpgate-admin".into(),
         exp: now + 60,
-        nbf: now,
-        iat: now,
+        nbf: Some(now),
+        iat: Some(now),
     };
     let key = EncodingKey::from_rsa_pem(RSA1_KEY.as_bytes()).unwrap();
     for alg in [Algorithm::RS384, Algorithm::RS512] {
@@ -520,4 +520,53 @@ async fn jwks_url_is_refreshed_and_a_failed_fetch_keeps_the_last_good_set() {
         .await
         .unwrap();
     c.verify(&ed).await.unwrap();
+}
+
+/// RFC 7519: `aud` may be an array, and `nbf` / `iat` may be absent.
+#[tokio::test]
+async fn audience_arrays_and_tokens_without_nbf_are_accepted() {
+    let c = config(None, keys(pem_sources(&["rsa-1.pub.pem"])).await);
+    let key = EncodingKey::from_rsa_pem(RSA1_KEY.as_bytes()).unwrap();
+    let now = chrono::Utc::now().timestamp();
+    let token = |aud: serde_json::Value, extra: serde_json::Value| {
+        let mut claims = serde_json::json!({
+            "sub": "idp-user", "role": "platform_viewer", "iss": "tpgate", "aud": aud, "exp": now + 60,
+        });
+        claims
+            .as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        jsonwebtoken::encode(&Header::new(Algorithm::RS256), &claims, &key).unwrap()
+    };
+    let both = token(
+        serde_json::json!(["other-api", "tpgate-admin"]),
+        serde_json::json!({}),
+    );
+    assert_eq!(c.verify(&both).await.unwrap().sub, "idp-user");
+    let neither = token(serde_json::json!(["other-api"]), serde_json::json!({}));
+    assert_eq!(rejection(&c, &neither).await, "wrong audience");
+    // nbf, when present, is still checked.
+    let later = token(
+        serde_json::json!("tpgate-admin"),
+        serde_json::json!({ "nbf": now + 3600 }),
+    );
+    assert_eq!(rejection(&c, &later).await, "not valid yet (nbf)");
+}
+
+#[test]
+fn minted_lifetimes_are_capped() {
+    let c = JwtConfig {
+        issuer: "tpgate".into(),
+        audience: "tpgate-admin".into(),
+        hs256_secret: Some(store::Secret::new("0123456789abcdef0123456789abcdef")),
+        public_keys: PublicKeys::none(),
+    };
+    assert!(
+        c.mint("ops", Role::PlatformAdmin, None, chrono::Duration::days(30))
+            .is_ok()
+    );
+    assert!(matches!(
+        c.mint("ops", Role::PlatformAdmin, None, chrono::Duration::days(31)),
+        Err(JwtError::Mint(_))
+    ));
 }

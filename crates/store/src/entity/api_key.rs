@@ -18,8 +18,12 @@ pub struct Model {
     pub last_used_at: Option<DateTimeUtc>,
     /// After this the key no longer works (None: never expires).
     pub expires_at: Option<DateTimeUtc>,
-    /// Comma-separated `read`, `write`: a key without `write` can only read.
+    /// Comma-separated [`crate::api_keys::KeyScope`]s.
     pub scopes: String,
+    /// Comma-separated appids the key may call; NULL: every appid of its tenant.
+    pub allowed_appids: Option<String>,
+    /// The key that created this one through the admin API, if any.
+    pub created_by_key_id: Option<String>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}
