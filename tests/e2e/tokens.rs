@@ -18,6 +18,7 @@ const AUTHORIZER_TOKEN: &str = "/cgi-bin/component/api_authorizer_token";
 const COMPONENT_TOKEN: &str = "/cgi-bin/component/api_component_token";
 const QUERY_AUTH: &str = "/cgi-bin/component/api_query_auth";
 const AUTHORIZER_LIST: &str = "/cgi-bin/component/api_get_authorizer_list";
+const AUTHORIZER_INFO: &str = "/cgi-bin/component/api_get_authorizer_info";
 const START_PUSH_TICKET: &str = "/cgi-bin/component/api_start_push_ticket";
 const GET_ORDER: &str = "/wxa/sec/order/get_order";
 
@@ -216,12 +217,39 @@ async fn a_lost_refresh_token_is_recovered_from_the_authorizer_list() {
     app.shutdown().await;
 }
 
+/// api_get_authorizer_list shows some accounts without their refresh token;
+/// api_get_authorizer_info carries it too (authorization_info), so 61023 is
+/// recovered from there.
+#[tokio::test]
+async fn a_refresh_token_missing_from_the_list_is_recovered_from_the_authorizer_info() {
+    let app = TestApp::spawn().await;
+    let (_tenant, _key, appid) = app.onboarded_tenant("acme").await;
+    app.sim.rotate_refresh_token(&appid, false, true);
+    app.advance(LIFETIME - MARGIN + 60);
+    let info_calls = app.sim.call_count(AUTHORIZER_INFO);
+
+    assert_usable_token(&app, &appid).await;
+    assert_eq!(app.sim.error_count(AUTHORIZER_TOKEN, 61023), 1);
+    assert_eq!(app.sim.call_count(AUTHORIZER_LIST), 1);
+    assert_eq!(app.sim.call_count(AUTHORIZER_INFO), info_calls + 1);
+    assert_eq!(app.sim.authorizer_token_calls(&appid), 2);
+    let info = app.auth.store().authorizer(&appid).await.unwrap().unwrap();
+    assert_eq!(info.status, STATUS_ACTIVE);
+    // The recovered token was stored: the next lifetime refreshes with it.
+    app.advance(LIFETIME - MARGIN + 60);
+    assert_usable_token(&app, &appid).await;
+    assert_eq!(app.sim.error_count(AUTHORIZER_TOKEN, 61023), 1);
+    app.shutdown().await;
+}
+
 #[tokio::test]
 async fn an_unrecoverable_refresh_token_stops_wechat_calls_and_tells_the_tenant() {
     let app = TestApp::spawn().await;
     let (tenant, _key, appid) = app.onboarded_tenant("acme").await;
-    app.sim.rotate_refresh_token(&appid, false);
+    // Neither the list nor the info shows the new refresh token.
+    app.sim.rotate_refresh_token(&appid, false, false);
     app.advance(LIFETIME - MARGIN + 60);
+    let info_calls = app.sim.call_count(AUTHORIZER_INFO);
 
     let err = app.auth.authorizer_access_token(&appid).await.unwrap_err();
     assert!(
@@ -230,6 +258,7 @@ async fn an_unrecoverable_refresh_token_stops_wechat_calls_and_tells_the_tenant(
     );
     assert_eq!(app.sim.authorizer_token_calls(&appid), 1);
     assert_eq!(app.sim.call_count(AUTHORIZER_LIST), 1);
+    assert_eq!(app.sim.call_count(AUTHORIZER_INFO), info_calls + 1);
     // No retry loop: WeChat is not called again for it.
     for _ in 0..3 {
         assert!(app.auth.authorizer_access_token(&appid).await.is_err());

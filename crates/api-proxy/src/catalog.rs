@@ -1,5 +1,6 @@
-//! The proxied WeChat APIs as data: path, rate-limit group, whether the call
-//! writes (never retried blindly) and where its user (openid) is in the body.
+//! The proxied WeChat APIs as data: path, HTTP method, rate-limit group,
+//! whether the call writes (never retried blindly) and where its user
+//! (openid) is in the body.
 use ratelimit::ApiGroup;
 use serde_json::Value;
 
@@ -34,6 +35,15 @@ impl UserField {
     }
 }
 
+/// How WeChat's API is called.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WechatMethod {
+    /// `POST` with a JSON body (almost every API).
+    Post,
+    /// `GET` without a body (e.g. the logistics helper's two lists).
+    Get,
+}
+
 #[derive(Debug, Clone, Copy)]
 pub struct WechatApi {
     /// WeChat's path, also the suffix of ours under `/v1/apps/{appid}`.
@@ -41,18 +51,29 @@ pub struct WechatApi {
     pub group: ApiGroup,
     pub safety: Safety,
     pub user: UserField,
+    pub method: WechatMethod,
 }
 
+/// A `POST` API.
 const fn api(path: &'static str, group: ApiGroup, safety: Safety, user: UserField) -> WechatApi {
     WechatApi {
         path,
         group,
         safety,
         user,
+        method: WechatMethod::Post,
     }
 }
 
-use ApiGroup::{LogisticsHelper, LogisticsPlugin, Shipping};
+/// A `GET` API: a read without a body, so without a user.
+const fn get_api(path: &'static str, group: ApiGroup) -> WechatApi {
+    WechatApi {
+        method: WechatMethod::Get,
+        ..api(path, group, Read, UserField::None)
+    }
+}
+
+use ApiGroup::{LogisticsHelper, LogisticsPlugin, Raw, Shipping};
 use Safety::{Read, Write};
 
 pub const UPLOAD_SHIPPING_INFO: WechatApi = api(
@@ -134,6 +155,33 @@ pub const GET_WAYBILL_ORDER: WechatApi = api(
     Read,
     UserField::Openid,
 );
+/// Creates a waybill: a write (never retried blindly; `Idempotency-Key`).
+pub const ADD_WAYBILL_ORDER: WechatApi = api(
+    "/cgi-bin/express/business/order/add",
+    LogisticsHelper,
+    Write,
+    UserField::Openid,
+);
+pub const CANCEL_WAYBILL_ORDER: WechatApi = api(
+    "/cgi-bin/express/business/order/cancel",
+    LogisticsHelper,
+    Write,
+    UserField::Openid,
+);
+pub const BATCHGET_WAYBILL_ORDER: WechatApi = api(
+    "/cgi-bin/express/business/order/batchget",
+    LogisticsHelper,
+    Read,
+    UserField::None,
+);
+pub const ACCOUNT_GETALL: WechatApi =
+    get_api("/cgi-bin/express/business/account/getall", LogisticsHelper);
+pub const DELIVERY_GETALL: WechatApi =
+    get_api("/cgi-bin/express/business/delivery/getall", LogisticsHelper);
+/// Plugin management (applying for the logistics-query plugin). WeChat
+/// publishes no limits for it, so it shares the operator-set limits of the
+/// `raw` group rather than spending the plugin's own quota.
+pub const MANAGE_PLUGIN: WechatApi = api("/wxa/plugin", Raw, Write, UserField::None);
 
 /// Every typed API.
 pub const ALL: &[WechatApi] = &[
@@ -151,6 +199,12 @@ pub const ALL: &[WechatApi] = &[
     UPDATE_WAYBILL_GOODS,
     GET_PATH,
     GET_WAYBILL_ORDER,
+    ADD_WAYBILL_ORDER,
+    CANCEL_WAYBILL_ORDER,
+    BATCHGET_WAYBILL_ORDER,
+    ACCOUNT_GETALL,
+    DELIVERY_GETALL,
+    MANAGE_PLUGIN,
 ];
 
 /// The entry for a call through the raw passthrough to `path`: the typed
@@ -163,4 +217,39 @@ pub fn for_raw_path(path: &str) -> WechatApi {
         .find(|a| a.path.eq_ignore_ascii_case(path))
         .copied()
         .unwrap_or(api("", ApiGroup::Raw, Write, UserField::Openid))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The logistics helper's APIs are one rate-limit group; its writes are
+    /// never retried blindly; its two lists are WeChat GETs.
+    #[test]
+    fn the_helper_is_one_group_with_writes_and_gets() {
+        for helper in [
+            GET_PATH,
+            GET_WAYBILL_ORDER,
+            ADD_WAYBILL_ORDER,
+            CANCEL_WAYBILL_ORDER,
+            BATCHGET_WAYBILL_ORDER,
+            ACCOUNT_GETALL,
+            DELIVERY_GETALL,
+        ] {
+            assert_eq!(helper.group, LogisticsHelper, "{}", helper.path);
+        }
+        assert_eq!(ADD_WAYBILL_ORDER.safety, Write);
+        assert_eq!(CANCEL_WAYBILL_ORDER.safety, Write);
+        assert_eq!(BATCHGET_WAYBILL_ORDER.safety, Read);
+        assert_eq!(DELIVERY_GETALL.method, WechatMethod::Get);
+        assert_eq!(ACCOUNT_GETALL.method, WechatMethod::Get);
+        assert_eq!(ACCOUNT_GETALL.safety, Read);
+        assert_eq!(ADD_WAYBILL_ORDER.method, WechatMethod::Post);
+        // The raw passthrough to a GET API calls WeChat with GET too.
+        assert_eq!(
+            for_raw_path("/cgi-bin/express/business/delivery/getall").method,
+            WechatMethod::Get
+        );
+        assert_eq!(for_raw_path("/cgi-bin/x").method, WechatMethod::Post);
+    }
 }

@@ -3,13 +3,71 @@
 //! operator per path or path prefix (`proxy.permission_sets` in the config).
 use std::collections::BTreeMap;
 
-use tenant_auth::permissions::{LOGISTICS, SHIPPING_SETS};
+use tenant_auth::permissions::{
+    DELIVERY_LIST_SETS, LOGISTICS_HELPER_SETS, LOGISTICS_PLUGIN_SETS, PLUGIN_MANAGEMENT_SETS,
+    SHIPPING_SETS,
+};
 
-/// Defaults by path prefix. A path matching none needs no particular set
-/// here: WeChat still refuses it (48001, mapped to 403) if it needs one.
-const DEFAULTS: &[(&str, &[i64])] = &[
+/// Defaults by exact path: the sets WeChat's page of each API lists
+/// ("该接口所属的权限集 id 为: …"), checked before the prefixes. Any one set
+/// is enough.
+const EXACT_DEFAULTS: &[(&str, &[i64])] = &[
+    // developers.weixin.qq.com/miniprogram/dev/server/API/weixin-express/express-msg/api_get_delivery_list:
+    // "45、120-121、142".
+    (
+        "/cgi-bin/express/delivery/open_msg/get_delivery_list",
+        DELIVERY_LIST_SETS,
+    ),
+    // …/weixin-express/express-search/api_trace_waybill (and the plugin's
+    // other two): "45".
+    (
+        "/cgi-bin/express/delivery/open_msg/trace_waybill",
+        LOGISTICS_PLUGIN_SETS,
+    ),
+    (
+        "/cgi-bin/express/delivery/open_msg/query_trace",
+        LOGISTICS_PLUGIN_SETS,
+    ),
+    (
+        "/cgi-bin/express/delivery/open_msg/update_waybill_goods",
+        LOGISTICS_PLUGIN_SETS,
+    ),
+    // …/express/express-by-business/api_{getpath,getorder,addorder,
+    // cancelorder,batchgetorder,getallaccount,getalldelivery}: "45、71".
+    ("/cgi-bin/express/business/path/get", LOGISTICS_HELPER_SETS),
+    ("/cgi-bin/express/business/order/get", LOGISTICS_HELPER_SETS),
+    ("/cgi-bin/express/business/order/add", LOGISTICS_HELPER_SETS),
+    (
+        "/cgi-bin/express/business/order/cancel",
+        LOGISTICS_HELPER_SETS,
+    ),
+    (
+        "/cgi-bin/express/business/order/batchget",
+        LOGISTICS_HELPER_SETS,
+    ),
+    (
+        "/cgi-bin/express/business/account/getall",
+        LOGISTICS_HELPER_SETS,
+    ),
+    (
+        "/cgi-bin/express/business/delivery/getall",
+        LOGISTICS_HELPER_SETS,
+    ),
+    // …/plugin-management/api_manageplugin: "40".
+    ("/wxa/plugin", PLUGIN_MANAGEMENT_SETS),
+];
+
+/// Defaults by path prefix, for the family's other APIs. A path matching
+/// none needs no particular set here: WeChat still refuses it (61007, mapped
+/// to 403) if it needs one. There is no catch-all for `/cgi-bin/express/`:
+/// its other families take other sets (即时配送 51 or 71, for instance), and
+/// requiring 45 would refuse calls WeChat accepts.
+const PREFIX_DEFAULTS: &[(&str, &[i64])] = &[
+    // The shipping-management pages list "18、142" (protocol.md §8).
     ("/wxa/sec/order/", SHIPPING_SETS),
-    ("/cgi-bin/express/", &[LOGISTICS]),
+    ("/cgi-bin/express/delivery/open_msg/", LOGISTICS_PLUGIN_SETS),
+    // Every helper page checked lists "45、71" (also bindAccount).
+    ("/cgi-bin/express/business/", LOGISTICS_HELPER_SETS),
 ];
 
 #[derive(Debug, Clone, Default)]
@@ -25,7 +83,8 @@ impl PermissionMap {
 
     /// The sets of which the authorizer must hold at least one to call
     /// `path`; empty when no set is required. The operator's exact path,
-    /// then their longest matching prefix, then the defaults.
+    /// then their longest matching prefix, then the default for the exact
+    /// path, then the default for the prefix.
     ///
     /// Paths compare ignoring ASCII case: whether WeChat folds case is not
     /// documented, so a case variant must not escape its sets.
@@ -45,7 +104,13 @@ impl PermissionMap {
         {
             return sets;
         }
-        DEFAULTS
+        if let Some((_, sets)) = EXACT_DEFAULTS
+            .iter()
+            .find(|(exact, _)| exact.eq_ignore_ascii_case(path))
+        {
+            return sets;
+        }
+        PREFIX_DEFAULTS
             .iter()
             .find(|(prefix, _)| starts_with_ignore_case(path, prefix))
             .map_or(&[], |(_, sets)| sets)
@@ -69,9 +134,51 @@ mod tests {
             map.sets_for("/cgi-bin/express/delivery/open_msg/query_trace"),
             [45]
         );
-        assert_eq!(map.sets_for("/cgi-bin/express/business/path/get"), [45]);
         assert!(map.sets_for("/wxa/getwxacode").is_empty());
         assert_eq!(map.sets_for("/WXA/Sec/order/get_order"), [142, 18]);
+    }
+
+    /// WeChat's pages: the logistics helper's APIs take 45 or 71,
+    /// get_delivery_list 45, 120, 121 or 142, /wxa/plugin 40.
+    #[test]
+    fn defaults_are_per_api_as_wechat_documents_them() {
+        let map = PermissionMap::default();
+        for helper in [
+            "/cgi-bin/express/business/path/get",
+            "/cgi-bin/express/business/order/get",
+            "/cgi-bin/express/business/order/add",
+            "/cgi-bin/express/business/order/cancel",
+            "/cgi-bin/express/business/order/batchget",
+            "/cgi-bin/express/business/account/getall",
+            "/cgi-bin/express/business/delivery/getall",
+            "/cgi-bin/express/business/account/bind",
+        ] {
+            assert_eq!(map.sets_for(helper), [45, 71], "{helper}");
+        }
+        assert_eq!(
+            map.sets_for("/cgi-bin/express/delivery/open_msg/get_delivery_list"),
+            [45, 120, 121, 142]
+        );
+        assert_eq!(
+            map.sets_for("/cgi-bin/express/delivery/open_msg/trace_waybill"),
+            [45]
+        );
+        assert_eq!(map.sets_for("/wxa/plugin"), [40]);
+        // Other express families take other sets: none is required here.
+        assert!(
+            map.sets_for("/cgi-bin/express/local/business/order/add")
+                .is_empty()
+        );
+        // An operator still overrides a default of either kind.
+        let map = PermissionMap::new(BTreeMap::from([(
+            "/cgi-bin/express/business/path/get".to_owned(),
+            vec![45],
+        )]));
+        assert_eq!(map.sets_for("/cgi-bin/express/business/path/get"), [45]);
+        assert_eq!(
+            map.sets_for("/cgi-bin/express/business/order/get"),
+            [45, 71]
+        );
     }
 
     #[test]
@@ -84,6 +191,9 @@ mod tests {
         assert_eq!(map.sets_for("/wxa/sec/order/get_order"), [18]);
         assert_eq!(map.sets_for("/wxa/sec/order/upload_shipping_info"), [142]);
         assert_eq!(map.sets_for("/wxa/getwxacode"), [17]);
-        assert_eq!(map.sets_for("/cgi-bin/express/business/order/get"), [45]);
+        assert_eq!(
+            map.sets_for("/cgi-bin/express/business/order/get"),
+            [45, 71]
+        );
     }
 }

@@ -16,9 +16,12 @@ pub enum ApiGroup {
     /// `/wxa/sec/order/*` (shipping-information management).
     Shipping,
     /// `/cgi-bin/express/delivery/open_msg/*` (logistics-query plugin: the
-    /// seeds' 100 000/day per appid and 100/day per user).
+    /// seeds' 100 000/day per appid and 100/day per user, for its APIs
+    /// together; see [`defaults`]).
     LogisticsPlugin,
-    /// `/cgi-bin/express/business/*` (logistics helper).
+    /// `/cgi-bin/express/business/*` (logistics helper, 物流助手: `order/add`,
+    /// `order/cancel`, `order/get`, `order/batchget`, `path/get`,
+    /// `account/getall`, `delivery/getall`).
     LogisticsHelper,
     /// Anything called through the raw passthrough.
     Raw,
@@ -234,6 +237,17 @@ impl Policy {
 
 /// The seeds' limits for the logistics-query plugin: 100 000 calls a day per
 /// appid and 100 a day per user (seed 000 "Frequency limitation", seed 002).
+///
+/// They count the plugin as a whole: `trace_waybill`, `query_trace` and
+/// `update_waybill_goods` share one counter per dimension (the
+/// `logistics_plugin` group). The seeds do not say whether WeChat counts
+/// per API or per plugin; counting the plugin as a whole is the safe
+/// reading for tenants: it never lets tpgate spend past WeChat's limit
+/// whichever WeChat uses (if WeChat counts per API, tenants only stop
+/// early), whereas per-API counters would let a user make 100 traces and
+/// 100 queries where WeChat may stop at 100. wechat-sim counts the same way
+/// (`state/logistics.rs`), so tests check this choice against a WeChat that
+/// holds it.
 pub fn defaults() -> Vec<Policy> {
     vec![
         Policy {

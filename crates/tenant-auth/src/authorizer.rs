@@ -2,9 +2,10 @@
 //! exactly one task across replicas ([`crate::exclusive`]), written
 //! compare-and-set together with whatever refresh token WeChat returned.
 //! A refresh token WeChat refuses (61023) is recovered from
-//! `api_get_authorizer_list` when possible; otherwise the authorizer is
-//! marked `reauthorization_required` and WeChat is not called for it again
-//! until it authorizes again (no retry loop).
+//! `api_get_authorizer_list`, or else from `api_get_authorizer_info` (its
+//! `authorization_info.authorizer_refresh_token`), when possible; otherwise
+//! the authorizer is marked `reauthorization_required` and WeChat is not
+//! called for it again until it authorizes again (no retry loop).
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
@@ -345,8 +346,8 @@ impl TenantAuth {
         })
     }
 
-    /// 61023: look the refresh token up in `api_get_authorizer_list`; if it
-    /// is there and differs from ours, store it and refresh once with it.
+    /// 61023: look the refresh token up ([`Self::recoverable_refresh_token`]);
+    /// if one differs from ours, store it and refresh once with it.
     /// Otherwise stop: `reauthorization_required`, with an event for the
     /// tenant. A failed lookup (WeChat unreachable) marks nothing.
     async fn recover_refresh_token(
@@ -355,9 +356,11 @@ impl TenantAuth {
         tokens: AuthorizerTokens,
         fence: &LeaseFence,
     ) -> Result<AuthorizerAccess, AuthError> {
-        let listed = self.listed_refresh_token(appid).await?;
-        match listed {
-            Some(found) if found != tokens.refresh_token => {
+        match self
+            .recoverable_refresh_token(appid, &tokens.refresh_token)
+            .await?
+        {
+            Some((found, source)) => {
                 fenced(fence, appid)?;
                 if !self
                     .store
@@ -371,7 +374,7 @@ impl TenantAuth {
                 let requested_at = self.clock.now();
                 match self.request_authorizer_token(appid, &found).await {
                     Ok(response) => {
-                        tracing::warn!(authorizer.appid = %appid, "refresh token recovered from api_get_authorizer_list");
+                        tracing::warn!(authorizer.appid = %appid, source, "refresh token recovered");
                         metrics::refreshed("authorizer", "recovered");
                         self.commit_refresh(appid, version, &found, requested_at, response, fence)
                             .await
@@ -383,11 +386,46 @@ impl TenantAuth {
                     Err(err) => Err(err),
                 }
             }
-            _ => {
+            None => {
                 self.require_reauthorization(appid, tokens.version, "refresh token refused (61023)")
                     .await
             }
         }
+    }
+
+    /// A refresh token for `appid` other than `ours`, and where it came
+    /// from: `api_get_authorizer_list` first (protocol.md §7); when that
+    /// shows none (some accounts are listed without one) or only ours, the
+    /// `authorization_info.authorizer_refresh_token` of
+    /// `api_get_authorizer_info` (WeChat's getAuthorizerInfo page carries
+    /// it). `None` when neither has another one.
+    async fn recoverable_refresh_token(
+        &self,
+        appid: &str,
+        ours: &Secret,
+    ) -> Result<Option<(Secret, &'static str)>, AuthError> {
+        if let Some(listed) = self.listed_refresh_token(appid).await?
+            && listed != *ours
+        {
+            return Ok(Some((listed, "api_get_authorizer_list")));
+        }
+        Ok(self
+            .info_refresh_token(appid)
+            .await?
+            .filter(|t| t != ours)
+            .map(|t| (t, "api_get_authorizer_info")))
+    }
+
+    /// `appid`'s refresh token as `api_get_authorizer_info` shows it (empty
+    /// counts as none).
+    async fn info_refresh_token(&self, appid: &str) -> Result<Option<Secret>, AuthError> {
+        Ok(self
+            .authorizer_info(appid)
+            .await?
+            .authorization_info
+            .and_then(|a| a.authorizer_refresh_token)
+            .filter(|t| !t.is_empty())
+            .map(Secret::new))
     }
 
     /// Pages through `api_get_authorizer_list` for `appid`'s refresh token.

@@ -374,21 +374,29 @@ impl TenantAuth {
         Ok((auth, outcome))
     }
 
+    /// `api_get_authorizer_info` for `appid`: its profile and, when WeChat
+    /// gives it, the authorization (sets, refresh token).
+    pub(crate) async fn authorizer_info(
+        &self,
+        appid: &str,
+    ) -> Result<AuthorizerInfoResponse, AuthError> {
+        self.call_component(
+            "/cgi-bin/component/api_get_authorizer_info",
+            &AuthorizerInfoRequest {
+                component_appid: self.config.appid.clone(),
+                authorizer_appid: appid.to_owned(),
+            },
+        )
+        .await
+    }
+
     /// Fills name, gh_ id and principal from `api_get_authorizer_info`.
     /// Returns the authorization part of the answer, when WeChat gave one.
     pub async fn sync_authorizer_profile(
         &self,
         appid: &str,
     ) -> Result<Option<AuthorizationInfo>, AuthError> {
-        let response: AuthorizerInfoResponse = self
-            .call_component(
-                "/cgi-bin/component/api_get_authorizer_info",
-                &AuthorizerInfoRequest {
-                    component_appid: self.config.appid.clone(),
-                    authorizer_appid: appid.to_owned(),
-                },
-            )
-            .await?;
+        let response = self.authorizer_info(appid).await?;
         let info = response.authorizer_info;
         self.store
             .set_authorizer_profile(

@@ -62,6 +62,19 @@ impl WechatClient {
         Ok(Self { http, api_base })
     }
 
+    /// The URL of `path` with `token` as the query parameter `token_param`
+    /// (`access_token` or `component_access_token`) when given.
+    fn url(&self, path: &str, token: Option<(&str, &Secret)>) -> Result<Url, WechatError> {
+        let mut url = self
+            .api_base
+            .join(path.trim_start_matches('/'))
+            .map_err(|e| WechatError::Transport(format!("bad WeChat path {path}: {e}")))?;
+        if let Some((param, token)) = token {
+            url.query_pairs_mut().append_pair(param, token.expose());
+        }
+        Ok(url)
+    }
+
     /// POSTs `body` to `path`, with `token` as the query parameter `token_param`
     /// (`access_token` or `component_access_token`) when given. Returns the
     /// whole JSON answer when errcode is 0 or absent.
@@ -71,20 +84,27 @@ impl WechatClient {
         token: Option<(&str, &Secret)>,
         body: &B,
     ) -> Result<serde_json::Value, WechatError> {
-        let mut url = self
-            .api_base
-            .join(path.trim_start_matches('/'))
-            .map_err(|e| WechatError::Transport(format!("bad WeChat path {path}: {e}")))?;
-        if let Some((param, token)) = token {
-            url.query_pairs_mut().append_pair(param, token.expose());
-        }
-        let response = self
-            .http
-            .post(url)
-            .json(body)
-            .send()
-            .await
-            .map_err(transport)?;
+        let url = self.url(path, token)?;
+        Self::answer(self.http.post(url).json(body).send().await).await
+    }
+
+    /// GETs `path` (WeChat's few GET APIs, e.g. the logistics helper's
+    /// `delivery/getall`: no body, the token in the query), like
+    /// [`post_value`](Self::post_value) otherwise.
+    pub async fn get_value(
+        &self,
+        path: &str,
+        token: Option<(&str, &Secret)>,
+    ) -> Result<serde_json::Value, WechatError> {
+        let url = self.url(path, token)?;
+        Self::answer(self.http.get(url).send().await).await
+    }
+
+    /// WeChat's answer as JSON when its errcode is 0 or absent.
+    async fn answer(
+        sent: Result<reqwest::Response, reqwest::Error>,
+    ) -> Result<serde_json::Value, WechatError> {
+        let response = sent.map_err(transport)?;
         let status = response.status();
         if !status.is_success() {
             return Err(WechatError::HttpStatus(status.as_u16()));

@@ -159,6 +159,9 @@ pub async fn start(args: &SandboxArgs) -> anyhow::Result<RunningSandbox> {
 
     let sim_config = sim_config_for(&gateway_url);
     let simulator = Simulator::new(sim_config.clone());
+    // The demo Mini Program uses the logistics-query plugin, as a real one
+    // must before trace_waybill and the other plugin APIs work (48001).
+    simulator.set_logistics_plugin(&sim_config.default_authorizer_appid, true);
 
     for suffix in ["", "-wal", "-shm"] {
         let mut path = args.db.clone().into_os_string();

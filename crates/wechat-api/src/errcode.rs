@@ -1,5 +1,8 @@
 //! WeChat errcodes: protocol.md §4 and §9, the error tables of seed 004
-//! (shipping-information management) and seed 000 (logistics-query plugin).
+//! (shipping-information management) and seed 000 (logistics-query plugin),
+//! and those of the logistics helper (物流助手) and plugin management
+//! (`/wxa/plugin`) from WeChat's documentation and staff answers (cited at
+//! each).
 //!
 //! The names are ours; the numbers and meanings are WeChat's. [`describe`]
 //! gives a short English description, [`advice`] what the caller should do
@@ -39,7 +42,10 @@ pub const DAILY_QUOTA_REACHED: i64 = 45009;
 pub const MINUTE_QUOTA_REACHED: i64 = 45011;
 /// The request body could not be parsed.
 pub const DATA_FORMAT_ERROR: i64 = 47001;
-/// API unauthorized: permission set or capability missing.
+/// API unauthorized: the Mini Program itself lacks the capability (e.g. the
+/// shipping-information service or the logistics-query plugin is not
+/// opened for it). A permission set the account has not granted to the
+/// platform is 61007 instead.
 pub const API_UNAUTHORIZED: i64 = 48001;
 /// The account has not authorized this platform, or revoked it.
 pub const COMPONENT_NOT_AUTHORIZED: i64 = 61003;
@@ -96,7 +102,8 @@ pub const SHIPPING_SYSTEM_ERROR_2: i64 = 10060019;
 pub const ITEM_DESC_REQUIRED: i64 = 10060020;
 /// The shipping information was not changed.
 pub const SHIPPING_UNCHANGED: i64 = 10060023;
-/// The logistics information list is longer than 10.
+/// The logistics information list is too long: more than 15 entries
+/// (WeChat's current documentation; seed 004 still says 10).
 pub const SHIPPING_LIST_TOO_LONG: i64 = 10060024;
 /// The logistics company code is too long.
 pub const EXPRESS_COMPANY_TOO_LONG: i64 = 10060025;
@@ -120,7 +127,9 @@ pub const TRANSACTION_ID_REQUIRED: i64 = 268485195;
 pub const MCHID_REQUIRED: i64 = 268485196;
 /// `out_trade_no` cannot be empty with order_number_type 1.
 pub const OUT_TRADE_NO_REQUIRED: i64 = 268485197;
-/// `upload_time` is not RFC 3339.
+/// `upload_time` is illegal: not RFC 3339, or (for an update) not later
+/// than the previous upload's (seed 004 note 4; WeChat staff, community doc
+/// 00000c8377c460473f12270a966400).
 pub const UPLOAD_TIME_INVALID: i64 = 268485216;
 /// `delivery_mode` is not one of the documented values.
 pub const INVALID_DELIVERY_MODE: i64 = 268485224;
@@ -154,6 +163,42 @@ pub const TOKEN_OPENID_MISMATCH: i64 = 9300534;
 pub const WAYBILL_NOT_FOUND: i64 = 9300559;
 /// The waybill's goods were modified the maximum number of times.
 pub const WAYBILL_MODIFICATIONS_EXCEEDED: i64 = 9300560;
+
+// --- Logistics helper (物流助手, `/cgi-bin/express/business/*`) ---
+
+/// `waybill_id not found`: `path/get`, `order/get` or `order/cancel` for a
+/// waybill the helper's `order/add` did not create (legacy cancelOrder
+/// table "40199 运单 ID 不存在"; staff answers on getPath, community docs
+/// 000a08ccaf41706688ddf338e58400, 00086ed4c60cc031a1de7566c5b000).
+pub const WAYBILL_ID_NOT_FOUND: i64 = 40199;
+/// `delivery logic fail`: the courier refused the order; its own code and
+/// reason are in `delivery_resultcode` / `delivery_resultmsg`.
+pub const DELIVERY_LOGIC_FAIL: i64 = 9300501;
+/// The `delivery_id` is not a courier of the helper's list
+/// (getAllDelivery) (legacy cancelOrder table "9300503 delivery_id不存在").
+pub const DELIVERY_ID_NOT_FOUND: i64 = 9300503;
+/// The waybill already has a track and can no longer be cancelled (legacy
+/// cancelOrder table "9300506").
+pub const WAYBILL_HAS_TRACE: i64 = 9300506;
+/// `this orderid is repeated`: `order/add` with an `order_id` already used
+/// for this courier (community doc 00000c29f24070553bbe4afac56c00).
+pub const ORDER_ID_REPEATED: i64 = 9300522;
+/// Cancelling failed, usually because the waybill is already cancelled
+/// (legacy cancelOrder table "9300524 取消订单失败(一般为重复取消订单)").
+pub const CANCEL_FAILED: i64 = 9300524;
+
+// --- Plugin management (`/wxa/plugin`, permission set 40) ---
+
+/// The plugin cannot be applied for.
+pub const PLUGIN_CANNOT_APPLY: i64 = 89236;
+/// The plugin has already been added.
+pub const PLUGIN_ALREADY_ADDED: i64 = 89237;
+/// The plugins applied for or in use have reached the limit.
+pub const PLUGIN_LIMIT_REACHED: i64 = 89238;
+/// The plugin does not exist.
+pub const PLUGIN_NOT_FOUND: i64 = 89239;
+/// No plugin has this appid.
+pub const PLUGIN_APPID_NOT_FOUND: i64 = 89044;
 
 /// Every errcode named in this module.
 pub const ALL: &[i64] = &[
@@ -224,6 +269,17 @@ pub const ALL: &[i64] = &[
     TOKEN_OPENID_MISMATCH,
     WAYBILL_NOT_FOUND,
     WAYBILL_MODIFICATIONS_EXCEEDED,
+    WAYBILL_ID_NOT_FOUND,
+    DELIVERY_LOGIC_FAIL,
+    DELIVERY_ID_NOT_FOUND,
+    WAYBILL_HAS_TRACE,
+    ORDER_ID_REPEATED,
+    CANCEL_FAILED,
+    PLUGIN_CANNOT_APPLY,
+    PLUGIN_ALREADY_ADDED,
+    PLUGIN_LIMIT_REACHED,
+    PLUGIN_NOT_FOUND,
+    PLUGIN_APPID_NOT_FOUND,
 ];
 
 /// A short English description of an errcode, when known.
@@ -244,7 +300,9 @@ pub fn describe(code: i64) -> Option<&'static str> {
         DAILY_QUOTA_REACHED => "daily API quota reached",
         MINUTE_QUOTA_REACHED => "API called too often; back off",
         DATA_FORMAT_ERROR => "request body could not be parsed",
-        API_UNAUTHORIZED => "API unauthorized (permission set or capability missing)",
+        API_UNAUTHORIZED => {
+            "API unauthorized: the Mini Program has not opened this capability (service or plugin)"
+        }
         COMPONENT_NOT_AUTHORIZED => "the account has not authorized this platform (or revoked it)",
         IP_NOT_WHITELISTED => "caller IP is not on the platform's whitelist",
         TICKET_EXPIRED => "component_verify_ticket expired",
@@ -271,7 +329,7 @@ pub fn describe(code: i64) -> Option<&'static str> {
         PARAMETER_ERROR => "parameter error",
         ITEM_DESC_REQUIRED => "this payment order needs an item description",
         SHIPPING_UNCHANGED => "shipping information unchanged",
-        SHIPPING_LIST_TOO_LONG => "shipping_list has more than 10 entries",
+        SHIPPING_LIST_TOO_LONG => "shipping_list has more than 15 entries",
         EXPRESS_COMPANY_TOO_LONG => "express_company is too long",
         TRACKING_NO_TOO_LONG => "tracking_no is too long",
         NOT_IN_SHIPPED_STATE => "payment order is not in shipped state",
@@ -283,7 +341,9 @@ pub fn describe(code: i64) -> Option<&'static str> {
         TRANSACTION_ID_REQUIRED => "transaction_id is required for order_number_type 2",
         MCHID_REQUIRED => "mchid is required for order_number_type 1",
         OUT_TRADE_NO_REQUIRED => "out_trade_no is required for order_number_type 1",
-        UPLOAD_TIME_INVALID => "upload_time must be RFC 3339",
+        UPLOAD_TIME_INVALID => {
+            "upload_time is illegal: not RFC 3339, or not later than the previous upload's"
+        }
         INVALID_DELIVERY_MODE => "invalid delivery_mode",
         TRACKING_NO_REQUIRED => "tracking_no is required for express shipping",
         EXPRESS_COMPANY_REQUIRED => "express_company is required for express shipping",
@@ -299,6 +359,16 @@ pub fn describe(code: i64) -> Option<&'static str> {
         TOKEN_OPENID_MISMATCH => "access_token and openid do not match",
         WAYBILL_NOT_FOUND => "the waybill does not exist",
         WAYBILL_MODIFICATIONS_EXCEEDED => "the waybill was modified the maximum number of times",
+        WAYBILL_ID_NOT_FOUND => "waybill_id not found",
+        DELIVERY_LOGIC_FAIL => "the courier refused the order (see delivery_resultcode)",
+        DELIVERY_ID_NOT_FOUND => "delivery_id is not a courier of the logistics helper",
+        WAYBILL_HAS_TRACE => "the waybill already has a track and cannot be cancelled",
+        ORDER_ID_REPEATED => "this order_id was already used",
+        CANCEL_FAILED => "cancelling failed (usually the waybill was already cancelled)",
+        PLUGIN_CANNOT_APPLY => "this plugin cannot be applied for",
+        PLUGIN_ALREADY_ADDED => "the plugin has already been added",
+        PLUGIN_LIMIT_REACHED => "the plugins applied for or in use have reached the limit",
+        PLUGIN_NOT_FOUND | PLUGIN_APPID_NOT_FOUND => "the plugin does not exist",
         _ => return None,
     })
 }
@@ -317,6 +387,12 @@ pub fn advice(code: i64) -> Option<&'static str> {
             "Check that the Mini Program has authorized permission set 18 or 142 to the platform."
         }
         IP_NOT_WHITELISTED => "Check that the caller's IP is on the platform's IP whitelist.",
+        API_UNAUTHORIZED_TO_COMPONENT => {
+            "The Mini Program has not granted the platform the permission set this API needs: its administrator must authorize the platform again and tick that set (e.g. 142 for shipping, 45 for logistics)."
+        }
+        API_UNAUTHORIZED => {
+            "The Mini Program itself has not opened this capability: its administrator must open it in the Mini Program's admin console (e.g. the shipping-information management service) or apply for the plugin (e.g. the logistics-query plugin via /wxa/plugin); re-authorizing the platform does not help."
+        }
         INVALID_COMPONENT => "Check the access_token for errors.",
         INVALID_APPID => "Check the AppID for errors.",
         INVALID_PARAMETER => {
@@ -350,7 +426,7 @@ pub fn advice(code: i64) -> Option<&'static str> {
         SHIPPING_UNCHANGED => {
             "Nothing to do: the order's shipping information is already what was sent."
         }
-        SHIPPING_LIST_TOO_LONG => "Send at most 10 shipping_list entries.",
+        SHIPPING_LIST_TOO_LONG => "Send at most 15 shipping_list entries.",
         EXPRESS_COMPANY_TOO_LONG => {
             "Check express_company: use a courier id from get_delivery_list (at most 128 bytes)."
         }
@@ -371,7 +447,7 @@ pub fn advice(code: i64) -> Option<&'static str> {
         MCHID_REQUIRED => "Set mchid when order_number_type is 1.",
         OUT_TRADE_NO_REQUIRED => "Set out_trade_no when order_number_type is 1.",
         UPLOAD_TIME_INVALID => {
-            "Send upload_time in RFC 3339 format, e.g. 2022-12-15T13:29:35.120+08:00."
+            "Send upload_time in RFC 3339 format, e.g. 2022-12-15T13:29:35.120+08:00, and for an update a time later than the previous upload's (use the current time)."
         }
         INVALID_DELIVERY_MODE => "Set delivery_mode to 1 (unified delivery) or 2 (split delivery).",
         TRACKING_NO_REQUIRED => "Fill in tracking_no for express shipments.",
@@ -397,6 +473,20 @@ pub fn advice(code: i64) -> Option<&'static str> {
             "Stop updating this waybill's goods: it has reached the modification limit."
         }
         INVALID_OPENID => "Check the openid: it must be the user's openid under this Mini Program.",
+        WAYBILL_ID_NOT_FOUND => {
+            "Check order_id, delivery_id and waybill_id: they must name a waybill the logistics helper's order/add created (waybills registered with trace_waybill are the query plugin's, read them with query_trace)."
+        }
+        DELIVERY_LOGIC_FAIL => {
+            "Read delivery_resultcode and delivery_resultmsg: the courier says what to fix."
+        }
+        DELIVERY_ID_NOT_FOUND => "Use a delivery_id from the logistics helper's delivery/getall.",
+        WAYBILL_HAS_TRACE => {
+            "The courier has already collected the parcel: it can no longer be cancelled."
+        }
+        ORDER_ID_REPEATED => {
+            "Use a new order_id, or read the existing waybill with order/get instead of creating it again."
+        }
+        CANCEL_FAILED => "Check the waybill with order/get: it is probably already cancelled.",
         _ => return None,
     })
 }
@@ -454,6 +544,24 @@ mod tests {
         }
         assert_eq!(advice(INVALID_ACCESS_TOKEN), None);
         assert_eq!(advice(12345), None);
+    }
+
+    /// A set the account did not grant (61007) and a capability the Mini
+    /// Program has not opened (48001) need different people to act:
+    /// re-authorizing fixes the first only.
+    #[test]
+    fn missing_set_and_missing_capability_get_different_advice() {
+        assert_eq!(API_UNAUTHORIZED_TO_COMPONENT, 61007);
+        let set = advice(API_UNAUTHORIZED_TO_COMPONENT).expect("61007 has advice");
+        let capability = advice(API_UNAUTHORIZED).expect("48001 has advice");
+        assert!(set.contains("authorize"), "{set}");
+        assert!(set.contains("permission set"), "{set}");
+        assert!(capability.contains("open"), "{capability}");
+        assert!(capability.contains("does not help"), "{capability}");
+        assert_ne!(
+            describe(API_UNAUTHORIZED),
+            describe(API_UNAUTHORIZED_TO_COMPONENT)
+        );
     }
 
     #[test]

@@ -48,13 +48,33 @@ pub struct OrderSettlement {
     /// Only in the push sent at shipping.
     #[serde(default)]
     pub estimated_settlement_time: Option<i64>,
-    /// 1 manual, 2 automatic (the seed's wording; field reports differ). Only at settlement.
+    /// 1 manual, 2 automatic (seed 004, confirmed by field reports; see
+    /// [`confirm_receive_method_name`]). Only at settlement.
     #[serde(default)]
     pub confirm_receive_method: Option<i64>,
     #[serde(default)]
     pub confirm_receive_time: Option<i64>,
     #[serde(default)]
     pub settlement_time: Option<i64>,
+}
+
+/// `confirm_receive_method` of a receipt the user confirmed (seed 004: "1.
+/// Manually confirm receipt"; field reports agree).
+pub const CONFIRM_RECEIVE_MANUAL: i64 = 1;
+/// `confirm_receive_method` of a receipt confirmed automatically when the
+/// confirmation period ran out (seed 004: "2. Automatically confirm the
+/// receipt"; field reports agree).
+pub const CONFIRM_RECEIVE_AUTO: i64 = 2;
+
+/// The normalised name of a `confirm_receive_method`: `manual` (1) or
+/// `auto` (2); `None` for any other value, which is passed on as WeChat sent
+/// it.
+pub fn confirm_receive_method_name(method: i64) -> Option<&'static str> {
+    match method {
+        CONFIRM_RECEIVE_MANUAL => Some("manual"),
+        CONFIRM_RECEIVE_AUTO => Some("auto"),
+        _ => None,
+    }
 }
 
 /// A pushed event, typed when it is one the seeds describe.
@@ -125,6 +145,14 @@ impl MiniProgramEvent {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn confirm_receive_methods_follow_the_seed() {
+        assert_eq!(confirm_receive_method_name(1), Some("manual"));
+        assert_eq!(confirm_receive_method_name(2), Some("auto"));
+        assert_eq!(confirm_receive_method_name(0), None);
+        assert_eq!(confirm_receive_method_name(3), None);
+    }
 
     fn fields(pairs: &[(&str, &str)]) -> Map<String, Value> {
         pairs

@@ -198,6 +198,10 @@ mod tests {
         check::<UpdateWaybillGoodsRequest>();
         check::<GetPathRequest>();
         check::<GetWaybillOrderRequest>();
+        check::<AddWaybillOrderRequest>();
+        check::<CancelWaybillOrderRequest>();
+        check::<BatchGetWaybillOrderRequest>();
+        check::<ManagePluginRequest>();
 
         check::<OpSpecialOrderRequest>();
     }

@@ -40,10 +40,9 @@ pub const REMIND_ACCESS_API_MSG: &str =
 /// [`REMIND_ACCESS_API_MSG`]).
 pub const REMIND_SHIPPING_MSG: &str = "你的小程序有订单超过48小时未录入发货信息，请尽快发货";
 
-/// `confirm_receive_method` of a receipt confirmed automatically, by the
-/// seed's numbering (1 manual, 2 automatic; community reports say WeChat
-/// sends them the other way round, so receivers should not rely on it).
-pub const CONFIRM_RECEIVE_AUTO: i64 = 2;
+/// `confirm_receive_method` values, by seed 004's numbering (1 manual, 2
+/// automatic), which field reports confirm.
+pub use wechat_api::events::{CONFIRM_RECEIVE_AUTO, CONFIRM_RECEIVE_MANUAL};
 
 /// A Mini Program event to push. The JSON form (control route) is the event
 /// name under `event` plus its fields, as in the XML:
@@ -191,8 +190,20 @@ impl AppEvent {
     /// push on shipping, with `estimated_settlement_time` =
     /// `shipped_time` + [`ESTIMATED_SETTLEMENT_DELAY_SECS`]. `settled ==
     /// true`: the push on settlement, receipt confirmed automatically
-    /// ([`CONFIRM_RECEIVE_AUTO`]) and settled at that estimate.
+    /// ([`CONFIRM_RECEIVE_AUTO`], 2) and settled at that estimate.
     pub fn order_settlement_for(order: &ShippingOrder, settled: bool) -> Self {
+        Self::order_settlement_with(order, settled.then_some(CONFIRM_RECEIVE_AUTO))
+    }
+
+    /// `trade_manage_order_settlement` for `order`: on settlement when
+    /// `confirm_receive_method` is given ([`CONFIRM_RECEIVE_MANUAL`] 1: the
+    /// user confirmed receipt, [`CONFIRM_RECEIVE_AUTO`] 2: confirmed
+    /// automatically), else on shipping; see [`Self::order_settlement_for`].
+    pub fn order_settlement_with(
+        order: &ShippingOrder,
+        confirm_receive_method: Option<i64>,
+    ) -> Self {
+        let settled = confirm_receive_method.is_some();
         let shipped_time = shipped_time(order);
         let estimate = shipped_time + ESTIMATED_SETTLEMENT_DELAY_SECS;
         AppEvent::OrderSettlement {
@@ -203,7 +214,7 @@ impl AppEvent {
             pay_time: order.pay_time,
             shipped_time,
             estimated_settlement_time: (!settled).then_some(estimate),
-            confirm_receive_method: settled.then_some(CONFIRM_RECEIVE_AUTO),
+            confirm_receive_method,
             confirm_receive_time: settled.then_some(estimate),
             settlement_time: settled.then_some(estimate),
         }

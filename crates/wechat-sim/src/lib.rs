@@ -9,14 +9,21 @@
 //! - tokens really expire, on a clock tests can advance (41001/40001/42001);
 //! - pre_auth_codes are single-use, auth codes live 600 s (40029/61010);
 //! - refresh tokens are stable until re-authorization (61023) or revocation (61003);
-//! - the shipping APIs need permission set 142 or 18 (48001), apply the seed
+//! - a permission set the account did not grant is 61007; a capability the
+//!   Mini Program did not open (the shipping service, the logistics-query
+//!   plugin) is 48001;
+//! - the shipping APIs need permission set 142 or 18, apply the seed
 //!   rules with their errcodes (shared with the proxy through `wechat-api`),
 //!   and keep order state across calls: the single re-shipment (10060003),
 //!   combined orders, `last_index` paging, the single receipt reminder
 //!   (10060028–10060032), special shipment reports (268546000–268546002);
-//! - the logistics APIs need permission set 45 (48001), issue waybill tokens
-//!   whose parcels travel on the sim clock, limit goods changes (9300560),
-//!   and count daily quotas per appid and per user (9300513).
+//! - the logistics-query plugin needs permission set 45 and the plugin
+//!   opened (`/wxa/plugin`, or [`Simulator::set_logistics_plugin`]); it
+//!   issues waybill tokens whose parcels travel on the sim clock, limits
+//!   goods changes (9300560), and counts the plugin's daily quotas per appid
+//!   and per user, all three APIs together (9300513);
+//! - the logistics helper (set 45 or 71) creates waybills (`order/add`) and
+//!   reads, tracks and cancels only those (40199 otherwise).
 //!
 //! Errors are HTTP 200 with `{"errcode":N,"errmsg":"… rid: …"}`. Every call
 //! is counted per path ([`Simulator::call_counts`]), and a fault
@@ -27,7 +34,8 @@
 //! - `config`: [`SimConfig`], the simulated platform's identity and limits.
 //! - `state`: the plain domain without HTTP: clock, tickets, tokens, codes
 //!   and authorizations in `state.rs`; orders in `state/shipping.rs`;
-//!   waybills and quotas in `state/logistics.rs`. Unit-tested in
+//!   the query plugin and its quotas in `state/logistics.rs`; the helper's
+//!   waybills in `state/helper.rs`. Unit-tested in
 //!   `state/tests.rs` and `state/tests/{shipping,logistics}.rs`.
 //! - `routes`: thin poem handlers, one module per API family: `component`,
 //!   `authorize` (the pages), `shipping`, `logistics`, and `control` (the
@@ -53,14 +61,14 @@ use std::{
 
 pub use app_push::{
     APP_PUSH_TRIES, AppEvent, AppPushMessage, AppPushOutcome, CONFIRM_RECEIVE_AUTO,
-    ESTIMATED_SETTLEMENT_DELAY_SECS, PushAttempt, REMIND_ACCESS_API_MSG, REMIND_SHIPPING_MSG,
-    system_openid,
+    CONFIRM_RECEIVE_MANUAL, ESTIMATED_SETTLEMENT_DELAY_SECS, PushAttempt, REMIND_ACCESS_API_MSG,
+    REMIND_SHIPPING_MSG, system_openid,
 };
 pub use config::{AuthorizedPush, SimConfig};
 pub use push::{PushOutcome, SimError};
 pub use state::{
-    AppSettings, JOURNEY, NewCombinedOrder, NewOrder, OrderExtras, QuotaUsage, SimCombinedOrder,
-    SimOrder, SimWaybill, SpecialOrder, original_id,
+    AppSettings, DELIVERIES, JOURNEY, NewCombinedOrder, NewOrder, OrderExtras, QuotaUsage,
+    SimCombinedOrder, SimHelperWaybill, SimOrder, SimWaybill, SpecialOrder, original_id,
 };
 pub use wechat_api::shipping::ShippingOrder;
 
@@ -172,9 +180,10 @@ impl Simulator {
 
     /// Replaces `appid`'s refresh token behind the platform's back: the one
     /// the platform holds now gets 61023. `listed`: whether
-    /// api_get_authorizer_list reveals the new one (recovery possible).
-    pub fn rotate_refresh_token(&self, appid: &str, listed: bool) -> bool {
-        self.lock().rotate_refresh_token(appid, listed)
+    /// api_get_authorizer_list reveals the new one; `in_info`: whether
+    /// api_get_authorizer_info does (recovery possible from either).
+    pub fn rotate_refresh_token(&self, appid: &str, listed: bool, in_info: bool) -> bool {
+        self.lock().rotate_refresh_token(appid, listed, in_info)
     }
 
     /// What the next authorization-page visit grants: this account with these
@@ -247,9 +256,33 @@ impl Simulator {
         self.lock().waybill(waybill_token)
     }
 
-    /// The token `trace_waybill` issued to `appid` for `waybill_id`.
+    /// The newest token `trace_waybill` issued to `appid` for `waybill_id`.
     pub fn waybill_token(&self, appid: &str, waybill_id: &str) -> Option<String> {
         self.lock().waybill_token(appid, waybill_id)
+    }
+
+    /// Opens (`true`) or closes the logistics-query plugin for `appid`, as
+    /// an approved `/wxa/plugin` apply (or unbind) does. Until it is open,
+    /// the plugin's APIs answer 48001.
+    pub fn set_logistics_plugin(&self, appid: &str, open: bool) {
+        self.lock().set_logistics_plugin(appid, open);
+    }
+
+    /// Whether `appid` opened the logistics-query plugin.
+    pub fn logistics_plugin_open(&self, appid: &str) -> bool {
+        self.lock().logistics_plugin_open(appid)
+    }
+
+    /// The logistics helper's waybill `appid` created with `order/add` for
+    /// `order_id` and `delivery_id`.
+    pub fn helper_waybill(
+        &self,
+        appid: &str,
+        order_id: &str,
+        delivery_id: &str,
+    ) -> Option<SimHelperWaybill> {
+        self.lock()
+            .helper_waybill_view(appid, order_id, delivery_id)
     }
 
     /// Forces a waybill's status (0–6, seed 000) from now on; `None` lets it
@@ -259,8 +292,9 @@ impl Simulator {
         self.lock().set_waybill_status(waybill_token, status)
     }
 
-    /// Calls counted today (Asia/Shanghai) against the daily quotas of the
-    /// logistics-plugin API at `path`, by `appid` and by `openid`.
+    /// Calls counted today (Asia/Shanghai) against the logistics plugin's
+    /// daily quotas (all three APIs together) when `path` is one of its
+    /// APIs, by `appid` and by `openid`.
     pub fn quota_usage(&self, path: &str, appid: &str, openid: Option<&str>) -> QuotaUsage {
         self.lock().quota_usage(path, appid, openid)
     }

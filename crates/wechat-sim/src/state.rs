@@ -9,9 +9,12 @@
 //!   [`State::authorizer_caller`] (token and permission set of every
 //!   authorizer API);
 //! - `shipping`: payment orders and the `/wxa/sec/order/*` rules (seed 004);
-//! - `logistics`: waybills, the logistics-query plugin and its daily quotas
-//!   (seeds 000 and 002), and the logistics helper's `path/get` and
-//!   `order/get` (seeds 001 and 003).
+//! - `logistics`: the logistics-query plugin (seeds 000 and 002): which Mini
+//!   Programs opened it (`/wxa/plugin`), traced waybills and the plugin's
+//!   daily quotas;
+//! - `helper`: the logistics helper's waybills (物流助手: `order/add`,
+//!   `order/cancel`, `order/get`, `order/batchget`, `path/get`, the account
+//!   and courier lists; seeds 001 and 003 and WeChat's current pages).
 //!
 //! Time is WeChat's time: the real clock plus an offset tests can advance
 //! ([`State::advance`]). Every lifetime below is checked against it, so an
@@ -49,7 +52,8 @@ pub const AUTH_CODE_TTL_SECS: i64 = 600;
 /// then forgotten so a long-running simulator does not grow without bound.
 const RETENTION_SECS: i64 = 24 * 3600;
 /// After a new access token or refresh token is issued, the previous one keeps
-/// working this long (WeChat staff: "about 5 minutes"; protocol.md §7).
+/// working this long (WeChat staff: "about 5 minutes"; protocol.md §4 for
+/// the component token, §7 for authorizer tokens).
 pub const OLD_TOKEN_GRACE_SECS: i64 = 300;
 
 /// A WeChat error answer. `routes` appends ` rid: …` to `errmsg` when answering.
@@ -160,6 +164,10 @@ struct Authorization {
     /// Whether api_get_authorizer_list shows `refresh_token` (some accounts
     /// come back without it).
     listed_with_refresh_token: bool,
+    /// Whether api_get_authorizer_info shows `authorizer_refresh_token` in
+    /// its `authorization_info` (community reports show it empty for some
+    /// accounts).
+    info_with_refresh_token: bool,
     func_ids: Vec<i64>,
     /// Set by `unauthorized`; api_authorizer_token then answers 61003.
     revoked: bool,
@@ -206,9 +214,13 @@ pub struct State {
     /// Tickets pushed → push time. Any of them is accepted for 12 h: WeChat
     /// does not invalidate a ticket when it pushes the next one.
     tickets: HashMap<String, i64>,
-    /// component_access_token → expiry. Earlier tokens stay valid until their
-    /// own expiry.
+    /// component_access_token → expiry. When a new one is issued, the
+    /// previous one keeps working only [`OLD_TOKEN_GRACE_SECS`] more, as on
+    /// WeChat (protocol.md §4).
     component_tokens: HashMap<String, i64>,
+    /// The newest component_access_token: the one to cap when the next is
+    /// issued (older ones were capped already).
+    latest_component_token: Option<String>,
     pre_auth_codes: HashMap<String, PreAuthCode>,
     /// Auth codes → what they grant. Exchangeable any number of times within
     /// their life (the page's redirect and the `authorized` push carry the same code).
@@ -228,8 +240,10 @@ pub struct State {
     delays: HashMap<String, Delay>,
     /// Orders, combined orders and per-Mini-Program shipping settings.
     shipping: shipping::Shipping,
-    /// Traced waybills and the logistics-plugin quotas.
+    /// Traced waybills, the logistics-plugin quotas and who opened the plugin.
     logistics: logistics::Logistics,
+    /// The logistics helper's waybills (order/add).
+    helper: helper::Helper,
 }
 
 impl State {
@@ -245,6 +259,7 @@ impl State {
             next_authorization: None,
             tickets: HashMap::new(),
             component_tokens: HashMap::new(),
+            latest_component_token: None,
             pre_auth_codes: HashMap::new(),
             auth_codes: HashMap::new(),
             authorizations: HashMap::new(),
@@ -254,6 +269,7 @@ impl State {
             delays: HashMap::new(),
             shipping: shipping::Shipping::default(),
             logistics: logistics::Logistics::default(),
+            helper: helper::Helper::default(),
         }
     }
 
@@ -393,6 +409,8 @@ impl State {
 
     /// `api_component_token`: appid (61011), secret (41004/40125), then the
     /// ticket: one the simulator pushed (61006), at most 12 h ago (61005).
+    /// The previous token keeps working [`OLD_TOKEN_GRACE_SECS`] (5 min)
+    /// after a new one is issued, no longer.
     pub fn component_token(
         &mut self,
         req: &ComponentTokenRequest,
@@ -414,6 +432,11 @@ impl State {
         self.component_tokens
             .retain(|_, expires_at| *expires_at + RETENTION_SECS > now);
         let token = format!("componenttoken@@@{}", random_hex(24));
+        if let Some(previous) = self.latest_component_token.replace(token.clone())
+            && let Some(expires_at) = self.component_tokens.get_mut(&previous)
+        {
+            *expires_at = (*expires_at).min(now + OLD_TOKEN_GRACE_SECS);
+        }
         self.component_tokens.insert(token.clone(), now + ttl);
         Ok(ComponentTokenResponse {
             component_access_token: token,
@@ -561,6 +584,7 @@ impl State {
                 refresh_token: refresh_token.clone(),
                 previous_refresh_token: None,
                 listed_with_refresh_token: true,
+                info_with_refresh_token: true,
                 func_ids,
                 revoked: false,
                 auth_time: now,
@@ -722,13 +746,15 @@ impl State {
 
     /// Replaces `appid`'s refresh token behind the platform's back (the old
     /// one is refused at once, 61023), as when a token is lost or rotated
-    /// elsewhere. `listed`: whether api_get_authorizer_list shows the new one.
-    pub fn rotate_refresh_token(&mut self, appid: &str, listed: bool) -> bool {
+    /// elsewhere. `listed`: whether api_get_authorizer_list shows the new one;
+    /// `in_info`: whether api_get_authorizer_info does.
+    pub fn rotate_refresh_token(&mut self, appid: &str, listed: bool, in_info: bool) -> bool {
         match self.authorizations.get_mut(appid) {
             Some(a) => {
                 a.refresh_token = format!("refreshtoken@@@{}", random_hex(24));
                 a.previous_refresh_token = None;
                 a.listed_with_refresh_token = listed;
+                a.info_with_refresh_token = in_info;
                 true
             }
             None => false,
@@ -778,8 +804,11 @@ impl State {
         })
     }
 
-    /// `api_get_authorizer_info`: the account's profile (a Mini Program) and
-    /// granted sets; 61003 when it does not authorize the platform.
+    /// `api_get_authorizer_info`: the account's profile (a Mini Program),
+    /// granted sets and current refresh token (`authorization_info.
+    /// authorizer_refresh_token`, as WeChat's getAuthorizerInfo page shows;
+    /// empty for accounts rotated with `in_info` false); 61003 when it does
+    /// not authorize the platform.
     pub fn authorizer_info(
         &self,
         token: Option<&str>,
@@ -812,7 +841,11 @@ impl State {
                 authorizer_appid: req.authorizer_appid.clone(),
                 authorizer_access_token: None,
                 expires_in: None,
-                authorizer_refresh_token: None,
+                authorizer_refresh_token: Some(if authorization.info_with_refresh_token {
+                    authorization.refresh_token.clone()
+                } else {
+                    String::new()
+                }),
                 func_info: authorization
                     .func_ids
                     .iter()
@@ -825,7 +858,10 @@ impl State {
     // === callers of authorizer APIs ===
 
     /// The appid behind an authorizer token (41001/40001/42001), which must
-    /// hold one of the permission sets `func_ids` (else 48001).
+    /// have granted the platform one of the permission sets `func_ids`, else
+    /// 61007 `api is unauthorized to component` (protocol.md §8: a set not
+    /// granted is 61007; 48001 is for a capability the Mini Program itself
+    /// lacks, checked by each API family after this).
     pub fn authorizer_caller(&self, token: Option<&str>, func_ids: &[i64]) -> WxResult<String> {
         let token = Self::present(token)?;
         let owner = self.authorizer_tokens.get(token);
@@ -836,7 +872,10 @@ impl State {
             .get(&appid)
             .is_some_and(|a| !a.revoked && a.func_ids.iter().any(|f| func_ids.contains(f)));
         if !allowed {
-            return Err(WxError::new(ec::API_UNAUTHORIZED, "api unauthorized"));
+            return Err(WxError::new(
+                ec::API_UNAUTHORIZED_TO_COMPONENT,
+                "api is unauthorized to component",
+            ));
         }
         Ok(appid)
     }
@@ -854,9 +893,11 @@ fn func_info(id: i64) -> FuncInfo {
     }
 }
 
+mod helper;
 mod logistics;
 mod shipping;
 
+pub use helper::{DELIVERIES, SimHelperWaybill};
 pub use logistics::{JOURNEY, QuotaUsage, SimWaybill};
 pub use shipping::{
     AppSettings, NewCombinedOrder, NewOrder, OrderExtras, SimCombinedOrder, SimOrder, SpecialOrder,

@@ -1,5 +1,6 @@
-//! Logistics: the logistics-query plugin (seeds 000, 002) and the logistics
-//! helper (seeds 001, 003).
+//! Logistics: the logistics-query plugin (seeds 000, 002), applying for it
+//! (`/wxa/plugin`), and the logistics helper's waybill lifecycle (物流助手:
+//! seeds 001, 003 and WeChat's current pages).
 use poem::web::Data;
 use poem_openapi::{
     OpenApi,
@@ -9,14 +10,17 @@ use poem_openapi::{
 use problem::Problem;
 use wechat_api::{
     logistics::{
-        GetPathRequest, GetPathResponse, GetWaybillOrderRequest, GetWaybillOrderResponse,
+        AddWaybillOrderRequest, AddWaybillOrderResponse, BatchGetWaybillOrderRequest,
+        BatchGetWaybillOrderResponse, CancelWaybillOrderRequest, CancelWaybillOrderResponse,
+        GetAllAccountResponse, GetAllDeliveryResponse, GetPathRequest, GetPathResponse,
+        GetWaybillOrderRequest, GetWaybillOrderResponse, ManagePluginRequest, ManagePluginResponse,
         QueryTraceRequest, QueryTraceResponse, TraceWaybillRequest, TraceWaybillResponse,
         UpdateWaybillGoodsRequest,
     },
     shipping::WechatAck,
 };
 
-use super::{ApiTags, typed};
+use super::{ApiTags, typed, typed_get};
 use crate::{ProxyState, TenantApiKey, answer::Answer, catalog, passthrough::WechatJson};
 
 pub struct LogisticsApi;
@@ -25,7 +29,7 @@ pub struct LogisticsApi;
 impl LogisticsApi {
     /// Register a waybill for tracking
     ///
-    /// Logistics-query plugin `trace_waybill`: returns the `waybill_token` the Mini Program passes to the plugin. Counts against 100 000 calls/day per appid and 100/day per user (`openid`).
+    /// Logistics-query plugin `trace_waybill`: returns a new `waybill_token` (also for a waybill traced before) that the Mini Program passes to the plugin. Needs the plugin opened for the Mini Program (else 403 with `wechat_errcode` 48001; see `manage_plugin`). Counts against 100 000 calls/day per appid and 100/day per user (`openid`), the plugin's three APIs together. `trans_id` is optional.
     #[oai(
         path = "/:appid/cgi-bin/express/delivery/open_msg/trace_waybill",
         method = "post",
@@ -107,7 +111,7 @@ impl LogisticsApi {
 
     /// Get a waybill's track
     ///
-    /// Logistics helper `logistics.getPath`: the waybill's track nodes. Retried on `-1` and timeouts.
+    /// Logistics helper `logistics.getPath`: the track nodes of a waybill the helper's `order/add` created (a waybill registered with `trace_waybill` is the query plugin's: read it with `query_trace`). Permission set 45 or 71. Retried on `-1` and timeouts.
     #[oai(
         path = "/:appid/cgi-bin/express/business/path/get",
         method = "post",
@@ -127,7 +131,7 @@ impl LogisticsApi {
 
     /// Get a waybill's print data
     ///
-    /// Logistics helper `logistics.getOrder`: the waybill's print HTML (base64) and data. Retried on `-1` and timeouts.
+    /// Logistics helper `logistics.getOrder`: the print HTML (base64) and data of a waybill the helper's `order/add` created, by the merchant's `order_id` and `delivery_id`. Permission set 45 or 71. Retried on `-1` and timeouts.
     #[oai(
         path = "/:appid/cgi-bin/express/business/order/get",
         method = "post",
@@ -149,6 +153,165 @@ impl LogisticsApi {
             catalog::GET_WAYBILL_ORDER,
             body.0,
             None,
+        )
+        .await
+    }
+
+    /// Create a waybill
+    ///
+    /// Logistics helper `logistics.addOrder`: books a courier for the merchant's `order_id` and returns the `waybill_id`; `path/get`, `order/get` and `order/cancel` then find it by `order_id`, `delivery_id` and `waybill_id`. Permission set 45 or 71. Never retried automatically.
+    #[oai(
+        path = "/:appid/cgi-bin/express/business/order/add",
+        method = "post",
+        operation_id = "add_waybill_order",
+        tag = "ApiTags::Logistics"
+    )]
+    async fn add_waybill_order(
+        &self,
+        auth: TenantApiKey,
+        state: Data<&ProxyState>,
+        /// The authorized Mini Program's appid.
+        appid: Path<String>,
+        /// Makes repeats safe: the first answer is stored for 24 h and replayed; the same key with another body is a 422.
+        #[oai(name = "Idempotency-Key")]
+        idempotency_key: Header<Option<String>>,
+        body: Json<WechatJson<AddWaybillOrderRequest>>,
+    ) -> Result<Answer<AddWaybillOrderResponse>, Problem> {
+        typed(
+            &state,
+            &auth.0,
+            &appid,
+            catalog::ADD_WAYBILL_ORDER,
+            body.0,
+            idempotency_key.0,
+        )
+        .await
+    }
+
+    /// Cancel a waybill
+    ///
+    /// Logistics helper `logistics.cancelOrder`: cancels a waybill `order/add` created, before the courier collects it. Permission set 45 or 71. Never retried automatically.
+    #[oai(
+        path = "/:appid/cgi-bin/express/business/order/cancel",
+        method = "post",
+        operation_id = "cancel_waybill_order",
+        tag = "ApiTags::Logistics"
+    )]
+    async fn cancel_waybill_order(
+        &self,
+        auth: TenantApiKey,
+        state: Data<&ProxyState>,
+        /// The authorized Mini Program's appid.
+        appid: Path<String>,
+        /// Makes repeats safe: the first answer is stored for 24 h and replayed; the same key with another body is a 422.
+        #[oai(name = "Idempotency-Key")]
+        idempotency_key: Header<Option<String>>,
+        body: Json<WechatJson<CancelWaybillOrderRequest>>,
+    ) -> Result<Answer<CancelWaybillOrderResponse>, Problem> {
+        typed(
+            &state,
+            &auth.0,
+            &appid,
+            catalog::CANCEL_WAYBILL_ORDER,
+            body.0,
+            idempotency_key.0,
+        )
+        .await
+    }
+
+    /// Get the print data of several waybills
+    ///
+    /// Logistics helper `logistics.batchGetOrder`: up to 100 waybills `order/add` created, each answered with its own errcode. Permission set 45 or 71. Retried on `-1` and timeouts.
+    #[oai(
+        path = "/:appid/cgi-bin/express/business/order/batchget",
+        method = "post",
+        operation_id = "batch_get_waybill_orders",
+        tag = "ApiTags::Logistics"
+    )]
+    async fn batch_get_waybill_orders(
+        &self,
+        auth: TenantApiKey,
+        state: Data<&ProxyState>,
+        /// The authorized Mini Program's appid.
+        appid: Path<String>,
+        body: Json<WechatJson<BatchGetWaybillOrderRequest>>,
+    ) -> Result<Answer<BatchGetWaybillOrderResponse>, Problem> {
+        typed(
+            &state,
+            &auth.0,
+            &appid,
+            catalog::BATCHGET_WAYBILL_ORDER,
+            body.0,
+            None,
+        )
+        .await
+    }
+
+    /// List the bound courier accounts
+    ///
+    /// Logistics helper `logistics.getAllAccount` (a WeChat `GET`): the courier accounts the Mini Program has bound, whose `biz_id` `order/add` takes. Permission set 45 or 71. Retried on `-1` and timeouts.
+    #[oai(
+        path = "/:appid/cgi-bin/express/business/account/getall",
+        method = "get",
+        operation_id = "list_logistics_accounts",
+        tag = "ApiTags::Logistics"
+    )]
+    async fn list_logistics_accounts(
+        &self,
+        auth: TenantApiKey,
+        state: Data<&ProxyState>,
+        /// The authorized Mini Program's appid.
+        appid: Path<String>,
+    ) -> Result<Answer<GetAllAccountResponse>, Problem> {
+        typed_get(&state, &auth.0, &appid, catalog::ACCOUNT_GETALL).await
+    }
+
+    /// List the helper's couriers
+    ///
+    /// Logistics helper `logistics.getAllDelivery` (a WeChat `GET`): the couriers the helper supports, with their `delivery_id` (JD Logistics is `JDL`). Permission set 45 or 71. Retried on `-1` and timeouts.
+    #[oai(
+        path = "/:appid/cgi-bin/express/business/delivery/getall",
+        method = "get",
+        operation_id = "list_logistics_deliveries",
+        tag = "ApiTags::Logistics"
+    )]
+    async fn list_logistics_deliveries(
+        &self,
+        auth: TenantApiKey,
+        state: Data<&ProxyState>,
+        /// The authorized Mini Program's appid.
+        appid: Path<String>,
+    ) -> Result<Answer<GetAllDeliveryResponse>, Problem> {
+        typed_get(&state, &auth.0, &appid, catalog::DELIVERY_GETALL).await
+    }
+
+    /// Apply for, list or remove a plugin
+    ///
+    /// Plugin management `/wxa/plugin`: `apply` for the logistics-query plugin (`plugin_appid` `wx9ad912bf20548d92`) opens `trace_waybill`, `query_trace` and `update_waybill_goods` for the Mini Program; also `list`, `unbind`, `update`. Permission set 40. Never retried automatically.
+    #[oai(
+        path = "/:appid/wxa/plugin",
+        method = "post",
+        operation_id = "manage_plugin",
+        tag = "ApiTags::Logistics"
+    )]
+    async fn manage_plugin(
+        &self,
+        auth: TenantApiKey,
+        state: Data<&ProxyState>,
+        /// The authorized Mini Program's appid.
+        appid: Path<String>,
+        /// Makes repeats safe: the first answer is stored for 24 h and replayed; the same key with another body is a 422.
+        #[oai(name = "Idempotency-Key")]
+        idempotency_key: Header<Option<String>>,
+        body: Json<WechatJson<ManagePluginRequest>>,
+    ) -> Result<Answer<ManagePluginResponse>, Problem> {
+        typed(
+            &state,
+            &auth.0,
+            &appid,
+            catalog::MANAGE_PLUGIN,
+            body.0,
+            idempotency_key.0,
         )
         .await
     }

@@ -23,8 +23,11 @@ pub(crate) enum ApiTags {
     /// needs permission set 142 or 18.
     Shipping,
     /// Logistics: the logistics-query plugin (`/cgi-bin/express/delivery/open_msg/*`,
-    /// 100 000 calls/day per appid and 100 per user) and the logistics
-    /// helper (`/cgi-bin/express/business/*`); needs permission set 45.
+    /// permission set 45, 100 000 calls/day per appid and 100 per user, the
+    /// plugin opened for the Mini Program, e.g. with `/wxa/plugin`, set 40)
+    /// and the logistics helper (物流助手, `/cgi-bin/express/business/*`,
+    /// set 45 or 71), whose `path/get` and `order/get` read only waybills
+    /// its `order/add` created.
     Logistics,
 }
 
@@ -49,6 +52,31 @@ pub(crate) async fn typed<Q: Validate, R: Type + DeserializeOwned + Send>(
             idempotency_key: idempotency_key.as_deref(),
         },
         || body.typed.validate(),
+        readable::<R>,
+    )
+    .await
+}
+
+/// A typed call to one of WeChat's `GET` APIs: no body, no rules; WeChat's
+/// success answer must read as `R`.
+pub(crate) async fn typed_get<R: Type + DeserializeOwned + Send>(
+    state: &ProxyState,
+    tenant: &TenantContext,
+    appid: &str,
+    api: WechatApi,
+) -> Result<Answer<R>, Problem> {
+    let body = serde_json::Value::Object(serde_json::Map::new());
+    gate::forward(
+        state,
+        tenant,
+        Call {
+            api,
+            path: api.path,
+            appid,
+            body: &body,
+            idempotency_key: None,
+        },
+        || Ok(()),
         readable::<R>,
     )
     .await

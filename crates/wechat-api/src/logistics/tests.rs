@@ -305,9 +305,19 @@ fn goods_desc_has_at_most_40_characters() {
     );
 }
 
+/// WeChat staff: trans_id is not required (orders paid with points have
+/// none), so a body without it, or with it blank, goes to WeChat.
 #[test]
-fn trans_id_is_required() {
-    trace_fails(|v| v["trans_id"] = json!(""), "trans_id", 40097);
+fn trans_id_is_optional() {
+    trace_passes(|v| v["trans_id"] = json!(""));
+    trace_passes(|v| {
+        v.as_object_mut().unwrap().remove("trans_id");
+    });
+    let mut v: Value = serde_json::from_str(SEED_TRACE_REQUEST).unwrap();
+    v.as_object_mut().unwrap().remove("trans_id");
+    let req = TraceWaybillRequest::parse_from_json(Some(v)).unwrap();
+    assert_eq!(req.trans_id, None);
+    assert!(req.validate().is_ok());
 }
 
 #[test]
@@ -488,10 +498,25 @@ fn seed_path_request_is_valid() {
     accepts::<GetPathRequest>(v);
 }
 
+/// WeChat's current getPath page has no order_id: a body without it (or
+/// with it blank) goes to WeChat.
+#[test]
+fn path_order_id_is_optional() {
+    let mut v = path_body();
+    v.as_object_mut().unwrap().remove("order_id");
+    accepts::<GetPathRequest>(v.clone());
+    assert_eq!(
+        GetPathRequest::parse_from_json(Some(v)).unwrap().order_id,
+        None
+    );
+    let mut v = path_body();
+    v["order_id"] = json!("");
+    accepts::<GetPathRequest>(v);
+}
+
 #[test]
 fn path_rules() {
     for (field, errcode) in [
-        ("order_id", 40097),
         ("openid", 40003),
         ("delivery_id", 40097),
         ("waybill_id", 40097),
@@ -506,8 +531,8 @@ fn path_rules() {
     // Checked in the documented order.
     let mut v = path_body();
     v["waybill_id"] = json!("");
-    v["order_id"] = json!("");
-    rejects::<GetPathRequest>(v, "order_id", 40097);
+    v["delivery_id"] = json!("");
+    rejects::<GetPathRequest>(v, "delivery_id", 40097);
 }
 
 #[test]
@@ -630,13 +655,11 @@ fn schemas_use_wechat_names_and_document_every_field() {
     crate::test_support::assert_documented(&registry);
     assert_eq!(
         registry.schemas["TraceWaybillRequest"].required,
-        [
-            "openid",
-            "receiver_phone",
-            "waybill_id",
-            "goods_info",
-            "trans_id"
-        ]
+        ["openid", "receiver_phone", "waybill_id", "goods_info"]
+    );
+    assert_eq!(
+        registry.schemas["GetPathRequest"].required,
+        ["delivery_id", "waybill_id"]
     );
     assert_eq!(
         registry.schemas["GoodsDetail"].required,

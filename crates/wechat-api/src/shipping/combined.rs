@@ -125,7 +125,7 @@ pub struct SubOrder {
     /// Required for split delivery: whether all parcels of this sub-order have now shipped. The user is told shipping is complete only when all have.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_all_delivered: Option<bool>,
-    /// The sub-order's logistics information list: exactly 1 entry for unified delivery, 1–10 for split delivery.
+    /// The sub-order's logistics information list: exactly 1 entry for unified delivery, 1–15 for split delivery.
     #[serde(default)]
     #[oai(default)]
     pub shipping_list: Vec<ShippingItem>,

@@ -37,11 +37,11 @@
 //! | `order_key.transaction_id` | non-empty for type 2 | 268485195 |
 //! | `logistics_type` | 1..=4 | 10060005 |
 //! | `delivery_mode` | 1 or 2 | 268485224 |
-//! | `shipping_list` | not empty | 10060014 |
-//! | `shipping_list` | exactly 1 entry when unified (1) | 268485228 |
+//! | `shipping_list` | exactly 1 entry when unified (1); missing counts as none | 268485228 |
 //! | `delivery_mode` | split (2) only with logistics_type 1 | 10060006 |
 //! | `is_all_delivered` | present when split | 10060007 |
-//! | `shipping_list` | at most 10 entries | 10060024 |
+//! | `shipping_list` | not empty (split) | 10060014 |
+//! | `shipping_list` | at most 15 entries ([`MAX_SHIPPING_ENTRIES`]) | 10060024 |
 //! | `shipping_list[i].item_desc` | non-blank, at most 120 characters | 10060008, 10060009 |
 //! | `shipping_list[i].tracking_no` | non-blank for express (1); ≤ 128 bytes | 268485226, 10060026 |
 //! | `shipping_list[i].express_company` | non-blank for express (1); ≤ 128 bytes | 268485227, 10060025 |
@@ -69,8 +69,17 @@ pub use special::*;
 
 /// `express_company` code of SF Express (顺丰): its shipments need a contact.
 pub const SF_EXPRESS_COMPANY: &str = "SF";
-/// Most parcels a payment order can be split into.
-pub const MAX_SHIPPING_ENTRIES: usize = 10;
+/// Most parcels a payment order can be split into: `shipping_list` has
+/// 1–15 entries.
+///
+/// Seed 004 says 10 ("Multipleness: [1, 10]", errcode 10060024 "must not be
+/// greater than 10"), but WeChat's current documentation allows 15, and it
+/// wins: `shipping_list` "多重性: [1, 15]"
+/// (developers.weixin.qq.com/miniprogram/dev/server/API/order_shipping/api_uploadshippinginfo)
+/// and "一笔支付单最多分拆成 15 个包裹"
+/// (developers.weixin.qq.com/miniprogram/dev/platform-capabilities/business-capabilities/order-shipping/order-shipping.html,
+/// note 5). Refusing 11–15 locally would refuse shipments WeChat accepts.
+pub const MAX_SHIPPING_ENTRIES: usize = 15;
 /// Longest `item_desc`, in characters (not bytes): "限120个字以内".
 pub const MAX_ITEM_DESC_CHARS: usize = 120;
 /// Longest `tracking_no` / `express_company`, in bytes.
@@ -163,7 +172,9 @@ pub struct UploadShippingInfoRequest {
     /// Required for split delivery: whether all parcels have now shipped. The user is told shipping is complete only when all have.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_all_delivered: Option<bool>,
-    /// Logistics information list: exactly 1 entry for unified delivery, 1–10 for split delivery.
+    /// Logistics information list: exactly 1 entry for unified delivery, 1–15 for split delivery. Required; a body without it is answered with WeChat's errcode (268485228 for unified delivery), not a parse error.
+    #[serde(default)]
+    #[oai(default)]
     pub shipping_list: Vec<ShippingItem>,
     /// Upload time in RFC 3339 format, e.g. `2022-12-15T13:29:35.120+08:00`. It orders the requests: an update must carry a later time than the previous upload.
     pub upload_time: String,
@@ -415,8 +426,9 @@ pub fn validate_delivery_mode(delivery_mode: i64, field: &str) -> Result<(), Val
 }
 
 /// The delivery mode's constraints, for a valid `delivery_mode` and
-/// `logistics_type` and a non-empty list, with fields under `path`:
-/// - unified (1): exactly one `shipping_list` entry, else 268485228;
+/// `logistics_type`, with fields under `path`:
+/// - unified (1): exactly one `shipping_list` entry, else 268485228 (also
+///   for none: WeChat answers a missing `shipping_list` so);
 /// - split (2): only with express (`logistics_type` 1), else 10060006 on
 ///   `delivery_mode`; `is_all_delivered` present, else 10060007.
 pub fn validate_delivery_constraints(
@@ -456,7 +468,8 @@ pub fn validate_delivery_constraints(
     Ok(())
 }
 
-/// `shipping_list` (at `field`) is not empty (10060014).
+/// `shipping_list` (at `field`) is not empty (10060014). Only a split
+/// delivery reaches it empty: a unified one is 268485228 first.
 pub fn validate_shipping_list_not_empty(
     entries: usize,
     field: &str,
@@ -471,7 +484,8 @@ pub fn validate_shipping_list_not_empty(
     ))
 }
 
-/// `shipping_list` (at `field`) has at most 10 entries (10060024).
+/// `shipping_list` (at `field`) has at most [`MAX_SHIPPING_ENTRIES`] (15)
+/// entries (10060024).
 pub fn validate_shipping_list_max(entries: usize, field: &str) -> Result<(), ValidationError> {
     if entries <= MAX_SHIPPING_ENTRIES {
         return Ok(());
@@ -609,9 +623,11 @@ pub fn validate_shipping_item(
 /// The shipment rules shared by `upload_shipping_info` and each sub-order of
 /// `upload_combined_shipping_info`, with fields under `path` (empty at the
 /// top level), in order: [`validate_logistics_type`],
-/// [`validate_delivery_mode`], [`validate_shipping_list_not_empty`],
-/// [`validate_delivery_constraints`], [`validate_shipping_list_max`], then
-/// [`validate_shipping_item`] for each entry.
+/// [`validate_delivery_mode`], [`validate_delivery_constraints`] (a unified
+/// delivery without entries is 268485228, as WeChat answers a missing
+/// `shipping_list`), [`validate_shipping_list_not_empty`],
+/// [`validate_shipping_list_max`], then [`validate_shipping_item`] for each
+/// entry.
 pub fn validate_shipment(
     logistics_type: i64,
     delivery_mode: i64,
@@ -622,7 +638,6 @@ pub fn validate_shipment(
     let list = join(path, "shipping_list");
     validate_logistics_type(logistics_type, &join(path, "logistics_type"))?;
     validate_delivery_mode(delivery_mode, &join(path, "delivery_mode"))?;
-    validate_shipping_list_not_empty(shipping_list.len(), &list)?;
     validate_delivery_constraints(
         delivery_mode,
         logistics_type,
@@ -630,6 +645,7 @@ pub fn validate_shipment(
         shipping_list.len(),
         path,
     )?;
+    validate_shipping_list_not_empty(shipping_list.len(), &list)?;
     validate_shipping_list_max(shipping_list.len(), &list)?;
     for (i, item) in shipping_list.iter().enumerate() {
         validate_shipping_item(item, logistics_type, &format!("{list}[{i}]"))?;

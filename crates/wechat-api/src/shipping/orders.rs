@@ -8,7 +8,10 @@
 //! | `pay_time_range` | `begin_time` ≤ `end_time` when both are given |
 //! | `order_state` | when given, 1..=6 (see [`order_state`](super::order_state)) |
 //! | `openid` | when given, at most 128 bytes |
-//! | `page_size` | when given, 1..=100 |
+//!
+//! `page_size` has no local rule: WeChat documents only its default (100),
+//! no maximum and no minimum, and independent sources disagree (50, none),
+//! so what WeChat accepts is left to WeChat.
 //!
 //! # Rules of `notify_confirm_receive`, in the order they are checked
 //! | field | rule | errcode |
@@ -25,8 +28,9 @@ use serde::{Deserialize, Serialize};
 use super::{MAX_OPENID_BYTES, ShippingOrder, validate_order_lookup};
 use crate::{Validate, ValidationError, errcode as ec};
 
-/// Largest `page_size` of `get_order_list` (also WeChat's default).
-pub const MAX_PAGE_SIZE: i64 = 100;
+/// `page_size` of `get_order_list` when the request gives none (the seed's
+/// "100 by default"). Not a maximum: WeChat documents none.
+pub const DEFAULT_PAGE_SIZE: i64 = 100;
 /// Largest timestamp in `pay_time_range`: WeChat takes a missing `end_time`
 /// as the largest 32-bit unsigned integer.
 pub const MAX_PAY_TIME: i64 = u32::MAX as i64;
@@ -47,7 +51,7 @@ pub struct GetOrderListRequest {
     /// Paging cursor: leave out for the first page; when an answer has `has_more` true, pass its `last_index` to get the next page.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_index: Option<String>,
-    /// Length of the returned list, 1–100; 100 by default.
+    /// Length of the returned list; 100 by default. WeChat documents no maximum.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page_size: Option<i64>,
 }
@@ -160,10 +164,11 @@ pub fn validate_pay_time_range(range: &PayTimeRange, field: &str) -> Result<(), 
     Ok(())
 }
 
-/// The filters and paging of `get_order_list`, all 10060014:
+/// The filters of `get_order_list`, all 10060014:
 /// - `order_state`, when given, is 1..=6;
-/// - `openid`, when given, is at most 128 bytes;
-/// - `page_size`, when given, is 1..=[`MAX_PAGE_SIZE`].
+/// - `openid`, when given, is at most 128 bytes.
+///
+/// `page_size` is not checked (module docs).
 pub fn validate_order_list_filters(req: &GetOrderListRequest) -> Result<(), ValidationError> {
     if let Some(state) = req.order_state
         && !(1..=6).contains(&state)
@@ -186,15 +191,6 @@ pub fn validate_order_list_filters(req: &GetOrderListRequest) -> Result<(), Vali
                 "openid is {} bytes long; an openid has at most {MAX_OPENID_BYTES} bytes",
                 openid.len()
             ),
-        ));
-    }
-    if let Some(size) = req.page_size
-        && !(1..=MAX_PAGE_SIZE).contains(&size)
-    {
-        return Err(ValidationError::new(
-            "page_size",
-            ec::PARAMETER_ERROR,
-            format!("page_size must be 1 to {MAX_PAGE_SIZE}, got {size}"),
         ));
     }
     Ok(())

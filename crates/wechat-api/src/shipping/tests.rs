@@ -339,10 +339,12 @@ fn split_needs_is_all_delivered() {
 
 #[test]
 fn shipping_list_must_not_be_empty() {
+    // Unified delivery needs exactly one entry: none is 268485228, as WeChat
+    // answers a body without shipping_list.
     fails(
         |v| v["shipping_list"] = json!([]),
         "shipping_list",
-        10060014,
+        268485228,
     );
     fails(
         |v| {
@@ -353,10 +355,32 @@ fn shipping_list_must_not_be_empty() {
     );
 }
 
+/// WeChat answers a missing `shipping_list` with 268485228, not a parse
+/// error (47001): the body parses, and the rules name WeChat's errcode.
 #[test]
-fn shipping_list_has_at_most_10_entries() {
-    fails(|v| split_of(v, 11), "shipping_list", 10060024);
-    passes(|v| split_of(v, 10));
+fn a_missing_shipping_list_gets_wechats_errcode() {
+    fails(
+        |v| {
+            v.as_object_mut().unwrap().remove("shipping_list");
+        },
+        "shipping_list",
+        268485228,
+    );
+    let mut v = seed_example();
+    v.as_object_mut().unwrap().remove("shipping_list");
+    let req = UploadShippingInfoRequest::parse_from_json(Some(v)).unwrap();
+    assert_eq!(req.validate().unwrap_err().errcode, 268485228);
+}
+
+/// WeChat's current documentation allows 15 parcels per payment order
+/// (the seed says 10): 11 to 15 must pass, 16 is 10060024.
+#[test]
+fn shipping_list_has_at_most_15_entries() {
+    assert_eq!(MAX_SHIPPING_ENTRIES, 15);
+    for n in [10, 11, 15] {
+        passes(|v| split_of(v, n));
+    }
+    fails(|v| split_of(v, 16), "shipping_list", 10060024);
 }
 
 #[test]
@@ -714,7 +738,6 @@ fn schema_uses_wechat_field_names_and_documents_every_field() {
             "order_key",
             "logistics_type",
             "delivery_mode",
-            "shipping_list",
             "upload_time",
             "payer"
         ]

@@ -121,9 +121,13 @@ struct FromOrder {
     /// one on shipping).
     #[serde(default)]
     settled: bool,
+    /// For the push on settlement: how receipt was confirmed, 1 manually
+    /// by the user or 2 automatically (the default).
+    confirm_receive_method: Option<i64>,
 }
 
-/// `POST /sim/push/app-event {appid, event | from_order, once?, repeat?}` →
+/// `POST /sim/push/app-event {appid, event | from_order, once?, repeat?}`
+/// (`from_order`: `{transaction_id, event, settled?, confirm_receive_method?}`) →
 /// AppPushOutcome, plus `repeats: [AppPushOutcome]` when `repeat` > 0. 409
 /// without an app-events URL; 400 for a bad appid, event or order.
 #[handler]
@@ -146,9 +150,13 @@ pub(super) async fn push_app_event(Data(sim): Data<&Simulator>, raw: Vec<u8>) ->
             };
             match from.event.as_str() {
                 "trade_manage_remind_shipping" => AppEvent::remind_shipping_for(&shipping_order),
-                "trade_manage_order_settlement" => {
-                    AppEvent::order_settlement_for(&shipping_order, from.settled)
-                }
+                "trade_manage_order_settlement" => AppEvent::order_settlement_with(
+                    &shipping_order,
+                    from.settled.then(|| {
+                        from.confirm_receive_method
+                            .unwrap_or(crate::CONFIRM_RECEIVE_AUTO)
+                    }),
+                ),
                 other => {
                     return error(
                         StatusCode::BAD_REQUEST,
@@ -377,6 +385,30 @@ pub(super) fn set_trade_management(
             if let Some(completed) = req.completed {
                 sim.set_trade_management_confirmation_completed(&appid, completed);
             }
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Err(e) => bad_body(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct LogisticsPlugin {
+    /// Default true.
+    open: Option<bool>,
+}
+
+/// `POST /sim/apps/{appid}/logistics-plugin {open?}` → 204: opens (default)
+/// or closes the logistics-query plugin for the Mini Program, as an approved
+/// `/wxa/plugin` apply does.
+#[handler]
+pub(super) fn set_logistics_plugin(
+    Data(sim): Data<&Simulator>,
+    Path(appid): Path<String>,
+    raw: Vec<u8>,
+) -> Response {
+    match parse_body::<LogisticsPlugin>(&raw) {
+        Ok(req) => {
+            sim.set_logistics_plugin(&appid, req.open.unwrap_or(true));
             StatusCode::NO_CONTENT.into_response()
         }
         Err(e) => bad_body(e),

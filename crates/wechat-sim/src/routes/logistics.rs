@@ -1,18 +1,23 @@
-//! The logistics-query plugin (seeds 000 and 002) and the logistics helper's
-//! `path/get` (seed 001) and `order/get` (seed 003), called with an
-//! authorizer_access_token. Every handler checks, in order: the token
-//! (41001/40001/42001), permission set 45 (48001), the body (47001), then
-//! the seed rules, the daily quotas (plugin APIs only) and the waybill in
-//! [`crate::state`].
+//! The logistics-query plugin (seeds 000 and 002), `/wxa/plugin`, and the
+//! logistics helper (物流助手; seeds 001 and 003 and WeChat's current
+//! pages), called with an authorizer_access_token. Every handler checks, in
+//! order: the token (41001/40001/42001), the permission set (61007: 45 for
+//! the plugin, 45 or 71 for the helper, 40 for `/wxa/plugin`), for the
+//! plugin APIs that the Mini Program opened the plugin (48001), the body
+//! (47001), then the rules, the daily quotas (plugin APIs only) and the
+//! waybill in [`crate::state`]. The helper's two lists are `GET` without a
+//! body, like WeChat's.
 use poem::{Request, Response, handler, web::Data};
 use wechat_api::logistics::{
-    GetPathRequest, GetWaybillOrderRequest, QueryTraceRequest, TraceWaybillRequest,
+    AddWaybillOrderRequest, BatchGetWaybillOrderRequest, CancelWaybillOrderRequest, GetPathRequest,
+    GetWaybillOrderRequest, ManagePluginRequest, QueryTraceRequest, TraceWaybillRequest,
     TraceWaybillResponse, UpdateWaybillGoodsRequest,
 };
 
 use super::{
-    GET_PATH, GET_WAYBILL_ORDER, QUERY_TRACE, TRACE_WAYBILL, UPDATE_WAYBILL_GOODS, parse_json,
-    query_param, wechat_call,
+    ACCOUNT_GETALL, ADD_WAYBILL_ORDER, BATCHGET_WAYBILL_ORDER, CANCEL_WAYBILL_ORDER,
+    DELIVERY_GETALL, GET_PATH, GET_WAYBILL_ORDER, MANAGE_PLUGIN, QUERY_TRACE, TRACE_WAYBILL,
+    UPDATE_WAYBILL_GOODS, parse_json, query_param, wechat_call,
 };
 use crate::Simulator;
 
@@ -24,7 +29,7 @@ pub(super) async fn trace_waybill(
 ) -> Response {
     let token = query_param(req, "access_token");
     wechat_call(sim, TRACE_WAYBILL, |s| {
-        let appid = s.logistics_caller(token.as_deref())?;
+        let appid = s.plugin_caller(token.as_deref())?;
         let req: TraceWaybillRequest = parse_json(&body)?;
         Ok(TraceWaybillResponse {
             errcode: 0,
@@ -43,7 +48,7 @@ pub(super) async fn query_trace(
 ) -> Response {
     let token = query_param(req, "access_token");
     wechat_call(sim, QUERY_TRACE, |s| {
-        let appid = s.logistics_caller(token.as_deref())?;
+        let appid = s.plugin_caller(token.as_deref())?;
         let req: QueryTraceRequest = parse_json(&body)?;
         s.query_trace(&appid, &req)
     })
@@ -58,10 +63,90 @@ pub(super) async fn update_waybill_goods(
 ) -> Response {
     let token = query_param(req, "access_token");
     wechat_call(sim, UPDATE_WAYBILL_GOODS, |s| {
-        let appid = s.logistics_caller(token.as_deref())?;
+        let appid = s.plugin_caller(token.as_deref())?;
         let req: UpdateWaybillGoodsRequest = parse_json(&body)?;
         s.update_waybill_goods(&appid, &req)?;
         Ok(super::ok())
+    })
+    .await
+}
+
+#[handler]
+pub(super) async fn manage_plugin(
+    Data(sim): Data<&Simulator>,
+    req: &Request,
+    body: Vec<u8>,
+) -> Response {
+    let token = query_param(req, "access_token");
+    wechat_call(sim, MANAGE_PLUGIN, |s| {
+        let appid = s.plugin_management_caller(token.as_deref())?;
+        let req: ManagePluginRequest = parse_json(&body)?;
+        s.manage_plugin(&appid, &req)
+    })
+    .await
+}
+
+#[handler]
+pub(super) async fn add_waybill_order(
+    Data(sim): Data<&Simulator>,
+    req: &Request,
+    body: Vec<u8>,
+) -> Response {
+    let token = query_param(req, "access_token");
+    wechat_call(sim, ADD_WAYBILL_ORDER, |s| {
+        let appid = s.helper_caller(token.as_deref())?;
+        let req: AddWaybillOrderRequest = parse_json(&body)?;
+        s.add_waybill_order(&appid, &req)
+    })
+    .await
+}
+
+#[handler]
+pub(super) async fn cancel_waybill_order(
+    Data(sim): Data<&Simulator>,
+    req: &Request,
+    body: Vec<u8>,
+) -> Response {
+    let token = query_param(req, "access_token");
+    wechat_call(sim, CANCEL_WAYBILL_ORDER, |s| {
+        let appid = s.helper_caller(token.as_deref())?;
+        let req: CancelWaybillOrderRequest = parse_json(&body)?;
+        s.cancel_waybill_order(&appid, &req)
+    })
+    .await
+}
+
+#[handler]
+pub(super) async fn batchget_waybill_order(
+    Data(sim): Data<&Simulator>,
+    req: &Request,
+    body: Vec<u8>,
+) -> Response {
+    let token = query_param(req, "access_token");
+    wechat_call(sim, BATCHGET_WAYBILL_ORDER, |s| {
+        let appid = s.helper_caller(token.as_deref())?;
+        let req: BatchGetWaybillOrderRequest = parse_json(&body)?;
+        s.batch_get_waybill_orders(&appid, &req)
+    })
+    .await
+}
+
+#[handler]
+pub(super) async fn account_getall(Data(sim): Data<&Simulator>, req: &Request) -> Response {
+    let token = query_param(req, "access_token");
+    wechat_call(sim, ACCOUNT_GETALL, |s| {
+        let appid = s.helper_caller(token.as_deref())?;
+        Ok(s.logistics_accounts(&appid))
+    })
+    .await
+}
+
+#[handler]
+pub(super) async fn delivery_getall(Data(sim): Data<&Simulator>, req: &Request) -> Response {
+    let token = query_param(req, "access_token");
+    wechat_call(sim, DELIVERY_GETALL, |s| {
+        s.helper_caller(token.as_deref())?;
+        Ok(s.delivery_companies())
     })
     .await
 }
@@ -74,7 +159,7 @@ pub(super) async fn get_path(
 ) -> Response {
     let token = query_param(req, "access_token");
     wechat_call(sim, GET_PATH, |s| {
-        let appid = s.logistics_caller(token.as_deref())?;
+        let appid = s.helper_caller(token.as_deref())?;
         let req: GetPathRequest = parse_json(&body)?;
         s.get_path(&appid, &req)
     })
@@ -89,7 +174,7 @@ pub(super) async fn get_waybill_order(
 ) -> Response {
     let token = query_param(req, "access_token");
     wechat_call(sim, GET_WAYBILL_ORDER, |s| {
-        let appid = s.logistics_caller(token.as_deref())?;
+        let appid = s.helper_caller(token.as_deref())?;
         let req: GetWaybillOrderRequest = parse_json(&body)?;
         s.get_waybill_order(&appid, &req)
     })

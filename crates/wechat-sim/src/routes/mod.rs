@@ -13,8 +13,10 @@
 //! - `authorize`: the authorization pages (PC and mobile).
 //! - `shipping`: the shipping-information management APIs (`/wxa/sec/order/*`).
 //! - `logistics`: the logistics-query plugin
-//!   (`/cgi-bin/express/delivery/open_msg/*`) and the logistics helper's
-//!   `path/get` and `order/get` (`/cgi-bin/express/business/*`).
+//!   (`/cgi-bin/express/delivery/open_msg/*`), plugin management
+//!   (`/wxa/plugin`) and the logistics helper (`/cgi-bin/express/business/*`:
+//!   `order/add`, `order/cancel`, `order/get`, `order/batchget`, `path/get`,
+//!   `account/getall`, `delivery/getall`).
 //! - `control`: the `/sim/...` control surface for tests and the sandbox.
 mod authorize;
 mod component;
@@ -58,6 +60,12 @@ pub const QUERY_TRACE: &str = "/cgi-bin/express/delivery/open_msg/query_trace";
 pub const UPDATE_WAYBILL_GOODS: &str = "/cgi-bin/express/delivery/open_msg/update_waybill_goods";
 pub const GET_PATH: &str = "/cgi-bin/express/business/path/get";
 pub const GET_WAYBILL_ORDER: &str = "/cgi-bin/express/business/order/get";
+pub const ADD_WAYBILL_ORDER: &str = "/cgi-bin/express/business/order/add";
+pub const CANCEL_WAYBILL_ORDER: &str = "/cgi-bin/express/business/order/cancel";
+pub const BATCHGET_WAYBILL_ORDER: &str = "/cgi-bin/express/business/order/batchget";
+pub const ACCOUNT_GETALL: &str = "/cgi-bin/express/business/account/getall";
+pub const DELIVERY_GETALL: &str = "/cgi-bin/express/business/delivery/getall";
+pub const MANAGE_PLUGIN: &str = "/wxa/plugin";
 /// PC authorization page (mp.weixin.qq.com).
 pub const LOGIN_PAGE: &str = "/cgi-bin/componentloginpage";
 /// Mobile authorization page, as the older doc and wechatpy spell it (mp.weixin.qq.com).
@@ -98,6 +106,15 @@ pub fn route(sim: Simulator) -> Route {
         .at(UPDATE_WAYBILL_GOODS, post(logistics::update_waybill_goods))
         .at(GET_PATH, post(logistics::get_path))
         .at(GET_WAYBILL_ORDER, post(logistics::get_waybill_order))
+        .at(ADD_WAYBILL_ORDER, post(logistics::add_waybill_order))
+        .at(CANCEL_WAYBILL_ORDER, post(logistics::cancel_waybill_order))
+        .at(
+            BATCHGET_WAYBILL_ORDER,
+            post(logistics::batchget_waybill_order),
+        )
+        .at(ACCOUNT_GETALL, get(logistics::account_getall))
+        .at(DELIVERY_GETALL, get(logistics::delivery_getall))
+        .at(MANAGE_PLUGIN, post(logistics::manage_plugin))
         .at(LOGIN_PAGE, get(authorize::authorization_page))
         .at(MOBILE_PAGE, get(authorize::authorization_page))
         .at(MOBILE_PAGE_WXAOPEN, get(authorize::authorization_page))
@@ -120,6 +137,10 @@ pub fn route(sim: Simulator) -> Route {
         .at(
             "/sim/apps/:appid/trade-management",
             post(control::set_trade_management),
+        )
+        .at(
+            "/sim/apps/:appid/logistics-plugin",
+            post(control::set_logistics_plugin),
         )
         .at("/sim/waybills/:token", get(control::waybill))
         .at(

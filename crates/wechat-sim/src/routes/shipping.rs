@@ -1,7 +1,8 @@
 //! Shipping-information management (seed 004), called with an
 //! authorizer_access_token. Every handler checks, in order: the token
-//! (41001/40001/42001), permission set 142 or 18 (48001), the body (47001),
-//! then the seed rules and the order state in [`crate::state`].
+//! (41001/40001/42001), permission set 142 or 18 (61007), the service
+//! opened (48001; not for the two queries about it), the body (47001), then
+//! the seed rules and the order state in [`crate::state`].
 use poem::{Request, Response, handler, web::Data};
 use serde_json::json;
 use wechat_api::shipping::{
@@ -26,7 +27,7 @@ pub(super) async fn upload_shipping_info(
 ) -> Response {
     let token = query_param(req, "access_token");
     wechat_call(sim, UPLOAD_SHIPPING_INFO, |s| {
-        let appid = s.shipping_caller(token.as_deref())?;
+        let appid = s.shipping_service_caller(token.as_deref())?;
         let req: UploadShippingInfoRequest = parse_json(&body)?;
         s.upload_shipping_info(&appid, &req)?;
         Ok(super::ok())
@@ -42,7 +43,7 @@ pub(super) async fn upload_combined_shipping_info(
 ) -> Response {
     let token = query_param(req, "access_token");
     wechat_call(sim, UPLOAD_COMBINED_SHIPPING_INFO, |s| {
-        let appid = s.shipping_caller(token.as_deref())?;
+        let appid = s.shipping_service_caller(token.as_deref())?;
         let req: UploadCombinedShippingInfoRequest = parse_json(&body)?;
         s.upload_combined_shipping_info(&appid, &req)?;
         Ok(super::ok())
@@ -59,7 +60,7 @@ pub(super) async fn get_order(
 ) -> Response {
     let token = query_param(req, "access_token");
     wechat_call(sim, GET_ORDER, |s| {
-        let appid = s.shipping_caller(token.as_deref())?;
+        let appid = s.shipping_service_caller(token.as_deref())?;
         let req: GetOrderRequest = parse_json(&body)?;
         let order = s.get_order(&appid, &req)?;
         Ok(json!({ "errcode": 0, "errmsg": "ok", "order": order_json(&order) }))
@@ -76,7 +77,7 @@ pub(super) async fn get_order_list(
 ) -> Response {
     let token = query_param(req, "access_token");
     wechat_call(sim, GET_ORDER_LIST, |s| {
-        let appid = s.shipping_caller(token.as_deref())?;
+        let appid = s.shipping_service_caller(token.as_deref())?;
         let req: GetOrderListRequest = parse_json(&body)?;
         let page = s.get_order_list(&appid, &req)?;
         let orders: Vec<_> = page.order_list.iter().map(order_json).collect();
@@ -99,7 +100,7 @@ pub(super) async fn notify_confirm_receive(
 ) -> Response {
     let token = query_param(req, "access_token");
     wechat_call(sim, NOTIFY_CONFIRM_RECEIVE, |s| {
-        let appid = s.shipping_caller(token.as_deref())?;
+        let appid = s.shipping_service_caller(token.as_deref())?;
         let req: NotifyConfirmReceiveRequest = parse_json(&body)?;
         s.notify_confirm_receive(&appid, &req)?;
         Ok(super::ok())
@@ -115,7 +116,7 @@ pub(super) async fn set_msg_jump_path(
 ) -> Response {
     let token = query_param(req, "access_token");
     wechat_call(sim, SET_MSG_JUMP_PATH, |s| {
-        let appid = s.shipping_caller(token.as_deref())?;
+        let appid = s.shipping_service_caller(token.as_deref())?;
         let req: SetMsgJumpPathRequest = parse_json(&body)?;
         s.set_msg_jump_path(&appid, &req)?;
         Ok(super::ok())
@@ -169,7 +170,7 @@ pub(super) async fn op_special_order(
 ) -> Response {
     let token = query_param(req, "access_token");
     wechat_call(sim, OP_SPECIAL_ORDER, |s| {
-        let appid = s.shipping_caller(token.as_deref())?;
+        let appid = s.shipping_service_caller(token.as_deref())?;
         let req: OpSpecialOrderRequest = parse_json(&body)?;
         s.op_special_order(&appid, &req)?;
         Ok(super::ok())

@@ -1,52 +1,73 @@
-//! Waybills: the logistics-query plugin (`trace_waybill`, `query_trace`,
-//! `update_waybill_goods`; seeds 000 and 002) and the logistics helper's
-//! `path/get` and `order/get` (seeds 001 and 003), all with permission set 45.
+//! The logistics-query plugin (`trace_waybill`, `query_trace`,
+//! `update_waybill_goods`; seeds 000 and 002), with permission set 45, for
+//! Mini Programs that opened the plugin.
+//!
+//! # Opening the plugin
+//! The plugin's background APIs work only for a Mini Program that uses the
+//! plugin ("引用了物流查询插件的商家,才可以调用后台API", seed 000); any other
+//! gets 48001 `api unauthorized`, as WeChat answers when the capability is
+//! missing (a staff answer to 48001 on trace_waybill: "已确认权限开通成功,
+//! 现在应该可以调用成功", community). A platform opens it with `/wxa/plugin`
+//! `{"action": "apply", "plugin_appid": "wx9ad912bf20548d92"}` (set 40),
+//! which the simulator approves at once (WeChat lets plugins be used
+//! without the developer's consent); tests and the sandbox can also open it
+//! with [`State::set_logistics_plugin`].
 //!
 //! # Waybills
-//! `trace_waybill` registers a waybill of the calling appid and answers its
-//! `waybill_token`; a repeat for the same (appid, `waybill_id`) answers the
-//! same token and changes nothing (goods change only through
+//! `trace_waybill` registers a waybill of the calling appid and answers a
+//! new `waybill_token` every time, also for a waybill traced before (each
+//! token carries the goods it was traced with; earlier tokens keep working):
+//! WeChat does the same (community doc on trace_waybill: "waybill_id_A +
+//! product_name_b => trace_waybill => token_b"). Goods change through
 //! `update_waybill_goods`, at most `SimConfig::max_waybill_goods_updates`
-//! times, then 9300560). A token is the calling appid's only: another
+//! times, then 9300560. A token is the calling appid's only: another
 //! appid's, or an unknown one, is 9300507; an `openid` given that is not the
 //! waybill's is 9300534.
 //!
 //! The parcel then travels on the sim clock ([`JOURNEY`]): status 0 (not
 //! collected) until 1 h after `trace_waybill`, 1 (collected), 2 (in
 //! transit) from 6 h, 3 (out for delivery) from 24 h, 4 (signed) from 30 h.
-//! Tests can force any status 0–6 ([`State::set_waybill_status`]).
-//! `path/get` answers one track node per step reached, so it is
-//! deterministic for a given clock. `path/get` and `order/get` know the
-//! waybills traced by the calling appid (else 9300559).
+//! Tests can force any status 0–6 ([`State::set_waybill_status`]). These
+//! waybills are the plugin's: the logistics helper's `path/get` and
+//! `order/get` do not know them (see `helper`).
 //!
 //! # Quotas
-//! Each plugin API has its own daily quota per appid
-//! (`SimConfig::logistics_appid_daily_quota`, default 100 000) and per user
-//! (`SimConfig::logistics_user_daily_quota`, default 100), answering 9300513.
-//! The user is the body's `openid`, or for `query_trace` and
+//! The plugin's daily quotas are counted for the plugin as a whole, all
+//! three APIs together, per appid (`SimConfig::logistics_appid_daily_quota`,
+//! default 100 000) and per user (`SimConfig::logistics_user_daily_quota`,
+//! default 100), answering 9300513. Seed 000 ("10w/day per appid, 100/day
+//! per user") does not say whether the limits are per API or for the
+//! plugin; the gateway's limiter (crates/ratelimit, group
+//! `logistics_plugin`) counts the plugin as a whole because that is the
+//! safe reading (it never lets tpgate spend past WeChat's limit whichever
+//! WeChat uses), and the simulator plays that stricter reading so the two
+//! agree: a test that stays within the simulator's quota stays within
+//! WeChat's. The user is the body's `openid`, or for `query_trace` and
 //! `update_waybill_goods` without one, the waybill's. Days start at midnight
 //! Asia/Shanghai (UTC+8) on the sim clock. A call is counted once it passes
-//! the token, permission, body and seed rules and both quotas, whatever the
-//! waybill checks then answer; a call refused earlier, or by a quota, is not.
-use std::collections::HashMap;
+//! the token, permission, plugin, body and seed rules and both quotas,
+//! whatever the waybill checks then answer; a call refused earlier, or by a
+//! quota, is not.
+use std::collections::{HashMap, HashSet};
 
-use base64::{Engine as _, engine::general_purpose::STANDARD};
 use serde::{Deserialize, Serialize};
 use wechat_api::{
     Validate, errcode as ec,
     logistics::{
-        DeliveryInfo, GetPathRequest, GetPathResponse, GetWaybillOrderRequest,
-        GetWaybillOrderResponse, GoodsInfo, PathItem, QueryTraceRequest, QueryTraceResponse,
-        ShopInfo, TraceWaybillRequest, UpdateWaybillGoodsRequest, WaybillDataItem, WaybillInfo,
-        action_type, waybill_status,
+        DeliveryInfo, GoodsInfo, LOGISTICS_PLUGIN_APPID, ManagePluginRequest, ManagePluginResponse,
+        PathItem, PluginInfo, QueryTraceRequest, QueryTraceResponse, ShopInfo, TraceWaybillRequest,
+        UpdateWaybillGoodsRequest, WaybillInfo, action_type, plugin_status, waybill_status,
     },
 };
 
-use super::{State, WxError, WxResult, random_hex};
+use super::{State, WxError, WxResult, helper::delivery_name, random_hex};
 use crate::routes;
 
-/// Permission set that allows the logistics APIs.
+/// Permission set that allows the logistics-query plugin's APIs (WeChat's
+/// trace_waybill page: "该接口所属的权限集 id 为:45").
 pub const LOGISTICS_FUNC_IDS: [i64; 1] = [45];
+/// Permission set that allows `/wxa/plugin` (插件管理).
+pub const PLUGIN_MANAGEMENT_FUNC_IDS: [i64; 1] = [40];
 
 /// A traced parcel's journey on the sim clock: (seconds after
 /// `trace_waybill`, waybill status reached, `path/get` action_type,
@@ -81,27 +102,16 @@ pub const JOURNEY: [(i64, i64, i64, &str); 4] = [
 /// Seconds Asia/Shanghai is ahead of UTC (no daylight saving).
 const SHANGHAI_OFFSET_SECS: i64 = 8 * 3600;
 
-/// The three logistics-plugin APIs, each with its own daily quotas.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum PluginApi {
-    TraceWaybill,
-    QueryTrace,
-    UpdateWaybillGoods,
+/// Whether `path` is one of the plugin's three APIs, which share its daily
+/// quotas (module docs).
+pub fn is_plugin_path(path: &str) -> bool {
+    matches!(
+        path,
+        routes::TRACE_WAYBILL | routes::QUERY_TRACE | routes::UPDATE_WAYBILL_GOODS
+    )
 }
 
-impl PluginApi {
-    /// The API whose WeChat path is `path`, if it is a plugin API.
-    pub fn from_path(path: &str) -> Option<Self> {
-        match path {
-            routes::TRACE_WAYBILL => Some(Self::TraceWaybill),
-            routes::QUERY_TRACE => Some(Self::QueryTrace),
-            routes::UPDATE_WAYBILL_GOODS => Some(Self::UpdateWaybillGoods),
-            _ => None,
-        }
-    }
-}
-
-/// Calls counted today against the two daily quotas of one plugin API.
+/// Calls counted today against the plugin's two daily quotas.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QuotaUsage {
     /// By the appid, all users together.
@@ -118,7 +128,7 @@ pub struct SimWaybill {
     pub openid: String,
     pub waybill_id: String,
     pub delivery_id: Option<String>,
-    pub trans_id: String,
+    pub trans_id: Option<String>,
     pub sender_phone: Option<String>,
     pub receiver_phone: String,
     pub order_detail_path: Option<String>,
@@ -137,7 +147,7 @@ struct Waybill {
     openid: String,
     waybill_id: String,
     delivery_id: Option<String>,
-    trans_id: String,
+    trans_id: Option<String>,
     sender_phone: Option<String>,
     receiver_phone: String,
     order_detail_path: Option<String>,
@@ -148,59 +158,69 @@ struct Waybill {
     forced_status: Option<(i64, i64)>,
 }
 
-impl Waybill {
-    /// The journey steps reached `elapsed` seconds after tracing.
-    fn steps_after(elapsed: i64) -> impl Iterator<Item = &'static (i64, i64, i64, &'static str)> {
-        JOURNEY.iter().filter(move |(after, ..)| *after <= elapsed)
-    }
+/// The journey steps reached `elapsed` seconds after the parcel started.
+fn steps_after(elapsed: i64) -> impl Iterator<Item = &'static (i64, i64, i64, &'static str)> {
+    JOURNEY.iter().filter(move |(after, ..)| *after <= elapsed)
+}
 
-    fn status(&self, now: i64) -> i64 {
-        match self.forced_status {
-            Some((status, _)) => status,
-            None => Self::steps_after(now - self.traced_at)
-                .last()
-                .map_or(waybill_status::NOT_COLLECTED, |(_, status, ..)| *status),
+/// The status at `now` of a parcel that started at `started_at`, or the
+/// status `forced` on it (with when it was forced).
+pub(super) fn journey_status(started_at: i64, now: i64, forced: Option<(i64, i64)>) -> i64 {
+    match forced {
+        Some((status, _)) => status,
+        None => steps_after(now - started_at)
+            .last()
+            .map_or(waybill_status::NOT_COLLECTED, |(_, status, ..)| *status),
+    }
+}
+
+/// The track nodes (`path/get`) at `now` of a parcel that started at
+/// `started_at`: one per journey step reached, or as `forced` dictates.
+pub(super) fn journey_track(
+    started_at: i64,
+    now: i64,
+    forced: Option<(i64, i64)>,
+) -> Vec<PathItem> {
+    let node = |(after, _, action_type, msg): &(i64, i64, i64, &str)| PathItem {
+        action_time: started_at + after,
+        action_type: *action_type,
+        action_msg: (*msg).to_owned(),
+    };
+    match forced {
+        None => steps_after(now - started_at).map(node).collect(),
+        Some((waybill_status::EXCEPTION, at)) => {
+            let mut nodes: Vec<PathItem> = steps_after(at - started_at).map(node).collect();
+            nodes.push(PathItem {
+                action_time: at,
+                action_type: action_type::ORDER_HELD,
+                action_msg: "快件滞留,请联系快递公司".to_owned(),
+            });
+            nodes
         }
-    }
-
-    /// The track nodes `path/get` answers at `now`.
-    fn track(&self, now: i64) -> Vec<PathItem> {
-        let node = |(after, _, action_type, msg): &(i64, i64, i64, &str)| PathItem {
-            action_time: self.traced_at + after,
-            action_type: *action_type,
-            action_msg: (*msg).to_owned(),
-        };
-        match self.forced_status {
-            None => Self::steps_after(now - self.traced_at).map(node).collect(),
-            Some((waybill_status::EXCEPTION, at)) => {
-                let mut nodes: Vec<PathItem> =
-                    Self::steps_after(at - self.traced_at).map(node).collect();
-                nodes.push(PathItem {
-                    action_time: at,
-                    action_type: action_type::ORDER_HELD,
-                    action_msg: "快件滞留,请联系快递公司".to_owned(),
-                });
-                nodes
-            }
-            Some((waybill_status::SIGNED_BY_PROXY, at)) => {
-                let mut nodes: Vec<PathItem> = JOURNEY
-                    .iter()
-                    .filter(|(_, status, ..)| *status < waybill_status::SIGNED)
-                    .map(node)
-                    .collect();
-                nodes.push(PathItem {
-                    action_time: at,
-                    action_type: action_type::SIGNED,
-                    action_msg: "快件已由代收点代签收".to_owned(),
-                });
-                nodes
-            }
-            Some((forced, _)) => JOURNEY
+        Some((waybill_status::SIGNED_BY_PROXY, at)) => {
+            let mut nodes: Vec<PathItem> = JOURNEY
                 .iter()
-                .filter(|(_, status, ..)| *status <= forced)
+                .filter(|(_, status, ..)| *status < waybill_status::SIGNED)
                 .map(node)
-                .collect(),
+                .collect();
+            nodes.push(PathItem {
+                action_time: at,
+                action_type: action_type::SIGNED,
+                action_msg: "快件已由代收点代签收".to_owned(),
+            });
+            nodes
         }
+        Some((forced, _)) => JOURNEY
+            .iter()
+            .filter(|(_, status, ..)| *status <= forced)
+            .map(node)
+            .collect(),
+    }
+}
+
+impl Waybill {
+    fn status(&self, now: i64) -> i64 {
+        journey_status(self.traced_at, now, self.forced_status)
     }
 
     fn view(&self, token: &str, now: i64) -> SimWaybill {
@@ -220,14 +240,6 @@ impl Waybill {
             status: self.status(now),
         }
     }
-
-    /// Whether a request's `delivery_id` fits: any, when `trace_waybill`
-    /// named none.
-    fn delivered_by(&self, delivery_id: &str) -> bool {
-        self.delivery_id
-            .as_deref()
-            .is_none_or(|d| d == delivery_id.trim())
-    }
 }
 
 /// The logistics part of [`State`].
@@ -235,14 +247,16 @@ impl Waybill {
 pub(super) struct Logistics {
     /// waybill_token → waybill.
     waybills: HashMap<String, Waybill>,
-    /// (appid, waybill_id) → waybill_token: repeats answer the same token.
+    /// (appid, waybill_id) → the newest waybill_token issued for it.
     tokens: HashMap<(String, String), String>,
+    /// Mini Programs (appids) that opened the plugin.
+    plugin_users: HashSet<String>,
     /// The Asia/Shanghai day (days since the epoch) the counters are for.
     quota_day: i64,
-    /// Calls today per (API, appid).
-    appid_calls: HashMap<(PluginApi, String), u64>,
-    /// Calls today per (API, appid, openid).
-    user_calls: HashMap<(PluginApi, String, String), u64>,
+    /// Plugin calls today per appid (all three APIs together).
+    appid_calls: HashMap<String, u64>,
+    /// Plugin calls today per (appid, openid) (all three APIs together).
+    user_calls: HashMap<(String, String), u64>,
 }
 
 /// Days since the epoch, starting at midnight Asia/Shanghai.
@@ -250,42 +264,8 @@ pub fn shanghai_day(unix: i64) -> i64 {
     (unix + SHANGHAI_OFFSET_SECS).div_euclid(86_400)
 }
 
-/// A carrier's name for the common `delivery_id`s (get_delivery_list).
-fn delivery_name(delivery_id: &str) -> Option<&'static str> {
-    Some(match delivery_id {
-        "SF" => "顺丰速运",
-        "ZTO" => "中通快递",
-        "YTO" => "圆通速递",
-        "STO" => "申通快递",
-        "YD" => "韵达快递",
-        "JTSD" => "极兔速递",
-        "EMS" => "中国邮政速递物流",
-        "JD" => "京东物流",
-        "DHL" => "DHL",
-        "KYSY" => "跨越速运",
-        _ => return None,
-    })
-}
-
-fn html_escape(s: &str) -> String {
-    s.chars()
-        .map(|c| match c {
-            '<' => "&lt;".to_owned(),
-            '>' => "&gt;".to_owned(),
-            '&' => "&amp;".to_owned(),
-            '"' => "&quot;".to_owned(),
-            '\'' => "&#39;".to_owned(),
-            c => c.to_string(),
-        })
-        .collect()
-}
-
 fn token_invalid() -> WxError {
     WxError::new(ec::WAYBILL_TOKEN_INVALID, "waybill_token is invalid")
-}
-
-fn waybill_not_found() -> WxError {
-    WxError::new(ec::WAYBILL_NOT_FOUND, "the waybill does not exist")
 }
 
 /// A non-blank optional string, trimmed.
@@ -295,9 +275,103 @@ fn given(value: Option<&str>) -> Option<&str> {
 
 impl State {
     /// The appid behind an authorizer token (41001/40001/42001), which must
-    /// hold permission set 45 (48001).
-    pub fn logistics_caller(&self, token: Option<&str>) -> WxResult<String> {
-        self.authorizer_caller(token, &LOGISTICS_FUNC_IDS)
+    /// have granted permission set 45 (61007) and opened the plugin (48001).
+    pub fn plugin_caller(&self, token: Option<&str>) -> WxResult<String> {
+        let appid = self.authorizer_caller(token, &LOGISTICS_FUNC_IDS)?;
+        if !self.logistics.plugin_users.contains(&appid) {
+            return Err(WxError::new(
+                ec::API_UNAUTHORIZED,
+                format!(
+                    "api unauthorized: the Mini Program has not opened the logistics-query plugin ({LOGISTICS_PLUGIN_APPID})"
+                ),
+            ));
+        }
+        Ok(appid)
+    }
+
+    /// The appid behind an authorizer token that granted permission set 40
+    /// (plugin management; else 61007).
+    pub fn plugin_management_caller(&self, token: Option<&str>) -> WxResult<String> {
+        self.authorizer_caller(token, &PLUGIN_MANAGEMENT_FUNC_IDS)
+    }
+
+    /// Opens (or closes) the logistics-query plugin for `appid`, as an
+    /// approved `/wxa/plugin` apply does.
+    pub fn set_logistics_plugin(&mut self, appid: &str, open: bool) {
+        if open {
+            self.logistics.plugin_users.insert(appid.to_owned());
+        } else {
+            self.logistics.plugin_users.remove(appid);
+        }
+    }
+
+    /// Whether `appid` opened the logistics-query plugin.
+    pub fn logistics_plugin_open(&self, appid: &str) -> bool {
+        self.logistics.plugin_users.contains(appid)
+    }
+
+    /// `/wxa/plugin` for `appid`: the rules, then `apply` (the
+    /// logistics-query plugin is approved at once; another existing plugin
+    /// is left pending; twice is 89237), `list`, `unbind` (89044 for a
+    /// plugin not added) or `update`. The simulator knows only the
+    /// logistics-query plugin and WeChat-style appids (`wx` + 16 hex) as
+    /// plugins; any other appid is 89239.
+    pub fn manage_plugin(
+        &mut self,
+        appid: &str,
+        req: &ManagePluginRequest,
+    ) -> WxResult<ManagePluginResponse> {
+        req.validate()?;
+        let plugin = req
+            .plugin_appid
+            .as_deref()
+            .map(str::trim)
+            .unwrap_or_default();
+        let ok = |plugin_list| ManagePluginResponse {
+            errcode: 0,
+            errmsg: "ok".into(),
+            plugin_list,
+        };
+        let added = self.logistics.plugin_users.contains(appid);
+        match req.action.trim() {
+            "list" => Ok(ok(Some(
+                added
+                    .then(|| PluginInfo {
+                        appid: LOGISTICS_PLUGIN_APPID.to_owned(),
+                        status: plugin_status::APPROVED,
+                        nickname: "物流查询".to_owned(),
+                        headimgurl: String::new(),
+                    })
+                    .into_iter()
+                    .collect(),
+            ))),
+            _ if plugin != LOGISTICS_PLUGIN_APPID => Err(WxError::new(
+                ec::PLUGIN_NOT_FOUND,
+                "the plugin does not exist",
+            )),
+            "apply" if added => Err(WxError::new(
+                ec::PLUGIN_ALREADY_ADDED,
+                "the plugin has already been added",
+            )),
+            "apply" => {
+                self.set_logistics_plugin(appid, true);
+                Ok(ok(None))
+            }
+            "unbind" if !added => Err(WxError::new(
+                ec::PLUGIN_APPID_NOT_FOUND,
+                "the plugin has not been added",
+            )),
+            "unbind" => {
+                self.set_logistics_plugin(appid, false);
+                Ok(ok(None))
+            }
+            // "update": nothing to change in the simulator.
+            _ if !added => Err(WxError::new(
+                ec::PLUGIN_APPID_NOT_FOUND,
+                "the plugin has not been added",
+            )),
+            _ => Ok(ok(None)),
+        }
     }
 
     /// Starts a new quota day when the Asia/Shanghai date has changed.
@@ -311,15 +385,16 @@ impl State {
         }
     }
 
-    /// Counts a call of `api` by `appid` for `openid` (when known), unless
+    /// Counts a plugin call by `appid` for `openid` (when known), unless
     /// either daily quota is used up: then 9300513 and nothing is counted.
-    fn take_quota(&mut self, api: PluginApi, appid: &str, openid: Option<&str>) -> WxResult<()> {
+    /// The three APIs share the quotas (module docs).
+    fn take_quota(&mut self, appid: &str, openid: Option<&str>) -> WxResult<()> {
         self.roll_quota_day();
         let per_appid = self.config.logistics_appid_daily_quota;
         let per_user = self.config.logistics_user_daily_quota;
         let q = &mut self.logistics;
-        let app_key = (api, appid.to_owned());
-        let user_key = openid.map(|o| (api, appid.to_owned(), o.to_owned()));
+        let app_key = appid.to_owned();
+        let user_key = openid.map(|o| (appid.to_owned(), o.to_owned()));
         let app_used = q.appid_calls.get(&app_key).copied().unwrap_or(0);
         let user_used = user_key
             .as_ref()
@@ -345,24 +420,18 @@ impl State {
         Ok(())
     }
 
-    /// Calls counted today for the plugin API at `path` by `appid` (and
-    /// `openid`). Zero for any other path.
+    /// Calls counted today against the plugin's quotas by `appid` (and
+    /// `openid`), all three plugin APIs together, when `path` is one of them.
+    /// Zero for any other path.
     pub fn quota_usage(&self, path: &str, appid: &str, openid: Option<&str>) -> QuotaUsage {
         let q = &self.logistics;
-        let Some(api) = PluginApi::from_path(path) else {
-            return QuotaUsage::default();
-        };
-        if q.quota_day != shanghai_day(self.now()) {
+        if !is_plugin_path(path) || q.quota_day != shanghai_day(self.now()) {
             return QuotaUsage::default();
         }
         QuotaUsage {
-            appid: q
-                .appid_calls
-                .get(&(api, appid.to_owned()))
-                .copied()
-                .unwrap_or(0),
+            appid: q.appid_calls.get(appid).copied().unwrap_or(0),
             user: openid
-                .and_then(|o| q.user_calls.get(&(api, appid.to_owned(), o.to_owned())))
+                .and_then(|o| q.user_calls.get(&(appid.to_owned(), o.to_owned())))
                 .copied()
                 .unwrap_or(0),
         }
@@ -405,23 +474,20 @@ impl State {
         Ok(waybill)
     }
 
-    /// `trace_waybill` for `appid`: the seed rules, the quotas, then the
-    /// waybill's token (the existing one for a waybill already traced).
+    /// `trace_waybill` for `appid`: the seed rules, the quotas, then a new
+    /// token for the waybill, also when it was traced before (module docs).
     pub fn trace_waybill(&mut self, appid: &str, req: &TraceWaybillRequest) -> WxResult<String> {
         req.validate()?;
         let openid = req.openid.trim().to_owned();
-        self.take_quota(PluginApi::TraceWaybill, appid, Some(&openid))?;
+        self.take_quota(appid, Some(&openid))?;
         let key = (appid.to_owned(), req.waybill_id.trim().to_owned());
-        if let Some(token) = self.logistics.tokens.get(&key) {
-            return Ok(token.clone());
-        }
         let token = format!("sim_{}", random_hex(30));
         let waybill = Waybill {
             appid: appid.to_owned(),
             openid,
             waybill_id: key.1.clone(),
             delivery_id: given(req.delivery_id.as_deref()).map(str::to_owned),
-            trans_id: req.trans_id.trim().to_owned(),
+            trans_id: given(req.trans_id.as_deref()).map(str::to_owned),
             sender_phone: req.sender_phone.clone(),
             receiver_phone: req.receiver_phone.clone(),
             order_detail_path: req.order_detail_path.clone(),
@@ -445,7 +511,7 @@ impl State {
     ) -> WxResult<QueryTraceResponse> {
         req.validate()?;
         let user = self.waybill_user(appid, &req.waybill_token, req.openid.as_deref());
-        self.take_quota(PluginApi::QueryTrace, appid, user.as_deref())?;
+        self.take_quota(appid, user.as_deref())?;
         let now = self.now();
         let waybill = self.waybill_mut(appid, &req.waybill_token, req.openid.as_deref())?;
         Ok(QueryTraceResponse {
@@ -475,7 +541,7 @@ impl State {
     ) -> WxResult<()> {
         req.validate()?;
         let user = self.waybill_user(appid, &req.waybill_token, req.openid.as_deref());
-        self.take_quota(PluginApi::UpdateWaybillGoods, appid, user.as_deref())?;
+        self.take_quota(appid, user.as_deref())?;
         let max = self.config.max_waybill_goods_updates;
         let waybill = self.waybill_mut(appid, &req.waybill_token, req.openid.as_deref())?;
         if waybill.goods_updates >= max {
@@ -491,92 +557,6 @@ impl State {
         Ok(())
     }
 
-    /// `appid`'s traced waybill `waybill_id` carried by `delivery_id`.
-    fn find_waybill(&self, appid: &str, waybill_id: &str, delivery_id: &str) -> WxResult<&Waybill> {
-        self.logistics
-            .tokens
-            .get(&(appid.to_owned(), waybill_id.trim().to_owned()))
-            .and_then(|t| self.logistics.waybills.get(t))
-            .filter(|w| w.delivered_by(delivery_id))
-            .ok_or_else(waybill_not_found)
-    }
-
-    /// `path/get` for `appid`: the seed rules, then the track nodes of a
-    /// waybill it traced (9300559 otherwise), one per journey step reached.
-    pub fn get_path(&self, appid: &str, req: &GetPathRequest) -> WxResult<GetPathResponse> {
-        req.validate()?;
-        let waybill = self.find_waybill(appid, &req.waybill_id, &req.delivery_id)?;
-        let path_item_list = waybill.track(self.now());
-        Ok(GetPathResponse {
-            errcode: 0,
-            errmsg: "ok".into(),
-            openid: given(req.openid.as_deref())
-                .unwrap_or(&waybill.openid)
-                .to_owned(),
-            delivery_id: req.delivery_id.trim().to_owned(),
-            waybill_id: waybill.waybill_id.clone(),
-            path_item_num: path_item_list.len() as i64,
-            path_item_list,
-        })
-    }
-
-    /// `order/get` for `appid`: the seed rules, then the print data of a
-    /// waybill it traced, found by `waybill_id`, else by `order_id` = the
-    /// traced `trans_id` (9300559 otherwise). `print_html` is the base64 of
-    /// a small HTML label; `order_status` 0 (normal).
-    pub fn get_waybill_order(
-        &self,
-        appid: &str,
-        req: &GetWaybillOrderRequest,
-    ) -> WxResult<GetWaybillOrderResponse> {
-        req.validate()?;
-        let waybill = match given(req.waybill_id.as_deref()) {
-            Some(id) => self.find_waybill(appid, id, &req.delivery_id)?,
-            None => self
-                .logistics
-                .waybills
-                .values()
-                .filter(|w| w.appid == appid && w.trans_id == req.order_id.trim())
-                .filter(|w| w.delivered_by(&req.delivery_id))
-                .min_by_key(|w| (w.traced_at, w.waybill_id.clone()))
-                .ok_or_else(waybill_not_found)?,
-        };
-        let delivery_id = req.delivery_id.trim();
-        let carrier = delivery_name(delivery_id).unwrap_or(delivery_id);
-        let goods: Vec<String> = waybill
-            .goods_info
-            .detail_list
-            .iter()
-            .map(|g| format!("<li>{}</li>", html_escape(&g.goods_name)))
-            .collect();
-        let html = format!(
-            "<html><body><h1>{}</h1><p>运单号 {}</p><p>订单号 {}</p><ul>{}</ul></body></html>",
-            html_escape(carrier),
-            html_escape(&waybill.waybill_id),
-            html_escape(req.order_id.trim()),
-            goods.concat()
-        );
-        Ok(GetWaybillOrderResponse {
-            errcode: 0,
-            errmsg: "ok".into(),
-            print_html: STANDARD.encode(html),
-            waybill_data: vec![
-                WaybillDataItem {
-                    key: format!("{delivery_id}_bagAddr"),
-                    value: "广州".into(),
-                },
-                WaybillDataItem {
-                    key: format!("{delivery_id}_mark"),
-                    value: "101- 07-03 509".into(),
-                },
-            ],
-            delivery_id: delivery_id.to_owned(),
-            order_id: req.order_id.trim().to_owned(),
-            waybill_id: waybill.waybill_id.clone(),
-            order_status: 0,
-        })
-    }
-
     /// The waybill behind `token`, whichever appid traced it.
     pub fn waybill(&self, token: &str) -> Option<SimWaybill> {
         self.logistics
@@ -585,7 +565,7 @@ impl State {
             .map(|w| w.view(token, self.now()))
     }
 
-    /// The token `trace_waybill` issued to `appid` for `waybill_id`.
+    /// The newest token `trace_waybill` issued to `appid` for `waybill_id`.
     pub fn waybill_token(&self, appid: &str, waybill_id: &str) -> Option<String> {
         self.logistics
             .tokens

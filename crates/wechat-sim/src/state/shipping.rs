@@ -12,8 +12,18 @@
 //! - While shipped, one re-shipment replaces the shipping information; the
 //!   next upload gets 10060003. Any other state (3–6, set by tests with
 //!   [`State::set_order_state`]) gets 10060004.
+//! - Every upload after the first (an update, a re-shipment, the next part
+//!   of a split shipment) must carry an `upload_time` later than the
+//!   previous upload's (seed 004 note 4), else 268485216, the errcode WeChat
+//!   answers (staff answer in community doc 00000c8377c460473f12270a966400:
+//!   "之前发过一次货,新的发货时间晚于旧的时间点").
 //! - `upload_combined_shipping_info` runs the same machine on each sub-order,
 //!   all or nothing: every sub-order is checked before any is changed.
+//! - The APIs except `is_trade_managed` and
+//!   `is_trade_management_confirmation_completed` need the Mini Program to
+//!   have opened the service (`is_trade_managed`, [`State::set_trade_management`]),
+//!   else 48001: the capability is missing (a permission set not granted is
+//!   61007, see [`State::authorizer_caller`]).
 //! - `notify_confirm_receive` works once (10060030), only on a shipped order
 //!   (10060028) shipped by express (10060032), with a `received_time` after
 //!   the shipping upload time (10060029). It records the reminder; the order
@@ -49,7 +59,9 @@ pub const ORDER_SHIPPED: i32 = 2;
 /// Permission sets that allow the `/wxa/sec/order/*` APIs (either one).
 pub const SHIPPING_FUNC_IDS: [i64; 2] = [142, 18];
 
-/// `get_order_list` page size when the request gives none (the seed's default).
+/// `get_order_list` page size when the request gives none (the seed's
+/// default). WeChat documents no maximum, so a larger `page_size` is served
+/// as asked.
 pub const DEFAULT_PAGE_SIZE: usize = 100;
 
 /// Prefix of the decoded `last_index`, so a forged or mangled one is told
@@ -167,6 +179,9 @@ struct Order {
     order_state: i32,
     shipping: Option<OrderShipping>,
     extras: OrderExtras,
+    /// `upload_time` of the last accepted upload, in Unix milliseconds: the
+    /// next must be later (268485216).
+    last_upload_ms: Option<i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -199,6 +214,8 @@ struct Shipment<'a> {
     shipping_list: &'a [ShippingItem],
     /// Unix seconds of the request's `upload_time`.
     upload_time: i64,
+    /// The same in milliseconds, for the ordering rule.
+    upload_ms: i64,
 }
 
 impl Shipment<'_> {
@@ -250,10 +267,23 @@ fn check_shippable(order: &Order) -> WxResult<()> {
     }
 }
 
+/// Whether `shipment` comes after the order's previous upload: its
+/// `upload_time` must be later, else 268485216 (module docs).
+fn check_upload_order(order: &Order, shipment: &Shipment<'_>) -> WxResult<()> {
+    match order.last_upload_ms {
+        Some(previous) if shipment.upload_ms <= previous => Err(WxError::new(
+            ec::UPLOAD_TIME_INVALID,
+            "上传时间非法,请按照 RFC 3339 格式填写: upload_time must be later than the previous upload's",
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Applies a shipment [`check_shippable`] allowed: a pending order ships
 /// when the shipment is complete (count 1); a shipped one uses its
 /// re-shipment (count 2 when complete), replacing the shipping.
 fn ship(order: &mut Order, shipment: &Shipment<'_>) {
+    order.last_upload_ms = Some(shipment.upload_ms);
     let complete = i32::from(shipment.complete());
     if order.order_state == ORDER_SHIPPED {
         order.extras.reshipped = true;
@@ -268,9 +298,15 @@ fn ship(order: &mut Order, shipment: &Shipment<'_>) {
 
 /// Unix seconds of an RFC 3339 time the rules already accepted (`now` if not).
 fn unix_time(rfc3339: &str, now: i64) -> i64 {
+    unix_millis(rfc3339, now * 1000).div_euclid(1000)
+}
+
+/// Unix milliseconds of an RFC 3339 time the rules already accepted
+/// (`now_ms` if not).
+fn unix_millis(rfc3339: &str, now_ms: i64) -> i64 {
     chrono::DateTime::parse_from_rfc3339(rfc3339.trim())
-        .map(|t| t.timestamp())
-        .unwrap_or(now)
+        .map(|t| t.timestamp_millis())
+        .unwrap_or(now_ms)
 }
 
 /// Whether `key` (already validated) names the order `ids`.
@@ -352,9 +388,22 @@ pub fn order_json(order: &ShippingOrder) -> Value {
 
 impl State {
     /// The appid behind an authorizer token (41001/40001/42001), which must
-    /// hold permission set 142 or 18 (48001).
+    /// have granted permission set 142 or 18 (61007).
     pub fn shipping_caller(&self, token: Option<&str>) -> WxResult<String> {
         self.authorizer_caller(token, &SHIPPING_FUNC_IDS)
+    }
+
+    /// [`State::shipping_caller`] for the APIs that need the Mini Program to
+    /// have opened the shipping-information service: else 48001.
+    pub fn shipping_service_caller(&self, token: Option<&str>) -> WxResult<String> {
+        let appid = self.shipping_caller(token)?;
+        if !self.app_settings(&appid).is_trade_managed {
+            return Err(WxError::new(
+                ec::API_UNAUTHORIZED,
+                "api unauthorized: the Mini Program has not opened the shipping-information management service",
+            ));
+        }
+        Ok(appid)
     }
 
     /// Identifiers for a new order: `new`'s, else defaults numbered by
@@ -399,6 +448,7 @@ impl State {
                 combined_transaction_id: combined.map(str::to_owned),
                 ..OrderExtras::default()
             },
+            last_upload_ms: None,
             ids,
         };
         self.shipping
@@ -486,12 +536,14 @@ impl State {
     ) -> WxResult<()> {
         req.validate()?;
         let tx = self.find_order(appid, |ids| key_matches(&req.order_key, ids))?;
+        let now = self.now();
         let shipment = Shipment {
             logistics_type: req.logistics_type,
             delivery_mode: req.delivery_mode,
             is_all_delivered: req.is_all_delivered,
             shipping_list: &req.shipping_list,
-            upload_time: unix_time(&req.upload_time, self.now()),
+            upload_time: unix_time(&req.upload_time, now),
+            upload_ms: unix_millis(&req.upload_time, now * 1000),
         };
         let order = self.order_entry(&tx)?;
         if order.ids.openid != req.payer.openid {
@@ -501,6 +553,7 @@ impl State {
             ));
         }
         check_shippable(order)?;
+        check_upload_order(order, &shipment)?;
         ship(order, &shipment);
         Ok(())
     }
@@ -509,7 +562,8 @@ impl State {
     /// combined order (10060001) and its payer (10060031); at least one
     /// sub-order (10060014), each a sub-order of that combined order
     /// (10060001), none named twice (10060013), each shippable (10060003,
-    /// 10060004). Only then is each shipped, as by `upload_shipping_info`.
+    /// 10060004) with an `upload_time` after its previous upload's
+    /// (268485216). Only then is each shipped, as by `upload_shipping_info`.
     pub fn upload_combined_shipping_info(
         &mut self,
         appid: &str,
@@ -542,6 +596,8 @@ impl State {
                 "sub_orders: list the sub-orders whose shipping information is uploaded",
             ));
         }
+        let upload_time = unix_time(&req.upload_time, now);
+        let upload_ms = unix_millis(&req.upload_time, now * 1000);
         let mut targets: Vec<String> = Vec::with_capacity(sub_orders.len());
         for (i, sub) in sub_orders.iter().enumerate() {
             let Some(tx) = combined
@@ -562,11 +618,20 @@ impl State {
                     format!("sub_orders[{i}]: the sub-order is listed twice"),
                 ));
             }
-            check_shippable(self.order_entry(&tx)?)
+            let shipment = Shipment {
+                logistics_type: sub.logistics_type,
+                delivery_mode: sub.delivery_mode,
+                is_all_delivered: sub.is_all_delivered,
+                shipping_list: &sub.shipping_list,
+                upload_time,
+                upload_ms,
+            };
+            let order = self.order_entry(&tx)?;
+            check_shippable(order)
+                .and_then(|()| check_upload_order(order, &shipment))
                 .map_err(|e| WxError::new(e.errcode, format!("sub_orders[{i}]: {}", e.errmsg)))?;
             targets.push(tx);
         }
-        let upload_time = unix_time(&req.upload_time, now);
         for (sub, tx) in sub_orders.iter().zip(&targets) {
             let shipment = Shipment {
                 logistics_type: sub.logistics_type,
@@ -574,6 +639,7 @@ impl State {
                 is_all_delivered: sub.is_all_delivered,
                 shipping_list: &sub.shipping_list,
                 upload_time,
+                upload_ms,
             };
             ship(self.order_entry(tx)?, &shipment);
         }
@@ -598,7 +664,7 @@ impl State {
     /// `get_order_list` for `appid`: its orders (oldest first) paid within
     /// `pay_time_range` (bounds inclusive, default 0..=u32::MAX), in
     /// `order_state` and paid by `openid` when given; `page_size` of them
-    /// (default 100) after `last_index` (one this simulator issued, else
+    /// (default 100, and when not positive; no maximum) after `last_index` (one this simulator issued, else
     /// 10060011). The answer's `last_index` names the page's last order (or
     /// echoes the request's on an empty page).
     pub fn get_order_list(
@@ -618,8 +684,7 @@ impl State {
             .page_size
             .and_then(|n| usize::try_from(n).ok())
             .filter(|n| *n > 0)
-            .unwrap_or(DEFAULT_PAGE_SIZE)
-            .min(DEFAULT_PAGE_SIZE);
+            .unwrap_or(DEFAULT_PAGE_SIZE);
         let openid = req
             .openid
             .as_deref()

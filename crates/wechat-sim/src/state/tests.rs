@@ -6,6 +6,7 @@ use super::{
     *,
 };
 
+mod helper;
 mod orders;
 mod waybills;
 
@@ -94,6 +95,18 @@ fn upload_json(order: &SimOrder, tracking_no: &str) -> Value {
     })
 }
 
+/// [`upload_json`] uploaded `minutes` after it: an update must carry a
+/// later upload_time than the previous upload.
+fn upload_json_later(order: &SimOrder, tracking_no: &str, minutes: u32) -> Value {
+    let mut body = upload_json(order, tracking_no);
+    body["upload_time"] = json!(format!(
+        "2022-12-15T{:02}:{:02}:35.120+08:00",
+        13 + (29 + minutes) / 60,
+        (29 + minutes) % 60
+    ));
+    body
+}
+
 fn req(value: Value) -> UploadShippingInfoRequest {
     serde_json::from_value(value).unwrap()
 }
@@ -127,7 +140,7 @@ fn ship_then_the_single_reshipment_then_10060003() {
     assert_eq!(shipping.goods_desc, "微信气泡狗集线器*1");
     assert_eq!(shipping.shipping_list[0].upload_time, 1671082175);
 
-    upload(&mut s, &token, upload_json(&order, "SF002")).unwrap();
+    upload(&mut s, &token, upload_json_later(&order, "SF002", 1)).unwrap();
     let view = s
         .get_order(
             &appid,
@@ -142,7 +155,7 @@ fn ship_then_the_single_reshipment_then_10060003() {
     assert_eq!(shipping.shipping_list.len(), 1, "the re-shipment replaces");
     assert_eq!(shipping.shipping_list[0].tracking_no, "SF002");
 
-    let err = upload(&mut s, &token, upload_json(&order, "SF003")).unwrap_err();
+    let err = upload(&mut s, &token, upload_json_later(&order, "SF003", 2)).unwrap_err();
     assert_eq!(err.errcode, ec::RESHIPMENT_USED);
     let view = s.order(&order.transaction_id).unwrap();
     assert_eq!(
@@ -150,6 +163,52 @@ fn ship_then_the_single_reshipment_then_10060003() {
         "SF002",
         "a refused upload changes nothing"
     );
+}
+
+/// Seed 004 note 4: an update's upload_time must be later than the
+/// previous upload's; WeChat answers 268485216 otherwise (WeChat staff,
+/// community doc 00000c8377c460473f12270a966400). Milliseconds count.
+#[test]
+fn an_update_needs_a_later_upload_time() {
+    let (mut s, token, order) = shop();
+    upload(&mut s, &token, upload_json(&order, "SF001")).unwrap();
+    for stale in ["2022-12-15T13:29:35.120+08:00", "2022-12-15T05:29:35.119Z"] {
+        let mut body = upload_json(&order, "SF002");
+        body["upload_time"] = json!(stale);
+        assert_eq!(
+            code_of(upload(&mut s, &token, body)),
+            ec::UPLOAD_TIME_INVALID,
+            "{stale}"
+        );
+    }
+    assert!(!s.order_extras(&order.transaction_id).unwrap().reshipped);
+    let mut body = upload_json(&order, "SF002");
+    body["upload_time"] = json!("2022-12-15T13:29:35.121+08:00");
+    upload(&mut s, &token, body).unwrap();
+    assert!(s.order_extras(&order.transaction_id).unwrap().reshipped);
+}
+
+/// WeChat's current documentation allows 15 parcels (the seed says 10).
+#[test]
+fn split_delivery_takes_up_to_15_parcels() {
+    let (mut s, token, order) = shop();
+    let parcels = |n: usize| -> Value {
+        (0..n)
+            .map(|i| json!({"tracking_no": format!("P{i}"), "express_company": "STO", "item_desc": "a*1"}))
+            .collect()
+    };
+    let mut body = upload_json(&order, "P");
+    body["delivery_mode"] = json!(2);
+    body["is_all_delivered"] = json!(true);
+    body["shipping_list"] = parcels(16);
+    assert_eq!(
+        code_of(upload(&mut s, &token, body.clone())),
+        ec::SHIPPING_LIST_TOO_LONG
+    );
+    body["shipping_list"] = parcels(15);
+    upload(&mut s, &token, body).unwrap();
+    let view = s.order(&order.transaction_id).unwrap();
+    assert_eq!(view.shipping.unwrap().shipping_list.len(), 15);
 }
 
 #[test]
@@ -165,6 +224,7 @@ fn split_delivery_stays_pending_until_all_delivered() {
     assert!(!view.shipping.unwrap().finish_shipping);
 
     body["is_all_delivered"] = json!(true);
+    body["upload_time"] = json!("2022-12-15T13:30:35.120+08:00");
     body["shipping_list"]
         .as_array_mut()
         .unwrap()
@@ -306,14 +366,24 @@ fn authorizer_tokens_expire_on_the_sim_clock() {
     );
 }
 
+/// A new component token leaves the previous one valid 5 minutes only
+/// (protocol.md §4), as the simulator already does for authorizer tokens.
 #[test]
-fn component_tokens_expire_and_earlier_ones_stay_valid() {
+fn component_tokens_expire_and_the_previous_one_lives_five_minutes_more() {
     let mut s = platform();
     let first = component_token(&mut s);
     s.advance(3600);
     let second = component_token(&mut s);
     assert_ne!(first, second);
     s.check_component_token(Some(&first)).unwrap();
+    s.advance(OLD_TOKEN_GRACE_SECS - 1);
+    s.check_component_token(Some(&first)).unwrap();
+    s.advance(1);
+    assert_eq!(
+        code_of(s.check_component_token(Some(&first))),
+        ec::ACCESS_TOKEN_EXPIRED
+    );
+    s.check_component_token(Some(&second)).unwrap();
     assert_eq!(
         code_of(s.check_component_token(None)),
         ec::ACCESS_TOKEN_MISSING
@@ -322,12 +392,14 @@ fn component_tokens_expire_and_earlier_ones_stay_valid() {
         code_of(s.check_component_token(Some("x"))),
         ec::INVALID_CREDENTIAL
     );
-    s.advance(3600);
+    // The newest lives its full 7200 s.
+    s.advance(7200 - OLD_TOKEN_GRACE_SECS - 1);
+    s.check_component_token(Some(&second)).unwrap();
+    s.advance(1);
     assert_eq!(
-        code_of(s.check_component_token(Some(&first))),
+        code_of(s.check_component_token(Some(&second))),
         ec::ACCESS_TOKEN_EXPIRED
     );
-    s.check_component_token(Some(&second)).unwrap();
     let req = PreAuthCodeRequest {
         component_appid: s.config.component_appid.clone(),
     };
@@ -524,6 +596,8 @@ fn refresh_tokens_are_stable_until_reauthorization_or_revocation() {
     );
 }
 
+/// A set not granted to the platform is 61007 (`api is unauthorized to
+/// component`), not 48001.
 #[test]
 fn shipping_needs_permission_set_142_or_18() {
     let mut s = platform();
@@ -531,13 +605,56 @@ fn shipping_needs_permission_set_142_or_18() {
     let (without, _) = authorize(&mut s, &ct, OTHER_APPID, vec![17, 45]);
     assert_eq!(
         code_of(s.shipping_caller(Some(&without))),
-        ec::API_UNAUTHORIZED
+        ec::API_UNAUTHORIZED_TO_COMPONENT
     );
     let (with_18, _) = authorize(&mut s, &ct, "wx00000000000000bb", vec![18]);
     assert_eq!(
         s.shipping_caller(Some(&with_18)).unwrap(),
         "wx00000000000000bb"
     );
+}
+
+/// 48001 is for a capability the Mini Program lacks: the shipping service
+/// not opened. The two queries about it still answer.
+#[test]
+fn shipping_needs_the_service_opened() {
+    let (mut s, token, order) = shop();
+    let appid = s.config.default_authorizer_appid.clone();
+    s.set_trade_management(&appid, Some(false), None);
+    assert_eq!(
+        code_of(s.shipping_service_caller(Some(&token))),
+        ec::API_UNAUTHORIZED
+    );
+    assert_eq!(s.shipping_caller(Some(&token)).unwrap(), appid);
+    s.set_trade_management(&appid, Some(true), None);
+    upload(&mut s, &token, upload_json(&order, "X")).unwrap();
+}
+
+/// api_get_authorizer_info carries the current refresh token (WeChat's
+/// getAuthorizerInfo page), unless the account shows it empty.
+#[test]
+fn authorizer_info_carries_the_refresh_token() {
+    let mut s = platform();
+    let ct = component_token(&mut s);
+    let (_, refresh_token) = authorize(&mut s, &ct, OTHER_APPID, vec![142]);
+    let req = AuthorizerInfoRequest {
+        component_appid: s.config.component_appid.clone(),
+        authorizer_appid: OTHER_APPID.to_owned(),
+    };
+    let shown = |s: &State| {
+        s.authorizer_info(Some(&ct), &req)
+            .unwrap()
+            .authorization_info
+            .unwrap()
+            .authorizer_refresh_token
+    };
+    assert_eq!(shown(&s), Some(refresh_token.clone()));
+    assert!(s.rotate_refresh_token(OTHER_APPID, false, true));
+    let rotated = shown(&s).unwrap();
+    assert_ne!(rotated, refresh_token);
+    refresh(&mut s, &ct, OTHER_APPID, &rotated).unwrap();
+    assert!(s.rotate_refresh_token(OTHER_APPID, false, false));
+    assert_eq!(shown(&s), Some(String::new()));
 }
 
 #[test]

@@ -262,15 +262,27 @@ fn sub_order_logistics_type_and_delivery_mode() {
 
 #[test]
 fn sub_order_shipping_list_must_not_be_empty() {
+    // Sub-order 1 is a unified delivery: no entry is 268485228, missing or
+    // empty alike (WeChat's answer to a missing list).
     fails(
         |v| {
             sub1(v).as_object_mut().unwrap().remove("shipping_list");
         },
         "sub_orders[1].shipping_list",
-        10060014,
+        268485228,
     );
     fails(
         |v| sub1(v)["shipping_list"] = json!([]),
+        "sub_orders[1].shipping_list",
+        268485228,
+    );
+    // A split one without entries: 10060014.
+    fails(
+        |v| {
+            sub1(v)["delivery_mode"] = json!(2);
+            sub1(v)["is_all_delivered"] = json!(true);
+            sub1(v)["shipping_list"] = json!([]);
+        },
         "sub_orders[1].shipping_list",
         10060014,
     );
@@ -305,14 +317,15 @@ fn sub_order_split_rules() {
     fails(
         |v| {
             let item = v["sub_orders"][0]["shipping_list"][0].clone();
-            v["sub_orders"][0]["shipping_list"] = Value::Array(vec![item; 11]);
+            v["sub_orders"][0]["shipping_list"] = Value::Array(vec![item; 16]);
         },
         "sub_orders[0].shipping_list",
         10060024,
     );
+    // 15 parcels, as WeChat's current documentation allows (the seed says 10).
     passes(|v| {
         let item = v["sub_orders"][0]["shipping_list"][0].clone();
-        v["sub_orders"][0]["shipping_list"] = Value::Array(vec![item; 10]);
+        v["sub_orders"][0]["shipping_list"] = Value::Array(vec![item; 15]);
     });
 }
 
@@ -438,9 +451,10 @@ fn poem_parses_like_serde_and_lets_missing_lists_reach_the_rules() {
         .remove("shipping_list");
     let req = UploadCombinedShippingInfoRequest::parse_from_json(Some(v)).unwrap();
     let err = req.validate().unwrap_err();
+    // A unified sub-order without its list: WeChat's 268485228.
     assert_eq!(
         (err.field.as_str(), err.errcode),
-        ("sub_orders[1].shipping_list", 10060014)
+        ("sub_orders[1].shipping_list", 268485228)
     );
 }
 

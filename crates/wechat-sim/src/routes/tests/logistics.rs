@@ -1,4 +1,5 @@
-//! The logistics APIs, their control endpoints, and injected delays over HTTP.
+//! The logistics-query plugin, `/wxa/plugin`, the logistics helper, their
+//! control endpoints, and injected delays over HTTP.
 use std::time::{Duration, Instant};
 
 use base64::{Engine as _, engine::general_purpose::STANDARD};
@@ -9,17 +10,37 @@ use super::{access_token, call, json_of};
 use crate::{
     SimConfig, Simulator,
     routes::{
-        GET_ORDER, GET_PATH, GET_WAYBILL_ORDER, QUERY_TRACE, TRACE_WAYBILL, UPDATE_WAYBILL_GOODS,
+        ACCOUNT_GETALL, ADD_WAYBILL_ORDER, BATCHGET_WAYBILL_ORDER, CANCEL_WAYBILL_ORDER,
+        DELIVERY_GETALL, GET_ORDER, GET_PATH, GET_WAYBILL_ORDER, MANAGE_PLUGIN, QUERY_TRACE,
+        TRACE_WAYBILL, UPDATE_WAYBILL_GOODS,
     },
 };
 
-const LOGISTICS_PATHS: [&str; 5] = [
-    TRACE_WAYBILL,
-    QUERY_TRACE,
-    UPDATE_WAYBILL_GOODS,
+const PLUGIN_PATHS: [&str; 3] = [TRACE_WAYBILL, QUERY_TRACE, UPDATE_WAYBILL_GOODS];
+const HELPER_POST_PATHS: [&str; 5] = [
+    ADD_WAYBILL_ORDER,
+    CANCEL_WAYBILL_ORDER,
+    BATCHGET_WAYBILL_ORDER,
     GET_PATH,
     GET_WAYBILL_ORDER,
 ];
+
+/// A GET of WeChat's (no body), answered as JSON.
+async fn get(cli: &TestClient<poem::Route>, path: &str, token: &str) -> serde_json::Value {
+    json_of(cli.get(path).query("access_token", &token).send().await).await
+}
+
+fn add_body(order_id: &str) -> serde_json::Value {
+    json!({
+        "add_source": 0, "order_id": order_id, "openid": "oUser",
+        "delivery_id": "SF", "biz_id": "SF_CASH",
+        "sender": {"name": "张三", "mobile": "13800138000"},
+        "receiver": {"name": "李四", "mobile": "13900139000"},
+        "cargo": {"count": 1, "weight": 1.2, "detail_list": [{"name": "狗", "count": 1}]},
+        "insured": {"use_insured": 0, "insured_value": 0},
+        "service": {"service_type": 0, "service_name": "标准快递"}
+    })
+}
 
 fn trace_body(openid: &str, waybill_id: &str) -> serde_json::Value {
     json!({
@@ -40,14 +61,25 @@ async fn waybills_over_http() {
     let token = access_token(&sim, &appid, vec![45]);
     let cli = TestClient::new(sim.endpoint());
 
+    // Not opened yet: 48001 (the capability is missing).
+    let closed = call(&cli, TRACE_WAYBILL, &token, &trace_body("oUser", "SF100")).await;
+    assert_eq!(closed["errcode"], 48001);
+    cli.post(format!("/sim/apps/{appid}/logistics-plugin"))
+        .send()
+        .await
+        .assert_status(StatusCode::NO_CONTENT);
+    assert!(sim.logistics_plugin_open(&appid));
+
     let traced = call(&cli, TRACE_WAYBILL, &token, &trace_body("oUser", "SF100")).await;
     assert_eq!(
         (traced["errcode"].clone(), traced["errmsg"].clone()),
         (json!(0), json!("ok"))
     );
-    let waybill_token = traced["waybill_token"].as_str().unwrap().to_owned();
+    let first_token = traced["waybill_token"].as_str().unwrap().to_owned();
+    // A repeat answers a new token, as WeChat does.
     let again = call(&cli, TRACE_WAYBILL, &token, &trace_body("oUser", "SF100")).await;
-    assert_eq!(again["waybill_token"], waybill_token.as_str());
+    let waybill_token = again["waybill_token"].as_str().unwrap().to_owned();
+    assert_ne!(waybill_token, first_token);
 
     let trace = call(
         &cli,
@@ -112,44 +144,16 @@ async fn waybills_over_http() {
     .await;
     assert_eq!(trace["waybill_info"]["status"], 4);
 
-    let path = call(
-        &cli,
-        GET_PATH,
-        &token,
-        &json!({"order_id": "o1", "delivery_id": "SF", "waybill_id": "SF100"}),
-    )
-    .await;
-    assert_eq!(path["path_item_num"], 4);
-    assert_eq!(path["path_item_list"][3]["action_type"], 300003);
-    assert_eq!(path["openid"], "oUser");
+    // path/get and order/get are the logistics helper's: a waybill traced
+    // with the plugin is unknown to them (40199).
     let unknown = call(
         &cli,
         GET_PATH,
         &token,
-        &json!({"order_id": "o1", "delivery_id": "SF", "waybill_id": "SF404"}),
+        &json!({"delivery_id": "SF", "waybill_id": "SF100"}),
     )
     .await;
-    assert_eq!(unknown["errcode"], 9300559);
-
-    let print = call(
-        &cli,
-        GET_WAYBILL_ORDER,
-        &token,
-        &json!({"order_id": "o1", "delivery_id": "SF", "waybill_id": "SF100"}),
-    )
-    .await;
-    let html = STANDARD
-        .decode(print["print_html"].as_str().unwrap())
-        .unwrap();
-    assert!(String::from_utf8(html).unwrap().contains("SF100"));
-    assert_eq!(
-        print["waybill_data"][1],
-        json!({"key": "SF_mark", "value": "101- 07-03 509"})
-    );
-    assert_eq!(
-        (print["order_id"].clone(), print["order_status"].clone()),
-        (json!("o1"), json!(0))
-    );
+    assert_eq!(unknown["errcode"], 40199);
 
     // Goods changes: limited (set to 1 through the control surface).
     cli.post("/sim/quotas")
@@ -173,10 +177,116 @@ async fn waybills_over_http() {
 }
 
 #[tokio::test]
+async fn helper_waybills_over_http() {
+    let sim = Simulator::new(SimConfig::sandbox());
+    let appid = sim.config().default_authorizer_appid;
+    let token = access_token(&sim, &appid, vec![71]);
+    let cli = TestClient::new(sim.endpoint());
+
+    let couriers = get(&cli, DELIVERY_GETALL, &token).await;
+    assert!(
+        couriers["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["delivery_id"] == "JDL")
+    );
+    let accounts = get(&cli, ACCOUNT_GETALL, &token).await;
+    assert_eq!(accounts["count"], 1);
+    // They are GET APIs, as WeChat's.
+    cli.post(DELIVERY_GETALL)
+        .query("access_token", &token)
+        .send()
+        .await
+        .assert_status(StatusCode::METHOD_NOT_ALLOWED);
+
+    let added = call(&cli, ADD_WAYBILL_ORDER, &token, &add_body("ORDER-1")).await;
+    assert_eq!(added["errcode"], 0, "{added}");
+    let waybill_id = added["waybill_id"].as_str().unwrap().to_owned();
+    let repeated = call(&cli, ADD_WAYBILL_ORDER, &token, &add_body("ORDER-1")).await;
+    assert_eq!(repeated["errcode"], 9300522);
+
+    let path = call(
+        &cli,
+        GET_PATH,
+        &token,
+        &json!({"delivery_id": "SF", "waybill_id": waybill_id}),
+    )
+    .await;
+    assert_eq!(
+        (path["errcode"].clone(), path["path_item_num"].clone()),
+        (json!(0), json!(0))
+    );
+    assert_eq!(path["openid"], "oUser");
+    let print = call(
+        &cli,
+        GET_WAYBILL_ORDER,
+        &token,
+        &json!({"order_id": "ORDER-1", "delivery_id": "SF"}),
+    )
+    .await;
+    let html = STANDARD
+        .decode(print["print_html"].as_str().unwrap())
+        .unwrap();
+    assert!(String::from_utf8(html).unwrap().contains(&waybill_id));
+    assert_eq!(
+        print["waybill_data"][1],
+        json!({"key": "SF_mark", "value": "101- 07-03 509"})
+    );
+    let batch = call(
+        &cli,
+        BATCHGET_WAYBILL_ORDER,
+        &token,
+        &json!({"order_list": [{"order_id": "ORDER-1", "delivery_id": "SF"}, {"order_id": "X", "delivery_id": "SF"}]}),
+    )
+    .await;
+    assert_eq!(batch["order_list"][0]["waybill_id"], waybill_id.as_str());
+    assert_eq!(batch["order_list"][1]["errcode"], 40199);
+    let cancelled = call(
+        &cli,
+        CANCEL_WAYBILL_ORDER,
+        &token,
+        &json!({"order_id": "ORDER-1", "delivery_id": "SF", "waybill_id": waybill_id}),
+    )
+    .await;
+    assert_eq!(cancelled["errcode"], 0, "{cancelled}");
+    assert!(
+        sim.helper_waybill(&appid, "ORDER-1", "SF")
+            .unwrap()
+            .cancelled_at
+            .is_some()
+    );
+}
+
+/// `/wxa/plugin` with set 40 opens the logistics-query plugin.
+#[tokio::test]
+async fn applying_for_the_plugin_over_http() {
+    let sim = Simulator::new(SimConfig::sandbox());
+    let appid = "wx00000000000000cc";
+    let token = access_token(&sim, appid, vec![40, 45]);
+    let cli = TestClient::new(sim.endpoint());
+    let applied = call(
+        &cli,
+        MANAGE_PLUGIN,
+        &token,
+        &json!({"action": "apply", "plugin_appid": "wx9ad912bf20548d92"}),
+    )
+    .await;
+    assert_eq!(applied, json!({"errcode": 0, "errmsg": "ok"}));
+    let traced = call(&cli, TRACE_WAYBILL, &token, &trace_body("oUser", "SF1")).await;
+    assert_eq!(traced["errcode"], 0, "{traced}");
+    let no_40 = access_token(&sim, "wx00000000000000dd", vec![45]);
+    let denied = call(&cli, MANAGE_PLUGIN, &no_40, &json!({"action": "list"})).await;
+    assert_eq!(denied["errcode"], 61007);
+}
+
+/// The plugin's three APIs share the daily quotas (the trace counts too).
+#[tokio::test]
 async fn per_user_quota_answers_9300513_and_is_readable() {
     let sim = Simulator::new(SimConfig::sandbox());
     let appid = sim.config().default_authorizer_appid;
     let token = access_token(&sim, &appid, vec![45]);
+    sim.set_logistics_plugin(&appid, true);
     let cli = TestClient::new(sim.endpoint());
     cli.post("/sim/quotas")
         .body_json(&json!({"per_user": 2, "per_appid": 100}))
@@ -191,7 +301,6 @@ async fn per_user_quota_answers_9300513_and_is_readable() {
             .unwrap()
             .to_owned();
     let query = json!({"waybill_token": waybill_token, "openid": "oUser"});
-    assert_eq!(call(&cli, QUERY_TRACE, &token, &query).await["errcode"], 0);
     assert_eq!(call(&cli, QUERY_TRACE, &token, &query).await["errcode"], 0);
     assert_eq!(
         call(&cli, QUERY_TRACE, &token, &query).await["errcode"],
@@ -209,6 +318,16 @@ async fn per_user_quota_answers_9300513_and_is_readable() {
     )
     .await;
     assert_eq!(usage, json!({"appid": 2, "user": 2}));
+    let same = json_of(
+        cli.get("/sim/quotas")
+            .query("path", &TRACE_WAYBILL)
+            .query("appid", &appid)
+            .query("openid", &"oUser")
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(same, usage);
     cli.get("/sim/quotas")
         .query("path", &QUERY_TRACE)
         .send()
@@ -216,17 +335,34 @@ async fn per_user_quota_answers_9300513_and_is_readable() {
         .assert_status(StatusCode::BAD_REQUEST);
 }
 
+/// Token, then the set (61007 when not granted), then for the plugin the
+/// plugin opened (48001), then the body.
 #[tokio::test]
 async fn every_logistics_api_checks_token_permission_and_body() {
     let sim = Simulator::new(SimConfig::sandbox());
     let shipping_only = access_token(&sim, "wx00000000000000aa", vec![18, 142]);
     let allowed = access_token(&sim, "wx00000000000000bb", vec![45]);
+    let not_opened = access_token(&sim, "wx00000000000000cc", vec![45]);
+    sim.set_logistics_plugin("wx00000000000000bb", true);
     let cli = TestClient::new(sim.endpoint());
-    for path in LOGISTICS_PATHS {
+    for path in PLUGIN_PATHS {
+        let closed = call(&cli, path, &not_opened, &json!({})).await;
+        assert_eq!(closed["errcode"], 48001, "{path}");
+    }
+    for path in [DELIVERY_GETALL, ACCOUNT_GETALL] {
+        assert_eq!(get(&cli, path, "").await["errcode"], 41001, "{path}");
+        assert_eq!(
+            get(&cli, path, &shipping_only).await["errcode"],
+            61007,
+            "{path}"
+        );
+        assert_eq!(get(&cli, path, &allowed).await["errcode"], 0, "{path}");
+    }
+    for path in PLUGIN_PATHS.into_iter().chain(HELPER_POST_PATHS) {
         let missing = json_of(cli.post(path).body("{}").send().await).await;
         assert_eq!(missing["errcode"], 41001, "{path}");
         let denied = call(&cli, path, &shipping_only, &json!({})).await;
-        assert_eq!(denied["errcode"], 48001, "{path}");
+        assert_eq!(denied["errcode"], 61007, "{path}");
         let garbage = json_of(
             cli.post(path)
                 .query("access_token", &allowed)

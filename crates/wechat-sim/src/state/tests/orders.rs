@@ -67,16 +67,28 @@ fn combined_upload_ships_each_sub_order_then_reships_once() {
     assert_eq!((state_of(&s, a), count_of(&s, a)), (ORDER_SHIPPED, 1));
     assert_eq!((state_of(&s, b), count_of(&s, b)), (ORDER_SHIPPED, 1));
 
-    // The re-shipment of one sub-order; then the next is refused for both,
-    // and a refused call changes neither sub-order.
-    upload_combined(&mut s, &token, combined_json(&combined, &[a])).unwrap();
-    assert_eq!(count_of(&s, a), 2);
+    // An update needs a later upload_time (268485216), per sub-order.
     assert_eq!(
         code_of(upload_combined(
             &mut s,
             &token,
-            combined_json(&combined, &[b, a])
+            combined_json(&combined, &[a])
         )),
+        ec::UPLOAD_TIME_INVALID
+    );
+    let later = |subs: &[&SimOrder]| {
+        let mut body = combined_json(&combined, subs);
+        body["upload_time"] = json!("2022-12-15T13:30:35.120+08:00");
+        body
+    };
+    // The re-shipment of one sub-order; then the next is refused for both,
+    // and a refused call changes neither sub-order.
+    upload_combined(&mut s, &token, later(&[a])).unwrap();
+    assert_eq!(count_of(&s, a), 2);
+    let mut again = later(&[b, a]);
+    again["upload_time"] = json!("2022-12-15T13:31:35.120+08:00");
+    assert_eq!(
+        code_of(upload_combined(&mut s, &token, again)),
         ec::RESHIPMENT_USED
     );
     assert_eq!(count_of(&s, b), 1, "all or nothing");
