@@ -145,8 +145,9 @@ for _ in $(seq 1 600); do
   sleep 0.1
 done
 BASE=$(jq_ base_url) # ends with /
-for _ in $(seq 1 300); do curl -fsS -o /dev/null "${BASE}readyz" 2>/dev/null && break; sleep 0.1; done
-curl -fsS -o /dev/null "${BASE}readyz" || { echo "${BASE}readyz is not 200" >&2; exit 1; }
+OPS=$(jq_ ops_url) # the ops listener (readiness, metrics, docs); ends with /
+for _ in $(seq 1 300); do curl -fsS -o /dev/null "${OPS}readyz" 2>/dev/null && break; sleep 0.1; done
+curl -fsS -o /dev/null "${OPS}readyz" || { echo "${OPS}readyz is not 200" >&2; exit 1; }
 # Step 1 of the sandbox's next_steps: the landing page's button (with the Referer a browser sends),
 # then the simulated WeChat authorizes its Mini Program for tenant demo.
 curl -fsSL -o /dev/null "$(jq_ onboarding_url)"
