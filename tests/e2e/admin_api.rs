@@ -1411,3 +1411,51 @@ async fn events_and_audit_entries_are_deleted_past_their_retention() {
     assert_eq!(audit["items"], json!([]), "{audit}");
     app.shutdown().await;
 }
+
+/// `authorization.revoked` has one payload shape whoever revoked: WeChat's
+/// `unauthorized` push and an operator through the admin API.
+#[tokio::test]
+async fn both_revocations_give_webhooks_one_payload_shape() {
+    let app = TestApp::spawn().await;
+    let (tenant, _, by_wechat) = app.onboarded_tenant("Revoked twice").await;
+    let by_operator = "wx00000000000000dd";
+    app.sim
+        .set_next_authorization(by_operator, vec![18, 45, 142]);
+    let link = app.create_link(&tenant).await;
+    assert_eq!(app.follow_onboarding(&link).await.0, 200);
+
+    let pushed = app.sim.push_unauthorized(&by_wechat).await.unwrap();
+    assert_eq!(pushed.status, 200);
+    let r = app
+        .admin_post(
+            &format!("/admin/v1/authorizers/{by_operator}/revoke"),
+            json!({ "reason": "merchant left" }),
+        )
+        .await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let events: Value = app
+        .admin_get(&format!(
+            "/admin/v1/events?tenant_id={tenant}&type=authorization.revoked"
+        ))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let items = events["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{events}");
+    let keys = |e: &Value| {
+        e["data"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(keys(&items[0]), keys(&items[1]), "{events}");
+    let by: BTreeSet<&str> = items
+        .iter()
+        .map(|e| e["data"]["by"].as_str().unwrap())
+        .collect();
+    assert_eq!(by, BTreeSet::from(["operator", "wechat"]));
+    app.shutdown().await;
+}

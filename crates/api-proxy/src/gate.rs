@@ -24,7 +24,6 @@ use crate::{
     ProxyState, TenantContext,
     answer::Answer,
     catalog::{Safety, WechatApi, WechatMethod},
-    errors::{auth_problem, validation_problem, wechat_problem},
 };
 
 /// Longest accepted `Idempotency-Key`.
@@ -87,7 +86,7 @@ pub async fn forward<T>(
             ))
         })?;
     if authorizer.status != STATUS_ACTIVE {
-        return Err(auth_problem(AuthError::AuthorizerInactive {
+        return Err(Problem::from(AuthError::AuthorizerInactive {
             appid: appid.to_owned(),
             status: authorizer.status,
         }));
@@ -100,7 +99,7 @@ pub async fn forward<T>(
         ))
         .with_required_sets(sets.to_vec()));
     }
-    validate().map_err(validation_problem)?;
+    validate().map_err(Problem::from)?;
 
     let idempotency = match (call.api.safety, call.idempotency_key) {
         (Safety::Write, Some(key)) => {
@@ -344,7 +343,7 @@ async fn exchange(
 /// refresh and one more call.
 async fn send_once(state: &ProxyState, call: &Call<'_>) -> Result<Value, Failed> {
     let not_sent = |e: AuthError| Failed {
-        problem: auth_problem(e),
+        problem: Problem::from(e),
         may_have_acted: false,
     };
     let access = state
@@ -370,7 +369,7 @@ async fn send_once(state: &ProxyState, call: &Call<'_>) -> Result<Value, Failed>
         WechatError::Api { errcode, errmsg } => Failed {
             // A token still rejected after a refresh: WeChat did not act.
             may_have_acted: !wechat_api::errcode::is_token_error(errcode),
-            problem: wechat_problem(errcode, &errmsg),
+            problem: problem::wechat::wechat_problem(errcode, &errmsg),
         },
         other => {
             tracing::warn!(api = call.path, error = %other, "WeChat call failed");

@@ -13,13 +13,11 @@
 //! - `gate`: the gate and the call, with retries and idempotency.
 //! - `answer`: the success response (headers included).
 //! - `passthrough`: typed-for-the-spec but forwarded-as-sent JSON bodies.
-//! - `errors`: errcode → HTTP status and problem+json.
 #![forbid(unsafe_code)]
 
 pub mod answer;
 pub mod api;
 pub mod catalog;
-pub mod errors;
 pub mod gate;
 pub mod passthrough;
 pub mod permissions;

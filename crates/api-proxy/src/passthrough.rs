@@ -73,12 +73,3 @@ impl<T: Type> ToJSON for WechatJson<T> {
         Some(self.raw.clone())
     }
 }
-
-impl<T: Type + serde::de::DeserializeOwned> WechatJson<T> {
-    /// Wraps WeChat's answer. The typed view is best-effort (WeChat may add
-    /// or omit fields); the raw JSON is always what the tenant receives.
-    pub fn from_wechat(raw: Value) -> Result<Self, serde_json::Error> {
-        let typed = serde_json::from_value(raw.clone())?;
-        Ok(Self { typed, raw })
-    }
-}

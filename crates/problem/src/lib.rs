@@ -5,9 +5,32 @@
 //! (so every operation documents its error responses with the same schema).
 //! A 5xx body is deliberately generic: the cause goes to the log, never to the
 //! caller, so no internal detail or secret can leak through an error.
+//!
+//! # Which error goes where
+//!
+//! Every domain error becomes a `Problem` here and nowhere else, through a
+//! `From` impl, so `?` works in every handler:
+//! - `store::StoreError` (this file): unavailable → 503, not found → 404,
+//!   conflict → 409, the rest → 500 (logged).
+//! - `wechat_api::ValidationError` ([`wechat`]): 400 naming the field and
+//!   the errcode the check prevented.
+//! - `tenant_auth::AuthError` ([`wechat`]): pushes WeChat sent badly → 400
+//!   `push-rejected` (never quoting the push); unknown Mini Program → 404;
+//!   inactive authorization → 403; WeChat's refusals → [`wechat::wechat_problem`]
+//!   with WeChat's own text withheld (platform-level calls can name the
+//!   egress IP); refresh in progress or cooling down, no ticket → 503 with
+//!   `Retry-After`; onboarding links and visits → 404 / 409 / 410.
+//! - WeChat's answer to a proxied call ([`wechat::wechat_problem`]): the
+//!   status from [`wechat::status_for_errcode`] (the caller's mistake 4xx,
+//!   WeChat's trouble 5xx, quotas 429), with errcode, errmsg, rid and the
+//!   seed's advice.
+//!
+//! Retry decisions read these typed fields (status, `wechat_errcode`),
+//! never a rendered message.
 #![forbid(unsafe_code)]
 
 pub mod checked;
+pub mod wechat;
 
 pub use checked::Checked;
 

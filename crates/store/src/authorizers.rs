@@ -110,6 +110,29 @@ pub struct AuthorizerTokens {
     pub version: i64,
 }
 
+/// The heart of the token design: writes `change` to `appid` only if
+/// nothing was written since `expected_version`, moving the version on in
+/// the same statement. Every token or status write goes through here, so a
+/// writer that read an older version (a stalled refresh, a lost race)
+/// changes nothing and learns it (`false`) instead of overwriting a newer
+/// token.
+async fn write_if_version<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    appid: &str,
+    expected_version: i64,
+    mut change: authorizer::ActiveModel,
+) -> Result<bool, StoreError> {
+    change.version = Set(expected_version + 1);
+    change.updated_at = Set(now());
+    let result = authorizer::Entity::update_many()
+        .set(change)
+        .filter(authorizer::Column::Appid.eq(appid))
+        .filter(authorizer::Column::Version.eq(expected_version))
+        .exec(conn)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
 impl Store {
     /// Stores (or re-stores) an authorization in one transaction: tokens,
     /// status back to active, and the granted sets replaced by `funcscopes`.
@@ -367,24 +390,6 @@ impl Store {
             .ok_or(StoreError::NotFound("authorizer"))
     }
 
-    pub async fn list_authorizers(
-        &self,
-        tenant_id: Option<&str>,
-    ) -> Result<Vec<AuthorizerInfo>, StoreError> {
-        let mut query = authorizer::Entity::find().order_by_asc(authorizer::Column::Appid);
-        if let Some(tenant_id) = tenant_id {
-            query = query.filter(authorizer::Column::TenantId.eq(tenant_id));
-        }
-        let rows = query.all(self.db()).await?;
-        let appids: Vec<String> = rows.iter().map(|r| r.appid.clone()).collect();
-        let grants = if appids.is_empty() {
-            Vec::new()
-        } else {
-            self.funcscopes_of(&appids).await?
-        };
-        Ok(rows.into_iter().map(|r| Self::info(r, &grants)).collect())
-    }
-
     pub async fn authorizer_tokens(
         &self,
         appid: &str,
@@ -426,9 +431,11 @@ impl Store {
         refresh_token: &Secret,
         refreshed_at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let at = now();
-        let result = authorizer::Entity::update_many()
-            .set(authorizer::ActiveModel {
+        write_if_version(
+            self.db(),
+            appid,
+            expected_version,
+            authorizer::ActiveModel {
                 access_token_sealed: Set(Some(
                     self.sealer().seal(&access_purpose(appid), access_token),
                 )),
@@ -437,37 +444,10 @@ impl Store {
                     .sealer()
                     .seal(&refresh_purpose(appid), refresh_token)),
                 token_refreshed_at: Set(Some(refreshed_at)),
-                version: Set(expected_version + 1),
-                updated_at: Set(at),
                 ..Default::default()
-            })
-            .filter(authorizer::Column::Appid.eq(appid))
-            .filter(authorizer::Column::Version.eq(expected_version))
-            .exec(self.db())
-            .await?;
-        Ok(result.rows_affected == 1)
-    }
-
-    /// Drops the cached access token if it is still the one read at
-    /// `expected_version` (so a burst of failures expires it once).
-    pub async fn expire_authorizer_access_token(
-        &self,
-        appid: &str,
-        expected_version: i64,
-    ) -> Result<bool, StoreError> {
-        let result = authorizer::Entity::update_many()
-            .set(authorizer::ActiveModel {
-                access_token_sealed: Set(None),
-                access_token_expires_at: Set(None),
-                version: Set(expected_version + 1),
-                updated_at: Set(now()),
-                ..Default::default()
-            })
-            .filter(authorizer::Column::Appid.eq(appid))
-            .filter(authorizer::Column::Version.eq(expected_version))
-            .exec(self.db())
-            .await?;
-        Ok(result.rows_affected == 1)
+            },
+        )
+        .await
     }
 
     /// `unauthorized`: marks the authorizer revoked and drops its tokens
@@ -549,13 +529,10 @@ impl Store {
         if expected_version.is_some_and(|v| v != row.version) {
             return Ok(StatusChange::Unchanged);
         }
-        let at = now();
         let mut update = authorizer::ActiveModel {
             status: Set(status.to_owned()),
             access_token_sealed: Set(None),
             access_token_expires_at: Set(None),
-            version: Set(row.version + 1),
-            updated_at: Set(at),
             ..Default::default()
         };
         if drop_tokens {
@@ -563,13 +540,7 @@ impl Store {
                 .sealer()
                 .seal(&refresh_purpose(appid), &Secret::new("")));
         }
-        let result = authorizer::Entity::update_many()
-            .set(update)
-            .filter(authorizer::Column::Appid.eq(appid))
-            .filter(authorizer::Column::Version.eq(row.version))
-            .exec(&txn)
-            .await?;
-        if result.rows_affected != 1 {
+        if !write_if_version(&txn, appid, row.version, update).await? {
             return Ok(StatusChange::Unchanged);
         }
         event.tenant_id = row.tenant_id.clone();
@@ -591,20 +562,18 @@ impl Store {
         expected_version: i64,
         refresh_token: &Secret,
     ) -> Result<bool, StoreError> {
-        let result = authorizer::Entity::update_many()
-            .set(authorizer::ActiveModel {
+        write_if_version(
+            self.db(),
+            appid,
+            expected_version,
+            authorizer::ActiveModel {
                 refresh_token_sealed: Set(self
                     .sealer()
                     .seal(&refresh_purpose(appid), refresh_token)),
-                version: Set(expected_version + 1),
-                updated_at: Set(now()),
                 ..Default::default()
-            })
-            .filter(authorizer::Column::Appid.eq(appid))
-            .filter(authorizer::Column::Version.eq(expected_version))
-            .exec(self.db())
-            .await?;
-        Ok(result.rows_affected == 1)
+            },
+        )
+        .await
     }
 
     /// Name, gh_ id and principal from api_get_authorizer_info. Not a token

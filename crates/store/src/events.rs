@@ -25,6 +25,93 @@ pub struct NewEvent {
     pub occurred_at: DateTime<Utc>,
 }
 
+/// Who ended an authorization.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevokedBy {
+    /// The account's administrator, at WeChat (an `unauthorized` push).
+    Wechat,
+    /// A platform operator or the tenant, through the admin API.
+    Operator,
+}
+
+/// The authorization events, built only here: whoever produces one, its
+/// tenants' webhooks get one payload shape per type (README: "Events and
+/// webhooks"). The tenant is set when the event is stored.
+impl NewEvent {
+    /// `authorization.authorized` (or `.updated` for `updateauthorized`):
+    /// `{authorizer_appid, funcscopes}`.
+    pub fn authorized(
+        appid: &str,
+        funcscopes: &std::collections::BTreeSet<i64>,
+        update: bool,
+        dedupe_key: String,
+        occurred_at: DateTime<Utc>,
+    ) -> Self {
+        Self::authorization(
+            if update { UPDATED } else { AUTHORIZED },
+            appid,
+            serde_json::json!({ "authorizer_appid": appid, "funcscopes": funcscopes }),
+            dedupe_key,
+            occurred_at,
+        )
+    }
+
+    /// `authorization.revoked`: `{authorizer_appid, by, reason}`, `by` being
+    /// `wechat` or `operator`.
+    pub fn revoked(
+        appid: &str,
+        by: RevokedBy,
+        reason: &str,
+        dedupe_key: String,
+        occurred_at: DateTime<Utc>,
+    ) -> Self {
+        let by = match by {
+            RevokedBy::Wechat => "wechat",
+            RevokedBy::Operator => "operator",
+        };
+        Self::authorization(
+            REVOKED,
+            appid,
+            serde_json::json!({ "authorizer_appid": appid, "by": by, "reason": reason }),
+            dedupe_key,
+            occurred_at,
+        )
+    }
+
+    /// `authorization.reauthorization_required`: `{authorizer_appid, reason}`.
+    pub fn reauthorization_required(
+        appid: &str,
+        reason: &str,
+        dedupe_key: String,
+        occurred_at: DateTime<Utc>,
+    ) -> Self {
+        Self::authorization(
+            REAUTHORIZATION_REQUIRED,
+            appid,
+            serde_json::json!({ "authorizer_appid": appid, "reason": reason }),
+            dedupe_key,
+            occurred_at,
+        )
+    }
+
+    fn authorization(
+        event_type: &str,
+        appid: &str,
+        data: serde_json::Value,
+        dedupe_key: String,
+        occurred_at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            tenant_id: None,
+            authorizer_appid: Some(appid.to_owned()),
+            event_type: event_type.to_owned(),
+            data,
+            dedupe_key,
+            occurred_at,
+        }
+    }
+}
+
 /// A stored event.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {

@@ -149,12 +149,6 @@ impl Store {
             .ok_or(StoreError::NotFound("onboarding link"))
     }
 
-    pub async fn onboarding_link(&self, id: &str) -> Result<Option<link::Model>, StoreError> {
-        Ok(link::Entity::find_by_id(id.to_owned())
-            .one(self.db())
-            .await?)
-    }
-
     pub async fn create_onboarding_visit(
         &self,
         link: &link::Model,

@@ -50,14 +50,6 @@ impl Store {
             .await?)
     }
 
-    pub async fn list_tenants(&self) -> Result<Vec<tenant::Model>, StoreError> {
-        Ok(tenant::Entity::find()
-            .order_by_asc(tenant::Column::CreatedAt)
-            .order_by_asc(tenant::Column::Id)
-            .all(self.db())
-            .await?)
-    }
-
     /// One page of tenants in creation order (ids are UUIDv7), after the
     /// tenant `after`, at most `limit`.
     pub async fn list_tenants_page(

@@ -13,7 +13,7 @@ use store::{
     Secret,
     authorizers::{AuthorizerTokens, STATUS_ACTIVE, STATUS_REAUTHORIZATION_REQUIRED, StatusChange},
     coord::LeaseFence,
-    events::{self, NewEvent},
+    events::NewEvent,
 };
 use wechat_api::component::{
     AUTHORIZER_LIST_MAX_COUNT, AuthorizerListRequest, AuthorizerListResponse,
@@ -465,14 +465,12 @@ impl TenantAuth {
         version: i64,
         reason: &'static str,
     ) -> Result<AuthorizerAccess, AuthError> {
-        let event = NewEvent {
-            tenant_id: None,
-            authorizer_appid: Some(appid.to_owned()),
-            event_type: events::REAUTHORIZATION_REQUIRED.into(),
-            data: serde_json::json!({ "authorizer_appid": appid, "reason": reason }),
-            dedupe_key: format!("reauthorization_required:{appid}:{version}"),
-            occurred_at: self.clock.now(),
-        };
+        let event = NewEvent::reauthorization_required(
+            appid,
+            reason,
+            format!("reauthorization_required:{appid}:{version}"),
+            self.clock.now(),
+        );
         if self
             .store
             .require_reauthorization(appid, version, event)
@@ -540,6 +538,33 @@ impl TenantAuth {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .retain(|_, a| self.still_fresh(a.expires_at));
+    }
+}
+
+impl TenantAuth {
+    /// An operator (or the tenant) ends an authorization through the admin
+    /// API: the same status change and the same `authorization.revoked`
+    /// payload as WeChat's `unauthorized` push, only if nothing was written
+    /// since `expected_version` (a re-authorization in between wins).
+    pub async fn revoke_by_operator(
+        &self,
+        appid: &str,
+        expected_version: i64,
+        reason: &str,
+    ) -> Result<StatusChange, AuthError> {
+        let event = NewEvent::revoked(
+            appid,
+            store::events::RevokedBy::Operator,
+            reason,
+            format!("operator-revoke:{appid}:{expected_version}"),
+            self.clock.now(),
+        );
+        let change = self
+            .store
+            .revoke_authorizer_at(appid, expected_version, event)
+            .await?;
+        self.forget_authorizer(appid);
+        Ok(change)
     }
 }
 

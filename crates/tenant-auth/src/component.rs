@@ -6,7 +6,7 @@ use store::{
     Secret,
     authorizers::{StatusChange, StoredAuthorization},
     component::StoredComponentToken,
-    events::{self, NewEvent},
+    events::{NewEvent, RevokedBy},
     onboarding::VisitClaim,
 };
 use wechat_api::component::{
@@ -137,16 +137,11 @@ impl TenantAuth {
                     }
                     None => None,
                 };
-                let event_type = if is_update {
-                    events::UPDATED
-                } else {
-                    events::AUTHORIZED
-                };
                 let exchanged = self
                     .exchange_auth_code(
                         &authorization_code,
                         tenant_id.as_deref(),
-                        event_type,
+                        is_update,
                         self.clock.at_unix(create_time),
                     )
                     .await;
@@ -190,17 +185,13 @@ impl TenantAuth {
                 create_time,
                 ..
             } => {
-                let event = NewEvent {
-                    tenant_id: None,
-                    authorizer_appid: Some(authorizer_appid.clone()),
-                    event_type: events::REVOKED.into(),
-                    data: serde_json::json!({
-                        "authorizer_appid": authorizer_appid,
-                        "reason": "unauthorized",
-                    }),
-                    dedupe_key: format!("unauthorized:{authorizer_appid}:{create_time}"),
-                    occurred_at: self.clock.at_unix(create_time),
-                };
+                let event = NewEvent::revoked(
+                    &authorizer_appid,
+                    RevokedBy::Wechat,
+                    "unauthorized",
+                    format!("unauthorized:{authorizer_appid}:{create_time}"),
+                    self.clock.at_unix(create_time),
+                );
                 match self
                     .store
                     .revoke_authorizer(&authorizer_appid, event)

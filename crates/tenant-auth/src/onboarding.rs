@@ -11,7 +11,7 @@ use store::{
     Secret,
     authorizers::{Authorization, AuthorizerInfo, AuthorizerProfile, StoredAuthorization},
     entity::onboarding_visit,
-    events::{self, NewEvent},
+    events::NewEvent,
     onboarding::{LinkState, VisitClaim, link_state},
     tenants::STATUS_ACTIVE as TENANT_ACTIVE,
 };
@@ -211,7 +211,7 @@ impl TenantAuth {
                         .exchange_auth_code(
                             auth_code,
                             Some(&visit.tenant_id),
-                            events::AUTHORIZED,
+                            false,
                             self.clock.now(),
                         )
                         .await
@@ -302,7 +302,7 @@ impl TenantAuth {
         &self,
         auth_code: &str,
         tenant_id: Option<&str>,
-        event_type: &'static str,
+        update: bool,
         occurred_at: DateTime<Utc>,
     ) -> Result<(Authorization, StoredAuthorization), AuthError> {
         let requested_at = self.clock.now();
@@ -342,17 +342,13 @@ impl TenantAuth {
                 }),
             funcscopes,
         };
-        let event = NewEvent {
-            tenant_id: None,
-            authorizer_appid: Some(auth.appid.clone()),
-            event_type: event_type.to_owned(),
-            data: serde_json::json!({
-                "authorizer_appid": auth.appid,
-                "funcscopes": auth.funcscopes,
-            }),
-            dedupe_key: auth_code_key(auth_code),
+        let event = NewEvent::authorized(
+            &auth.appid,
+            &auth.funcscopes,
+            update,
+            auth_code_key(auth_code),
             occurred_at,
-        };
+        );
         let outcome = self
             .store
             .store_authorization(tenant_id, &auth, Some(event))

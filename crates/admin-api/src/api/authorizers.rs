@@ -10,12 +10,9 @@ use poem_openapi::{
 };
 use problem::{Checked, Problem};
 use serde_json::json;
-use store::{
-    authorizers::{
-        AuthorizerFilter, AuthorizerInfo, STATUS_ACTIVE, STATUS_REAUTHORIZATION_REQUIRED,
-        STATUS_REVOKED, StatusChange,
-    },
-    events::{self, NewEvent},
+use store::authorizers::{
+    AuthorizerFilter, AuthorizerInfo, STATUS_ACTIVE, STATUS_REAUTHORIZATION_REQUIRED,
+    STATUS_REVOKED, StatusChange,
 };
 
 use super::{AdminTags, Change, audit, decode_cursor, fetch_size, paginate};
@@ -290,7 +287,7 @@ impl AuthorizersApi {
                     "the token was refreshed moments ago; retry in {retry_after_secs} s"
                 ))
                 .with_retry_after(retry_after_secs),
-                other => api_proxy::errors::auth_problem(other),
+                other => Problem::from(other),
             })?;
         let info = found(state.store.authorizer(&appid).await?, &appid)?;
         audit(
@@ -391,19 +388,11 @@ impl AuthorizersApi {
         let info = writable(&state, &auth.0, &appid).await?;
         let reason = body.0.0.reason.unwrap_or_default();
         if info.status != STATUS_REVOKED {
-            let now = Utc::now();
-            let event = NewEvent {
-                tenant_id: info.tenant_id.clone(),
-                authorizer_appid: Some(appid.0.clone()),
-                event_type: events::REVOKED.into(),
-                data: json!({ "appid": appid.0, "by": "operator", "reason": reason }),
-                dedupe_key: format!("operator-revoke:{}:{}", appid.0, info.version),
-                occurred_at: now,
-            };
             match state
-                .store
-                .revoke_authorizer_at(&appid, info.version, event)
-                .await?
+                .auth
+                .revoke_by_operator(&appid, info.version, &reason)
+                .await
+                .map_err(Problem::from)?
             {
                 StatusChange::Changed { .. } | StatusChange::Duplicate => {}
                 StatusChange::Unchanged => {
@@ -459,7 +448,7 @@ impl AuthorizersApi {
             .auth
             .resync_authorizer(&appid)
             .await
-            .map_err(api_proxy::errors::auth_problem)?;
+            .map_err(Problem::from)?;
         audit(
             &state,
             &auth.0,

@@ -89,11 +89,7 @@ impl PlatformApi {
     ) -> Result<PlatformStatusResponse, Problem> {
         auth.0.require_platform_read()?;
         let appid = state.auth.config().appid.clone();
-        let ticket = state
-            .auth
-            .ticket_status()
-            .await
-            .map_err(api_proxy::errors::auth_problem)?;
+        let ticket = state.auth.ticket_status().await.map_err(Problem::from)?;
         let expires_at = state.store.component_token_expires_at(&appid).await?;
         let expires_in_secs = expires_at
             .map(|e| (e - Utc::now()).num_seconds().max(0))

@@ -4,7 +4,6 @@
 //! `success` means stored: a push that could not be committed gets a 503.
 use poem::{
     IntoResponse, Response, handler,
-    http::StatusCode,
     web::{Data, Path, Query},
 };
 use problem::Problem;
@@ -32,26 +31,15 @@ pub async fn app_events(
     }
 }
 
+/// The one mapping (`problem`), logged by what it means: a bad push is
+/// WeChat's (or an attacker's) problem, anything else is ours and WeChat
+/// retries it.
 fn rejection(appid: &str, err: AuthError) -> Response {
-    let rejected = |detail: String| {
-        tracing::warn!(authorizer.appid = %appid, reason = %detail, "Mini Program push rejected");
-        Problem::new(StatusCode::BAD_REQUEST, "push-rejected", "Push rejected")
-            .with_detail(detail)
-            .into_response()
-    };
-    match err {
-        AuthError::PushCrypto(e) => rejected(format!("{e} ({})", e.code())),
-        e @ (AuthError::PushContent(_)
-        | AuthError::PushWrongAccount { .. }
-        | AuthError::PushOutsideWindow { .. }) => rejected(e.to_string()),
-        AuthError::AuthorizerNotFound(_) => {
-            tracing::warn!(authorizer.appid = %appid, "push for a Mini Program that has not authorized the platform");
-            Problem::not_found("this Mini Program has not authorized the platform").into_response()
-        }
-        // Not committed: an error, so WeChat retries.
-        other => {
-            tracing::error!(authorizer.appid = %appid, error = %other, "Mini Program push not stored; WeChat will retry");
-            Problem::unavailable("the push could not be stored; retry").into_response()
-        }
+    let problem = Problem::from(err);
+    if problem.status().is_client_error() {
+        tracing::warn!(authorizer.appid = %appid, reason = problem.body().detail.as_deref().unwrap_or_default(), "Mini Program push rejected");
+    } else {
+        tracing::error!(authorizer.appid = %appid, status = problem.status().as_u16(), "Mini Program push not stored; WeChat will retry");
     }
+    problem.into_response()
 }

@@ -3,7 +3,6 @@
 //! other answer (or none within 5 s) makes it retry.
 use poem::{
     IntoResponse, Response, handler,
-    http::StatusCode,
     web::{Data, Query},
 };
 use problem::Problem;
@@ -54,30 +53,20 @@ pub async fn component_events(
     }
 }
 
+/// The one mapping (`problem`), logged by what it means (see
+/// `app_events::rejection`).
 fn push_error_response(err: AuthError) -> Response {
-    match err {
-        AuthError::PushCrypto(e) => {
-            tracing::warn!(error = %e, code = e.code(), "component push rejected");
-            Problem::new(StatusCode::BAD_REQUEST, "push-rejected", "Push rejected")
-                .with_detail(format!("{e} ({})", e.code()))
-                .into_response()
-        }
-        AuthError::PushContent(e) => {
-            tracing::warn!(error = %e, "component push rejected");
-            Problem::new(StatusCode::BAD_REQUEST, "push-rejected", "Push rejected")
-                .with_detail(e.to_string())
-                .into_response()
-        }
-        e @ (AuthError::PushWrongComponent { .. } | AuthError::PushOutsideWindow { .. }) => {
-            tracing::warn!(error = %e, "component push rejected");
-            Problem::new(StatusCode::BAD_REQUEST, "push-rejected", "Push rejected")
-                .with_detail(e.to_string())
-                .into_response()
-        }
-        // Not committed: answer an error so WeChat retries the push.
-        other => {
-            tracing::error!(error = %other, "component push could not be applied; WeChat will retry");
-            Problem::unavailable("the push could not be stored; retry").into_response()
-        }
+    let problem = Problem::from(err);
+    if problem.status().is_client_error() {
+        tracing::warn!(
+            reason = problem.body().detail.as_deref().unwrap_or_default(),
+            "component push rejected"
+        );
+    } else {
+        tracing::error!(
+            status = problem.status().as_u16(),
+            "component push could not be applied; WeChat will retry"
+        );
     }
+    problem.into_response()
 }

@@ -1,12 +1,18 @@
-//! Mapping WeChat errcodes and tenant-auth errors to problem+json.
+//! WeChat's errcodes and the domain errors of `wechat-api` and
+//! `tenant-auth` as problem+json: the one place they are mapped (see the
+//! crate docs for which error goes where).
 use poem::http::StatusCode;
-use problem::Problem;
 use tenant_auth::{AuthError, WechatError};
 use wechat_api::{ValidationError, errcode};
 
-/// A seed-rule violation found before calling WeChat.
-pub fn validation_problem(err: ValidationError) -> Problem {
-    Problem::validation(err.field, err.message).with_prevented_errcode(err.errcode)
+use crate::Problem;
+
+/// A seed-rule violation found before calling WeChat: 400 naming the field
+/// and the errcode it prevented.
+impl From<ValidationError> for Problem {
+    fn from(err: ValidationError) -> Self {
+        Problem::validation(err.field, err.message).with_prevented_errcode(err.errcode)
+    }
 }
 
 /// The HTTP status for a WeChat errcode: the caller's mistake (4xx) or
@@ -67,8 +73,26 @@ fn seconds_to_shanghai_midnight_or_minute(code: i64) -> u64 {
     }
 }
 
-pub fn auth_problem(err: AuthError) -> Problem {
+/// Tenant authorization's errors. Pushes WeChat sent badly are 400
+/// (`push-rejected`, never echoing the push); what tpgate could not do now
+/// is 5xx, so WeChat retries a push and a client retries a call.
+impl From<AuthError> for Problem {
+    fn from(err: AuthError) -> Self {
+        auth_problem(err)
+    }
+}
+
+fn push_rejected(detail: String) -> Problem {
+    Problem::new(StatusCode::BAD_REQUEST, "push-rejected", "Push rejected").with_detail(detail)
+}
+
+fn auth_problem(err: AuthError) -> Problem {
     match err {
+        AuthError::PushCrypto(e) => push_rejected(format!("{e} ({})", e.code())),
+        e @ (AuthError::PushContent(_)
+        | AuthError::PushWrongComponent { .. }
+        | AuthError::PushWrongAccount { .. }
+        | AuthError::PushOutsideWindow { .. }) => push_rejected(e.to_string()),
         AuthError::Store(e) => Problem::from(e),
         AuthError::Wechat(WechatError::Api { errcode, errmsg }) => {
             // A platform-level call (component or authorizer token,
@@ -76,7 +100,7 @@ pub fn auth_problem(err: AuthError) -> Problem {
             // IP or configuration, which is the operator's business. The
             // tenant gets the errcode, its meaning and the rid; the text is
             // logged.
-            tracing::warn!(errcode, errmsg = %problem::bounded(errmsg.clone(), 200), "platform-level WeChat call refused");
+            tracing::warn!(errcode, errmsg = %crate::bounded(errmsg.clone(), 200), "platform-level WeChat call refused");
             let rid = errmsg
                 .rsplit_once("rid:")
                 .map(|(_, rid)| rid.trim().to_owned())
@@ -114,6 +138,16 @@ pub fn auth_problem(err: AuthError) -> Problem {
         AuthError::AuthorizerNotFound(appid) => Problem::not_found(format!(
             "Mini Program {appid} has not authorized this platform"
         )),
+        AuthError::LinkNotFound | AuthError::VisitNotFound => {
+            Problem::not_found(err.to_string())
+        }
+        AuthError::LinkUnusable(_) | AuthError::TenantInactive => Problem::new(
+            StatusCode::GONE,
+            "onboarding-unavailable",
+            "Onboarding not possible",
+        )
+        .with_detail(err.to_string()),
+        AuthError::VisitCompleted => Problem::conflict(err.to_string()),
         AuthError::AuthorizerInactive { appid, status } => Problem::new(
             StatusCode::FORBIDDEN,
             "authorizer-inactive",
@@ -122,8 +156,12 @@ pub fn auth_problem(err: AuthError) -> Problem {
         .with_detail(format!(
             "Mini Program {appid} is {status}; its administrator must authorize the platform again"
         )),
-        other => {
-            tracing::error!(error = %other, "unexpected tenant-auth error");
+        AuthError::LeaseLost(_) => Problem::unavailable(
+            "the access token was being refreshed by another replica; retry in a few seconds",
+        )
+        .with_retry_after(1),
+        AuthError::InjectedCrash => {
+            tracing::error!(error = %err, "unexpected tenant-auth error");
             Problem::internal()
         }
     }
@@ -172,7 +210,7 @@ mod tests {
 
     #[test]
     fn platform_level_wechat_texts_are_withheld_from_tenants() {
-        let p = auth_problem(AuthError::Wechat(WechatError::Api {
+        let p = Problem::from(AuthError::Wechat(WechatError::Api {
             errcode: 61004,
             errmsg: "access clientip is not registered, requestIP: 203.0.113.7 rid: 6f1e-22".into(),
         }));
