@@ -12,15 +12,16 @@
 //! - `permissions`: which permission sets allow which path.
 //! - `gate`: the gate and the call, with retries and idempotency.
 //! - `answer`: the success response (headers included).
-//! - `passthrough`: typed-for-the-spec but forwarded-as-sent JSON bodies.
+//! - `wechat_json`: typed-for-the-spec but forwarded-as-sent JSON bodies
+//!   ([`wechat_json::WechatJson`]); the raw passthrough is `api::raw`.
 #![forbid(unsafe_code)]
 
 pub mod answer;
 pub mod api;
 pub mod catalog;
 pub mod gate;
-pub mod passthrough;
 pub mod permissions;
+pub mod wechat_json;
 
 use std::{sync::Arc, time::Duration};
 

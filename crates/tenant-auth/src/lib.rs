@@ -8,20 +8,29 @@
 //! - **component_access_token** and **authorizer_access_token**: refreshed
 //!   before expiry by exactly one task across replicas (single-flight, then a
 //!   Redis or DB lease, then a compare-and-set write on a version column);
-//!   a forced refresh after a token errcode replaces only the token that
-//!   failed; 61023 is recovered from `api_get_authorizer_list` or ends in
-//!   `reauthorization_required`.
+//!   leases are renewed while held and fenced (a holder that lost its lease
+//!   never commits); a forced refresh after a token errcode replaces only
+//!   the token that failed, at most once per token version per interval;
+//!   61023 is recovered from `api_get_authorizer_list` or
+//!   `api_get_authorizer_info`, or ends in `reauthorization_required`.
 //! - **Sweep**: refreshes active authorizers' tokens ahead of time at a
 //!   steady rate ([`TenantAuth::sweep_authorizer_tokens`]).
-//! - **Onboarding**: pre_auth_code per visit, the PC or mobile authorization
-//!   page, and the auth_code exchange bound to the visit's tenant.
+//! - **Onboarding**: a link's landing page (no WeChat call), a
+//!   pre_auth_code per click (a visit), the PC or mobile authorization page,
+//!   and the auth_code exchange bound to the visit's tenant, each visit
+//!   completed once whether the redirect or the `authorized` push comes
+//!   first.
+//! - **Mini Program pushes** ([`TenantAuth::receive_app_push`]): verified,
+//!   typed, stored once with their webhook deliveries.
 //!
 //! # Layout
-//! `component` (pushes, ticket, component token), `authorizer` (authorizer
-//! tokens, 61023 recovery), `exclusive` (the exactly-once refresh loop),
-//! `sweep`, `onboarding`, `push` (XML of pushes), `wechat_client` (HTTP to
-//! WeChat), `permissions` (funcscope ids), `metrics`, `fault` (test-only
-//! crash injection), `clock`, `config`, `error`.
+//! `component` (pushes, their time window, ticket, component token),
+//! `authorizer` (authorizer tokens, forced-refresh cool-down, 61023
+//! recovery, operator revocation), `exclusive` (the exactly-once refresh
+//! loop), `sweep`, `onboarding`, `app_push` (Mini Program events), `push`
+//! (XML of component pushes), `wechat_client` (HTTP to WeChat),
+//! `permissions` (funcscope ids), `metrics`, `fault` (test-only crash
+//! injection), `clock`, `config`, `error`.
 #![forbid(unsafe_code)]
 
 pub mod app_push;

@@ -6,10 +6,15 @@
 //!   router and the ops router (probes, metrics, docs).
 //! - `server`: the connection loop every listener runs (header-read and idle
 //!   timeouts, graceful drain); `body_limit`: every body read bounded.
-//! - `routes/`: thin handlers for WeChat pushes, onboarding pages and health;
+//! - `client_addr`: the client's address (`X-Forwarded-For` only from
+//!   trusted proxies); `request_log`: one log line per request, redacted.
+//! - `routes/`: thin handlers for WeChat pushes, onboarding pages (landing,
+//!   button, result; `routes/onboarding/pages.rs` renders them) and health;
 //!   the admin API and the tenant proxy come from their own crates.
-//! - `workers`: background tasks (ticket watchdog, token refresh sweep).
-//! - `sandbox`: the gateway plus an in-process WeChat simulator for newcomers.
+//! - `workers`: background tasks (ticket watchdog, token refresh sweep,
+//!   proxy upkeep, webhook dispatcher, housekeeping).
+//! - `sandbox` (cargo feature `sandbox`, on by default; production images
+//!   build without it): the gateway plus an in-process WeChat simulator.
 #![forbid(unsafe_code)]
 
 mod app;
@@ -18,6 +23,7 @@ pub mod client_addr;
 pub mod config;
 mod request_log;
 mod routes;
+#[cfg(feature = "sandbox")]
 pub mod sandbox;
 pub mod server;
 mod spec_guard;

@@ -6,7 +6,9 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use store::{Sealer, Store};
 use tenant_auth::Clock;
-use tpgate::{Application, Config, sandbox, telemetry};
+#[cfg(feature = "sandbox")]
+use tpgate::sandbox;
+use tpgate::{Application, Config, telemetry};
 
 #[derive(Parser)]
 #[command(
@@ -27,6 +29,7 @@ enum Command {
     /// Run the gateway (production).
     Serve,
     /// Run the gateway on SQLite with an in-process WeChat simulator, plus demo data.
+    #[cfg(feature = "sandbox")]
     Sandbox(sandbox::SandboxArgs),
     /// Apply database migrations and exit.
     Migrate,
@@ -80,6 +83,7 @@ async fn main() -> anyhow::Result<()> {
             println!("{}", Sealer::generate_key());
             Ok(())
         }
+        #[cfg(feature = "sandbox")]
         Command::Sandbox(args) => {
             telemetry::init(tpgate::config::LogFormat::Text);
             sandbox::run(args).await

@@ -35,11 +35,13 @@
 //! - `state`: the plain domain without HTTP: clock, tickets, tokens, codes
 //!   and authorizations in `state.rs`; orders in `state/shipping.rs`;
 //!   the query plugin and its quotas in `state/logistics.rs`; the helper's
-//!   waybills in `state/helper.rs`. Unit-tested in
-//!   `state/tests.rs` and `state/tests/{shipping,logistics}.rs`.
+//!   waybills in `state/helper.rs`. Unit-tested in `state/tests.rs` and
+//!   `state/tests/` (orders, waybills, helper).
 //! - `routes`: thin poem handlers, one module per API family: `component`,
-//!   `authorize` (the pages), `shipping`, `logistics`, and `control` (the
-//!   `/sim/...` surface mirroring the methods below).
+//!   `authorize` (the pages: the authorization domain's `Referer` check and
+//!   the `authorized` push with the redirect), `shipping`, `logistics`, and
+//!   `control` (the `/sim/...` surface mirroring the methods below); tested
+//!   over HTTP in `routes/tests.rs` and `routes/tests/`.
 //! - `push`: encrypting, signing and POSTing component events to the gateway.
 //! - `app_push`: Mini Program events ([`AppEvent`], the trade-management
 //!   pushes of seed 004) to the gateway's `$APPID$` URL, with WeChat's retries.

@@ -21,7 +21,7 @@ use wechat_api::{
 };
 
 use super::{ApiTags, typed, typed_get};
-use crate::{ProxyState, TenantApiKey, answer::Answer, catalog, passthrough::WechatJson};
+use crate::{ProxyState, TenantApiKey, answer::Answer, catalog, wechat_json::WechatJson};
 
 pub struct LogisticsApi;
 

@@ -14,7 +14,7 @@ use crate::{
     answer::Answer,
     catalog::WechatApi,
     gate::{self, Call},
-    passthrough::WechatJson,
+    wechat_json::WechatJson,
 };
 
 #[derive(Tags)]

@@ -14,7 +14,7 @@ use wechat_api::shipping::{
 };
 
 use super::{ApiTags, typed};
-use crate::{ProxyState, TenantApiKey, answer::Answer, catalog, passthrough::WechatJson};
+use crate::{ProxyState, TenantApiKey, answer::Answer, catalog, wechat_json::WechatJson};
 
 pub struct ShippingApi;
 
