@@ -3,6 +3,7 @@
 //! (openid) is in the body.
 use ratelimit::ApiGroup;
 use serde_json::Value;
+use wechat_api::paths;
 
 /// Whether an API changes state at WeChat.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,111 +78,83 @@ use ApiGroup::{LogisticsHelper, LogisticsPlugin, Raw, Shipping};
 use Safety::{Read, Write};
 
 pub const UPLOAD_SHIPPING_INFO: WechatApi = api(
-    "/wxa/sec/order/upload_shipping_info",
+    paths::UPLOAD_SHIPPING_INFO,
     Shipping,
     Write,
     UserField::PayerOpenid,
 );
 pub const UPLOAD_COMBINED_SHIPPING_INFO: WechatApi = api(
-    "/wxa/sec/order/upload_combined_shipping_info",
+    paths::UPLOAD_COMBINED_SHIPPING_INFO,
     Shipping,
     Write,
     UserField::PayerOpenid,
 );
-pub const GET_ORDER: WechatApi = api("/wxa/sec/order/get_order", Shipping, Read, UserField::None);
-pub const GET_ORDER_LIST: WechatApi = api(
-    "/wxa/sec/order/get_order_list",
-    Shipping,
-    Read,
-    UserField::Openid,
-);
+pub const GET_ORDER: WechatApi = api(paths::GET_ORDER, Shipping, Read, UserField::None);
+pub const GET_ORDER_LIST: WechatApi = api(paths::GET_ORDER_LIST, Shipping, Read, UserField::Openid);
 pub const NOTIFY_CONFIRM_RECEIVE: WechatApi = api(
-    "/wxa/sec/order/notify_confirm_receive",
+    paths::NOTIFY_CONFIRM_RECEIVE,
     Shipping,
     Write,
     UserField::None,
 );
-pub const SET_MSG_JUMP_PATH: WechatApi = api(
-    "/wxa/sec/order/set_msg_jump_path",
-    Shipping,
-    Write,
-    UserField::None,
-);
-pub const IS_TRADE_MANAGED: WechatApi = api(
-    "/wxa/sec/order/is_trade_managed",
-    Shipping,
-    Read,
-    UserField::None,
-);
+pub const SET_MSG_JUMP_PATH: WechatApi =
+    api(paths::SET_MSG_JUMP_PATH, Shipping, Write, UserField::None);
+pub const IS_TRADE_MANAGED: WechatApi =
+    api(paths::IS_TRADE_MANAGED, Shipping, Read, UserField::None);
 pub const IS_TRADE_MANAGEMENT_CONFIRMATION_COMPLETED: WechatApi = api(
-    "/wxa/sec/order/is_trade_management_confirmation_completed",
+    paths::IS_TRADE_MANAGEMENT_CONFIRMATION_COMPLETED,
     Shipping,
     Read,
     UserField::None,
 );
-pub const OPSPECIALORDER: WechatApi = api(
-    "/wxa/sec/order/opspecialorder",
-    Shipping,
-    Write,
-    UserField::None,
-);
+pub const OPSPECIALORDER: WechatApi =
+    api(paths::OP_SPECIAL_ORDER, Shipping, Write, UserField::None);
 pub const TRACE_WAYBILL: WechatApi = api(
-    "/cgi-bin/express/delivery/open_msg/trace_waybill",
+    paths::TRACE_WAYBILL,
     LogisticsPlugin,
     Write,
     UserField::Openid,
 );
-pub const QUERY_TRACE: WechatApi = api(
-    "/cgi-bin/express/delivery/open_msg/query_trace",
-    LogisticsPlugin,
-    Read,
-    UserField::Openid,
-);
+pub const QUERY_TRACE: WechatApi =
+    api(paths::QUERY_TRACE, LogisticsPlugin, Read, UserField::Openid);
 pub const UPDATE_WAYBILL_GOODS: WechatApi = api(
-    "/cgi-bin/express/delivery/open_msg/update_waybill_goods",
+    paths::UPDATE_WAYBILL_GOODS,
     LogisticsPlugin,
     Write,
     UserField::Openid,
 );
-pub const GET_PATH: WechatApi = api(
-    "/cgi-bin/express/business/path/get",
-    LogisticsHelper,
-    Read,
-    UserField::Openid,
-);
+pub const GET_PATH: WechatApi = api(paths::GET_PATH, LogisticsHelper, Read, UserField::Openid);
 pub const GET_WAYBILL_ORDER: WechatApi = api(
-    "/cgi-bin/express/business/order/get",
+    paths::GET_WAYBILL_ORDER,
     LogisticsHelper,
     Read,
     UserField::Openid,
 );
 /// Creates a waybill: a write (never retried blindly; `Idempotency-Key`).
 pub const ADD_WAYBILL_ORDER: WechatApi = api(
-    "/cgi-bin/express/business/order/add",
+    paths::ADD_WAYBILL_ORDER,
     LogisticsHelper,
     Write,
     UserField::Openid,
 );
 pub const CANCEL_WAYBILL_ORDER: WechatApi = api(
-    "/cgi-bin/express/business/order/cancel",
+    paths::CANCEL_WAYBILL_ORDER,
     LogisticsHelper,
     Write,
     UserField::Openid,
 );
 pub const BATCHGET_WAYBILL_ORDER: WechatApi = api(
-    "/cgi-bin/express/business/order/batchget",
+    paths::BATCHGET_WAYBILL_ORDER,
     LogisticsHelper,
     Read,
     UserField::None,
 );
-pub const ACCOUNT_GETALL: WechatApi =
-    get_api("/cgi-bin/express/business/account/getall", LogisticsHelper);
-pub const DELIVERY_GETALL: WechatApi =
-    get_api("/cgi-bin/express/business/delivery/getall", LogisticsHelper);
+pub const ACCOUNT_GETALL: WechatApi = get_api(paths::ACCOUNT_GETALL, LogisticsHelper);
+pub const DELIVERY_GETALL: WechatApi = get_api(paths::DELIVERY_GETALL, LogisticsHelper);
 /// Plugin management (applying for the logistics-query plugin). WeChat
 /// publishes no limits for it, so it shares the operator-set limits of the
 /// `raw` group rather than spending the plugin's own quota.
-pub const MANAGE_PLUGIN: WechatApi = api("/wxa/plugin", Raw, Write, UserField::None);
+pub const MANAGE_PLUGIN: WechatApi = api(paths::MANAGE_PLUGIN, Raw, Write, UserField::None);
 
 /// Every typed API.
 pub const ALL: &[WechatApi] = &[

@@ -3,6 +3,8 @@
 //! operator per path or path prefix (`proxy.permission_sets` in the config).
 use std::collections::BTreeMap;
 
+use wechat_api::paths;
+
 use tenant_auth::permissions::{
     DELIVERY_LIST_SETS, LOGISTICS_HELPER_SETS, LOGISTICS_PLUGIN_SETS, PLUGIN_MANAGEMENT_SETS,
     SHIPPING_SETS,
@@ -14,47 +16,23 @@ use tenant_auth::permissions::{
 const EXACT_DEFAULTS: &[(&str, &[i64])] = &[
     // developers.weixin.qq.com/miniprogram/dev/server/API/weixin-express/express-msg/api_get_delivery_list:
     // "45、120-121、142".
-    (
-        "/cgi-bin/express/delivery/open_msg/get_delivery_list",
-        DELIVERY_LIST_SETS,
-    ),
+    (paths::GET_DELIVERY_LIST, DELIVERY_LIST_SETS),
     // …/weixin-express/express-search/api_trace_waybill (and the plugin's
     // other two): "45".
-    (
-        "/cgi-bin/express/delivery/open_msg/trace_waybill",
-        LOGISTICS_PLUGIN_SETS,
-    ),
-    (
-        "/cgi-bin/express/delivery/open_msg/query_trace",
-        LOGISTICS_PLUGIN_SETS,
-    ),
-    (
-        "/cgi-bin/express/delivery/open_msg/update_waybill_goods",
-        LOGISTICS_PLUGIN_SETS,
-    ),
+    (paths::TRACE_WAYBILL, LOGISTICS_PLUGIN_SETS),
+    (paths::QUERY_TRACE, LOGISTICS_PLUGIN_SETS),
+    (paths::UPDATE_WAYBILL_GOODS, LOGISTICS_PLUGIN_SETS),
     // …/express/express-by-business/api_{getpath,getorder,addorder,
     // cancelorder,batchgetorder,getallaccount,getalldelivery}: "45、71".
-    ("/cgi-bin/express/business/path/get", LOGISTICS_HELPER_SETS),
-    ("/cgi-bin/express/business/order/get", LOGISTICS_HELPER_SETS),
-    ("/cgi-bin/express/business/order/add", LOGISTICS_HELPER_SETS),
-    (
-        "/cgi-bin/express/business/order/cancel",
-        LOGISTICS_HELPER_SETS,
-    ),
-    (
-        "/cgi-bin/express/business/order/batchget",
-        LOGISTICS_HELPER_SETS,
-    ),
-    (
-        "/cgi-bin/express/business/account/getall",
-        LOGISTICS_HELPER_SETS,
-    ),
-    (
-        "/cgi-bin/express/business/delivery/getall",
-        LOGISTICS_HELPER_SETS,
-    ),
+    (paths::GET_PATH, LOGISTICS_HELPER_SETS),
+    (paths::GET_WAYBILL_ORDER, LOGISTICS_HELPER_SETS),
+    (paths::ADD_WAYBILL_ORDER, LOGISTICS_HELPER_SETS),
+    (paths::CANCEL_WAYBILL_ORDER, LOGISTICS_HELPER_SETS),
+    (paths::BATCHGET_WAYBILL_ORDER, LOGISTICS_HELPER_SETS),
+    (paths::ACCOUNT_GETALL, LOGISTICS_HELPER_SETS),
+    (paths::DELIVERY_GETALL, LOGISTICS_HELPER_SETS),
     // …/plugin-management/api_manageplugin: "40".
-    ("/wxa/plugin", PLUGIN_MANAGEMENT_SETS),
+    (paths::MANAGE_PLUGIN, PLUGIN_MANAGEMENT_SETS),
 ];
 
 /// Defaults by path prefix, for the family's other APIs. A path matching

@@ -286,7 +286,7 @@ impl TenantAuth {
             });
         }
         self.call_component(
-            "/cgi-bin/component/api_authorizer_token",
+            wechat_api::paths::AUTHORIZER_TOKEN,
             &AuthorizerTokenRequest {
                 component_appid: self.config.appid.clone(),
                 authorizer_appid: appid.to_owned(),
@@ -434,7 +434,7 @@ impl TenantAuth {
         loop {
             let page: AuthorizerListResponse = self
                 .call_component(
-                    "/cgi-bin/component/api_get_authorizer_list",
+                    wechat_api::paths::AUTHORIZER_LIST,
                     &AuthorizerListRequest {
                         component_appid: self.config.appid.clone(),
                         offset,

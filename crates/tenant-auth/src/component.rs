@@ -313,7 +313,7 @@ impl TenantAuth {
         let result: Result<serde_json::Value, WechatError> = self
             .client
             .post_value(
-                "/cgi-bin/component/api_start_push_ticket",
+                wechat_api::paths::START_PUSH_TICKET,
                 None,
                 &StartPushTicketRequest {
                     component_appid: self.config.appid.clone(),
@@ -397,7 +397,7 @@ impl TenantAuth {
         let response: Result<ComponentTokenResponse, WechatError> = self
             .client
             .post(
-                "/cgi-bin/component/api_component_token",
+                wechat_api::paths::COMPONENT_TOKEN,
                 None,
                 &ComponentTokenRequest {
                     component_appid: appid.clone(),

@@ -133,7 +133,7 @@ impl TenantAuth {
         let (link, _) = self.usable_link(link_token).await?;
         let response: PreAuthCodeResponse = self
             .call_component(
-                "/cgi-bin/component/api_create_preauthcode",
+                wechat_api::paths::CREATE_PREAUTHCODE,
                 &PreAuthCodeRequest {
                     component_appid: self.config.appid.clone(),
                 },
@@ -308,7 +308,7 @@ impl TenantAuth {
         let requested_at = self.clock.now();
         let response: QueryAuthResponse = self
             .call_component(
-                "/cgi-bin/component/api_query_auth",
+                wechat_api::paths::QUERY_AUTH,
                 &QueryAuthRequest {
                     component_appid: self.config.appid.clone(),
                     authorization_code: auth_code.to_owned(),
@@ -377,7 +377,7 @@ impl TenantAuth {
         appid: &str,
     ) -> Result<AuthorizerInfoResponse, AuthError> {
         self.call_component(
-            "/cgi-bin/component/api_get_authorizer_info",
+            wechat_api::paths::AUTHORIZER_INFO,
             &AuthorizerInfoRequest {
                 component_appid: self.config.appid.clone(),
                 authorizer_appid: appid.to_owned(),

@@ -5,6 +5,7 @@ pub mod component;
 pub mod errcode;
 pub mod events;
 pub mod logistics;
+pub mod paths;
 pub mod shipping;
 
 use serde::{Deserialize, Serialize};

@@ -19,7 +19,6 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use wechat_api::shipping::ShippingOrder;
-use wxcrypt::MsgCrypt;
 
 use crate::{Simulator, push::SimError, push::cdata, state::original_id};
 
@@ -436,29 +435,14 @@ impl Simulator {
         let plaintext = event.to_xml(&to_user_name, &from_user_name, now)?;
         // The component's key and appid trailer, even though the message is
         // about (and addressed to) the Mini Program (protocol.md §3, §12.4).
-        let crypt = MsgCrypt::new(
-            &config.token,
-            &config.encoding_aes_key,
-            &config.component_appid,
-        )?;
-        let timestamp = now.to_string();
-        let nonce = rand::random_range(100_000_000u32..4_000_000_000).to_string();
-        let (body, msg_signature) = crypt.seal_push(
-            Some(("ToUserName", &to_user_name)),
+        let body = crate::push::seal(
+            &config,
+            &mut url,
+            ("ToUserName", &to_user_name),
             &plaintext,
-            &timestamp,
-            &nonce,
-        );
-        // sha1 of the sorted [token, timestamp, nonce]: the empty fourth
-        // value sorts first and adds nothing to the digest.
-        let signature = wxcrypt::msg_signature(&config.token, &timestamp, &nonce, "");
-        url.query_pairs_mut()
-            .append_pair("signature", &signature)
-            .append_pair("timestamp", &timestamp)
-            .append_pair("nonce", &nonce)
-            .append_pair("openid", &from_user_name)
-            .append_pair("encrypt_type", "aes")
-            .append_pair("msg_signature", &msg_signature);
+            now,
+            Some(&from_user_name),
+        )?;
         Ok(AppPushMessage {
             appid: appid.to_owned(),
             event: event.name().to_owned(),

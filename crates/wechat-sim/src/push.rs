@@ -50,6 +50,46 @@ pub struct PushOutcome {
 }
 
 /// `<![CDATA[value]]>`, safe even if `value` contains `]]>`.
+/// Encrypts `plaintext` as WeChat's safe mode does (the component's key and
+/// appid trailer, whatever the message is about) into the envelope with
+/// `outer` as its clear field, and adds `signature`, `timestamp`, `nonce`,
+/// `openid` (when given), `encrypt_type` and `msg_signature` to `url`.
+/// Returns the envelope. Both kinds of push seal through here.
+pub(crate) fn seal(
+    config: &crate::SimConfig,
+    url: &mut url::Url,
+    outer: (&str, &str),
+    plaintext: &str,
+    now: i64,
+    openid: Option<&str>,
+) -> Result<String, SimError> {
+    let crypt = MsgCrypt::new(
+        &config.token,
+        &config.encoding_aes_key,
+        &config.component_appid,
+    )?;
+    let timestamp = now.to_string();
+    let nonce = rand::random_range(100_000_000u32..4_000_000_000).to_string();
+    let (body, msg_signature) = crypt.seal_push(Some(outer), plaintext, &timestamp, &nonce);
+    // `signature` is sha1 over the sorted [token, timestamp, nonce]. An empty
+    // fourth value sorts first and adds nothing to the digest, so
+    // `msg_signature` with "" computes exactly that.
+    let signature = wxcrypt::msg_signature(&config.token, &timestamp, &nonce, "");
+    let mut query = url.query_pairs_mut();
+    query
+        .append_pair("signature", &signature)
+        .append_pair("timestamp", &timestamp)
+        .append_pair("nonce", &nonce);
+    if let Some(openid) = openid {
+        query.append_pair("openid", openid);
+    }
+    query
+        .append_pair("encrypt_type", "aes")
+        .append_pair("msg_signature", &msg_signature);
+    drop(query);
+    Ok(body)
+}
+
 pub(crate) fn cdata(value: &str) -> String {
     format!("<![CDATA[{}]]>", value.replace("]]>", "]]]]><![CDATA[>"))
 }
@@ -62,35 +102,23 @@ impl Simulator {
         ticket: Option<String>,
     ) -> Result<PushOutcome, SimError> {
         let config = self.config();
-        let raw_url = config.gateway_events_url.ok_or(SimError::NoGateway)?;
+        let raw_url = config
+            .gateway_events_url
+            .clone()
+            .ok_or(SimError::NoGateway)?;
         self.lock().last_push = Some((plaintext_xml.to_owned(), ticket.clone()));
         let mut url = url::Url::parse(&raw_url).map_err(|source| SimError::InvalidGatewayUrl {
             url: raw_url.clone(),
             source,
         })?;
-        let crypt = MsgCrypt::new(
-            &config.token,
-            &config.encoding_aes_key,
-            &config.component_appid,
-        )?;
-        let timestamp = self.now().to_string();
-        let nonce = rand::random_range(100_000_000u32..4_000_000_000).to_string();
-        let (body, msg_signature) = crypt.seal_push(
-            Some(("AppId", &config.component_appid)),
+        let body = seal(
+            &config,
+            &mut url,
+            ("AppId", &config.component_appid),
             plaintext_xml,
-            &timestamp,
-            &nonce,
-        );
-        // `signature` is sha1 over the sorted [token, timestamp, nonce]. An
-        // empty fourth value sorts first and adds nothing to the digest, so
-        // `msg_signature` with "" computes exactly that.
-        let signature = wxcrypt::msg_signature(&config.token, &timestamp, &nonce, "");
-        url.query_pairs_mut()
-            .append_pair("signature", &signature)
-            .append_pair("timestamp", &timestamp)
-            .append_pair("nonce", &nonce)
-            .append_pair("encrypt_type", "aes")
-            .append_pair("msg_signature", &msg_signature);
+            self.now(),
+            None,
+        )?;
         let response = self
             .http
             .post(url)

@@ -16,6 +16,7 @@ use wechat_api::shipping::{OrderShipping, OrderShippingItem};
 
 use super::*;
 use crate::{NewOrder, SimConfig};
+use wxcrypt::MsgCrypt;
 
 /// One request as the stand-in gateway received it.
 #[derive(Debug, Clone, PartialEq, Eq)]
