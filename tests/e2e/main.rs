@@ -3,6 +3,7 @@
 //! (and Redis when `TEST_REDIS_URL` is set).
 mod admin_api;
 mod admin_jwt;
+mod architecture_doc;
 mod component_events;
 mod crash_recovery;
 mod deployment;

@@ -259,48 +259,19 @@ fn router(
 ) -> poem::endpoint::BoxEndpoint<'static> {
     let api = openapi_service();
     let spec = Arc::new(api.spec());
+    let extra = non_openapi_routes(spec.clone(), limits);
     let guard = crate::spec_guard::SpecGuard::from_spec(
         &serde_json::from_str(&spec).unwrap_or(serde_json::Value::Null),
+        extra.iter().map(|r| (r.path, r.method.clone())),
     );
-    Route::new()
-        .at(
-            "/wechat/component/events",
-            poem::post(routes::wechat_events::component_events).with(limits.push),
-        )
-        .at(
-            "/wechat/apps/:appid/events",
-            poem::post(routes::app_events::app_events).with(limits.push),
-        )
-        .at(
-            "/v1/apps/:appid/raw/*path",
-            poem::post(api_proxy::raw_passthrough).with(limits.api),
-        )
-        .at(
-            "/onboard/complete",
-            poem::get(routes::onboarding::complete).with(limits.other),
-        )
-        .at(
-            "/onboard/:token",
-            poem::get(routes::onboarding::landing).with(limits.other),
-        )
-        .at(
-            "/onboard/:token/authorize",
-            poem::post(routes::onboarding::authorize).with(limits.other),
-        )
-        // Liveness only (no I/O): load balancers probe the public port.
-        .at(
-            "/healthz",
-            poem::get(routes::health::healthz).with(limits.other),
-        )
-        .at(
-            "/openapi.json",
-            poem::get(poem::endpoint::make_sync(move |_| {
-                poem::Response::builder()
-                    .content_type("application/json")
-                    .body(spec.as_str().to_owned())
-            }))
-            .with(limits.other),
-        )
+    let mut route = Route::new();
+    for r in extra {
+        route = route.at(
+            r.path,
+            poem::RouteMethod::new().method(r.method, r.endpoint),
+        );
+    }
+    route
         .nest("/", api.with(limits.api))
         .data(state)
         .data(admin)
@@ -309,6 +280,77 @@ fn router(
         .with(guard)
         .with(crate::request_log::RequestLog)
         .boxed()
+}
+
+/// A route served outside the OpenAPI document.
+struct ExtraRoute {
+    /// poem's syntax: `:param`, a final `*rest`.
+    path: &'static str,
+    method: poem::http::Method,
+    endpoint: poem::endpoint::BoxEndpoint<'static>,
+}
+
+/// Every public route outside the OpenAPI document, in one table: the
+/// router serves it and the spec guard (405 `Allow`, unknown query
+/// parameters) knows it from the same list.
+fn non_openapi_routes(spec: Arc<String>, limits: &BodyLimits) -> Vec<ExtraRoute> {
+    use poem::http::Method;
+    let route = |path, method, endpoint: poem::endpoint::BoxEndpoint<'static>| ExtraRoute {
+        path,
+        method,
+        endpoint,
+    };
+    vec![
+        route(
+            "/wechat/component/events",
+            Method::POST,
+            routes::wechat_events::component_events
+                .with(limits.push)
+                .boxed(),
+        ),
+        route(
+            "/wechat/apps/:appid/events",
+            Method::POST,
+            routes::app_events::app_events.with(limits.push).boxed(),
+        ),
+        route(
+            "/v1/apps/:appid/raw/*path",
+            Method::POST,
+            api_proxy::raw_passthrough.with(limits.api).boxed(),
+        ),
+        route(
+            "/onboard/complete",
+            Method::GET,
+            routes::onboarding::complete.with(limits.other).boxed(),
+        ),
+        route(
+            "/onboard/:token",
+            Method::GET,
+            routes::onboarding::landing.with(limits.other).boxed(),
+        ),
+        route(
+            "/onboard/:token/authorize",
+            Method::POST,
+            routes::onboarding::authorize.with(limits.other).boxed(),
+        ),
+        // Liveness only (no I/O): load balancers probe the public port.
+        route(
+            "/healthz",
+            Method::GET,
+            routes::health::healthz.with(limits.other).boxed(),
+        ),
+        route(
+            "/openapi.json",
+            Method::GET,
+            poem::endpoint::make_sync(move |_| {
+                poem::Response::builder()
+                    .content_type("application/json")
+                    .body(spec.as_str().to_owned())
+            })
+            .with(limits.other)
+            .boxed(),
+        ),
+    ]
 }
 
 /// The ops listener: probes, metrics and the API browser, for the cluster

@@ -24,34 +24,35 @@ pub struct SpecGuard {
     routes: Vec<Route>,
 }
 
-/// Routes served outside the OpenAPI document (their query is not checked).
-const EXTRA_ROUTES: &[(&str, &str)] = &[
-    ("/wechat/component/events", "POST"),
-    ("/wechat/apps/{appid}/events", "POST"),
-    ("/v1/apps/{appid}/raw/{*}", "POST"),
-    ("/onboard/complete", "GET"),
-    ("/onboard/{token}", "GET"),
-    ("/healthz", "GET"),
-    ("/openapi.json", "GET"),
-];
-
+/// A path's segments; poem's `:param` becomes `{param}` and a final
+/// `*rest` becomes `{*}`, the spec's spelling.
 fn segments(path: &str) -> Vec<String> {
     path.trim_matches('/')
         .split('/')
-        .map(str::to_owned)
+        .map(|s| {
+            if let Some(name) = s.strip_prefix(':') {
+                format!("{{{name}}}")
+            } else if s.starts_with('*') {
+                "{*}".to_owned()
+            } else {
+                s.to_owned()
+            }
+        })
         .collect()
 }
 
 impl SpecGuard {
-    pub fn from_spec(spec: &serde_json::Value) -> Self {
-        let mut routes: Vec<Route> = EXTRA_ROUTES
-            .iter()
+    /// From the OpenAPI document and the routes served outside it (poem's
+    /// path syntax; their query is not checked).
+    pub fn from_spec<'a>(
+        spec: &serde_json::Value,
+        extra: impl IntoIterator<Item = (&'a str, Method)>,
+    ) -> Self {
+        let mut routes: Vec<Route> = extra
+            .into_iter()
             .map(|(p, m)| Route {
                 segments: segments(p),
-                operations: vec![(
-                    Method::from_bytes(m.as_bytes()).unwrap_or(Method::GET),
-                    None,
-                )],
+                operations: vec![(m, None)],
             })
             .collect();
         let paths = spec.get("paths").and_then(|p| p.as_object());
@@ -204,13 +205,20 @@ mod tests {
     use super::*;
 
     fn guard() -> SpecGuard {
-        SpecGuard::from_spec(&serde_json::json!({"paths": {
-            "/admin/v1/tenants/{tenant_id}": {
-                "get": {"parameters": [{"name": "tenant_id", "in": "path"}]},
-                "delete": {"parameters": [{"name": "force", "in": "query"}]},
-                "patch": {},
-            },
-        }}))
+        SpecGuard::from_spec(
+            &serde_json::json!({"paths": {
+                "/admin/v1/tenants/{tenant_id}": {
+                    "get": {"parameters": [{"name": "tenant_id", "in": "path"}]},
+                    "delete": {"parameters": [{"name": "force", "in": "query"}]},
+                    "patch": {},
+                },
+            }}),
+            [
+                ("/v1/apps/:appid/raw/*path", Method::POST),
+                ("/healthz", Method::GET),
+                ("/onboard/:token", Method::GET),
+            ],
+        )
     }
 
     #[test]
