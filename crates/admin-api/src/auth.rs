@@ -205,3 +205,201 @@ async fn caller_for_api_key(state: &AdminState, key: &str) -> poem::Result<Calle
         },
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use poem::http::StatusCode;
+
+    use super::*;
+
+    fn jwt(role: Role, tenant_id: Option<&str>) -> Caller {
+        Caller {
+            subject: "someone".into(),
+            role,
+            tenant_id: tenant_id.map(str::to_owned),
+            credential: Credential::Jwt,
+        }
+    }
+
+    fn platform_admin() -> Caller {
+        jwt(Role::PlatformAdmin, None)
+    }
+
+    fn platform_viewer() -> Caller {
+        jwt(Role::PlatformViewer, None)
+    }
+
+    /// A tenant admin of `t1` by JWT.
+    fn tenant_admin() -> Caller {
+        jwt(Role::TenantAdmin, Some("t1"))
+    }
+
+    /// A key of `t1`, as [`caller_for_api_key`] makes it.
+    fn api_key(scopes: &[KeyScope]) -> Caller {
+        Caller {
+            subject: "api_key:k1".into(),
+            role: Role::TenantAdmin,
+            tenant_id: Some("t1".into()),
+            credential: Credential::ApiKey {
+                id: "k1".into(),
+                scopes: scopes.iter().copied().collect::<KeyScopes>(),
+                allowed_appids: None,
+                expires_at: None,
+            },
+        }
+    }
+
+    fn writing_key() -> Caller {
+        api_key(&[KeyScope::AdminRead, KeyScope::AdminWrite])
+    }
+
+    fn reading_key() -> Caller {
+        api_key(&[
+            KeyScope::ProxyRead,
+            KeyScope::ProxyWrite,
+            KeyScope::AdminRead,
+        ])
+    }
+
+    #[track_caller]
+    fn allowed(result: Result<(), Problem>) {
+        if let Err(problem) = result {
+            panic!("refused: {:?}", problem.body());
+        }
+    }
+
+    /// Refused with a 403 whose detail contains `says`.
+    #[track_caller]
+    fn forbidden<T: std::fmt::Debug>(result: Result<T, Problem>, says: &str) {
+        let problem = result.expect_err("allowed");
+        assert_eq!(problem.status(), StatusCode::FORBIDDEN);
+        let detail = problem.body().detail.clone().unwrap_or_default();
+        assert!(detail.contains(says), "{detail:?} does not say {says:?}");
+    }
+
+    #[test]
+    fn platform_admins_may_do_everything() {
+        let caller = platform_admin();
+        allowed(caller.require_platform_read());
+        allowed(caller.require_platform_write());
+        for tenant in ["t1", "t2"] {
+            allowed(caller.require_tenant_read(tenant));
+            allowed(caller.require_tenant_write(tenant));
+        }
+    }
+
+    #[test]
+    fn platform_viewers_read_everything_and_change_nothing() {
+        let caller = platform_viewer();
+        allowed(caller.require_platform_read());
+        forbidden(caller.require_platform_write(), "platform_admin role");
+        for tenant in ["t1", "t2"] {
+            allowed(caller.require_tenant_read(tenant));
+            forbidden(caller.require_tenant_write(tenant), "not allowed to change");
+        }
+    }
+
+    #[test]
+    fn tenant_admins_act_only_inside_their_tenant() {
+        for caller in [tenant_admin(), writing_key()] {
+            forbidden(caller.require_platform_read(), "platform role");
+            forbidden(caller.require_platform_write(), "platform_admin role");
+            allowed(caller.require_tenant_read("t1"));
+            allowed(caller.require_tenant_write("t1"));
+            forbidden(caller.require_tenant_read("t2"), "not allowed to read");
+            forbidden(caller.require_tenant_write("t2"), "not allowed to change");
+        }
+    }
+
+    #[test]
+    fn a_tenant_admin_token_without_a_tenant_may_do_nothing() {
+        let caller = jwt(Role::TenantAdmin, None);
+        forbidden(caller.require_tenant_read("t1"), "not allowed to read");
+        forbidden(caller.require_tenant_write("t1"), "not allowed to change");
+        assert!(!caller.can_see(Some("t1")));
+        assert!(!caller.can_see(None));
+        forbidden(caller.tenant_scope(None), "token has no tenant");
+        forbidden(
+            caller.tenant_scope(Some("t1".into())),
+            "token has no tenant",
+        );
+    }
+
+    #[test]
+    fn keys_without_admin_write_only_read() {
+        let caller = reading_key();
+        forbidden(caller.require_platform_read(), "platform role");
+        allowed(caller.require_tenant_read("t1"));
+        forbidden(
+            caller.require_tenant_write("t1"),
+            "lacks the admin_write scope",
+        );
+        // Another tenant is refused for the tenant, not for the scope.
+        forbidden(caller.require_tenant_read("t2"), "not allowed to read");
+        forbidden(caller.require_tenant_write("t2"), "not allowed to change");
+        // admin_write alone is enough to change things.
+        allowed(api_key(&[KeyScope::AdminWrite]).require_tenant_write("t1"));
+    }
+
+    #[test]
+    fn platform_roles_see_everything_tenant_admins_only_their_own() {
+        for caller in [platform_admin(), platform_viewer()] {
+            assert!(caller.can_see(Some("t1")));
+            assert!(caller.can_see(Some("t2")));
+            // Unassigned things (e.g. a Mini Program no tenant owns).
+            assert!(caller.can_see(None));
+        }
+        for caller in [tenant_admin(), reading_key()] {
+            assert!(caller.can_see(Some("t1")));
+            assert!(!caller.can_see(Some("t2")));
+            assert!(!caller.can_see(None));
+        }
+    }
+
+    #[test]
+    fn tenant_admins_list_only_their_tenant() {
+        for caller in [tenant_admin(), reading_key()] {
+            assert_eq!(caller.tenant_scope(None).unwrap(), Some("t1".into()));
+            assert_eq!(
+                caller.tenant_scope(Some("t1".into())).unwrap(),
+                Some("t1".into())
+            );
+            forbidden(
+                caller.tenant_scope(Some("t2".into())),
+                "not allowed to read another tenant",
+            );
+        }
+    }
+
+    #[test]
+    fn platform_roles_list_what_they_ask_for() {
+        for caller in [platform_admin(), platform_viewer()] {
+            assert_eq!(caller.tenant_scope(None).unwrap(), None);
+            assert_eq!(
+                caller.tenant_scope(Some("t2".into())).unwrap(),
+                Some("t2".into())
+            );
+        }
+        // A platform token that happens to carry a tenant is not limited by it.
+        let caller = jwt(Role::PlatformViewer, Some("t1"));
+        assert_eq!(caller.tenant_scope(None).unwrap(), None);
+        assert_eq!(
+            caller.tenant_scope(Some("t2".into())).unwrap(),
+            Some("t2".into())
+        );
+    }
+
+    #[test]
+    fn role_names_and_key_expiry() {
+        assert_eq!(platform_admin().role_name(), "platform_admin");
+        assert_eq!(platform_viewer().role_name(), "platform_viewer");
+        assert_eq!(tenant_admin().role_name(), "tenant_admin");
+        assert_eq!(tenant_admin().key_expires_at(), None);
+        let at = chrono::Utc::now();
+        let mut key = writing_key();
+        if let Credential::ApiKey { expires_at, .. } = &mut key.credential {
+            *expires_at = Some(at);
+        }
+        assert_eq!(key.key_expires_at(), Some(at));
+    }
+}

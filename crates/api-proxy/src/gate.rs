@@ -1,22 +1,30 @@
 //! The gate every proxied call passes, in this order, stopping at the first
-//! failure (only the last step spends WeChat quota):
-//! 1. the tenant owns the appid (else 404: another tenant's appid looks
+//! failure (only step 7 spends WeChat quota). [`forward`] reads as this list:
+//! 1. the API key may make the call: it has the scope the call needs
+//!    (`proxy_read` or `proxy_write`) and may call this appid (403);
+//! 2. the tenant owns the appid (else 404: another tenant's appid looks
 //!    exactly like an unknown one) and the authorization is active;
-//! 2. the authorizer holds one of the path's permission sets (403);
-//! 3. the body passes the seed rules (400 naming the field and the errcode);
-//! 4. a write with `Idempotency-Key`: a repeat gets the stored answer;
-//! 5. rate limits, all dimensions in one atomic step (429);
-//! 6. the token, then WeChat: a token errcode forces one refresh and one
+//! 3. the authorizer holds one of the path's permission sets (403);
+//! 4. the body passes the seed rules (400 naming the field and the errcode);
+//! 5. a write with `Idempotency-Key` claims the key: a repeat gets the
+//!    stored answer (`idempotency`);
+//! 6. rate limits, all dimensions in one atomic step (429);
+//! 7. the token, then WeChat: a token errcode forces one refresh and one
 //!    retry (WeChat rejected the token before acting, so writes too); reads
-//!    also retry `-1`, busy codes and timeouts with jittered backoff.
-use std::time::Duration;
+//!    also retry `-1`, busy codes and timeouts with jittered backoff;
+//! 8. the claimed key keeps the answer (success or problem) once WeChat may
+//!    have acted; when it cannot have (refused at 6 or 7 before WeChat
+//!    acted) the key is freed, so the client may retry with it.
+use std::{collections::BTreeSet, time::Duration};
 
 use backon::{ExponentialBuilder, Retryable};
 use poem::http::StatusCode;
 use problem::Problem;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
-use store::{api_keys::KeyScope, authorizers::STATUS_ACTIVE, idempotency::Claim};
+use store::{
+    api_keys::KeyScope,
+    authorizers::{AuthorizerInfo, STATUS_ACTIVE},
+};
 use tenant_auth::{AuthError, WechatClient, WechatError};
 use wechat_api::ValidationError;
 
@@ -26,8 +34,13 @@ use crate::{
     catalog::{Safety, WechatApi, WechatMethod},
 };
 
-/// Longest accepted `Idempotency-Key`.
-const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
+mod idempotency;
+
+/// The content type of WeChat's answers as tpgate returns them.
+const JSON: &str = "application/json; charset=utf-8";
+
+/// Response headers: the rate-limit state, on answers and problems alike.
+type Headers = Vec<(&'static str, String)>;
 
 /// One call to forward.
 pub struct Call<'a> {
@@ -39,12 +52,6 @@ pub struct Call<'a> {
     pub idempotency_key: Option<&'a str>,
 }
 
-/// A failed WeChat exchange, and whether WeChat may have acted on it.
-struct Failed {
-    problem: Problem,
-    may_have_acted: bool,
-}
-
 /// Runs the gate and the call. `validate` runs the seed rules on the typed
 /// body; `readable` checks WeChat's success answer against the typed model.
 pub async fn forward<T>(
@@ -54,6 +61,39 @@ pub async fn forward<T>(
     validate: impl FnOnce() -> Result<(), ValidationError>,
     readable: impl FnOnce(&Value) -> Result<(), Problem>,
 ) -> Result<Answer<T>, Problem> {
+    key_may_call(tenant, &call)?;
+    let authorizer = owned_active_authorizer(state, tenant, call.appid).await?;
+    check_permission_sets(
+        &call,
+        state.permissions.sets_for(call.path),
+        &authorizer.funcscopes,
+    )?;
+    validate().map_err(Problem::from)?;
+    let key = idempotency::key_of(&call)?;
+    if let Some(key) = key
+        && let Some(replay) = idempotency::claim(state, tenant, &call, key).await?
+    {
+        return Ok(replay);
+    }
+    let headers = match rate_limit(state, tenant, &call).await {
+        Ok(headers) => headers,
+        Err(limited) => {
+            if let Some(key) = key {
+                idempotency::release(state, tenant, key).await;
+            }
+            return Err(limited);
+        }
+    };
+    let outcome = call_wechat(state, tenant, &call, readable).await;
+    if let Some(key) = key {
+        keep_for_repeats(state, tenant, key, &outcome).await;
+    }
+    outcome.respond(headers)
+}
+
+/// Step 1: the key has the scope the call needs and, when restricted to
+/// some Mini Programs, may call this one.
+fn key_may_call(tenant: &TenantContext, call: &Call<'_>) -> Result<(), Problem> {
     let needed = match call.api.safety {
         Safety::Read => KeyScope::ProxyRead,
         Safety::Write => KeyScope::ProxyWrite,
@@ -73,13 +113,34 @@ pub async fn forward<T>(
             call.appid
         )));
     }
-    let store = state.auth.store();
-    let appid = call.appid;
-    let authorizer = store
+    Ok(())
+}
+
+/// Step 2: the tenant's authorizer for `appid`, if its authorization is
+/// active.
+async fn owned_active_authorizer(
+    state: &ProxyState,
+    tenant: &TenantContext,
+    appid: &str,
+) -> Result<AuthorizerInfo, Problem> {
+    let found = state
+        .auth
+        .store()
         .cached_authorizer(appid)
         .await
-        .map_err(Problem::from)?
-        .filter(|a| a.tenant_id.as_deref() == Some(tenant.tenant_id.as_str()))
+        .map_err(Problem::from)?;
+    owned_and_active(found, &tenant.tenant_id, appid)
+}
+
+/// What step 2 decides about the authorizer `found` for `appid`: another
+/// tenant's is not found, like one that does not exist.
+fn owned_and_active(
+    found: Option<AuthorizerInfo>,
+    tenant_id: &str,
+    appid: &str,
+) -> Result<AuthorizerInfo, Problem> {
+    let authorizer = found
+        .filter(|a| a.tenant_id.as_deref() == Some(tenant_id))
         .ok_or_else(|| {
             Problem::not_found(format!(
                 "Mini Program {appid} is not authorized for this tenant"
@@ -91,47 +152,51 @@ pub async fn forward<T>(
             status: authorizer.status,
         }));
     }
-    let sets = state.permissions.sets_for(call.path);
-    if !sets.is_empty() && !sets.iter().any(|s| authorizer.funcscopes.contains(s)) {
+    Ok(authorizer)
+}
+
+/// Step 3: the Mini Program granted one of `sets`, the permission sets that
+/// allow the call's path (none listed: no set needed).
+fn check_permission_sets(
+    call: &Call<'_>,
+    sets: &[i64],
+    granted: &BTreeSet<i64>,
+) -> Result<(), Problem> {
+    if !sets.is_empty() && !sets.iter().any(|s| granted.contains(s)) {
         return Err(Problem::forbidden(format!(
-            "Mini Program {appid} has not granted any of the permission sets {sets:?} that {} needs; its administrator must authorize them",
-            call.path
+            "Mini Program {} has not granted any of the permission sets {sets:?} that {} needs; its administrator must authorize them",
+            call.appid, call.path
         ))
         .with_required_sets(sets.to_vec()));
     }
-    validate().map_err(Problem::from)?;
+    Ok(())
+}
 
-    let idempotency = match (call.api.safety, call.idempotency_key) {
-        (Safety::Write, Some(key)) => {
-            let key = check_idempotency_key(key)?;
-            let hash = request_hash(call.path, appid, call.body);
-            match claim(state, tenant, key, &hash).await? {
-                Some(replay) => return Ok(replay),
-                None => Some(key),
-            }
-        }
-        _ => None,
-    };
-    let release = || async {
-        if let Some(key) = idempotency
-            && let Err(e) = store.release_idempotency_key(&tenant.tenant_id, key).await
-        {
-            tracing::warn!(error = %e, "could not release an idempotency key");
-        }
-    };
-
+/// Step 6: counts the call against every limit that applies, in one atomic
+/// step: the headers to answer with, or the 429.
+async fn rate_limit(
+    state: &ProxyState,
+    tenant: &TenantContext,
+    call: &Call<'_>,
+) -> Result<Headers, Problem> {
     let decision = state
         .limiter
         .check(
             ratelimit::Call {
                 group: call.api.group,
                 tenant_id: &tenant.tenant_id,
-                appid,
+                appid: call.appid,
                 openid: call.api.user.openid(call.body),
             },
             state.auth.clock().now(),
         )
         .await;
+    limit_verdict(&decision)
+}
+
+/// The `RateLimit-Policy` and `RateLimit` headers of `decision`, or the 429
+/// (with them and `Retry-After`) when a limit is used up.
+fn limit_verdict(decision: &ratelimit::Decision) -> Result<Headers, Problem> {
     let mut headers = Vec::new();
     if let Some(policy) = decision.policy_header() {
         headers.push(("RateLimit-Policy", policy));
@@ -139,161 +204,128 @@ pub async fn forward<T>(
     if let Some(limits) = decision.state_header() {
         headers.push(("RateLimit", limits));
     }
-    if let Some(limit) = &decision.exhausted {
-        release().await;
-        let mut problem = Problem::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate-limited",
-            "Rate limited",
-        )
-        .with_detail(format!(
-            "the limit {} ({} calls per {} s) is used up; it resets in {} s",
-            limit.name, limit.limit, limit.window_secs, limit.reset_secs
-        ))
-        .with_retry_after(u64::try_from(limit.reset_secs).unwrap_or(1));
-        for (name, value) in headers {
-            problem = problem.with_header(name, value);
-        }
-        return Err(problem);
-    }
-
-    let outcome = send(state, &call).await;
-    let (status, body, content_type, result) = match outcome {
-        Ok(value) => match readable(&value) {
-            Ok(()) => {
-                tracing::info!(tenant.id = %tenant.tenant_id, authorizer.appid = %appid, api = call.path, "proxied call succeeded");
-                (
-                    StatusCode::OK,
-                    value,
-                    "application/json; charset=utf-8",
-                    Ok(()),
-                )
-            }
-            Err(problem) => failed_parts(problem),
-        },
-        Err(Failed {
-            problem,
-            may_have_acted,
-        }) => {
-            if !may_have_acted {
-                release().await;
-                return Err(problem);
-            }
-            failed_parts(problem)
-        }
+    let Some(limit) = &decision.exhausted else {
+        return Ok(headers);
     };
-    if let Some(key) = idempotency {
-        let text = serde_json::to_string(&body).unwrap_or_default();
-        if let Err(e) = store
-            .complete_idempotency_key(&tenant.tenant_id, key, status.as_u16(), &text)
-            .await
-        {
-            // The call went through; only a repeat would not be recognised.
-            tracing::error!(error = %e, "could not store an idempotent answer");
-        }
-    }
-    match result {
-        Ok(()) => Ok(Answer::new(status, body, content_type).with_headers(headers)),
-        Err(problem) => {
-            let mut problem = problem;
-            for (name, value) in headers {
-                problem = problem.with_header(name, value);
+    let problem = Problem::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate-limited",
+        "Rate limited",
+    )
+    .with_detail(format!(
+        "the limit {} ({} calls per {} s) is used up; it resets in {} s",
+        limit.name, limit.limit, limit.window_secs, limit.reset_secs
+    ))
+    .with_retry_after(u64::try_from(limit.reset_secs).unwrap_or(1));
+    Err(with_headers(problem, headers))
+}
+
+fn with_headers(problem: Problem, headers: Headers) -> Problem {
+    headers.into_iter().fold(problem, |problem, (name, value)| {
+        problem.with_header(name, value)
+    })
+}
+
+/// How a call that passed the gate ended.
+#[derive(Debug)]
+enum Outcome {
+    /// WeChat answered, readably: its JSON, as it sent it.
+    Answered(Value),
+    /// A problem after WeChat may have acted (an errcode, a timeout, an
+    /// answer that does not read as the model): a repeat gets it too.
+    Failed(Problem),
+    /// A problem before WeChat could act (no token, or the token refused
+    /// even after a refresh).
+    NotSent(Problem),
+}
+
+impl Outcome {
+    /// The status and body a repeat with the same `Idempotency-Key` gets;
+    /// `None` when WeChat was not asked, so there is nothing to keep.
+    fn kept(&self) -> Option<(StatusCode, String)> {
+        let (status, body) = match self {
+            Outcome::Answered(value) => (StatusCode::OK, serde_json::to_string(value)),
+            Outcome::Failed(problem) => {
+                let body = serde_json::to_value(problem.body()).unwrap_or(Value::Null);
+                (problem.status(), serde_json::to_string(&body))
             }
-            Err(problem)
+            Outcome::NotSent(_) => return None,
+        };
+        Some((status, body.unwrap_or_default()))
+    }
+
+    /// The response: WeChat's answer or the problem, with the rate-limit
+    /// headers once WeChat may have acted.
+    fn respond<T>(self, headers: Headers) -> Result<Answer<T>, Problem> {
+        match self {
+            Outcome::Answered(value) => {
+                Ok(Answer::new(StatusCode::OK, value, JSON).with_headers(headers))
+            }
+            Outcome::Failed(problem) => Err(with_headers(problem, headers)),
+            Outcome::NotSent(problem) => Err(problem),
         }
     }
 }
 
-type Parts = (StatusCode, Value, &'static str, Result<(), Problem>);
-
-fn failed_parts(problem: Problem) -> Parts {
-    let body = serde_json::to_value(problem.body()).unwrap_or(Value::Null);
-    (problem.status(), body, problem::CONTENT_TYPE, Err(problem))
-}
-
-/// A key is 1–255 visible ASCII characters.
-fn check_idempotency_key(key: &str) -> Result<&str, Problem> {
-    if key.is_empty()
-        || key.len() > MAX_IDEMPOTENCY_KEY_LEN
-        || !key.bytes().all(|b| b.is_ascii_graphic())
-    {
-        return Err(Problem::validation(
-            "Idempotency-Key",
-            format!(
-                "Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY_LEN} visible ASCII characters, e.g. a UUID"
-            ),
-        ));
+/// Step 7: the WeChat exchange with its retries ([`send`]), and whether
+/// the answer reads as the model.
+async fn call_wechat(
+    state: &ProxyState,
+    tenant: &TenantContext,
+    call: &Call<'_>,
+    readable: impl FnOnce(&Value) -> Result<(), Problem>,
+) -> Outcome {
+    let outcome = outcome(send(state, call).await, readable);
+    if let Outcome::Answered(_) = outcome {
+        tracing::info!(tenant.id = %tenant.tenant_id, authorizer.appid = %call.appid, api = call.path, "proxied call succeeded");
     }
-    Ok(key)
+    outcome
 }
 
-/// SHA-256 of the path, appid and the body with its keys sorted, so the
-/// same request in another key order is the same request.
-fn request_hash(path: &str, appid: &str, body: &Value) -> String {
-    // serde_json's map is a BTreeMap (no preserve_order): sorted keys.
-    let canonical = serde_json::to_string(body).unwrap_or_default();
-    let mut hasher = Sha256::new();
-    for part in [path, "\n", appid, "\n", canonical.as_str()] {
-        hasher.update(part.as_bytes());
+/// What step 7's exchange amounts to.
+fn outcome(
+    sent: Result<Value, SendError>,
+    readable: impl FnOnce(&Value) -> Result<(), Problem>,
+) -> Outcome {
+    match sent {
+        Ok(value) => match readable(&value) {
+            Ok(()) => Outcome::Answered(value),
+            Err(problem) => Outcome::Failed(problem),
+        },
+        Err(SendError {
+            problem,
+            may_have_acted: true,
+        }) => Outcome::Failed(problem),
+        Err(SendError {
+            problem,
+            may_have_acted: false,
+        }) => Outcome::NotSent(problem),
     }
-    hex::encode(hasher.finalize())
 }
 
-/// Claims the key: `None` to proceed, or the answer to replay. A concurrent
-/// repeat waits for the first request to finish, then replays it, or gets
-/// 409 if it is still running.
-async fn claim<T>(
+/// Step 8: the answer is kept under `key` for repeats; when WeChat was not
+/// asked, the key is freed instead.
+async fn keep_for_repeats(
     state: &ProxyState,
     tenant: &TenantContext,
     key: &str,
-    hash: &str,
-) -> Result<Option<Answer<T>>, Problem> {
-    let store = state.auth.store();
-    let deadline = tokio::time::Instant::now() + state.settings.idempotency_wait;
-    loop {
-        let claim = store
-            .claim_idempotency_key(&tenant.tenant_id, key, hash, state.settings.idempotency_ttl)
-            .await
-            .map_err(Problem::from)?;
-        match claim {
-            Claim::Acquired => return Ok(None),
-            Claim::Done { status, body } => {
-                let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-                let content_type = if status.is_success() {
-                    "application/json; charset=utf-8"
-                } else {
-                    problem::CONTENT_TYPE
-                };
-                let body = serde_json::from_str(&body).unwrap_or(Value::Null);
-                return Ok(Some(
-                    Answer::new(status, body, content_type)
-                        .with_headers(vec![("Idempotent-Replayed", "true".to_owned())]),
-                ));
-            }
-            Claim::Mismatch => {
-                return Err(Problem::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "idempotency-key-reused",
-                    "Idempotency-Key reused",
-                )
-                .with_field("Idempotency-Key")
-                .with_detail("this Idempotency-Key was used for a different request in the last 24 hours; use a new key for a new request"));
-            }
-            Claim::InProgress => {
-                if tokio::time::Instant::now() >= deadline {
-                    return Err(Problem::conflict(
-                        "a request with this Idempotency-Key is still in progress (or was interrupted, leaving its outcome unknown); retry later, and check the order's state before sending it with a new key",
-                    )
-                    .with_retry_after(1));
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        }
+    outcome: &Outcome,
+) {
+    match outcome.kept() {
+        Some((status, body)) => idempotency::complete(state, tenant, key, status, &body).await,
+        None => idempotency::release(state, tenant, key).await,
     }
 }
 
+/// A failed WeChat exchange, and whether WeChat may have acted on it.
+#[derive(Debug)]
+struct SendError {
+    problem: Problem,
+    may_have_acted: bool,
+}
+
 /// Transient WeChat answers: worth retrying for a read.
-fn is_transient(error: &Failed) -> bool {
+fn is_transient(error: &SendError) -> bool {
     error.may_have_acted
         && match error.problem.body().wechat_errcode {
             Some(code) => matches!(code, -1 | 10060012 | 10060019),
@@ -305,7 +337,7 @@ fn is_transient(error: &Failed) -> bool {
 }
 
 /// The WeChat call with its retries (see the module docs).
-async fn send(state: &ProxyState, call: &Call<'_>) -> Result<Value, Failed> {
+async fn send(state: &ProxyState, call: &Call<'_>) -> Result<Value, SendError> {
     let once = || send_once(state, call);
     match call.api.safety {
         Safety::Write => once().await,
@@ -317,7 +349,7 @@ async fn send(state: &ProxyState, call: &Call<'_>) -> Result<Value, Failed> {
                 .with_jitter();
             once.retry(backoff)
                 .when(is_transient)
-                .notify(|e: &Failed, after: Duration| {
+                .notify(|e: &SendError, after: Duration| {
                     tracing::info!(api = call.path, error = %e.problem, retry_in_ms = after.as_millis(), "transient WeChat failure on a read; retrying");
                 })
                 .await
@@ -341,8 +373,8 @@ async fn exchange(
 
 /// One exchange: the token, the call, and on a token errcode one forced
 /// refresh and one more call.
-async fn send_once(state: &ProxyState, call: &Call<'_>) -> Result<Value, Failed> {
-    let not_sent = |e: AuthError| Failed {
+async fn send_once(state: &ProxyState, call: &Call<'_>) -> Result<Value, SendError> {
+    let not_sent = |e: AuthError| SendError {
         problem: Problem::from(e),
         may_have_acted: false,
     };
@@ -365,16 +397,22 @@ async fn send_once(state: &ProxyState, call: &Call<'_>) -> Result<Value, Failed>
         }
         other => other,
     };
-    result.map_err(|e| match e {
-        WechatError::Api { errcode, errmsg } => Failed {
+    result.map_err(|e| wechat_failure(call.path, e))
+}
+
+/// A failed exchange as the client sees it, and whether WeChat may have
+/// acted on it.
+fn wechat_failure(path: &str, error: WechatError) -> SendError {
+    match error {
+        WechatError::Api { errcode, errmsg } => SendError {
             // A token still rejected after a refresh: WeChat did not act.
             may_have_acted: !wechat_api::errcode::is_token_error(errcode),
             problem: problem::wechat::wechat_problem(errcode, &errmsg),
         },
         other => {
-            tracing::warn!(api = call.path, error = %other, "WeChat call failed");
+            tracing::warn!(api = path, error = %other, "WeChat call failed");
             let timeout = matches!(other, WechatError::Timeout(_));
-            Failed {
+            SendError {
                 problem: if timeout {
                     Problem::new(StatusCode::GATEWAY_TIMEOUT, "wechat-timeout", "WeChat timed out")
                         .with_detail("WeChat did not answer in time; for a write, its outcome is unknown: check the order's state before sending it again")
@@ -385,36 +423,370 @@ async fn send_once(state: &ProxyState, call: &Call<'_>) -> Result<Value, Failed>
                 may_have_acted: true,
             }
         }
-    })
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use poem::error::ResponseError;
+    use ratelimit::{Decision, LimitState};
     use serde_json::json;
+    use store::api_keys::KeyScopes;
 
     use super::*;
+    use crate::catalog::{GET_ORDER, UPLOAD_SHIPPING_INFO};
+
+    fn call<'a>(api: WechatApi, appid: &'a str, body: &'a Value) -> Call<'a> {
+        Call {
+            api,
+            path: api.path,
+            appid,
+            body,
+            idempotency_key: None,
+        }
+    }
+
+    fn tenant(scopes: &[KeyScope], allowed_appids: Option<&[&str]>) -> TenantContext {
+        TenantContext {
+            tenant_id: "t1".into(),
+            api_key_id: "k1".into(),
+            raw_passthrough: false,
+            scopes: scopes.iter().copied().collect::<KeyScopes>(),
+            allowed_appids: allowed_appids.map(|a| a.iter().map(|&s| s.to_owned()).collect()),
+        }
+    }
+
+    fn authorizer(tenant_id: Option<&str>, status: &str) -> AuthorizerInfo {
+        AuthorizerInfo {
+            appid: "wx1".into(),
+            tenant_id: tenant_id.map(str::to_owned),
+            status: status.into(),
+            funcscopes: BTreeSet::from([142]),
+            access_token_expires_at: None,
+            token_refreshed_at: None,
+            nick_name: None,
+            user_name: None,
+            principal_name: None,
+            last_used_at: None,
+            authorized_at: chrono::Utc::now(),
+            version: 1,
+        }
+    }
+
+    #[track_caller]
+    fn refused<T: std::fmt::Debug>(
+        result: Result<T, Problem>,
+        status: StatusCode,
+        says: &str,
+    ) -> Problem {
+        let problem = result.expect_err("allowed");
+        assert_eq!(problem.status(), status);
+        let detail = problem.body().detail.clone().unwrap_or_default();
+        assert!(detail.contains(says), "{detail:?} does not say {says:?}");
+        problem
+    }
+
+    fn header(problem: &Problem, name: &str) -> Option<String> {
+        problem
+            .as_response()
+            .headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_owned())
+    }
 
     #[test]
-    fn request_hash_ignores_key_order_but_not_values() {
-        let a = request_hash("/p", "wx1", &json!({"a": 1, "b": {"c": 2, "d": 3}}));
-        let b = request_hash("/p", "wx1", &json!({"b": {"d": 3, "c": 2}, "a": 1}));
-        assert_eq!(a, b);
-        assert_ne!(
-            a,
-            request_hash("/p", "wx1", &json!({"a": 2, "b": {"c": 2, "d": 3}}))
+    fn keys_need_the_scope_of_the_call_and_the_appid() {
+        let body = json!({});
+        let (read, write) = (
+            call(GET_ORDER, "wx1", &body),
+            call(UPLOAD_SHIPPING_INFO, "wx1", &body),
         );
-        assert_ne!(
-            a,
-            request_hash("/p", "wx2", &json!({"a": 1, "b": {"c": 2, "d": 3}}))
+        let both = tenant(&[KeyScope::ProxyRead, KeyScope::ProxyWrite], None);
+        assert!(key_may_call(&both, &read).is_ok());
+        assert!(key_may_call(&both, &write).is_ok());
+
+        let reader = tenant(&[KeyScope::ProxyRead], None);
+        assert!(key_may_call(&reader, &read).is_ok());
+        refused(
+            key_may_call(&reader, &write),
+            StatusCode::FORBIDDEN,
+            "lacks the `proxy_write` scope",
+        );
+        // Admin scopes do not include the proxy.
+        let admin = tenant(&[KeyScope::AdminRead, KeyScope::AdminWrite], None);
+        refused(
+            key_may_call(&admin, &read),
+            StatusCode::FORBIDDEN,
+            "lacks the `proxy_read` scope",
+        );
+
+        let restricted = tenant(&[KeyScope::ProxyRead], Some(&["wx1", "wx3"]));
+        assert!(key_may_call(&restricted, &read).is_ok());
+        refused(
+            key_may_call(&restricted, &call(GET_ORDER, "wx2", &body)),
+            StatusCode::FORBIDDEN,
+            "restricted to other Mini Programs than wx2",
+        );
+        let nothing = tenant(&[KeyScope::ProxyRead], Some(&[]));
+        refused(
+            key_may_call(&nothing, &read),
+            StatusCode::FORBIDDEN,
+            "restricted",
         );
     }
 
     #[test]
-    fn idempotency_keys_are_bounded_visible_ascii() {
-        assert!(check_idempotency_key("0b9f6d9e-6c3a-4f7e-9a55-1f2b3c4d5e6f").is_ok());
-        assert!(check_idempotency_key("").is_err());
-        assert!(check_idempotency_key("has space").is_err());
-        assert!(check_idempotency_key(&"k".repeat(256)).is_err());
-        assert!(check_idempotency_key("ключ").is_err());
+    fn only_the_owner_active_authorization_passes() {
+        let own = owned_and_active(Some(authorizer(Some("t1"), STATUS_ACTIVE)), "t1", "wx1");
+        assert_eq!(own.unwrap().appid, "wx1");
+        // Unknown, another tenant's and unassigned look alike.
+        let unknown = refused(
+            owned_and_active(None, "t1", "wx1"),
+            StatusCode::NOT_FOUND,
+            "wx1",
+        );
+        for other in [
+            authorizer(Some("t2"), STATUS_ACTIVE),
+            authorizer(None, STATUS_ACTIVE),
+        ] {
+            let problem = refused(
+                owned_and_active(Some(other), "t1", "wx1"),
+                StatusCode::NOT_FOUND,
+                "wx1",
+            );
+            assert_eq!(problem.body(), unknown.body());
+        }
+        // Own but not active: said so (it is the tenant's own Mini Program).
+        let inactive = refused(
+            owned_and_active(
+                Some(authorizer(Some("t1"), "reauthorization_required")),
+                "t1",
+                "wx1",
+            ),
+            StatusCode::FORBIDDEN,
+            "reauthorization_required",
+        );
+        assert!(inactive.body().type_.ends_with("/authorizer-inactive"));
+    }
+
+    #[test]
+    fn one_granted_permission_set_is_enough() {
+        let body = json!({});
+        let call = call(UPLOAD_SHIPPING_INFO, "wx1", &body);
+        let granted = BTreeSet::from([45, 142]);
+        assert!(check_permission_sets(&call, &[], &granted).is_ok());
+        assert!(check_permission_sets(&call, &[142], &granted).is_ok());
+        assert!(check_permission_sets(&call, &[71, 45], &granted).is_ok());
+        let problem = refused(
+            check_permission_sets(&call, &[120, 121], &granted),
+            StatusCode::FORBIDDEN,
+            "[120, 121]",
+        );
+        assert_eq!(
+            problem.body().required_permission_sets,
+            Some(vec![120, 121])
+        );
+        // Nothing granted at all.
+        assert!(check_permission_sets(&call, &[142], &BTreeSet::new()).is_err());
+    }
+
+    fn limit(name: &str, remaining: u64) -> LimitState {
+        LimitState {
+            name: name.into(),
+            limit: 100,
+            remaining,
+            window_secs: 86_400,
+            reset_secs: 3_600,
+        }
+    }
+
+    #[test]
+    fn limits_give_headers_or_a_429_with_them() {
+        let none = Decision {
+            limits: vec![],
+            exhausted: None,
+            shared: true,
+        };
+        assert_eq!(limit_verdict(&none).unwrap(), vec![]);
+
+        let state = limit("logistics_plugin-user-day", 99);
+        let allowed = Decision {
+            limits: vec![state.clone()],
+            exhausted: None,
+            shared: true,
+        };
+        let headers = vec![
+            (
+                "RateLimit-Policy",
+                "\"logistics_plugin-user-day\";q=100;w=86400".to_owned(),
+            ),
+            (
+                "RateLimit",
+                "\"logistics_plugin-user-day\";r=99;t=3600".to_owned(),
+            ),
+        ];
+        assert_eq!(limit_verdict(&allowed).unwrap(), headers);
+
+        let used_up = limit("logistics_plugin-user-day", 0);
+        let refused_call = Decision {
+            limits: vec![used_up.clone()],
+            exhausted: Some(used_up),
+            shared: false,
+        };
+        let problem = refused(
+            limit_verdict(&refused_call),
+            StatusCode::TOO_MANY_REQUESTS,
+            "the limit logistics_plugin-user-day (100 calls per 86400 s) is used up; it resets in 3600 s",
+        );
+        assert_eq!(header(&problem, "retry-after").as_deref(), Some("3600"));
+        assert_eq!(
+            header(&problem, "ratelimit").as_deref(),
+            Some("\"logistics_plugin-user-day\";r=0;t=3600")
+        );
+        assert!(header(&problem, "ratelimit-policy").is_some());
+    }
+
+    fn sent(status: StatusCode, may_have_acted: bool) -> SendError {
+        SendError {
+            problem: Problem::new(status, "x", "x"),
+            may_have_acted,
+        }
+    }
+
+    #[test]
+    fn outcomes_split_answers_from_problems() {
+        let readable = |_: &Value| Ok(());
+        let unreadable = |_: &Value| Err(Problem::new(StatusCode::BAD_GATEWAY, "unreadable", "x"));
+        let answer = json!({"errcode": 0, "order": {"b": 1, "a": 2}});
+
+        let ok = outcome(Ok(answer.clone()), readable);
+        assert!(matches!(&ok, Outcome::Answered(v) if *v == answer));
+        let failed = outcome(Ok(answer.clone()), unreadable);
+        assert!(matches!(&failed, Outcome::Failed(p) if p.status() == StatusCode::BAD_GATEWAY));
+        let acted = outcome(Err(sent(StatusCode::GATEWAY_TIMEOUT, true)), readable);
+        assert!(matches!(&acted, Outcome::Failed(p) if p.status() == StatusCode::GATEWAY_TIMEOUT));
+        let not_sent = outcome(Err(sent(StatusCode::SERVICE_UNAVAILABLE, false)), readable);
+        assert!(matches!(&not_sent, Outcome::NotSent(_)));
+    }
+
+    #[test]
+    fn answers_and_problems_are_kept_for_repeats_unless_wechat_was_not_asked() {
+        let answer = json!({"errcode": 0, "b": 1, "a": 2});
+        assert_eq!(
+            Outcome::Answered(answer.clone()).kept(),
+            Some((StatusCode::OK, r#"{"a":2,"b":1,"errcode":0}"#.to_owned()))
+        );
+        let problem = problem::wechat::wechat_problem(10060001, "no such order rid: r1");
+        let (status, body) = Outcome::Failed(problem.clone()).kept().unwrap();
+        assert_eq!(status, problem.status());
+        let body: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(body, serde_json::to_value(problem.body()).unwrap());
+        assert_eq!(body["wechat_errcode"], 10060001);
+        assert_eq!(Outcome::NotSent(problem).kept(), None);
+    }
+
+    #[test]
+    fn responses_carry_the_limit_headers_once_wechat_may_have_acted() {
+        let headers = || vec![("RateLimit", "\"x\";r=1;t=2".to_owned())];
+        let answer: Answer<()> = Outcome::Answered(json!({"errcode": 0}))
+            .respond(headers())
+            .unwrap();
+        assert_eq!(answer.status, StatusCode::OK);
+        assert_eq!(answer.content_type, JSON);
+        assert_eq!(answer.body, json!({"errcode": 0}));
+        assert_eq!(answer.headers, headers());
+
+        let Err(failed) = Outcome::Failed(Problem::new(StatusCode::BAD_GATEWAY, "x", "x"))
+            .respond::<()>(headers())
+        else {
+            panic!("a problem answered as a success");
+        };
+        assert_eq!(failed.status(), StatusCode::BAD_GATEWAY);
+        assert_eq!(
+            header(&failed, "ratelimit").as_deref(),
+            Some("\"x\";r=1;t=2")
+        );
+
+        let Err(not_sent) =
+            Outcome::NotSent(Problem::unavailable("no token")).respond::<()>(headers())
+        else {
+            panic!("a problem answered as a success");
+        };
+        assert_eq!(not_sent.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(header(&not_sent, "ratelimit"), None);
+    }
+
+    #[test]
+    fn wechat_failures_say_whether_wechat_may_have_acted() {
+        let api = |errcode: i64| WechatError::Api {
+            errcode,
+            errmsg: "msg".into(),
+        };
+        // A token still refused after the refresh: WeChat did not act.
+        for token_error in [40001, 40014, 42001] {
+            assert!(
+                !wechat_failure("/p", api(token_error)).may_have_acted,
+                "{token_error}"
+            );
+        }
+        let busy = wechat_failure("/p", api(-1));
+        assert!(busy.may_have_acted);
+        assert_eq!(busy.problem.body().wechat_errcode, Some(-1));
+
+        let timeout = wechat_failure("/p", WechatError::Timeout("slow".into()));
+        assert!(timeout.may_have_acted);
+        assert_eq!(timeout.problem.status(), StatusCode::GATEWAY_TIMEOUT);
+        for unreachable in [
+            WechatError::Transport("refused".into()),
+            WechatError::HttpStatus(500),
+            WechatError::Decode("not json".into()),
+        ] {
+            let failure = wechat_failure("/p", unreachable);
+            assert!(failure.may_have_acted);
+            assert_eq!(failure.problem.status(), StatusCode::BAD_GATEWAY);
+            assert!(
+                failure
+                    .problem
+                    .body()
+                    .type_
+                    .ends_with("/wechat-unreachable")
+            );
+        }
+    }
+
+    #[test]
+    fn only_busy_codes_and_lost_answers_are_retried() {
+        let wechat = |errcode: i64| {
+            wechat_failure(
+                "/p",
+                WechatError::Api {
+                    errcode,
+                    errmsg: "msg".into(),
+                },
+            )
+        };
+        for transient in [-1, 10060012, 10060019] {
+            assert!(is_transient(&wechat(transient)), "{transient}");
+        }
+        for lasting in [40001, 45009, 61007, 10060001] {
+            assert!(!is_transient(&wechat(lasting)), "{lasting}");
+        }
+        assert!(is_transient(&wechat_failure(
+            "/p",
+            WechatError::Timeout("slow".into())
+        )));
+        assert!(is_transient(&wechat_failure(
+            "/p",
+            WechatError::Transport("reset".into())
+        )));
+        assert!(is_transient(&sent(StatusCode::BAD_GATEWAY, true)));
+        assert!(is_transient(&sent(StatusCode::GATEWAY_TIMEOUT, true)));
+        assert!(!is_transient(&sent(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            true
+        )));
+        // Never before WeChat could act (no token): a retry would not help.
+        assert!(!is_transient(&sent(StatusCode::BAD_GATEWAY, false)));
+        assert!(!is_transient(&sent(StatusCode::SERVICE_UNAVAILABLE, false)));
     }
 }

@@ -2,9 +2,11 @@
 //! under `/v1/apps/{appid}/…` (WeChat's path, WeChat's JSON), plus a raw
 //! passthrough for the rest.
 //!
-//! Every call passes the same gate ([`gate`]): tenant owns the appid →
-//! permission set → seed rules → idempotency → rate limits → token → WeChat
-//! (with the retries that are safe) → errcode mapped to problem+json.
+//! Every call passes the same gate ([`gate`], whose module doc is the list):
+//! the key's scope and appids → tenant owns the appid → permission set →
+//! seed rules → idempotency → rate limits → token → WeChat (with the
+//! retries that are safe) → the answer kept for repeats; errcodes become
+//! problem+json in `problem`.
 //!
 //! # Layout
 //! - `api`: the endpoints (thin): `shipping`, `logistics`, `raw`.

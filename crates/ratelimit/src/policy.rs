@@ -310,3 +310,361 @@ impl PolicyTable {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utc(y: i32, m: u32, d: u32, h: u32, min: u32, s: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(y, m, d, h, min, s).unwrap()
+    }
+
+    fn policy(
+        group: ApiGroup,
+        dimension: Dimension,
+        window: Window,
+        scope: Scope,
+        max_calls: u64,
+    ) -> Policy {
+        Policy {
+            group,
+            dimension,
+            window,
+            scope,
+            max_calls,
+        }
+    }
+
+    /// `(dimension, window, scope, max_calls)` of each applicable policy.
+    fn picked(
+        table: &PolicyTable,
+        group: ApiGroup,
+        tenant: &str,
+        appid: &str,
+    ) -> Vec<(Dimension, Window, Scope, u64)> {
+        table
+            .applicable(group, tenant, appid)
+            .into_iter()
+            .map(|p| (p.dimension, p.window, p.scope.clone(), p.max_calls))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_match_seed_000() {
+        assert_eq!(
+            defaults(),
+            vec![
+                policy(
+                    ApiGroup::LogisticsPlugin,
+                    Dimension::Appid,
+                    Window::Day,
+                    Scope::Global,
+                    100_000
+                ),
+                policy(
+                    ApiGroup::LogisticsPlugin,
+                    Dimension::User,
+                    Window::Day,
+                    Scope::Global,
+                    100
+                ),
+            ]
+        );
+        let table = PolicyTable::new([]);
+        assert_eq!(
+            picked(&table, ApiGroup::LogisticsPlugin, "t1", "wx1"),
+            vec![
+                (Dimension::Appid, Window::Day, Scope::Global, 100_000),
+                (Dimension::User, Window::Day, Scope::Global, 100),
+            ]
+        );
+        // The seeds limit nothing else.
+        for group in [ApiGroup::Shipping, ApiGroup::LogisticsHelper, ApiGroup::Raw] {
+            assert!(table.applicable(group, "t1", "wx1").is_empty(), "{group:?}");
+        }
+    }
+
+    #[test]
+    fn appid_beats_tenant_beats_global_per_dimension() {
+        let plugin = ApiGroup::LogisticsPlugin;
+        let table = PolicyTable::new([
+            policy(
+                plugin,
+                Dimension::Appid,
+                Window::Day,
+                Scope::Tenant("t1".into()),
+                500,
+            ),
+            policy(
+                plugin,
+                Dimension::Appid,
+                Window::Day,
+                Scope::Appid("wx1".into()),
+                50,
+            ),
+        ]);
+        let user_default = (Dimension::User, Window::Day, Scope::Global, 100);
+        // The appid's own policy, even over its tenant's.
+        assert_eq!(
+            picked(&table, plugin, "t1", "wx1"),
+            vec![
+                (
+                    Dimension::Appid,
+                    Window::Day,
+                    Scope::Appid("wx1".into()),
+                    50
+                ),
+                user_default.clone(),
+            ]
+        );
+        // Another appid of the tenant: the tenant's.
+        assert_eq!(
+            picked(&table, plugin, "t1", "wx2"),
+            vec![
+                (
+                    Dimension::Appid,
+                    Window::Day,
+                    Scope::Tenant("t1".into()),
+                    500
+                ),
+                user_default.clone(),
+            ]
+        );
+        // Another tenant: the global one.
+        assert_eq!(
+            picked(&table, plugin, "t2", "wx3"),
+            vec![
+                (Dimension::Appid, Window::Day, Scope::Global, 100_000),
+                user_default.clone(),
+            ]
+        );
+        // An appid policy follows the appid, whichever tenant holds it.
+        assert_eq!(
+            picked(&table, plugin, "t2", "wx1")[0],
+            (
+                Dimension::Appid,
+                Window::Day,
+                Scope::Appid("wx1".into()),
+                50
+            ),
+        );
+    }
+
+    #[test]
+    fn precedence_is_per_group_dimension_and_window() {
+        let table = PolicyTable::new([
+            // A tenant policy for another group changes nothing here.
+            policy(
+                ApiGroup::Shipping,
+                Dimension::Appid,
+                Window::Day,
+                Scope::Tenant("t1".into()),
+                7,
+            ),
+            // Another dimension of the same group: only that dimension.
+            policy(
+                ApiGroup::LogisticsPlugin,
+                Dimension::Tenant,
+                Window::Day,
+                Scope::Tenant("t1".into()),
+                1_000,
+            ),
+            // Another window: applies beside the day's, not instead of it.
+            policy(
+                ApiGroup::LogisticsPlugin,
+                Dimension::User,
+                Window::Minute,
+                Scope::Appid("wx1".into()),
+                5,
+            ),
+        ]);
+        assert_eq!(
+            picked(&table, ApiGroup::LogisticsPlugin, "t1", "wx1"),
+            vec![
+                (Dimension::Appid, Window::Day, Scope::Global, 100_000),
+                (Dimension::User, Window::Day, Scope::Global, 100),
+                (
+                    Dimension::User,
+                    Window::Minute,
+                    Scope::Appid("wx1".into()),
+                    5
+                ),
+                (
+                    Dimension::Tenant,
+                    Window::Day,
+                    Scope::Tenant("t1".into()),
+                    1_000
+                ),
+            ]
+        );
+        assert_eq!(
+            picked(&table, ApiGroup::Shipping, "t1", "wx1"),
+            vec![(Dimension::Appid, Window::Day, Scope::Tenant("t1".into()), 7)]
+        );
+        // Scoped policies apply to their scope only: no global fallback exists.
+        assert!(table.applicable(ApiGroup::Shipping, "t2", "wx1").is_empty());
+    }
+
+    #[test]
+    fn a_later_policy_for_the_same_scope_replaces_the_earlier() {
+        let plugin = ApiGroup::LogisticsPlugin;
+        let table = PolicyTable::new([
+            // Overrides the seed default.
+            policy(plugin, Dimension::User, Window::Day, Scope::Global, 20),
+            policy(
+                plugin,
+                Dimension::User,
+                Window::Day,
+                Scope::Tenant("t1".into()),
+                30,
+            ),
+            policy(
+                plugin,
+                Dimension::User,
+                Window::Day,
+                Scope::Tenant("t1".into()),
+                40,
+            ),
+        ]);
+        assert_eq!(
+            picked(&table, plugin, "t1", "wx1")[1],
+            (Dimension::User, Window::Day, Scope::Tenant("t1".into()), 40)
+        );
+        assert_eq!(
+            picked(&table, plugin, "t2", "wx1")[1],
+            (Dimension::User, Window::Day, Scope::Global, 20)
+        );
+    }
+
+    #[test]
+    fn days_turn_at_midnight_in_shanghai() {
+        // 15:59:59 UTC is 23:59:59 in Shanghai: one second left of the day.
+        let before = utc(2024, 3, 1, 15, 59, 59);
+        assert_eq!(Window::Day.current(before), ("20240301".to_owned(), 1));
+        assert_eq!(
+            shanghai_today(before),
+            NaiveDate::from_ymd_opt(2024, 3, 1).unwrap()
+        );
+        // 16:00:00 UTC is midnight: a new day with all of it left.
+        let midnight = utc(2024, 3, 1, 16, 0, 0);
+        assert_eq!(
+            Window::Day.current(midnight),
+            ("20240302".to_owned(), 86_400)
+        );
+        assert_eq!(
+            Window::Day.current(utc(2024, 3, 1, 16, 0, 1)),
+            ("20240302".to_owned(), 86_399)
+        );
+        assert_eq!(
+            shanghai_today(midnight),
+            NaiveDate::from_ymd_opt(2024, 3, 2).unwrap()
+        );
+        // Still the 2nd in Shanghai at UTC's midnight of the 2nd.
+        assert_eq!(
+            Window::Day.current(utc(2024, 3, 2, 0, 0, 0)),
+            ("20240302".to_owned(), 16 * 3600)
+        );
+        // Across a month and a year end.
+        assert_eq!(
+            Window::Day.current(utc(2024, 12, 31, 16, 30, 0)).0,
+            "20250101"
+        );
+        assert_eq!(
+            day_label(shanghai_today(midnight)),
+            Window::Day.current(midnight).0
+        );
+    }
+
+    #[test]
+    fn hours_and_minutes_are_labelled_by_their_start() {
+        let now = utc(2024, 3, 1, 10, 30, 15);
+        let hour_start = utc(2024, 3, 1, 10, 0, 0).timestamp();
+        assert_eq!(
+            Window::Hour.current(now),
+            (hour_start.to_string(), 29 * 60 + 45)
+        );
+        let minute_start = utc(2024, 3, 1, 10, 30, 0).timestamp();
+        assert_eq!(Window::Minute.current(now), (minute_start.to_string(), 45));
+        // On a boundary: a fresh window with all of it left.
+        assert_eq!(
+            Window::Hour.current(utc(2024, 3, 1, 11, 0, 0)),
+            (utc(2024, 3, 1, 11, 0, 0).timestamp().to_string(), 3_600)
+        );
+        assert_eq!(
+            Window::Minute.current(utc(2024, 3, 1, 10, 30, 59)),
+            (minute_start.to_string(), 1)
+        );
+    }
+
+    #[test]
+    fn windows_are_as_long_as_they_say() {
+        assert_eq!(Window::Day.seconds(), 86_400);
+        assert_eq!(Window::Hour.seconds(), 3_600);
+        assert_eq!(Window::Minute.seconds(), 60);
+    }
+
+    #[test]
+    fn enums_parse_from_their_names_and_refuse_others() {
+        for group in ApiGroup::ALL {
+            assert_eq!(group.as_str().parse::<ApiGroup>(), Ok(group));
+        }
+        for dimension in Dimension::ALL {
+            assert_eq!(dimension.as_str().parse::<Dimension>(), Ok(dimension));
+        }
+        for window in Window::ALL {
+            assert_eq!(window.as_str().parse::<Window>(), Ok(window));
+        }
+        let field = |r: Result<(), PolicyError>| r.unwrap_err().field;
+        for unknown in ["", "Shipping", "logistics", "raw "] {
+            assert_eq!(field(unknown.parse::<ApiGroup>().map(drop)), "api_group");
+        }
+        for unknown in ["", "Appid", "openid", "global"] {
+            assert_eq!(field(unknown.parse::<Dimension>().map(drop)), "dimension");
+        }
+        for unknown in ["", "Day", "week", "second"] {
+            assert_eq!(field(unknown.parse::<Window>().map(drop)), "window");
+        }
+        let err = "week".parse::<Window>().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "window: unknown window \"week\"; one of day, hour, minute"
+        );
+    }
+
+    #[test]
+    fn scopes_parse_and_display_alike() {
+        for scope in [
+            Scope::Global,
+            Scope::Tenant("t1".into()),
+            Scope::Appid("wx1".into()),
+        ] {
+            assert_eq!(scope.to_string().parse::<Scope>(), Ok(scope));
+        }
+        // Only the first colon separates: ids may contain colons.
+        assert_eq!(
+            "tenant:a:b".parse::<Scope>(),
+            Ok(Scope::Tenant("a:b".into()))
+        );
+        for unknown in [
+            "", "Global", "global:", "global:x", "tenant", "tenant:", "appid:", "user:o1", ":wx1",
+        ] {
+            assert_eq!(
+                unknown.parse::<Scope>().map(drop).unwrap_err().field,
+                "scope",
+                "{unknown:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn policy_names_are_group_dimension_window() {
+        let p = policy(
+            ApiGroup::LogisticsPlugin,
+            Dimension::User,
+            Window::Day,
+            Scope::Appid("wx1".into()),
+            100,
+        );
+        assert_eq!(p.name(), "logistics_plugin-user-day");
+    }
+}

@@ -6,7 +6,7 @@
 //! `authorization_info.authorizer_refresh_token`), when possible; otherwise
 //! the authorizer is marked `reauthorization_required` and WeChat is not
 //! called for it again until it authorizes again (no retry loop).
-use std::time::Instant;
+use std::{future::Future, time::Instant};
 
 use chrono::{DateTime, Utc};
 use store::{
@@ -47,6 +47,49 @@ enum Need {
     Replace { failed_version: i64 },
     /// The sweep refreshes ahead of time: anything expiring before this is due.
     Ahead { due_before: DateTime<Utc> },
+}
+
+/// The access token in `tokens`, if it serves `need`; `fresh` says whether
+/// a token expiring then is still outside the refresh margin.
+fn usable(
+    tokens: &AuthorizerTokens,
+    need: Need,
+    fresh: impl Fn(DateTime<Utc>) -> bool,
+) -> Option<AuthorizerAccess> {
+    let (token, expires_at) = tokens.access_token.as_ref()?;
+    let usable = match need {
+        Need::Use => fresh(*expires_at),
+        Need::Replace { failed_version } => tokens.version != failed_version && fresh(*expires_at),
+        Need::Ahead { due_before } => *expires_at >= due_before,
+    };
+    usable.then(|| AuthorizerAccess {
+        token: token.clone(),
+        version: tokens.version,
+        expires_at: *expires_at,
+    })
+}
+
+/// The 61023 recovery's choice: the refresh token `api_get_authorizer_list`
+/// shows (`listed`) if it is another than `ours`; else, asked only then, the
+/// one `info` (`api_get_authorizer_info`) shows if that is another; else
+/// none, and the authorizer must authorize again.
+async fn other_refresh_token<F>(
+    ours: &Secret,
+    listed: Option<Secret>,
+    info: impl FnOnce() -> F,
+) -> Result<Option<(Secret, &'static str)>, AuthError>
+where
+    F: Future<Output = Result<Option<Secret>, AuthError>>,
+{
+    if let Some(listed) = listed
+        && listed != *ours
+    {
+        return Ok(Some((listed, "api_get_authorizer_list")));
+    }
+    Ok(info()
+        .await?
+        .filter(|t| t != ours)
+        .map(|t| (t, "api_get_authorizer_info")))
 }
 
 /// Refuses to commit once the refresh lease is lost (see `store::coord`).
@@ -221,19 +264,7 @@ impl TenantAuth {
     }
 
     fn usable_access(&self, tokens: &AuthorizerTokens, need: Need) -> Option<AuthorizerAccess> {
-        let (token, expires_at) = tokens.access_token.as_ref()?;
-        let usable = match need {
-            Need::Use => self.still_fresh(*expires_at),
-            Need::Replace { failed_version } => {
-                tokens.version != failed_version && self.still_fresh(*expires_at)
-            }
-            Need::Ahead { due_before } => *expires_at >= due_before,
-        };
-        usable.then(|| AuthorizerAccess {
-            token: token.clone(),
-            version: tokens.version,
-            expires_at: *expires_at,
-        })
+        usable(tokens, need, |expires_at| self.still_fresh(expires_at))
     }
 
     /// `api_authorizer_token`, then a compare-and-set write of the access
@@ -404,16 +435,8 @@ impl TenantAuth {
         appid: &str,
         ours: &Secret,
     ) -> Result<Option<(Secret, &'static str)>, AuthError> {
-        if let Some(listed) = self.listed_refresh_token(appid).await?
-            && listed != *ours
-        {
-            return Ok(Some((listed, "api_get_authorizer_list")));
-        }
-        Ok(self
-            .info_refresh_token(appid)
-            .await?
-            .filter(|t| t != ours)
-            .map(|t| (t, "api_get_authorizer_info")))
+        let listed = self.listed_refresh_token(appid).await?;
+        other_refresh_token(ours, listed, || self.info_refresh_token(appid)).await
     }
 
     /// `appid`'s refresh token as `api_get_authorizer_info` shows it (empty
@@ -570,9 +593,123 @@ impl TenantAuth {
 
 #[cfg(test)]
 mod tests {
+    use std::{cell::Cell, future::ready};
+
     use chrono::Duration;
 
     use super::*;
+
+    fn tokens(version: i64, expires_at: Option<DateTime<Utc>>) -> AuthorizerTokens {
+        AuthorizerTokens {
+            status: STATUS_ACTIVE.to_owned(),
+            refresh_token: Secret::new("refresh"),
+            access_token: expires_at.map(|at| (Secret::new("access"), at)),
+            refreshed_at: None,
+            version,
+        }
+    }
+
+    #[test]
+    fn a_token_is_usable_for_what_is_needed() {
+        let now = Utc::now();
+        let margin = Duration::minutes(10);
+        let fresh = |at: DateTime<Utc>| at - margin > now;
+        let later = now + Duration::hours(1);
+        let soon = now + Duration::minutes(5);
+
+        // No token at all serves nothing.
+        for need in [
+            Need::Use,
+            Need::Replace { failed_version: 1 },
+            Need::Ahead { due_before: now },
+        ] {
+            assert!(usable(&tokens(3, None), need, fresh).is_none(), "{need:?}");
+        }
+
+        // A caller: fresh beyond the margin.
+        let access = usable(&tokens(3, Some(later)), Need::Use, fresh).unwrap();
+        assert_eq!((access.version, access.expires_at), (3, later));
+        assert_eq!(access.token, Secret::new("access"));
+        assert!(usable(&tokens(3, Some(soon)), Need::Use, fresh).is_none());
+
+        // After WeChat rejected version 3: never that one, however fresh;
+        // a newer one another task stored, if fresh.
+        let replace = |failed_version| Need::Replace { failed_version };
+        assert!(usable(&tokens(3, Some(later)), replace(3), fresh).is_none());
+        assert_eq!(
+            usable(&tokens(4, Some(later)), replace(3), fresh).map(|a| a.version),
+            Some(4)
+        );
+        assert!(usable(&tokens(4, Some(soon)), replace(3), fresh).is_none());
+
+        // The sweep: anything expiring before its horizon is due, whatever
+        // the margin says.
+        let ahead = |due_before| Need::Ahead { due_before };
+        assert!(usable(&tokens(3, Some(later)), ahead(later), fresh).is_some());
+        assert!(
+            usable(
+                &tokens(3, Some(later)),
+                ahead(later + Duration::seconds(1)),
+                fresh
+            )
+            .is_none()
+        );
+        assert!(usable(&tokens(3, Some(soon)), ahead(now), fresh).is_some());
+    }
+
+    /// Runs the recovery choice with `listed` and, if asked, `info`.
+    fn choose(
+        listed: Option<&str>,
+        info: Result<Option<&str>, ()>,
+    ) -> (Option<(String, &'static str)>, bool) {
+        let asked = Cell::new(false);
+        let ours = Secret::new("ours");
+        let chosen = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(other_refresh_token(&ours, listed.map(Secret::new), || {
+                asked.set(true);
+                ready(
+                    info.map(|t| t.map(Secret::new))
+                        .map_err(|()| AuthError::Wechat(WechatError::Timeout("slow".into()))),
+                )
+            }));
+        let chosen = match chosen {
+            Ok(found) => found.map(|(t, source)| (t.expose().to_owned(), source)),
+            Err(e) => panic!("{e}"),
+        };
+        (chosen, asked.get())
+    }
+
+    #[test]
+    fn recovery_takes_the_list_then_the_info_else_reauthorization() {
+        let list = |t: &str| Some((t.to_owned(), "api_get_authorizer_list"));
+        let info = |t: &str| Some((t.to_owned(), "api_get_authorizer_info"));
+        // The list shows another token: taken, the info is not asked.
+        assert_eq!(choose(Some("new"), Err(())), (list("new"), false));
+        assert_eq!(choose(Some("new"), Ok(Some("other"))), (list("new"), false));
+        // The list shows only ours, or none: the info's, if another.
+        assert_eq!(choose(Some("ours"), Ok(Some("new"))), (info("new"), true));
+        assert_eq!(choose(None, Ok(Some("new"))), (info("new"), true));
+        // Neither has another one: re-authorization.
+        assert_eq!(choose(Some("ours"), Ok(Some("ours"))), (None, true));
+        assert_eq!(choose(None, Ok(None)), (None, true));
+    }
+
+    #[test]
+    fn a_failed_info_lookup_is_an_error_not_a_reauthorization() {
+        let ours = Secret::new("ours");
+        let result = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(other_refresh_token(&ours, None, || {
+                ready(Err(AuthError::Wechat(WechatError::Timeout("slow".into()))))
+            }));
+        assert!(matches!(
+            result,
+            Err(AuthError::Wechat(WechatError::Timeout(_)))
+        ));
+    }
 
     #[test]
     fn forced_refreshes_wait_out_the_interval() {

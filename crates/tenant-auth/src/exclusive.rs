@@ -12,12 +12,15 @@
 //!    then refresh, commit, release. The lease is renewed while held; the
 //!    refresh gets its [`LeaseFence`] and commits only while it holds, so a
 //!    holder that stalled past its lease never writes.
-use std::{future::Future, time::Instant};
+use std::{
+    future::Future,
+    time::{Duration, Instant},
+};
 
 use rand::Rng as _;
 use store::coord::LeaseFence;
 
-use crate::{AuthError, TenantAuth, metrics};
+use crate::{AuthError, TenantAuth, TokenSettings, metrics};
 
 impl TenantAuth {
     /// Runs `refresh` for `key` only if `usable` finds nothing usable in what
@@ -70,15 +73,45 @@ impl TenantAuth {
                 }
                 return result;
             }
-            if started.elapsed() >= settings.lease_wait {
+            let jitter = rand::rng().random_range(0.5..1.5);
+            let Some(poll) = next_poll(started.elapsed(), settings, jitter) else {
                 metrics::lock_waited(kind, started.elapsed());
                 return Err(AuthError::LeaseTimeout {
                     name: lease_name,
                     waited: started.elapsed(),
                 });
-            }
-            let poll = settings.lease_poll.as_secs_f64() * rand::rng().random_range(0.5..1.5);
-            tokio::time::sleep(std::time::Duration::from_secs_f64(poll)).await;
+            };
+            tokio::time::sleep(poll).await;
         }
+    }
+}
+
+/// How long to wait, having waited `waited` for another replica's refresh,
+/// before the next look: `lease_poll` times `jitter` (drawn from 0.5–1.5,
+/// so waiting replicas do not poll in step); `None` once `lease_wait` is
+/// used up.
+fn next_poll(waited: Duration, settings: &TokenSettings, jitter: f64) -> Option<Duration> {
+    (waited < settings.lease_wait)
+        .then(|| Duration::from_secs_f64(settings.lease_poll.as_secs_f64() * jitter))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waiters_poll_jittered_until_the_lease_wait_is_used_up() {
+        let settings = TokenSettings {
+            lease_wait: Duration::from_secs(25),
+            lease_poll: Duration::from_millis(100),
+            ..TokenSettings::default()
+        };
+        let ms = Duration::from_millis;
+        assert_eq!(next_poll(Duration::ZERO, &settings, 1.0), Some(ms(100)));
+        assert_eq!(next_poll(ms(300), &settings, 0.5), Some(ms(50)));
+        assert_eq!(next_poll(ms(24_999), &settings, 1.5), Some(ms(150)));
+        // The wait is a bound: at it, or past it, the caller gives up.
+        assert_eq!(next_poll(Duration::from_secs(25), &settings, 1.0), None);
+        assert_eq!(next_poll(Duration::from_secs(60), &settings, 0.5), None);
     }
 }
