@@ -5,7 +5,7 @@ use std::{sync::Arc, time::Duration};
 
 use serde_json::{Value, json};
 use store::{
-    authorizers::{STATUS_ACTIVE, STATUS_REAUTHORIZATION_REQUIRED, STATUS_REVOKED},
+    authorizers::{AuthorizerStatus, STATUS_ACTIVE},
     coord::LeaseBackend,
     events,
 };
@@ -146,6 +146,7 @@ async fn leases_use_redis_when_configured_and_the_database_otherwise() {
         .expect("released");
     lease.abandon();
     assert!(store.try_lease("test", ttl).await.unwrap().is_none());
+    // Deliberate: past the lease's TTL.
     tokio::time::sleep(Duration::from_millis(600)).await;
     assert!(
         store.try_lease("test", ttl).await.unwrap().is_some(),
@@ -213,7 +214,7 @@ async fn a_lost_refresh_token_is_recovered_from_the_authorizer_list() {
     assert_eq!(app.sim.call_count(AUTHORIZER_LIST), 1);
     assert_eq!(app.sim.authorizer_token_calls(&appid), 3);
     let info = app.auth.store().authorizer(&appid).await.unwrap().unwrap();
-    assert_eq!(info.status, STATUS_ACTIVE);
+    assert_eq!(info.status, AuthorizerStatus::Active);
     app.shutdown().await;
 }
 
@@ -234,7 +235,7 @@ async fn a_refresh_token_missing_from_the_list_is_recovered_from_the_authorizer_
     assert_eq!(app.sim.call_count(AUTHORIZER_INFO), info_calls + 1);
     assert_eq!(app.sim.authorizer_token_calls(&appid), 2);
     let info = app.auth.store().authorizer(&appid).await.unwrap().unwrap();
-    assert_eq!(info.status, STATUS_ACTIVE);
+    assert_eq!(info.status, AuthorizerStatus::Active);
     // The recovered token was stored: the next lifetime refreshes with it.
     app.advance(LIFETIME - MARGIN + 60);
     assert_usable_token(&app, &appid).await;
@@ -253,7 +254,7 @@ async fn an_unrecoverable_refresh_token_stops_wechat_calls_and_tells_the_tenant(
 
     let err = app.auth.authorizer_access_token(&appid).await.unwrap_err();
     assert!(
-        matches!(&err, AuthError::AuthorizerInactive { status, .. } if status == STATUS_REAUTHORIZATION_REQUIRED),
+        matches!(&err, AuthError::AuthorizerInactive { status, .. } if *status == AuthorizerStatus::ReauthorizationRequired),
         "{err}"
     );
     assert_eq!(app.sim.authorizer_token_calls(&appid), 1);
@@ -388,7 +389,7 @@ async fn revoked_authorizers_get_a_clear_403_without_wechat_until_they_authorize
     );
     assert_eq!(app.sim.call_count(GET_ORDER), calls, "WeChat was called");
     let info = app.auth.store().authorizer(&appid).await.unwrap().unwrap();
-    assert_eq!(info.status, STATUS_REVOKED);
+    assert_eq!(info.status, AuthorizerStatus::Revoked);
     assert_eq!(info.access_token_expires_at, None, "tokens dropped");
     let revoked = app
         .auth

@@ -23,7 +23,7 @@ use problem::Problem;
 use serde_json::Value;
 use store::{
     api_keys::KeyScope,
-    authorizers::{AuthorizerInfo, STATUS_ACTIVE},
+    authorizers::{AuthorizerInfo, AuthorizerStatus},
 };
 use tenant_auth::{AuthError, WechatClient, WechatError};
 use wechat_api::ValidationError;
@@ -146,7 +146,7 @@ fn owned_and_active(
                 "Mini Program {appid} is not authorized for this tenant"
             ))
         })?;
-    if authorizer.status != STATUS_ACTIVE {
+    if authorizer.status != AuthorizerStatus::Active {
         return Err(Problem::from(AuthError::AuthorizerInactive {
             appid: appid.to_owned(),
             status: authorizer.status,
@@ -456,11 +456,11 @@ mod tests {
         }
     }
 
-    fn authorizer(tenant_id: Option<&str>, status: &str) -> AuthorizerInfo {
+    fn authorizer(tenant_id: Option<&str>, status: AuthorizerStatus) -> AuthorizerInfo {
         AuthorizerInfo {
             appid: "wx1".into(),
             tenant_id: tenant_id.map(str::to_owned),
-            status: status.into(),
+            status,
             funcscopes: BTreeSet::from([142]),
             access_token_expires_at: None,
             token_refreshed_at: None,
@@ -537,7 +537,11 @@ mod tests {
 
     #[test]
     fn only_the_owner_active_authorization_passes() {
-        let own = owned_and_active(Some(authorizer(Some("t1"), STATUS_ACTIVE)), "t1", "wx1");
+        let own = owned_and_active(
+            Some(authorizer(Some("t1"), AuthorizerStatus::Active)),
+            "t1",
+            "wx1",
+        );
         assert_eq!(own.unwrap().appid, "wx1");
         // Unknown, another tenant's and unassigned look alike.
         let unknown = refused(
@@ -546,8 +550,8 @@ mod tests {
             "wx1",
         );
         for other in [
-            authorizer(Some("t2"), STATUS_ACTIVE),
-            authorizer(None, STATUS_ACTIVE),
+            authorizer(Some("t2"), AuthorizerStatus::Active),
+            authorizer(None, AuthorizerStatus::Active),
         ] {
             let problem = refused(
                 owned_and_active(Some(other), "t1", "wx1"),
@@ -559,7 +563,10 @@ mod tests {
         // Own but not active: said so (it is the tenant's own Mini Program).
         let inactive = refused(
             owned_and_active(
-                Some(authorizer(Some("t1"), "reauthorization_required")),
+                Some(authorizer(
+                    Some("t1"),
+                    AuthorizerStatus::ReauthorizationRequired,
+                )),
                 "t1",
                 "wx1",
             ),

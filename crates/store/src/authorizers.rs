@@ -19,6 +19,49 @@ pub const STATUS_ACTIVE: &str = "active";
 pub const STATUS_REVOKED: &str = "revoked";
 pub const STATUS_REAUTHORIZATION_REQUIRED: &str = "reauthorization_required";
 
+/// Where an authorization stands. Stored as its name; a stored name this
+/// version does not know is an error, never read as `Active`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AuthorizerStatus {
+    Active,
+    /// The account (at WeChat) or an operator ended it.
+    Revoked,
+    /// WeChat refused the refresh token and no other could be found.
+    ReauthorizationRequired,
+}
+
+impl AuthorizerStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthorizerStatus::Active => STATUS_ACTIVE,
+            AuthorizerStatus::Revoked => STATUS_REVOKED,
+            AuthorizerStatus::ReauthorizationRequired => STATUS_REAUTHORIZATION_REQUIRED,
+        }
+    }
+}
+
+impl std::fmt::Display for AuthorizerStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for AuthorizerStatus {
+    type Err = StoreError;
+
+    fn from_str(s: &str) -> Result<Self, StoreError> {
+        match s {
+            STATUS_ACTIVE => Ok(AuthorizerStatus::Active),
+            STATUS_REVOKED => Ok(AuthorizerStatus::Revoked),
+            STATUS_REAUTHORIZATION_REQUIRED => Ok(AuthorizerStatus::ReauthorizationRequired),
+            other => Err(StoreError::Invalid {
+                what: "authorizer status",
+                value: other.chars().take(32).collect(),
+            }),
+        }
+    }
+}
+
 pub(crate) fn refresh_purpose(appid: &str) -> String {
     format!("authorizer.refresh_token:{appid}")
 }
@@ -41,7 +84,7 @@ pub struct Authorization {
 pub struct AuthorizerInfo {
     pub appid: String,
     pub tenant_id: Option<String>,
-    pub status: String,
+    pub status: AuthorizerStatus,
     pub funcscopes: BTreeSet<i64>,
     pub access_token_expires_at: Option<DateTime<Utc>>,
     pub token_refreshed_at: Option<DateTime<Utc>>,
@@ -101,7 +144,7 @@ pub enum StatusChange {
 /// The token state read before a refresh, to compare-and-set against.
 #[derive(Debug, Clone)]
 pub struct AuthorizerTokens {
-    pub status: String,
+    pub status: AuthorizerStatus,
     /// Empty once the authorization was revoked (the token is dropped).
     pub refresh_token: Secret,
     pub access_token: Option<(Secret, DateTime<Utc>)>,
@@ -266,16 +309,19 @@ impl Store {
             .await?)
     }
 
-    fn info(row: authorizer::Model, grants: &[funcscope::Model]) -> AuthorizerInfo {
-        AuthorizerInfo {
+    fn info(
+        row: authorizer::Model,
+        grants: &[funcscope::Model],
+    ) -> Result<AuthorizerInfo, StoreError> {
+        Ok(AuthorizerInfo {
             funcscopes: grants
                 .iter()
                 .filter(|g| g.appid == row.appid)
                 .map(|g| g.funcscope_id)
                 .collect(),
+            status: row.status.parse()?,
             appid: row.appid,
             tenant_id: row.tenant_id,
-            status: row.status,
             access_token_expires_at: row.access_token_expires_at,
             token_refreshed_at: row.token_refreshed_at,
             nick_name: row.nick_name,
@@ -284,7 +330,7 @@ impl Store {
             last_used_at: row.last_used_at,
             authorized_at: row.authorized_at,
             version: row.version,
-        }
+        })
     }
 
     pub async fn authorizer(&self, appid: &str) -> Result<Option<AuthorizerInfo>, StoreError> {
@@ -295,7 +341,7 @@ impl Store {
             return Ok(None);
         };
         let grants = self.funcscopes_of(std::slice::from_ref(&row.appid)).await?;
-        Ok(Some(Self::info(row, &grants)))
+        Self::info(row, &grants).map(Some)
     }
 
     /// [`Store::authorizer`] through this replica's cache (see `cache`).
@@ -359,7 +405,7 @@ impl Store {
         } else {
             self.funcscopes_of(&appids).await?
         };
-        Ok(rows.into_iter().map(|r| Self::info(r, &grants)).collect())
+        rows.into_iter().map(|r| Self::info(r, &grants)).collect()
     }
 
     /// Gives an authorizer to another tenant (an operator decision, e.g.
@@ -408,7 +454,7 @@ impl Store {
             _ => None,
         };
         Ok(Some(AuthorizerTokens {
-            status: row.status,
+            status: row.status.parse()?,
             refresh_token: self
                 .sealer()
                 .open(&refresh_purpose(appid), &row.refresh_token_sealed)?,
@@ -760,6 +806,33 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn an_unknown_stored_status_is_an_error_never_active() {
+        use sea_orm::ConnectionTrait as _;
+        let store = store().await;
+        store
+            .store_authorization(None, &authorization("wx1"), None)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.authorizer("wx1").await.unwrap().unwrap().status,
+            AuthorizerStatus::Active
+        );
+        store
+            .db()
+            .execute_unprepared("UPDATE authorizers SET status = 'frozen' WHERE appid = 'wx1'")
+            .await
+            .unwrap();
+        assert!(matches!(
+            store.authorizer("wx1").await,
+            Err(StoreError::Invalid { .. })
+        ));
+        assert!(matches!(
+            store.authorizer_tokens("wx1").await,
+            Err(StoreError::Invalid { .. })
+        ));
+    }
+
+    #[tokio::test]
     async fn a_stale_writer_cannot_overwrite_a_newer_token() {
         let store = store().await;
         store
@@ -875,7 +948,7 @@ mod tests {
             StatusChange::Duplicate
         );
         let tokens = store.authorizer_tokens("wx1").await.unwrap().unwrap();
-        assert_eq!(tokens.status, STATUS_REVOKED);
+        assert_eq!(tokens.status, AuthorizerStatus::Revoked);
         assert!(tokens.access_token.is_none());
         assert_eq!(tokens.refresh_token.expose(), "");
     }

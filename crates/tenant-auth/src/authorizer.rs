@@ -11,7 +11,7 @@ use std::{future::Future, time::Instant};
 use chrono::{DateTime, Utc};
 use store::{
     Secret,
-    authorizers::{AuthorizerTokens, STATUS_ACTIVE, STATUS_REAUTHORIZATION_REQUIRED, StatusChange},
+    authorizers::{AuthorizerStatus, AuthorizerTokens, StatusChange},
     coord::LeaseFence,
     events::NewEvent,
 };
@@ -254,7 +254,7 @@ impl TenantAuth {
             .authorizer_tokens(appid)
             .await?
             .ok_or_else(|| AuthError::AuthorizerNotFound(appid.to_owned()))?;
-        if tokens.status != STATUS_ACTIVE {
+        if tokens.status != AuthorizerStatus::Active {
             return Err(AuthError::AuthorizerInactive {
                 appid: appid.to_owned(),
                 status: tokens.status,
@@ -313,7 +313,7 @@ impl TenantAuth {
         if refresh_token.expose().is_empty() {
             return Err(AuthError::AuthorizerInactive {
                 appid: appid.to_owned(),
-                status: STATUS_REAUTHORIZATION_REQUIRED.to_owned(),
+                status: AuthorizerStatus::ReauthorizationRequired,
             });
         }
         self.call_component(
@@ -507,7 +507,7 @@ impl TenantAuth {
         tracing::warn!(authorizer.appid = %appid, reason, "authorizer needs re-authorization; WeChat will not be called for it");
         Err(AuthError::AuthorizerInactive {
             appid: appid.to_owned(),
-            status: STATUS_REAUTHORIZATION_REQUIRED.to_owned(),
+            status: AuthorizerStatus::ReauthorizationRequired,
         })
     }
 
@@ -601,7 +601,7 @@ mod tests {
 
     fn tokens(version: i64, expires_at: Option<DateTime<Utc>>) -> AuthorizerTokens {
         AuthorizerTokens {
-            status: STATUS_ACTIVE.to_owned(),
+            status: AuthorizerStatus::Active,
             refresh_token: Secret::new("refresh"),
             access_token: expires_at.map(|at| (Secret::new("access"), at)),
             refreshed_at: None,

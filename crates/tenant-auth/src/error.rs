@@ -44,7 +44,10 @@ pub enum AuthError {
     #[error("authorizer {0} is not known")]
     AuthorizerNotFound(String),
     #[error("authorizer {appid} is {status}; it must authorize again")]
-    AuthorizerInactive { appid: String, status: String },
+    AuthorizerInactive {
+        appid: String,
+        status: store::authorizers::AuthorizerStatus,
+    },
     #[error("another replica is refreshing {name}; gave up after {waited:?}")]
     LeaseTimeout {
         name: String,

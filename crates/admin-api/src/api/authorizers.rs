@@ -40,12 +40,15 @@ impl AuthorizerStatus {
             Self::ReauthorizationRequired => STATUS_REAUTHORIZATION_REQUIRED,
         }
     }
+}
 
-    fn parse(s: &str) -> Self {
-        match s {
-            STATUS_REVOKED => Self::Revoked,
-            STATUS_REAUTHORIZATION_REQUIRED => Self::ReauthorizationRequired,
-            _ => Self::Active,
+impl From<store::authorizers::AuthorizerStatus> for AuthorizerStatus {
+    fn from(status: store::authorizers::AuthorizerStatus) -> Self {
+        use store::authorizers::AuthorizerStatus as Stored;
+        match status {
+            Stored::Active => Self::Active,
+            Stored::Revoked => Self::Revoked,
+            Stored::ReauthorizationRequired => Self::ReauthorizationRequired,
         }
     }
 }
@@ -105,7 +108,7 @@ impl From<AuthorizerInfo> for Authorizer {
             .map(|e| (e - now).num_seconds().max(0))
             .unwrap_or(0);
         Self {
-            status: AuthorizerStatus::parse(&a.status),
+            status: a.status.into(),
             permission_set_names: a
                 .funcscopes
                 .iter()
@@ -387,7 +390,7 @@ impl AuthorizersApi {
     ) -> Result<AuthorizerResponse, Problem> {
         let info = writable(&state, &auth.0, &appid).await?;
         let reason = body.0.0.reason.unwrap_or_default();
-        if info.status != STATUS_REVOKED {
+        if info.status != store::authorizers::AuthorizerStatus::Revoked {
             match state
                 .auth
                 .revoke_by_operator(&appid, info.version, &reason)
@@ -437,7 +440,7 @@ impl AuthorizersApi {
     ) -> Result<AuthorizerResponse, Problem> {
         auth.0.require_platform_write()?;
         let before = visible(&state, &auth.0, &appid).await?;
-        if before.status != STATUS_ACTIVE {
+        if before.status != store::authorizers::AuthorizerStatus::Active {
             // WeChat would answer 61003 (not authorized); say why instead.
             return Err(Problem::conflict(format!(
                 "authorizer {} is {}; it must authorize the platform again before it can be re-synced",
