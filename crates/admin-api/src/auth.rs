@@ -12,10 +12,7 @@
 use poem::Request;
 use poem_openapi::{SecurityScheme, auth::Bearer};
 use problem::Problem;
-use store::{
-    api_keys::{KEY_PREFIX, KeyScope, KeyScopes},
-    tenants::STATUS_ACTIVE,
-};
+use store::api_keys::{KEY_PREFIX, KeyScope, KeyScopes};
 
 use crate::{AdminState, jwt::Role};
 
@@ -157,7 +154,7 @@ async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<Caller> {
         // A suspended (or deleted) tenant's admins are locked out like its
         // keys. A storage error fails closed.
         let tenant = state.store.tenant(tenant_id).await.map_err(Problem::from)?;
-        if tenant.is_none_or(|t| t.status != STATUS_ACTIVE) {
+        if tenant.is_none_or(|t| !t.is_active()) {
             return Err(
                 Problem::forbidden("the token's tenant is suspended or no longer exists").into(),
             );

@@ -10,12 +10,7 @@ use sea_orm::{
 };
 use sha2::{Digest, Sha256};
 
-use crate::{
-    Secret, Store, StoreError,
-    entity::{api_key, tenant},
-    new_id, now,
-    tenants::STATUS_ACTIVE,
-};
+use crate::{Secret, Store, StoreError, entity::api_key, new_id, now};
 
 /// Every key starts with this, so leaked keys are easy to recognise and scan for.
 pub const KEY_PREFIX: &str = "tpk_";
@@ -237,7 +232,7 @@ impl Store {
     pub async fn tenant_for_api_key(
         &self,
         key: &str,
-    ) -> Result<Option<(ApiKey, tenant::Model)>, StoreError> {
+    ) -> Result<Option<(ApiKey, crate::tenants::Tenant)>, StoreError> {
         if !key.starts_with(KEY_PREFIX) {
             return Ok(None);
         }
@@ -255,7 +250,7 @@ impl Store {
         }
         let tenant = self.tenant(&api_key.tenant_id).await?;
         Ok(tenant
-            .filter(|t| t.status == STATUS_ACTIVE)
+            .filter(crate::tenants::Tenant::is_active)
             .map(|t| (api_key, t)))
     }
 
@@ -264,7 +259,7 @@ impl Store {
     pub async fn cached_tenant_for_api_key(
         &self,
         key: &str,
-    ) -> Result<Option<(ApiKey, tenant::Model)>, StoreError> {
+    ) -> Result<Option<(ApiKey, crate::tenants::Tenant)>, StoreError> {
         let hash = hash_key(key);
         if let Some(entry) = self.cache.api_keys.get(&hash) {
             // A cached key may have expired since it was cached.

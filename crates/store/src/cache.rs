@@ -21,7 +21,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crate::{authorizers::AuthorizerInfo, entity::tenant};
+use crate::authorizers::AuthorizerInfo;
 
 /// Entries per map before expired ones are swept (and, if still full, all
 /// dropped): bounds memory whatever the traffic.
@@ -88,7 +88,7 @@ impl<K: Eq + Hash, V: Clone> TtlMap<K, V> {
     }
 }
 
-pub(crate) type KeyEntry = Option<(crate::api_keys::ApiKey, tenant::Model)>;
+pub(crate) type KeyEntry = Option<(crate::api_keys::ApiKey, crate::tenants::Tenant)>;
 
 pub(crate) struct HotCache {
     pub(crate) ttl: Duration,

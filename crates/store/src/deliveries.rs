@@ -19,6 +19,42 @@ pub const PENDING: &str = "pending";
 pub const DELIVERED: &str = "delivered";
 pub const DEAD: &str = "dead";
 
+/// Where a delivery stands. Stored as its name; an unknown stored name is
+/// an error, never read as `Pending`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DeliveryStatus {
+    Pending,
+    Delivered,
+    /// Gave up after the retry schedule.
+    Dead,
+}
+
+impl DeliveryStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Pending => PENDING,
+            DeliveryStatus::Delivered => DELIVERED,
+            DeliveryStatus::Dead => DEAD,
+        }
+    }
+}
+
+impl std::str::FromStr for DeliveryStatus {
+    type Err = StoreError;
+
+    fn from_str(s: &str) -> Result<Self, StoreError> {
+        match s {
+            PENDING => Ok(DeliveryStatus::Pending),
+            DELIVERED => Ok(DeliveryStatus::Delivered),
+            DEAD => Ok(DeliveryStatus::Dead),
+            other => Err(StoreError::Invalid {
+                what: "delivery status",
+                value: other.chars().take(32).collect(),
+            }),
+        }
+    }
+}
+
 /// Creates, on `conn` (the event's transaction), one pending delivery of the
 /// event to each endpoint of `tenant_id` that subscribes to `event_type`.
 /// Disabled endpoints get theirs too: they wait until it is re-enabled

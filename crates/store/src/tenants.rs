@@ -16,8 +16,73 @@ use crate::{
 pub const STATUS_ACTIVE: &str = "active";
 pub const STATUS_SUSPENDED: &str = "suspended";
 
+/// Whether a tenant's keys and admins work. Stored as its name; an unknown
+/// stored name is an error, never read as `Active`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TenantStatus {
+    Active,
+    Suspended,
+}
+
+impl TenantStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TenantStatus::Active => STATUS_ACTIVE,
+            TenantStatus::Suspended => STATUS_SUSPENDED,
+        }
+    }
+}
+
+impl std::str::FromStr for TenantStatus {
+    type Err = StoreError;
+
+    fn from_str(s: &str) -> Result<Self, StoreError> {
+        match s {
+            STATUS_ACTIVE => Ok(TenantStatus::Active),
+            STATUS_SUSPENDED => Ok(TenantStatus::Suspended),
+            other => Err(StoreError::Invalid {
+                what: "tenant status",
+                value: other.chars().take(32).collect(),
+            }),
+        }
+    }
+}
+
+/// A tenant as the rest of tpgate sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tenant {
+    pub id: String,
+    pub name: String,
+    pub status: TenantStatus,
+    /// May use the raw passthrough.
+    pub raw_passthrough: bool,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl Tenant {
+    pub fn is_active(&self) -> bool {
+        self.status == TenantStatus::Active
+    }
+}
+
+impl TryFrom<tenant::Model> for Tenant {
+    type Error = StoreError;
+
+    fn try_from(m: tenant::Model) -> Result<Self, StoreError> {
+        Ok(Self {
+            status: m.status.parse()?,
+            id: m.id,
+            name: m.name,
+            raw_passthrough: m.raw_passthrough,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        })
+    }
+}
+
 impl Store {
-    pub async fn create_tenant(&self, name: &str) -> Result<tenant::Model, StoreError> {
+    pub async fn create_tenant(&self, name: &str) -> Result<Tenant, StoreError> {
         let row = tenant::ActiveModel {
             id: Set(new_id()),
             name: Set(name.to_owned()),
@@ -44,10 +109,12 @@ impl Store {
             .ok_or(StoreError::NotFound("tenant"))
     }
 
-    pub async fn tenant(&self, id: &str) -> Result<Option<tenant::Model>, StoreError> {
-        Ok(tenant::Entity::find_by_id(id.to_owned())
+    pub async fn tenant(&self, id: &str) -> Result<Option<Tenant>, StoreError> {
+        tenant::Entity::find_by_id(id.to_owned())
             .one(self.db())
-            .await?)
+            .await?
+            .map(Tenant::try_from)
+            .transpose()
     }
 
     /// One page of tenants in creation order (ids are UUIDv7), after the
@@ -57,7 +124,7 @@ impl Store {
         filter: &TenantFilter,
         after: Option<&str>,
         limit: u64,
-    ) -> Result<Vec<tenant::Model>, StoreError> {
+    ) -> Result<Vec<Tenant>, StoreError> {
         let mut query = tenant::Entity::find().order_by_asc(tenant::Column::Id);
         if let Some(after) = after {
             query = query.filter(tenant::Column::Id.gt(after));
@@ -68,7 +135,13 @@ impl Store {
         if let Some(name) = &filter.name_contains {
             query = query.filter(crate::contains_ignoring_case(tenant::Column::Name, name));
         }
-        Ok(query.limit(limit).all(self.db()).await?)
+        query
+            .limit(limit)
+            .all(self.db())
+            .await?
+            .into_iter()
+            .map(Tenant::try_from)
+            .collect()
     }
 
     /// Renames a tenant and/or switches its raw passthrough.
@@ -76,7 +149,7 @@ impl Store {
         &self,
         tenant_id: &str,
         update: &TenantUpdate,
-    ) -> Result<tenant::Model, StoreError> {
+    ) -> Result<Tenant, StoreError> {
         let mut row = tenant::ActiveModel {
             updated_at: Set(now()),
             ..Default::default()
@@ -103,12 +176,12 @@ impl Store {
     pub async fn set_tenant_status(
         &self,
         tenant_id: &str,
-        status: &str,
-    ) -> Result<tenant::Model, StoreError> {
+        status: TenantStatus,
+    ) -> Result<Tenant, StoreError> {
         self.write_tenant(
             tenant_id,
             tenant::ActiveModel {
-                status: Set(status.to_owned()),
+                status: Set(status.as_str().to_owned()),
                 updated_at: Set(now()),
                 ..Default::default()
             },
@@ -122,7 +195,7 @@ impl Store {
         &self,
         tenant_id: &str,
         row: tenant::ActiveModel,
-    ) -> Result<tenant::Model, StoreError> {
+    ) -> Result<Tenant, StoreError> {
         let result = tenant::Entity::update_many()
             .set(row)
             .filter(tenant::Column::Id.eq(tenant_id))
@@ -213,7 +286,7 @@ impl Store {
         &self,
         tenant_id: &str,
         enabled: bool,
-    ) -> Result<tenant::Model, StoreError> {
+    ) -> Result<Tenant, StoreError> {
         self.update_tenant(
             tenant_id,
             &TenantUpdate {

@@ -13,7 +13,6 @@ use store::{
     entity::onboarding_visit,
     events::NewEvent,
     onboarding::{LinkState, VisitClaim, link_state},
-    tenants::STATUS_ACTIVE as TENANT_ACTIVE,
 };
 use url::Url;
 use wechat_api::component::{
@@ -105,7 +104,7 @@ impl TenantAuth {
             .store
             .tenant(&link.tenant_id)
             .await?
-            .filter(|t| t.status == TENANT_ACTIVE)
+            .filter(store::tenants::Tenant::is_active)
             .ok_or(AuthError::TenantInactive)?;
         Ok((link, tenant.name))
     }

@@ -11,7 +11,7 @@ use poem_openapi::{
 use problem::{Checked, Problem};
 use serde_json::json;
 use store::{
-    deliveries::{DEAD, DELIVERED, DeliveryFilter, PENDING},
+    deliveries::{DeliveryFilter, DeliveryStatus as StoredStatus},
     events::EventFilter,
 };
 
@@ -30,19 +30,27 @@ pub enum DeliveryStatus {
 }
 
 impl DeliveryStatus {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => PENDING,
-            Self::Delivered => DELIVERED,
-            Self::Dead => DEAD,
+    pub(crate) fn as_str(self) -> &'static str {
+        StoredStatus::from(self).as_str()
+    }
+}
+
+impl From<DeliveryStatus> for StoredStatus {
+    fn from(status: DeliveryStatus) -> Self {
+        match status {
+            DeliveryStatus::Pending => StoredStatus::Pending,
+            DeliveryStatus::Delivered => StoredStatus::Delivered,
+            DeliveryStatus::Dead => StoredStatus::Dead,
         }
     }
+}
 
-    fn parse(s: &str) -> Self {
-        match s {
-            DELIVERED => Self::Delivered,
-            DEAD => Self::Dead,
-            _ => Self::Pending,
+impl From<StoredStatus> for DeliveryStatus {
+    fn from(status: StoredStatus) -> Self {
+        match status {
+            StoredStatus::Pending => DeliveryStatus::Pending,
+            StoredStatus::Delivered => DeliveryStatus::Delivered,
+            StoredStatus::Dead => DeliveryStatus::Dead,
         }
     }
 }
@@ -67,10 +75,12 @@ pub struct Delivery {
     pub created_at: DateTime<Utc>,
 }
 
-impl From<store::entity::webhook_delivery::Model> for Delivery {
-    fn from(d: store::entity::webhook_delivery::Model) -> Self {
-        let status = DeliveryStatus::parse(&d.status);
-        Self {
+impl TryFrom<store::entity::webhook_delivery::Model> for Delivery {
+    type Error = store::StoreError;
+
+    fn try_from(d: store::entity::webhook_delivery::Model) -> Result<Self, Self::Error> {
+        let status: DeliveryStatus = d.status.parse::<StoredStatus>()?.into();
+        Ok(Self {
             next_attempt_at: (status == DeliveryStatus::Pending)
                 .then(|| DateTime::from_timestamp_millis(d.next_attempt_at_ms))
                 .flatten(),
@@ -85,7 +95,7 @@ impl From<store::entity::webhook_delivery::Model> for Delivery {
             last_error: d.last_error,
             delivered_at: d.delivered_at,
             created_at: d.created_at,
-        }
+        })
     }
 }
 
@@ -212,7 +222,10 @@ impl DeliveriesApi {
         };
         let rows = state.store.list_deliveries(&filter, None, 200).await?;
         Ok(ListDeliveriesResponse::Ok(Json(DeliveryPage {
-            items: rows.into_iter().map(Delivery::from).collect(),
+            items: rows
+                .into_iter()
+                .map(Delivery::try_from)
+                .collect::<Result<_, _>>()?,
             next_cursor: None,
         })))
     }
@@ -261,7 +274,10 @@ impl DeliveriesApi {
             .await?;
         let (rows, next_cursor) = paginate(rows, limit, |d| &d.id);
         Ok(ListDeliveriesResponse::Ok(Json(DeliveryPage {
-            items: rows.into_iter().map(Delivery::from).collect(),
+            items: rows
+                .into_iter()
+                .map(Delivery::try_from)
+                .collect::<Result<_, _>>()?,
             next_cursor,
         })))
     }

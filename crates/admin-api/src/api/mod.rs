@@ -82,7 +82,7 @@ pub(crate) enum AdminTags {
 pub(crate) async fn existing_tenant(
     store: &store::Store,
     tenant_id: &str,
-) -> Result<store::entity::tenant::Model, Problem> {
+) -> Result<store::tenants::Tenant, Problem> {
     store
         .tenant(tenant_id)
         .await?

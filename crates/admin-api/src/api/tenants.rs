@@ -9,7 +9,7 @@ use poem_openapi::{
 };
 use problem::{Checked, Problem};
 use serde_json::json;
-use store::tenants::{STATUS_ACTIVE, STATUS_SUSPENDED, TenantFilter, TenantUpdate};
+use store::tenants::{TenantFilter, TenantStatus as StoredStatus, TenantUpdate};
 
 use super::{AdminTags, Change, audit, decode_cursor, existing_tenant, fetch_size, paginate};
 use crate::{AdminState, auth::AdminAuth};
@@ -26,17 +26,24 @@ pub enum TenantStatus {
 
 impl TenantStatus {
     fn as_str(self) -> &'static str {
-        match self {
-            Self::Active => STATUS_ACTIVE,
-            Self::Suspended => STATUS_SUSPENDED,
+        StoredStatus::from(self).as_str()
+    }
+}
+
+impl From<TenantStatus> for StoredStatus {
+    fn from(status: TenantStatus) -> Self {
+        match status {
+            TenantStatus::Active => StoredStatus::Active,
+            TenantStatus::Suspended => StoredStatus::Suspended,
         }
     }
+}
 
-    fn parse(s: &str) -> Self {
-        if s == STATUS_SUSPENDED {
-            Self::Suspended
-        } else {
-            Self::Active
+impl From<StoredStatus> for TenantStatus {
+    fn from(status: StoredStatus) -> Self {
+        match status {
+            StoredStatus::Active => TenantStatus::Active,
+            StoredStatus::Suspended => TenantStatus::Suspended,
         }
     }
 }
@@ -69,10 +76,10 @@ impl poem_openapi::types::Example for Tenant {
     }
 }
 
-impl From<store::entity::tenant::Model> for Tenant {
-    fn from(m: store::entity::tenant::Model) -> Self {
+impl From<store::tenants::Tenant> for Tenant {
+    fn from(m: store::tenants::Tenant) -> Self {
         Self {
-            status: TenantStatus::parse(&m.status),
+            status: m.status.into(),
             id: m.id,
             name: m.name,
             raw_passthrough: m.raw_passthrough,
@@ -251,7 +258,12 @@ impl TenantsApi {
                 .tenant(&own)
                 .await?
                 .into_iter()
-                .filter(|t| filter.status.as_ref().is_none_or(|s| *s == t.status))
+                .filter(|t| {
+                    filter
+                        .status
+                        .as_ref()
+                        .is_none_or(|s| s == t.status.as_str())
+                })
                 .filter(|t| {
                     filter
                         .name_contains
@@ -456,7 +468,7 @@ impl TenantsApi {
         auth.0.require_platform_write()?;
         let tenant = state
             .store
-            .set_tenant_status(tenant_id, status.as_str())
+            .set_tenant_status(tenant_id, status.into())
             .await?;
         let action = match status {
             TenantStatus::Active => "tenant.resume",
