@@ -33,15 +33,6 @@ fn ticket_xml_at(appid: &str, create_time: &str, ticket: &str) -> String {
     )
 }
 
-async fn push(
-    app: &TestApp,
-    query_signature: Option<&str>,
-    body: &str,
-    signature: &str,
-) -> (u16, String) {
-    push_at(app, &now(), query_signature, body, signature).await
-}
-
 async fn push_at(
     app: &TestApp,
     timestamp: &str,
@@ -66,17 +57,21 @@ async fn push_at(
 async fn bad_pushes_are_rejected_and_store_nothing() {
     let app = TestApp::spawn().await;
     let c = &app.sim_config;
+    // One timestamp for sealing and sending: a second boundary between
+    // the two would make even the genuine push's signature wrong.
+    let ts = now();
     let crypt = MsgCrypt::new(&c.token, &c.encoding_aes_key, &c.component_appid).unwrap();
     let (body, sig) = crypt.seal_push(
         Some(("AppId", &c.component_appid)),
         &ticket_xml(&c.component_appid),
-        &now(),
+        &ts,
         "42",
     );
 
     // Wrong msg_signature.
-    let (status, text) = push(
+    let (status, text) = push_at(
         &app,
+        &ts,
         Some("0000000000000000000000000000000000000000"),
         &body,
         &sig,
@@ -88,12 +83,12 @@ async fn bad_pushes_are_rejected_and_store_nothing() {
     // Truncated Encrypt (signed correctly, so only decryption can catch it).
     let encrypt = wxcrypt::extract_encrypt(&body).unwrap();
     let truncated = &encrypt[..encrypt.len() - 7];
-    let truncated_sig = wxcrypt::msg_signature(&c.token, &now(), "42", truncated);
+    let truncated_sig = wxcrypt::msg_signature(&c.token, &ts, "42", truncated);
     let truncated_body = format!(
         "<xml><AppId><![CDATA[{}]]></AppId><Encrypt><![CDATA[{truncated}]]></Encrypt></xml>",
         c.component_appid
     );
-    let (status, text) = push(&app, None, &truncated_body, &truncated_sig).await;
+    let (status, text) = push_at(&app, &ts, None, &truncated_body, &truncated_sig).await;
     assert_eq!(status, 400, "{text}");
 
     // AppId mismatch in the encrypted trailer.
@@ -101,10 +96,10 @@ async fn bad_pushes_are_rejected_and_store_nothing() {
     let (other_body, other_sig) = other.seal_push(
         Some(("AppId", "wx9999999999999999")),
         &ticket_xml(&c.component_appid),
-        &now(),
+        &ts,
         "42",
     );
-    let (status, text) = push(&app, None, &other_body, &other_sig).await;
+    let (status, text) = push_at(&app, &ts, None, &other_body, &other_sig).await;
     assert_eq!(status, 400, "{text}");
     assert!(text.contains("-40005"), "{text}");
 
@@ -112,14 +107,14 @@ async fn bad_pushes_are_rejected_and_store_nothing() {
     let (inner_body, inner_sig) = crypt.seal_push(
         Some(("AppId", &c.component_appid)),
         &ticket_xml("wx9999999999999999"),
-        &now(),
+        &ts,
         "42",
     );
-    let (status, text) = push(&app, None, &inner_body, &inner_sig).await;
+    let (status, text) = push_at(&app, &ts, None, &inner_body, &inner_sig).await;
     assert_eq!(status, 400, "{text}");
 
     // Not XML at all.
-    let (status, text) = push(&app, None, "{\"json\": true}", &sig).await;
+    let (status, text) = push_at(&app, &ts, None, "{\"json\": true}", &sig).await;
     assert_eq!(status, 400, "{text}");
 
     // Missing query parameters.
@@ -138,7 +133,7 @@ async fn bad_pushes_are_rejected_and_store_nothing() {
     );
 
     // The genuine push is accepted and stored.
-    let (status, text) = push(&app, None, &body, &sig).await;
+    let (status, text) = push_at(&app, &ts, None, &body, &sig).await;
     assert_eq!((status, text.as_str()), (200, "success"));
     assert!(ticket_present(&app).await);
     app.shutdown().await;
@@ -247,11 +242,12 @@ async fn replayed_stale_and_far_future_pushes_change_nothing() {
     assert_eq!(push_at(&app, &ahead, None, &body, &sig).await.0, 400);
     // A fresh signature over a far-future CreateTime (which would block
     // every later ticket) is refused too.
+    let ts = now();
     let (body, sig) = seal(
         &ticket_xml_at(&c.component_appid, &at(86_400 * 365), "ticket@@@future"),
-        &now(),
+        &ts,
     );
-    let (status, text) = push(&app, None, &body, &sig).await;
+    let (status, text) = push_at(&app, &ts, None, &body, &sig).await;
     assert_eq!(status, 400, "{text}");
     assert!(text.contains("CreateTime"), "{text}");
     assert!(!ticket_present(&app).await, "nothing stored");
@@ -259,15 +255,18 @@ async fn replayed_stale_and_far_future_pushes_change_nothing() {
     // A genuine ticket, two minutes old, is stored ...
     let created = at(-120);
     let xml = ticket_xml_at(&c.component_appid, &created, "ticket@@@real");
-    let (body, sig) = seal(&xml, &now());
-    assert_eq!(push(&app, None, &body, &sig).await.0, 200);
+    let ts = now();
+    let (body, sig) = seal(&xml, &ts);
+    assert_eq!(push_at(&app, &ts, None, &body, &sig).await.0, 200);
     let first = ticket_age(&app).await;
     assert_eq!(first["present"], true, "{first}");
     // ... and the same push repeated (same CreateTime, fresh signature)
-    // is acknowledged without making the ticket look younger.
+    // is acknowledged without making the ticket look younger. Deliberate:
+    // a second passes, so that it would.
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    let (body, sig) = seal(&xml, &now());
-    let (status, text) = push(&app, None, &body, &sig).await;
+    let ts = now();
+    let (body, sig) = seal(&xml, &ts);
+    let (status, text) = push_at(&app, &ts, None, &body, &sig).await;
     assert_eq!((status, text.as_str()), (200, "success"));
     let second = ticket_age(&app).await;
     assert!(

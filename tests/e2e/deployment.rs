@@ -8,7 +8,7 @@ use tenant_auth::Clock;
 use tpgate::Application;
 use wechat_sim::NewOrder;
 
-use crate::helpers::{TestApp, TestOptions};
+use crate::helpers::{TestApp, TestOptions, eventually};
 
 const GET_ORDER: &str = "/wxa/sec/order/get_order";
 
@@ -37,6 +37,7 @@ async fn shutdown_stops_accepting_and_finishes_in_flight_calls() {
         .inject_delay(GET_ORDER, Duration::from_millis(1500), 1);
     let url = base.join(&format!("v1/apps/{appid}{GET_ORDER}")).unwrap();
     let body = json!({ "transaction_id": order.transaction_id });
+    let calls = app.sim.call_count(GET_ORDER);
     let in_flight = tokio::spawn({
         let (url, key, body) = (url.clone(), key.clone(), body.clone());
         async move {
@@ -50,10 +51,18 @@ async fn shutdown_stops_accepting_and_finishes_in_flight_calls() {
             (resp.status().as_u16(), resp.json::<Value>().await.unwrap())
         }
     });
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let within = Duration::from_secs(5);
+    eventually(within, "the call reaches WeChat", async || {
+        app.sim.call_count(GET_ORDER) > calls
+    })
+    .await;
     let stopping = Instant::now();
     stop_tx.send(()).unwrap();
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    let addr = (base.host_str().unwrap().to_owned(), base.port().unwrap());
+    eventually(within, "the listener closes", async || {
+        tokio::net::TcpStream::connect(addr.clone()).await.is_err()
+    })
+    .await;
 
     // No new connections once draining…
     let refused = reqwest::Client::new()

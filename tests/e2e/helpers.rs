@@ -1,5 +1,5 @@
 //! `TestApp`: one tpgate + one simulator + a fresh database per test.
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use admin_api::{JwtConfig, Role};
 use sea_orm::{ConnectionTrait, Database};
@@ -9,6 +9,8 @@ use tenant_auth::{Clock, TenantAuth};
 use tpgate::{Application, Config};
 use url::Url;
 use wechat_sim::{SimConfig, Simulator};
+
+use crate::test_db::TestDb;
 
 pub const JWT_SECRET: &str = "test-jwt-secret-test-jwt-secret-0123456789";
 
@@ -118,61 +120,14 @@ async fn run_instance(
     )
 }
 
-enum TestDb {
-    // Held for its Drop, which removes the file.
-    #[allow(dead_code)]
-    Sqlite(tempfile_path::TempPath),
-    Postgres {
-        admin_url: String,
-        name: String,
-    },
-}
-
-/// A temp file path removed on drop (no extra crate needed for this).
-mod tempfile_path {
-    pub struct TempPath(pub std::path::PathBuf);
-    impl Drop for TempPath {
-        fn drop(&mut self) {
-            for suffix in ["", "-wal", "-shm"] {
-                let mut p = self.0.clone().into_os_string();
-                p.push(suffix);
-                let _ = std::fs::remove_file(p);
-            }
-        }
-    }
-}
-
-/// Replaces the database name in a Postgres URL.
-fn with_database(url: &str, name: &str) -> String {
-    let mut u = Url::parse(url).expect("TEST_DATABASE_URL is a URL");
-    u.set_path(&format!("/{name}"));
-    u.to_string()
-}
-
-async fn fresh_database() -> (String, TestDb) {
-    let id = uuid::Uuid::new_v4().simple().to_string();
-    match std::env::var("TEST_DATABASE_URL") {
-        Ok(admin_url) if !admin_url.is_empty() => {
-            let name = format!("tpgate_test_{id}");
-            let admin = Database::connect(admin_url.as_str())
-                .await
-                .expect("TEST_DATABASE_URL must be reachable");
-            admin
-                .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-                .await
-                .expect("create test database");
-            (
-                with_database(&admin_url, &name),
-                TestDb::Postgres { admin_url, name },
-            )
-        }
-        _ => {
-            let path = std::env::temp_dir().join(format!("tpgate-test-{id}.db"));
-            (
-                format!("sqlite://{}?mode=rwc", path.display()),
-                TestDb::Sqlite(tempfile_path::TempPath(path)),
-            )
-        }
+/// Polls `check` (every 20 ms) until it holds; panics, naming `what`, if
+/// it still does not after `within`. For waiting on something observable
+/// instead of sleeping for a guessed time.
+pub async fn eventually(within: Duration, what: &str, mut check: impl AsyncFnMut() -> bool) {
+    let deadline = Instant::now() + within;
+    while !check().await {
+        assert!(Instant::now() < deadline, "not within {within:?}: {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
@@ -211,12 +166,12 @@ impl TestApp {
             let _ = sim_stop_rx.await;
         }));
 
-        let (database_url, db) = fresh_database().await;
+        // The database comes once the options are known (below).
         let mut config = tpgate::sandbox::config_for_simulator(
             &sim_config,
             &base,
             &sim_url,
-            database_url,
+            String::new(),
             JWT_SECRET,
         );
         config.redis_url = std::env::var("TEST_REDIS_URL")
@@ -226,6 +181,10 @@ impl TestApp {
         config.redis_key_prefix = format!("tpgate-test-{}", uuid::Uuid::new_v4().simple());
         config.background_tasks = options.background_tasks;
         (options.config)(&mut config);
+        // Already migrated (from a template), unless the test is about
+        // tpgate not migrating it.
+        let (database_url, db) = TestDb::fresh(config.migrate_on_start).await;
+        config.database_url = database_url;
         config.validate_for_serve().unwrap();
 
         let clock = Clock::system();
@@ -309,8 +268,9 @@ impl TestApp {
     /// Makes the Postgres test database refuse connections and drops the
     /// open ones, as an outage would (no-op on SQLite).
     pub async fn cut_database(&self) {
-        if let TestDb::Postgres { admin_url, name } = &self.db {
-            let admin = Database::connect(admin_url.as_str()).await.unwrap();
+        if let Some(db) = self.db.postgres() {
+            let name = db.name();
+            let admin = Database::connect(db.admin_url()).await.unwrap();
             admin
                 .execute_unprepared(&format!(
                     "ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS false"
@@ -328,8 +288,9 @@ impl TestApp {
 
     /// Ends [`TestApp::cut_database`].
     pub async fn restore_database(&self) {
-        if let TestDb::Postgres { admin_url, name } = &self.db {
-            let admin = Database::connect(admin_url.as_str()).await.unwrap();
+        if let Some(db) = self.db.postgres() {
+            let name = db.name();
+            let admin = Database::connect(db.admin_url()).await.unwrap();
             admin
                 .execute_unprepared(&format!("ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS true"))
                 .await
@@ -337,19 +298,14 @@ impl TestApp {
         }
     }
 
-    /// Stops the servers and drops the Postgres test database.
+    /// Stops the servers and drops the Postgres test database. (A test that
+    /// panics before this still has its database dropped, by the guard.)
     pub async fn shutdown(mut self) {
         self.stop_instance().await;
         if let Some(sim_stop) = self.sim_stop.take() {
             let _ = sim_stop.send(());
         }
-        if let TestDb::Postgres { admin_url, name } = &self.db
-            && let Ok(admin) = Database::connect(admin_url.as_str()).await
-        {
-            let _ = admin
-                .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                .await;
-        }
+        self.db.drop_now().await;
     }
 
     // === admin API helpers ===

@@ -17,5 +17,6 @@ mod proxy;
 mod proxy_limits;
 mod receiver;
 mod sandbox;
+mod test_db;
 mod tokens;
 mod webhooks;

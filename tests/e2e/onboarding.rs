@@ -175,7 +175,8 @@ async fn the_redirect_and_the_push_apply_the_authorization_once_in_either_order(
         let (status, html) = app.follow_onboarding(&link).await;
         assert_eq!(status, 200, "{timing:?}: {html}");
         assert!(html.contains("wx0123456789abcdef"), "{timing:?}: {html}");
-        // Let a late push land.
+        // Deliberate: let a late push land (it must change nothing, so
+        // nothing observable marks it).
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
         assert_eq!(app.sim.call_count(QUERY_AUTH), 1, "{timing:?}");
         let list = app.authorizers(Some(&tenant)).await;

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use tokio::{io::copy_bidirectional, net::TcpListener, task::JoinSet};
 use wechat_sim::NewOrder;
 
-use crate::helpers::{TestApp, TestOptions};
+use crate::helpers::{TestApp, TestOptions, eventually};
 
 const TRACE: &str = "/cgi-bin/express/delivery/open_msg/trace_waybill";
 const QUERY: &str = "/cgi-bin/express/delivery/open_msg/query_trace";
@@ -208,6 +208,7 @@ async fn an_unreachable_redis_fails_open_to_local_counters() {
         .trim_end_matches('/')
         .to_owned();
     let (relayed, cut) = relay_to(target).await;
+    let relay = relayed.trim_start_matches("redis://").to_owned();
     let app = TestApp::start(TestOptions {
         redis: true,
         config: Box::new(move |c| c.redis_url = Some(relayed)),
@@ -229,7 +230,12 @@ async fn an_unreachable_redis_fails_open_to_local_counters() {
     // Redis goes away: calls still go through (fail-open), and the limit
     // still holds, counted by this replica alone from zero.
     cut.send(true).unwrap();
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    eventually(Duration::from_secs(5), "the relay is cut", async || {
+        tokio::net::TcpStream::connect(relay.as_str())
+            .await
+            .is_err()
+    })
+    .await;
     let mut statuses = Vec::new();
     for _ in 0..6 {
         statuses.push(

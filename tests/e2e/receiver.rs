@@ -109,7 +109,12 @@ impl Receiver {
         if let Some(stop) = self.stop.lock().unwrap().take() {
             let _ = stop.send(());
         }
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        let refused = async || {
+            let addr = ("127.0.0.1", self.port);
+            tokio::net::TcpStream::connect(addr).await.is_err()
+        };
+        let within = std::time::Duration::from_secs(5);
+        crate::helpers::eventually(within, "the receiver stops listening", refused).await;
     }
 
     pub async fn come_back(&self) {

@@ -131,6 +131,7 @@ async fn each_event_is_stored_once_and_delivered_signed() {
     }
     // authorization.authorized + the five events, each once.
     let got = receiver.wait_for(6, 15).await;
+    // Deliberate: time for a duplicate to arrive, if there were one.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let got_after = receiver.received();
     assert_eq!(
@@ -226,6 +227,7 @@ async fn a_receiver_that_is_down_gets_everything_once_back_even_across_a_restart
     // tpgate restarts while the receiver is away.
     app.stop_instance().await;
     let replica = app.spawn_replica().await;
+    // Deliberate: retries come and go while it is away.
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(receiver.received().len(), 1, "nothing while away");
     receiver.come_back().await;
@@ -392,6 +394,7 @@ async fn two_instances_deliver_each_event_once_per_endpoint() {
     // authorization + 15 to the first endpoint; the 15 settlements to the second.
     let got = receiver.wait_for(16, 20).await;
     let got_second = second.wait_for(15, 20).await;
+    // Deliberate: time for a duplicate to arrive, if there were one.
     tokio::time::sleep(Duration::from_millis(700)).await;
     for (name, r, want) in [("first", &receiver, 16), ("second", &second, 15)] {
         let all = r.received();
@@ -461,6 +464,7 @@ async fn an_endpoint_failing_again_and_again_is_disabled_then_resumes_when_re_en
     );
     // Nothing is attempted while disabled; the deliveries wait.
     let failed = receiver.failed();
+    // Deliberate: past the retry schedule (1 s), to show none is made.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(receiver.failed(), failed);
     let pending: Value = app

@@ -151,7 +151,15 @@ impl Store {
         migration::run(&self.db).await.map_err(StoreError::from)
     }
 
-    pub fn db(&self) -> &DatabaseConnection {
+    /// Whether every migration has been applied (readiness; `serve`
+    /// without `migrate_on_start`).
+    pub async fn schema_is_current(&self) -> bool {
+        migration::is_up_to_date(&self.db).await.unwrap_or(false)
+    }
+
+    /// The connection, for this crate's own queries only: the rest of
+    /// tpgate goes through `Store`'s methods, never the tables.
+    pub(crate) fn db(&self) -> &DatabaseConnection {
         &self.db
     }
 

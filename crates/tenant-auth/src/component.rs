@@ -124,6 +124,23 @@ impl TenantAuth {
                     ),
                     None => None,
                 };
+                // The browser's redirect is exchanging this visit's code
+                // right now: wait for it rather than exchange the code a
+                // second time (WeChat's codes are for one exchange).
+                if let Some(VisitClaim::AlreadyCompleted(visit)) = &claim {
+                    if visit.authorizer_appid.is_none() {
+                        // A released visit (the exchange failed) is for us to try.
+                        let _ = self.finished_visit(visit.clone()).await;
+                    }
+                    if self
+                        .store
+                        .event_by_dedupe_key(&auth_code_key(&authorization_code))
+                        .await?
+                        .is_some()
+                    {
+                        return Ok(PushOutcome::Duplicate);
+                    }
+                }
                 let tenant_id = match &claim {
                     Some(VisitClaim::Claimed { visit, .. }) => Some(visit.tenant_id.clone()),
                     // The browser's redirect is applying this visit: same tenant.

@@ -262,7 +262,7 @@ impl TenantAuth {
 
     /// A completed visit whose exchange is still running (claimed by
     /// WeChat's push a moment ago) gets up to a few seconds to finish.
-    async fn finished_visit(
+    pub(crate) async fn finished_visit(
         &self,
         mut visit: onboarding_visit::Model,
     ) -> Result<onboarding_visit::Model, AuthError> {

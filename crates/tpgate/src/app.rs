@@ -101,7 +101,7 @@ impl Application {
         }
         // Without migrate_on_start the schema may be behind: serve anyway,
         // and /readyz answers 503 until `tpgate migrate` has run.
-        let schema_current = migration::is_up_to_date(store.db()).await.unwrap_or(false);
+        let schema_current = store.schema_is_current().await;
         if !schema_current {
             tracing::warn!("the database schema is behind: not ready until `tpgate migrate` runs");
         }
