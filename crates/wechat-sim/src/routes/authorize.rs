@@ -8,7 +8,18 @@
 //! platform's authorization domain (授权发起页域名): a visit without a
 //! `Referer` on that host (a link opened from an email, a chat or the
 //! address bar) gets WeChat's 「授权入口页所在域名：空」 error. Both pages
-//! refuse a `redirect_uri` on another host.
+//! refuse a `redirect_uri` on another host. Sources: WeChat's "授权流程技术
+//! 说明" (OD 2.0 Authorization_Process_Technical_Description: the entry
+//! page, the callback and the registered 授权发起页域名 must share a
+//! domain) and its troubleshooting answer quoting the error text above;
+//! Tencent's own console (wxcloudrun-wxcomponent, `AuthPage`) opens the
+//! page from a page of its own rather than by a bare redirect. The mobile
+//! page is opened inside WeChat and no source says it checks the
+//! `Referer`, so only its `redirect_uri` is checked.
+//!
+//! The same code is also pushed as `authorized` (protocol.md §5: "the same
+//! code also arrives in the `authorized` push", OD 2.0), in no documented
+//! order relative to the redirect.
 use poem::{
     IntoResponse as _, Request, Response, handler,
     http::{StatusCode, header},
@@ -71,11 +82,12 @@ pub(super) async fn authorization_page(Data(sim): Data<&Simulator>, req: &Reques
                 return error_page(&domain_message(Some(&domain)));
             }
         }
+        // `biz_appid` pins the authorization to one account and wins over a
+        // conflicting `auth_type` (protocol.md §5: OD 2.0
+        // Authorization_Process_Technical_Description; WxJava
+        // `COMPONENT_LOGIN_PAGE_URL`). Nothing says WeChat refuses both, so
+        // neither does the simulator; tpgate sends only one (e2e onboarding).
         let biz_appid = query_param(req, "biz_appid").filter(|a| !a.is_empty());
-        if biz_appid.is_some() && query_param(req, "auth_type").is_some() {
-            // WeChat documents them as mutually exclusive.
-            return error_page("auth_type 与 biz_appid 互斥，只能传一个");
-        }
         let component_appid = query_param(req, "component_appid").unwrap_or_default();
         match state.authorize_page(&component_appid, &pre_auth_code, biz_appid.as_deref()) {
             Ok(approval) => (approval, pre_auth_code, target),

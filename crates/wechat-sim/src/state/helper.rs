@@ -23,6 +23,17 @@
 //! from `order/add`: once collected (1 h) it can no longer be cancelled
 //! (9300506); a cancelled waybill answers `order_status` 1 and its track
 //! ends with 400001 (order cancelled); cancelling twice is 9300524.
+//!
+//! # Sources
+//! The APIs, their fields and the sets 45 and 71: WeChat's pages
+//! `express/express-by-business/api_{addorder,cancelorder,getorder,
+//! batchgetorder,getpath,getallaccount,getalldelivery}` (getall* are GET).
+//! The errcodes 9300501, 9300503, 9300506, 9300522 and 9300524: the error
+//! table of the same family's legacy pages (`logistics.addOrder`,
+//! `logistics.cancelOrder`). 40199 for a waybill the helper does not know:
+//! WeChat staff answers on `getPath` in the developer community. Where the
+//! pages and the SDKs disagree (whether `shop`, contact names and cargo
+//! dimensions are required) no rule is made: WeChat decides.
 use std::collections::HashMap;
 
 use base64::{Engine as _, engine::general_purpose::STANDARD};
