@@ -189,3 +189,18 @@ impl TenantAuth {
 pub(crate) fn token_lifetime(expires_in: i64) -> chrono::Duration {
     chrono::Duration::seconds(expires_in.clamp(0, 86_400))
 }
+
+#[cfg(test)]
+mod tests {
+    /// WeChat's numbers are input: absurd ones must not panic a task.
+    #[test]
+    fn absurd_token_lifetimes_are_bounded() {
+        let now = chrono::Utc::now();
+        for absurd in [i64::MAX, i64::MIN, -1, 0] {
+            let _ = now + super::token_lifetime(absurd);
+        }
+        assert_eq!(super::token_lifetime(i64::MAX).num_seconds(), 86_400);
+        assert_eq!(super::token_lifetime(-5).num_seconds(), 0);
+        assert_eq!(super::token_lifetime(7200).num_seconds(), 7200);
+    }
+}
