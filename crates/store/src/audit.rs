@@ -1,9 +1,19 @@
 //! The audit log: every change made through the admin API — who, what,
-//! when. Entries are written after the change commits and never updated.
-use chrono::{DateTime, Utc};
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+//! when. An entry is written in the same transaction as the change it
+//! records ([`Store::audited`]), so a committed change always has its entry
+//! and a failed one has none. Entries are never updated.
+use std::{
+    future::Future,
+    sync::{Arc, atomic::AtomicBool},
+};
 
-use crate::{Store, StoreError, entity::audit_entry, new_id, now};
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, TransactionTrait,
+};
+
+use crate::{Store, StoreError, cache::HotCache, conn::Conn, entity::audit_entry, new_id, now};
 
 /// One change to record. `detail` must not contain secrets.
 #[derive(Debug, Clone)]
@@ -57,21 +67,73 @@ pub struct AuditFilter {
     pub since: Option<DateTime<Utc>>,
 }
 
+async fn insert_entry(
+    db: &impl ConnectionTrait,
+    entry: NewAuditEntry,
+) -> Result<String, StoreError> {
+    let id = new_id();
+    let row = audit_entry::ActiveModel {
+        id: Set(id.clone()),
+        occurred_at: Set(now()),
+        actor: Set(entry.actor),
+        actor_role: Set(entry.actor_role),
+        tenant_id: Set(entry.tenant_id),
+        action: Set(entry.action),
+        target_type: Set(entry.target_type),
+        target_id: Set(entry.target_id),
+        detail: Set(entry.detail.to_string()),
+    };
+    audit_entry::Entity::insert(row).exec(db).await?;
+    Ok(id)
+}
+
 impl Store {
-    pub async fn record_audit(&self, entry: NewAuditEntry) -> Result<AuditEntry, StoreError> {
-        let id = new_id();
-        let row = audit_entry::ActiveModel {
-            id: Set(id.clone()),
-            occurred_at: Set(now()),
-            actor: Set(entry.actor),
-            actor_role: Set(entry.actor_role),
-            tenant_id: Set(entry.tenant_id),
-            action: Set(entry.action),
-            target_type: Set(entry.target_type),
-            target_id: Set(entry.target_id),
-            detail: Set(entry.detail.to_string()),
+    /// Runs `change` on a store whose every query belongs to one
+    /// transaction, then writes the entries `entries` derives from its
+    /// result in that transaction, and commits. When `change` fails, nothing
+    /// it did and no entry is kept. Caches are dropped after the commit.
+    ///
+    /// `change` must use only the store it is given: another handle would
+    /// wait for a connection the transaction holds (SQLite has one).
+    /// Nothing in it may wait on anything outside the database (a WeChat
+    /// call, a lease): the transaction holds its locks meanwhile.
+    pub async fn audited<T, E, Fut>(
+        &self,
+        change: impl FnOnce(Store) -> Fut,
+        entries: impl FnOnce(&T) -> Vec<NewAuditEntry>,
+    ) -> Result<T, E>
+    where
+        Fut: Future<Output = Result<T, E>>,
+        E: From<StoreError>,
+    {
+        let txn = Arc::new(self.db().begin().await.map_err(StoreError::from)?);
+        let pending_forget = Arc::new(AtomicBool::new(false));
+        let scoped = Store {
+            db: Conn::Transaction(Arc::clone(&txn)),
+            forget_after_commit: Some(Arc::clone(&pending_forget)),
+            // Rows read inside the transaction are not cached for others:
+            // they may never commit.
+            cache: Arc::new(HotCache::new(self.cache.ttl)),
+            ..self.clone()
         };
-        audit_entry::Entity::insert(row).exec(self.db()).await?;
+        let value = change(scoped).await?;
+        for entry in entries(&value) {
+            insert_entry(&*txn, entry).await?;
+        }
+        let txn = Arc::try_unwrap(txn).map_err(|_| {
+            StoreError::Unavailable("an audited change kept its store after it ended".into())
+        })?;
+        txn.commit().await.map_err(StoreError::from)?;
+        if pending_forget.load(std::sync::atomic::Ordering::Relaxed) {
+            self.forget_cached_everywhere().await;
+        }
+        Ok(value)
+    }
+
+    /// Records one entry on its own, for a change that cannot share a
+    /// transaction with it (it happened at WeChat, under a lease).
+    pub async fn record_audit(&self, entry: NewAuditEntry) -> Result<AuditEntry, StoreError> {
+        let id = insert_entry(self.db(), entry).await?;
         audit_entry::Entity::find_by_id(id)
             .one(self.db())
             .await?
@@ -124,5 +186,90 @@ impl Store {
             .exec(self.db())
             .await?
             .rows_affected)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Sealer, tenants::TenantStatus};
+
+    async fn store() -> Store {
+        let store = Store::connect("sqlite::memory:", None, Sealer::for_testing())
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        store
+    }
+
+    fn entry(action: &str, target_id: &str) -> NewAuditEntry {
+        NewAuditEntry {
+            actor: "ops".into(),
+            actor_role: "platform_admin".into(),
+            tenant_id: Some(target_id.into()),
+            action: action.into(),
+            target_type: "tenant".into(),
+            target_id: target_id.into(),
+            detail: serde_json::json!({}),
+        }
+    }
+
+    async fn actions(store: &Store) -> Vec<String> {
+        let rows = store
+            .list_audit(&AuditFilter::default(), None, 100)
+            .await
+            .unwrap();
+        rows.into_iter().map(|e| e.action).collect()
+    }
+
+    #[tokio::test]
+    async fn a_change_and_its_entry_commit_together() {
+        let store = store().await;
+        let tenant = store
+            .audited(
+                |s| async move { s.create_tenant("acme").await },
+                |t: &crate::tenants::Tenant| vec![entry("tenant.create", &t.id)],
+            )
+            .await
+            .unwrap();
+        assert!(store.tenant(&tenant.id).await.unwrap().is_some());
+        assert_eq!(actions(&store).await, ["tenant.create"]);
+
+        // A method with its own transaction nests (a savepoint).
+        let id = tenant.id.clone();
+        store
+            .audited(
+                |s| async move { s.delete_tenant(&id, false).await },
+                |_| vec![entry("tenant.delete", &tenant.id)],
+            )
+            .await
+            .unwrap();
+        assert!(store.tenant(&tenant.id).await.unwrap().is_none());
+        assert_eq!(actions(&store).await, ["tenant.delete", "tenant.create"]);
+    }
+
+    #[tokio::test]
+    async fn a_failed_change_keeps_nothing_and_records_nothing() {
+        let store = store().await;
+        let tenant = store.create_tenant("acme").await.unwrap();
+        let id = tenant.id.clone();
+        let failed: Result<(), StoreError> = store
+            .audited(
+                |s| async move {
+                    s.set_tenant_status(&id, TenantStatus::Suspended).await?;
+                    Err(StoreError::Conflict("changed meanwhile".into()))
+                },
+                |_| vec![entry("tenant.suspend", "t")],
+            )
+            .await;
+        assert!(matches!(failed, Err(StoreError::Conflict(_))));
+        let after = store.tenant(&tenant.id).await.unwrap().unwrap();
+        assert_eq!(after.status, TenantStatus::Active, "rolled back");
+        assert!(actions(&store).await.is_empty());
+        // The single SQLite connection is free again.
+        store
+            .set_tenant_status(&tenant.id, TenantStatus::Suspended)
+            .await
+            .unwrap();
     }
 }

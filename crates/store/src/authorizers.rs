@@ -359,9 +359,13 @@ impl Store {
         Ok(entry)
     }
 
-    /// Forgets `appid`'s cached state after a write that changed it.
+    /// Forgets `appid`'s cached state after a write that changed it (inside
+    /// an audited change: everything, once it commits).
     fn forget_authorizer(&self, appid: &str) {
-        self.cache.forget_authorizer(appid);
+        match &self.forget_after_commit {
+            Some(pending) => pending.store(true, std::sync::atomic::Ordering::Relaxed),
+            None => self.cache.forget_authorizer(appid),
+        }
     }
 
     /// One page of authorizers by appid, after `after`, matching `filter`.

@@ -23,6 +23,7 @@ pub mod audit;
 pub mod authorizers;
 mod cache;
 pub mod component;
+mod conn;
 pub mod coord;
 pub mod deliveries;
 pub mod entity;
@@ -48,7 +49,14 @@ pub use secret::Secret;
 /// Database + optional Redis + the sealer. Cheap to clone.
 #[derive(Clone)]
 pub struct Store {
-    db: DatabaseConnection,
+    /// The pool, for migrations and readiness.
+    pool: DatabaseConnection,
+    /// What queries run on: the pool, or an audited change's transaction.
+    db: conn::Conn,
+    /// Inside an audited change: set when caches must be dropped, which
+    /// happens once the transaction commits (not before, or another replica
+    /// could cache the old rows again meanwhile).
+    forget_after_commit: Option<Arc<std::sync::atomic::AtomicBool>>,
     redis: Option<redis::aio::ConnectionManager>,
     /// For the invalidation subscription (a pub/sub connection of its own).
     redis_client: Option<redis::Client>,
@@ -137,7 +145,9 @@ impl Store {
             None => (None, None),
         };
         Ok(Self {
-            db,
+            db: conn::Conn::Pool(db.clone()),
+            pool: db,
+            forget_after_commit: None,
             redis,
             redis_client,
             redis_prefix: Arc::from("tpgate"),
@@ -148,18 +158,18 @@ impl Store {
     }
 
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        migration::run(&self.db).await.map_err(StoreError::from)
+        migration::run(&self.pool).await.map_err(StoreError::from)
     }
 
     /// Whether every migration has been applied (readiness; `serve`
     /// without `migrate_on_start`).
     pub async fn schema_is_current(&self) -> bool {
-        migration::is_up_to_date(&self.db).await.unwrap_or(false)
+        migration::is_up_to_date(&self.pool).await.unwrap_or(false)
     }
 
     /// The connection, for this crate's own queries only: the rest of
     /// tpgate goes through `Store`'s methods, never the tables.
-    pub(crate) fn db(&self) -> &DatabaseConnection {
+    pub(crate) fn db(&self) -> &conn::Conn {
         &self.db
     }
 
@@ -192,6 +202,10 @@ impl Store {
     /// logged, not returned: the change itself is committed, and other
     /// replicas still drop their entries when the TTL ends.
     pub async fn forget_cached_everywhere(&self) {
+        if let Some(pending) = &self.forget_after_commit {
+            pending.store(true, std::sync::atomic::Ordering::Relaxed);
+            return;
+        }
         self.forget_cached();
         let Some(redis) = &self.redis else { return };
         let mut conn = redis.clone();
@@ -274,12 +288,12 @@ impl Store {
 
     pub async fn readiness(&self) -> Readiness {
         let database = self
-            .db
+            .pool
             .execute_unprepared("SELECT 1")
             .await
             .map(|_| ())
             .map_err(|e| e.to_string());
-        let migrations_applied = migration::is_up_to_date(&self.db).await.unwrap_or(false);
+        let migrations_applied = migration::is_up_to_date(&self.pool).await.unwrap_or(false);
         let redis = match &self.redis {
             Some(manager) => {
                 let mut conn = manager.clone();
