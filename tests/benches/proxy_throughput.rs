@@ -10,15 +10,11 @@
 //! HTTP on loopback. The proxied path is the full gate: API key → tenant
 //! (cached), authorizer (cached), permission set, seed rules, limiter (one
 //! Redis script), token (cached), WeChat call, answer check.
-#[path = "support.rs"]
-mod support;
-
 use std::time::{Duration, Instant};
 
-use store::{Secret, authorizers::Authorization};
 use tenant_auth::Clock;
 use tokio::task::JoinSet;
-use tpgate::Application;
+use tpgate_tests::{Harness, TestDb};
 use url::Url;
 use wechat_sim::NewOrder;
 
@@ -114,48 +110,32 @@ async fn main() -> anyhow::Result<()> {
     let seconds: u64 = env_or("BENCH_SECONDS", 10);
     let concurrency: usize = env_or("BENCH_CONCURRENCY", 32);
 
-    let support::Stack {
-        sim,
-        sim_config,
-        sim_url,
-        gateway_url,
-        gateway_listener,
-    } = support::start_simulator().await?;
-
-    let (mut config, backend) = support::config(&sim_config, &gateway_url, &sim_url).await?;
+    let mut stack = tpgate_tests::start_simulator(|_| {}).await?;
+    let mut config = stack.gateway_config(Harness::Bench);
     config.background_tasks = false;
+    // Dropped on every way out, `?` included.
+    let mut db = TestDb::for_config(Harness::Bench, &mut config).await;
+    let backend = db.backend();
     let redis = config.redis_url.is_some();
-    let app = Application::build(&config, Some(gateway_listener), Clock::system()).await?;
-    let auth = app.state().auth.clone();
-    tokio::spawn(app.run_until_stopped(std::future::pending()));
+    let mut gateway = stack.start_gateway(&config, Clock::system()).await?;
+    let auth = gateway.auth.clone();
+    let sim = &stack.sim;
     sim.push_ticket().await?;
 
     // One tenant, one key, one authorized Mini Program, one paid order.
     let store = auth.store().clone();
-    let tenant = store.create_tenant("bench").await?;
+    let (tenant_id, appid) = stack.authorized_tenant(&store).await?;
     let (_, key) = store
-        .create_api_key(&tenant.id, &store::api_keys::NewApiKey::named("bench"))
-        .await?;
-    let appid = sim_config.default_authorizer_appid.clone();
-    let refresh = sim.authorize_with_refresh_token(&appid, vec![18, 45, 142]);
-    store
-        .store_authorization(
-            Some(&tenant.id),
-            &Authorization {
-                appid: appid.clone(),
-                refresh_token: Secret::new(refresh),
-                access_token: None,
-                funcscopes: [18, 45, 142].into_iter().collect(),
-            },
-            None,
-        )
+        .create_api_key(&tenant_id, &store::api_keys::NewApiKey::named("bench"))
         .await?;
     let order = sim.create_paid_order(NewOrder::default());
     let body = serde_json::json!({ "transaction_id": order.transaction_id });
     let token = auth.authorizer_access_token(&appid).await?.token;
 
-    let proxied = gateway_url.join(&format!("v1/apps/{appid}/wxa/sec/order/get_order"))?;
-    let mut direct = sim_url.join("wxa/sec/order/get_order")?;
+    let proxied = stack
+        .gateway_url
+        .join(&format!("v1/apps/{appid}/wxa/sec/order/get_order"))?;
+    let mut direct = stack.sim_url.join("wxa/sec/order/get_order")?;
     direct
         .query_pairs_mut()
         .append_pair("access_token", token.expose());
@@ -189,5 +169,7 @@ async fn main() -> anyhow::Result<()> {
     )
     .await;
     p.report("proxied");
+    gateway.stop().await;
+    db.drop_now().await;
     Ok(())
 }

@@ -20,15 +20,12 @@
 //! resident memory at each stage (the simulator's 100 000 accounts live in
 //! the same process; "tpgate's share" is measured after the simulator was
 //! seeded).
-#[path = "support.rs"]
-mod support;
-
 use std::time::Instant;
 
 use chrono::Duration as ChronoDuration;
 use store::{Secret, authorizers::Authorization};
 use tenant_auth::Clock;
-use tpgate::Application;
+use tpgate_tests::{Harness, TestDb};
 
 const AUTHORIZER_TOKEN: &str = "/cgi-bin/component/api_authorizer_token";
 const TICK_SECS: i64 = 30;
@@ -57,20 +54,16 @@ async fn main() -> anyhow::Result<()> {
     let scenario = std::env::var("BENCH_SCENARIO").unwrap_or_else(|_| "together".into());
     let (rss_start, _) = memory_mib();
 
-    let support::Stack {
-        sim,
-        sim_config,
-        sim_url,
-        gateway_url,
-        gateway_listener,
-    } = support::start_simulator().await?;
-
-    let (mut config, backend) = support::config(&sim_config, &gateway_url, &sim_url).await?;
+    let mut stack = tpgate_tests::start_simulator(|_| {}).await?;
+    let mut config = stack.gateway_config(Harness::Bench);
     config.background_tasks = false;
+    // Dropped on every way out, `?` included.
+    let mut db = TestDb::for_config(Harness::Bench, &mut config).await;
+    let backend = db.backend();
     let clock = Clock::system();
-    let app = Application::build(&config, Some(gateway_listener), clock.clone()).await?;
-    let auth = app.state().auth.clone();
-    tokio::spawn(app.run_until_stopped(std::future::pending()));
+    let mut gateway = stack.start_gateway(&config, clock.clone()).await?;
+    let auth = gateway.auth.clone();
+    let sim = &stack.sim;
     sim.push_ticket().await?;
     let (rss_ready, _) = memory_mib();
 
@@ -176,5 +169,7 @@ async fn main() -> anyhow::Result<()> {
         .map(|c| c.iter().sum::<u64>().to_string())
         .collect();
     println!("  calls per 10 simulated minutes: {}", histogram.join(" "));
+    gateway.stop().await;
+    db.drop_now().await;
     Ok(())
 }

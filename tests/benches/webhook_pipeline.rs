@@ -28,9 +28,6 @@
 //! Everything (gateway, simulator, clients, receiver) shares this process
 //! and its cores, over real HTTP on loopback. Warm-up pushes (another event
 //! type, sent before the endpoint exists, so never delivered) come first.
-#[path = "support.rs"]
-mod support;
-
 use std::{
     collections::{HashMap, HashSet},
     sync::{
@@ -46,10 +43,11 @@ use poem::{
     web::Data,
 };
 use serde_json::{Value, json};
-use store::{Secret, Store, authorizers::Authorization, events::EventFilter};
+use store::{Store, events::EventFilter};
 use tenant_auth::Clock;
 use tokio::task::JoinSet;
-use tpgate::{Application, config::Config};
+use tpgate::config::Config;
+use tpgate_tests::{Harness, Instance, TestDb};
 use url::Url;
 use wechat_sim::{AppEvent, AppPushMessage, NewOrder, Simulator};
 
@@ -118,22 +116,19 @@ struct Gateway {
     backend: &'static str,
     redis: bool,
     webhook_timeout_secs: u64,
-    stop: tokio::sync::oneshot::Sender<()>,
-    serving: tokio::task::JoinHandle<std::io::Result<()>>,
+    instance: Instance,
+    db: TestDb,
+    /// The simulator serves while this is held.
+    _sim_stop: tokio::sync::oneshot::Sender<()>,
 }
 
 impl Gateway {
     async fn start(configure: impl FnOnce(&mut Config)) -> anyhow::Result<Self> {
-        let support::Stack {
-            sim,
-            sim_config,
-            sim_url,
-            gateway_url,
-            gateway_listener,
-        } = support::start_simulator().await?;
-        let (mut config, backend) = support::config(&sim_config, &gateway_url, &sim_url).await?;
+        let mut stack = tpgate_tests::start_simulator(|_| {}).await?;
+        let mut config = stack.gateway_config(Harness::Bench);
         config.shutdown_drain_secs = 1;
         configure(&mut config);
+        let db = TestDb::for_config(Harness::Bench, &mut config).await;
         let admin_token = JwtConfig {
             issuer: config.admin.jwt_issuer.clone(),
             audience: config.admin.jwt_audience.clone(),
@@ -146,43 +141,24 @@ impl Gateway {
             None,
             chrono::Duration::hours(1),
         )?;
-        let app = Application::build(&config, Some(gateway_listener), Clock::system()).await?;
-        let store = app.state().auth.store().clone();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let serving = tokio::spawn(app.run_until_stopped(async {
-            let _ = stopped.await;
-        }));
-        sim.push_ticket().await?;
+        let instance = stack.start_gateway(&config, Clock::system()).await?;
+        let store = instance.auth.store().clone();
+        stack.sim.push_ticket().await?;
 
-        // The tenant and its Mini Program, written directly (as in
-        // proxy_throughput): onboarding is not what is measured.
-        let tenant = store.create_tenant("bench").await?;
-        let appid = sim_config.default_authorizer_appid.clone();
-        let refresh = sim.authorize_with_refresh_token(&appid, vec![18, 45, 142]);
-        store
-            .store_authorization(
-                Some(&tenant.id),
-                &Authorization {
-                    appid: appid.clone(),
-                    refresh_token: Secret::new(refresh),
-                    access_token: None,
-                    funcscopes: [18, 45, 142].into_iter().collect(),
-                },
-                None,
-            )
-            .await?;
+        let (tenant_id, appid) = stack.authorized_tenant(&store).await?;
         Ok(Self {
-            sim,
+            sim: stack.sim,
             appid,
-            tenant_id: tenant.id,
+            tenant_id,
             store,
-            base: gateway_url,
+            base: stack.gateway_url,
             admin_token,
-            backend,
+            backend: db.backend(),
             redis: config.redis_url.is_some(),
             webhook_timeout_secs: config.webhooks.timeout_secs,
-            stop,
-            serving,
+            instance,
+            db,
+            _sim_stop: stack.sim_stop,
         })
     }
 
@@ -273,9 +249,10 @@ impl Gateway {
             .collect())
     }
 
-    async fn stop(self) {
-        let _ = self.stop.send(());
-        let _ = tokio::time::timeout(Duration::from_secs(10), self.serving).await;
+    /// Stops the gateway, then drops its database.
+    async fn stop(mut self) {
+        self.instance.stop().await;
+        self.db.drop_now().await;
     }
 }
 

@@ -6,13 +6,12 @@ use sea_orm::{ConnectionTrait, Database};
 use serde_json::{Value, json};
 use store::Secret;
 use tenant_auth::{Clock, TenantAuth};
-use tpgate::{Application, Config};
+use tpgate::Config;
+use tpgate_tests::{Harness, Instance, TestDb};
 use url::Url;
 use wechat_sim::{SimConfig, Simulator};
 
-use crate::test_db::TestDb;
-
-pub const JWT_SECRET: &str = "test-jwt-secret-test-jwt-secret-0123456789";
+pub use tpgate_tests::JWT_SECRET;
 
 pub struct TestApp {
     pub base: Url,
@@ -31,7 +30,7 @@ pub struct TestApp {
     /// The configuration the instance runs with (replicas reuse it).
     pub config: Config,
     db: TestDb,
-    instance: Running,
+    instance: Instance,
     sim_stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -64,60 +63,13 @@ pub struct Replica {
     pub base: Url,
     pub ops: Url,
     pub auth: TenantAuth,
-    instance: Running,
+    instance: Instance,
 }
 
 impl Replica {
     pub async fn shutdown(mut self) {
         self.instance.stop().await;
     }
-}
-
-/// A running instance's server task and its stop signal.
-struct Running {
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    server: Option<tokio::task::JoinHandle<()>>,
-}
-
-impl Running {
-    /// Stops it and waits (up to 30 s) for the graceful shutdown.
-    async fn stop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(server) = self.server.take() {
-            let _ = tokio::time::timeout(Duration::from_secs(30), server).await;
-        }
-    }
-}
-
-/// Builds and runs an instance; returns its auth service and handle.
-async fn run_instance(
-    config: &Config,
-    listener: std::net::TcpListener,
-    clock: Clock,
-) -> (TenantAuth, Url, Running) {
-    let app = Application::build(config, Some(listener), clock)
-        .await
-        .expect("tpgate builds");
-    let auth = app.state().auth.clone();
-    let ops = Url::parse(&format!("http://127.0.0.1:{}/", app.ops_port())).unwrap();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(async move {
-        let _ = app
-            .run_until_stopped(async {
-                let _ = stop_rx.await;
-            })
-            .await;
-    });
-    (
-        auth,
-        ops,
-        Running {
-            stop: Some(stop_tx),
-            server: Some(server),
-        },
-    )
 }
 
 /// Polls `check` (every 20 ms) until it holds; panics, naming `what`, if
@@ -145,59 +97,34 @@ impl TestApp {
     }
 
     pub async fn start(options: TestOptions) -> Self {
-        let customise = options.sim;
-        let gateway_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let sim_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let base = Url::parse(&format!(
-            "http://{}/",
-            gateway_listener.local_addr().unwrap()
-        ))
-        .unwrap();
-        let sim_url =
-            Url::parse(&format!("http://{}/", sim_listener.local_addr().unwrap())).unwrap();
-
-        let mut sim_config = tpgate::sandbox::sim_config_for(&base);
-        customise(&mut sim_config);
-        let sim = Simulator::new(sim_config.clone());
-        sim_listener.set_nonblocking(true).unwrap();
-        let sim_listener = tokio::net::TcpListener::from_std(sim_listener).unwrap();
-        let (sim_stop_tx, sim_stop_rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(wechat_sim::serve(sim_listener, sim.clone(), async {
-            let _ = sim_stop_rx.await;
-        }));
-
-        // The database comes once the options are known (below).
-        let mut config = tpgate::sandbox::config_for_simulator(
-            &sim_config,
-            &base,
-            &sim_url,
-            String::new(),
-            JWT_SECRET,
-        );
-        config.redis_url = std::env::var("TEST_REDIS_URL")
-            .ok()
-            .filter(|u| !u.is_empty() && options.redis);
-        // Tests share one Redis: keep their leases apart.
-        config.redis_key_prefix = format!("tpgate-test-{}", uuid::Uuid::new_v4().simple());
+        let mut stack = tpgate_tests::start_simulator(options.sim)
+            .await
+            .expect("the simulator starts");
+        let mut config = stack.gateway_config(Harness::Tests);
+        if !options.redis {
+            config.redis_url = None;
+        }
         config.background_tasks = options.background_tasks;
         (options.config)(&mut config);
         // Already migrated (from a template), unless the test is about
         // tpgate not migrating it.
-        let (database_url, db) = TestDb::fresh(config.migrate_on_start).await;
-        config.database_url = database_url;
+        let db = TestDb::for_config(Harness::Tests, &mut config).await;
         config.validate_for_serve().unwrap();
 
         let clock = Clock::system();
-        let (auth, ops, instance) = run_instance(&config, gateway_listener, clock.clone()).await;
+        let instance = stack
+            .start_gateway(&config, clock.clone())
+            .await
+            .expect("tpgate builds");
 
         let admin_token = jwt()
             .mint("e2e", Role::PlatformAdmin, None, chrono::Duration::hours(1))
             .unwrap();
         Self {
-            base,
-            ops,
-            sim,
-            sim_config,
+            base: stack.gateway_url,
+            ops: instance.ops.clone(),
+            sim: stack.sim,
+            sim_config: stack.sim_config,
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 // Merchant pages answer in the browser's language.
@@ -210,11 +137,11 @@ impl TestApp {
                 .unwrap(),
             admin_token,
             clock,
-            auth,
+            auth: instance.auth.clone(),
             config,
             db,
             instance,
-            sim_stop: Some(sim_stop_tx),
+            sim_stop: Some(stack.sim_stop),
         }
     }
 
@@ -232,11 +159,13 @@ impl TestApp {
         let mut config = self.config.clone();
         config.public_base_url = base.clone();
         change(&mut config);
-        let (auth, ops, instance) = run_instance(&config, listener, self.clock.clone()).await;
+        let instance = Instance::start(&config, listener, self.clock.clone())
+            .await
+            .expect("tpgate builds");
         Replica {
             base,
-            ops,
-            auth,
+            ops: instance.ops.clone(),
+            auth: instance.auth.clone(),
             instance,
         }
     }

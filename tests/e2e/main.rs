@@ -17,6 +17,5 @@ mod proxy;
 mod proxy_limits;
 mod receiver;
 mod sandbox;
-mod test_db;
 mod tokens;
 mod webhooks;

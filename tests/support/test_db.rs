@@ -1,8 +1,9 @@
-//! Each test's database: a copy of a migrated template, removed when its
-//! guard is dropped — also when the test panics and never reaches
-//! `TestApp::shutdown`.
+//! Each test's (or bench run's) database: a copy of a migrated template,
+//! removed when its guard is dropped — also when the test panics and never
+//! reaches `TestApp::shutdown`, or a bench returns an error.
 //!
-//! Postgres (`TEST_DATABASE_URL`): the schema is migrated once into
+//! Postgres (`TEST_DATABASE_URL`, or `BENCH_DATABASE_URL` for the benches:
+//! [`Harness::database_var`]): the schema is migrated once into
 //! `tpgate_template_<hash>`, named after the migrations (their names and
 //! sources), so a new or edited migration gets a new template and an
 //! unchanged schema reuses the existing one across runs. Test processes
@@ -23,7 +24,10 @@ use migration::MigratorTrait;
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, Statement};
 use sha2::{Digest, Sha256};
 use tokio::sync::OnceCell;
+use tpgate::Config;
 use url::Url;
+
+use crate::Harness;
 
 pub enum TestDb {
     // Held for its Drop, which removes the file.
@@ -33,18 +37,20 @@ pub enum TestDb {
 }
 
 impl TestDb {
-    /// A fresh database, `migrated` or empty: Postgres when
-    /// `TEST_DATABASE_URL` is set, else a temporary SQLite file. Returns its
-    /// URL and its guard.
-    pub async fn fresh(migrated: bool) -> (String, TestDb) {
+    /// A fresh database, `migrated` or empty: Postgres when the harness's
+    /// variable is set, else a temporary SQLite file. Returns its URL and
+    /// its guard.
+    pub async fn fresh(harness: Harness, migrated: bool) -> (String, TestDb) {
         let id = uuid::Uuid::new_v4().simple().to_string();
-        match std::env::var("TEST_DATABASE_URL") {
+        let kind = harness.name();
+        match std::env::var(harness.database_var()) {
             Ok(admin_url) if !admin_url.is_empty() => {
-                let db = PgDatabase::create(admin_url, &id, migrated).await;
+                let name = format!("tpgate_{kind}_{id}");
+                let db = PgDatabase::create(harness, admin_url, name, migrated).await;
                 (db.url(), TestDb::Postgres(db))
             }
             _ => {
-                let path = TempPath(std::env::temp_dir().join(format!("tpgate-test-{id}.db")));
+                let path = TempPath(std::env::temp_dir().join(format!("tpgate-{kind}-{id}.db")));
                 if migrated {
                     let template = SQLITE_TEMPLATE
                         .get_or_try_init(sqlite_template)
@@ -57,6 +63,22 @@ impl TestDb {
                     TestDb::Sqlite(path),
                 )
             }
+        }
+    }
+
+    /// A fresh database set as `config`'s: already migrated (from the
+    /// template) unless tpgate is to migrate it at start.
+    pub async fn for_config(harness: Harness, config: &mut Config) -> TestDb {
+        let (url, db) = Self::fresh(harness, config.migrate_on_start).await;
+        config.database_url = url;
+        db
+    }
+
+    /// "Postgres" or "SQLite", for reports.
+    pub fn backend(&self) -> &'static str {
+        match self {
+            TestDb::Postgres(_) => "Postgres",
+            TestDb::Sqlite(_) => "SQLite",
         }
     }
 
@@ -103,7 +125,7 @@ fn schema_hash() -> String {
 
 /// Replaces the database name in a Postgres URL.
 fn with_database(url: &str, name: &str) -> String {
-    let mut u = Url::parse(url).expect("TEST_DATABASE_URL is a URL");
+    let mut u = Url::parse(url).expect("the database URL is a URL");
     u.set_path(&format!("/{name}"));
     u.to_string()
 }
@@ -205,20 +227,22 @@ pub struct PgDatabase {
 }
 
 impl PgDatabase {
-    async fn create(admin_url: String, id: &str, migrated: bool) -> Self {
-        let name = format!("tpgate_test_{id}");
+    async fn create(harness: Harness, admin_url: String, name: String, migrated: bool) -> Self {
+        let var = harness.database_var();
         let create = if migrated {
             let template = PG_TEMPLATE
                 .get_or_try_init(|| pg_template(&admin_url))
                 .await
-                .expect("TEST_DATABASE_URL must be reachable, and the template migrate");
+                .unwrap_or_else(|e| {
+                    panic!("{var} must be reachable, and the template migrate: {e}")
+                });
             format!("CREATE DATABASE \"{name}\" TEMPLATE \"{template}\"")
         } else {
             format!("CREATE DATABASE \"{name}\"")
         };
         let admin = connect_one(&admin_url)
             .await
-            .expect("TEST_DATABASE_URL must be reachable");
+            .unwrap_or_else(|e| panic!("{var} must be reachable: {e}"));
         admin
             .execute_unprepared(&create)
             .await
