@@ -12,7 +12,7 @@
 use poem::Request;
 use poem_openapi::{SecurityScheme, auth::Bearer};
 use problem::Problem;
-use store::api_keys::{KEY_PREFIX, KeyScope, KeyScopes};
+use store::api_keys::{Creator, KEY_PREFIX, KeyScope, KeyScopes};
 
 use crate::{AdminState, jwt::Role};
 
@@ -50,9 +50,20 @@ impl Caller {
 
     /// When the key making this call expires (None: a JWT, or a key that
     /// does not expire).
-    pub fn key_expires_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
-        match self.credential {
-            Credential::ApiKey { expires_at, .. } => expires_at,
+    /// What bounds the keys this caller creates: its own, when it is a key.
+    pub fn key_creator(&self) -> Option<Creator<'_>> {
+        match &self.credential {
+            Credential::ApiKey {
+                id,
+                scopes,
+                allowed_appids,
+                expires_at,
+            } => Some(Creator {
+                id,
+                scopes,
+                allowed_appids: allowed_appids.as_deref(),
+                expires_at: *expires_at,
+            }),
             Credential::Jwt => None,
         }
     }
@@ -391,12 +402,14 @@ mod tests {
         assert_eq!(platform_admin().role_name(), "platform_admin");
         assert_eq!(platform_viewer().role_name(), "platform_viewer");
         assert_eq!(tenant_admin().role_name(), "tenant_admin");
-        assert_eq!(tenant_admin().key_expires_at(), None);
+        assert!(tenant_admin().key_creator().is_none());
         let at = chrono::Utc::now();
         let mut key = writing_key();
         if let Credential::ApiKey { expires_at, .. } = &mut key.credential {
             *expires_at = Some(at);
         }
-        assert_eq!(key.key_expires_at(), Some(at));
+        let creator = key.key_creator().unwrap();
+        assert_eq!(creator.expires_at, Some(at));
+        assert!(creator.scopes.contains(KeyScope::AdminWrite));
     }
 }

@@ -194,6 +194,88 @@ impl NewApiKey {
     }
 }
 
+/// The key creating a key, when a key does (not a person): what it has
+/// bounds what it can give.
+#[derive(Debug, Clone, Copy)]
+pub struct Creator<'a> {
+    pub id: &'a str,
+    pub scopes: &'a KeyScopes,
+    pub allowed_appids: Option<&'a [String]>,
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// What a new key asks for.
+#[derive(Debug, Clone, Default)]
+pub struct KeyRequest {
+    /// `None`: [`KeyScopes::proxy`].
+    pub scopes: Option<KeyScopes>,
+    /// `None`: every appid of the tenant (or of the creator, if restricted).
+    pub allowed_appids: Option<Vec<String>>,
+    /// `None`: never (or when the creator expires).
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// Why a key may not create the key asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum MintError {
+    #[error("a key cannot create a key with scopes it does not have itself")]
+    ScopesBeyondCreator,
+    #[error(
+        "a key restricted to some Mini Programs can only create keys restricted to some of them"
+    )]
+    AppidsBeyondCreator,
+}
+
+impl MintError {
+    /// The request field at fault.
+    pub fn field(self) -> &'static str {
+        match self {
+            MintError::ScopesBeyondCreator => "scopes",
+            MintError::AppidsBeyondCreator => "allowed_appids",
+        }
+    }
+}
+
+/// The key `request` gets: defaults filled in, appids sorted and deduplicated,
+/// and no more than its `creator` has, so a key cannot escalate (scopes,
+/// appids) or outlive itself through the keys it makes.
+pub fn mint(
+    name: String,
+    request: KeyRequest,
+    creator: Option<Creator<'_>>,
+) -> Result<NewApiKey, MintError> {
+    let scopes = request.scopes.unwrap_or_else(KeyScopes::proxy);
+    let mut allowed_appids = request.allowed_appids.map(|mut list| {
+        list.sort_unstable();
+        list.dedup();
+        list
+    });
+    let mut expires_at = request.expires_at;
+    if let Some(creator) = creator {
+        if !scopes.is_subset(creator.scopes) {
+            return Err(MintError::ScopesBeyondCreator);
+        }
+        if let Some(own) = creator.allowed_appids {
+            match &allowed_appids {
+                None => allowed_appids = Some(own.to_vec()),
+                Some(list) if list.iter().all(|a| own.contains(a)) => {}
+                Some(_) => return Err(MintError::AppidsBeyondCreator),
+            }
+        }
+        expires_at = match (expires_at, creator.expires_at) {
+            (Some(r), Some(c)) => Some(Ord::min(r, c)),
+            (r, c) => r.or(c),
+        };
+    }
+    Ok(NewApiKey {
+        name,
+        expires_at,
+        scopes,
+        allowed_appids,
+        created_by_key_id: creator.map(|c| c.id.to_owned()),
+    })
+}
+
 impl Store {
     /// Creates a key for `tenant_id`; returns the row and the key itself (shown once).
     pub async fn create_api_key(
@@ -417,5 +499,86 @@ mod tests {
         ));
         // The pre-scope vocabulary is migrated, never read.
         assert!(KeyScopes::parse("read,write").is_err());
+    }
+
+    fn request(scopes: &[KeyScope], appids: Option<&[&str]>) -> KeyRequest {
+        KeyRequest {
+            scopes: (!scopes.is_empty()).then(|| scopes.iter().copied().collect()),
+            allowed_appids: appids.map(|l| l.iter().map(|a| a.to_string()).collect()),
+            expires_at: None,
+        }
+    }
+
+    #[test]
+    fn a_person_gets_what_is_asked_with_defaults_and_tidy_appids() {
+        let key = mint("k".into(), request(&[], Some(&["wx2", "wx1", "wx2"])), None).unwrap();
+        assert_eq!(key.scopes, KeyScopes::proxy());
+        assert_eq!(key.allowed_appids, Some(vec!["wx1".into(), "wx2".into()]));
+        assert_eq!((key.expires_at, key.created_by_key_id), (None, None));
+        let all = mint("k".into(), request(&KeyScope::ALL, None), None).unwrap();
+        assert_eq!(all.scopes, KeyScopes::from_iter(KeyScope::ALL));
+    }
+
+    #[test]
+    fn a_key_gives_no_more_than_it_has() {
+        let own_scopes = KeyScopes::from_iter([KeyScope::ProxyRead, KeyScope::AdminWrite]);
+        let own_appids = ["wx1".to_owned(), "wx2".to_owned()];
+        let creator = Creator {
+            id: "key_1",
+            scopes: &own_scopes,
+            allowed_appids: Some(&own_appids),
+            expires_at: None,
+        };
+        let read = [KeyScope::ProxyRead];
+        let key = mint("k".into(), request(&read, None), Some(creator)).unwrap();
+        assert_eq!(key.created_by_key_id.as_deref(), Some("key_1"));
+        // Unrestricted asked, restricted given: the creator's own appids.
+        assert_eq!(key.allowed_appids.as_deref(), Some(&own_appids[..]));
+        let some = mint("k".into(), request(&read, Some(&["wx2"])), Some(creator)).unwrap();
+        assert_eq!(some.allowed_appids, Some(vec!["wx2".into()]));
+        let err = mint("k".into(), request(&read, Some(&["wx3"])), Some(creator)).unwrap_err();
+        assert_eq!(err, MintError::AppidsBeyondCreator);
+        assert_eq!(err.field(), "allowed_appids");
+        // The default (proxy read and write) is more than this creator has.
+        let err = mint("k".into(), request(&[], None), Some(creator)).unwrap_err();
+        assert_eq!(err, MintError::ScopesBeyondCreator);
+        assert_eq!(err.field(), "scopes");
+        // An unrestricted creator passes its appid restriction on to no one.
+        let free = Creator {
+            allowed_appids: None,
+            ..creator
+        };
+        let key = mint("k".into(), request(&read, None), Some(free)).unwrap();
+        assert_eq!(key.allowed_appids, None);
+    }
+
+    #[test]
+    fn keys_do_not_outlive_the_key_that_made_them() {
+        let now = chrono::Utc::now();
+        let (soon, later) = (
+            now + chrono::Duration::hours(1),
+            now + chrono::Duration::days(30),
+        );
+        let scopes = KeyScopes::proxy();
+        let creator = |expires_at| Creator {
+            id: "key_1",
+            scopes: &scopes,
+            allowed_appids: None,
+            expires_at,
+        };
+        let expiry = |asked, by: Option<Creator<'_>>| {
+            let request = KeyRequest {
+                expires_at: asked,
+                ..KeyRequest::default()
+            };
+            mint("k".into(), request, by).unwrap().expires_at
+        };
+        assert_eq!(expiry(None, None), None);
+        assert_eq!(expiry(Some(later), None), Some(later));
+        assert_eq!(expiry(None, Some(creator(None))), None);
+        assert_eq!(expiry(Some(later), Some(creator(None))), Some(later));
+        assert_eq!(expiry(None, Some(creator(Some(soon)))), Some(soon));
+        assert_eq!(expiry(Some(later), Some(creator(Some(soon)))), Some(soon));
+        assert_eq!(expiry(Some(soon), Some(creator(Some(later)))), Some(soon));
     }
 }

@@ -249,6 +249,28 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_change_whose_entry_cannot_be_written_does_not_happen() {
+        let store = store().await;
+        store
+            .db()
+            .execute_unprepared("DROP TABLE audit_log")
+            .await
+            .unwrap();
+        let made: Result<crate::tenants::Tenant, StoreError> = store
+            .audited(
+                |s| async move { s.create_tenant("acme").await },
+                |t: &crate::tenants::Tenant| vec![entry("tenant.create", &t.id)],
+            )
+            .await;
+        assert!(made.is_err());
+        let tenants = store
+            .list_tenants_page(&Default::default(), None, 10)
+            .await
+            .unwrap();
+        assert!(tenants.is_empty(), "the tenant was rolled back");
+    }
+
+    #[tokio::test]
     async fn a_failed_change_keeps_nothing_and_records_nothing() {
         let store = store().await;
         let tenant = store.create_tenant("acme").await.unwrap();

@@ -79,6 +79,38 @@ pub struct Authorization {
     pub funcscopes: BTreeSet<i64>,
 }
 
+/// An authorizer moved between tenants, and where it was.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MovedAuthorizer {
+    pub from_tenant: Option<String>,
+    pub authorizer: AuthorizerInfo,
+}
+
+impl MovedAuthorizer {
+    /// What each tenant concerned may learn of the move, as (tenant, detail):
+    /// each side sees the move, never which tenant is on the other side
+    /// (the platform sees both). One view when nothing actually moved.
+    pub fn views(&self) -> Vec<(Option<String>, serde_json::Value)> {
+        let to = self.authorizer.tenant_id.clone();
+        if self.from_tenant == to {
+            return vec![(to, serde_json::json!({ "moved": "to the same tenant" }))];
+        }
+        vec![
+            (
+                to,
+                serde_json::json!({
+                    "direction": "in",
+                    "from_tenant_id": self.from_tenant.as_ref().map(|_| "another tenant"),
+                }),
+            ),
+            (
+                self.from_tenant.clone(),
+                serde_json::json!({ "direction": "out", "to_tenant_id": "another tenant" }),
+            ),
+        ]
+    }
+}
+
 /// An authorizer as the rest of tpgate sees it: no token material.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthorizerInfo {
@@ -418,10 +450,15 @@ impl Store {
         &self,
         appid: &str,
         to_tenant: &str,
-    ) -> Result<AuthorizerInfo, StoreError> {
+    ) -> Result<MovedAuthorizer, StoreError> {
         if self.tenant(to_tenant).await?.is_none() {
             return Err(StoreError::NotFound("tenant"));
         }
+        let from_tenant = authorizer::Entity::find_by_id(appid.to_owned())
+            .one(self.db())
+            .await?
+            .ok_or(StoreError::NotFound("authorizer"))?
+            .tenant_id;
         let result = authorizer::Entity::update_many()
             .set(authorizer::ActiveModel {
                 tenant_id: Set(Some(to_tenant.to_owned())),
@@ -435,9 +472,14 @@ impl Store {
             return Err(StoreError::NotFound("authorizer"));
         }
         self.forget_cached_everywhere().await;
-        self.authorizer(appid)
+        let authorizer = self
+            .authorizer(appid)
             .await?
-            .ok_or(StoreError::NotFound("authorizer"))
+            .ok_or(StoreError::NotFound("authorizer"))?;
+        Ok(MovedAuthorizer {
+            from_tenant,
+            authorizer,
+        })
     }
 
     pub async fn authorizer_tokens(
@@ -807,6 +849,43 @@ mod tests {
             dedupe_key: key.into(),
             occurred_at: now(),
         }
+    }
+
+    #[tokio::test]
+    async fn each_side_of_a_move_sees_it_without_learning_the_other_tenant() {
+        let store = store().await;
+        let a = store.create_tenant("a").await.unwrap();
+        let b = store.create_tenant("b").await.unwrap();
+        store
+            .store_authorization(Some(&a.id), &authorization("wx1"), None)
+            .await
+            .unwrap();
+        let moved = store.move_authorizer("wx1", &b.id).await.unwrap();
+        assert_eq!(moved.from_tenant.as_deref(), Some(a.id.as_str()));
+        assert_eq!(moved.authorizer.tenant_id.as_deref(), Some(b.id.as_str()));
+        let views = moved.views();
+        assert_eq!(views.len(), 2);
+        assert_eq!(views[0].0.as_deref(), Some(b.id.as_str()));
+        assert_eq!(views[0].1["direction"], "in");
+        assert_eq!(views[1].0.as_deref(), Some(a.id.as_str()));
+        assert_eq!(views[1].1["direction"], "out");
+        for (_, detail) in &views {
+            let detail = detail.to_string();
+            assert!(!detail.contains(&a.id) && !detail.contains(&b.id), "{detail}");
+        }
+
+        // Moving to where it already is: one view.
+        let again = store.move_authorizer("wx1", &b.id).await.unwrap();
+        assert_eq!(again.views().len(), 1);
+        // Unknown tenant or authorizer: typed not-found.
+        assert!(matches!(
+            store.move_authorizer("wx1", "nope").await,
+            Err(StoreError::NotFound("tenant"))
+        ));
+        assert!(matches!(
+            store.move_authorizer("wx9", &a.id).await,
+            Err(StoreError::NotFound("authorizer"))
+        ));
     }
 
     #[tokio::test]

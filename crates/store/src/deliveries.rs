@@ -116,10 +116,52 @@ fn pending_row(
     }
 }
 
+/// One event's delivery to one endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub id: String,
+    pub event_id: String,
+    pub endpoint_id: String,
+    pub tenant_id: String,
+    pub status: DeliveryStatus,
+    pub attempts: i32,
+    /// When the next attempt is due (meaningful while pending).
+    pub next_attempt_at_ms: i64,
+    /// Unix ms: a worker holds the delivery until then.
+    pub lease_until_ms: Option<i64>,
+    pub last_status_code: Option<i32>,
+    pub last_error: Option<String>,
+    pub last_attempt_at: Option<DateTime<Utc>>,
+    pub delivered_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl TryFrom<delivery::Model> for Delivery {
+    type Error = StoreError;
+
+    fn try_from(d: delivery::Model) -> Result<Self, StoreError> {
+        Ok(Self {
+            status: d.status.parse()?,
+            id: d.id,
+            event_id: d.event_id,
+            endpoint_id: d.endpoint_id,
+            tenant_id: d.tenant_id,
+            attempts: d.attempts,
+            next_attempt_at_ms: d.next_attempt_at_ms,
+            lease_until_ms: d.lease_until_ms,
+            last_status_code: d.last_status_code,
+            last_error: d.last_error,
+            last_attempt_at: d.last_attempt_at,
+            delivered_at: d.delivered_at,
+            created_at: d.created_at,
+        })
+    }
+}
+
 /// A claimed delivery with what sending it needs.
 #[derive(Debug, Clone)]
 pub struct DueDelivery {
-    pub delivery: delivery::Model,
+    pub delivery: Delivery,
     pub endpoint_url: String,
     pub event: Event,
 }
@@ -218,7 +260,10 @@ impl Store {
             .filter(delivery::Column::Id.is_in(ids.clone()))
             .order_by_asc(delivery::Column::NextAttemptAtMs)
             .all(self.db())
-            .await?;
+            .await?
+            .into_iter()
+            .map(Delivery::try_from)
+            .collect::<Result<Vec<_>, _>>()?;
         let endpoints = endpoint::Entity::find()
             .filter(endpoint::Column::Id.is_in(deliveries.iter().map(|d| d.endpoint_id.clone())))
             .all(self.db())
@@ -387,7 +432,7 @@ impl Store {
         filter: &DeliveryFilter,
         before: Option<&str>,
         limit: u64,
-    ) -> Result<Vec<delivery::Model>, StoreError> {
+    ) -> Result<Vec<Delivery>, StoreError> {
         let mut query = delivery::Entity::find()
             .order_by_desc(delivery::Column::Id)
             .limit(limit);
@@ -406,7 +451,12 @@ impl Store {
         if let Some(s) = &filter.status {
             query = query.filter(delivery::Column::Status.eq(s.as_str()));
         }
-        Ok(query.all(self.db()).await?)
+        query
+            .all(self.db())
+            .await?
+            .into_iter()
+            .map(Delivery::try_from)
+            .collect()
     }
 
     /// Delivers `event_id` again to its tenant's endpoints that subscribe to
@@ -592,9 +642,9 @@ mod tests {
             .list_deliveries(&DeliveryFilter::default(), None, 10)
             .await
             .unwrap();
-        let status = |id: &str| rows.iter().find(|r| r.id == id).unwrap().status.clone();
-        assert_eq!(status(&first.id), DELIVERED);
-        assert_eq!(status(&second.id), PENDING);
+        let status = |id: &str| rows.iter().find(|r| r.id == id).unwrap().status;
+        assert_eq!(status(&first.id), DeliveryStatus::Delivered);
+        assert_eq!(status(&second.id), DeliveryStatus::Pending);
 
         // Purging keeps what is unfinished.
         let later = now() + chrono::Duration::seconds(1);

@@ -16,19 +16,79 @@ use crate::{
     tenants::STATUS_ACTIVE as TENANT_ACTIVE,
 };
 
+/// A link handed to a merchant (its token is only in the URL; the table
+/// keeps a hash).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OnboardingLink {
+    pub id: String,
+    pub tenant_id: String,
+    pub auth_type: i32,
+    pub biz_appid: Option<String>,
+    pub single_use: bool,
+    pub expires_at: DateTime<Utc>,
+    pub used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<link::Model> for OnboardingLink {
+    fn from(m: link::Model) -> Self {
+        Self {
+            id: m.id,
+            tenant_id: m.tenant_id,
+            auth_type: m.auth_type,
+            biz_appid: m.biz_appid,
+            single_use: m.single_use,
+            expires_at: m.expires_at,
+            used_at: m.used_at,
+            revoked_at: m.revoked_at,
+            created_at: m.created_at,
+        }
+    }
+}
+
+/// One press of a link's button: one pre_auth_code at WeChat.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OnboardingVisit {
+    pub id: String,
+    pub link_id: String,
+    pub tenant_id: String,
+    pub pre_auth_code: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
+    /// The Mini Program it ended with.
+    pub authorizer_appid: Option<String>,
+}
+
+impl From<visit::Model> for OnboardingVisit {
+    fn from(m: visit::Model) -> Self {
+        Self {
+            id: m.id,
+            link_id: m.link_id,
+            tenant_id: m.tenant_id,
+            pre_auth_code: m.pre_auth_code,
+            created_at: m.created_at,
+            expires_at: m.expires_at,
+            completed_at: m.completed_at,
+            authorizer_appid: m.authorizer_appid,
+        }
+    }
+}
+
 /// The answer to claiming a visit's completion.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum VisitClaim {
     /// This caller completes the visit; `consumed_link` says whether it
     /// also marked the link used (undone by a release).
     Claimed {
-        visit: visit::Model,
+        visit: OnboardingVisit,
         consumed_link: bool,
     },
     /// Unknown, or expired at `at`.
     NotFound,
     /// Completed before (by the browser or by WeChat's push).
-    AlreadyCompleted(visit::Model),
+    AlreadyCompleted(OnboardingVisit),
     /// A single-use link another visit completed first.
     LinkUsed,
     LinkRevoked,
@@ -44,6 +104,33 @@ pub struct NewLink {
     pub expires_at: DateTime<Utc>,
 }
 
+/// What a new link asks for; what it leaves out gets the defaults: Mini
+/// Programs only (`auth_type` 2), a single use, a week.
+#[derive(Debug, Clone, Default)]
+pub struct LinkRequest {
+    pub auth_type: Option<i32>,
+    pub biz_appid: Option<String>,
+    pub single_use: Option<bool>,
+    pub lifetime_secs: Option<i64>,
+}
+
+impl LinkRequest {
+    pub const DEFAULT_AUTH_TYPE: i32 = 2;
+    pub const DEFAULT_LIFETIME_SECS: i64 = 7 * 86400;
+
+    /// The link for `tenant_id`, created at `now`.
+    pub fn into_link(self, tenant_id: String, now: DateTime<Utc>) -> NewLink {
+        let lifetime = self.lifetime_secs.unwrap_or(Self::DEFAULT_LIFETIME_SECS);
+        NewLink {
+            tenant_id,
+            auth_type: self.auth_type.unwrap_or(Self::DEFAULT_AUTH_TYPE),
+            biz_appid: self.biz_appid,
+            single_use: self.single_use.unwrap_or(true),
+            expires_at: now + chrono::Duration::seconds(lifetime),
+        }
+    }
+}
+
 /// Why a link cannot be used now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LinkState {
@@ -53,7 +140,7 @@ pub enum LinkState {
     AlreadyUsed,
 }
 
-pub fn link_state(l: &link::Model, at: DateTime<Utc>) -> LinkState {
+pub fn link_state(l: &OnboardingLink, at: DateTime<Utc>) -> LinkState {
     if l.revoked_at.is_some() {
         LinkState::Revoked
     } else if l.single_use && l.used_at.is_some() {
@@ -76,7 +163,7 @@ impl Store {
     pub async fn create_onboarding_link(
         &self,
         new: NewLink,
-    ) -> Result<(link::Model, Secret), StoreError> {
+    ) -> Result<(OnboardingLink, Secret), StoreError> {
         let token = random_token();
         let id = new_id();
         let row = link::ActiveModel {
@@ -96,17 +183,18 @@ impl Store {
             .one(self.db())
             .await?
             .ok_or(StoreError::NotFound("onboarding link"))?;
-        Ok((model, Secret::new(token)))
+        Ok((model.into(), Secret::new(token)))
     }
 
     pub async fn onboarding_link_by_token(
         &self,
         token: &str,
-    ) -> Result<Option<link::Model>, StoreError> {
+    ) -> Result<Option<OnboardingLink>, StoreError> {
         Ok(link::Entity::find()
             .filter(link::Column::TokenHash.eq(hash_key(token)))
             .one(self.db())
-            .await?)
+            .await?
+            .map(OnboardingLink::from))
     }
 
     /// A tenant's links, oldest first, after the link `after`.
@@ -115,14 +203,20 @@ impl Store {
         tenant_id: &str,
         after: Option<&str>,
         limit: u64,
-    ) -> Result<Vec<link::Model>, StoreError> {
+    ) -> Result<Vec<OnboardingLink>, StoreError> {
         let mut query = link::Entity::find()
             .filter(link::Column::TenantId.eq(tenant_id))
             .order_by_asc(link::Column::Id);
         if let Some(after) = after {
             query = query.filter(link::Column::Id.gt(after));
         }
-        Ok(query.limit(limit).all(self.db()).await?)
+        Ok(query
+            .limit(limit)
+            .all(self.db())
+            .await?
+            .into_iter()
+            .map(OnboardingLink::from)
+            .collect())
     }
 
     /// Revokes a tenant's link (idempotent). A merchant holding it gets the
@@ -131,7 +225,7 @@ impl Store {
         &self,
         tenant_id: &str,
         link_id: &str,
-    ) -> Result<link::Model, StoreError> {
+    ) -> Result<OnboardingLink, StoreError> {
         link::Entity::update_many()
             .set(link::ActiveModel {
                 revoked_at: Set(Some(now())),
@@ -146,15 +240,16 @@ impl Store {
             .filter(link::Column::TenantId.eq(tenant_id))
             .one(self.db())
             .await?
+            .map(OnboardingLink::from)
             .ok_or(StoreError::NotFound("onboarding link"))
     }
 
     pub async fn create_onboarding_visit(
         &self,
-        link: &link::Model,
+        link: &OnboardingLink,
         pre_auth_code: &str,
         expires_at: DateTime<Utc>,
-    ) -> Result<visit::Model, StoreError> {
+    ) -> Result<OnboardingVisit, StoreError> {
         let id = random_token();
         let row = visit::ActiveModel {
             id: Set(id.clone()),
@@ -170,23 +265,26 @@ impl Store {
         visit::Entity::find_by_id(id)
             .one(self.db())
             .await?
+            .map(OnboardingVisit::from)
             .ok_or(StoreError::NotFound("onboarding visit"))
     }
 
-    pub async fn onboarding_visit(&self, id: &str) -> Result<Option<visit::Model>, StoreError> {
+    pub async fn onboarding_visit(&self, id: &str) -> Result<Option<OnboardingVisit>, StoreError> {
         Ok(visit::Entity::find_by_id(id.to_owned())
             .one(self.db())
-            .await?)
+            .await?
+            .map(OnboardingVisit::from))
     }
 
     pub async fn onboarding_visit_by_pre_auth_code(
         &self,
         pre_auth_code: &str,
-    ) -> Result<Option<visit::Model>, StoreError> {
+    ) -> Result<Option<OnboardingVisit>, StoreError> {
         Ok(visit::Entity::find()
             .filter(visit::Column::PreAuthCode.eq(pre_auth_code))
             .one(self.db())
-            .await?)
+            .await?
+            .map(OnboardingVisit::from))
     }
 
     /// Claims the completion of a visit, once: the visit must be pending
@@ -209,7 +307,7 @@ impl Store {
             return Ok(VisitClaim::NotFound);
         };
         if v.completed_at.is_some() {
-            return Ok(VisitClaim::AlreadyCompleted(v));
+            return Ok(VisitClaim::AlreadyCompleted(v.into()));
         }
         let Some(l) = link::Entity::find_by_id(v.link_id.clone())
             .one(&txn)
@@ -238,7 +336,7 @@ impl Store {
             .await?;
         if claimed.rows_affected != 1 {
             // Another replica claimed it between our read and our write.
-            return Ok(VisitClaim::AlreadyCompleted(v));
+            return Ok(VisitClaim::AlreadyCompleted(v.into()));
         }
         let consumed = link::Entity::update_many()
             .set(link::ActiveModel {
@@ -256,7 +354,7 @@ impl Store {
         }
         txn.commit().await?;
         Ok(VisitClaim::Claimed {
-            visit: v,
+            visit: v.into(),
             consumed_link,
         })
     }
@@ -281,7 +379,7 @@ impl Store {
     /// Undoes a claim whose exchange failed, so the merchant can try again.
     pub async fn release_onboarding_visit(
         &self,
-        claimed: &visit::Model,
+        claimed: &OnboardingVisit,
         consumed_link: bool,
     ) -> Result<(), StoreError> {
         let txn = self.db().begin().await?;
@@ -319,5 +417,30 @@ impl Store {
             .exec(self.db())
             .await?;
         Ok(result.rows_affected)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_link_request_gets_defaults_for_what_it_leaves_out() {
+        let now = Utc::now();
+        let link = LinkRequest::default().into_link("t1".into(), now);
+        assert_eq!(link.tenant_id, "t1");
+        assert_eq!((link.auth_type, link.single_use), (2, true));
+        assert_eq!(link.biz_appid, None);
+        assert_eq!(link.expires_at, now + chrono::Duration::days(7));
+        let asked = LinkRequest {
+            auth_type: Some(3),
+            biz_appid: Some("wx0123456789abcdef".into()),
+            single_use: Some(false),
+            lifetime_secs: Some(60),
+        };
+        let link = asked.into_link("t1".into(), now);
+        assert_eq!((link.auth_type, link.single_use), (3, false));
+        assert_eq!(link.biz_appid.as_deref(), Some("wx0123456789abcdef"));
+        assert_eq!(link.expires_at, now + chrono::Duration::seconds(60));
     }
 }

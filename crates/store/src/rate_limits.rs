@@ -16,16 +16,48 @@ pub struct PolicyRow {
     pub max_calls: i64,
 }
 
+/// A stored policy (its group, dimension, window and scope are parsed by
+/// the limiter, which owns their vocabulary).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredPolicy {
+    pub id: String,
+    pub api_group: String,
+    pub dimension: String,
+    pub window: String,
+    pub scope: String,
+    pub max_calls: i64,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl From<rate_limit_policy::Model> for StoredPolicy {
+    fn from(m: rate_limit_policy::Model) -> Self {
+        Self {
+            id: m.id,
+            api_group: m.api_group,
+            dimension: m.dimension,
+            window: m.window,
+            scope: m.scope,
+            max_calls: m.max_calls,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        }
+    }
+}
+
 impl Store {
     pub async fn list_rate_limit_policies(
         &self,
-    ) -> Result<Vec<rate_limit_policy::Model>, StoreError> {
+    ) -> Result<Vec<StoredPolicy>, StoreError> {
         Ok(rate_limit_policy::Entity::find()
             .order_by_asc(rate_limit_policy::Column::ApiGroup)
             .order_by_asc(rate_limit_policy::Column::Dimension)
             .order_by_asc(rate_limit_policy::Column::Scope)
             .all(self.db())
-            .await?)
+            .await?
+            .into_iter()
+            .map(StoredPolicy::from)
+            .collect())
     }
 
     /// Creates the policy, or replaces the limit of the existing one with the
@@ -33,7 +65,7 @@ impl Store {
     pub async fn upsert_rate_limit_policy(
         &self,
         policy: &PolicyRow,
-    ) -> Result<rate_limit_policy::Model, StoreError> {
+    ) -> Result<StoredPolicy, StoreError> {
         let row = rate_limit_policy::ActiveModel {
             id: Set(new_id()),
             api_group: Set(policy.api_group.clone()),
@@ -67,6 +99,7 @@ impl Store {
             .filter(rate_limit_policy::Column::Scope.eq(&policy.scope))
             .one(self.db())
             .await?
+            .map(StoredPolicy::from)
             .ok_or(StoreError::NotFound("rate-limit policy"))
     }
 
@@ -74,7 +107,7 @@ impl Store {
     pub async fn delete_rate_limit_policy(
         &self,
         id: &str,
-    ) -> Result<Option<rate_limit_policy::Model>, StoreError> {
+    ) -> Result<Option<StoredPolicy>, StoreError> {
         let Some(row) = rate_limit_policy::Entity::find_by_id(id.to_owned())
             .one(self.db())
             .await?
@@ -84,6 +117,6 @@ impl Store {
         let result = rate_limit_policy::Entity::delete_by_id(id.to_owned())
             .exec(self.db())
             .await?;
-        Ok((result.rows_affected == 1).then_some(row))
+        Ok((result.rows_affected == 1).then(|| row.into()))
     }
 }

@@ -157,6 +157,16 @@ impl TenantAuth {
         &self.store
     }
 
+    /// This, writing through `store`: an audited change's store (see
+    /// `Store::audited`), so an operator's action and its audit entry
+    /// commit together. Only for actions that do not call WeChat.
+    pub fn using(&self, store: Store) -> Self {
+        Self {
+            store,
+            ..self.clone()
+        }
+    }
+
     pub fn client(&self) -> &WechatClient {
         &self.client
     }

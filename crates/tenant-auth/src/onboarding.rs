@@ -10,9 +10,8 @@ use chrono::{DateTime, Utc};
 use store::{
     Secret,
     authorizers::{Authorization, AuthorizerInfo, AuthorizerProfile, StoredAuthorization},
-    entity::onboarding_visit,
     events::NewEvent,
-    onboarding::{LinkState, VisitClaim, link_state},
+    onboarding::{LinkState, OnboardingLink, OnboardingVisit, VisitClaim, link_state},
 };
 use url::Url;
 use wechat_api::component::{
@@ -87,10 +86,7 @@ fn url_error(e: url::ParseError) -> AuthError {
 impl TenantAuth {
     /// The link behind `link_token`, if it can be used now: not expired,
     /// revoked or (single-use) used, and its tenant active.
-    async fn usable_link(
-        &self,
-        link_token: &str,
-    ) -> Result<(store::entity::onboarding_link::Model, String), AuthError> {
+    async fn usable_link(&self, link_token: &str) -> Result<(OnboardingLink, String), AuthError> {
         let link = self
             .store
             .onboarding_link_by_token(link_token)
@@ -134,7 +130,7 @@ impl TenantAuth {
             .call_component(
                 wechat_api::paths::CREATE_PREAUTHCODE,
                 &PreAuthCodeRequest {
-                    component_appid: self.config.appid.clone(),
+                    component_appid: self.config.component.appid.clone(),
                 },
             )
             .await?;
@@ -152,9 +148,17 @@ impl TenantAuth {
             .query_pairs_mut()
             .append_pair("visit", &visit.id);
         let mut url = match page {
-            AuthPage::Pc => self.config.mp_base.join("cgi-bin/componentloginpage"),
+            AuthPage::Pc => self
+                .config
+                .wechat
+                .mp_base
+                .join("cgi-bin/componentloginpage"),
             // The current doc's host for the mobile page (WxJava uses it too).
-            AuthPage::Mobile => self.config.open_base.join("wxaopen/safe/bindcomponent"),
+            AuthPage::Mobile => self
+                .config
+                .wechat
+                .open_base
+                .join("wxaopen/safe/bindcomponent"),
         }
         .map_err(url_error)?;
         {
@@ -163,7 +167,7 @@ impl TenantAuth {
                 q.append_pair("action", "bindcomponent")
                     .append_pair("no_scan", "1");
             }
-            q.append_pair("component_appid", &self.config.appid)
+            q.append_pair("component_appid", &self.config.component.appid)
                 .append_pair("pre_auth_code", &response.pre_auth_code)
                 .append_pair("redirect_uri", redirect_uri.as_str());
             // WeChat: auth_type and biz_appid are mutually exclusive.
@@ -264,8 +268,8 @@ impl TenantAuth {
     /// WeChat's push a moment ago) gets up to a few seconds to finish.
     pub(crate) async fn finished_visit(
         &self,
-        mut visit: onboarding_visit::Model,
-    ) -> Result<onboarding_visit::Model, AuthError> {
+        mut visit: OnboardingVisit,
+    ) -> Result<OnboardingVisit, AuthError> {
         for _ in 0..50 {
             if visit.authorizer_appid.is_some() {
                 break;
@@ -282,7 +286,7 @@ impl TenantAuth {
 
     async fn onboarding_result(
         &self,
-        visit: &onboarding_visit::Model,
+        visit: &OnboardingVisit,
         appid: &str,
     ) -> Result<OnboardingResult, AuthError> {
         let stored = self.store.authorizer(appid).await?;
@@ -309,7 +313,7 @@ impl TenantAuth {
             .call_component(
                 wechat_api::paths::QUERY_AUTH,
                 &QueryAuthRequest {
-                    component_appid: self.config.appid.clone(),
+                    component_appid: self.config.component.appid.clone(),
                     authorization_code: auth_code.to_owned(),
                 },
             )
@@ -378,7 +382,7 @@ impl TenantAuth {
         self.call_component(
             wechat_api::paths::AUTHORIZER_INFO,
             &AuthorizerInfoRequest {
-                component_appid: self.config.appid.clone(),
+                component_appid: self.config.component.appid.clone(),
                 authorizer_appid: appid.to_owned(),
             },
         )

@@ -8,13 +8,10 @@ use poem_openapi::{
 };
 use problem::{Checked, Problem};
 use serde_json::json;
-use store::api_keys::{ApiKey as StoreApiKey, KeyScope, KeyScopes, NewApiKey as StoreNewApiKey};
+use store::api_keys::{ApiKey as StoreApiKey, KeyRequest, KeyScope, mint};
 
-use super::{AdminTags, Change, audit, decode_cursor, existing_tenant, fetch_size, paginate};
-use crate::{
-    AdminState,
-    auth::{AdminAuth, Credential},
-};
+use super::{AdminTags, Change, Page, PageItem, Paging, audited, existing_tenant};
+use crate::{AdminState, auth::AdminAuth};
 
 /// What a key may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, serde::Deserialize)]
@@ -143,12 +140,8 @@ pub struct CreatedApiKey {
     pub key: String,
 }
 
-#[derive(Debug, Clone, Object)]
-#[oai(skip_serializing_if_is_none)]
-pub struct ApiKeyPage {
-    pub items: Vec<ApiKey>,
-    /// Pass as `cursor` for the next page; absent on the last page.
-    pub next_cursor: Option<String>,
+impl PageItem for ApiKey {
+    const PAGE: &'static str = "ApiKeyPage";
 }
 
 #[derive(ApiResponse)]
@@ -169,19 +162,7 @@ enum ApiKeyResponse {
 enum ListApiKeysResponse {
     /// The tenant's keys, oldest first, revoked ones included.
     #[oai(status = 200)]
-    Ok(Json<ApiKeyPage>),
-}
-
-/// A key made with an expiring key expires no later than it: a key must not
-/// be able to outlive itself through the keys it creates.
-fn expiry(
-    requested: Option<DateTime<Utc>>,
-    creator_expires: Option<DateTime<Utc>>,
-) -> Option<DateTime<Utc>> {
-    match (requested, creator_expires) {
-        (Some(r), Some(c)) => Some(r.min(c)),
-        (r, c) => r.or(c),
-    }
+    Ok(Json<Page<ApiKey>>),
 }
 
 pub struct ApiKeysApi;
@@ -208,75 +189,35 @@ impl ApiKeysApi {
         if name.is_empty() {
             return Err(Problem::validation("name", "must not be blank"));
         }
-        let scopes: KeyScopes = match &body.scopes {
-            Some(scopes) => scopes.iter().copied().map(KeyScope::from).collect(),
-            None => KeyScopes::proxy(),
+        let request = KeyRequest {
+            scopes: body
+                .scopes
+                .map(|scopes| scopes.into_iter().map(KeyScope::from).collect()),
+            allowed_appids: body.allowed_appids,
+            expires_at: body
+                .expires_in_secs
+                .map(|s| Utc::now() + Duration::seconds(s)),
         };
-        let mut allowed_appids = body.allowed_appids.clone().map(|mut list| {
-            list.sort_unstable();
-            list.dedup();
-            list
-        });
-        // A key cannot mint a key that can do more than itself.
-        let mut created_by_key_id = None;
-        if let Credential::ApiKey {
-            id,
-            scopes: own_scopes,
-            allowed_appids: own_appids,
-            ..
-        } = &auth.0.credential
-        {
-            if !scopes.is_subset(own_scopes) {
-                return Err(Problem::forbidden(
-                    "a key cannot create a key with scopes it does not have itself",
-                )
-                .with_field("scopes"));
-            }
-            if let Some(own) = own_appids {
-                match &allowed_appids {
-                    None => allowed_appids = Some(own.clone()),
-                    Some(list) if list.iter().all(|a| own.contains(a)) => {}
-                    Some(_) => {
-                        return Err(Problem::forbidden(
-                            "a key restricted to some Mini Programs can only create keys restricted to some of them",
-                        )
-                        .with_field("allowed_appids"));
-                    }
-                }
-            }
-            created_by_key_id = Some(id.clone());
-        }
+        // A key cannot mint a key that can do more, or live longer, than itself.
+        let new_key = mint(name.to_owned(), request, auth.0.key_creator())
+            .map_err(|e| Problem::forbidden(e.to_string()).with_field(e.field()))?;
         existing_tenant(&state.store, &tenant_id).await?;
-        let (row, key) = state
-            .store
-            .create_api_key(
-                &tenant_id,
-                &StoreNewApiKey {
-                    name: name.to_owned(),
-                    expires_at: expiry(
-                        body.expires_in_secs
-                            .map(|s| Utc::now() + Duration::seconds(s)),
-                        auth.0.key_expires_at(),
-                    ),
-                    scopes,
-                    allowed_appids,
-                    created_by_key_id,
-                },
-            )
-            .await?;
-        let scope_names: Vec<&str> = row.scopes.iter().map(KeyScope::as_str).collect();
-        audit(
+        let (row, key) = audited(
             &state,
             &auth.0,
-            Change {
-                action: "api_key.create",
-                target_type: "api_key",
-                target_id: &row.id,
-                tenant_id: Some(&row.tenant_id),
-                detail: json!({ "name": row.name, "prefix": row.prefix, "scopes": scope_names, "allowed_appids": row.allowed_appids, "expires_at": row.expires_at }),
+            |s| async move { s.create_api_key(&tenant_id, &new_key).await },
+            |(row, _)| {
+                let scope_names: Vec<&str> = row.scopes.iter().map(KeyScope::as_str).collect();
+                [Change {
+                    action: "api_key.create",
+                    target_type: "api_key",
+                    target_id: row.id.clone(),
+                    tenant_id: Some(row.tenant_id.clone()),
+                    detail: json!({ "name": row.name, "prefix": row.prefix, "scopes": scope_names, "allowed_appids": row.allowed_appids, "expires_at": row.expires_at }),
+                }]
             },
         )
-        .await;
+        .await?;
         Ok(CreateApiKeyResponse::Created(Json(CreatedApiKey {
             api_key: row.into(),
             key: key.expose().to_owned(),
@@ -302,18 +243,14 @@ impl ApiKeysApi {
         limit: Query<Option<u32>>,
     ) -> Result<ListApiKeysResponse, Problem> {
         auth.0.require_tenant_read(&tenant_id)?;
-        let after = decode_cursor(cursor.0.as_deref())?;
-        let (limit, fetch) = fetch_size(limit.0);
+        let paging = Paging::new(cursor.0.as_deref(), limit.0)?;
         existing_tenant(&state.store, &tenant_id).await?;
         let rows = state
             .store
-            .list_api_keys(&tenant_id, after.as_deref(), fetch)
+            .list_api_keys(&tenant_id, paging.after(), paging.fetch())
             .await?;
-        let (rows, next_cursor) = paginate(rows, limit, |k| &k.id);
-        Ok(ListApiKeysResponse::Ok(Json(ApiKeyPage {
-            items: rows.into_iter().map(ApiKey::from).collect(),
-            next_cursor,
-        })))
+        let page = paging.page(rows, |k| &k.id).map(ApiKey::from);
+        Ok(ListApiKeysResponse::Ok(Json(page)))
     }
 
     /// Get an API key (without its secret)
@@ -359,35 +296,21 @@ impl ApiKeysApi {
         key_id: Path<String>,
     ) -> Result<ApiKeyResponse, Problem> {
         auth.0.require_tenant_write(&tenant_id)?;
-        let (key, descendants) = state.store.revoke_api_key(&tenant_id, &key_id).await?;
-        audit(
+        let (key, _) = audited(
             &state,
             &auth.0,
-            Change {
-                action: "api_key.revoke",
-                target_type: "api_key",
-                target_id: &key.id,
-                tenant_id: Some(&key.tenant_id),
-                detail: json!({ "prefix": key.prefix, "keys_it_made_revoked": descendants }),
+            |s| async move { s.revoke_api_key(&tenant_id, &key_id).await },
+            |(key, descendants)| {
+                [Change {
+                    action: "api_key.revoke",
+                    target_type: "api_key",
+                    target_id: key.id.clone(),
+                    tenant_id: Some(key.tenant_id.clone()),
+                    detail: json!({ "prefix": key.prefix, "keys_it_made_revoked": descendants }),
+                }]
             },
         )
-        .await;
+        .await?;
         Ok(ApiKeyResponse::Ok(Json(key.into())))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn keys_do_not_outlive_the_key_that_made_them() {
-        let soon = Utc::now() + Duration::hours(1);
-        let later = Utc::now() + Duration::days(30);
-        assert_eq!(expiry(None, None), None);
-        assert_eq!(expiry(Some(later), None), Some(later));
-        assert_eq!(expiry(None, Some(soon)), Some(soon));
-        assert_eq!(expiry(Some(later), Some(soon)), Some(soon));
-        assert_eq!(expiry(Some(soon), Some(later)), Some(soon));
     }
 }

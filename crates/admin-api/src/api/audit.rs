@@ -5,7 +5,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi, param::Query, payload::Json};
 use problem::Problem;
 use store::audit::{AuditEntry as StoredEntry, AuditFilter};
 
-use super::{AdminTags, decode_cursor, fetch_size, paginate};
+use super::{AdminTags, Page, PageItem, Paging};
 use crate::{AdminState, auth::AdminAuth};
 
 /// One change: who, what, when.
@@ -43,19 +43,16 @@ impl From<StoredEntry> for AuditEntry {
     }
 }
 
-#[derive(Debug, Clone, Object)]
-#[oai(skip_serializing_if_is_none)]
-pub struct AuditPage {
-    pub items: Vec<AuditEntry>,
-    /// Pass as `cursor` for the next (older) page; absent on the last page.
-    pub next_cursor: Option<String>,
+impl PageItem for AuditEntry {
+    const PAGE: &'static str = "AuditPage";
+    const NEWEST_FIRST: bool = true;
 }
 
 #[derive(ApiResponse)]
 enum ListAuditResponse {
     /// Entries, newest first.
     #[oai(status = 200)]
-    Ok(Json<AuditPage>),
+    Ok(Json<Page<AuditEntry>>),
 }
 
 pub struct AuditApi;
@@ -89,8 +86,7 @@ impl AuditApi {
         limit: Query<Option<u32>>,
     ) -> Result<ListAuditResponse, Problem> {
         let scope = auth.0.tenant_scope(tenant_id.0)?;
-        let before = decode_cursor(cursor.0.as_deref())?;
-        let (limit, fetch) = fetch_size(limit.0);
+        let paging = Paging::new(cursor.0.as_deref(), limit.0)?;
         let filter = AuditFilter {
             tenant_id: scope,
             actor: actor.0.filter(|a| !a.is_empty()),
@@ -100,12 +96,9 @@ impl AuditApi {
         };
         let rows = state
             .store
-            .list_audit(&filter, before.as_deref(), fetch)
+            .list_audit(&filter, paging.after(), paging.fetch())
             .await?;
-        let (rows, next_cursor) = paginate(rows, limit, |e| &e.id);
-        Ok(ListAuditResponse::Ok(Json(AuditPage {
-            items: rows.into_iter().map(AuditEntry::from).collect(),
-            next_cursor,
-        })))
+        let page = paging.page(rows, |e| &e.id).map(AuditEntry::from);
+        Ok(ListAuditResponse::Ok(Json(page)))
     }
 }

@@ -15,7 +15,7 @@ use store::authorizers::{
     STATUS_REVOKED, StatusChange,
 };
 
-use super::{AdminTags, Change, audit, decode_cursor, fetch_size, paginate};
+use super::{AdminTags, Change, Page, PageItem, Paging, audited, record_after};
 use crate::{
     AdminState,
     auth::{AdminAuth, Caller},
@@ -135,12 +135,8 @@ impl From<AuthorizerInfo> for Authorizer {
     }
 }
 
-#[derive(Debug, Clone, Object)]
-#[oai(skip_serializing_if_is_none)]
-pub struct AuthorizerPage {
-    pub items: Vec<Authorizer>,
-    /// Pass as `cursor` for the next page; absent on the last page.
-    pub next_cursor: Option<String>,
+impl PageItem for Authorizer {
+    const PAGE: &'static str = "AuthorizerPage";
 }
 
 /// Where to move an authorizer.
@@ -183,7 +179,7 @@ impl poem_openapi::types::Example for RevokeAuthorizer {
 enum ListAuthorizersResponse {
     /// Authorizers, by appid.
     #[oai(status = 200)]
-    Ok(Json<AuthorizerPage>),
+    Ok(Json<Page<Authorizer>>),
 }
 
 #[derive(ApiResponse)]
@@ -223,8 +219,7 @@ impl AuthorizersApi {
         limit: Query<Option<u32>>,
     ) -> Result<ListAuthorizersResponse, Problem> {
         let scope = auth.0.tenant_scope(tenant_id.0)?;
-        let after = decode_cursor(cursor.0.as_deref())?;
-        let (limit, fetch) = fetch_size(limit.0);
+        let paging = Paging::new(cursor.0.as_deref(), limit.0)?;
         let filter = AuthorizerFilter {
             tenant_id: scope,
             status: status.0.map(|s| s.as_str().to_owned()),
@@ -233,13 +228,10 @@ impl AuthorizersApi {
         };
         let rows = state
             .store
-            .list_authorizers_page(&filter, after.as_deref(), fetch)
+            .list_authorizers_page(&filter, paging.after(), paging.fetch())
             .await?;
-        let (rows, next_cursor) = paginate(rows, limit, |a| &a.appid);
-        Ok(ListAuthorizersResponse::Ok(Json(AuthorizerPage {
-            items: rows.into_iter().map(Authorizer::from).collect(),
-            next_cursor,
-        })))
+        let page = paging.page(rows, |a| &a.appid).map(Authorizer::from);
+        Ok(ListAuthorizersResponse::Ok(Json(page)))
     }
 
     /// Get an authorizer
@@ -293,14 +285,14 @@ impl AuthorizersApi {
                 other => Problem::from(other),
             })?;
         let info = found(state.store.authorizer(&appid).await?, &appid)?;
-        audit(
+        record_after(
             &state,
             &auth.0,
             Change {
                 action: "authorizer.refresh_token",
                 target_type: "authorizer",
-                target_id: &appid,
-                tenant_id: info.tenant_id.as_deref(),
+                target_id: appid.0.clone(),
+                tenant_id: info.tenant_id.clone(),
                 detail: json!({ "expires_at": info.access_token_expires_at }),
             },
         )
@@ -323,50 +315,38 @@ impl AuthorizersApi {
         body: Json<Checked<MoveAuthorizer>>,
     ) -> Result<AuthorizerResponse, Problem> {
         auth.0.require_platform_write()?;
-        let before = found(state.store.authorizer(&appid).await?, &appid)?;
-        let info = state
-            .store
-            .move_authorizer(&appid, &body.0.0.tenant_id)
-            .await
-            .map_err(|e| match e {
-                store::StoreError::NotFound("tenant") => {
-                    Problem::validation("tenant_id", "no such tenant")
-                }
-                e => e.into(),
-            })?;
-        // Recorded for both tenants: each sees the move in its own log, but
-        // not who the other tenant is (the platform sees both entries).
-        let entries = if before.tenant_id == info.tenant_id {
-            vec![(
-                info.tenant_id.as_deref(),
-                json!({ "moved": "to the same tenant" }),
-            )]
-        } else {
-            vec![
-                (
-                    info.tenant_id.as_deref(),
-                    json!({ "direction": "in", "from_tenant_id": before.tenant_id.as_ref().map(|_| "another tenant") }),
-                ),
-                (
-                    before.tenant_id.as_deref(),
-                    json!({ "direction": "out", "to_tenant_id": "another tenant" }),
-                ),
-            ]
-        };
-        for (tenant_id, detail) in entries {
-            audit(
-                &state,
-                &auth.0,
-                Change {
-                    action: "authorizer.move",
-                    target_type: "authorizer",
-                    target_id: &appid,
-                    tenant_id,
-                    detail,
-                },
-            )
-            .await;
-        }
+        let to_tenant = body.0.0.tenant_id;
+        let moved = audited(
+            &state,
+            &auth.0,
+            |s| async move {
+                s.move_authorizer(&appid, &to_tenant)
+                    .await
+                    .map_err(|e| match e {
+                        store::StoreError::NotFound("tenant") => {
+                            Problem::validation("tenant_id", "no such tenant")
+                        }
+                        e => e.into(),
+                    })
+            },
+            |moved| {
+                // One entry per tenant concerned, each in its own log.
+                let appid = &moved.authorizer.appid;
+                moved
+                    .views()
+                    .into_iter()
+                    .map(|(tenant_id, detail)| Change {
+                        action: "authorizer.move",
+                        target_type: "authorizer",
+                        target_id: appid.clone(),
+                        tenant_id,
+                        detail,
+                    })
+                    .collect::<Vec<_>>()
+            },
+        )
+        .await?;
+        let info = moved.authorizer;
         Ok(AuthorizerResponse::Ok(Json(info.into())))
     }
 
@@ -390,34 +370,37 @@ impl AuthorizersApi {
     ) -> Result<AuthorizerResponse, Problem> {
         let info = writable(&state, &auth.0, &appid).await?;
         let reason = body.0.0.reason.unwrap_or_default();
-        if info.status != store::authorizers::AuthorizerStatus::Revoked {
-            match state
-                .auth
-                .revoke_by_operator(&appid, info.version, &reason)
-                .await
-                .map_err(Problem::from)?
-            {
-                StatusChange::Changed { .. } | StatusChange::Duplicate => {}
-                StatusChange::Unchanged => {
-                    return Err(Problem::conflict(
-                        "the authorizer changed meanwhile (re-authorized?); read it and retry",
-                    ));
-                }
-            }
-        }
-        let info = found(state.store.authorizer(&appid).await?, &appid)?;
-        audit(
+        let change = Change {
+            action: "authorizer.revoke",
+            target_type: "authorizer",
+            target_id: appid.0.clone(),
+            tenant_id: info.tenant_id.clone(),
+            detail: json!({ "reason": reason }),
+        };
+        let tenant_auth = &state.auth;
+        let info = audited(
             &state,
             &auth.0,
-            Change {
-                action: "authorizer.revoke",
-                target_type: "authorizer",
-                target_id: &appid,
-                tenant_id: info.tenant_id.as_deref(),
-                detail: json!({ "reason": reason }),
+            |s| async move {
+                if info.status != store::authorizers::AuthorizerStatus::Revoked {
+                    match tenant_auth
+                        .using(s.clone())
+                        .revoke_by_operator(&appid, info.version, &reason)
+                        .await?
+                    {
+                        StatusChange::Changed { .. } | StatusChange::Duplicate => {}
+                        StatusChange::Unchanged => {
+                            return Err(Problem::conflict(
+                                "the authorizer changed meanwhile (re-authorized?); read it and retry",
+                            ));
+                        }
+                    }
+                }
+                found(s.authorizer(&appid).await?, &appid)
             },
+            |_| [change],
         )
-        .await;
+        .await?;
         Ok(AuthorizerResponse::Ok(Json(info.into())))
     }
 
@@ -452,14 +435,14 @@ impl AuthorizersApi {
             .resync_authorizer(&appid)
             .await
             .map_err(Problem::from)?;
-        audit(
+        record_after(
             &state,
             &auth.0,
             Change {
                 action: "authorizer.resync",
                 target_type: "authorizer",
-                target_id: &appid,
-                tenant_id: info.tenant_id.as_deref(),
+                target_id: appid.0.clone(),
+                tenant_id: info.tenant_id.clone(),
                 detail: json!({
                     "permission_sets_before": before.funcscopes,
                     "permission_sets_after": info.funcscopes,

@@ -15,7 +15,7 @@ use store::{
     events::EventFilter,
 };
 
-use super::{AdminTags, Change, audit, decode_cursor, fetch_size, paginate};
+use super::{AdminTags, Change, Page, PageItem, Paging, audited, record_after};
 use crate::{AdminState, auth::AdminAuth};
 
 /// Where a delivery stands.
@@ -75,12 +75,10 @@ pub struct Delivery {
     pub created_at: DateTime<Utc>,
 }
 
-impl TryFrom<store::entity::webhook_delivery::Model> for Delivery {
-    type Error = store::StoreError;
-
-    fn try_from(d: store::entity::webhook_delivery::Model) -> Result<Self, Self::Error> {
-        let status: DeliveryStatus = d.status.parse::<StoredStatus>()?.into();
-        Ok(Self {
+impl From<store::deliveries::Delivery> for Delivery {
+    fn from(d: store::deliveries::Delivery) -> Self {
+        let status: DeliveryStatus = d.status.into();
+        Self {
             next_attempt_at: (status == DeliveryStatus::Pending)
                 .then(|| DateTime::from_timestamp_millis(d.next_attempt_at_ms))
                 .flatten(),
@@ -95,16 +93,13 @@ impl TryFrom<store::entity::webhook_delivery::Model> for Delivery {
             last_error: d.last_error,
             delivered_at: d.delivered_at,
             created_at: d.created_at,
-        })
+        }
     }
 }
 
-#[derive(Debug, Clone, Object)]
-#[oai(skip_serializing_if_is_none)]
-pub struct DeliveryPage {
-    pub items: Vec<Delivery>,
-    /// Pass as `cursor` for the next (older) page; absent on the last page.
-    pub next_cursor: Option<String>,
+impl PageItem for Delivery {
+    const PAGE: &'static str = "DeliveryPage";
+    const NEWEST_FIRST: bool = true;
 }
 
 /// Which events to replay.
@@ -152,7 +147,7 @@ pub struct ReplayResult {
 enum ListDeliveriesResponse {
     /// Deliveries, newest first.
     #[oai(status = 200)]
-    Ok(Json<DeliveryPage>),
+    Ok(Json<Page<Delivery>>),
 }
 
 #[derive(ApiResponse)]
@@ -221,11 +216,8 @@ impl DeliveriesApi {
             ..Default::default()
         };
         let rows = state.store.list_deliveries(&filter, None, 200).await?;
-        Ok(ListDeliveriesResponse::Ok(Json(DeliveryPage {
-            items: rows
-                .into_iter()
-                .map(Delivery::try_from)
-                .collect::<Result<_, _>>()?,
+        Ok(ListDeliveriesResponse::Ok(Json(Page {
+            items: rows.into_iter().map(Delivery::from).collect(),
             next_cursor: None,
         })))
     }
@@ -255,8 +247,7 @@ impl DeliveriesApi {
         limit: Query<Option<u32>>,
     ) -> Result<ListDeliveriesResponse, Problem> {
         auth.0.require_tenant_read(&tenant_id)?;
-        let before = decode_cursor(cursor.0.as_deref())?;
-        let (limit, fetch) = fetch_size(limit.0);
+        let paging = Paging::new(cursor.0.as_deref(), limit.0)?;
         state
             .store
             .webhook(&tenant_id, &webhook_id)
@@ -270,16 +261,10 @@ impl DeliveriesApi {
         };
         let rows = state
             .store
-            .list_deliveries(&filter, before.as_deref(), fetch)
+            .list_deliveries(&filter, paging.after(), paging.fetch())
             .await?;
-        let (rows, next_cursor) = paginate(rows, limit, |d| &d.id);
-        Ok(ListDeliveriesResponse::Ok(Json(DeliveryPage {
-            items: rows
-                .into_iter()
-                .map(Delivery::try_from)
-                .collect::<Result<_, _>>()?,
-            next_cursor,
-        })))
+        let page = paging.page(rows, |d| &d.id).map(Delivery::from);
+        Ok(ListDeliveriesResponse::Ok(Json(page)))
     }
 
     /// Replay an event
@@ -308,19 +293,21 @@ impl DeliveriesApi {
             None => auth.0.require_platform_write()?,
         }
         replay_allowed(&state, event.tenant_id.as_deref()).await?;
-        let deliveries = state.store.replay_event(&event_id).await?;
-        audit(
+        let deliveries = audited(
             &state,
             &auth.0,
-            Change {
-                action: "event.replay",
-                target_type: "event",
-                target_id: &event_id,
-                tenant_id: event.tenant_id.as_deref(),
-                detail: json!({ "deliveries": deliveries }),
+            |s| async move { s.replay_event(&event.id).await },
+            |deliveries| {
+                [Change {
+                    action: "event.replay",
+                    target_type: "event",
+                    target_id: event_id.0.clone(),
+                    tenant_id: event.tenant_id.clone(),
+                    detail: json!({ "deliveries": deliveries }),
+                }]
             },
         )
-        .await;
+        .await?;
         Ok(ReplayResponse::Accepted(Json(ReplayResult {
             events: 1,
             deliveries,
@@ -360,14 +347,16 @@ impl DeliveriesApi {
         };
         replay_allowed(&state, tenant_id.as_deref()).await?;
         let (events, deliveries) = state.store.replay_events(&filter, MAX_REPLAY).await?;
-        audit(
+        // Queued in many short transactions (pushes must not wait behind a
+        // long one), so recorded once they are all queued.
+        record_after(
             &state,
             &auth.0,
             Change {
                 action: "event.replay_many",
                 target_type: "event",
-                target_id: "*",
-                tenant_id: tenant_id.as_deref(),
+                target_id: "*".to_owned(),
+                tenant_id,
                 detail: json!({
                     "appid": f.appid, "type": f.event_type, "since": f.since, "until": f.until,
                     "events": events, "deliveries": deliveries,

@@ -10,7 +10,7 @@ use poem_openapi::{
 use problem::Problem;
 use store::events::{Event as StoredEvent, EventFilter};
 
-use super::{AdminTags, decode_cursor, fetch_size, paginate};
+use super::{AdminTags, Page, PageItem, Paging};
 use crate::{AdminState, auth::AdminAuth};
 
 /// An event.
@@ -45,19 +45,16 @@ impl From<StoredEvent> for Event {
     }
 }
 
-#[derive(Debug, Clone, Object)]
-#[oai(skip_serializing_if_is_none)]
-pub struct EventPage {
-    pub items: Vec<Event>,
-    /// Pass as `cursor` for the next (older) page; absent on the last page.
-    pub next_cursor: Option<String>,
+impl PageItem for Event {
+    const PAGE: &'static str = "EventPage";
+    const NEWEST_FIRST: bool = true;
 }
 
 #[derive(ApiResponse)]
 enum ListEventsResponse {
     /// Events, newest first.
     #[oai(status = 200)]
-    Ok(Json<EventPage>),
+    Ok(Json<Page<Event>>),
 }
 
 #[derive(ApiResponse)]
@@ -98,8 +95,7 @@ impl EventsApi {
         limit: Query<Option<u32>>,
     ) -> Result<ListEventsResponse, Problem> {
         let scope = auth.0.tenant_scope(tenant_id.0)?;
-        let before = decode_cursor(cursor.0.as_deref())?;
-        let (limit, fetch) = fetch_size(limit.0);
+        let paging = Paging::new(cursor.0.as_deref(), limit.0)?;
         let filter = EventFilter {
             tenant_id: scope,
             appid: appid.0.filter(|a| !a.is_empty()),
@@ -109,13 +105,10 @@ impl EventsApi {
         };
         let rows = state
             .store
-            .list_events(&filter, before.as_deref(), fetch)
+            .list_events(&filter, paging.after(), paging.fetch())
             .await?;
-        let (rows, next_cursor) = paginate(rows, limit, |e| &e.id);
-        Ok(ListEventsResponse::Ok(Json(EventPage {
-            items: rows.into_iter().map(Event::from).collect(),
-            next_cursor,
-        })))
+        let page = paging.page(rows, |e| &e.id).map(Event::from);
+        Ok(ListEventsResponse::Ok(Json(page)))
     }
 
     /// Get an event

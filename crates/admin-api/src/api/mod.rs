@@ -6,15 +6,15 @@ mod authorizers;
 mod deliveries;
 mod events;
 mod onboarding_links;
+mod page;
 mod platform;
 mod rate_limits;
 mod tenants;
 mod webhooks;
 
-use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use poem_openapi::Tags;
 use problem::Problem;
-use store::audit::NewAuditEntry;
+use store::{Store, audit::NewAuditEntry};
 
 pub use api_keys::ApiKeysApi;
 pub use audit::AuditApi;
@@ -26,6 +26,8 @@ pub use platform::PlatformApi;
 pub use rate_limits::RateLimitsApi;
 pub use tenants::TenantsApi;
 pub use webhooks::WebhooksApi;
+
+use page::{Page, PageItem, Paging};
 
 use crate::{AdminState, auth::Caller};
 
@@ -89,105 +91,84 @@ pub(crate) async fn existing_tenant(
         .ok_or_else(|| Problem::not_found(format!("tenant {tenant_id} not found")))
 }
 
-/// Page size when `limit` is not given, and the largest allowed.
-pub(crate) const DEFAULT_PAGE: u32 = 50;
-pub(crate) const MAX_PAGE: u32 = 200;
-
-/// Decodes a `cursor` query parameter into the key to continue after.
-/// Cursors are opaque to clients (base64url of the last key), so a listing's
-/// order key can change without breaking them.
-pub(crate) fn decode_cursor(cursor: Option<&str>) -> Result<Option<String>, Problem> {
-    let Some(cursor) = cursor.filter(|c| !c.is_empty()) else {
-        return Ok(None);
-    };
-    URL_SAFE_NO_PAD
-        .decode(cursor)
-        .ok()
-        .and_then(|raw| String::from_utf8(raw).ok())
-        .filter(|key| !key.is_empty() && key.len() <= 128)
-        .map(Some)
-        .ok_or_else(|| {
-            Problem::validation(
-                "cursor",
-                "not a cursor this API returned; pass next_cursor from the previous page",
-            )
-        })
-}
-
-/// Turns `limit + 1` fetched rows into a page and the cursor of the next.
-pub(crate) fn paginate<T>(
-    mut rows: Vec<T>,
-    limit: u32,
-    key: impl Fn(&T) -> &str,
-) -> (Vec<T>, Option<String>) {
-    let limit = limit as usize;
-    if rows.len() <= limit {
-        return (rows, None);
-    }
-    rows.truncate(limit);
-    let next = rows.last().map(|last| URL_SAFE_NO_PAD.encode(key(last)));
-    (rows, next)
-}
-
-/// The page size to fetch for `limit` (one more, to know whether a next page exists).
-pub(crate) fn fetch_size(limit: Option<u32>) -> (u32, u64) {
-    let limit = limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
-    (limit, u64::from(limit) + 1)
-}
-
 /// What an audited change was.
-pub(crate) struct Change<'a> {
-    pub action: &'a str,
-    pub target_type: &'a str,
-    pub target_id: &'a str,
-    pub tenant_id: Option<&'a str>,
+pub(crate) struct Change {
+    /// e.g. `tenant.suspend`.
+    pub action: &'static str,
+    pub target_type: &'static str,
+    pub target_id: String,
+    /// The tenant whose log shows it.
+    pub tenant_id: Option<String>,
+    /// What changed (never a secret).
     pub detail: serde_json::Value,
 }
 
-/// Records a committed change in the audit log (and the service log). The
-/// change is already committed, so a failure to audit is logged loudly
-/// rather than reported to the caller as a failed change.
-pub(crate) async fn audit(state: &AdminState, caller: &Caller, change: Change<'_>) {
-    tracing::info!(
-        admin.sub = %caller.subject,
-        action = change.action,
-        target = change.target_id,
-        tenant.id = change.tenant_id.unwrap_or(""),
-        "admin change"
-    );
-    let entry = NewAuditEntry {
-        actor: caller.subject.clone(),
-        actor_role: caller.role_name().to_owned(),
-        tenant_id: change.tenant_id.map(str::to_owned),
-        action: change.action.to_owned(),
-        target_type: change.target_type.to_owned(),
-        target_id: change.target_id.to_owned(),
-        detail: change.detail,
-    };
-    if let Err(e) = state.store.record_audit(entry).await {
-        tracing::error!(error = %e, action = change.action, "could not write the audit log entry");
+impl Change {
+    fn entry(self, caller: &Caller) -> NewAuditEntry {
+        NewAuditEntry {
+            actor: caller.subject.clone(),
+            actor_role: caller.role_name().to_owned(),
+            tenant_id: self.tenant_id,
+            action: self.action.to_owned(),
+            target_type: self.target_type.to_owned(),
+            target_id: self.target_id,
+            detail: self.detail,
+        }
+    }
+}
+
+/// Makes a change and records it in the audit log in one transaction
+/// ([`store::Store::audited`]): `change` runs on the store it is given,
+/// `describe` says what its result changed. A change that fails records
+/// nothing; a change whose entry cannot be written does not happen.
+pub(crate) async fn audited<T, E, Fut, C>(
+    state: &AdminState,
+    caller: &Caller,
+    change: impl FnOnce(Store) -> Fut,
+    describe: impl FnOnce(&T) -> C,
+) -> Result<T, Problem>
+where
+    Fut: Future<Output = Result<T, E>>,
+    E: From<store::StoreError>,
+    Problem: From<E>,
+    C: IntoIterator<Item = Change>,
+{
+    let mut recorded = Vec::new();
+    let value = state
+        .store
+        .audited(change, |value| {
+            recorded = describe(value)
+                .into_iter()
+                .map(|c| c.entry(caller))
+                .collect();
+            recorded.clone()
+        })
+        .await?;
+    for entry in &recorded {
+        log_change(entry);
+    }
+    Ok(value)
+}
+
+/// Records a change that is not one transaction of ours: made at WeChat
+/// under the token lease (a transaction must not wait on WeChat), or queued
+/// in many short transactions (a replay). It has happened, so a failed write
+/// is logged and counted rather than reported as a failed change.
+pub(crate) async fn record_after(state: &AdminState, caller: &Caller, change: Change) {
+    let entry = change.entry(caller);
+    log_change(&entry);
+    if let Err(e) = state.store.record_audit(entry.clone()).await {
+        tracing::error!(error = %e, action = %entry.action, "could not write the audit log entry");
         ::metrics::counter!("tpgate_audit_write_failures_total").increment(1);
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cursors_round_trip_and_reject_garbage() {
-        let (page, next) = paginate(vec!["a", "b", "c"], 2, |s| s);
-        assert_eq!(page, vec!["a", "b"]);
-        let next = next.unwrap();
-        assert_eq!(decode_cursor(Some(&next)).unwrap().as_deref(), Some("b"));
-        assert_eq!(paginate(vec!["a"], 2, |s| s).1, None);
-        assert_eq!(decode_cursor(None).unwrap(), None);
-        let err = decode_cursor(Some("%%%")).unwrap_err();
-        assert_eq!(err.body().field.as_deref(), Some("cursor"));
-        assert_eq!(fetch_size(Some(1000)), (MAX_PAGE, u64::from(MAX_PAGE) + 1));
-        assert_eq!(
-            fetch_size(None),
-            (DEFAULT_PAGE, u64::from(DEFAULT_PAGE) + 1)
-        );
-    }
+fn log_change(entry: &NewAuditEntry) {
+    tracing::info!(
+        admin.sub = %entry.actor,
+        action = %entry.action,
+        target = %entry.target_id,
+        tenant.id = entry.tenant_id.as_deref().unwrap_or(""),
+        "admin change"
+    );
 }

@@ -1,5 +1,5 @@
 //! Onboarding links: create (the URL is shown once), list, revoke.
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use poem::web::Data;
 use poem_openapi::{
     ApiResponse, Enum, Object, OpenApi,
@@ -8,9 +8,9 @@ use poem_openapi::{
 };
 use problem::{Checked, Problem};
 use serde_json::json;
-use store::onboarding::{LinkState, NewLink, link_state};
+use store::onboarding::{LinkRequest, LinkState, link_state};
 
-use super::{AdminTags, Change, audit, decode_cursor, existing_tenant, fetch_size, paginate};
+use super::{AdminTags, Change, Page, PageItem, Paging, audited, existing_tenant};
 use crate::{AdminState, auth::AdminAuth};
 
 /// Whether a link can be used now.
@@ -51,8 +51,8 @@ pub struct OnboardingLink {
     pub created_at: DateTime<Utc>,
 }
 
-impl From<store::entity::onboarding_link::Model> for OnboardingLink {
-    fn from(m: store::entity::onboarding_link::Model) -> Self {
+impl From<store::onboarding::OnboardingLink> for OnboardingLink {
+    fn from(m: store::onboarding::OnboardingLink) -> Self {
         Self {
             status: link_state(&m, Utc::now()).into(),
             id: m.id,
@@ -68,19 +68,15 @@ impl From<store::entity::onboarding_link::Model> for OnboardingLink {
     }
 }
 
-#[derive(Debug, Clone, Object)]
-#[oai(skip_serializing_if_is_none)]
-pub struct OnboardingLinkPage {
-    pub items: Vec<OnboardingLink>,
-    /// Pass as `cursor` for the next page; absent on the last page.
-    pub next_cursor: Option<String>,
+impl PageItem for OnboardingLink {
+    const PAGE: &'static str = "OnboardingLinkPage";
 }
 
 #[derive(ApiResponse)]
 enum ListOnboardingLinksResponse {
     /// The tenant's links, oldest first.
     #[oai(status = 200)]
-    Ok(Json<OnboardingLinkPage>),
+    Ok(Json<Page<OnboardingLink>>),
 }
 
 #[derive(ApiResponse)]
@@ -163,17 +159,28 @@ impl OnboardingLinksApi {
         auth.0.require_tenant_write(&tenant_id)?;
         existing_tenant(&state.store, &tenant_id).await?;
         let body = body.0.0;
-        let expires_at = Utc::now() + Duration::seconds(body.expires_in_secs.unwrap_or(7 * 86400));
-        let (row, token) = state
-            .store
-            .create_onboarding_link(NewLink {
-                tenant_id: tenant_id.0.clone(),
-                auth_type: body.auth_type.unwrap_or(2),
-                biz_appid: body.biz_appid,
-                single_use: body.single_use.unwrap_or(true),
-                expires_at,
-            })
-            .await?;
+        let request = LinkRequest {
+            auth_type: body.auth_type,
+            biz_appid: body.biz_appid,
+            single_use: body.single_use,
+            lifetime_secs: body.expires_in_secs,
+        };
+        let new = request.into_link(tenant_id.0.clone(), Utc::now());
+        let (row, token) = audited(
+            &state,
+            &auth.0,
+            |s| async move { s.create_onboarding_link(new).await },
+            |(row, _)| {
+                [Change {
+                    action: "onboarding_link.create",
+                    target_type: "onboarding_link",
+                    target_id: row.id.clone(),
+                    tenant_id: Some(row.tenant_id.clone()),
+                    detail: json!({ "auth_type": row.auth_type, "biz_appid": row.biz_appid, "single_use": row.single_use, "expires_at": row.expires_at }),
+                }]
+            },
+        )
+        .await?;
         let url = state
             .public_base_url
             .join(&format!("onboard/{}", token.expose()))
@@ -181,18 +188,6 @@ impl OnboardingLinksApi {
                 tracing::error!(error = %e, "public_base_url cannot form onboarding URLs");
                 Problem::internal()
             })?;
-        audit(
-            &state,
-            &auth.0,
-            Change {
-                action: "onboarding_link.create",
-                target_type: "onboarding_link",
-                target_id: &row.id,
-                tenant_id: Some(&row.tenant_id),
-                detail: json!({ "auth_type": row.auth_type, "biz_appid": row.biz_appid, "single_use": row.single_use, "expires_at": row.expires_at }),
-            },
-        )
-        .await;
         Ok(CreateOnboardingLinkResponse::Created(Json(
             CreatedOnboardingLink {
                 id: row.id,
@@ -225,18 +220,14 @@ impl OnboardingLinksApi {
         limit: Query<Option<u32>>,
     ) -> Result<ListOnboardingLinksResponse, Problem> {
         auth.0.require_tenant_read(&tenant_id)?;
-        let after = decode_cursor(cursor.0.as_deref())?;
-        let (limit, fetch) = fetch_size(limit.0);
+        let paging = Paging::new(cursor.0.as_deref(), limit.0)?;
         existing_tenant(&state.store, &tenant_id).await?;
         let rows = state
             .store
-            .list_onboarding_links(&tenant_id, after.as_deref(), fetch)
+            .list_onboarding_links(&tenant_id, paging.after(), paging.fetch())
             .await?;
-        let (rows, next_cursor) = paginate(rows, limit, |l| &l.id);
-        Ok(ListOnboardingLinksResponse::Ok(Json(OnboardingLinkPage {
-            items: rows.into_iter().map(OnboardingLink::from).collect(),
-            next_cursor,
-        })))
+        let page = paging.page(rows, |l| &l.id).map(OnboardingLink::from);
+        Ok(ListOnboardingLinksResponse::Ok(Json(page)))
     }
 
     /// Revoke an onboarding link
@@ -258,22 +249,21 @@ impl OnboardingLinksApi {
         link_id: Path<String>,
     ) -> Result<OnboardingLinkResponse, Problem> {
         auth.0.require_tenant_write(&tenant_id)?;
-        let link = state
-            .store
-            .revoke_onboarding_link(&tenant_id, &link_id)
-            .await?;
-        audit(
+        let link = audited(
             &state,
             &auth.0,
-            Change {
-                action: "onboarding_link.revoke",
-                target_type: "onboarding_link",
-                target_id: &link.id,
-                tenant_id: Some(&link.tenant_id),
-                detail: json!({}),
+            |s| async move { s.revoke_onboarding_link(&tenant_id, &link_id).await },
+            |link| {
+                [Change {
+                    action: "onboarding_link.revoke",
+                    target_type: "onboarding_link",
+                    target_id: link.id.clone(),
+                    tenant_id: Some(link.tenant_id.clone()),
+                    detail: json!({}),
+                }]
             },
         )
-        .await;
+        .await?;
         Ok(OnboardingLinkResponse::Ok(Json(link.into())))
     }
 }

@@ -88,7 +88,7 @@ impl PlatformApi {
         state: Data<&AdminState>,
     ) -> Result<PlatformStatusResponse, Problem> {
         auth.0.require_platform_read()?;
-        let appid = state.auth.config().appid.clone();
+        let appid = state.auth.config().component.appid.clone();
         let ticket = state.auth.ticket_status().await.map_err(Problem::from)?;
         let expires_at = state.store.component_token_expires_at(&appid).await?;
         let expires_in_secs = expires_at

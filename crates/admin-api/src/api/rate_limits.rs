@@ -12,7 +12,7 @@ use ratelimit::{ApiGroup, Dimension, Policy, PolicyError, Scope, Window};
 
 use serde_json::json;
 
-use super::{AdminTags, Change, audit};
+use super::{AdminTags, Change, audited};
 use crate::{AdminState, auth::AdminAuth};
 
 /// A limit: at most `max_calls` calls of an API group per dimension per window.
@@ -198,32 +198,32 @@ impl RateLimitsApi {
             max_calls: u64::try_from(b.max_calls)
                 .map_err(|_| Problem::validation("max_calls", "must be 0 or more"))?,
         };
-        let row = state
-            .store
-            .upsert_rate_limit_policy(&store::rate_limits::PolicyRow {
-                api_group: policy.group.as_str().to_owned(),
-                dimension: policy.dimension.as_str().to_owned(),
-                window: policy.window.as_str().to_owned(),
-                scope: policy.scope.to_string(),
-                max_calls: b.max_calls,
-            })
-            .await?;
-        state.limiter.reload().await?;
-        audit(
+        let stored = store::rate_limits::PolicyRow {
+            api_group: policy.group.as_str().to_owned(),
+            dimension: policy.dimension.as_str().to_owned(),
+            window: policy.window.as_str().to_owned(),
+            scope: policy.scope.to_string(),
+            max_calls: b.max_calls,
+        };
+        let row = audited(
             &state,
             &auth.0,
-            Change {
-                action: "rate_limit_policy.put",
-                target_type: "rate_limit_policy",
-                target_id: &row.id,
-                tenant_id: match &policy.scope {
-                    Scope::Tenant(t) => Some(t.as_str()),
-                    _ => None,
-                },
-                detail: json!({ "policy": policy.name(), "scope": policy.scope.to_string(), "max_calls": policy.max_calls }),
+            |s| async move { s.upsert_rate_limit_policy(&stored).await },
+            |row| {
+                [Change {
+                    action: "rate_limit_policy.put",
+                    target_type: "rate_limit_policy",
+                    target_id: row.id.clone(),
+                    tenant_id: match &policy.scope {
+                        Scope::Tenant(t) => Some(t.clone()),
+                        _ => None,
+                    },
+                    detail: json!({ "policy": policy.name(), "scope": policy.scope.to_string(), "max_calls": policy.max_calls }),
+                }]
             },
         )
-        .await;
+        .await?;
+        state.limiter.reload().await?;
         Ok(PutPolicyResponse::Ok(Json(to_dto(row.id, &policy))))
     }
 
@@ -241,27 +241,28 @@ impl RateLimitsApi {
         id: Path<String>,
     ) -> Result<DeletePolicyResponse, Problem> {
         auth.0.require_platform_write()?;
-        let Some(deleted) = state.store.delete_rate_limit_policy(&id).await? else {
-            return Err(Problem::not_found(format!(
-                "rate-limit policy {} not found",
-                id.0
-            )));
-        };
-        // Filed under the policy's tenant, when it was a tenant's.
-        let tenant_id = deleted.scope.strip_prefix("tenant:").map(str::to_owned);
-        state.limiter.reload().await?;
-        audit(
+        let policy_id = id.0.clone();
+        audited(
             &state,
             &auth.0,
-            Change {
-                action: "rate_limit_policy.delete",
-                target_type: "rate_limit_policy",
-                target_id: &id,
-                tenant_id: tenant_id.as_deref(),
-                detail: json!({}),
+            |s| async move {
+                s.delete_rate_limit_policy(&policy_id).await?.ok_or_else(|| {
+                    Problem::not_found(format!("rate-limit policy {policy_id} not found"))
+                })
+            },
+            |deleted| {
+                [Change {
+                    action: "rate_limit_policy.delete",
+                    target_type: "rate_limit_policy",
+                    target_id: deleted.id.clone(),
+                    // Filed under the policy's tenant, when it was a tenant's.
+                    tenant_id: deleted.scope.strip_prefix("tenant:").map(str::to_owned),
+                    detail: json!({}),
+                }]
             },
         )
-        .await;
+        .await?;
+        state.limiter.reload().await?;
         Ok(DeletePolicyResponse::Deleted)
     }
 

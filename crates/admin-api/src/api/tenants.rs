@@ -11,7 +11,7 @@ use problem::{Checked, Problem};
 use serde_json::json;
 use store::tenants::{TenantFilter, TenantStatus as StoredStatus, TenantUpdate};
 
-use super::{AdminTags, Change, audit, decode_cursor, existing_tenant, fetch_size, paginate};
+use super::{AdminTags, Change, Page, PageItem, Paging, audited, existing_tenant};
 use crate::{AdminState, auth::AdminAuth};
 
 /// Whether a tenant's keys work.
@@ -142,13 +142,9 @@ impl poem_openapi::types::Example for RawPassthroughSetting {
     }
 }
 
-/// A page of tenants.
-#[derive(Debug, Clone, Object)]
-#[oai(skip_serializing_if_is_none)]
-pub struct TenantPage {
-    pub items: Vec<Tenant>,
-    /// Pass as `cursor` for the next page; absent on the last page.
-    pub next_cursor: Option<String>,
+impl PageItem for Tenant {
+    const PAGE: &'static str = "TenantPage";
+    const PAGE_DESCRIPTION: Option<&'static str> = Some("A page of tenants.");
 }
 
 /// The outcome of deleting a tenant.
@@ -178,7 +174,7 @@ enum TenantResponse {
 enum ListTenantsResponse {
     /// Tenants in creation order.
     #[oai(status = 200)]
-    Ok(Json<TenantPage>),
+    Ok(Json<Page<Tenant>>),
 }
 
 #[derive(ApiResponse)]
@@ -210,19 +206,21 @@ impl TenantsApi {
     ) -> Result<CreateTenantResponse, Problem> {
         auth.0.require_platform_write()?;
         let name = clean_name(&body.0.0.name)?;
-        let tenant = state.store.create_tenant(&name).await?;
-        audit(
+        let tenant = audited(
             &state,
             &auth.0,
-            Change {
-                action: "tenant.create",
-                target_type: "tenant",
-                target_id: &tenant.id,
-                tenant_id: Some(&tenant.id),
-                detail: json!({ "name": tenant.name }),
+            |s| async move { s.create_tenant(&name).await },
+            |tenant| {
+                [Change {
+                    action: "tenant.create",
+                    target_type: "tenant",
+                    target_id: tenant.id.clone(),
+                    tenant_id: Some(tenant.id.clone()),
+                    detail: json!({ "name": tenant.name }),
+                }]
             },
         )
-        .await;
+        .await?;
         Ok(CreateTenantResponse::Created(Json(tenant.into())))
     }
 
@@ -245,8 +243,7 @@ impl TenantsApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
         limit: Query<Option<u32>>,
     ) -> Result<ListTenantsResponse, Problem> {
-        let after = decode_cursor(cursor.0.as_deref())?;
-        let (limit, fetch) = fetch_size(limit.0);
+        let paging = Paging::new(cursor.0.as_deref(), limit.0)?;
         let filter = TenantFilter {
             status: status.0.map(|s| s.as_str().to_owned()),
             name_contains: name.0.filter(|n| !n.is_empty()),
@@ -270,20 +267,17 @@ impl TenantsApi {
                         .as_ref()
                         .is_none_or(|n| t.name.contains(n.as_str()))
                 })
-                .filter(|t| after.as_ref().is_none_or(|a| t.id > *a))
+                .filter(|t| paging.after().is_none_or(|a| t.id.as_str() > a))
                 .collect(),
             None => {
                 state
                     .store
-                    .list_tenants_page(&filter, after.as_deref(), fetch)
+                    .list_tenants_page(&filter, paging.after(), paging.fetch())
                     .await?
             }
         };
-        let (rows, next_cursor) = paginate(rows, limit, |t| &t.id);
-        Ok(ListTenantsResponse::Ok(Json(TenantPage {
-            items: rows.into_iter().map(Tenant::from).collect(),
-            next_cursor,
-        })))
+        let page = paging.page(rows, |t| &t.id).map(Tenant::from);
+        Ok(ListTenantsResponse::Ok(Json(page)))
     }
 
     /// Get a tenant
@@ -322,19 +316,22 @@ impl TenantsApi {
                 "nothing to change: give name and/or raw_passthrough",
             ));
         }
-        let tenant = state.store.update_tenant(&tenant_id, &update).await?;
-        audit(
+        let detail = json!({ "name": update.name, "raw_passthrough": update.raw_passthrough });
+        let tenant = audited(
             &state,
             &auth.0,
-            Change {
-                action: "tenant.update",
-                target_type: "tenant",
-                target_id: &tenant.id,
-                tenant_id: Some(&tenant.id),
-                detail: json!({ "name": update.name, "raw_passthrough": update.raw_passthrough }),
+            |s| async move { s.update_tenant(&tenant_id, &update).await },
+            |tenant| {
+                [Change {
+                    action: "tenant.update",
+                    target_type: "tenant",
+                    target_id: tenant.id.clone(),
+                    tenant_id: Some(tenant.id.clone()),
+                    detail,
+                }]
             },
         )
-        .await;
+        .await?;
         Ok(TenantResponse::Ok(Json(tenant.into())))
     }
 
@@ -397,21 +394,24 @@ impl TenantsApi {
     ) -> Result<DeleteTenantResponse, Problem> {
         auth.0.require_platform_write()?;
         let force = force.0.unwrap_or(false);
-        let deleted = state.store.delete_tenant(&tenant_id, force).await?;
-        // Its tenant-scoped policies went with it.
-        state.limiter.reload().await?;
-        audit(
+        let id = tenant_id.0.as_str();
+        let deleted = audited(
             &state,
             &auth.0,
-            Change {
-                action: "tenant.delete",
-                target_type: "tenant",
-                target_id: &tenant_id,
-                tenant_id: Some(&tenant_id),
-                detail: json!({ "force": force, "unassigned_authorizers": deleted.unassigned_authorizers }),
+            |s| async move { s.delete_tenant(id, force).await },
+            |deleted| {
+                [Change {
+                    action: "tenant.delete",
+                    target_type: "tenant",
+                    target_id: id.to_owned(),
+                    tenant_id: Some(id.to_owned()),
+                    detail: json!({ "force": force, "unassigned_authorizers": deleted.unassigned_authorizers }),
+                }]
             },
         )
-        .await;
+        .await?;
+        // Its tenant-scoped policies went with it.
+        state.limiter.reload().await?;
         Ok(DeleteTenantResponse::Deleted(Json(DeletedTenant {
             id: tenant_id.0,
             unassigned_authorizers: deleted.unassigned_authorizers,
@@ -437,22 +437,22 @@ impl TenantsApi {
         body: Json<Checked<RawPassthroughSetting>>,
     ) -> Result<TenantResponse, Problem> {
         auth.0.require_platform_write()?;
-        let tenant = state
-            .store
-            .set_tenant_raw_passthrough(&tenant_id, body.0.0.enabled)
-            .await?;
-        audit(
+        let enabled = body.0.0.enabled;
+        let tenant = audited(
             &state,
             &auth.0,
-            Change {
-                action: "tenant.raw_passthrough",
-                target_type: "tenant",
-                target_id: &tenant.id,
-                tenant_id: Some(&tenant.id),
-                detail: json!({ "enabled": body.0.0.enabled }),
+            |s| async move { s.set_tenant_raw_passthrough(&tenant_id, enabled).await },
+            |tenant| {
+                [Change {
+                    action: "tenant.raw_passthrough",
+                    target_type: "tenant",
+                    target_id: tenant.id.clone(),
+                    tenant_id: Some(tenant.id.clone()),
+                    detail: json!({ "enabled": enabled }),
+                }]
             },
         )
-        .await;
+        .await?;
         Ok(TenantResponse::Ok(Json(tenant.into())))
     }
 }
@@ -466,26 +466,25 @@ impl TenantsApi {
         status: TenantStatus,
     ) -> Result<TenantResponse, Problem> {
         auth.0.require_platform_write()?;
-        let tenant = state
-            .store
-            .set_tenant_status(tenant_id, status.into())
-            .await?;
         let action = match status {
             TenantStatus::Active => "tenant.resume",
             TenantStatus::Suspended => "tenant.suspend",
         };
-        audit(
+        let tenant = audited(
             state,
             &auth.0,
-            Change {
-                action,
-                target_type: "tenant",
-                target_id: tenant_id,
-                tenant_id: Some(tenant_id),
-                detail: json!({}),
+            |s| async move { s.set_tenant_status(tenant_id, status.into()).await },
+            |_| {
+                [Change {
+                    action,
+                    target_type: "tenant",
+                    target_id: tenant_id.to_owned(),
+                    tenant_id: Some(tenant_id.to_owned()),
+                    detail: json!({}),
+                }]
             },
         )
-        .await;
+        .await?;
         Ok(TenantResponse::Ok(Json(tenant.into())))
     }
 }

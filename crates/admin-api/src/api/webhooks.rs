@@ -12,7 +12,7 @@ use problem::{Checked, Problem};
 use serde_json::json;
 use store::webhooks::{NewWebhook as StoreNewWebhook, WebhookEndpoint, WebhookUpdate};
 
-use super::{AdminTags, Change, audit, decode_cursor, existing_tenant, fetch_size, paginate};
+use super::{AdminTags, Change, Page, PageItem, Paging, audited, existing_tenant};
 use crate::{AdminState, auth::AdminAuth};
 
 /// A webhook endpoint (its signing secret is shown only at creation and rotation).
@@ -140,12 +140,8 @@ pub struct WebhookWithSecret {
     pub secret: String,
 }
 
-#[derive(Debug, Clone, Object)]
-#[oai(skip_serializing_if_is_none)]
-pub struct WebhookPage {
-    pub items: Vec<Webhook>,
-    /// Pass as `cursor` for the next page; absent on the last page.
-    pub next_cursor: Option<String>,
+impl PageItem for Webhook {
+    const PAGE: &'static str = "WebhookPage";
 }
 
 #[derive(ApiResponse)]
@@ -173,7 +169,7 @@ enum WebhookResponse {
 enum ListWebhooksResponse {
     /// The tenant's endpoints, oldest first.
     #[oai(status = 200)]
-    Ok(Json<WebhookPage>),
+    Ok(Json<Page<Webhook>>),
 }
 
 #[derive(ApiResponse)]
@@ -261,22 +257,22 @@ impl WebhooksApi {
             event_types: check_event_types(body.event_types.unwrap_or_default())?,
         };
         existing_tenant(&state.store, &tenant_id).await?;
-        let (webhook, secret) = state
-            .store
-            .create_webhook(&tenant_id, &new, state.limits.max_webhooks_per_tenant)
-            .await?;
-        audit(
+        let limit = state.limits.max_webhooks_per_tenant;
+        let (webhook, secret) = audited(
             &state,
             &auth.0,
-            Change {
-                action: "webhook.create",
-                target_type: "webhook",
-                target_id: &webhook.id,
-                tenant_id: Some(&tenant_id),
-                detail: json!({ "url": without_query(&webhook.url), "event_types": webhook.event_types }),
+            |s| async move { s.create_webhook(&tenant_id, &new, limit).await },
+            |(webhook, _)| {
+                [Change {
+                    action: "webhook.create",
+                    target_type: "webhook",
+                    target_id: webhook.id.clone(),
+                    tenant_id: Some(webhook.tenant_id.clone()),
+                    detail: json!({ "url": without_query(&webhook.url), "event_types": webhook.event_types }),
+                }]
             },
         )
-        .await;
+        .await?;
         Ok(CreateWebhookResponse::Created(Json(WebhookWithSecret {
             webhook: webhook.into(),
             secret: secret.expose().to_owned(),
@@ -302,18 +298,14 @@ impl WebhooksApi {
         limit: Query<Option<u32>>,
     ) -> Result<ListWebhooksResponse, Problem> {
         auth.0.require_tenant_read(&tenant_id)?;
-        let after = decode_cursor(cursor.0.as_deref())?;
-        let (limit, fetch) = fetch_size(limit.0);
+        let paging = Paging::new(cursor.0.as_deref(), limit.0)?;
         existing_tenant(&state.store, &tenant_id).await?;
         let rows = state
             .store
-            .list_webhooks(&tenant_id, after.as_deref(), fetch)
+            .list_webhooks(&tenant_id, paging.after(), paging.fetch())
             .await?;
-        let (rows, next_cursor) = paginate(rows, limit, |w| &w.id);
-        Ok(ListWebhooksResponse::Ok(Json(WebhookPage {
-            items: rows.into_iter().map(Webhook::from).collect(),
-            next_cursor,
-        })))
+        let page = paging.page(rows, |w| &w.id).map(Webhook::from);
+        Ok(ListWebhooksResponse::Ok(Json(page)))
     }
 
     /// Get a webhook endpoint
@@ -374,27 +366,27 @@ impl WebhooksApi {
                 "nothing to change: give url, description, event_types and/or enabled",
             ));
         }
-        let webhook = state
-            .store
-            .update_webhook(&tenant_id, &webhook_id, &update)
-            .await?;
-        audit(
+        let detail = json!({
+            "url": update.url.as_deref().map(without_query),
+            "description": update.description,
+            "event_types": update.event_types,
+            "enabled": update.enabled,
+        });
+        let webhook = audited(
             &state,
             &auth.0,
-            Change {
-                action: "webhook.update",
-                target_type: "webhook",
-                target_id: &webhook.id,
-                tenant_id: Some(&tenant_id),
-                detail: json!({
-                    "url": update.url.as_deref().map(without_query),
-                    "description": update.description,
-                    "event_types": update.event_types,
-                    "enabled": update.enabled,
-                }),
+            |s| async move { s.update_webhook(&tenant_id, &webhook_id, &update).await },
+            |webhook| {
+                [Change {
+                    action: "webhook.update",
+                    target_type: "webhook",
+                    target_id: webhook.id.clone(),
+                    tenant_id: Some(webhook.tenant_id.clone()),
+                    detail,
+                }]
             },
         )
-        .await;
+        .await?;
         Ok(WebhookResponse::Ok(Json(webhook.into())))
     }
 
@@ -414,19 +406,20 @@ impl WebhooksApi {
         webhook_id: Path<String>,
     ) -> Result<DeleteWebhookResponse, Problem> {
         auth.0.require_tenant_write(&tenant_id)?;
-        state.store.delete_webhook(&tenant_id, &webhook_id).await?;
-        audit(
+        let change = Change {
+            action: "webhook.delete",
+            target_type: "webhook",
+            target_id: webhook_id.0.clone(),
+            tenant_id: Some(tenant_id.0.clone()),
+            detail: json!({}),
+        };
+        audited(
             &state,
             &auth.0,
-            Change {
-                action: "webhook.delete",
-                target_type: "webhook",
-                target_id: &webhook_id,
-                tenant_id: Some(&tenant_id),
-                detail: json!({}),
-            },
+            |s| async move { s.delete_webhook(&tenant_id, &webhook_id).await },
+            |_| [change],
         )
-        .await;
+        .await?;
         Ok(DeleteWebhookResponse::Deleted)
     }
 
@@ -448,26 +441,25 @@ impl WebhooksApi {
     ) -> Result<RotateWebhookSecretResponse, Problem> {
         auth.0.require_tenant_write(&tenant_id)?;
         let grace = body.0.0.previous_secret_valid_for_secs.unwrap_or(86400);
-        let (webhook, secret) = state
-            .store
-            .rotate_webhook_secret(
-                &tenant_id,
-                &webhook_id,
-                Utc::now() + Duration::seconds(grace),
-            )
-            .await?;
-        audit(
+        let previous_until = Utc::now() + Duration::seconds(grace);
+        let (webhook, secret) = audited(
             &state,
             &auth.0,
-            Change {
-                action: "webhook.rotate_secret",
-                target_type: "webhook",
-                target_id: &webhook.id,
-                tenant_id: Some(&tenant_id),
-                detail: json!({ "previous_secret_valid_for_secs": grace }),
+            |s| async move {
+                s.rotate_webhook_secret(&tenant_id, &webhook_id, previous_until)
+                    .await
+            },
+            |(webhook, _)| {
+                [Change {
+                    action: "webhook.rotate_secret",
+                    target_type: "webhook",
+                    target_id: webhook.id.clone(),
+                    tenant_id: Some(webhook.tenant_id.clone()),
+                    detail: json!({ "previous_secret_valid_for_secs": grace }),
+                }]
             },
         )
-        .await;
+        .await?;
         Ok(RotateWebhookSecretResponse::Ok(Json(WebhookWithSecret {
             webhook: webhook.into(),
             secret: secret.expose().to_owned(),
