@@ -1386,7 +1386,7 @@ async fn events_and_audit_entries_are_deleted_past_their_retention() {
         }
     };
     assert_eq!((count(&waiting_tenant).await, count(&quiet).await), (1, 1));
-    let retention = tpgate::config::RetentionSettings::default().housekeeping();
+    let retention = tpgate::workers::RetentionSettings::default();
     tpgate::workers::housekeep(&app.auth, retention).await;
     assert_eq!(
         (count(&waiting_tenant).await, count(&quiet).await),

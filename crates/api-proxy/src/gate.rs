@@ -343,7 +343,7 @@ async fn send(state: &ProxyState, call: &Call<'_>) -> Result<Value, SendError> {
         Safety::Write => once().await,
         Safety::Read => {
             let backoff = ExponentialBuilder::default()
-                .with_min_delay(state.settings.retry_min_delay)
+                .with_min_delay(state.settings.retry_min_delay())
                 .with_max_delay(Duration::from_secs(1))
                 .with_max_times(state.settings.read_retries)
                 .with_jitter();

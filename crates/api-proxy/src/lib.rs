@@ -36,27 +36,54 @@ use tenant_auth::TenantAuth;
 pub use api::raw::raw_passthrough;
 pub use permissions::PermissionMap;
 
-/// Tunables of the proxy (config `proxy.*`).
-#[derive(Debug, Clone)]
+/// The `proxy.*` configuration section, read as written (each duration in
+/// the unit its name says).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct ProxySettings {
     /// Retries of a read after `-1`, a busy code or a timeout.
     pub read_retries: usize,
     /// First backoff delay (doubling, jittered, at most 1 s).
-    pub retry_min_delay: Duration,
+    pub retry_min_delay_ms: u64,
+    /// How long a replica trusts a cached API key or authorizer (applied
+    /// to the store with `Store::with_cache_ttl`).
+    pub cache_ttl_secs: u64,
     /// How long an idempotent answer is kept.
-    pub idempotency_ttl: Duration,
+    pub idempotency_ttl_secs: u64,
     /// How long a repeat waits for the first request with its key.
-    pub idempotency_wait: Duration,
+    pub idempotency_wait_secs: u64,
+    /// Overrides of the permission map (see [`PermissionMap::new`]).
+    pub permission_sets: std::collections::BTreeMap<String, Vec<i64>>,
 }
 
 impl Default for ProxySettings {
     fn default() -> Self {
         Self {
             read_retries: 2,
-            retry_min_delay: Duration::from_millis(100),
-            idempotency_ttl: Duration::from_secs(24 * 3600),
-            idempotency_wait: Duration::from_secs(10),
+            retry_min_delay_ms: 100,
+            cache_ttl_secs: store::DEFAULT_CACHE_TTL.as_secs(),
+            idempotency_ttl_secs: 24 * 3600,
+            idempotency_wait_secs: 10,
+            permission_sets: Default::default(),
         }
+    }
+}
+
+impl ProxySettings {
+    pub fn retry_min_delay(&self) -> Duration {
+        Duration::from_millis(self.retry_min_delay_ms)
+    }
+
+    pub fn cache_ttl(&self) -> Duration {
+        Duration::from_secs(self.cache_ttl_secs)
+    }
+
+    pub fn idempotency_ttl(&self) -> Duration {
+        Duration::from_secs(self.idempotency_ttl_secs)
+    }
+
+    pub fn idempotency_wait(&self) -> Duration {
+        Duration::from_secs(self.idempotency_wait_secs)
     }
 }
 

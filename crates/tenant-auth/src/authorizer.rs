@@ -198,7 +198,7 @@ impl TenantAuth {
             && let Some(retry_after_secs) = forced_refresh_wait(
                 tokens.refreshed_at,
                 self.clock.now(),
-                self.config.tokens.forced_refresh_interval,
+                self.config.tokens.forced_refresh_interval(),
             )
         {
             return Err(AuthError::RefreshCoolingDown {
@@ -319,7 +319,7 @@ impl TenantAuth {
         self.call_component(
             wechat_api::paths::AUTHORIZER_TOKEN,
             &AuthorizerTokenRequest {
-                component_appid: self.config.appid.clone(),
+                component_appid: self.config.component.appid.clone(),
                 authorizer_appid: appid.to_owned(),
                 authorizer_refresh_token: refresh_token.expose().to_owned(),
             },
@@ -459,7 +459,7 @@ impl TenantAuth {
                 .call_component(
                     wechat_api::paths::AUTHORIZER_LIST,
                     &AuthorizerListRequest {
-                        component_appid: self.config.appid.clone(),
+                        component_appid: self.config.component.appid.clone(),
                         offset,
                         count: AUTHORIZER_LIST_MAX_COUNT,
                     },

@@ -70,9 +70,9 @@ impl TenantAuth {
         self.check_push_timestamp(&query.timestamp)?;
         let push = push::parse_component_push(&decrypted.message)?;
         self.check_create_time(push.create_time())?;
-        if push.appid() != self.config.appid {
+        if push.appid() != self.config.component.appid {
             return Err(AuthError::PushWrongComponent {
-                expected: self.config.appid.clone(),
+                expected: self.config.component.appid.clone(),
                 actual: push.appid().to_owned(),
             });
         }
@@ -84,7 +84,7 @@ impl TenantAuth {
             } => {
                 let stored = self
                     .store
-                    .save_verify_ticket(&self.config.appid, &ticket, create_time)
+                    .save_verify_ticket(&self.config.component.appid, &ticket, create_time)
                     .await?;
                 Ok(if stored {
                     PushOutcome::TicketStored
@@ -266,7 +266,7 @@ impl TenantAuth {
     }
 
     fn push_window_secs(&self) -> u64 {
-        self.config.push_window.as_secs()
+        self.config.wechat.push_window_secs
     }
 
     // === ticket ===
@@ -275,9 +275,12 @@ impl TenantAuth {
         let store::component::TicketState {
             ticket,
             push_requested_at,
-        } = self.store.ticket_state(&self.config.appid).await?;
+        } = self
+            .store
+            .ticket_state(&self.config.component.appid)
+            .await?;
         let now = self.clock.now();
-        let stale_after = Duration::from_std(self.config.tokens.ticket_stale_after)
+        let stale_after = Duration::from_std(self.config.tokens.ticket_stale_after())
             .unwrap_or(Duration::minutes(20));
         let status = match ticket {
             Some(t) => {
@@ -318,11 +321,11 @@ impl TenantAuth {
     }
 
     async fn request_ticket_push(&self) -> Result<TicketCheck, AuthError> {
-        let interval = Duration::from_std(self.config.tokens.ticket_push_request_interval)
+        let interval = Duration::from_std(self.config.tokens.ticket_push_request_interval())
             .unwrap_or(Duration::minutes(5));
         if !self
             .store
-            .claim_ticket_push_request(&self.config.appid, self.clock.now(), interval)
+            .claim_ticket_push_request(&self.config.component.appid, self.clock.now(), interval)
             .await?
         {
             return Ok(TicketCheck::PushRecentlyRequested);
@@ -333,15 +336,15 @@ impl TenantAuth {
                 wechat_api::paths::START_PUSH_TICKET,
                 None,
                 &StartPushTicketRequest {
-                    component_appid: self.config.appid.clone(),
-                    component_secret: self.config.secret.expose().to_owned(),
+                    component_appid: self.config.component.appid.clone(),
+                    component_secret: self.config.component.secret.expose().to_owned(),
                 },
             )
             .await;
         match result {
             Ok(_) => {
                 ::metrics::counter!(metrics::TICKET_PUSH_REQUESTS, "outcome" => "ok").increment(1);
-                tracing::warn!(component.appid = %self.config.appid, "component_verify_ticket missing or stale; asked WeChat to restart pushes");
+                tracing::warn!(component.appid = %self.config.component.appid, "component_verify_ticket missing or stale; asked WeChat to restart pushes");
                 Ok(TicketCheck::PushRequested)
             }
             Err(e) => {
@@ -373,7 +376,7 @@ impl TenantAuth {
         &self,
         failed_version: Option<i64>,
     ) -> Result<(Secret, i64), AuthError> {
-        let appid = self.config.appid.clone();
+        let appid = self.config.component.appid.clone();
         let usable = |stored: &StoredComponentToken| match &stored.token {
             Some((token, expires_at))
                 if self.still_fresh(*expires_at) && Some(stored.version) != failed_version =>
@@ -404,7 +407,7 @@ impl TenantAuth {
         version: i64,
         fence: store::coord::LeaseFence,
     ) -> Result<(Secret, i64), AuthError> {
-        let appid = &self.config.appid;
+        let appid = &self.config.component.appid;
         let Some(ticket) = self.store.verify_ticket(appid).await? else {
             self.request_ticket_push_best_effort().await;
             metrics::refreshed("component", "no_ticket");
@@ -418,7 +421,7 @@ impl TenantAuth {
                 None,
                 &ComponentTokenRequest {
                     component_appid: appid.clone(),
-                    component_appsecret: self.config.secret.expose().to_owned(),
+                    component_appsecret: self.config.component.secret.expose().to_owned(),
                     component_verify_ticket: ticket.ticket.expose().to_owned(),
                 },
             )

@@ -20,7 +20,7 @@ use std::{
 use rand::Rng as _;
 use store::coord::LeaseFence;
 
-use crate::{AuthError, TenantAuth, TokenSettings, metrics};
+use crate::{AuthError, TenantAuth, TokenSettings, config::LEASE_POLL, metrics};
 
 impl TenantAuth {
     /// Runs `refresh` for `key` only if `usable` finds nothing usable in what
@@ -43,18 +43,18 @@ impl TenantAuth {
         let _local = self.locks.lock(key).await;
         let settings = &self.config.tokens;
         let started = Instant::now();
-        let lease_name = format!("{}:{key}", self.config.appid);
+        let lease_name = format!("{}:{key}", self.config.component.appid);
         loop {
             let snapshot = load().await?;
             if let Some(value) = usable(&snapshot) {
-                if started.elapsed() > settings.lease_poll {
+                if started.elapsed() > LEASE_POLL {
                     metrics::lock_waited(kind, started.elapsed());
                 }
                 return Ok(value);
             }
             if let Some(lease) = self
                 .store
-                .try_lease(&lease_name, settings.lease_ttl)
+                .try_lease(&lease_name, settings.lease_ttl())
                 .await?
             {
                 metrics::lock_waited(kind, started.elapsed());
@@ -87,12 +87,12 @@ impl TenantAuth {
 }
 
 /// How long to wait, having waited `waited` for another replica's refresh,
-/// before the next look: `lease_poll` times `jitter` (drawn from 0.5–1.5,
+/// before the next look: [`LEASE_POLL`] times `jitter` (drawn from 0.5–1.5,
 /// so waiting replicas do not poll in step); `None` once `lease_wait` is
 /// used up.
 fn next_poll(waited: Duration, settings: &TokenSettings, jitter: f64) -> Option<Duration> {
-    (waited < settings.lease_wait)
-        .then(|| Duration::from_secs_f64(settings.lease_poll.as_secs_f64() * jitter))
+    (waited < settings.lease_wait())
+        .then(|| Duration::from_secs_f64(LEASE_POLL.as_secs_f64() * jitter))
 }
 
 #[cfg(test)]
@@ -102,8 +102,7 @@ mod tests {
     #[test]
     fn waiters_poll_jittered_until_the_lease_wait_is_used_up() {
         let settings = TokenSettings {
-            lease_wait: Duration::from_secs(25),
-            lease_poll: Duration::from_millis(100),
+            lease_wait_secs: 25,
             ..TokenSettings::default()
         };
         let ms = Duration::from_millis;

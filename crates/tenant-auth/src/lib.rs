@@ -62,7 +62,7 @@ pub use app_push::{AppPush, AppPushOutcome};
 pub use authorizer::{AuthorizerAccess, forced_refresh_wait};
 pub use clock::Clock;
 pub use component::{TicketCheck, TicketStatus};
-pub use config::{ComponentConfig, TokenSettings};
+pub use config::{ComponentConfig, ComponentSettings, TokenSettings, WechatSettings};
 pub use error::AuthError;
 pub use fault::Faults;
 pub use onboarding::{AuthPage, LinkLanding};
@@ -131,15 +131,19 @@ pub struct TenantAuth {
 
 impl TenantAuth {
     pub fn new(store: Store, config: ComponentConfig, clock: Clock) -> Result<Self, AuthError> {
+        let component = &config.component;
         let mut crypt = MsgCrypt::new(
-            config.token.expose(),
-            config.encoding_aes_key.expose(),
-            &config.appid,
+            component.token.expose(),
+            component.encoding_aes_key.expose(),
+            &component.appid,
         )?;
-        if let Some(previous) = &config.previous_encoding_aes_key {
+        // An empty previous key is no previous key (see ComponentSettings).
+        if let Some(previous) = &component.previous_encoding_aes_key
+            && !previous.expose().is_empty()
+        {
             crypt = crypt.with_previous_key(previous.expose())?;
         }
-        let client = WechatClient::new(config.api_base.clone(), config.http_timeout)?;
+        let client = WechatClient::new(config.wechat.api_base.clone(), config.wechat.timeout())?;
         Ok(Self {
             store,
             client,
@@ -185,7 +189,7 @@ impl TenantAuth {
     }
 
     fn margin(&self) -> Duration {
-        Duration::from_std(self.config.refresh_margin).unwrap_or(Duration::minutes(10))
+        Duration::from_std(self.config.wechat.refresh_margin()).unwrap_or(Duration::minutes(10))
     }
 
     fn still_fresh(&self, expires_at: DateTime<Utc>) -> bool {

@@ -19,7 +19,11 @@ use std::time::Duration as StdDuration;
 use chrono::{DateTime, Duration, Utc};
 use tokio::task::JoinSet;
 
-use crate::{AuthError, TenantAuth, config::TokenSettings, metrics};
+use crate::{
+    AuthError, TenantAuth,
+    config::{TOKEN_LIFETIME, TokenSettings},
+    metrics,
+};
 
 /// The sweep's sizing, derived from [`TokenSettings`] and the margin.
 #[derive(Debug, Clone, Copy)]
@@ -35,11 +39,11 @@ impl SweepPolicy {
     pub fn new(settings: &TokenSettings, margin: StdDuration) -> Self {
         let d = |s: StdDuration| Duration::from_std(s).unwrap_or(Duration::zero());
         Self {
-            interval: d(settings.sweep_interval),
+            interval: d(settings.sweep_interval()),
             margin: d(margin),
-            lifetime: d(settings.token_lifetime),
-            min_age: d(settings.sweep_min_token_age),
-            active_window: d(settings.sweep_active_window),
+            lifetime: d(TOKEN_LIFETIME),
+            min_age: d(settings.sweep_min_token_age()),
+            active_window: d(settings.sweep_active_window()),
         }
     }
 
@@ -100,10 +104,10 @@ pub struct SweepReport {
 
 impl TenantAuth {
     pub fn sweep_policy(&self) -> SweepPolicy {
-        SweepPolicy::new(&self.config.tokens, self.config.refresh_margin)
+        SweepPolicy::new(&self.config.tokens, self.config.wechat.refresh_margin())
     }
 
-    /// One tick of the sweep (the binary runs it every `sweep_interval`).
+    /// One tick of the sweep (the binary runs it every `tokens.sweep_interval_secs`).
     pub async fn sweep_authorizer_tokens(&self) -> Result<SweepReport, AuthError> {
         self.prune_touches();
         let policy = self.sweep_policy();

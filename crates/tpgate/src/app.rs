@@ -53,13 +53,14 @@ pub struct Application {
     ops_port: u16,
     route: poem::endpoint::BoxEndpoint<'static>,
     ops_route: poem::endpoint::BoxEndpoint<'static>,
-    connection_limits: crate::server::ConnectionLimits,
+    /// Time limits of every connection (`http.*`).
+    http: Arc<crate::config::HttpSettings>,
     state: AppState,
     background_tasks: bool,
     /// How long in-flight requests may finish after a shutdown signal.
     drain: std::time::Duration,
     dispatcher: webhooks::Dispatcher,
-    retention: crate::workers::Retention,
+    retention: crate::workers::RetentionSettings,
 }
 
 /// Binds `addr`, or takes an already bound listener (tests, sandbox).
@@ -95,7 +96,7 @@ impl Application {
             .await
             .context("connecting storage")?
             .with_redis_prefix(&config.redis_key_prefix)
-            .with_cache_ttl(std::time::Duration::from_secs(config.proxy.cache_ttl_secs));
+            .with_cache_ttl(config.proxy.cache_ttl());
         if config.migrate_on_start {
             store.migrate().await.context("running migrations")?;
         }
@@ -116,13 +117,13 @@ impl Application {
                 .await
                 .context("loading rate-limit policies")?;
         }
-        let dispatcher = webhooks::Dispatcher::new(store.clone(), config.webhooks.settings())
+        let dispatcher = webhooks::Dispatcher::new(store.clone(), config.webhooks.clone())
             .context("webhook HTTP client")?;
         let proxy = ProxyState {
             auth: auth.clone(),
             limiter: limiter.clone(),
             permissions: Arc::new(PermissionMap::new(config.proxy.permission_sets.clone())),
-            settings: Arc::new(config.proxy.settings()),
+            settings: Arc::new(config.proxy.clone()),
         };
         let state = AppState {
             auth: auth.clone(),
@@ -142,7 +143,7 @@ impl Application {
                 issuer: config.admin.jwt_issuer.clone(),
                 audience: config.admin.jwt_audience.clone(),
                 hs256_secret: config.admin.hs256_secret(),
-                public_keys: PublicKeys::load(&config.admin.public_key_sources())
+                public_keys: PublicKeys::load(&config.admin)
                     .await
                     .context(
                         "loading admin JWT public keys (admin.jwt_public_key_files, admin.jwks_path, admin.jwks_url)",
@@ -167,12 +168,12 @@ impl Application {
             ops_port,
             route,
             ops_route,
-            connection_limits: config.http.connection_limits(),
+            http: Arc::new(config.http.clone()),
             state,
             background_tasks: config.background_tasks,
             drain: std::time::Duration::from_secs(config.shutdown_drain_secs),
             dispatcher,
-            retention: config.retention.housekeeping(),
+            retention: config.retention,
         })
     }
 
@@ -224,14 +225,14 @@ impl Application {
         let ops = tokio::spawn(crate::server::serve(
             self.ops_listener,
             Arc::new(self.ops_route),
-            self.connection_limits,
+            self.http.clone(),
             stop_rx.clone(),
             self.drain,
         ));
         crate::server::serve(
             self.listener,
             Arc::new(self.route),
-            self.connection_limits,
+            self.http,
             stop_rx,
             self.drain,
         )

@@ -46,11 +46,7 @@
 //! | `migrate_on_start` | `TPGATE_MIGRATE_ON_START` | `serve` applies pending migrations before listening (default `true`); `false` when a separate `tpgate migrate` (the Helm hook) does it, so pods can use a database user without DDL rights — `/readyz` is 503 until the schema is current |
 //! | `shutdown_drain_secs` | `TPGATE_SHUTDOWN_DRAIN_SECS` | after SIGTERM, how long in-flight requests may finish (default 25; keep it below Kubernetes' grace period) |
 //! | `log_format` | `TPGATE_LOG_FORMAT` | `text` (default) or `json` |
-use std::{
-    net::SocketAddr,
-    path::{Path, PathBuf},
-    time::Duration,
-};
+use std::{net::SocketAddr, path::Path, time::Duration};
 
 use anyhow::{Context, bail};
 use figment::{
@@ -61,6 +57,12 @@ use serde::{Deserialize, Serialize};
 use store::Secret;
 use url::Url;
 
+/// The whole configuration. A section a crate owns is that crate's settings
+/// struct, read as is (`component`/`wechat`/`tokens`: tenant-auth, `admin`:
+/// `admin_api::jwt::JwtSettings`, `proxy`: `api_proxy::ProxySettings`,
+/// `webhooks`: `webhooks::DispatcherSettings`, `retention`:
+/// `crate::workers::RetentionSettings`): a new setting is a field there and a
+/// row in the table above (a test holds the two together).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
@@ -69,7 +71,7 @@ pub struct Config {
     pub ops_listen: SocketAddr,
     pub http: HttpSettings,
     pub onboarding: OnboardingSettings,
-    pub retention: RetentionSettings,
+    pub retention: crate::workers::RetentionSettings,
     pub public_base_url: Url,
     pub database_url: String,
     pub redis_url: Option<String>,
@@ -78,175 +80,16 @@ pub struct Config {
     pub sealing_key: Option<Secret>,
     #[serde(skip_serializing, default, deserialize_with = "store::secret::list")]
     pub sealing_previous_keys: Vec<Secret>,
-    pub component: ComponentSettings,
-    pub wechat: WechatSettings,
-    pub admin: AdminSettings,
-    pub tokens: TokenSettings,
-    pub proxy: ProxyConfig,
-    pub webhooks: WebhookConfig,
+    pub component: tenant_auth::ComponentSettings,
+    pub wechat: tenant_auth::WechatSettings,
+    pub admin: admin_api::jwt::JwtSettings,
+    pub tokens: tenant_auth::TokenSettings,
+    pub proxy: api_proxy::ProxySettings,
+    pub webhooks: webhooks::DispatcherSettings,
     pub background_tasks: bool,
     pub migrate_on_start: bool,
     pub shutdown_drain_secs: u64,
     pub log_format: LogFormat,
-}
-
-/// Webhook delivery; see `webhooks::DispatcherSettings`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct WebhookConfig {
-    pub timeout_secs: u64,
-    pub poll_interval_ms: u64,
-    pub batch: u64,
-    pub concurrency: usize,
-    /// Delays between attempts; after the last, the delivery is dead.
-    pub retry_schedule_secs: Vec<u64>,
-    pub disable_after_failures: u32,
-    pub disable_after_failing_secs: u64,
-    /// Deliver to any address and port, loopback and private ones too
-    /// (off: SSRF protection).
-    pub allow_private_targets: bool,
-    /// Ports deliveries may use: allowed and not denied.
-    pub allowed_ports: Vec<webhooks::target::PortRange>,
-    pub denied_ports: Vec<webhooks::target::PortRange>,
-    /// Deliveries through this proxy; none: direct, proxy variables ignored.
-    pub proxy_url: Option<Url>,
-    /// Days finished deliveries are kept.
-    pub retention_days: u64,
-    /// Endpoints a tenant may have (each push writes one delivery per endpoint).
-    pub max_endpoints_per_tenant: u64,
-    /// Replay requests (one event or many) a tenant may make per hour.
-    pub replays_per_tenant_per_hour: u64,
-}
-
-impl Default for WebhookConfig {
-    fn default() -> Self {
-        let d = webhooks::DispatcherSettings::default();
-        Self {
-            timeout_secs: d.timeout.as_secs(),
-            poll_interval_ms: u64::try_from(d.poll_interval.as_millis()).unwrap_or(1000),
-            batch: d.batch,
-            concurrency: d.concurrency,
-            retry_schedule_secs: vec![
-                10, 30, 120, 600, 1800, 3600, 7200, 14_400, 28_800, 28_800, 28_800,
-            ],
-            disable_after_failures: d.disable.after_failures,
-            disable_after_failing_secs: d.disable.after_failing_for.as_secs(),
-            allow_private_targets: d.allow_private_targets,
-            allowed_ports: d.ports.allowed,
-            denied_ports: d.ports.denied,
-            proxy_url: d.proxy,
-            retention_days: d.retention.as_secs() / 86400,
-            max_endpoints_per_tenant: 20,
-            replays_per_tenant_per_hour: 20,
-        }
-    }
-}
-
-impl WebhookConfig {
-    pub fn settings(&self) -> webhooks::DispatcherSettings {
-        webhooks::DispatcherSettings {
-            poll_interval: Duration::from_millis(self.poll_interval_ms.max(10)),
-            batch: self.batch.max(1),
-            concurrency: self.concurrency.max(1),
-            timeout: Duration::from_secs(self.timeout_secs.max(1)),
-            schedule: webhooks::RetrySchedule::from_secs(&self.retry_schedule_secs),
-            disable: store::deliveries::DisablePolicy {
-                after_failures: self.disable_after_failures.max(1),
-                after_failing_for: Duration::from_secs(self.disable_after_failing_secs),
-            },
-            allow_private_targets: self.allow_private_targets,
-            ports: webhooks::target::PortPolicy {
-                allowed: self.allowed_ports.clone(),
-                denied: self.denied_ports.clone(),
-            },
-            proxy: self.proxy_url.clone(),
-            retention: Duration::from_secs(self.retention_days.max(1) * 86400),
-        }
-    }
-}
-
-/// The tenant proxy; see `api_proxy::ProxySettings` for meanings.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ProxyConfig {
-    pub read_retries: usize,
-    pub retry_min_delay_ms: u64,
-    pub cache_ttl_secs: u64,
-    pub idempotency_ttl_secs: u64,
-    pub idempotency_wait_secs: u64,
-    #[serde(default)]
-    pub permission_sets: std::collections::BTreeMap<String, Vec<i64>>,
-}
-
-impl Default for ProxyConfig {
-    fn default() -> Self {
-        let d = api_proxy::ProxySettings::default();
-        Self {
-            read_retries: d.read_retries,
-            retry_min_delay_ms: u64::try_from(d.retry_min_delay.as_millis()).unwrap_or(100),
-            cache_ttl_secs: store::DEFAULT_CACHE_TTL.as_secs(),
-            idempotency_ttl_secs: d.idempotency_ttl.as_secs(),
-            idempotency_wait_secs: d.idempotency_wait.as_secs(),
-            permission_sets: Default::default(),
-        }
-    }
-}
-
-impl ProxyConfig {
-    pub fn settings(&self) -> api_proxy::ProxySettings {
-        api_proxy::ProxySettings {
-            read_retries: self.read_retries,
-            retry_min_delay: Duration::from_millis(self.retry_min_delay_ms),
-            idempotency_ttl: Duration::from_secs(self.idempotency_ttl_secs),
-            idempotency_wait: Duration::from_secs(self.idempotency_wait_secs),
-        }
-    }
-}
-
-/// Token refresh coordination; see `tenant_auth::TokenSettings` for meanings.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TokenSettings {
-    pub lease_ttl_secs: u64,
-    pub lease_wait_secs: u64,
-    pub ticket_stale_after_secs: u64,
-    pub ticket_push_request_interval_secs: u64,
-    pub sweep_interval_secs: u64,
-    pub sweep_active_window_secs: u64,
-    pub sweep_min_token_age_secs: u64,
-    pub sweep_concurrency: usize,
-    pub forced_refresh_interval_secs: u64,
-}
-
-impl Default for TokenSettings {
-    fn default() -> Self {
-        let d = tenant_auth::TokenSettings::default();
-        Self {
-            lease_ttl_secs: d.lease_ttl.as_secs(),
-            lease_wait_secs: d.lease_wait.as_secs(),
-            ticket_stale_after_secs: d.ticket_stale_after.as_secs(),
-            ticket_push_request_interval_secs: d.ticket_push_request_interval.as_secs(),
-            sweep_interval_secs: d.sweep_interval.as_secs(),
-            sweep_active_window_secs: d.sweep_active_window.as_secs(),
-            sweep_min_token_age_secs: d.sweep_min_token_age.as_secs(),
-            sweep_concurrency: d.sweep_concurrency,
-            forced_refresh_interval_secs: d.forced_refresh_interval.as_secs(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct ComponentSettings {
-    pub appid: String,
-    #[serde(skip_serializing, default)]
-    pub secret: Secret,
-    #[serde(skip_serializing, default)]
-    pub token: Secret,
-    #[serde(skip_serializing, default)]
-    pub encoding_aes_key: Secret,
-    #[serde(skip_serializing, default)]
-    pub previous_encoding_aes_key: Option<Secret>,
 }
 
 /// Time limits of every listener (see `crate::server`, `crate::body_limit`).
@@ -268,37 +111,6 @@ impl Default for HttpSettings {
             body_read_timeout_secs: 30,
             idle_timeout_secs: 60,
             trusted_proxies: Vec::new(),
-        }
-    }
-}
-
-/// How long records that would otherwise grow forever are kept, in days
-/// (0: forever). Deleted hourly by the housekeeping task.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RetentionSettings {
-    /// Events (with their finished deliveries); events still waiting for
-    /// a delivery are kept.
-    pub events_days: u64,
-    /// The admin audit log.
-    pub audit_days: u64,
-}
-
-impl Default for RetentionSettings {
-    fn default() -> Self {
-        Self {
-            events_days: 90,
-            audit_days: 365,
-        }
-    }
-}
-
-impl RetentionSettings {
-    pub fn housekeeping(&self) -> crate::workers::Retention {
-        let days = |d: u64| (d > 0).then(|| Duration::from_secs(d.saturating_mul(86_400)));
-        crate::workers::Retention {
-            events: days(self.events_days),
-            audit: days(self.audit_days),
         }
     }
 }
@@ -337,67 +149,27 @@ pub struct BodyLimits {
     pub other: crate::body_limit::BodyLimit,
 }
 
+// At least a second each: a zero would close every connection at once.
 impl HttpSettings {
-    pub fn connection_limits(&self) -> crate::server::ConnectionLimits {
-        crate::server::ConnectionLimits {
-            header_read_timeout: Duration::from_secs(self.header_read_timeout_secs.max(1)),
-            idle_timeout: Duration::from_secs(self.idle_timeout_secs.max(1)),
-        }
+    pub fn header_read_timeout(&self) -> Duration {
+        Duration::from_secs(self.header_read_timeout_secs.max(1))
+    }
+
+    pub fn body_read_timeout(&self) -> Duration {
+        Duration::from_secs(self.body_read_timeout_secs.max(1))
+    }
+
+    pub fn idle_timeout(&self) -> Duration {
+        Duration::from_secs(self.idle_timeout_secs.max(1))
     }
 
     pub fn body_limits(&self) -> BodyLimits {
-        let read = Duration::from_secs(self.body_read_timeout_secs.max(1));
+        let read = self.body_read_timeout();
         BodyLimits {
             push: crate::body_limit::BodyLimit::new(64 * 1024, read),
             api: crate::body_limit::BodyLimit::new(256 * 1024, read),
             other: crate::body_limit::BodyLimit::new(8 * 1024, read),
         }
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct WechatSettings {
-    pub api_base: Url,
-    pub mp_base: Url,
-    pub open_base: Url,
-    pub timeout_secs: u64,
-    pub refresh_margin_secs: u64,
-    pub push_window_secs: u64,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AdminSettings {
-    #[serde(skip_serializing, default)]
-    pub jwt_secret: Option<Secret>,
-    pub jwt_issuer: String,
-    pub jwt_audience: String,
-    #[serde(default)]
-    pub jwt_public_key_files: Vec<PathBuf>,
-    pub jwks_path: Option<PathBuf>,
-    pub jwks_url: Option<Url>,
-    pub jwks_refresh_secs: u64,
-}
-
-impl AdminSettings {
-    /// The HS256 secret, if one is set (an empty value counts as unset, so a
-    /// deployment template may leave the variable empty).
-    pub fn hs256_secret(&self) -> Option<Secret> {
-        self.jwt_secret.clone().filter(|s| !s.expose().is_empty())
-    }
-
-    pub fn public_key_sources(&self) -> admin_api::jwt::PublicKeySources {
-        admin_api::jwt::PublicKeySources {
-            pem_files: self.jwt_public_key_files.clone(),
-            jwks_file: self.jwks_path.clone(),
-            jwks_url: self.jwks_url.clone(),
-            jwks_refresh: Duration::from_secs(self.jwks_refresh_secs),
-        }
-    }
-
-    fn has_public_keys(&self) -> bool {
-        !self.jwt_public_key_files.is_empty() || self.jwks_path.is_some() || self.jwks_url.is_some()
     }
 }
 
@@ -415,34 +187,19 @@ impl Default for Config {
             ops_listen: "0.0.0.0:9090".parse().expect("valid default address"),
             http: HttpSettings::default(),
             onboarding: OnboardingSettings::default(),
-            retention: RetentionSettings::default(),
+            retention: Default::default(),
             public_base_url: Url::parse("http://localhost:8080/").expect("valid default URL"),
             database_url: "sqlite://tpgate.db?mode=rwc".into(),
             redis_url: None,
             redis_key_prefix: "tpgate".into(),
             sealing_key: None,
             sealing_previous_keys: Vec::new(),
-            component: ComponentSettings::default(),
-            wechat: WechatSettings {
-                api_base: Url::parse("https://api.weixin.qq.com/").expect("valid default URL"),
-                mp_base: Url::parse("https://mp.weixin.qq.com/").expect("valid default URL"),
-                open_base: Url::parse("https://open.weixin.qq.com/").expect("valid default URL"),
-                timeout_secs: 10,
-                refresh_margin_secs: 600,
-                push_window_secs: 300,
-            },
-            admin: AdminSettings {
-                jwt_secret: None,
-                jwt_issuer: "tpgate".into(),
-                jwt_audience: "tpgate-admin".into(),
-                jwt_public_key_files: Vec::new(),
-                jwks_path: None,
-                jwks_url: None,
-                jwks_refresh_secs: 300,
-            },
-            tokens: TokenSettings::default(),
-            proxy: ProxyConfig::default(),
-            webhooks: WebhookConfig::default(),
+            component: Default::default(),
+            wechat: Default::default(),
+            admin: Default::default(),
+            tokens: Default::default(),
+            proxy: Default::default(),
+            webhooks: Default::default(),
             background_tasks: true,
             migrate_on_start: true,
             shutdown_drain_secs: 25,
@@ -487,6 +244,11 @@ impl Config {
                 .unwrap_or_else(|never: std::convert::Infallible| match never {});
             figment = figment.merge(Serialized::default(&key, value));
         }
+        Self::extract(figment)
+    }
+
+    /// The configuration `figment` holds (defaults underneath), normalised.
+    fn extract(figment: Figment) -> anyhow::Result<Self> {
         let config: Config = figment.extract().context(
             "invalid configuration (see `tpgate --help` and the table in config.rs / README)",
         )?;
@@ -596,38 +358,12 @@ impl Config {
         .context("sealing_key / sealing_previous_keys (TPGATE_SEALING_KEY, TPGATE_SEALING_PREVIOUS_KEYS)")
     }
 
+    /// What tenant-auth runs with: three sections of this configuration.
     pub fn component_config(&self) -> tenant_auth::ComponentConfig {
-        let t = &self.tokens;
         tenant_auth::ComponentConfig {
-            appid: self.component.appid.clone(),
-            secret: self.component.secret.clone(),
-            token: self.component.token.clone(),
-            encoding_aes_key: self.component.encoding_aes_key.clone(),
-            previous_encoding_aes_key: self
-                .component
-                .previous_encoding_aes_key
-                .clone()
-                .filter(|k| !k.expose().is_empty()),
-            api_base: self.wechat.api_base.clone(),
-            mp_base: self.wechat.mp_base.clone(),
-            open_base: self.wechat.open_base.clone(),
-            refresh_margin: Duration::from_secs(self.wechat.refresh_margin_secs),
-            http_timeout: Duration::from_secs(self.wechat.timeout_secs),
-            push_window: Duration::from_secs(self.wechat.push_window_secs),
-            tokens: tenant_auth::TokenSettings {
-                lease_ttl: Duration::from_secs(t.lease_ttl_secs),
-                lease_wait: Duration::from_secs(t.lease_wait_secs),
-                ticket_stale_after: Duration::from_secs(t.ticket_stale_after_secs),
-                ticket_push_request_interval: Duration::from_secs(
-                    t.ticket_push_request_interval_secs,
-                ),
-                sweep_interval: Duration::from_secs(t.sweep_interval_secs),
-                sweep_active_window: Duration::from_secs(t.sweep_active_window_secs),
-                sweep_min_token_age: Duration::from_secs(t.sweep_min_token_age_secs),
-                sweep_concurrency: t.sweep_concurrency,
-                forced_refresh_interval: Duration::from_secs(t.forced_refresh_interval_secs),
-                ..tenant_auth::TokenSettings::default()
-            },
+            component: self.component.clone(),
+            wechat: self.wechat.clone(),
+            tokens: self.tokens.clone(),
         }
     }
 }
@@ -683,9 +419,301 @@ fn file_indirections() -> anyhow::Result<Vec<(String, String)>> {
 
 #[cfg(test)]
 mod tests {
+    use std::{collections::BTreeSet, path::PathBuf};
+
+    use figment::value::{Dict, Value};
+
     use super::*;
 
-    fn with_admin(change: impl FnOnce(&mut AdminSettings)) -> anyhow::Result<()> {
+    /// Defaults under `toml`, as `load` reads a file (without the
+    /// environment, which a test cannot control).
+    fn from_toml(toml: &str) -> anyhow::Result<Config> {
+        Config::extract(
+            Figment::from(Serialized::defaults(Config::default())).merge(Toml::string(toml)),
+        )
+    }
+
+    /// Every key of the table in this module's doc, once, none left at its
+    /// default.
+    const EVERY_KEY: &str = r#"
+        listen = "127.0.0.1:18080"
+        ops_listen = "127.0.0.1:19090"
+        public_base_url = "https://gw.example.com/base"
+        database_url = "postgres://tpgate@db/tpgate"
+        redis_url = "redis://redis:6379"
+        redis_key_prefix = "tp-test"
+        sealing_key = "c2VhbGluZw=="
+        sealing_previous_keys = ["b2xk"]
+        background_tasks = false
+        migrate_on_start = false
+        shutdown_drain_secs = 7
+        log_format = "json"
+
+        [http]
+        header_read_timeout_secs = 21
+        body_read_timeout_secs = 31
+        idle_timeout_secs = 61
+        trusted_proxies = ["10.0.0.0/8"]
+
+        [onboarding]
+        starts_per_link_per_minute = 11
+        requests_per_address_per_minute = 61
+        completions_per_visit = 6
+
+        [component]
+        appid = "wxcomponent"
+        secret = "component-secret"
+        token = "0123"
+        encoding_aes_key = "aes-key"
+        previous_encoding_aes_key = "old-aes-key"
+
+        [wechat]
+        api_base = "https://api.example.com/wx"
+        mp_base = "https://mp.example.com/"
+        open_base = "https://open.example.com/"
+        timeout_secs = 11
+        refresh_margin_secs = 601
+        push_window_secs = 301
+
+        [admin]
+        jwt_secret = "0123456789abcdef0123456789abcdef"
+        jwt_issuer = "issuer"
+        jwt_audience = "audience"
+        jwt_public_key_files = ["/keys/a.pem"]
+        jwks_path = "/keys/jwks.json"
+        jwks_url = "https://idp.example.com/jwks"
+        jwks_refresh_secs = 301
+
+        [tokens]
+        lease_ttl_secs = 6
+        lease_wait_secs = 26
+        ticket_stale_after_secs = 1201
+        ticket_push_request_interval_secs = 302
+        forced_refresh_interval_secs = 62
+        sweep_interval_secs = 31
+        sweep_active_window_secs = 86401
+        sweep_min_token_age_secs = 603
+        sweep_concurrency = 9
+
+        [proxy]
+        read_retries = 3
+        retry_min_delay_ms = 101
+        cache_ttl_secs = 12
+        idempotency_ttl_secs = 86402
+        idempotency_wait_secs = 13
+        permission_sets = { "/wxa/sec/order/" = [142] }
+
+        [webhooks]
+        timeout_secs = 14
+        poll_interval_ms = 5
+        batch = 0
+        concurrency = 17
+        retry_schedule_secs = [1, 2]
+        disable_after_failures = 0
+        disable_after_failing_secs = 3600
+        retention_days = 31
+        max_endpoints_per_tenant = 21
+        replays_per_tenant_per_hour = 0
+        allow_private_targets = true
+        allowed_ports = [443, "8000-8999"]
+        denied_ports = [8080]
+        proxy_url = "http://egress.internal:3128"
+
+        [retention]
+        events_days = 91
+        audit_days = 0
+    "#;
+
+    /// `a` and `a.b` for every key in `dict`; a section's values are not
+    /// looked into (`proxy.permission_sets` is one key).
+    fn keys(dict: &Dict) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        for (key, value) in dict {
+            match value {
+                Value::Dict(_, section) => {
+                    out.extend(section.keys().map(|k| format!("{key}.{k}")));
+                }
+                _ => {
+                    out.insert(key.clone());
+                }
+            }
+        }
+        out
+    }
+
+    /// The keys in the first column of the table in this module's doc
+    /// (`.b` after `a.x` is `a.b`).
+    fn documented_keys() -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        for row in include_str!("config.rs").lines() {
+            let Some(row) = row.strip_prefix("//! | `") else {
+                continue;
+            };
+            let cell = row.split(" | ").next().unwrap_or_default();
+            let mut section = String::new();
+            for key in cell.split(" / ") {
+                let key = key.trim().trim_matches('`');
+                if let Some(rest) = key.strip_prefix('.') {
+                    out.insert(format!("{section}.{rest}"));
+                } else {
+                    section = key.split('.').next().unwrap_or_default().to_owned();
+                    out.insert(key.to_owned());
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn the_documented_keys_are_exactly_the_configuration() {
+        let every: Dict = Figment::from(Toml::string(EVERY_KEY)).extract().unwrap();
+        let every = keys(&every);
+        assert_eq!(
+            documented_keys(),
+            every,
+            "the doc table and EVERY_KEY differ"
+        );
+        // Every setting is in EVERY_KEY: the serialized defaults (secrets
+        // are never serialized) and the secrets.
+        let defaults: Dict = Figment::from(Serialized::defaults(Config::default()))
+            .extract()
+            .unwrap();
+        let mut settings = keys(&defaults);
+        settings.extend(SECRET_KEYS.iter().map(|k| k.to_string()));
+        settings.insert("sealing_previous_keys".into());
+        let undocumented: Vec<_> = settings.difference(&every).collect();
+        assert!(
+            undocumented.is_empty(),
+            "not in the doc table: {undocumented:?}"
+        );
+    }
+
+    #[test]
+    fn a_file_with_every_documented_key_parses() {
+        let c = from_toml(EVERY_KEY).unwrap();
+        c.validate_for_serve().unwrap();
+        assert_eq!(c.listen.port(), 18080);
+        assert_eq!(c.ops_listen.port(), 19090);
+        // Base URLs gain their trailing `/`.
+        assert_eq!(c.public_base_url.as_str(), "https://gw.example.com/base/");
+        assert_eq!(c.wechat.api_base.as_str(), "https://api.example.com/wx/");
+        assert_eq!(c.redis_key_prefix, "tp-test");
+        assert_eq!(c.sealing_previous_keys.len(), 1);
+        assert!(!c.background_tasks && !c.migrate_on_start);
+        assert_eq!(c.shutdown_drain_secs, 7);
+        assert_eq!(c.log_format, LogFormat::Json);
+
+        assert_eq!(c.http.header_read_timeout(), Duration::from_secs(21));
+        assert_eq!(c.http.body_read_timeout(), Duration::from_secs(31));
+        assert_eq!(c.http.idle_timeout(), Duration::from_secs(61));
+        assert_eq!(c.onboarding.completions_per_visit, 6);
+
+        // Secrets as written (`0123`, not the number 123).
+        let auth = c.component_config();
+        assert_eq!(auth.component.appid, "wxcomponent");
+        assert_eq!(auth.component.token.expose(), "0123");
+        assert_eq!(
+            auth.component
+                .previous_encoding_aes_key
+                .as_ref()
+                .map(Secret::expose),
+            Some("old-aes-key")
+        );
+        assert_eq!(auth.wechat.timeout(), Duration::from_secs(11));
+        assert_eq!(auth.wechat.refresh_margin(), Duration::from_secs(601));
+        assert_eq!(auth.wechat.push_window_secs, 301);
+        assert_eq!(auth.tokens.lease_ttl(), Duration::from_secs(6));
+        assert_eq!(auth.tokens.lease_wait(), Duration::from_secs(26));
+        assert_eq!(auth.tokens.ticket_stale_after(), Duration::from_secs(1201));
+        assert_eq!(
+            auth.tokens.ticket_push_request_interval(),
+            Duration::from_secs(302)
+        );
+        assert_eq!(
+            auth.tokens.forced_refresh_interval(),
+            Duration::from_secs(62)
+        );
+        assert_eq!(auth.tokens.sweep_interval(), Duration::from_secs(31));
+        assert_eq!(
+            auth.tokens.sweep_active_window(),
+            Duration::from_secs(86401)
+        );
+        assert_eq!(auth.tokens.sweep_min_token_age(), Duration::from_secs(603));
+        assert_eq!(auth.tokens.sweep_concurrency, 9);
+
+        assert!(c.admin.hs256_secret().is_some());
+        assert_eq!(c.admin.jwt_issuer, "issuer");
+        assert_eq!(c.admin.jwt_audience, "audience");
+        assert_eq!(c.admin.jwt_public_key_files, [PathBuf::from("/keys/a.pem")]);
+        assert_eq!(c.admin.jwks_path, Some(PathBuf::from("/keys/jwks.json")));
+        assert_eq!(c.admin.jwks_refresh(), Duration::from_secs(301));
+
+        assert_eq!(c.proxy.read_retries, 3);
+        assert_eq!(c.proxy.retry_min_delay(), Duration::from_millis(101));
+        assert_eq!(c.proxy.cache_ttl(), Duration::from_secs(12));
+        assert_eq!(c.proxy.idempotency_ttl(), Duration::from_secs(86402));
+        assert_eq!(c.proxy.idempotency_wait(), Duration::from_secs(13));
+        assert_eq!(c.proxy.permission_sets["/wxa/sec/order/"], [142]);
+
+        let w = &c.webhooks;
+        assert_eq!(w.timeout(), Duration::from_secs(14));
+        // Floors: a zero or tiny value neither stalls nor spins.
+        assert_eq!(w.poll_interval(), Duration::from_millis(10));
+        assert_eq!(w.batch(), 1);
+        assert_eq!(w.disable_policy().after_failures, 1);
+        assert_eq!(
+            w.disable_policy().after_failing_for,
+            Duration::from_secs(3600)
+        );
+        assert_eq!(w.concurrency(), 17);
+        assert_eq!(w.schedule().attempts(), 3);
+        assert_eq!(w.retention(), Duration::from_secs(31 * 86_400));
+        assert_eq!(
+            (w.max_endpoints_per_tenant, w.replays_per_tenant_per_hour),
+            (21, 0)
+        );
+        assert!(w.allow_private_targets);
+        let ports = w.port_policy();
+        assert!(
+            ports.allows(443) && ports.allows(8500) && !ports.allows(8080) && !ports.allows(80)
+        );
+        assert_eq!(
+            w.proxy_url.as_ref().map(Url::as_str),
+            Some("http://egress.internal:3128/")
+        );
+
+        assert_eq!(c.retention.events(), Some(Duration::from_secs(91 * 86_400)));
+        assert_eq!(c.retention.audit(), None, "0 keeps forever");
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let sections = [
+            "http",
+            "onboarding",
+            "retention",
+            "component",
+            "wechat",
+            "admin",
+            "tokens",
+            "proxy",
+            "webhooks",
+        ];
+        for toml in std::iter::once("nonsense = 1".to_owned())
+            .chain(sections.iter().map(|s| format!("[{s}]\nnonsense = 1")))
+        {
+            let e = format!("{:#}", from_toml(&toml).unwrap_err());
+            assert!(e.contains("unknown field: found `nonsense`"), "{toml}: {e}");
+        }
+        // The error lists what is allowed.
+        let e = format!(
+            "{:#}",
+            from_toml("[webhooks]\nretry_schedule = [1]").unwrap_err()
+        );
+        assert!(e.contains("`retry_schedule_secs`"), "{e}");
+    }
+
+    fn with_admin(change: impl FnOnce(&mut admin_api::jwt::JwtSettings)) -> anyhow::Result<()> {
         let mut config = Config::default();
         change(&mut config.admin);
         config.validate_admin_keys()

@@ -41,30 +41,15 @@ use tokio::{
     task::JoinSet,
 };
 
-/// Per-connection time limits (settings `http.*`).
-#[derive(Debug, Clone, Copy)]
-pub struct ConnectionLimits {
-    /// A client must send a request's headers within this.
-    pub header_read_timeout: Duration,
-    /// A connection with nothing in flight and no traffic is closed after this.
-    pub idle_timeout: Duration,
-}
-
-impl Default for ConnectionLimits {
-    fn default() -> Self {
-        Self {
-            header_read_timeout: Duration::from_secs(10),
-            idle_timeout: Duration::from_secs(60),
-        }
-    }
-}
+use crate::config::HttpSettings;
 
 /// Serves `endpoint` on `listener` until `shutdown` turns true, then drains
-/// for at most `drain`.
+/// for at most `drain`. Each connection is bounded by the time limits of
+/// `http` (header read, idle).
 pub async fn serve(
     listener: TcpListener,
     endpoint: Arc<BoxEndpoint<'static>>,
-    limits: ConnectionLimits,
+    http: Arc<HttpSettings>,
     mut shutdown: watch::Receiver<bool>,
     drain: Duration,
 ) {
@@ -85,7 +70,7 @@ pub async fn serve(
                     local,
                     remote,
                     endpoint.clone(),
-                    limits,
+                    http.clone(),
                     shutdown.clone(),
                 ));
             }
@@ -115,9 +100,10 @@ async fn serve_connection(
     local: Option<std::net::SocketAddr>,
     remote: std::net::SocketAddr,
     endpoint: Arc<BoxEndpoint<'static>>,
-    limits: ConnectionLimits,
+    http: Arc<HttpSettings>,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let idle_timeout = http.idle_timeout();
     let activity = Arc::new(Activity::new());
     let service = hyper::service::service_fn({
         let activity = activity.clone();
@@ -141,7 +127,7 @@ async fn serve_connection(
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(limits.header_read_timeout);
+        .header_read_timeout(http.header_read_timeout());
     builder
         .http2()
         .timer(TokioTimer::new())
@@ -153,14 +139,14 @@ async fn serve_connection(
     });
     let conn = builder.serve_connection_with_upgrades(io, service);
     tokio::pin!(conn);
-    let mut check = tokio::time::interval(check_period(limits.idle_timeout));
+    let mut check = tokio::time::interval(check_period(idle_timeout));
     check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             _ = conn.as_mut() => return,
             _ = shutdown.wait_for(|stop| *stop) => break,
             _ = check.tick() => {
-                if activity.idle_for() >= limits.idle_timeout {
+                if activity.idle_for() >= idle_timeout {
                     tracing::debug!(%remote, "closing an idle connection");
                     return;
                 }

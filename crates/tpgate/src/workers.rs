@@ -31,18 +31,48 @@ const HOUSEKEEPING_INTERVAL: Duration = Duration::from_secs(3600);
 /// `tpgate rotate-keys` before dropping an old key while this is above 0).
 pub const SEALED_ON_OLD_KEYS: &str = "tpgate_sealed_values_on_old_keys";
 
-/// How long housekeeping keeps what would grow forever (`None`: forever).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Retention {
-    pub events: Option<Duration>,
-    pub audit: Option<Duration>,
+/// How long housekeeping keeps records that would otherwise grow forever,
+/// in days (0: forever): the `retention.*` configuration section.
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetentionSettings {
+    /// Events (with their finished deliveries); events still waiting for
+    /// a delivery are kept.
+    pub events_days: u64,
+    /// The admin audit log.
+    pub audit_days: u64,
+}
+
+impl Default for RetentionSettings {
+    fn default() -> Self {
+        Self {
+            events_days: 90,
+            audit_days: 365,
+        }
+    }
+}
+
+impl RetentionSettings {
+    /// How long events are kept; `None`: forever.
+    pub fn events(&self) -> Option<Duration> {
+        days(self.events_days)
+    }
+
+    /// How long audit entries are kept; `None`: forever.
+    pub fn audit(&self) -> Option<Duration> {
+        days(self.audit_days)
+    }
+}
+
+fn days(d: u64) -> Option<Duration> {
+    (d > 0).then(|| Duration::from_secs(d.saturating_mul(86_400)))
 }
 
 pub fn spawn(
     auth: TenantAuth,
     limiter: RateLimiter,
     dispatcher: webhooks::Dispatcher,
-    retention: Retention,
+    retention: RetentionSettings,
     stop: watch::Receiver<bool>,
 ) -> JoinSet<()> {
     let mut tasks = JoinSet::new();
@@ -55,7 +85,11 @@ pub fn spawn(
     tasks
 }
 
-async fn housekeeping(auth: TenantAuth, retention: Retention, mut stop: watch::Receiver<bool>) {
+async fn housekeeping(
+    auth: TenantAuth,
+    retention: RetentionSettings,
+    mut stop: watch::Receiver<bool>,
+) {
     loop {
         housekeep(&auth, retention).await;
         if !wait(&mut stop, HOUSEKEEPING_INTERVAL).await {
@@ -106,7 +140,7 @@ async fn ticket_watchdog(auth: TenantAuth, mut stop: watch::Receiver<bool>) {
 }
 
 async fn refresh_sweep(auth: TenantAuth, mut stop: watch::Receiver<bool>) {
-    let interval = auth.config().tokens.sweep_interval;
+    let interval = auth.config().tokens.sweep_interval();
     let offset = interval.mul_f64(rand::rng().random_range(0.0..1.0));
     if !wait(&mut stop, offset).await {
         return;
@@ -131,7 +165,7 @@ async fn refresh_sweep(auth: TenantAuth, mut stop: watch::Receiver<bool>) {
 
 /// One round of housekeeping; every step logs its own failure and the
 /// next steps still run.
-pub async fn housekeep(auth: &TenantAuth, retention: Retention) {
+pub async fn housekeep(auth: &TenantAuth, retention: RetentionSettings) {
     let now = auth.clock().now();
     let before = |keep: Duration| {
         chrono::Duration::from_std(keep)
@@ -139,14 +173,14 @@ pub async fn housekeep(auth: &TenantAuth, retention: Retention) {
             .and_then(|keep| now.checked_sub_signed(keep))
             .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC)
     };
-    if let Some(keep) = retention.events {
+    if let Some(keep) = retention.events() {
         match auth.store().purge_events_before(before(keep)).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(deleted = n, "events past their retention deleted"),
             Err(e) => tracing::warn!(error = %e, "could not delete old events"),
         }
     }
-    if let Some(keep) = retention.audit {
+    if let Some(keep) = retention.audit() {
         match auth.store().purge_audit_before(before(keep)).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(deleted = n, "audit entries past their retention deleted"),

@@ -10,7 +10,7 @@ use tokio::{sync::watch, task::JoinSet};
 
 use crate::{
     RetrySchedule, payload, signature,
-    target::{self, PortPolicy, Refused},
+    target::{self, PortPolicy, PortRange, Refused},
 };
 
 /// An endpoint's signing secrets for a round, or why they could not be read.
@@ -19,52 +19,111 @@ type SigningSecrets = Result<Arc<Vec<store::Secret>>, String>;
 /// How often finished deliveries past their retention are deleted.
 const PURGE_INTERVAL: Duration = Duration::from_secs(600);
 
-#[derive(Debug, Clone)]
+/// The `webhooks.*` configuration section, read as written (each duration
+/// in the unit its name says); the accessors give the values in use.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct DispatcherSettings {
+    /// Per attempt: connect, send, and the receiver's answer.
+    pub timeout_secs: u64,
     /// How often to look for due deliveries when there were none.
-    pub poll_interval: Duration,
+    pub poll_interval_ms: u64,
     /// Deliveries claimed per round.
     pub batch: u64,
     /// Deliveries sent at once.
     pub concurrency: usize,
-    /// Per attempt: connect, send, and the receiver's answer.
-    pub timeout: Duration,
-    pub schedule: RetrySchedule,
-    /// When an endpoint is disabled for failing.
-    pub disable: DisablePolicy,
+    /// Delays between attempts; after the last, the delivery is dead.
+    pub retry_schedule_secs: Vec<u64>,
+    /// An endpoint is disabled after this many consecutive failed
+    /// attempts…
+    pub disable_after_failures: u32,
+    /// …spread over at least this long.
+    pub disable_after_failing_secs: u64,
     /// Deliver to any address and port (a laptop, tests: receivers on
     /// loopback, often on random high ports that may be in the port
     /// deny-list); off in production: see [`crate::target`].
     pub allow_private_targets: bool,
-    /// The ports deliveries may use (unless `allow_private_targets`).
-    pub ports: PortPolicy,
+    /// The ports deliveries may use (unless `allow_private_targets`):
+    /// allowed and not denied.
+    pub allowed_ports: Vec<PortRange>,
+    pub denied_ports: Vec<PortRange>,
     /// Send deliveries through this HTTP(S) proxy. Without one, deliveries
     /// connect directly and `HTTP_PROXY`/`HTTPS_PROXY`/`ALL_PROXY` are
     /// ignored (a proxy from the environment would leave the address check
     /// seeing only the proxy).
-    pub proxy: Option<reqwest::Url>,
-    /// Delivered and dead deliveries are deleted after this long (their
-    /// events stay and can be replayed).
-    pub retention: Duration,
+    pub proxy_url: Option<reqwest::Url>,
+    /// Delivered and dead deliveries are deleted after this many days
+    /// (their events stay and can be replayed).
+    pub retention_days: u64,
+    /// Endpoints a tenant may have (each event is one delivery per
+    /// endpoint). Enforced by the admin API, configured with the rest.
+    pub max_endpoints_per_tenant: u64,
+    /// Replay requests a tenant may make per hour (0: no limit); enforced
+    /// by the admin API.
+    pub replays_per_tenant_per_hour: u64,
 }
 
 impl Default for DispatcherSettings {
     fn default() -> Self {
+        let ports = PortPolicy::default();
         Self {
-            poll_interval: Duration::from_secs(1),
+            timeout_secs: 10,
+            poll_interval_ms: 1000,
             batch: 64,
             concurrency: 16,
-            timeout: Duration::from_secs(10),
-            schedule: RetrySchedule::default(),
-            disable: DisablePolicy {
-                after_failures: 100,
-                after_failing_for: Duration::from_secs(24 * 3600),
-            },
+            retry_schedule_secs: crate::schedule::DEFAULT_DELAYS_SECS.to_vec(),
+            disable_after_failures: 100,
+            disable_after_failing_secs: 24 * 3600,
             allow_private_targets: false,
-            ports: PortPolicy::default(),
-            proxy: None,
-            retention: Duration::from_secs(30 * 86400),
+            allowed_ports: ports.allowed,
+            denied_ports: ports.denied,
+            proxy_url: None,
+            retention_days: 30,
+            max_endpoints_per_tenant: 20,
+            replays_per_tenant_per_hour: 20,
         }
+    }
+}
+
+// Floors keep a zero in the configuration from stalling or spinning the
+// dispatcher.
+impl DispatcherSettings {
+    pub fn timeout(&self) -> Duration {
+        Duration::from_secs(self.timeout_secs.max(1))
+    }
+
+    pub fn poll_interval(&self) -> Duration {
+        Duration::from_millis(self.poll_interval_ms.max(10))
+    }
+
+    pub fn batch(&self) -> u64 {
+        self.batch.max(1)
+    }
+
+    pub fn concurrency(&self) -> usize {
+        self.concurrency.max(1)
+    }
+
+    pub fn schedule(&self) -> RetrySchedule {
+        RetrySchedule::from_secs(&self.retry_schedule_secs)
+    }
+
+    pub fn disable_policy(&self) -> DisablePolicy {
+        DisablePolicy {
+            after_failures: self.disable_after_failures.max(1),
+            after_failing_for: Duration::from_secs(self.disable_after_failing_secs),
+        }
+    }
+
+    pub fn port_policy(&self) -> PortPolicy {
+        PortPolicy {
+            allowed: self.allowed_ports.clone(),
+            denied: self.denied_ports.clone(),
+        }
+    }
+
+    pub fn retention(&self) -> Duration {
+        Duration::from_secs(self.retention_days.max(1).saturating_mul(86_400))
     }
 }
 
@@ -82,6 +141,8 @@ pub struct Dispatcher {
     store: Store,
     transport: Transport,
     settings: Arc<DispatcherSettings>,
+    /// Built once from `retry_schedule_secs`, not per failed attempt.
+    schedule: Arc<RetrySchedule>,
 }
 
 impl Dispatcher {
@@ -89,6 +150,7 @@ impl Dispatcher {
         Ok(Self {
             store,
             transport: Transport::new(&settings)?,
+            schedule: Arc::new(settings.schedule()),
             settings: Arc::new(settings),
         })
     }
@@ -106,7 +168,7 @@ impl Dispatcher {
                 self.purge_finished().await;
             }
             let busy = match self.deliver_due(&stop).await {
-                Ok(n) => n as u64 >= self.settings.batch,
+                Ok(n) => n as u64 >= self.settings.batch(),
                 Err(e) => {
                     tracing::warn!(error = %e, "webhook deliveries could not be claimed; retrying");
                     false
@@ -116,7 +178,7 @@ impl Dispatcher {
                 continue;
             }
             tokio::select! {
-                _ = tokio::time::sleep(self.settings.poll_interval) => {}
+                _ = tokio::time::sleep(self.settings.poll_interval()) => {}
                 _ = stop.changed() => {}
             }
         }
@@ -125,7 +187,7 @@ impl Dispatcher {
     /// Deletes finished deliveries past their retention (any replica may;
     /// deleting twice is harmless).
     pub async fn purge_finished(&self) {
-        let retention = chrono::Duration::from_std(self.settings.retention)
+        let retention = chrono::Duration::from_std(self.settings.retention())
             .unwrap_or(chrono::Duration::days(30));
         match self
             .store
@@ -146,12 +208,12 @@ impl Dispatcher {
         // takes a delivery still being sent.
         let rounds = self
             .settings
-            .batch
-            .div_ceil(self.settings.concurrency.max(1) as u64);
-        let lease = self.settings.timeout * (rounds as u32 + 2);
+            .batch()
+            .div_ceil(self.settings.concurrency() as u64);
+        let lease = self.settings.timeout() * (rounds as u32 + 2);
         let due = self
             .store
-            .claim_due_deliveries(Utc::now(), self.settings.batch, lease)
+            .claim_due_deliveries(Utc::now(), self.settings.batch(), lease)
             .await?;
         let n = due.len();
         // Each endpoint's secrets are read (and unsealed) once a round, not
@@ -172,7 +234,7 @@ impl Dispatcher {
         let mut tasks = JoinSet::new();
         let mut unsent = Vec::new();
         for d in due {
-            while tasks.len() >= self.settings.concurrency.max(1) {
+            while tasks.len() >= self.settings.concurrency() {
                 tasks.join_next().await;
             }
             if *stop.borrow() {
@@ -224,7 +286,7 @@ impl Dispatcher {
                 due.delivery.lease_until_ms,
                 &due.delivery.endpoint_id,
                 &outcome,
-                &self.settings.disable,
+                &self.settings.disable_policy(),
             )
             .await
         {
@@ -238,7 +300,7 @@ impl Dispatcher {
         let failed = |status_code: Option<u16>, error: String| AttemptOutcome::Failed {
             status_code,
             error,
-            retry_at: self.settings.schedule.next_attempt(attempts, Utc::now()),
+            retry_at: self.schedule.next_attempt(attempts, Utc::now()),
         };
         // Before anything else (no secret unsealed, no body signed for a
         // target that is refused anyway).
@@ -315,7 +377,7 @@ struct Transport {
 impl Transport {
     fn new(settings: &DispatcherSettings) -> Result<Self, BuildError> {
         let mut http = reqwest::Client::builder();
-        match &settings.proxy {
+        match &settings.proxy_url {
             // Never a proxy from the environment: the address check would
             // see only the proxy's address.
             None => {
@@ -339,8 +401,8 @@ impl Transport {
             }
         }
         let http = http
-            .timeout(settings.timeout)
-            .connect_timeout(settings.timeout.min(Duration::from_secs(5)))
+            .timeout(settings.timeout())
+            .connect_timeout(settings.timeout().min(Duration::from_secs(5)))
             // A redirect is an answer to fix at the receiver, not to follow
             // with a signed body to wherever it points.
             .redirect(reqwest::redirect::Policy::none())
@@ -348,7 +410,7 @@ impl Transport {
             .build()?;
         Ok(Self {
             http,
-            ports: (!settings.allow_private_targets).then(|| Arc::new(settings.ports.clone())),
+            ports: (!settings.allow_private_targets).then(|| Arc::new(settings.port_policy())),
         })
     }
 
@@ -395,7 +457,7 @@ mod tests {
 
     fn transport(change: impl FnOnce(&mut DispatcherSettings)) -> Transport {
         let mut settings = DispatcherSettings {
-            timeout: Duration::from_secs(5),
+            timeout_secs: 5,
             ..DispatcherSettings::default()
         };
         change(&mut settings);
@@ -457,7 +519,7 @@ mod tests {
         let open = transport(|s| {
             s.allow_private_targets = true;
             // Even a port on the deny-list.
-            s.ports.denied = vec![target::PortRange::single(port)];
+            s.denied_ports = vec![target::PortRange::single(port)];
         });
         assert_eq!(tenant_text(&open, &url).await, "answered 204 No Content");
         server.await.unwrap();
@@ -472,7 +534,7 @@ mod tests {
         }
         // Through the proxy this would be the proxy's answer (or a timeout):
         // directly, the name does not resolve.
-        let t = transport(|s| s.timeout = Duration::from_secs(3));
+        let t = transport(|s| s.timeout_secs = 3);
         assert_eq!(
             tenant_text(&t, "http://hooks.example.invalid/x").await,
             target::UNREACHABLE
@@ -528,7 +590,7 @@ mod tests {
                 .unwrap();
             head
         });
-        let t = transport(|s| s.proxy = Some(proxy));
+        let t = transport(|s| s.proxy_url = Some(proxy));
         assert_eq!(
             tenant_text(&t, "http://hooks.example.invalid/x").await,
             "answered 204 No Content"
@@ -548,7 +610,7 @@ mod tests {
             target::UNREACHABLE
         );
         let socks = DispatcherSettings {
-            proxy: Some("socks5://proxy.internal:1080".parse().unwrap()),
+            proxy_url: Some("socks5://proxy.internal:1080".parse().unwrap()),
             ..DispatcherSettings::default()
         };
         assert!(matches!(

@@ -12,11 +12,14 @@ pub struct RetrySchedule {
     delays: Vec<Duration>,
 }
 
+/// The default delays, in seconds (config `webhooks.retry_schedule_secs`).
+pub const DEFAULT_DELAYS_SECS: &[u64] = &[
+    10, 30, 120, 600, 1800, 3600, 7200, 14_400, 28_800, 28_800, 28_800,
+];
+
 impl Default for RetrySchedule {
     fn default() -> Self {
-        Self::from_secs(&[
-            10, 30, 120, 600, 1800, 3600, 7200, 14_400, 28_800, 28_800, 28_800,
-        ])
+        Self::from_secs(DEFAULT_DELAYS_SECS)
     }
 }
 

@@ -4,7 +4,7 @@
 //! set does not have yet, which is what a key rotation at the issuer looks
 //! like from here).
 use std::{
-    path::{Path, PathBuf},
+    path::Path,
     sync::{Arc, RwLock, Weak},
     time::{Duration, Instant},
 };
@@ -16,31 +16,7 @@ use jsonwebtoken::{
 };
 use url::Url;
 
-use super::{Claims, JwtError, KindDescription};
-
-/// Where public keys come from (config `admin.jwt_public_key_files`,
-/// `admin.jwks_file`, `admin.jwks_url`, `admin.jwks_refresh_secs`).
-#[derive(Debug, Clone)]
-pub struct PublicKeySources {
-    /// PEM public keys (SPKI `PUBLIC KEY`, or PKCS#1 `RSA PUBLIC KEY`); RSA or
-    /// Ed25519, told apart by the key itself. They carry no `kid`.
-    pub pem_files: Vec<PathBuf>,
-    pub jwks_file: Option<PathBuf>,
-    pub jwks_url: Option<Url>,
-    /// How often the JWKS URL is fetched again.
-    pub jwks_refresh: Duration,
-}
-
-impl Default for PublicKeySources {
-    fn default() -> Self {
-        Self {
-            pem_files: Vec::new(),
-            jwks_file: None,
-            jwks_url: None,
-            jwks_refresh: Duration::from_secs(300),
-        }
-    }
-}
+use super::{Claims, JwtError, JwtSettings, KindDescription};
 
 /// The RS256/EdDSA verification keys. Cheap to clone (shared).
 #[derive(Clone)]
@@ -122,32 +98,34 @@ impl PublicKeys {
         }
     }
 
-    /// Reads the PEM files and the JWKS file and fetches the JWKS URL; any of
-    /// them failing is an error, so a misconfiguration stops start-up. The
-    /// URL is then refetched every `jwks_refresh` by a background task (which
-    /// ends once every clone of the returned value is dropped).
-    pub async fn load(sources: &PublicKeySources) -> Result<PublicKeys, JwtError> {
-        Self::load_with(sources, UNKNOWN_KID_REFETCH_INTERVAL).await
+    /// Reads the PEM files and the JWKS file and fetches the JWKS URL of
+    /// `settings`; any of them failing is an error, so a misconfiguration
+    /// stops start-up. The URL is then refetched every `jwks_refresh_secs` by
+    /// a background task (which ends once every clone of the returned value
+    /// is dropped).
+    pub async fn load(settings: &JwtSettings) -> Result<PublicKeys, JwtError> {
+        Self::load_with(settings, UNKNOWN_KID_REFETCH_INTERVAL).await
     }
 
     pub(super) async fn load_with(
-        sources: &PublicKeySources,
+        settings: &JwtSettings,
         kid_refetch_interval: Duration,
     ) -> Result<PublicKeys, JwtError> {
         let mut fixed = Vec::new();
-        for path in &sources.pem_files {
+        for path in &settings.jwt_public_key_files {
             fixed.push(key_from_pem_file(path).await?);
         }
-        if let Some(path) = &sources.jwks_file {
+        if let Some(path) = &settings.jwks_path {
             let source_name = format!("JWKS file {}", path.display());
             let bytes = tokio::fs::read(path)
                 .await
                 .map_err(|e| key_source(&source_name, format!("cannot be read: {e}")))?;
             fixed.extend(parse_jwks(&bytes).map_err(|reason| key_source(&source_name, reason))?);
         }
-        let remote = match &sources.jwks_url {
+        let remote = match &settings.jwks_url {
             Some(url) => Some(
-                RemoteJwks::start(url.clone(), sources.jwks_refresh, kid_refetch_interval).await?,
+                RemoteJwks::start(url.clone(), settings.jwks_refresh(), kid_refetch_interval)
+                    .await?,
             ),
             None => None,
         };

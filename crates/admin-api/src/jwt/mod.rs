@@ -15,7 +15,7 @@ mod keys;
 #[cfg(test)]
 mod tests;
 
-pub use keys::{PublicKeySources, PublicKeys};
+pub use keys::PublicKeys;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -63,6 +63,58 @@ impl From<&str> for Audience {
 /// The longest lifetime tpgate mints (`tpgate token`, the sandbox): a
 /// leaked bootstrap token must not stay valid for months.
 pub const MAX_MINTED_LIFETIME: chrono::Duration = chrono::Duration::days(30);
+
+/// The `admin.*` configuration section: what admin tokens must look like
+/// and where the keys verifying them come from. The secret is never
+/// serialized.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct JwtSettings {
+    /// The HS256 secret; see [`JwtSettings::hs256_secret`].
+    #[serde(skip_serializing)]
+    pub jwt_secret: Option<Secret>,
+    pub jwt_issuer: String,
+    pub jwt_audience: String,
+    /// PEM public keys (SPKI `PUBLIC KEY`, or PKCS#1 `RSA PUBLIC KEY`); RSA or
+    /// Ed25519, told apart by the key itself. They carry no `kid`.
+    pub jwt_public_key_files: Vec<std::path::PathBuf>,
+    /// A JWKS file, read at start.
+    pub jwks_path: Option<std::path::PathBuf>,
+    /// A JWKS URL, fetched at start and then every `jwks_refresh_secs`.
+    pub jwks_url: Option<url::Url>,
+    pub jwks_refresh_secs: u64,
+}
+
+impl Default for JwtSettings {
+    fn default() -> Self {
+        Self {
+            jwt_secret: None,
+            jwt_issuer: "tpgate".into(),
+            jwt_audience: "tpgate-admin".into(),
+            jwt_public_key_files: Vec::new(),
+            jwks_path: None,
+            jwks_url: None,
+            jwks_refresh_secs: 300,
+        }
+    }
+}
+
+impl JwtSettings {
+    /// The HS256 secret, if one is set (an empty value counts as unset, so a
+    /// deployment template may leave the variable empty).
+    pub fn hs256_secret(&self) -> Option<Secret> {
+        self.jwt_secret.clone().filter(|s| !s.expose().is_empty())
+    }
+
+    /// Whether any source of RS256/EdDSA keys is configured.
+    pub fn has_public_keys(&self) -> bool {
+        !self.jwt_public_key_files.is_empty() || self.jwks_path.is_some() || self.jwks_url.is_some()
+    }
+
+    pub fn jwks_refresh(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.jwks_refresh_secs)
+    }
+}
 
 /// What admin tokens must look like and the keys that may have signed them.
 #[derive(Clone)]

@@ -35,21 +35,21 @@ fn config(secret: Option<&str>, public_keys: PublicKeys) -> JwtConfig {
     }
 }
 
-async fn keys(sources: PublicKeySources) -> PublicKeys {
+async fn keys(sources: JwtSettings) -> PublicKeys {
     PublicKeys::load(&sources).await.unwrap()
 }
 
-fn pem_sources(names: &[&str]) -> PublicKeySources {
-    PublicKeySources {
-        pem_files: names.iter().map(|n| fixture(n)).collect(),
-        ..PublicKeySources::default()
+fn pem_sources(names: &[&str]) -> JwtSettings {
+    JwtSettings {
+        jwt_public_key_files: names.iter().map(|n| fixture(n)).collect(),
+        ..JwtSettings::default()
     }
 }
 
-fn jwks_file_sources() -> PublicKeySources {
-    PublicKeySources {
-        jwks_file: Some(fixture("jwks.json")),
-        ..PublicKeySources::default()
+fn jwks_file_sources() -> JwtSettings {
+    JwtSettings {
+        jwks_path: Some(fixture("jwks.json")),
+        ..JwtSettings::default()
     }
 }
 
@@ -315,7 +315,7 @@ async fn debug_shows_no_secret() {
 
 #[tokio::test]
 async fn unusable_sources_fail_loading() {
-    let err = |sources: PublicKeySources| async move {
+    let err = |sources: JwtSettings| async move {
         PublicKeys::load(&sources).await.unwrap_err().to_string()
     };
     let missing = err(pem_sources(&["nope.pem"])).await;
@@ -327,9 +327,9 @@ async fn unusable_sources_fail_loading() {
     assert!(private.contains("private key"), "{private}");
     let not_pem = err(pem_sources(&["README.md"])).await;
     assert!(not_pem.contains("not an RSA or Ed25519"), "{not_pem}");
-    let not_jwks = err(PublicKeySources {
-        jwks_file: Some(fixture("rsa-1.pub.pem")),
-        ..PublicKeySources::default()
+    let not_jwks = err(JwtSettings {
+        jwks_path: Some(fixture("rsa-1.pub.pem")),
+        ..JwtSettings::default()
     })
     .await;
     assert!(not_jwks.contains("not a JWKS document"), "{not_jwks}");
@@ -341,13 +341,13 @@ async fn unusable_sources_fail_loading() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     drop(listener);
-    let unreachable = err(PublicKeySources {
+    let unreachable = err(JwtSettings {
         jwks_url: Some(
             format!("http://127.0.0.1:{port}/jwks?access_token=hush")
                 .parse()
                 .unwrap(),
         ),
-        ..PublicKeySources::default()
+        ..JwtSettings::default()
     })
     .await;
     assert!(unreachable.contains("JWKS URL"), "{unreachable}");
@@ -421,10 +421,10 @@ impl JwksServer {
         }
     }
 
-    fn sources(&self) -> PublicKeySources {
-        PublicKeySources {
+    fn sources(&self) -> JwtSettings {
+        JwtSettings {
             jwks_url: Some(self.url.clone()),
-            ..PublicKeySources::default()
+            ..JwtSettings::default()
         }
     }
 
@@ -497,8 +497,8 @@ async fn jwks_url_is_refreshed_and_a_failed_fetch_keeps_the_last_good_set() {
     let server = JwksServer::start(jwks_with(&["rsa-1"])).await;
     let c = config(
         None,
-        keys(PublicKeySources {
-            jwks_refresh: Duration::from_secs(1),
+        keys(JwtSettings {
+            jwks_refresh_secs: 1,
             ..server.sources()
         })
         .await,

@@ -64,14 +64,14 @@ pub(super) async fn claim<T>(
 ) -> Result<Option<Answer<T>>, Problem> {
     let hash = request_hash(call.path, call.appid, call.body);
     let store = state.auth.store();
-    let deadline = tokio::time::Instant::now() + state.settings.idempotency_wait;
+    let deadline = tokio::time::Instant::now() + state.settings.idempotency_wait();
     loop {
         let claim = store
             .claim_idempotency_key(
                 &tenant.tenant_id,
                 key,
                 &hash,
-                state.settings.idempotency_ttl,
+                state.settings.idempotency_ttl(),
             )
             .await
             .map_err(Problem::from)?;
