@@ -245,7 +245,7 @@ impl Gateway {
             .list_events(&filter, None, limit)
             .await?
             .into_iter()
-            .map(|e| e.id)
+            .map(|e| e.id.into_string())
             .collect())
     }
 

@@ -1367,8 +1367,8 @@ async fn events_and_audit_entries_are_deleted_past_their_retention() {
     for (tenant, key) in [(&waiting_tenant, "w"), (&quiet, "q")] {
         store
             .record_event(&store::events::NewEvent {
-                tenant_id: Some(tenant.clone()),
-                authorizer_appid: Some(appid.clone()),
+                tenant_id: Some(tenant.clone().into()),
+                authorizer_appid: Some(appid.clone().into()),
                 event_type: "trade_manage_remind_shipping".into(),
                 data: json!({}),
                 dedupe_key: format!("retention:{key}"),

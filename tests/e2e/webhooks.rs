@@ -697,8 +697,8 @@ async fn endpoint_caps_replay_limits_and_pushes_stay_fast_during_a_big_replay() 
     for n in 0..1000 {
         store
             .record_event(&store::events::NewEvent {
-                tenant_id: Some(tenant.clone()),
-                authorizer_appid: Some(appid.clone()),
+                tenant_id: Some(tenant.clone().into()),
+                authorizer_appid: Some(appid.clone().into()),
                 event_type: "trade_manage_remind_shipping".into(),
                 data: json!({ "n": n }),
                 dedupe_key: format!("bulk:{n}"),

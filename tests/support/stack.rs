@@ -111,7 +111,7 @@ impl Stack {
                 None,
             )
             .await?;
-        Ok((tenant.id, appid))
+        Ok((tenant.id.into(), appid))
     }
 }
 

@@ -204,7 +204,7 @@ async fn caller_for_api_key(state: &AdminState, key: &str) -> poem::Result<Calle
     Ok(Caller {
         subject: format!("api_key:{}", api_key.id),
         role: Role::TenantAdmin,
-        tenant_id: Some(tenant.id),
+        tenant_id: Some(tenant.id.into()),
         credential: Credential::ApiKey {
             scopes: api_key.scopes,
             allowed_appids: api_key.allowed_appids,

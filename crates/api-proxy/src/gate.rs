@@ -431,7 +431,7 @@ mod tests {
     use poem::error::ResponseError;
     use ratelimit::{Decision, LimitState};
     use serde_json::json;
-    use store::api_keys::KeyScopes;
+    use store::{TenantId, api_keys::KeyScopes};
 
     use super::*;
     use crate::catalog::{GET_ORDER, UPLOAD_SHIPPING_INFO};
@@ -459,7 +459,7 @@ mod tests {
     fn authorizer(tenant_id: Option<&str>, status: AuthorizerStatus) -> AuthorizerInfo {
         AuthorizerInfo {
             appid: "wx1".into(),
-            tenant_id: tenant_id.map(str::to_owned),
+            tenant_id: tenant_id.map(TenantId::from),
             status,
             funcscopes: BTreeSet::from([142]),
             access_token_expires_at: None,

@@ -133,7 +133,7 @@ pub(crate) async fn tenant_for_key(
         Ok(Some((key, tenant))) => {
             state.auth.store().note_key_use(&key.id);
             Ok(TenantContext {
-                tenant_id: tenant.id,
+                tenant_id: tenant.id.into(),
                 api_key_id: key.id,
                 raw_passthrough: tenant.raw_passthrough,
                 scopes: key.scopes,

@@ -10,7 +10,7 @@ use sea_orm::{
 };
 use sha2::{Digest, Sha256};
 
-use crate::{Secret, Store, StoreError, entity::api_key, new_id, now};
+use crate::{Secret, Store, StoreError, TenantId, entity::api_key, new_id, now};
 
 /// Every key starts with this, so leaked keys are easy to recognise and scan for.
 pub const KEY_PREFIX: &str = "tpk_";
@@ -119,7 +119,7 @@ impl FromIterator<KeyScope> for KeyScopes {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiKey {
     pub id: String,
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     pub name: String,
     /// The first characters of the key, to tell keys apart.
     pub prefix: String,
@@ -158,7 +158,7 @@ impl TryFrom<api_key::Model> for ApiKey {
                 .allowed_appids
                 .map(|list| list.split(',').map(str::to_owned).collect()),
             id: m.id,
-            tenant_id: m.tenant_id,
+            tenant_id: m.tenant_id.into(),
             name: m.name,
             prefix: m.prefix,
             created_by_key_id: m.created_by_key_id,

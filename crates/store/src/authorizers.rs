@@ -9,7 +9,7 @@ use sea_orm::{
 };
 
 use crate::{
-    Secret, Store, StoreError,
+    Appid, Secret, Store, StoreError, TenantId,
     entity::{authorizer, authorizer_funcscope as funcscope},
     events::{NewEvent, insert_event},
     now,
@@ -82,7 +82,7 @@ pub struct Authorization {
 /// An authorizer moved between tenants, and where it was.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MovedAuthorizer {
-    pub from_tenant: Option<String>,
+    pub from_tenant: Option<TenantId>,
     pub authorizer: AuthorizerInfo,
 }
 
@@ -90,7 +90,7 @@ impl MovedAuthorizer {
     /// What each tenant concerned may learn of the move, as (tenant, detail):
     /// each side sees the move, never which tenant is on the other side
     /// (the platform sees both). One view when nothing actually moved.
-    pub fn views(&self) -> Vec<(Option<String>, serde_json::Value)> {
+    pub fn views(&self) -> Vec<(Option<TenantId>, serde_json::Value)> {
         let to = self.authorizer.tenant_id.clone();
         if self.from_tenant == to {
             return vec![(to, serde_json::json!({ "moved": "to the same tenant" }))];
@@ -114,8 +114,8 @@ impl MovedAuthorizer {
 /// An authorizer as the rest of tpgate sees it: no token material.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthorizerInfo {
-    pub appid: String,
-    pub tenant_id: Option<String>,
+    pub appid: Appid,
+    pub tenant_id: Option<TenantId>,
     pub status: AuthorizerStatus,
     pub funcscopes: BTreeSet<i64>,
     pub access_token_expires_at: Option<DateTime<Utc>>,
@@ -310,7 +310,7 @@ impl Store {
         };
         let (owner, outcome) = outcome;
         if let Some(mut event) = event {
-            event.tenant_id = owner;
+            event.tenant_id = owner.map(TenantId::from);
             if !insert_event(&txn, &event).await? {
                 txn.rollback().await?;
                 return Ok(StoredAuthorization::Duplicate);
@@ -352,8 +352,8 @@ impl Store {
                 .map(|g| g.funcscope_id)
                 .collect(),
             status: row.status.parse()?,
-            appid: row.appid,
-            tenant_id: row.tenant_id,
+            appid: row.appid.into(),
+            tenant_id: row.tenant_id.map(Into::into),
             access_token_expires_at: row.access_token_expires_at,
             token_refreshed_at: row.token_refreshed_at,
             nick_name: row.nick_name,
@@ -477,7 +477,7 @@ impl Store {
             .await?
             .ok_or(StoreError::NotFound("authorizer"))?;
         Ok(MovedAuthorizer {
-            from_tenant,
+            from_tenant: from_tenant.map(TenantId::from),
             authorizer,
         })
     }
@@ -635,7 +635,7 @@ impl Store {
         if !write_if_version(&txn, appid, row.version, update).await? {
             return Ok(StatusChange::Unchanged);
         }
-        event.tenant_id = row.tenant_id.clone();
+        event.tenant_id = row.tenant_id.clone().map(TenantId::from);
         if !insert_event(&txn, &event).await? {
             txn.rollback().await?;
             return Ok(StatusChange::Duplicate);
@@ -736,7 +736,7 @@ impl Store {
         &self,
         appid: &str,
         tenant_id: &str,
-    ) -> Result<Option<String>, StoreError> {
+    ) -> Result<Option<TenantId>, StoreError> {
         authorizer::Entity::update_many()
             .set(authorizer::ActiveModel {
                 tenant_id: Set(Some(tenant_id.to_owned())),
@@ -871,7 +871,10 @@ mod tests {
         assert_eq!(views[1].1["direction"], "out");
         for (_, detail) in &views {
             let detail = detail.to_string();
-            assert!(!detail.contains(&a.id) && !detail.contains(&b.id), "{detail}");
+            assert!(
+                !detail.contains(a.id.as_str()) && !detail.contains(b.id.as_str()),
+                "{detail}"
+            );
         }
 
         // Moving to where it already is: one view.

@@ -8,7 +8,7 @@ use sea_orm::{
 };
 
 use crate::{
-    Store, StoreError,
+    EventId, Store, StoreError, TenantId,
     entity::{event, webhook_delivery as delivery, webhook_endpoint as endpoint},
     events::Event,
     new_id, now,
@@ -120,9 +120,9 @@ fn pending_row(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivery {
     pub id: String,
-    pub event_id: String,
+    pub event_id: EventId,
     pub endpoint_id: String,
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     pub status: DeliveryStatus,
     pub attempts: i32,
     /// When the next attempt is due (meaningful while pending).
@@ -143,9 +143,9 @@ impl TryFrom<delivery::Model> for Delivery {
         Ok(Self {
             status: d.status.parse()?,
             id: d.id,
-            event_id: d.event_id,
+            event_id: d.event_id.into(),
             endpoint_id: d.endpoint_id,
-            tenant_id: d.tenant_id,
+            tenant_id: d.tenant_id.into(),
             attempts: d.attempts,
             next_attempt_at_ms: d.next_attempt_at_ms,
             lease_until_ms: d.lease_until_ms,
@@ -269,7 +269,7 @@ impl Store {
             .all(self.db())
             .await?;
         let events = event::Entity::find()
-            .filter(event::Column::Id.is_in(deliveries.iter().map(|d| d.event_id.clone())))
+            .filter(event::Column::Id.is_in(deliveries.iter().map(|d| d.event_id.as_str())))
             .all(self.db())
             .await?;
         Ok(deliveries
@@ -280,7 +280,7 @@ impl Store {
                     .find(|e| e.id == d.endpoint_id)?
                     .url
                     .clone();
-                let event = events.iter().find(|e| e.id == d.event_id)?.clone();
+                let event = events.iter().find(|e| d.event_id == e.id)?.clone();
                 Some(DueDelivery {
                     delivery: d,
                     endpoint_url: url,
@@ -487,7 +487,7 @@ impl Store {
         limit: u64,
     ) -> Result<(u64, u64), StoreError> {
         let events = self.list_events_oldest_first(filter, limit).await?;
-        let mut endpoints: std::collections::HashMap<String, Vec<WebhookEndpoint>> =
+        let mut endpoints: std::collections::HashMap<TenantId, Vec<WebhookEndpoint>> =
             std::collections::HashMap::new();
         let mut deliveries = 0;
         for batch in events.chunks(REPLAY_BATCH) {

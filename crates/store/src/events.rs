@@ -8,7 +8,7 @@ use sea_orm::{
     QuerySelect, TransactionTrait, TryInsertResult,
 };
 
-use crate::{Store, StoreError, entity::event, new_id, now};
+use crate::{Appid, EventId, Store, StoreError, TenantId, entity::event, new_id, now};
 
 pub const AUTHORIZED: &str = "authorization.authorized";
 pub const UPDATED: &str = "authorization.updated";
@@ -17,8 +17,8 @@ pub const REAUTHORIZATION_REQUIRED: &str = "authorization.reauthorization_requir
 
 #[derive(Debug, Clone)]
 pub struct NewEvent {
-    pub tenant_id: Option<String>,
-    pub authorizer_appid: Option<String>,
+    pub tenant_id: Option<TenantId>,
+    pub authorizer_appid: Option<Appid>,
     pub event_type: String,
     pub data: serde_json::Value,
     pub dedupe_key: String,
@@ -103,7 +103,7 @@ impl NewEvent {
     ) -> Self {
         Self {
             tenant_id: None,
-            authorizer_appid: Some(appid.to_owned()),
+            authorizer_appid: Some(appid.to_owned().into()),
             event_type: event_type.to_owned(),
             data,
             dedupe_key,
@@ -115,9 +115,9 @@ impl NewEvent {
 /// A stored event.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
-    pub id: String,
-    pub tenant_id: Option<String>,
-    pub authorizer_appid: Option<String>,
+    pub id: EventId,
+    pub tenant_id: Option<TenantId>,
+    pub authorizer_appid: Option<Appid>,
     pub event_type: String,
     pub data: serde_json::Value,
     pub occurred_at: DateTime<Utc>,
@@ -127,9 +127,9 @@ pub struct Event {
 impl From<event::Model> for Event {
     fn from(row: event::Model) -> Self {
         Self {
-            id: row.id,
-            tenant_id: row.tenant_id,
-            authorizer_appid: row.authorizer_appid,
+            id: row.id.into(),
+            tenant_id: row.tenant_id.map(Into::into),
+            authorizer_appid: row.authorizer_appid.map(Into::into),
             event_type: row.event_type,
             // Written by `insert_event` from a serde_json::Value.
             data: serde_json::from_str(&row.data).unwrap_or(serde_json::Value::Null),
@@ -148,8 +148,8 @@ pub(crate) async fn insert_event<C: ConnectionTrait>(
     let id = new_id();
     let row = event::ActiveModel {
         id: Set(id.clone()),
-        tenant_id: Set(new.tenant_id.clone()),
-        authorizer_appid: Set(new.authorizer_appid.clone()),
+        tenant_id: Set(new.tenant_id.clone().map(String::from)),
+        authorizer_appid: Set(new.authorizer_appid.clone().map(String::from)),
         event_type: Set(new.event_type.clone()),
         data: Set(new.data.to_string()),
         dedupe_key: Set(new.dedupe_key.clone()),

@@ -30,6 +30,7 @@ pub mod entity;
 mod error;
 pub mod events;
 pub mod idempotency;
+pub mod ids;
 pub mod onboarding;
 pub mod rate_limits;
 pub mod rotate;
@@ -43,6 +44,7 @@ use std::{sync::Arc, time::Duration};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
 
 pub use error::StoreError;
+pub use ids::{Appid, EventId, TenantId};
 pub use seal::Sealer;
 pub use secret::Secret;
 

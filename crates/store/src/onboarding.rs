@@ -9,7 +9,7 @@ use sea_orm::{
 };
 
 use crate::{
-    Secret, Store, StoreError,
+    Appid, Secret, Store, StoreError, TenantId,
     api_keys::hash_key,
     entity::{onboarding_link as link, onboarding_visit as visit, tenant},
     new_id, now,
@@ -21,7 +21,7 @@ use crate::{
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OnboardingLink {
     pub id: String,
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     pub auth_type: i32,
     pub biz_appid: Option<String>,
     pub single_use: bool,
@@ -35,7 +35,7 @@ impl From<link::Model> for OnboardingLink {
     fn from(m: link::Model) -> Self {
         Self {
             id: m.id,
-            tenant_id: m.tenant_id,
+            tenant_id: m.tenant_id.into(),
             auth_type: m.auth_type,
             biz_appid: m.biz_appid,
             single_use: m.single_use,
@@ -52,13 +52,13 @@ impl From<link::Model> for OnboardingLink {
 pub struct OnboardingVisit {
     pub id: String,
     pub link_id: String,
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     pub pre_auth_code: String,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
     pub completed_at: Option<DateTime<Utc>>,
     /// The Mini Program it ended with.
-    pub authorizer_appid: Option<String>,
+    pub authorizer_appid: Option<Appid>,
 }
 
 impl From<visit::Model> for OnboardingVisit {
@@ -66,12 +66,12 @@ impl From<visit::Model> for OnboardingVisit {
         Self {
             id: m.id,
             link_id: m.link_id,
-            tenant_id: m.tenant_id,
+            tenant_id: m.tenant_id.into(),
             pre_auth_code: m.pre_auth_code,
             created_at: m.created_at,
             expires_at: m.expires_at,
             completed_at: m.completed_at,
-            authorizer_appid: m.authorizer_appid,
+            authorizer_appid: m.authorizer_appid.map(Into::into),
         }
     }
 }
@@ -254,7 +254,7 @@ impl Store {
         let row = visit::ActiveModel {
             id: Set(id.clone()),
             link_id: Set(link.id.clone()),
-            tenant_id: Set(link.tenant_id.clone()),
+            tenant_id: Set(link.tenant_id.clone().into()),
             pre_auth_code: Set(pre_auth_code.to_owned()),
             created_at: Set(now()),
             expires_at: Set(expires_at),

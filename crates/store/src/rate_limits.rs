@@ -46,9 +46,7 @@ impl From<rate_limit_policy::Model> for StoredPolicy {
 }
 
 impl Store {
-    pub async fn list_rate_limit_policies(
-        &self,
-    ) -> Result<Vec<StoredPolicy>, StoreError> {
+    pub async fn list_rate_limit_policies(&self) -> Result<Vec<StoredPolicy>, StoreError> {
         Ok(rate_limit_policy::Entity::find()
             .order_by_asc(rate_limit_policy::Column::ApiGroup)
             .order_by_asc(rate_limit_policy::Column::Dimension)

@@ -5,7 +5,7 @@ use sea_orm::{
 };
 
 use crate::{
-    Store, StoreError,
+    Store, StoreError, TenantId,
     entity::{
         api_key, authorizer, idempotency_key, onboarding_link, rate_limit_policy, tenant,
         webhook_delivery, webhook_endpoint,
@@ -51,7 +51,7 @@ impl std::str::FromStr for TenantStatus {
 /// A tenant as the rest of tpgate sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tenant {
-    pub id: String,
+    pub id: TenantId,
     pub name: String,
     pub status: TenantStatus,
     /// May use the raw passthrough.
@@ -72,7 +72,7 @@ impl TryFrom<tenant::Model> for Tenant {
     fn try_from(m: tenant::Model) -> Result<Self, StoreError> {
         Ok(Self {
             status: m.status.parse()?,
-            id: m.id,
+            id: m.id.into(),
             name: m.name,
             raw_passthrough: m.raw_passthrough,
             created_at: m.created_at,

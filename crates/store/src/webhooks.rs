@@ -12,7 +12,7 @@ use sea_orm::{
 };
 
 use crate::{
-    Secret, Store, StoreError,
+    Secret, Store, StoreError, TenantId,
     entity::{tenant, webhook_endpoint as endpoint},
     new_id, now,
 };
@@ -34,7 +34,7 @@ fn new_secret() -> Secret {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WebhookEndpoint {
     pub id: String,
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     pub url: String,
     pub description: Option<String>,
     /// Empty: every event type.
@@ -69,7 +69,7 @@ impl From<endpoint::Model> for WebhookEndpoint {
                 Some("stored event types unreadable; set event_types again".to_owned())
             },
             id: m.id,
-            tenant_id: m.tenant_id,
+            tenant_id: m.tenant_id.into(),
             url: m.url,
             description: m.description,
             consecutive_failures: m.consecutive_failures,

@@ -245,7 +245,7 @@ impl TenantAuth {
         let fingerprint = hex::encode(Sha256::digest(Value::Object(data.clone()).to_string()));
         let new = NewEvent {
             tenant_id: authorizer.tenant_id.clone(),
-            authorizer_appid: Some(appid.to_owned()),
+            authorizer_appid: Some(appid.to_owned().into()),
             event_type: event_type.clone(),
             data: Value::Object(data),
             dedupe_key: format!(

@@ -194,7 +194,7 @@ impl TenantAuth {
                 }
                 Ok(PushOutcome::Authorized {
                     authorizer_appid: auth.appid,
-                    tenant_id,
+                    tenant_id: tenant_id.map(Into::into),
                 })
             }
             ComponentPush::Unauthorized {

@@ -218,7 +218,7 @@ impl TenantAuth {
                             self.clock.now(),
                         )
                         .await
-                        .map(|(auth, _)| auth.appid),
+                        .map(|(auth, _)| store::Appid::from(auth.appid)),
                 };
                 match outcome {
                     Ok(appid) => {
@@ -256,7 +256,10 @@ impl TenantAuth {
     }
 
     /// The Mini Program an auth_code was already applied to, if it was.
-    async fn appid_of_applied_code(&self, auth_code: &str) -> Result<Option<String>, AuthError> {
+    async fn appid_of_applied_code(
+        &self,
+        auth_code: &str,
+    ) -> Result<Option<store::Appid>, AuthError> {
         Ok(self
             .store
             .event_by_dedupe_key(&auth_code_key(auth_code))
@@ -294,7 +297,7 @@ impl TenantAuth {
         Ok(OnboardingResult {
             owned_by_other_tenant: owner.as_deref() != Some(visit.tenant_id.as_str()),
             authorizer_appid: appid.to_owned(),
-            tenant_id: visit.tenant_id.clone(),
+            tenant_id: visit.tenant_id.clone().into(),
             funcscopes: stored.map(|a| a.funcscopes).unwrap_or_default(),
         })
     }

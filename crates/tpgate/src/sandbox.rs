@@ -241,7 +241,7 @@ pub async fn start(args: &SandboxArgs) -> anyhow::Result<RunningSandbox> {
         .await?;
     let (_, link_token) = store
         .create_onboarding_link(NewLink {
-            tenant_id: tenant.id.clone(),
+            tenant_id: tenant.id.clone().into(),
             auth_type: 2,
             biz_appid: None,
             single_use: false,
@@ -283,7 +283,7 @@ pub async fn start(args: &SandboxArgs) -> anyhow::Result<RunningSandbox> {
         simulator_url: sim_url.to_string(),
         ops_url: ops_url.to_string(),
         admin_token,
-        tenant_id: tenant.id,
+        tenant_id: tenant.id.into(),
         api_key: api_key.expose().to_owned(),
         onboarding_url: onboarding_url.to_string(),
         authorizer_appid,

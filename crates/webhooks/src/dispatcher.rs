@@ -321,7 +321,7 @@ impl Dispatcher {
                 request
                     .header("Content-Type", "application/json")
                     .header(signature::HEADER, signature)
-                    .header("Tpgate-Event-Id", &due.event.id)
+                    .header("Tpgate-Event-Id", due.event.id.as_str())
                     .header("Tpgate-Event-Type", &due.event.event_type)
                     .header("Tpgate-Delivery-Id", &due.delivery.id)
                     .body(body)

@@ -117,7 +117,7 @@ impl From<StoreApiKey> for ApiKey {
             allowed_appids: m.allowed_appids,
             created_by_key_id: m.created_by_key_id,
             id: m.id,
-            tenant_id: m.tenant_id,
+            tenant_id: m.tenant_id.into(),
             name: m.name,
             prefix: m.prefix,
             created_at: m.created_at,
@@ -212,7 +212,7 @@ impl ApiKeysApi {
                     action: "api_key.create",
                     target_type: "api_key",
                     target_id: row.id.clone(),
-                    tenant_id: Some(row.tenant_id.clone()),
+                    tenant_id: Some(row.tenant_id.clone().into()),
                     detail: json!({ "name": row.name, "prefix": row.prefix, "scopes": scope_names, "allowed_appids": row.allowed_appids, "expires_at": row.expires_at }),
                 }]
             },
@@ -305,7 +305,7 @@ impl ApiKeysApi {
                     action: "api_key.revoke",
                     target_type: "api_key",
                     target_id: key.id.clone(),
-                    tenant_id: Some(key.tenant_id.clone()),
+                    tenant_id: Some(key.tenant_id.clone().into()),
                     detail: json!({ "prefix": key.prefix, "keys_it_made_revoked": descendants }),
                 }]
             },

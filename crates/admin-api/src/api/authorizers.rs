@@ -124,8 +124,8 @@ impl From<AuthorizerInfo> for Authorizer {
                 expires_in_secs,
                 refreshed_at: a.token_refreshed_at,
             },
-            appid: a.appid,
-            tenant_id: a.tenant_id,
+            appid: a.appid.into(),
+            tenant_id: a.tenant_id.map(Into::into),
             nick_name: a.nick_name,
             user_name: a.user_name,
             principal_name: a.principal_name,
@@ -292,7 +292,7 @@ impl AuthorizersApi {
                 action: "authorizer.refresh_token",
                 target_type: "authorizer",
                 target_id: appid.0.clone(),
-                tenant_id: info.tenant_id.clone(),
+                tenant_id: info.tenant_id.clone().map(Into::into),
                 detail: json!({ "expires_at": info.access_token_expires_at }),
             },
         )
@@ -338,8 +338,8 @@ impl AuthorizersApi {
                     .map(|(tenant_id, detail)| Change {
                         action: "authorizer.move",
                         target_type: "authorizer",
-                        target_id: appid.clone(),
-                        tenant_id,
+                        target_id: appid.clone().into(),
+                        tenant_id: tenant_id.map(Into::into),
                         detail,
                     })
                     .collect::<Vec<_>>()
@@ -374,7 +374,7 @@ impl AuthorizersApi {
             action: "authorizer.revoke",
             target_type: "authorizer",
             target_id: appid.0.clone(),
-            tenant_id: info.tenant_id.clone(),
+            tenant_id: info.tenant_id.clone().map(Into::into),
             detail: json!({ "reason": reason }),
         };
         let tenant_auth = &state.auth;
@@ -442,7 +442,7 @@ impl AuthorizersApi {
                 action: "authorizer.resync",
                 target_type: "authorizer",
                 target_id: appid.0.clone(),
-                tenant_id: info.tenant_id.clone(),
+                tenant_id: info.tenant_id.clone().map(Into::into),
                 detail: json!({
                     "permission_sets_before": before.funcscopes,
                     "permission_sets_after": info.funcscopes,

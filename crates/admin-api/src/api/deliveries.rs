@@ -83,9 +83,9 @@ impl From<store::deliveries::Delivery> for Delivery {
                 .then(|| DateTime::from_timestamp_millis(d.next_attempt_at_ms))
                 .flatten(),
             id: d.id,
-            event_id: d.event_id,
+            event_id: d.event_id.into(),
             webhook_id: d.endpoint_id,
-            tenant_id: d.tenant_id,
+            tenant_id: d.tenant_id.into(),
             status,
             attempts: d.attempts,
             last_attempt_at: d.last_attempt_at,
@@ -302,7 +302,7 @@ impl DeliveriesApi {
                     action: "event.replay",
                     target_type: "event",
                     target_id: event_id.0.clone(),
-                    tenant_id: event.tenant_id.clone(),
+                    tenant_id: event.tenant_id.clone().map(Into::into),
                     detail: json!({ "deliveries": deliveries }),
                 }]
             },

@@ -34,10 +34,10 @@ pub struct Event {
 impl From<StoredEvent> for Event {
     fn from(e: StoredEvent) -> Self {
         Self {
-            id: e.id,
+            id: e.id.into(),
             event_type: e.event_type,
-            tenant_id: e.tenant_id,
-            appid: e.authorizer_appid,
+            tenant_id: e.tenant_id.map(Into::into),
+            appid: e.authorizer_appid.map(Into::into),
             occurred_at: e.occurred_at,
             created_at: e.created_at,
             data: e.data,

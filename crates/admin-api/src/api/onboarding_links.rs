@@ -56,7 +56,7 @@ impl From<store::onboarding::OnboardingLink> for OnboardingLink {
         Self {
             status: link_state(&m, Utc::now()).into(),
             id: m.id,
-            tenant_id: m.tenant_id,
+            tenant_id: m.tenant_id.into(),
             auth_type: m.auth_type,
             biz_appid: m.biz_appid,
             single_use: m.single_use,
@@ -175,7 +175,7 @@ impl OnboardingLinksApi {
                     action: "onboarding_link.create",
                     target_type: "onboarding_link",
                     target_id: row.id.clone(),
-                    tenant_id: Some(row.tenant_id.clone()),
+                    tenant_id: Some(row.tenant_id.clone().into()),
                     detail: json!({ "auth_type": row.auth_type, "biz_appid": row.biz_appid, "single_use": row.single_use, "expires_at": row.expires_at }),
                 }]
             },
@@ -191,7 +191,7 @@ impl OnboardingLinksApi {
         Ok(CreateOnboardingLinkResponse::Created(Json(
             CreatedOnboardingLink {
                 id: row.id,
-                tenant_id: row.tenant_id,
+                tenant_id: row.tenant_id.into(),
                 url: url.to_string(),
                 auth_type: row.auth_type,
                 biz_appid: row.biz_appid,
@@ -258,7 +258,7 @@ impl OnboardingLinksApi {
                     action: "onboarding_link.revoke",
                     target_type: "onboarding_link",
                     target_id: link.id.clone(),
-                    tenant_id: Some(link.tenant_id.clone()),
+                    tenant_id: Some(link.tenant_id.clone().into()),
                     detail: json!({}),
                 }]
             },

@@ -246,9 +246,11 @@ impl RateLimitsApi {
             &state,
             &auth.0,
             |s| async move {
-                s.delete_rate_limit_policy(&policy_id).await?.ok_or_else(|| {
-                    Problem::not_found(format!("rate-limit policy {policy_id} not found"))
-                })
+                s.delete_rate_limit_policy(&policy_id)
+                    .await?
+                    .ok_or_else(|| {
+                        Problem::not_found(format!("rate-limit policy {policy_id} not found"))
+                    })
             },
             |deleted| {
                 [Change {

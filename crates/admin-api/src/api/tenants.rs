@@ -80,7 +80,7 @@ impl From<store::tenants::Tenant> for Tenant {
     fn from(m: store::tenants::Tenant) -> Self {
         Self {
             status: m.status.into(),
-            id: m.id,
+            id: m.id.into(),
             name: m.name,
             raw_passthrough: m.raw_passthrough,
             created_at: m.created_at,
@@ -214,8 +214,8 @@ impl TenantsApi {
                 [Change {
                     action: "tenant.create",
                     target_type: "tenant",
-                    target_id: tenant.id.clone(),
-                    tenant_id: Some(tenant.id.clone()),
+                    target_id: tenant.id.clone().into(),
+                    tenant_id: Some(tenant.id.clone().into()),
                     detail: json!({ "name": tenant.name }),
                 }]
             },
@@ -325,8 +325,8 @@ impl TenantsApi {
                 [Change {
                     action: "tenant.update",
                     target_type: "tenant",
-                    target_id: tenant.id.clone(),
-                    tenant_id: Some(tenant.id.clone()),
+                    target_id: tenant.id.clone().into(),
+                    tenant_id: Some(tenant.id.clone().into()),
                     detail,
                 }]
             },
@@ -446,8 +446,8 @@ impl TenantsApi {
                 [Change {
                     action: "tenant.raw_passthrough",
                     target_type: "tenant",
-                    target_id: tenant.id.clone(),
-                    tenant_id: Some(tenant.id.clone()),
+                    target_id: tenant.id.clone().into(),
+                    tenant_id: Some(tenant.id.clone().into()),
                     detail: json!({ "enabled": enabled }),
                 }]
             },

@@ -40,7 +40,7 @@ impl From<WebhookEndpoint> for Webhook {
     fn from(w: WebhookEndpoint) -> Self {
         Self {
             id: w.id,
-            tenant_id: w.tenant_id,
+            tenant_id: w.tenant_id.into(),
             url: w.url,
             description: w.description,
             event_types: w.event_types,
@@ -267,7 +267,7 @@ impl WebhooksApi {
                     action: "webhook.create",
                     target_type: "webhook",
                     target_id: webhook.id.clone(),
-                    tenant_id: Some(webhook.tenant_id.clone()),
+                    tenant_id: Some(webhook.tenant_id.clone().into()),
                     detail: json!({ "url": without_query(&webhook.url), "event_types": webhook.event_types }),
                 }]
             },
@@ -381,7 +381,7 @@ impl WebhooksApi {
                     action: "webhook.update",
                     target_type: "webhook",
                     target_id: webhook.id.clone(),
-                    tenant_id: Some(webhook.tenant_id.clone()),
+                    tenant_id: Some(webhook.tenant_id.clone().into()),
                     detail,
                 }]
             },
@@ -454,7 +454,7 @@ impl WebhooksApi {
                     action: "webhook.rotate_secret",
                     target_type: "webhook",
                     target_id: webhook.id.clone(),
-                    tenant_id: Some(webhook.tenant_id.clone()),
+                    tenant_id: Some(webhook.tenant_id.clone().into()),
                     detail: json!({ "previous_secret_valid_for_secs": grace }),
                 }]
             },
