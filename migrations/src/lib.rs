@@ -15,6 +15,7 @@ mod m20261123_000002_proxy;
 mod m20261123_000003_admin;
 mod m20261123_000004_webhook_deliveries;
 mod m20261205_000001_key_scopes;
+mod m20261206_000001_call_log;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000003_admin::Migration),
             Box::new(m20261123_000004_webhook_deliveries::Migration),
             Box::new(m20261205_000001_key_scopes::Migration),
+            Box::new(m20261206_000001_call_log::Migration),
         ]
     }
 }

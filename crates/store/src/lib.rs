@@ -22,6 +22,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod authorizers;
 mod cache;
+pub mod calls;
 pub mod component;
 mod conn;
 pub mod coord;

@@ -56,6 +56,8 @@ pub struct Tenant {
     pub status: TenantStatus,
     /// May use the raw passthrough.
     pub raw_passthrough: bool,
+    /// Keep the bodies of its proxied writes in the call log.
+    pub capture_call_bodies: bool,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub updated_at: chrono::DateTime<chrono::Utc>,
 }
@@ -75,6 +77,7 @@ impl TryFrom<tenant::Model> for Tenant {
             id: m.id.into(),
             name: m.name,
             raw_passthrough: m.raw_passthrough,
+            capture_call_bodies: m.capture_call_bodies,
             created_at: m.created_at,
             updated_at: m.updated_at,
         })
@@ -88,6 +91,7 @@ impl Store {
             name: Set(name.to_owned()),
             status: Set(STATUS_ACTIVE.to_owned()),
             raw_passthrough: Set(false),
+            capture_call_bodies: Set(false),
             created_at: Set(now()),
             updated_at: Set(now()),
         };
@@ -159,6 +163,9 @@ impl Store {
         }
         if let Some(enabled) = update.raw_passthrough {
             row.raw_passthrough = Set(enabled);
+        }
+        if let Some(enabled) = update.capture_call_bodies {
+            row.capture_call_bodies = Set(enabled);
         }
         self.write_tenant(tenant_id, row)
             .await
@@ -292,6 +299,7 @@ impl Store {
             &TenantUpdate {
                 name: None,
                 raw_passthrough: Some(enabled),
+                capture_call_bodies: None,
             },
         )
         .await
@@ -311,6 +319,7 @@ pub struct TenantFilter {
 pub struct TenantUpdate {
     pub name: Option<String>,
     pub raw_passthrough: Option<bool>,
+    pub capture_call_bodies: Option<bool>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -47,3 +47,36 @@ pub const LOGIN_PAGE: &str = "/cgi-bin/componentloginpage";
 pub const MOBILE_PAGE: &str = "/safe/bindcomponent";
 /// Mobile authorization page, as WxJava and the current doc spell it (open.weixin.qq.com).
 pub const MOBILE_PAGE_WXAOPEN: &str = "/wxaopen/safe/bindcomponent";
+
+/// Every WeChat API path above (not the authorization pages): what the
+/// call log and its metrics name by path.
+pub const API_PATHS: &[&str] = &[
+    START_PUSH_TICKET,
+    COMPONENT_TOKEN,
+    CREATE_PREAUTHCODE,
+    QUERY_AUTH,
+    AUTHORIZER_TOKEN,
+    AUTHORIZER_LIST,
+    AUTHORIZER_INFO,
+    UPLOAD_SHIPPING_INFO,
+    GET_ORDER,
+    UPLOAD_COMBINED_SHIPPING_INFO,
+    GET_ORDER_LIST,
+    NOTIFY_CONFIRM_RECEIVE,
+    SET_MSG_JUMP_PATH,
+    IS_TRADE_MANAGED,
+    IS_TRADE_MANAGEMENT_CONFIRMATION_COMPLETED,
+    OP_SPECIAL_ORDER,
+    TRACE_WAYBILL,
+    QUERY_TRACE,
+    GET_DELIVERY_LIST,
+    UPDATE_WAYBILL_GOODS,
+    GET_PATH,
+    GET_WAYBILL_ORDER,
+    ADD_WAYBILL_ORDER,
+    CANCEL_WAYBILL_ORDER,
+    BATCHGET_WAYBILL_ORDER,
+    ACCOUNT_GETALL,
+    DELIVERY_GETALL,
+    MANAGE_PLUGIN,
+];

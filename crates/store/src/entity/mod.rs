@@ -13,3 +13,4 @@ pub mod rate_limit_policy;
 pub mod tenant;
 pub mod webhook_delivery;
 pub mod webhook_endpoint;
+pub mod wechat_call;

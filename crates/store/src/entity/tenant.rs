@@ -11,6 +11,8 @@ pub struct Model {
     pub status: String,
     /// May call `/v1/apps/{appid}/raw/…` (off by default).
     pub raw_passthrough: bool,
+    /// Keep request and response bodies of its proxied writes in the call log.
+    pub capture_call_bodies: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -1,0 +1,257 @@
+//! The queue between the calls and the database, and its writer.
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicI64, Ordering},
+    },
+    time::Duration,
+};
+
+use serde::{Deserialize, Serialize};
+use store::{Store, calls::NewCall};
+use tokio::sync::mpsc;
+
+use crate::request::RequestScope;
+
+/// `call_log.*` in the config.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CallLogSettings {
+    /// Record calls at all (metrics are kept either way).
+    pub enabled: bool,
+    /// Calls waiting to be written; beyond it they are dropped and counted.
+    pub queue_capacity: usize,
+    /// Calls per insert.
+    pub batch_size: usize,
+    /// Days a call is kept.
+    pub retention_days: u32,
+    /// Largest body kept when a tenant captures bodies (bytes, each way).
+    pub max_body_bytes: usize,
+}
+
+impl Default for CallLogSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            queue_capacity: 10_000,
+            batch_size: 200,
+            retention_days: 14,
+            max_body_bytes: 16 * 1024,
+        }
+    }
+}
+
+impl CallLogSettings {
+    pub fn retention(&self) -> chrono::Duration {
+        chrono::Duration::days(i64::from(self.retention_days.max(1)))
+    }
+}
+
+/// Where calls go: a bounded queue in front of the writer (or nowhere when
+/// the log is off). Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct CallLog {
+    queue: Option<mpsc::Sender<NewCall>>,
+    max_body_bytes: usize,
+    /// When the last "queue full" warning was logged (unix seconds).
+    last_full_warning: Arc<AtomicI64>,
+}
+
+impl CallLog {
+    /// A log that records nothing.
+    pub fn disabled() -> Self {
+        Self {
+            queue: None,
+            max_body_bytes: 0,
+            last_full_warning: Arc::default(),
+        }
+    }
+
+    /// The log and its writer, which runs until every handle is dropped and
+    /// the queue is drained.
+    pub fn start(store: Store, settings: &CallLogSettings) -> (Self, tokio::task::JoinHandle<()>) {
+        if !settings.enabled {
+            return (Self::disabled(), tokio::spawn(async {}));
+        }
+        let (tx, rx) = mpsc::channel(settings.queue_capacity.max(1));
+        let writer = tokio::spawn(write_batches(store, rx, settings.batch_size.max(1)));
+        (
+            Self {
+                queue: Some(tx),
+                max_body_bytes: settings.max_body_bytes,
+                last_full_warning: Arc::default(),
+            },
+            writer,
+        )
+    }
+
+    pub fn is_enabled(&self) -> bool {
+        self.queue.is_some()
+    }
+
+    pub fn max_body_bytes(&self) -> usize {
+        self.max_body_bytes
+    }
+
+    /// Records a call: into the current request's scope (written when the
+    /// request ends, with its status), else straight to the queue.
+    pub fn record(&self, call: NewCall) {
+        crate::metrics::observe(&call);
+        if self.queue.is_none() {
+            return;
+        }
+        match RequestScope::current() {
+            Some(scope) => scope.push(call),
+            None => self.submit([call]),
+        }
+    }
+
+    /// Queues calls without waiting: when the queue is full they are dropped
+    /// and counted, and a warning is logged at most once a minute.
+    pub fn submit(&self, calls: impl IntoIterator<Item = NewCall>) {
+        let Some(queue) = &self.queue else { return };
+        let mut dropped = 0u64;
+        for call in calls {
+            if queue.try_send(call).is_err() {
+                dropped += 1;
+            }
+        }
+        if dropped > 0 {
+            ::metrics::counter!("tpgate_call_log_dropped_total").increment(dropped);
+            let now = chrono::Utc::now().timestamp();
+            let last = self.last_full_warning.load(Ordering::Relaxed);
+            if now - last >= 60
+                && self
+                    .last_full_warning
+                    .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                    .is_ok()
+            {
+                tracing::warn!(
+                    dropped,
+                    "the call log's queue is full; calls are dropped (see tpgate_call_log_dropped_total)"
+                );
+            }
+        }
+    }
+}
+
+/// Writes what the queue holds, up to `batch` calls per insert. A failed
+/// insert drops that batch (counted): the log must never hold calls up.
+async fn write_batches(store: Store, mut rx: mpsc::Receiver<NewCall>, batch: usize) {
+    let mut buffer = Vec::with_capacity(batch);
+    while rx.recv_many(&mut buffer, batch).await > 0 {
+        let n = buffer.len() as u64;
+        let calls = std::mem::replace(&mut buffer, Vec::with_capacity(batch));
+        match tokio::time::timeout(Duration::from_secs(10), store.insert_calls(calls)).await {
+            Ok(Ok(())) => ::metrics::counter!("tpgate_call_log_written_total").increment(n),
+            Ok(Err(e)) => {
+                ::metrics::counter!("tpgate_call_log_dropped_total").increment(n);
+                tracing::warn!(error = %e, calls = n, "could not write calls to the call log");
+            }
+            Err(_) => {
+                ::metrics::counter!("tpgate_call_log_dropped_total").increment(n);
+                tracing::warn!(calls = n, "writing to the call log timed out");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+    use store::{Sealer, calls::CallFilter, calls::CallOutcome};
+
+    use super::*;
+    use crate::request::RequestId;
+
+    fn call(api: &str) -> NewCall {
+        NewCall {
+            occurred_at: Utc::now(),
+            request_id: None,
+            tenant_id: None,
+            appid: Some("wx1".into()),
+            api: api.into(),
+            attempt: 1,
+            outcome: CallOutcome::Ok,
+            status: None,
+            errcode: None,
+            errmsg: None,
+            rid: None,
+            latency_ms: 1,
+            idempotency_key: None,
+            component_level: false,
+            request_body: None,
+            response_body: None,
+        }
+    }
+
+    async fn store() -> Store {
+        let store = Store::connect("sqlite::memory:", None, Sealer::for_testing())
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        store
+    }
+
+    #[tokio::test]
+    async fn calls_outside_a_request_are_written_and_inside_wait_for_its_end() {
+        let store = store().await;
+        let (log, writer) = CallLog::start(store.clone(), &CallLogSettings::default());
+        log.record(call("/background"));
+        let scope = RequestScope::new(RequestId::from_caller(Some("r1")));
+        scope.run(async { log.record(call("/in-request")) }).await;
+        log.submit(scope.finish(502));
+        drop(log);
+        writer.await.unwrap();
+        let rows = store
+            .list_calls(&CallFilter::default(), None, 10)
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), 2);
+        let in_request = rows.iter().find(|r| r.call.api == "/in-request").unwrap();
+        assert_eq!(in_request.call.request_id.as_deref(), Some("r1"));
+        assert_eq!(in_request.call.status, Some(502));
+        let background = rows.iter().find(|r| r.call.api == "/background").unwrap();
+        assert_eq!(background.call.request_id, None);
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_drops_instead_of_waiting() {
+        let store = store().await;
+        let settings = CallLogSettings {
+            queue_capacity: 2,
+            ..Default::default()
+        };
+        // No writer is polled while we submit (current-thread runtime), so
+        // the queue really fills.
+        let (log, writer) = CallLog::start(store.clone(), &settings);
+        let started = std::time::Instant::now();
+        log.submit((0..1000).map(|i| call(&format!("/{i}"))));
+        assert!(started.elapsed() < Duration::from_millis(200));
+        drop(log);
+        writer.await.unwrap();
+        let rows = store
+            .list_calls(&CallFilter::default(), None, 2000)
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), 2, "the queue's capacity, the rest dropped");
+    }
+
+    #[tokio::test]
+    async fn a_disabled_log_records_nothing() {
+        let store = store().await;
+        let settings = CallLogSettings {
+            enabled: false,
+            ..Default::default()
+        };
+        let (log, writer) = CallLog::start(store.clone(), &settings);
+        assert!(!log.is_enabled());
+        log.record(call("/x"));
+        writer.await.unwrap();
+        let rows = store
+            .list_calls(&CallFilter::default(), None, 10)
+            .await
+            .unwrap();
+        assert!(rows.is_empty());
+    }
+}

@@ -1,0 +1,539 @@
+//! The call log: every call tpgate made to WeChat, or refused to make, with
+//! what WeChat answered. Rows are written in batches off the request path
+//! (the `call-log` crate) and never updated; ids are UUIDv7, so id order is
+//! time order and the purge deletes by id range on the primary key.
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
+    QuerySelect,
+    sea_query::{Expr, Func, Query},
+};
+
+use crate::{Appid, Store, StoreError, TenantId, entity::wechat_call as call, new_id};
+
+/// How a call ended: one vocabulary for the log, the metrics and the API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum CallOutcome {
+    /// WeChat answered errcode 0.
+    Ok,
+    /// tpgate refused it before WeChat: the caller's input or permissions.
+    Invalid,
+    /// tpgate's own rate limit refused it.
+    RateLimited,
+    /// Not sent for another reason (no usable token, authorizer revoked…).
+    NotSent,
+    /// WeChat answered a non-zero errcode.
+    WechatRefused,
+    /// WeChat could not be reached, answered an HTTP error, an unreadable
+    /// answer, or `-1` (system busy).
+    WechatFailed,
+    /// No answer in time: for a write, WeChat may or may not have acted.
+    Timeout,
+}
+
+impl CallOutcome {
+    pub const ALL: [CallOutcome; 7] = [
+        CallOutcome::Ok,
+        CallOutcome::Invalid,
+        CallOutcome::RateLimited,
+        CallOutcome::NotSent,
+        CallOutcome::WechatRefused,
+        CallOutcome::WechatFailed,
+        CallOutcome::Timeout,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallOutcome::Ok => "ok",
+            CallOutcome::Invalid => "invalid",
+            CallOutcome::RateLimited => "rate_limited",
+            CallOutcome::NotSent => "not_sent",
+            CallOutcome::WechatRefused => "wechat_refused",
+            CallOutcome::WechatFailed => "wechat_failed",
+            CallOutcome::Timeout => "timeout",
+        }
+    }
+
+    /// Whether the call reached WeChat.
+    pub fn sent(self) -> bool {
+        matches!(
+            self,
+            CallOutcome::Ok
+                | CallOutcome::WechatRefused
+                | CallOutcome::WechatFailed
+                | CallOutcome::Timeout
+        )
+    }
+
+    /// Counts against a Mini Program's error rate (a caller's bad input or
+    /// our own limit does not).
+    pub fn is_error(self) -> bool {
+        matches!(
+            self,
+            CallOutcome::WechatRefused | CallOutcome::WechatFailed | CallOutcome::Timeout
+        )
+    }
+}
+
+impl std::fmt::Display for CallOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for CallOutcome {
+    type Err = StoreError;
+
+    fn from_str(s: &str) -> Result<Self, StoreError> {
+        CallOutcome::ALL
+            .into_iter()
+            .find(|o| o.as_str() == s)
+            .ok_or_else(|| StoreError::Invalid {
+                what: "call outcome",
+                value: s.chars().take(32).collect(),
+            })
+    }
+}
+
+/// One call to record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewCall {
+    pub occurred_at: DateTime<Utc>,
+    pub request_id: Option<String>,
+    pub tenant_id: Option<TenantId>,
+    pub appid: Option<Appid>,
+    pub api: String,
+    pub attempt: u32,
+    pub outcome: CallOutcome,
+    pub status: Option<u16>,
+    pub errcode: Option<i64>,
+    pub errmsg: Option<String>,
+    pub rid: Option<String>,
+    pub latency_ms: u32,
+    pub idempotency_key: Option<String>,
+    pub component_level: bool,
+    pub request_body: Option<String>,
+    pub response_body: Option<String>,
+}
+
+/// A recorded call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallEntry {
+    pub id: String,
+    pub call: NewCall,
+}
+
+impl TryFrom<call::Model> for CallEntry {
+    type Error = StoreError;
+
+    fn try_from(m: call::Model) -> Result<Self, StoreError> {
+        Ok(Self {
+            call: NewCall {
+                occurred_at: m.occurred_at,
+                request_id: m.request_id,
+                tenant_id: m.tenant_id.map(TenantId::from),
+                appid: m.appid.map(Appid::from),
+                api: m.api,
+                attempt: u32::try_from(m.attempt).unwrap_or(0),
+                outcome: m.outcome.parse()?,
+                status: m.status.and_then(|s| u16::try_from(s).ok()),
+                errcode: m.errcode,
+                errmsg: m.errmsg,
+                rid: m.rid,
+                latency_ms: u32::try_from(m.latency_ms).unwrap_or(0),
+                idempotency_key: m.idempotency_key,
+                component_level: m.component_level,
+                request_body: m.request_body,
+                response_body: m.response_body,
+            },
+            id: m.id,
+        })
+    }
+}
+
+/// Which calls a listing returns.
+#[derive(Debug, Clone, Default)]
+pub struct CallFilter {
+    pub tenant_id: Option<String>,
+    pub appid: Option<String>,
+    pub api: Option<String>,
+    pub outcome: Option<CallOutcome>,
+    pub errcode: Option<i64>,
+    pub request_id: Option<String>,
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// How many calls of one API ended one way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallCount {
+    pub api: String,
+    pub outcome: CallOutcome,
+    pub calls: u64,
+}
+
+/// A Mini Program's failed calls in a window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorCount {
+    pub appid: Appid,
+    pub errors: u64,
+    pub calls: u64,
+}
+
+/// The smallest UUIDv7 of `at`'s millisecond: every id made at or after
+/// `at` sorts at or above it (ids are lowercase hex, compared as text).
+fn id_floor(at: DateTime<Utc>) -> String {
+    let ms = u64::try_from(at.timestamp_millis()).unwrap_or(0);
+    let mut bytes = [0u8; 16];
+    bytes[..6].copy_from_slice(&ms.to_be_bytes()[2..]);
+    bytes[6] = 0x70; // version 7
+    bytes[8] = 0x80; // RFC 4122 variant
+    uuid::Uuid::from_bytes(bytes).to_string()
+}
+
+#[derive(Debug, FromQueryResult)]
+struct CountRow {
+    api: String,
+    outcome: String,
+    calls: i64,
+}
+
+#[derive(Debug, FromQueryResult)]
+struct ErrorRow {
+    appid: String,
+    errors: i64,
+    calls: i64,
+}
+
+impl Store {
+    /// Writes a batch of calls in one multi-row insert.
+    pub async fn insert_calls(&self, calls: Vec<NewCall>) -> Result<(), StoreError> {
+        if calls.is_empty() {
+            return Ok(());
+        }
+        let rows = calls.into_iter().map(|c| {
+            use sea_orm::ActiveValue::Set;
+            call::ActiveModel {
+                id: Set(new_id()),
+                occurred_at: Set(c.occurred_at),
+                request_id: Set(c.request_id),
+                tenant_id: Set(c.tenant_id.map(String::from)),
+                appid: Set(c.appid.map(String::from)),
+                api: Set(c.api),
+                attempt: Set(i32::try_from(c.attempt).unwrap_or(i32::MAX)),
+                sent: Set(c.outcome.sent()),
+                outcome: Set(c.outcome.as_str().to_owned()),
+                status: Set(c.status.map(i32::from)),
+                errcode: Set(c.errcode),
+                errmsg: Set(c.errmsg),
+                rid: Set(c.rid),
+                latency_ms: Set(i32::try_from(c.latency_ms).unwrap_or(i32::MAX)),
+                idempotency_key: Set(c.idempotency_key),
+                component_level: Set(c.component_level),
+                request_body: Set(c.request_body),
+                response_body: Set(c.response_body),
+            }
+        });
+        call::Entity::insert_many(rows).exec(self.db()).await?;
+        Ok(())
+    }
+
+    /// Newest first, older than the call `before`.
+    pub async fn list_calls(
+        &self,
+        filter: &CallFilter,
+        before: Option<&str>,
+        limit: u64,
+    ) -> Result<Vec<CallEntry>, StoreError> {
+        let mut query = call::Entity::find()
+            .order_by_desc(call::Column::Id)
+            .limit(limit);
+        if let Some(before) = before {
+            query = query.filter(call::Column::Id.lt(before));
+        }
+        if let Some(t) = &filter.tenant_id {
+            query = query.filter(call::Column::TenantId.eq(t.as_str()));
+        }
+        if let Some(a) = &filter.appid {
+            query = query.filter(call::Column::Appid.eq(a.as_str()));
+        }
+        if let Some(a) = &filter.api {
+            query = query.filter(call::Column::Api.eq(a.as_str()));
+        }
+        if let Some(o) = filter.outcome {
+            query = query.filter(call::Column::Outcome.eq(o.as_str()));
+        }
+        if let Some(e) = filter.errcode {
+            query = query.filter(call::Column::Errcode.eq(e));
+        }
+        if let Some(r) = &filter.request_id {
+            query = query.filter(call::Column::RequestId.eq(r.as_str()));
+        }
+        if let Some(since) = filter.since {
+            query = query.filter(call::Column::Id.gte(id_floor(since)));
+        }
+        if let Some(until) = filter.until {
+            query = query.filter(call::Column::Id.lt(id_floor(until)));
+        }
+        query
+            .all(self.db())
+            .await?
+            .into_iter()
+            .map(CallEntry::try_from)
+            .collect()
+    }
+
+    pub async fn call(&self, id: &str) -> Result<Option<CallEntry>, StoreError> {
+        call::Entity::find_by_id(id.to_owned())
+            .one(self.db())
+            .await?
+            .map(CallEntry::try_from)
+            .transpose()
+    }
+
+    /// Calls since `since` by API and outcome, for one tenant and/or one
+    /// Mini Program (or the whole platform).
+    pub async fn count_calls(
+        &self,
+        tenant_id: Option<&str>,
+        appid: Option<&str>,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<CallCount>, StoreError> {
+        let mut query = call::Entity::find()
+            .select_only()
+            .column(call::Column::Api)
+            .column(call::Column::Outcome)
+            .column_as(call::Column::Id.count(), "calls")
+            .filter(call::Column::Id.gte(id_floor(since)))
+            .group_by(call::Column::Api)
+            .group_by(call::Column::Outcome)
+            .order_by_asc(call::Column::Api);
+        if let Some(t) = tenant_id {
+            query = query.filter(call::Column::TenantId.eq(t));
+        }
+        if let Some(a) = appid {
+            query = query.filter(call::Column::Appid.eq(a));
+        }
+        query
+            .into_model::<CountRow>()
+            .all(self.db())
+            .await?
+            .into_iter()
+            .map(|r| {
+                Ok(CallCount {
+                    api: r.api,
+                    outcome: r.outcome.parse()?,
+                    calls: u64::try_from(r.calls).unwrap_or(0),
+                })
+            })
+            .collect()
+    }
+
+    /// The latest call of `appid` that WeChat refused, failed or timed out.
+    pub async fn last_failed_call(&self, appid: &str) -> Result<Option<CallEntry>, StoreError> {
+        let errors = CallOutcome::ALL
+            .into_iter()
+            .filter(|o| o.is_error())
+            .map(CallOutcome::as_str);
+        call::Entity::find()
+            .filter(call::Column::Appid.eq(appid))
+            .filter(call::Column::Outcome.is_in(errors))
+            .order_by_desc(call::Column::Id)
+            .one(self.db())
+            .await?
+            .map(CallEntry::try_from)
+            .transpose()
+    }
+
+    /// The Mini Programs with the most failed calls since `since`, most
+    /// first, for one tenant or the platform.
+    pub async fn most_failing_appids(
+        &self,
+        tenant_id: Option<&str>,
+        since: DateTime<Utc>,
+        limit: u64,
+    ) -> Result<Vec<ErrorCount>, StoreError> {
+        let errors: Vec<&str> = CallOutcome::ALL
+            .into_iter()
+            .filter(|o| o.is_error())
+            .map(CallOutcome::as_str)
+            .collect();
+        let error_case = Expr::case(call::Column::Outcome.is_in(errors), 1).finally(0);
+        let mut query = call::Entity::find()
+            .select_only()
+            .column(call::Column::Appid)
+            .column_as(Expr::from(Func::sum(error_case)), "errors")
+            .column_as(call::Column::Id.count(), "calls")
+            .filter(call::Column::Id.gte(id_floor(since)))
+            .filter(call::Column::Appid.is_not_null())
+            .group_by(call::Column::Appid)
+            .order_by_desc(Expr::cust("errors"))
+            .limit(limit);
+        if let Some(t) = tenant_id {
+            query = query.filter(call::Column::TenantId.eq(t));
+        }
+        Ok(query
+            .into_model::<ErrorRow>()
+            .all(self.db())
+            .await?
+            .into_iter()
+            .filter(|r| r.errors > 0)
+            .map(|r| ErrorCount {
+                appid: r.appid.into(),
+                errors: u64::try_from(r.errors).unwrap_or(0),
+                calls: u64::try_from(r.calls).unwrap_or(0),
+            })
+            .collect())
+    }
+
+    /// Deletes calls older than `before`, `batch` rows per statement so no
+    /// statement holds locks for long; returns how many.
+    pub async fn purge_calls_before(
+        &self,
+        before: DateTime<Utc>,
+        batch: u64,
+    ) -> Result<u64, StoreError> {
+        let floor = id_floor(before);
+        let mut purged = 0;
+        loop {
+            let oldest = Query::select()
+                .column(call::Column::Id)
+                .from(call::Entity)
+                .and_where(call::Column::Id.lt(floor.as_str()))
+                .order_by(call::Column::Id, sea_orm::Order::Asc)
+                .limit(batch)
+                .to_owned();
+            let delete = Query::delete()
+                .from_table(call::Entity)
+                .and_where(call::Column::Id.in_subquery(oldest))
+                .to_owned();
+            let done = self.db().execute(&delete).await?.rows_affected();
+            purged += done;
+            if done < batch {
+                return Ok(purged);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Sealer;
+
+    async fn store() -> Store {
+        let store = Store::connect("sqlite::memory:", None, Sealer::for_testing())
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        store
+    }
+
+    fn call(appid: &str, api: &str, outcome: CallOutcome) -> NewCall {
+        NewCall {
+            occurred_at: Utc::now(),
+            request_id: Some("req-1".into()),
+            tenant_id: Some("t1".into()),
+            appid: Some(appid.into()),
+            api: api.into(),
+            attempt: 1,
+            outcome,
+            status: Some(200),
+            errcode: (outcome != CallOutcome::Ok).then_some(10060003),
+            errmsg: None,
+            rid: None,
+            latency_ms: 12,
+            idempotency_key: None,
+            component_level: false,
+            request_body: None,
+            response_body: None,
+        }
+    }
+
+    #[test]
+    fn outcomes_round_trip_and_unknown_ones_are_refused() {
+        for o in CallOutcome::ALL {
+            assert_eq!(o.as_str().parse::<CallOutcome>().unwrap(), o);
+        }
+        assert!("fine".parse::<CallOutcome>().is_err());
+        assert!(!CallOutcome::RateLimited.sent() && CallOutcome::Timeout.sent());
+    }
+
+    #[test]
+    fn id_floor_sorts_below_every_later_id_and_above_earlier_ones() {
+        let before = new_id();
+        std::thread::sleep(std::time::Duration::from_millis(3));
+        let at = Utc::now();
+        std::thread::sleep(std::time::Duration::from_millis(3));
+        let after = new_id();
+        let floor = id_floor(at);
+        assert!(before < floor && floor < after, "{before} {floor} {after}");
+    }
+
+    #[tokio::test]
+    async fn calls_are_listed_counted_and_purged() {
+        let store = store().await;
+        store
+            .insert_calls(vec![
+                call("wx1", "get_order", CallOutcome::Ok),
+                call("wx1", "get_order", CallOutcome::WechatRefused),
+                call("wx2", "upload_shipping_info", CallOutcome::Invalid),
+            ])
+            .await
+            .unwrap();
+        let all = store
+            .list_calls(&CallFilter::default(), None, 10)
+            .await
+            .unwrap();
+        assert_eq!(all.len(), 3);
+        let refused = store
+            .list_calls(
+                &CallFilter {
+                    outcome: Some(CallOutcome::WechatRefused),
+                    ..Default::default()
+                },
+                None,
+                10,
+            )
+            .await
+            .unwrap();
+        assert_eq!(refused.len(), 1);
+        assert!(refused[0].call.outcome.sent());
+        assert_eq!(
+            store.call(&refused[0].id).await.unwrap(),
+            Some(refused[0].clone())
+        );
+
+        let hour_ago = Utc::now() - chrono::Duration::hours(1);
+        let counts = store
+            .count_calls(None, Some("wx1"), hour_ago)
+            .await
+            .unwrap();
+        assert_eq!(counts.iter().map(|c| c.calls).sum::<u64>(), 2);
+        let failing = store.most_failing_appids(None, hour_ago, 5).await.unwrap();
+        assert_eq!(failing.len(), 1);
+        assert_eq!(
+            (
+                failing[0].appid.as_str(),
+                failing[0].errors,
+                failing[0].calls
+            ),
+            ("wx1", 1, 2)
+        );
+        assert_eq!(
+            store.last_failed_call("wx1").await.unwrap().unwrap().id,
+            refused[0].id
+        );
+
+        assert_eq!(store.purge_calls_before(hour_ago, 2).await.unwrap(), 0);
+        let later = Utc::now() + chrono::Duration::seconds(1);
+        assert_eq!(store.purge_calls_before(later, 2).await.unwrap(), 3);
+        assert!(
+            store
+                .list_calls(&CallFilter::default(), None, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+}
