@@ -47,6 +47,9 @@ pub enum WechatMethod {
 
 #[derive(Debug, Clone, Copy)]
 pub struct WechatApi {
+    /// Our operationId (what the call log names it by); the raw
+    /// passthrough's unknown APIs have none.
+    pub operation: &'static str,
     /// WeChat's path, also the suffix of ours under `/v1/apps/{appid}`.
     pub path: &'static str,
     pub group: ApiGroup,
@@ -56,8 +59,15 @@ pub struct WechatApi {
 }
 
 /// A `POST` API.
-const fn api(path: &'static str, group: ApiGroup, safety: Safety, user: UserField) -> WechatApi {
+const fn api(
+    operation: &'static str,
+    path: &'static str,
+    group: ApiGroup,
+    safety: Safety,
+    user: UserField,
+) -> WechatApi {
     WechatApi {
+        operation,
         path,
         group,
         safety,
@@ -67,10 +77,10 @@ const fn api(path: &'static str, group: ApiGroup, safety: Safety, user: UserFiel
 }
 
 /// A `GET` API: a read without a body, so without a user.
-const fn get_api(path: &'static str, group: ApiGroup) -> WechatApi {
+const fn get_api(operation: &'static str, path: &'static str, group: ApiGroup) -> WechatApi {
     WechatApi {
         method: WechatMethod::Get,
-        ..api(path, group, Read, UserField::None)
+        ..api(operation, path, group, Read, UserField::None)
     }
 }
 
@@ -78,53 +88,98 @@ use ApiGroup::{LogisticsHelper, LogisticsPlugin, Raw, Shipping};
 use Safety::{Read, Write};
 
 pub const UPLOAD_SHIPPING_INFO: WechatApi = api(
+    "upload_shipping_info",
     paths::UPLOAD_SHIPPING_INFO,
     Shipping,
     Write,
     UserField::PayerOpenid,
 );
 pub const UPLOAD_COMBINED_SHIPPING_INFO: WechatApi = api(
+    "upload_combined_shipping_info",
     paths::UPLOAD_COMBINED_SHIPPING_INFO,
     Shipping,
     Write,
     UserField::PayerOpenid,
 );
-pub const GET_ORDER: WechatApi = api(paths::GET_ORDER, Shipping, Read, UserField::None);
-pub const GET_ORDER_LIST: WechatApi = api(paths::GET_ORDER_LIST, Shipping, Read, UserField::Openid);
+pub const GET_ORDER: WechatApi = api(
+    "get_order",
+    paths::GET_ORDER,
+    Shipping,
+    Read,
+    UserField::None,
+);
+pub const GET_ORDER_LIST: WechatApi = api(
+    "get_order_list",
+    paths::GET_ORDER_LIST,
+    Shipping,
+    Read,
+    UserField::Openid,
+);
 pub const NOTIFY_CONFIRM_RECEIVE: WechatApi = api(
+    "notify_confirm_receive",
     paths::NOTIFY_CONFIRM_RECEIVE,
     Shipping,
     Write,
     UserField::None,
 );
-pub const SET_MSG_JUMP_PATH: WechatApi =
-    api(paths::SET_MSG_JUMP_PATH, Shipping, Write, UserField::None);
-pub const IS_TRADE_MANAGED: WechatApi =
-    api(paths::IS_TRADE_MANAGED, Shipping, Read, UserField::None);
+pub const SET_MSG_JUMP_PATH: WechatApi = api(
+    "set_msg_jump_path",
+    paths::SET_MSG_JUMP_PATH,
+    Shipping,
+    Write,
+    UserField::None,
+);
+pub const IS_TRADE_MANAGED: WechatApi = api(
+    "is_trade_managed",
+    paths::IS_TRADE_MANAGED,
+    Shipping,
+    Read,
+    UserField::None,
+);
 pub const IS_TRADE_MANAGEMENT_CONFIRMATION_COMPLETED: WechatApi = api(
+    "is_trade_management_confirmation_completed",
     paths::IS_TRADE_MANAGEMENT_CONFIRMATION_COMPLETED,
     Shipping,
     Read,
     UserField::None,
 );
-pub const OPSPECIALORDER: WechatApi =
-    api(paths::OP_SPECIAL_ORDER, Shipping, Write, UserField::None);
+pub const OPSPECIALORDER: WechatApi = api(
+    "opspecialorder",
+    paths::OP_SPECIAL_ORDER,
+    Shipping,
+    Write,
+    UserField::None,
+);
 pub const TRACE_WAYBILL: WechatApi = api(
+    "trace_waybill",
     paths::TRACE_WAYBILL,
     LogisticsPlugin,
     Write,
     UserField::Openid,
 );
-pub const QUERY_TRACE: WechatApi =
-    api(paths::QUERY_TRACE, LogisticsPlugin, Read, UserField::Openid);
+pub const QUERY_TRACE: WechatApi = api(
+    "query_trace",
+    paths::QUERY_TRACE,
+    LogisticsPlugin,
+    Read,
+    UserField::Openid,
+);
 pub const UPDATE_WAYBILL_GOODS: WechatApi = api(
+    "update_waybill_goods",
     paths::UPDATE_WAYBILL_GOODS,
     LogisticsPlugin,
     Write,
     UserField::Openid,
 );
-pub const GET_PATH: WechatApi = api(paths::GET_PATH, LogisticsHelper, Read, UserField::Openid);
+pub const GET_PATH: WechatApi = api(
+    "get_path",
+    paths::GET_PATH,
+    LogisticsHelper,
+    Read,
+    UserField::Openid,
+);
 pub const GET_WAYBILL_ORDER: WechatApi = api(
+    "get_waybill_order",
     paths::GET_WAYBILL_ORDER,
     LogisticsHelper,
     Read,
@@ -132,29 +187,46 @@ pub const GET_WAYBILL_ORDER: WechatApi = api(
 );
 /// Creates a waybill: a write (never retried blindly; `Idempotency-Key`).
 pub const ADD_WAYBILL_ORDER: WechatApi = api(
+    "add_waybill_order",
     paths::ADD_WAYBILL_ORDER,
     LogisticsHelper,
     Write,
     UserField::Openid,
 );
 pub const CANCEL_WAYBILL_ORDER: WechatApi = api(
+    "cancel_waybill_order",
     paths::CANCEL_WAYBILL_ORDER,
     LogisticsHelper,
     Write,
     UserField::Openid,
 );
 pub const BATCHGET_WAYBILL_ORDER: WechatApi = api(
+    "batch_get_waybill_orders",
     paths::BATCHGET_WAYBILL_ORDER,
     LogisticsHelper,
     Read,
     UserField::None,
 );
-pub const ACCOUNT_GETALL: WechatApi = get_api(paths::ACCOUNT_GETALL, LogisticsHelper);
-pub const DELIVERY_GETALL: WechatApi = get_api(paths::DELIVERY_GETALL, LogisticsHelper);
+pub const ACCOUNT_GETALL: WechatApi = get_api(
+    "list_logistics_accounts",
+    paths::ACCOUNT_GETALL,
+    LogisticsHelper,
+);
+pub const DELIVERY_GETALL: WechatApi = get_api(
+    "list_logistics_deliveries",
+    paths::DELIVERY_GETALL,
+    LogisticsHelper,
+);
 /// Plugin management (applying for the logistics-query plugin). WeChat
 /// publishes no limits for it, so it shares the operator-set limits of the
 /// `raw` group rather than spending the plugin's own quota.
-pub const MANAGE_PLUGIN: WechatApi = api(paths::MANAGE_PLUGIN, Raw, Write, UserField::None);
+pub const MANAGE_PLUGIN: WechatApi = api(
+    "manage_plugin",
+    paths::MANAGE_PLUGIN,
+    Raw,
+    Write,
+    UserField::None,
+);
 
 /// Every typed API.
 pub const ALL: &[WechatApi] = &[
@@ -189,12 +261,35 @@ pub fn for_raw_path(path: &str) -> WechatApi {
     ALL.iter()
         .find(|a| a.path.eq_ignore_ascii_case(path))
         .copied()
-        .unwrap_or(api("", ApiGroup::Raw, Write, UserField::Openid))
+        .unwrap_or(api("", "", ApiGroup::Raw, Write, UserField::Openid))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The operation each entry is logged under is the operationId its
+    /// route has in the spec.
+    #[test]
+    fn operations_are_the_routes_operation_ids() {
+        let spec: serde_json::Value = serde_json::from_str(
+            &poem_openapi::OpenApiService::new(crate::proxy_api(), "t", "1").spec(),
+        )
+        .unwrap();
+        for api in ALL {
+            let route = &spec["paths"][format!("/v1/apps/{{appid}}{}", api.path)];
+            let method = match api.method {
+                WechatMethod::Get => "get",
+                WechatMethod::Post => "post",
+            };
+            assert_eq!(
+                route[method]["operationId"].as_str(),
+                Some(api.operation),
+                "{}",
+                api.path
+            );
+        }
+    }
 
     /// The logistics helper's APIs are one rate-limit group; its writes are
     /// never retried blindly; its two lists are WeChat GETs.

@@ -15,9 +15,14 @@
 //! 8. the claimed key keeps the answer (success or problem) once WeChat may
 //!    have acted; when it cannot have (refused at 6 or 7 before WeChat
 //!    acted) the key is freed, so the client may retry with it.
+//!
+//! The call log sees all of it: [`forward`] tells the request's scope what
+//! is being called (so the client's records carry the operationId, tenant
+//! and idempotency key), and records a refusal at any step as not sent.
 use std::{collections::BTreeSet, time::Duration};
 
 use backon::{ExponentialBuilder, Retryable};
+use call_log::{CallOutcome, NewCall, RequestScope, request::ProxiedCall};
 use poem::http::StatusCode;
 use problem::Problem;
 use serde_json::Value;
@@ -61,34 +66,128 @@ pub async fn forward<T>(
     validate: impl FnOnce() -> Result<(), ValidationError>,
     readable: impl FnOnce(&Value) -> Result<(), Problem>,
 ) -> Result<Answer<T>, Problem> {
-    key_may_call(tenant, &call)?;
+    let operation = if call.api.operation.is_empty() {
+        call.path
+    } else {
+        call.api.operation
+    };
+    if let Some(scope) = RequestScope::current() {
+        scope.set_call(ProxiedCall {
+            tenant_id: Some(tenant.tenant_id.as_str().into()),
+            operation: Some((call.path.to_owned(), operation.to_owned())),
+            idempotency_key: call.idempotency_key.map(str::to_owned),
+            capture_bodies: tenant.capture_call_bodies && call.api.safety == Safety::Write,
+        });
+    }
+    let answer = run_gate(state, tenant, &call, validate, readable).await;
+    if let Err(Refused(problem)) = &answer {
+        record_refusal(state, &call, operation, problem);
+    }
+    answer.map_err(GateError::into_problem)
+}
+
+/// A problem from a step that kept the call from WeChat (or one after it).
+enum GateError {
+    /// Refused by tpgate before anything was sent.
+    Refused(Problem),
+    /// WeChat was asked (the client recorded the exchange).
+    Answered(Problem),
+}
+use GateError::Refused;
+
+impl GateError {
+    fn into_problem(self) -> Problem {
+        match self {
+            GateError::Refused(p) | GateError::Answered(p) => p,
+        }
+    }
+}
+
+impl From<Problem> for GateError {
+    fn from(p: Problem) -> Self {
+        GateError::Refused(p)
+    }
+}
+
+/// Records a call tpgate refused, as not sent: the caller sees why nothing
+/// reached WeChat.
+fn record_refusal(state: &ProxyState, call: &Call<'_>, operation: &str, problem: &Problem) {
+    let body = problem.body();
+    let outcome = match problem.status() {
+        StatusCode::TOO_MANY_REQUESTS => CallOutcome::RateLimited,
+        s if s.is_client_error() => CallOutcome::Invalid,
+        _ => CallOutcome::NotSent,
+    };
+    let errmsg = body
+        .detail
+        .as_deref()
+        .unwrap_or(&body.title)
+        .chars()
+        .take(256)
+        .collect();
+    state.auth.client().call_log().record(NewCall {
+        occurred_at: chrono::Utc::now(),
+        request_id: None,
+        tenant_id: None,
+        appid: Some(call.appid.into()),
+        api: operation.to_owned(),
+        attempt: 1,
+        outcome,
+        status: Some(body.status),
+        errcode: body.wechat_errcode,
+        errmsg: Some(errmsg),
+        rid: None,
+        latency_ms: 0,
+        idempotency_key: None,
+        component_level: false,
+        request_body: None,
+        response_body: None,
+    });
+}
+
+/// The gate's steps, in order (see the module docs).
+async fn run_gate<T>(
+    state: &ProxyState,
+    tenant: &TenantContext,
+    call: &Call<'_>,
+    validate: impl FnOnce() -> Result<(), ValidationError>,
+    readable: impl FnOnce(&Value) -> Result<(), Problem>,
+) -> Result<Answer<T>, GateError> {
+    key_may_call(tenant, call)?;
     let authorizer = owned_active_authorizer(state, tenant, call.appid).await?;
     check_permission_sets(
-        &call,
+        call,
         state.permissions.sets_for(call.path),
         &authorizer.funcscopes,
     )?;
     validate().map_err(Problem::from)?;
-    let key = idempotency::key_of(&call)?;
+    let key = idempotency::key_of(call)?;
     if let Some(key) = key
-        && let Some(replay) = idempotency::claim(state, tenant, &call, key).await?
+        && let Some(replay) = idempotency::claim(state, tenant, call, key).await?
     {
         return Ok(replay);
     }
-    let headers = match rate_limit(state, tenant, &call).await {
+    let headers = match rate_limit(state, tenant, call).await {
         Ok(headers) => headers,
         Err(limited) => {
             if let Some(key) = key {
                 idempotency::release(state, tenant, key).await;
             }
-            return Err(limited);
+            return Err(limited.into());
         }
     };
-    let outcome = call_wechat(state, tenant, &call, readable).await;
+    let outcome = call_wechat(state, tenant, call, readable).await;
     if let Some(key) = key {
         keep_for_repeats(state, tenant, key, &outcome).await;
     }
-    outcome.respond(headers)
+    let not_sent = matches!(outcome, Outcome::NotSent(_));
+    outcome.respond(headers).map_err(|p| {
+        if not_sent {
+            GateError::Refused(p)
+        } else {
+            GateError::Answered(p)
+        }
+    })
 }
 
 /// Step 1: the key has the scope the call needs and, when restricted to
@@ -365,9 +464,10 @@ async fn exchange(
     token: &store::Secret,
 ) -> Result<Value, WechatError> {
     let token = Some(("access_token", token));
+    let appid = Some(call.appid);
     match call.api.method {
-        WechatMethod::Get => client.get_value(call.path, token).await,
-        WechatMethod::Post => client.post_value(call.path, token, call.body).await,
+        WechatMethod::Get => client.get_value(appid, call.path, token).await,
+        WechatMethod::Post => client.post_value(appid, call.path, token, call.body).await,
     }
 }
 
@@ -453,6 +553,7 @@ mod tests {
             raw_passthrough: false,
             scopes: scopes.iter().copied().collect::<KeyScopes>(),
             allowed_appids: allowed_appids.map(|a| a.iter().map(|&s| s.to_owned()).collect()),
+            capture_call_bodies: false,
         }
     }
 

@@ -107,6 +107,8 @@ pub struct TenantContext {
     pub scopes: store::api_keys::KeyScopes,
     /// The Mini Programs the key may call; `None`: all of its tenant's.
     pub allowed_appids: Option<Vec<String>>,
+    /// Keep the bodies of its writes in the call log.
+    pub capture_call_bodies: bool,
 }
 
 /// A tenant API key (`tpk_…`), sent as `Authorization: Bearer <key>`.
@@ -138,6 +140,7 @@ pub(crate) async fn tenant_for_key(
                 raw_passthrough: tenant.raw_passthrough,
                 scopes: key.scopes,
                 allowed_appids: key.allowed_appids,
+                capture_call_bodies: tenant.capture_call_bodies,
             })
         }
         Ok(None) => Err(Problem::unauthorized(

@@ -317,6 +317,7 @@ impl TenantAuth {
             });
         }
         self.call_component(
+            Some(appid),
             wechat_api::paths::AUTHORIZER_TOKEN,
             &AuthorizerTokenRequest {
                 component_appid: self.config.component.appid.clone(),
@@ -457,6 +458,7 @@ impl TenantAuth {
         loop {
             let page: AuthorizerListResponse = self
                 .call_component(
+                    Some(appid),
                     wechat_api::paths::AUTHORIZER_LIST,
                     &AuthorizerListRequest {
                         component_appid: self.config.component.appid.clone(),

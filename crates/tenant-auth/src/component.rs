@@ -333,6 +333,7 @@ impl TenantAuth {
         let result: Result<serde_json::Value, WechatError> = self
             .client
             .post_value(
+                None,
                 wechat_api::paths::START_PUSH_TICKET,
                 None,
                 &StartPushTicketRequest {
@@ -417,6 +418,7 @@ impl TenantAuth {
         let response: Result<ComponentTokenResponse, WechatError> = self
             .client
             .post(
+                None,
                 wechat_api::paths::COMPONENT_TOKEN,
                 None,
                 &ComponentTokenRequest {
@@ -465,13 +467,14 @@ impl TenantAuth {
     /// token itself (40001/40014/42001), refreshes it once and retries once.
     pub(crate) async fn call_component<B: serde::Serialize, R: serde::de::DeserializeOwned>(
         &self,
+        appid: Option<&str>,
         path: &str,
         body: &B,
     ) -> Result<R, AuthError> {
         let (token, version) = self.component_token_versioned(None).await?;
         match self
             .client
-            .post(path, Some(("component_access_token", &token)), body)
+            .post(appid, path, Some(("component_access_token", &token)), body)
             .await
         {
             Err(e) if e.errcode().is_some_and(wechat_api::errcode::is_token_error) => {
@@ -479,7 +482,7 @@ impl TenantAuth {
                 let (token, _) = self.component_token_versioned(Some(version)).await?;
                 Ok(self
                     .client
-                    .post(path, Some(("component_access_token", &token)), body)
+                    .post(appid, path, Some(("component_access_token", &token)), body)
                     .await?)
             }
             other => Ok(other?),

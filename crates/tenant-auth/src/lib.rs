@@ -171,6 +171,12 @@ impl TenantAuth {
         }
     }
 
+    /// Records every WeChat call (tpgate's own and the proxy's) in `log`.
+    pub fn with_call_log(mut self, log: call_log::CallLog) -> Self {
+        self.client = self.client.with_call_log(log);
+        self
+    }
+
     pub fn client(&self) -> &WechatClient {
         &self.client
     }

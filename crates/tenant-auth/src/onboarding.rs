@@ -128,6 +128,7 @@ impl TenantAuth {
         let (link, _) = self.usable_link(link_token).await?;
         let response: PreAuthCodeResponse = self
             .call_component(
+                None,
                 wechat_api::paths::CREATE_PREAUTHCODE,
                 &PreAuthCodeRequest {
                     component_appid: self.config.component.appid.clone(),
@@ -314,6 +315,7 @@ impl TenantAuth {
         let requested_at = self.clock.now();
         let response: QueryAuthResponse = self
             .call_component(
+                None,
                 wechat_api::paths::QUERY_AUTH,
                 &QueryAuthRequest {
                     component_appid: self.config.component.appid.clone(),
@@ -383,6 +385,7 @@ impl TenantAuth {
         appid: &str,
     ) -> Result<AuthorizerInfoResponse, AuthError> {
         self.call_component(
+            Some(appid),
             wechat_api::paths::AUTHORIZER_INFO,
             &AuthorizerInfoRequest {
                 component_appid: self.config.component.appid.clone(),

@@ -4,8 +4,12 @@
 //! success is decided by `errcode`, not by the status. Tokens travel in the
 //! query string; errors never carry the URL (reqwest's errors would print it,
 //! token included), and nothing here logs bodies.
-use std::time::Duration;
+//!
+//! Every call is recorded in the call log ([`call_log`]): here, once, for
+//! the proxy's calls and tpgate's own alike.
+use std::time::{Duration, Instant};
 
+use call_log::{CallLog, CallOutcome, NewCall, RequestScope};
 use serde::{Serialize, de::DeserializeOwned};
 use store::Secret;
 use url::Url;
@@ -33,6 +37,17 @@ impl WechatError {
             _ => None,
         }
     }
+
+    /// How a call that ended with this error is classed in the call log.
+    pub fn outcome(&self) -> CallOutcome {
+        match self {
+            WechatError::Timeout(_) => CallOutcome::Timeout,
+            WechatError::Api { errcode, .. } if *errcode != wechat_api::errcode::SYSTEM_ERROR => {
+                CallOutcome::WechatRefused
+            }
+            _ => CallOutcome::WechatFailed,
+        }
+    }
 }
 
 /// A transport error without the URL (it carries the token); a timeout says
@@ -49,6 +64,17 @@ fn transport(e: reqwest::Error) -> WechatError {
 pub struct WechatClient {
     http: reqwest::Client,
     api_base: Url,
+    log: CallLog,
+}
+
+/// The longest errmsg kept in the call log.
+const MAX_ERRMSG_CHARS: usize = 256;
+
+/// What one exchange with WeChat gave, for the log.
+struct Exchange {
+    result: Result<serde_json::Value, WechatError>,
+    /// The answer's bytes, when the body is to be kept.
+    body: Option<Vec<u8>>,
 }
 
 impl WechatClient {
@@ -59,7 +85,22 @@ impl WechatClient {
             .user_agent(concat!("tpgate/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| WechatError::Transport(e.without_url().to_string()))?;
-        Ok(Self { http, api_base })
+        Ok(Self {
+            http,
+            api_base,
+            log: CallLog::disabled(),
+        })
+    }
+
+    /// Records every call in `log`.
+    pub fn with_call_log(mut self, log: CallLog) -> Self {
+        self.log = log;
+        self
+    }
+
+    /// Where calls are recorded (the proxy adds the calls it refused).
+    pub fn call_log(&self) -> &CallLog {
+        &self.log
     }
 
     /// The URL of `path` with `token` as the query parameter `token_param`
@@ -77,15 +118,22 @@ impl WechatClient {
 
     /// POSTs `body` to `path`, with `token` as the query parameter `token_param`
     /// (`access_token` or `component_access_token`) when given. Returns the
-    /// whole JSON answer when errcode is 0 or absent.
+    /// whole JSON answer when errcode is 0 or absent. `appid` is the Mini
+    /// Program the call concerns, for the call log.
     pub async fn post_value<B: Serialize + ?Sized>(
         &self,
+        appid: Option<&str>,
         path: &str,
         token: Option<(&str, &Secret)>,
         body: &B,
     ) -> Result<serde_json::Value, WechatError> {
         let url = self.url(path, token)?;
-        Self::answer(self.http.post(url).json(body).send().await).await
+        let request = self.http.post(url).json(body);
+        let captured = self
+            .capturing(path)
+            .then(|| serde_json::to_value(body).ok())
+            .flatten();
+        self.recorded(appid, path, token, captured, request).await
     }
 
     /// GETs `path` (WeChat's few GET APIs, e.g. the logistics helper's
@@ -93,45 +141,193 @@ impl WechatClient {
     /// [`post_value`](Self::post_value) otherwise.
     pub async fn get_value(
         &self,
+        appid: Option<&str>,
         path: &str,
         token: Option<(&str, &Secret)>,
     ) -> Result<serde_json::Value, WechatError> {
         let url = self.url(path, token)?;
-        Self::answer(self.http.get(url).send().await).await
+        let request = self.http.get(url);
+        self.recorded(appid, path, token, None, request).await
     }
 
-    /// WeChat's answer as JSON when its errcode is 0 or absent.
-    async fn answer(
-        sent: Result<reqwest::Response, reqwest::Error>,
+    /// Whether this request keeps the bodies of its call to `path` (its
+    /// tenant asked, and it is the proxied write).
+    fn capturing(&self, path: &str) -> bool {
+        self.log.is_enabled()
+            && RequestScope::current().is_some_and(|scope| {
+                let call = scope.call();
+                call.capture_bodies && call.operation.is_some_and(|(p, _)| p == path)
+            })
+    }
+
+    /// Sends `request` and records the exchange in the call log.
+    async fn recorded(
+        &self,
+        appid: Option<&str>,
+        path: &str,
+        token: Option<(&str, &Secret)>,
+        request_body: Option<serde_json::Value>,
+        request: reqwest::RequestBuilder,
     ) -> Result<serde_json::Value, WechatError> {
-        let response = sent.map_err(transport)?;
+        let attempt =
+            RequestScope::current().map_or(0, |scope| scope.attempts_so_far(path, appid)) + 1;
+        let started = Instant::now();
+        let keep_body = request_body.is_some();
+        let exchange = Self::answer(request.send().await, keep_body).await;
+        let latency_ms = u32::try_from(started.elapsed().as_millis()).unwrap_or(u32::MAX);
+        let max = self.log.max_body_bytes();
+        let (errcode, errmsg, rid) = match &exchange.result {
+            Ok(value) => (None, None, rid_of(value)),
+            Err(WechatError::Api { errcode, errmsg }) => (
+                Some(*errcode),
+                Some(errmsg.chars().take(MAX_ERRMSG_CHARS).collect()),
+                rid_of_errmsg(errmsg),
+            ),
+            Err(e) => (
+                None,
+                Some(e.to_string().chars().take(MAX_ERRMSG_CHARS).collect()),
+                None,
+            ),
+        };
+        self.log.record(NewCall {
+            occurred_at: chrono::Utc::now(),
+            request_id: None,
+            tenant_id: None,
+            appid: appid.map(store::Appid::from),
+            api: path.to_owned(),
+            attempt,
+            outcome: match &exchange.result {
+                Ok(_) => CallOutcome::Ok,
+                Err(e) => e.outcome(),
+            },
+            status: None,
+            errcode,
+            errmsg,
+            rid,
+            latency_ms,
+            idempotency_key: None,
+            // Component calls carry the platform's token (or secret): their
+            // errmsg can name its egress IP.
+            component_level: token.is_none_or(|(param, _)| param == "component_access_token"),
+            request_body: request_body.map(|b| call_log::body::capture(&b, max)),
+            response_body: exchange.body.map(|b| call_log::body::capture_text(&b, max)),
+        });
+        exchange.result
+    }
+
+    /// WeChat's answer as JSON when its errcode is 0 or absent (and its
+    /// bytes, when `keep_body`).
+    async fn answer(sent: Result<reqwest::Response, reqwest::Error>, keep_body: bool) -> Exchange {
+        let response = match sent {
+            Ok(r) => r,
+            Err(e) => {
+                return Exchange {
+                    result: Err(transport(e)),
+                    body: None,
+                };
+            }
+        };
         let status = response.status();
         if !status.is_success() {
-            return Err(WechatError::HttpStatus(status.as_u16()));
+            return Exchange {
+                result: Err(WechatError::HttpStatus(status.as_u16())),
+                body: None,
+            };
         }
-        let bytes = response.bytes().await.map_err(transport)?;
-        let value: serde_json::Value =
-            serde_json::from_slice(&bytes).map_err(|e| WechatError::Decode(e.to_string()))?;
-        let status: WechatStatus = serde_json::from_value(value.clone())
-            .map_err(|e| WechatError::Decode(e.to_string()))?;
-        if status.is_ok() {
-            Ok(value)
-        } else {
-            Err(WechatError::Api {
-                errcode: status.errcode,
-                errmsg: status.errmsg,
-            })
+        let bytes = match response.bytes().await {
+            Ok(b) => b,
+            Err(e) => {
+                return Exchange {
+                    result: Err(transport(e)),
+                    body: None,
+                };
+            }
+        };
+        let result = serde_json::from_slice::<serde_json::Value>(&bytes)
+            .map_err(|e| WechatError::Decode(e.to_string()))
+            .and_then(|value| {
+                let status: WechatStatus = serde_json::from_value(value.clone())
+                    .map_err(|e| WechatError::Decode(e.to_string()))?;
+                if status.is_ok() {
+                    Ok(value)
+                } else {
+                    Err(WechatError::Api {
+                        errcode: status.errcode,
+                        errmsg: status.errmsg,
+                    })
+                }
+            });
+        Exchange {
+            result,
+            body: keep_body.then(|| bytes.to_vec()),
         }
     }
 
     /// Like [`post_value`](Self::post_value), decoded into `R`.
     pub async fn post<B: Serialize + ?Sized, R: DeserializeOwned>(
         &self,
+        appid: Option<&str>,
         path: &str,
         token: Option<(&str, &Secret)>,
         body: &B,
     ) -> Result<R, WechatError> {
-        let value = self.post_value(path, token, body).await?;
+        let value = self.post_value(appid, path, token, body).await?;
         serde_json::from_value(value).map_err(|e| WechatError::Decode(e.to_string()))
+    }
+}
+
+/// WeChat's request id, when an answer carries one (`rid` beside errcode).
+fn rid_of(value: &serde_json::Value) -> Option<String> {
+    value
+        .get("rid")
+        .and_then(serde_json::Value::as_str)
+        .map(|r| r.chars().take(64).collect())
+}
+
+/// The `rid: …` WeChat appends to an errmsg (`"invalid appid rid: 64f…"`).
+fn rid_of_errmsg(errmsg: &str) -> Option<String> {
+    let (_, rest) = errmsg.rsplit_once("rid:")?;
+    let rid: String = rest
+        .trim()
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .take(64)
+        .collect();
+    (!rid.is_empty()).then_some(rid)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rids_are_read_from_answers_and_errmsgs() {
+        assert_eq!(
+            rid_of_errmsg("invalid appid rid: 6576d1e1-5b2a7c3d-1f2e3d4c").as_deref(),
+            Some("6576d1e1-5b2a7c3d-1f2e3d4c")
+        );
+        assert_eq!(rid_of_errmsg("system error"), None);
+        assert_eq!(
+            rid_of(&serde_json::json!({"errcode": 0, "rid": "abc"})).as_deref(),
+            Some("abc")
+        );
+    }
+
+    #[test]
+    fn errors_are_classed_for_the_log() {
+        let api = |errcode| WechatError::Api {
+            errcode,
+            errmsg: String::new(),
+        };
+        assert_eq!(api(10060003).outcome(), CallOutcome::WechatRefused);
+        assert_eq!(api(-1).outcome(), CallOutcome::WechatFailed);
+        assert_eq!(
+            WechatError::Timeout("t".into()).outcome(),
+            CallOutcome::Timeout
+        );
+        assert_eq!(
+            WechatError::HttpStatus(502).outcome(),
+            CallOutcome::WechatFailed
+        );
     }
 }
