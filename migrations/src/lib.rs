@@ -16,6 +16,7 @@ mod m20261123_000003_admin;
 mod m20261123_000004_webhook_deliveries;
 mod m20261205_000001_key_scopes;
 mod m20261206_000001_call_log;
+mod m20261206_000002_trade_management;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000004_webhook_deliveries::Migration),
             Box::new(m20261205_000001_key_scopes::Migration),
             Box::new(m20261206_000001_call_log::Migration),
+            Box::new(m20261206_000002_trade_management::Migration),
         ]
     }
 }

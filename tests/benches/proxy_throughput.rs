@@ -1,5 +1,7 @@
 //! Benchmark: proxied `get_order` throughput and latency, against calling the
-//! simulator directly, with the Redis limiter on.
+//! simulator directly, with the Redis limiter on; and the call log's cost:
+//! the same load through a gateway with the log on and one with it off,
+//! alternated (`BENCH_ROUNDS`, default 2).
 //!
 //! ```sh
 //! BENCH_REDIS_URL=redis://127.0.0.1:6379 cargo bench -p tpgate-tests --bench proxy_throughput
@@ -33,6 +35,10 @@ struct Run {
 }
 
 impl Run {
+    fn rate(&self) -> f64 {
+        self.calls as f64 / self.elapsed.as_secs_f64()
+    }
+
     fn report(&self, name: &str) {
         let mut l = self.latencies.clone();
         l.sort_unstable();
@@ -105,22 +111,28 @@ async fn load(
     }
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let seconds: u64 = env_or("BENCH_SECONDS", 10);
-    let concurrency: usize = env_or("BENCH_CONCURRENCY", 32);
+/// One gateway (with its own simulator and database), set up for the
+/// load: the proxied URL, the key, the body, and the direct URL.
+struct Target {
+    stack: tpgate_tests::Stack,
+    gateway: tpgate_tests::Instance,
+    db: TestDb,
+    proxied: Url,
+    direct: Url,
+    key: String,
+    body: serde_json::Value,
+}
 
+async fn target(call_log: bool) -> anyhow::Result<Target> {
     let mut stack = tpgate_tests::start_simulator(|_| {}).await?;
     let mut config = stack.gateway_config(Harness::Bench);
     config.background_tasks = false;
+    config.call_log.enabled = call_log;
     // Dropped on every way out, `?` included.
-    let mut db = TestDb::for_config(Harness::Bench, &mut config).await;
-    let backend = db.backend();
-    let redis = config.redis_url.is_some();
-    let mut gateway = stack.start_gateway(&config, Clock::system()).await?;
+    let db = TestDb::for_config(Harness::Bench, &mut config).await;
+    let gateway = stack.start_gateway(&config, Clock::system()).await?;
     let auth = gateway.auth.clone();
-    let sim = &stack.sim;
-    sim.push_ticket().await?;
+    stack.sim.push_ticket().await?;
 
     // One tenant, one key, one authorized Mini Program, one paid order.
     let store = auth.store().clone();
@@ -128,10 +140,9 @@ async fn main() -> anyhow::Result<()> {
     let (_, key) = store
         .create_api_key(&tenant_id, &store::api_keys::NewApiKey::named("bench"))
         .await?;
-    let order = sim.create_paid_order(NewOrder::default());
+    let order = stack.sim.create_paid_order(NewOrder::default());
     let body = serde_json::json!({ "transaction_id": order.transaction_id });
     let token = auth.authorizer_access_token(&appid).await?.token;
-
     let proxied = stack
         .gateway_url
         .join(&format!("v1/apps/{appid}/wxa/sec/order/get_order"))?;
@@ -139,15 +150,6 @@ async fn main() -> anyhow::Result<()> {
     direct
         .query_pairs_mut()
         .append_pair("access_token", token.expose());
-
-    println!(
-        "get_order, {concurrency} concurrent clients, {seconds} s each; {backend}, limiter on {}",
-        if redis {
-            "Redis"
-        } else {
-            "in-process counters (set BENCH_REDIS_URL for Redis)"
-        }
-    );
     // Warm both paths (connections, caches).
     load(direct.clone(), None, body.clone(), 4, 1).await;
     load(
@@ -158,18 +160,97 @@ async fn main() -> anyhow::Result<()> {
         1,
     )
     .await;
-    let d = load(direct, None, body.clone(), concurrency, seconds).await;
-    d.report("direct");
-    let p = load(
+    Ok(Target {
+        stack,
+        gateway,
+        db,
         proxied,
-        Some(key.expose().to_owned()),
+        direct,
+        key: key.expose().to_owned(),
         body,
+    })
+}
+
+impl Target {
+    async fn proxied(&self, concurrency: usize, seconds: u64) -> Run {
+        load(
+            self.proxied.clone(),
+            Some(self.key.clone()),
+            self.body.clone(),
+            concurrency,
+            seconds,
+        )
+        .await
+    }
+
+    async fn stop(mut self) {
+        self.gateway.stop().await;
+        self.db.drop_now().await;
+        drop(self.stack);
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let seconds: u64 = env_or("BENCH_SECONDS", 10);
+    let concurrency: usize = env_or("BENCH_CONCURRENCY", 32);
+    // Rounds of call log off / on, alternated so drift hits both alike.
+    let rounds: usize = env_or("BENCH_ROUNDS", 2);
+
+    let logged = target(true).await?;
+    let unlogged = target(false).await?;
+    println!(
+        "get_order, {concurrency} concurrent clients, {seconds} s each; {}, limiter on {}",
+        logged.db.backend(),
+        if std::env::var("BENCH_REDIS_URL").is_ok_and(|u| !u.is_empty()) {
+            "Redis"
+        } else {
+            "in-process counters (set BENCH_REDIS_URL for Redis)"
+        }
+    );
+    let d = load(
+        logged.direct.clone(),
+        None,
+        logged.body.clone(),
         concurrency,
         seconds,
     )
     .await;
-    p.report("proxied");
-    gateway.stop().await;
-    db.drop_now().await;
+    d.report("direct");
+    let (mut on, mut off) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        let p = unlogged.proxied(concurrency, seconds).await;
+        p.report("log off");
+        off.push(p.rate());
+        let p = logged.proxied(concurrency, seconds).await;
+        p.report("log on");
+        on.push(p.rate());
+    }
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+    println!(
+        "call log on / off throughput: {:.3} (per round: {})",
+        mean(&on) / mean(&off),
+        on.iter()
+            .zip(&off)
+            .map(|(a, b)| format!("{:.3}", a / b))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let written = logged
+        .gateway
+        .auth
+        .store()
+        .list_calls(&store::calls::CallFilter::default(), None, 1)
+        .await?;
+    println!(
+        "calls recorded with the log on: {}",
+        if written.is_empty() {
+            "none (!)"
+        } else {
+            "yes"
+        }
+    );
+    logged.stop().await;
+    unlogged.stop().await;
     Ok(())
 }

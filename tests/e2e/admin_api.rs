@@ -193,6 +193,8 @@ struct World {
     spare_webhook_id: String,
     spare_key_id: String,
     event_id: String,
+    /// A call tenant A's request made (seeded in the call log).
+    call_id: String,
     b: String,
     c: String,
     secrets: Vec<String>,
@@ -264,6 +266,34 @@ async fn world(app: &TestApp, admin: &Admin<'_>) -> World {
 
     // What must never appear in a response other than the one that created it.
     let store = app.auth.store();
+    store
+        .insert_calls(vec![store::calls::NewCall {
+            occurred_at: chrono::Utc::now(),
+            request_id: Some("walk-call".into()),
+            tenant_id: Some(a.clone().into()),
+            appid: Some(appid.clone().into()),
+            api: "get_order".into(),
+            attempt: 1,
+            outcome: store::calls::CallOutcome::Ok,
+            status: Some(200),
+            errcode: None,
+            errmsg: None,
+            rid: None,
+            latency_ms: 1,
+            idempotency_key: None,
+            component_level: false,
+            request_body: None,
+            response_body: None,
+        }])
+        .await
+        .unwrap();
+    let call_filter = store::calls::CallFilter {
+        request_id: Some("walk-call".into()),
+        ..Default::default()
+    };
+    let call_id = store.list_calls(&call_filter, None, 1).await.unwrap()[0]
+        .id
+        .clone();
     let tokens = store.authorizer_tokens(&appid).await.unwrap().unwrap();
     let access = app.auth.authorizer_access_token(&appid).await.unwrap();
     let spare_key = spare["key"].as_str().unwrap().to_owned();
@@ -295,6 +325,7 @@ async fn world(app: &TestApp, admin: &Admin<'_>) -> World {
         spare_webhook_id: w2["id"].as_str().unwrap().to_owned(),
         spare_key_id: spare["id"].as_str().unwrap().to_owned(),
         event_id,
+        call_id,
         b,
         c,
         secrets,
@@ -410,6 +441,13 @@ fn cases(w: &World) -> Vec<Case> {
         case("list_audit_log", Method::GET, "/admin/v1/audit-log".into(), ScopedList)
             .invalid("/admin/v1/audit-log?limit=abc".into(), None, "limit"),
         case("get_platform_status", Method::GET, "/admin/v1/platform/status".into(), PlatformRead),
+        case("list_calls", Method::GET, "/admin/v1/calls".into(), ScopedList)
+            .invalid("/admin/v1/calls?outcome=lost".into(), None, "outcome"),
+        case("get_call", Method::GET, format!("/admin/v1/calls/{}", w.call_id), OwnedRead)
+            .missing(format!("/admin/v1/calls/{nobody}")),
+        case("get_authorizer_health", Method::GET, format!("/admin/v1/authorizers/{appid}/health"), OwnedRead)
+            .invalid(format!("/admin/v1/authorizers/{appid}/health?refresh=maybe"), None, "refresh")
+            .missing("/admin/v1/authorizers/wx0000000000000000/health".into()),
     ]
 }
 
@@ -1387,7 +1425,7 @@ async fn events_and_audit_entries_are_deleted_past_their_retention() {
     };
     assert_eq!((count(&waiting_tenant).await, count(&quiet).await), (1, 1));
     let retention = tpgate::workers::RetentionSettings::default();
-    tpgate::workers::housekeep(&app.auth, retention).await;
+    tpgate::workers::housekeep(&app.auth, retention, &app.config.call_log).await;
     assert_eq!(
         (count(&waiting_tenant).await, count(&quiet).await),
         (1, 1),
@@ -1395,7 +1433,7 @@ async fn events_and_audit_entries_are_deleted_past_their_retention() {
     );
 
     app.clock.advance(400 * 86_400);
-    tpgate::workers::housekeep(&app.auth, retention).await;
+    tpgate::workers::housekeep(&app.auth, retention, &app.config.call_log).await;
     assert_eq!(count(&waiting_tenant).await, 1, "still being delivered");
     assert_eq!(count(&quiet).await, 0);
     let audit: Value = app

@@ -4,6 +4,8 @@
 mod admin_api;
 mod admin_jwt;
 mod architecture_doc;
+mod call_log;
+mod calls_admin;
 mod component_events;
 mod crash_recovery;
 mod deployment;
@@ -16,6 +18,7 @@ mod openapi_spec;
 mod proxy;
 mod proxy_limits;
 mod receiver;
+mod request_ids;
 mod sandbox;
 mod tokens;
 mod webhooks;

@@ -13,7 +13,10 @@ pub mod api;
 pub mod auth;
 pub mod jwt;
 
+use std::sync::Arc;
+
 use store::Store;
+use tenant_auth::api_permissions::PermissionMap;
 use url::Url;
 
 pub use api::AdminApi;
@@ -27,6 +30,9 @@ pub struct AdminState {
     pub auth: tenant_auth::TenantAuth,
     /// Policies are reloaded after a change; usage is read from it.
     pub limiter: ratelimit::RateLimiter,
+    /// The permission map the proxy enforces (with the operator's
+    /// `proxy.permission_sets`), for the health view's missing sets.
+    pub permissions: Arc<PermissionMap>,
     pub jwt: JwtConfig,
     /// Where merchants reach tpgate (onboarding links are built on it).
     pub public_base_url: Url,

@@ -9,7 +9,7 @@ use std::{
 
 use serde::{Deserialize, Serialize};
 use store::{Store, calls::NewCall};
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 
 use crate::request::RequestScope;
 
@@ -52,6 +52,8 @@ impl CallLogSettings {
 #[derive(Clone, Debug)]
 pub struct CallLog {
     queue: Option<mpsc::Sender<NewCall>>,
+    /// Tells the writer to stop taking calls (see [`CallLog::close`]).
+    close: Arc<Notify>,
     max_body_bytes: usize,
     /// When the last "queue full" warning was logged (unix seconds).
     last_full_warning: Arc<AtomicI64>,
@@ -62,6 +64,7 @@ impl CallLog {
     pub fn disabled() -> Self {
         Self {
             queue: None,
+            close: Arc::default(),
             max_body_bytes: 0,
             last_full_warning: Arc::default(),
         }
@@ -74,15 +77,30 @@ impl CallLog {
             return (Self::disabled(), tokio::spawn(async {}));
         }
         let (tx, rx) = mpsc::channel(settings.queue_capacity.max(1));
-        let writer = tokio::spawn(write_batches(store, rx, settings.batch_size.max(1)));
+        let close = Arc::new(Notify::new());
+        let writer = tokio::spawn(write_batches(
+            store,
+            rx,
+            settings.batch_size.max(1),
+            close.clone(),
+        ));
         (
             Self {
                 queue: Some(tx),
+                close,
                 max_body_bytes: settings.max_body_bytes,
                 last_full_warning: Arc::default(),
             },
             writer,
         )
+    }
+
+    /// Stops taking calls: the writer writes what is queued, then ends,
+    /// even while clones of this log are still alive (a shutting-down
+    /// server cannot know every task holding one). Calls offered afterwards
+    /// are dropped and counted.
+    pub fn close(&self) {
+        self.close.notify_one();
     }
 
     pub fn is_enabled(&self) -> bool {
@@ -111,12 +129,21 @@ impl CallLog {
     pub fn submit(&self, calls: impl IntoIterator<Item = NewCall>) {
         let Some(queue) = &self.queue else { return };
         let mut dropped = 0u64;
+        let mut closed = false;
         for call in calls {
-            if queue.try_send(call).is_err() {
-                dropped += 1;
+            match queue.try_send(call) {
+                Ok(()) => {}
+                Err(mpsc::error::TrySendError::Full(_)) => dropped += 1,
+                Err(mpsc::error::TrySendError::Closed(_)) => {
+                    dropped += 1;
+                    closed = true;
+                }
             }
         }
-        if dropped > 0 {
+        if closed {
+            // Shutting down: not a full queue, nothing to warn about.
+            ::metrics::counter!("tpgate_call_log_dropped_total").increment(dropped);
+        } else if dropped > 0 {
             ::metrics::counter!("tpgate_call_log_dropped_total").increment(dropped);
             let now = chrono::Utc::now().timestamp();
             let last = self.last_full_warning.load(Ordering::Relaxed);
@@ -135,11 +162,29 @@ impl CallLog {
     }
 }
 
-/// Writes what the queue holds, up to `batch` calls per insert. A failed
-/// insert drops that batch (counted): the log must never hold calls up.
-async fn write_batches(store: Store, mut rx: mpsc::Receiver<NewCall>, batch: usize) {
+/// Writes what the queue holds, up to `batch` calls per insert, until every
+/// sender is gone or `close` is notified (then what is queued is still
+/// written). A failed insert drops that batch (counted): the log must never
+/// hold calls up.
+async fn write_batches(
+    store: Store,
+    mut rx: mpsc::Receiver<NewCall>,
+    batch: usize,
+    close: Arc<Notify>,
+) {
     let mut buffer = Vec::with_capacity(batch);
-    while rx.recv_many(&mut buffer, batch).await > 0 {
+    loop {
+        let received = tokio::select! {
+            n = rx.recv_many(&mut buffer, batch) => n,
+            () = close.notified() => {
+                // No new calls; `recv_many` drains the rest, then gives 0.
+                rx.close();
+                continue;
+            }
+        };
+        if received == 0 {
+            return;
+        }
         let n = buffer.len() as u64;
         let calls = std::mem::replace(&mut buffer, Vec::with_capacity(batch));
         match tokio::time::timeout(Duration::from_secs(10), store.insert_calls(calls)).await {
@@ -213,6 +258,25 @@ mod tests {
         assert_eq!(in_request.call.status, Some(502));
         let background = rows.iter().find(|r| r.call.api == "/background").unwrap();
         assert_eq!(background.call.request_id, None);
+    }
+
+    #[tokio::test]
+    async fn closing_writes_what_is_queued_while_clones_live_on() {
+        let store = store().await;
+        let (log, writer) = CallLog::start(store.clone(), &CallLogSettings::default());
+        let elsewhere = log.clone();
+        log.submit([call("/queued"), call("/queued-too")]);
+        log.close();
+        tokio::time::timeout(Duration::from_secs(5), writer)
+            .await
+            .expect("the writer ends although a clone lives")
+            .unwrap();
+        elsewhere.submit([call("/late")]);
+        let rows = store
+            .list_calls(&CallFilter::default(), None, 10)
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), 2, "the queued calls, not the late one");
     }
 
     #[tokio::test]

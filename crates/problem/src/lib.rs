@@ -84,6 +84,12 @@ pub struct ProblemBody {
     #[oai(skip_serializing_if_is_none)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub required_permission_sets: Option<Vec<i64>>,
+    /// The request's id, as in the `X-Request-Id` response header (the
+    /// caller's own when it sent a sane one): quote it to the operator, who
+    /// finds the request's log lines and WeChat calls by it.
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 /// An HTTP error rendered as problem+json.
@@ -111,6 +117,9 @@ impl Problem {
                 wechat_errmsg: None,
                 wechat_rid: None,
                 required_permission_sets: None,
+                // Added by the HTTP layer, which knows the request (see
+                // [`with_request_id`]).
+                request_id: None,
             }),
             retry_after: None,
             www_authenticate: None,
@@ -279,6 +288,21 @@ pub fn bounded(mut text: String, max: usize) -> String {
     text.truncate(cut);
     text.push('…');
     text
+}
+
+/// A rendered problem body with `request_id` added: `None` when `body` is
+/// not a JSON object or already has one. Spliced into the text rather than
+/// re-serialised, so the members keep their order.
+pub fn with_request_id(body: &[u8], request_id: &str) -> Option<Vec<u8>> {
+    let members: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(body).ok()?;
+    if members.contains_key("request_id") {
+        return None;
+    }
+    let text = std::str::from_utf8(body).ok()?.trim_end();
+    let open = text.strip_suffix('}')?.trim_end();
+    let id = serde_json::to_string(request_id).ok()?;
+    let comma = if members.is_empty() { "" } else { "," };
+    Some(format!("{open}{comma}\"request_id\":{id}}}").into_bytes())
 }
 
 /// poem-openapi parse errors read like `failed to parse "Foo": field `bar`: ...`
@@ -471,6 +495,29 @@ mod tests {
             Some("order_key".into())
         );
         assert_eq!(field_from_parse_message("nothing here"), None);
+    }
+
+    #[test]
+    fn a_request_id_joins_a_rendered_body() {
+        let body = serde_json::to_vec(Problem::not_found("no such resource").body()).unwrap();
+        let stamped = with_request_id(&body, "req-1").unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&stamped).unwrap();
+        assert_eq!(json["request_id"], "req-1");
+        assert_eq!(json["status"], 404);
+        assert!(
+            String::from_utf8(stamped.clone())
+                .unwrap()
+                .starts_with(r#"{"type":"#),
+            "order kept"
+        );
+        assert_eq!(with_request_id(&stamped, "req-2"), None, "one id");
+        assert_eq!(
+            with_request_id(b" {} ", "x").as_deref(),
+            Some(br#" {"request_id":"x"}"#.as_slice())
+        );
+        for not_an_object in [&b"[1]"[..], b"\"x\"", b"{", b""] {
+            assert_eq!(with_request_id(not_an_object, "x"), None);
+        }
     }
 
     #[test]

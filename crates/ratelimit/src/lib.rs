@@ -103,6 +103,18 @@ pub struct Usage {
     pub user_calls: Option<u64>,
 }
 
+/// A policy that applies to a Mini Program, and its current window's count.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyUsage {
+    pub policy: Policy,
+    /// Calls counted in the current window; `None` for a per-user policy
+    /// (a counter per user, no one figure) or a per-tenant one without a
+    /// tenant.
+    pub used: Option<u64>,
+    /// Seconds until the window resets.
+    pub reset_secs: i64,
+}
+
 /// Policies in force plus the counters. Cheap to clone; clones share state.
 #[derive(Clone)]
 pub struct RateLimiter {
@@ -255,6 +267,44 @@ impl RateLimiter {
         }
     }
 
+    /// Every policy that applies to `appid` (owned by `tenant_id`), group by
+    /// group, with what its current window counted: the counters
+    /// [`check`](Self::check) increments, read in one round trip.
+    pub async fn policy_usage(
+        &self,
+        tenant_id: Option<&str>,
+        appid: &str,
+        now: DateTime<Utc>,
+    ) -> Vec<PolicyUsage> {
+        let table = self.table();
+        let mut keys = Vec::new();
+        let mut rows = Vec::new();
+        for group in ApiGroup::ALL {
+            // No tenant: no tenant-scoped policy can match an empty id.
+            for policy in table.applicable(group, tenant_id.unwrap_or(""), appid) {
+                let (label, reset_secs) = policy.window.current(now);
+                let subject = match policy.dimension {
+                    Dimension::Appid => Some(appid),
+                    Dimension::Tenant => tenant_id,
+                    Dimension::User => None,
+                };
+                let key = subject.map(|subject| {
+                    keys.push(self.key(group, policy.dimension, subject, policy.window, &label));
+                    keys.len() - 1
+                });
+                rows.push((policy.clone(), key, reset_secs));
+            }
+        }
+        let values = self.counters.values(&keys, now.timestamp()).await;
+        rows.into_iter()
+            .map(|(policy, key, reset_secs)| PolicyUsage {
+                policy,
+                used: key.map(|i| values.get(i).copied().unwrap_or(0)),
+                reset_secs,
+            })
+            .collect()
+    }
+
     /// Calls counted for `appid` (and `openid`) per group on the Shanghai
     /// calendar `day`.
     pub async fn usage(
@@ -289,5 +339,51 @@ impl RateLimiter {
                 user_calls: openid.map(|_| values.get(i * per_group + 1).copied().unwrap_or(0)),
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn policy_usage_reads_each_applicable_counter() {
+        let store = Store::connect("sqlite::memory:", None, store::Sealer::for_testing())
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        let limiter = RateLimiter::new(store);
+        let now = Utc::now();
+        let call = Call {
+            group: ApiGroup::LogisticsPlugin,
+            tenant_id: "t1",
+            appid: "wx1",
+            openid: Some("o1"),
+        };
+        for _ in 0..3 {
+            assert!(limiter.check(call, now).await.allowed());
+        }
+        let usage = limiter.policy_usage(Some("t1"), "wx1", now).await;
+        let of = |dimension| {
+            usage
+                .iter()
+                .find(|u| {
+                    u.policy.group == ApiGroup::LogisticsPlugin && u.policy.dimension == dimension
+                })
+                .unwrap()
+        };
+        // The seed defaults: 100 000 a day per appid, 100 per user.
+        assert_eq!(of(Dimension::Appid).used, Some(3));
+        assert_eq!(of(Dimension::Appid).policy.max_calls, 100_000);
+        assert_eq!(of(Dimension::User).used, None);
+        assert!(of(Dimension::Appid).reset_secs > 0);
+        // Another Mini Program's counters are its own.
+        let other = limiter.policy_usage(Some("t1"), "wx2", now).await;
+        assert!(
+            other
+                .iter()
+                .filter(|u| u.policy.dimension == Dimension::Appid)
+                .all(|u| u.used == Some(0))
+        );
     }
 }

@@ -177,6 +177,8 @@ pub struct CallCount {
 pub struct ErrorCount {
     pub appid: Appid,
     pub errors: u64,
+    /// Calls that reached WeChat (the error rate's base).
+    pub sent: u64,
     pub calls: u64,
 }
 
@@ -202,6 +204,7 @@ struct CountRow {
 struct ErrorRow {
     appid: String,
     errors: i64,
+    sent: i64,
     calls: i64,
 }
 
@@ -329,15 +332,24 @@ impl Store {
             .collect()
     }
 
-    /// The latest call of `appid` that WeChat refused, failed or timed out.
-    pub async fn last_failed_call(&self, appid: &str) -> Result<Option<CallEntry>, StoreError> {
+    /// The latest call of `appid` that WeChat refused, failed or timed out,
+    /// made for `tenant_id` when given.
+    pub async fn last_failed_call(
+        &self,
+        tenant_id: Option<&str>,
+        appid: &str,
+    ) -> Result<Option<CallEntry>, StoreError> {
         let errors = CallOutcome::ALL
             .into_iter()
             .filter(|o| o.is_error())
             .map(CallOutcome::as_str);
-        call::Entity::find()
+        let mut query = call::Entity::find()
             .filter(call::Column::Appid.eq(appid))
-            .filter(call::Column::Outcome.is_in(errors))
+            .filter(call::Column::Outcome.is_in(errors));
+        if let Some(t) = tenant_id {
+            query = query.filter(call::Column::TenantId.eq(t));
+        }
+        query
             .order_by_desc(call::Column::Id)
             .one(self.db())
             .await?
@@ -359,10 +371,12 @@ impl Store {
             .map(CallOutcome::as_str)
             .collect();
         let error_case = Expr::case(call::Column::Outcome.is_in(errors), 1).finally(0);
+        let sent_case = Expr::case(call::Column::Sent.eq(true), 1).finally(0);
         let mut query = call::Entity::find()
             .select_only()
             .column(call::Column::Appid)
             .column_as(Expr::from(Func::sum(error_case)), "errors")
+            .column_as(Expr::from(Func::sum(sent_case)), "sent")
             .column_as(call::Column::Id.count(), "calls")
             .filter(call::Column::Id.gte(id_floor(since)))
             .filter(call::Column::Appid.is_not_null())
@@ -381,6 +395,7 @@ impl Store {
             .map(|r| ErrorCount {
                 appid: r.appid.into(),
                 errors: u64::try_from(r.errors).unwrap_or(0),
+                sent: u64::try_from(r.sent).unwrap_or(0),
                 calls: u64::try_from(r.calls).unwrap_or(0),
             })
             .collect())
@@ -516,13 +531,32 @@ mod tests {
             (
                 failing[0].appid.as_str(),
                 failing[0].errors,
+                failing[0].sent,
                 failing[0].calls
             ),
-            ("wx1", 1, 2)
+            ("wx1", 1, 2, 2)
         );
         assert_eq!(
-            store.last_failed_call("wx1").await.unwrap().unwrap().id,
+            store
+                .last_failed_call(None, "wx1")
+                .await
+                .unwrap()
+                .unwrap()
+                .id,
             refused[0].id
+        );
+        assert_eq!(
+            store
+                .last_failed_call(Some("t1"), "wx1")
+                .await
+                .unwrap()
+                .unwrap()
+                .id,
+            refused[0].id
+        );
+        assert_eq!(
+            store.last_failed_call(Some("t2"), "wx1").await.unwrap(),
+            None
         );
 
         assert_eq!(store.purge_calls_before(hour_ago, 2).await.unwrap(), 0);

@@ -3,8 +3,8 @@
 //! retried later, or dead after the retry schedule.
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Statement, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Statement, TransactionTrait,
 };
 
 use crate::{
@@ -426,6 +426,15 @@ impl Store {
         Ok(())
     }
 
+    /// Deliveries waiting to be delivered (due or retrying later), across
+    /// tenants.
+    pub async fn count_pending_deliveries(&self) -> Result<u64, StoreError> {
+        Ok(delivery::Entity::find()
+            .filter(delivery::Column::Status.eq(PENDING))
+            .count(self.db())
+            .await?)
+    }
+
     /// Newest first, older than the delivery `before`.
     pub async fn list_deliveries(
         &self,
@@ -645,6 +654,7 @@ mod tests {
         let status = |id: &str| rows.iter().find(|r| r.id == id).unwrap().status;
         assert_eq!(status(&first.id), DeliveryStatus::Delivered);
         assert_eq!(status(&second.id), DeliveryStatus::Pending);
+        assert_eq!(store.count_pending_deliveries().await.unwrap(), 1);
 
         // Purging keeps what is unfinished.
         let later = now() + chrono::Duration::seconds(1);

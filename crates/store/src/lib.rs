@@ -14,6 +14,8 @@
 //! - [`events`]: what happened to tenants' authorizers, deduplicated.
 //! - [`idempotency`], [`rate_limits`]: the proxy's idempotency keys and
 //!   rate-limit policies.
+//! - [`calls`], [`trade_management`]: the call log, and each Mini
+//!   Program's cached trade-management state.
 //! - [`seal`], [`secret`], [`rotate`]: sealing at rest, a redacting string
 //!   type, and re-sealing everything under a new key.
 #![forbid(unsafe_code)]
@@ -38,6 +40,7 @@ pub mod rotate;
 pub mod seal;
 pub mod secret;
 pub mod tenants;
+pub mod trade_management;
 pub mod webhooks;
 
 use std::{sync::Arc, time::Duration};

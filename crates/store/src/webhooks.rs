@@ -7,8 +7,8 @@
 use chrono::{DateTime, Utc};
 use rand::RngCore as _;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 
 use crate::{
@@ -85,6 +85,15 @@ impl WebhookEndpoint {
     pub fn subscribes_to(&self, event_type: &str) -> bool {
         self.event_types.is_empty() || self.event_types.iter().any(|t| t == event_type)
     }
+}
+
+/// Endpoints that are failing or disabled, across tenants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailingWebhooks {
+    /// How many there are.
+    pub total: u64,
+    /// The ones failing longest first, up to the limit asked for.
+    pub endpoints: Vec<WebhookEndpoint>,
 }
 
 #[derive(Debug, Clone)]
@@ -303,6 +312,30 @@ impl Store {
         Ok((updated, secret))
     }
 
+    /// Endpoints with failed deliveries since their last success, or
+    /// disabled (after failing, or by an operator), platform-wide: the
+    /// platform status shows them.
+    pub async fn failing_webhooks(&self, limit: u64) -> Result<FailingWebhooks, StoreError> {
+        let failing = Condition::any()
+            .add(endpoint::Column::Enabled.eq(false))
+            .add(endpoint::Column::ConsecutiveFailures.gt(0));
+        let total = endpoint::Entity::find()
+            .filter(failing.clone())
+            .count(self.db())
+            .await?;
+        let endpoints = endpoint::Entity::find()
+            .filter(failing)
+            .order_by_desc(endpoint::Column::ConsecutiveFailures)
+            .order_by_asc(endpoint::Column::Id)
+            .limit(limit)
+            .all(self.db())
+            .await?
+            .into_iter()
+            .map(WebhookEndpoint::from)
+            .collect();
+        Ok(FailingWebhooks { total, endpoints })
+    }
+
     /// The secrets deliveries to `id` are signed with: the current one, and
     /// the previous one while its grace period lasts.
     pub async fn webhook_signing_secrets(&self, id: &str) -> Result<Vec<Secret>, StoreError> {
@@ -321,5 +354,48 @@ impl Store {
             secrets.push(self.sealer().open(&purpose, previous)?);
         }
         Ok(secrets)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Sealer;
+
+    #[tokio::test]
+    async fn failing_and_disabled_endpoints_are_listed() {
+        let store = Store::connect("sqlite::memory:", None, Sealer::for_testing())
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        let tenant = store.create_tenant("t").await.unwrap();
+        let hook = NewWebhook {
+            url: "https://hooks.example/x".into(),
+            description: None,
+            event_types: vec![],
+        };
+        let (healthy, _) = store.create_webhook(&tenant.id, &hook, 20).await.unwrap();
+        let (off, _) = store.create_webhook(&tenant.id, &hook, 20).await.unwrap();
+        assert_eq!(store.failing_webhooks(10).await.unwrap().total, 0);
+        let disable = WebhookUpdate {
+            enabled: Some(false),
+            ..Default::default()
+        };
+        store
+            .update_webhook(&tenant.id, &off.id, &disable)
+            .await
+            .unwrap();
+        let failing = store.failing_webhooks(10).await.unwrap();
+        assert_eq!(failing.total, 1);
+        assert_eq!(failing.endpoints[0].id, off.id);
+        assert_ne!(failing.endpoints[0].id, healthy.id);
+        assert!(
+            store
+                .failing_webhooks(0)
+                .await
+                .unwrap()
+                .endpoints
+                .is_empty()
+        );
     }
 }

@@ -33,6 +33,7 @@
 //! injection), `clock`, `config`, `error`.
 #![forbid(unsafe_code)]
 
+pub mod api_permissions;
 pub mod app_push;
 mod authorizer;
 pub mod clock;
@@ -46,6 +47,7 @@ pub mod onboarding;
 pub mod permissions;
 pub mod push;
 pub mod sweep;
+pub mod trade_management;
 pub mod wechat_client;
 
 use std::{

@@ -61,7 +61,15 @@ pub struct Application {
     drain: std::time::Duration,
     dispatcher: webhooks::Dispatcher,
     retention: crate::workers::RetentionSettings,
+    call_log_settings: call_log::CallLogSettings,
+    /// The log every WeChat call goes to, and its writer (see
+    /// [`Application::run_until_stopped`] for how it is flushed).
+    call_log: call_log::CallLog,
+    call_log_writer: tokio::task::JoinHandle<()>,
 }
+
+/// How long the call log may take to write what is queued at shutdown.
+const CALL_LOG_FLUSH: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Binds `addr`, or takes an already bound listener (tests, sandbox).
 async fn bind(
@@ -108,8 +116,10 @@ impl Application {
         }
         // Before anything records a metric: the facade drops what comes earlier.
         crate::telemetry::prometheus();
+        let (call_log, call_log_writer) = call_log::CallLog::start(store.clone(), &config.call_log);
         let auth = TenantAuth::new(store.clone(), config.component_config(), clock)
-            .context("component configuration")?;
+            .context("component configuration")?
+            .with_call_log(call_log.clone());
         let limiter = ratelimit::RateLimiter::new(store.clone());
         if schema_current {
             limiter
@@ -119,10 +129,12 @@ impl Application {
         }
         let dispatcher = webhooks::Dispatcher::new(store.clone(), config.webhooks.clone())
             .context("webhook HTTP client")?;
+        // One map: the proxy enforces it, the health view reports against it.
+        let permissions = Arc::new(PermissionMap::new(config.proxy.permission_sets.clone()));
         let proxy = ProxyState {
             auth: auth.clone(),
             limiter: limiter.clone(),
-            permissions: Arc::new(PermissionMap::new(config.proxy.permission_sets.clone())),
+            permissions: permissions.clone(),
             settings: Arc::new(config.proxy.clone()),
         };
         let state = AppState {
@@ -139,6 +151,7 @@ impl Application {
             store,
             auth: auth.clone(),
             limiter,
+            permissions,
             jwt: JwtConfig {
                 issuer: config.admin.jwt_issuer.clone(),
                 audience: config.admin.jwt_audience.clone(),
@@ -159,8 +172,8 @@ impl Application {
         let (listener, port) = bind(listener, config.listen, "listen").await?;
         let (ops_listener, ops_port) = bind(None, config.ops_listen, "ops_listen").await?;
         let limits = config.http.body_limits();
-        let route = router(state.clone(), admin, proxy, &limits);
-        let ops_route = ops_router(state.clone(), &limits);
+        let route = router(state.clone(), admin, proxy, &limits, &call_log);
+        let ops_route = ops_router(state.clone(), &limits, &call_log);
         Ok(Self {
             listener,
             port,
@@ -174,6 +187,9 @@ impl Application {
             drain: std::time::Duration::from_secs(config.shutdown_drain_secs),
             dispatcher,
             retention: config.retention,
+            call_log_settings: config.call_log.clone(),
+            call_log,
+            call_log_writer,
         })
     }
 
@@ -193,7 +209,8 @@ impl Application {
     /// Serves (and runs the background tasks) until `shutdown` resolves,
     /// then stops accepting, drains in-flight requests (up to
     /// `shutdown_drain_secs`, 25 by default: inside Kubernetes' default 30 s
-    /// grace period) and lets the background tasks finish their tick.
+    /// grace period), lets the background tasks finish their tick and
+    /// writes the calls still queued for the call log.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -205,6 +222,7 @@ impl Application {
                 self.state.limiter.clone(),
                 self.dispatcher.clone(),
                 self.retention,
+                self.call_log_settings.clone(),
                 stop_rx.clone(),
             )
         } else {
@@ -248,6 +266,16 @@ impl Application {
             tracing::warn!("background tasks did not finish within the drain; stopping anyway");
             workers.abort_all();
         }
+        // Nothing of ours records calls any more. Closed, not just dropped:
+        // clones may outlive this (a caller's `TenantAuth`, spawned work).
+        self.call_log.close();
+        drop(self.call_log);
+        if tokio::time::timeout(CALL_LOG_FLUSH, self.call_log_writer)
+            .await
+            .is_err()
+        {
+            tracing::warn!("the call log could not write its queued calls in time; they are lost");
+        }
         Ok(())
     }
 }
@@ -257,6 +285,7 @@ fn router(
     admin: AdminState,
     proxy: ProxyState,
     limits: &BodyLimits,
+    call_log: &call_log::CallLog,
 ) -> poem::endpoint::BoxEndpoint<'static> {
     let api = openapi_service();
     let spec = Arc::new(api.spec());
@@ -279,7 +308,7 @@ fn router(
         .data(proxy)
         .catch_all_error(problem_for)
         .with(guard)
-        .with(crate::request_log::RequestLog)
+        .with(crate::request_log::RequestLog::new(call_log.clone()))
         .boxed()
 }
 
@@ -356,7 +385,11 @@ fn non_openapi_routes(spec: Arc<String>, limits: &BodyLimits) -> Vec<ExtraRoute>
 
 /// The ops listener: probes, metrics and the API browser, for the cluster
 /// and operators, never routed from the Ingress.
-fn ops_router(state: AppState, limits: &BodyLimits) -> poem::endpoint::BoxEndpoint<'static> {
+fn ops_router(
+    state: AppState,
+    limits: &BodyLimits,
+    call_log: &call_log::CallLog,
+) -> poem::endpoint::BoxEndpoint<'static> {
     Route::new()
         .at("/healthz", poem::get(routes::health::healthz))
         .at("/readyz", poem::get(routes::health::readyz))
@@ -365,7 +398,7 @@ fn ops_router(state: AppState, limits: &BodyLimits) -> poem::endpoint::BoxEndpoi
         .with(limits.other)
         .data(state)
         .catch_all_error(problem_for)
-        .with(crate::request_log::RequestLog)
+        .with(crate::request_log::RequestLog::new(call_log.clone()))
         .boxed()
 }
 

@@ -42,6 +42,10 @@
 //! | `webhooks.allowed_ports` / `.denied_ports` | `TPGATE_WEBHOOKS__ALLOWED_PORTS` / `__DENIED_PORTS` | the ports a delivery may use (the URL's, else its scheme's default): allowed and not denied; items are ports or inclusive ranges, in TOML `[80, 443, "1024-65535"]`, by env a bracketed list `[80, 443, 1024-65535]`. Default allowed: `[80, 443, "1024-65535"]`; default denied: well-known ports of internal services (databases, caches, queues, cluster and container APIs, proxies, remote administration; the list is `webhooks::target::INTERNAL_SERVICE_PORTS` and the README) — setting `denied_ports` replaces that whole list |
 //! | `webhooks.proxy_url` | `TPGATE_WEBHOOKS__PROXY_URL` | send deliveries through this `http://` or `https://` proxy (credentials may be in the URL). Default none: deliveries connect directly and `HTTP_PROXY` / `HTTPS_PROXY` / `ALL_PROXY` are ignored for them. With a proxy, tpgate still checks ports and IP literals but cannot see the address a name leads to: enforce egress rules (public addresses only) at the proxy |
 //! | `retention.events_days` / `.audit_days` | `TPGATE_RETENTION__…` | events (with their finished deliveries; not those still being delivered) are deleted after 90 days, audit entries after 365 (0 = keep forever); expired onboarding visits are deleted within the hour, finished deliveries after `webhooks.retention_days` |
+//! | `call_log.enabled` | `TPGATE_CALL_LOG__ENABLED` | record every call to WeChat (request id, API, outcome, errcode, latency) in the database, for the admin API's call views (default `true`; the call metrics are kept either way) |
+//! | `call_log.queue_capacity` / `.batch_size` | `TPGATE_CALL_LOG__…` | calls waiting to be written (10000; beyond it calls are dropped and counted in `tpgate_call_log_dropped_total`, never waited on), calls per insert (200) |
+//! | `call_log.retention_days` | | recorded calls are deleted by housekeeping after this many days (14; at least 1) |
+//! | `call_log.max_body_bytes` | | when a tenant captures bodies, the largest request and response body kept per call (16384 bytes each way, tokens removed) |
 //! | `background_tasks` | `TPGATE_BACKGROUND_TASKS` | run the ticket watchdog and the refresh sweep (default `true`) |
 //! | `migrate_on_start` | `TPGATE_MIGRATE_ON_START` | `serve` applies pending migrations before listening (default `true`); `false` when a separate `tpgate migrate` (the Helm hook) does it, so pods can use a database user without DDL rights — `/readyz` is 503 until the schema is current |
 //! | `shutdown_drain_secs` | `TPGATE_SHUTDOWN_DRAIN_SECS` | after SIGTERM, how long in-flight requests may finish (default 25; keep it below Kubernetes' grace period) |
@@ -61,7 +65,8 @@ use url::Url;
 /// struct, read as is (`component`/`wechat`/`tokens`: tenant-auth, `admin`:
 /// `admin_api::jwt::JwtSettings`, `proxy`: `api_proxy::ProxySettings`,
 /// `webhooks`: `webhooks::DispatcherSettings`, `retention`:
-/// `crate::workers::RetentionSettings`): a new setting is a field there and a
+/// `crate::workers::RetentionSettings`, `call_log`:
+/// `call_log::CallLogSettings`): a new setting is a field there and a
 /// row in the table above (a test holds the two together).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -86,6 +91,7 @@ pub struct Config {
     pub tokens: tenant_auth::TokenSettings,
     pub proxy: api_proxy::ProxySettings,
     pub webhooks: webhooks::DispatcherSettings,
+    pub call_log: call_log::CallLogSettings,
     pub background_tasks: bool,
     pub migrate_on_start: bool,
     pub shutdown_drain_secs: u64,
@@ -200,6 +206,7 @@ impl Default for Config {
             tokens: Default::default(),
             proxy: Default::default(),
             webhooks: Default::default(),
+            call_log: Default::default(),
             background_tasks: true,
             migrate_on_start: true,
             shutdown_drain_secs: 25,
@@ -522,6 +529,13 @@ mod tests {
         [retention]
         events_days = 91
         audit_days = 0
+
+        [call_log]
+        enabled = false
+        queue_capacity = 101
+        batch_size = 11
+        retention_days = 15
+        max_body_bytes = 1025
     "#;
 
     /// `a` and `a.b` for every key in `dict`; a section's values are not
@@ -684,6 +698,17 @@ mod tests {
 
         assert_eq!(c.retention.events(), Some(Duration::from_secs(91 * 86_400)));
         assert_eq!(c.retention.audit(), None, "0 keeps forever");
+
+        assert_eq!(
+            c.call_log,
+            call_log::CallLogSettings {
+                enabled: false,
+                queue_capacity: 101,
+                batch_size: 11,
+                retention_days: 15,
+                max_body_bytes: 1025,
+            }
+        );
     }
 
     #[test]
@@ -698,6 +723,7 @@ mod tests {
             "tokens",
             "proxy",
             "webhooks",
+            "call_log",
         ];
         for toml in std::iter::once("nonsense = 1".to_owned())
             .chain(sections.iter().map(|s| format!("[{s}]\nnonsense = 1")))

@@ -7,7 +7,9 @@
 //! - `server`: the connection loop every listener runs (header-read and idle
 //!   timeouts, graceful drain); `body_limit`: every body read bounded.
 //! - `client_addr`: the client's address (`X-Forwarded-For` only from
-//!   trusted proxies); `request_log`: one log line per request, redacted.
+//!   trusted proxies); `request_log`: every request's id (`X-Request-Id`,
+//!   problem bodies, log lines, the WeChat calls it causes) and one log
+//!   line per request, redacted.
 //! - `routes/`: thin handlers for WeChat pushes, onboarding pages (landing,
 //!   button, result; `routes/onboarding/pages.rs` renders them) and health;
 //!   the admin API and the tenant proxy come from their own crates.

@@ -10,14 +10,16 @@
 //!   API keys' `last_used_at` (noted in memory by requests) and deletes
 //!   expired idempotency keys;
 //! - the **webhook dispatcher**: sends due deliveries (see `webhooks`);
-//! - **housekeeping** (at start, then hourly): deletes events and audit
-//!   entries past their retention and expired onboarding visits, and counts
-//!   values sealed with an old key (gauge [`SEALED_ON_OLD_KEYS`]).
+//! - **housekeeping** (at start, then hourly): deletes events, audit
+//!   entries and recorded WeChat calls past their retention and expired
+//!   onboarding visits, and counts values sealed with an old key (gauge
+//!   [`SEALED_ON_OLD_KEYS`]).
 //!
 //! All stop when `stop` flips to true; a tick in progress finishes first
 //! (its refreshes release their leases, its deliveries record their outcome).
 use std::time::Duration;
 
+use call_log::CallLogSettings;
 use rand::Rng as _;
 use ratelimit::RateLimiter;
 use tenant_auth::TenantAuth;
@@ -26,6 +28,8 @@ use tokio::{sync::watch, task::JoinSet};
 const WATCHDOG_INTERVAL: Duration = Duration::from_secs(60);
 const PROXY_UPKEEP_INTERVAL: Duration = Duration::from_secs(30);
 const HOUSEKEEPING_INTERVAL: Duration = Duration::from_secs(3600);
+/// Calls deleted per statement (no statement holds locks for long).
+const CALL_PURGE_BATCH: u64 = 5000;
 
 /// Gauge: stored values sealed with a key other than the current one (run
 /// `tpgate rotate-keys` before dropping an old key while this is above 0).
@@ -73,6 +77,7 @@ pub fn spawn(
     limiter: RateLimiter,
     dispatcher: webhooks::Dispatcher,
     retention: RetentionSettings,
+    call_log: CallLogSettings,
     stop: watch::Receiver<bool>,
 ) -> JoinSet<()> {
     let mut tasks = JoinSet::new();
@@ -80,7 +85,12 @@ pub fn spawn(
     tasks.spawn(async move { dispatcher.run(dispatcher_stop).await });
     tasks.spawn(ticket_watchdog(auth.clone(), stop.clone()));
     tasks.spawn(proxy_upkeep(auth.clone(), limiter, stop.clone()));
-    tasks.spawn(housekeeping(auth.clone(), retention, stop.clone()));
+    tasks.spawn(housekeeping(
+        auth.clone(),
+        retention,
+        call_log,
+        stop.clone(),
+    ));
     tasks.spawn(refresh_sweep(auth, stop));
     tasks
 }
@@ -88,10 +98,11 @@ pub fn spawn(
 async fn housekeeping(
     auth: TenantAuth,
     retention: RetentionSettings,
+    call_log: CallLogSettings,
     mut stop: watch::Receiver<bool>,
 ) {
     loop {
-        housekeep(&auth, retention).await;
+        housekeep(&auth, retention, &call_log).await;
         if !wait(&mut stop, HOUSEKEEPING_INTERVAL).await {
             return;
         }
@@ -165,7 +176,11 @@ async fn refresh_sweep(auth: TenantAuth, mut stop: watch::Receiver<bool>) {
 
 /// One round of housekeeping; every step logs its own failure and the
 /// next steps still run.
-pub async fn housekeep(auth: &TenantAuth, retention: RetentionSettings) {
+pub async fn housekeep(
+    auth: &TenantAuth,
+    retention: RetentionSettings,
+    call_log: &CallLogSettings,
+) {
     let now = auth.clock().now();
     let before = |keep: Duration| {
         chrono::Duration::from_std(keep)
@@ -186,6 +201,22 @@ pub async fn housekeep(auth: &TenantAuth, retention: RetentionSettings) {
             Ok(n) => tracing::info!(deleted = n, "audit entries past their retention deleted"),
             Err(e) => tracing::warn!(error = %e, "could not delete old audit entries"),
         }
+    }
+    // Also when the log is off: rows from when it was on still expire.
+    let calls_before = now
+        .checked_sub_signed(call_log.retention())
+        .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC);
+    match auth
+        .store()
+        .purge_calls_before(calls_before, CALL_PURGE_BATCH)
+        .await
+    {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(
+            deleted = n,
+            "recorded WeChat calls past their retention deleted"
+        ),
+        Err(e) => tracing::warn!(error = %e, "could not delete old recorded WeChat calls"),
     }
     match auth
         .store()

@@ -100,30 +100,36 @@ pub struct Authorizer {
     pub token: TokenState,
 }
 
-impl From<AuthorizerInfo> for Authorizer {
-    fn from(a: AuthorizerInfo) -> Self {
-        let now = Utc::now();
+/// A permission set with its name.
+pub(crate) fn permission_set(id: i64) -> PermissionSet {
+    PermissionSet {
+        id,
+        name: tenant_auth::permissions::name(id).to_owned(),
+    }
+}
+
+impl TokenState {
+    pub(crate) fn of(a: &AuthorizerInfo) -> Self {
         let expires_in_secs = a
             .access_token_expires_at
-            .map(|e| (e - now).num_seconds().max(0))
+            .map(|e| (e - Utc::now()).num_seconds().max(0))
             .unwrap_or(0);
         Self {
+            valid: expires_in_secs > 0,
+            expires_at: a.access_token_expires_at,
+            expires_in_secs,
+            refreshed_at: a.token_refreshed_at,
+        }
+    }
+}
+
+impl From<AuthorizerInfo> for Authorizer {
+    fn from(a: AuthorizerInfo) -> Self {
+        Self {
             status: a.status.into(),
-            permission_set_names: a
-                .funcscopes
-                .iter()
-                .map(|id| PermissionSet {
-                    id: *id,
-                    name: tenant_auth::permissions::name(*id).to_owned(),
-                })
-                .collect(),
+            permission_set_names: a.funcscopes.iter().map(|id| permission_set(*id)).collect(),
+            token: TokenState::of(&a),
             permission_sets: a.funcscopes.into_iter().collect(),
-            token: TokenState {
-                valid: expires_in_secs > 0,
-                expires_at: a.access_token_expires_at,
-                expires_in_secs,
-                refreshed_at: a.token_refreshed_at,
-            },
             appid: a.appid.into(),
             tenant_id: a.tenant_id.map(Into::into),
             nick_name: a.nick_name,
@@ -459,7 +465,7 @@ fn found(info: Option<AuthorizerInfo>, appid: &str) -> Result<AuthorizerInfo, Pr
 }
 
 /// The authorizer, if the caller may see it (else the same 404 as unknown).
-async fn visible(
+pub(super) async fn visible(
     state: &AdminState,
     caller: &Caller,
     appid: &str,
@@ -472,15 +478,21 @@ async fn visible(
 }
 
 /// The authorizer, if the caller may change it.
-async fn writable(
+pub(super) async fn writable(
     state: &AdminState,
     caller: &Caller,
     appid: &str,
 ) -> Result<AuthorizerInfo, Problem> {
     let info = visible(state, caller, appid).await?;
-    match info.tenant_id.as_deref() {
-        Some(tenant) => caller.require_tenant_write(tenant)?,
-        None => caller.require_platform_write()?,
-    }
+    may_change(caller, &info)?;
     Ok(info)
+}
+
+/// Whether the caller may change the authorizer, or make tpgate call
+/// WeChat for it: its tenant's writers, or platform_admin.
+pub(super) fn may_change(caller: &Caller, info: &AuthorizerInfo) -> Result<(), Problem> {
+    match info.tenant_id.as_deref() {
+        Some(tenant) => caller.require_tenant_write(tenant),
+        None => caller.require_platform_write(),
+    }
 }

@@ -3,8 +3,10 @@
 mod api_keys;
 mod audit;
 mod authorizers;
+mod calls;
 mod deliveries;
 mod events;
+mod health;
 mod onboarding_links;
 mod page;
 mod platform;
@@ -19,8 +21,10 @@ use store::{Store, audit::NewAuditEntry};
 pub use api_keys::ApiKeysApi;
 pub use audit::AuditApi;
 pub use authorizers::AuthorizersApi;
+pub use calls::CallsApi;
 pub use deliveries::DeliveriesApi;
 pub use events::EventsApi;
+pub use health::AuthorizerHealthApi;
 pub use onboarding_links::OnboardingLinksApi;
 pub use platform::PlatformApi;
 pub use rate_limits::RateLimitsApi;
@@ -33,7 +37,13 @@ use crate::{AdminState, auth::Caller};
 
 /// All admin resources, for `OpenApiService::new`.
 pub type AdminApi = (
-    (TenantsApi, ApiKeysApi, OnboardingLinksApi, AuthorizersApi),
+    (
+        TenantsApi,
+        ApiKeysApi,
+        OnboardingLinksApi,
+        AuthorizersApi,
+        AuthorizerHealthApi,
+    ),
     (
         RateLimitsApi,
         WebhooksApi,
@@ -41,12 +51,19 @@ pub type AdminApi = (
         DeliveriesApi,
         AuditApi,
         PlatformApi,
+        CallsApi,
     ),
 );
 
 pub fn admin_api() -> AdminApi {
     (
-        (TenantsApi, ApiKeysApi, OnboardingLinksApi, AuthorizersApi),
+        (
+            TenantsApi,
+            ApiKeysApi,
+            OnboardingLinksApi,
+            AuthorizersApi,
+            AuthorizerHealthApi,
+        ),
         (
             RateLimitsApi,
             WebhooksApi,
@@ -54,6 +71,7 @@ pub fn admin_api() -> AdminApi {
             DeliveriesApi,
             AuditApi,
             PlatformApi,
+            CallsApi,
         ),
     )
 }
@@ -76,6 +94,8 @@ pub(crate) enum AdminTags {
     Events,
     /// Who changed what through this API.
     Audit,
+    /// Every call tpgate made to WeChat, or refused to make: the call log.
+    Calls,
     /// The platform's own state: component ticket and token, readiness.
     Platform,
 }

@@ -1,12 +1,19 @@
 //! The platform's own state, for operators: the component's verify ticket
-//! and access token (never their values), readiness, authorizers by status.
+//! and access token (never their values), readiness, authorizers by status,
+//! calls to WeChat and their errors, failing webhooks, waiting deliveries.
 use chrono::{DateTime, Utc};
 use poem::web::Data;
 use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
 use problem::Problem;
 
-use super::AdminTags;
+use super::{
+    AdminTags,
+    calls::{CallTotals, rate},
+};
 use crate::{AdminState, auth::AdminAuth};
+
+/// How many Mini Programs (and failing webhook endpoints) the status lists.
+const TOP: u64 = 10;
 
 /// The component_verify_ticket WeChat pushes every 10 minutes.
 #[derive(Debug, Clone, Object)]
@@ -53,6 +60,51 @@ pub struct StatusCount {
     pub count: i64,
 }
 
+/// Calls to WeChat across the platform.
+#[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct PlatformCalls {
+    pub last_hour: CallTotals,
+    pub last_24h: CallTotals,
+}
+
+/// A Mini Program with failed calls in the last 24 hours.
+#[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct FailingMiniProgram {
+    pub appid: String,
+    /// Calls WeChat refused, failed or did not answer in time.
+    pub errors: u64,
+    /// Calls that reached WeChat.
+    pub sent: u64,
+    /// All its calls, sent or not.
+    pub calls: u64,
+    /// `errors / sent`, 0–1.
+    pub error_rate: Option<f64>,
+}
+
+/// A webhook endpoint whose deliveries fail, or that is disabled.
+#[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct FailingWebhook {
+    pub id: String,
+    pub tenant_id: String,
+    pub enabled: bool,
+    /// Failed deliveries since its last success.
+    pub consecutive_failures: i32,
+    pub disabled_reason: Option<String>,
+}
+
+/// Webhook endpoints failing or disabled.
+#[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct FailingWebhooks {
+    /// How many there are.
+    pub total: u64,
+    /// Up to 10, most consecutive failures first.
+    pub endpoints: Vec<FailingWebhook>,
+}
+
 /// The platform's state.
 #[derive(Debug, Clone, Object)]
 #[oai(skip_serializing_if_is_none)]
@@ -63,6 +115,13 @@ pub struct PlatformStatus {
     pub readiness: Readiness,
     /// Authorizers per status.
     pub authorizers: Vec<StatusCount>,
+    /// Calls to WeChat in the last hour and 24 hours, with the error rate (errors over calls sent).
+    pub calls: PlatformCalls,
+    /// The Mini Programs with the most failed calls in the last 24 hours, up to 10.
+    pub failing_mini_programs: Vec<FailingMiniProgram>,
+    pub failing_webhooks: FailingWebhooks,
+    /// Webhook deliveries waiting: due now or retrying later.
+    pub pending_deliveries: u64,
     pub version: String,
 }
 
@@ -80,7 +139,10 @@ impl PlatformApi {
     /// Platform status
     ///
     /// The verify ticket's age and push state, the component token's expiry,
-    /// readiness detail and authorizers per status. Platform roles only.
+    /// readiness detail, authorizers per status, calls to WeChat and their
+    /// error rate in the last hour and 24 h, the Mini Programs with the most
+    /// errors, failing webhook endpoints and deliveries waiting. Platform
+    /// roles only.
     #[oai(path = "/status", method = "get", operation_id = "get_platform_status")]
     async fn status(
         &self,
@@ -102,6 +164,43 @@ impl PlatformApi {
             .into_iter()
             .map(|(status, count)| StatusCount { status, count })
             .collect();
+        // Call ids follow the wall clock, so the windows do too.
+        let now = Utc::now();
+        let hour_ago = now - chrono::Duration::hours(1);
+        let day_ago = now - chrono::Duration::hours(24);
+        let calls = PlatformCalls {
+            last_hour: CallTotals::of(&state.store.count_calls(None, None, hour_ago).await?),
+            last_24h: CallTotals::of(&state.store.count_calls(None, None, day_ago).await?),
+        };
+        let failing_mini_programs = state
+            .store
+            .most_failing_appids(None, day_ago, TOP)
+            .await?
+            .into_iter()
+            .map(|f| FailingMiniProgram {
+                appid: f.appid.into(),
+                errors: f.errors,
+                sent: f.sent,
+                calls: f.calls,
+                error_rate: rate(f.errors, f.sent),
+            })
+            .collect();
+        let webhooks = state.store.failing_webhooks(TOP).await?;
+        let failing_webhooks = FailingWebhooks {
+            total: webhooks.total,
+            endpoints: webhooks
+                .endpoints
+                .into_iter()
+                .map(|w| FailingWebhook {
+                    id: w.id,
+                    tenant_id: w.tenant_id.into(),
+                    enabled: w.enabled,
+                    consecutive_failures: w.consecutive_failures,
+                    disabled_reason: w.disabled_reason,
+                })
+                .collect(),
+        };
+        let pending_deliveries = state.store.count_pending_deliveries().await?;
         Ok(PlatformStatusResponse::Ok(Json(PlatformStatus {
             component_appid: appid,
             ticket: TicketStatus {
@@ -134,6 +233,10 @@ impl PlatformApi {
                     .map(|e| store::mask_url(e)),
             },
             authorizers,
+            calls,
+            failing_mini_programs,
+            failing_webhooks,
+            pending_deliveries,
             version: env!("CARGO_PKG_VERSION").to_owned(),
         })))
     }

@@ -1,5 +1,6 @@
-//! Tenants: create, list (cursor paging, filters), get, update, suspend /
-//! resume, delete, and the raw-passthrough switch.
+//! Tenants: create, list (cursor paging, filters), get, update (including
+//! the call-log body capture), suspend / resume, delete, and the
+//! raw-passthrough switch.
 use chrono::{DateTime, Utc};
 use poem::web::Data;
 use poem_openapi::{
@@ -59,6 +60,8 @@ pub struct Tenant {
     pub status: TenantStatus,
     /// Whether the tenant may call `/v1/apps/{appid}/raw/{wechat path}`.
     pub raw_passthrough: bool,
+    /// Whether the call log keeps the request and response bodies of its proxied writes (bounded, never a token).
+    pub capture_call_bodies: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -70,6 +73,7 @@ impl poem_openapi::types::Example for Tenant {
             name: "Acme Retail".into(),
             status: TenantStatus::Active,
             raw_passthrough: false,
+            capture_call_bodies: false,
             created_at: DateTime::UNIX_EPOCH,
             updated_at: DateTime::UNIX_EPOCH,
         }
@@ -83,6 +87,7 @@ impl From<store::tenants::Tenant> for Tenant {
             id: m.id.into(),
             name: m.name,
             raw_passthrough: m.raw_passthrough,
+            capture_call_bodies: m.capture_call_bodies,
             created_at: m.created_at,
             updated_at: m.updated_at,
         }
@@ -117,6 +122,8 @@ pub struct TenantPatch {
     pub name: Option<String>,
     /// Allow or forbid the raw passthrough.
     pub raw_passthrough: Option<bool>,
+    /// Keep (or stop keeping) the bodies of the tenant's proxied writes in the call log, e.g. so a merchant can show what was uploaded. Off by default; applies within seconds on every replica.
+    pub capture_call_bodies: Option<bool>,
 }
 
 impl poem_openapi::types::Example for TenantPatch {
@@ -124,6 +131,7 @@ impl poem_openapi::types::Example for TenantPatch {
         Self {
             name: Some("Acme Retail (East)".into()),
             raw_passthrough: None,
+            capture_call_bodies: None,
         }
     }
 }
@@ -309,14 +317,22 @@ impl TenantsApi {
         let update = TenantUpdate {
             name: patch.name.as_deref().map(clean_name).transpose()?,
             raw_passthrough: patch.raw_passthrough,
+            capture_call_bodies: patch.capture_call_bodies,
         };
-        if update.name.is_none() && update.raw_passthrough.is_none() {
+        if update.name.is_none()
+            && update.raw_passthrough.is_none()
+            && update.capture_call_bodies.is_none()
+        {
             return Err(Problem::validation(
                 "name",
-                "nothing to change: give name and/or raw_passthrough",
+                "nothing to change: give name, raw_passthrough and/or capture_call_bodies",
             ));
         }
-        let detail = json!({ "name": update.name, "raw_passthrough": update.raw_passthrough });
+        let detail = json!({
+            "name": update.name,
+            "raw_passthrough": update.raw_passthrough,
+            "capture_call_bodies": update.capture_call_bodies,
+        });
         let tenant = audited(
             &state,
             &auth.0,

@@ -1,0 +1,291 @@
+//! Every WeChat call a request causes is on the record, with the request's
+//! id: proxied successes, local refusals, WeChat's refusals and failures,
+//! retries, timeouts and the token refresh a call forces.
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use store::calls::{CallEntry, CallFilter, CallOutcome};
+use wechat_sim::NewOrder;
+
+use crate::helpers::{Answer, TestApp, TestOptions, eventually, upload_body};
+
+const UPLOAD: &str = "/wxa/sec/order/upload_shipping_info";
+const GET_ORDER: &str = "/wxa/sec/order/get_order";
+const AUTHORIZER_TOKEN: &str = "/cgi-bin/component/api_authorizer_token";
+
+/// A proxied `POST` with our own `X-Request-Id`.
+async fn call(
+    app: &TestApp,
+    key: &str,
+    appid: &str,
+    path: &str,
+    body: &Value,
+    request_id: &str,
+    idempotency_key: Option<&str>,
+) -> Answer {
+    let url = app.url(&format!("/v1/apps/{appid}{path}"));
+    let mut req = app
+        .http
+        .post(url)
+        .bearer_auth(key)
+        .header("X-Request-Id", request_id)
+        .json(body);
+    if let Some(k) = idempotency_key {
+        req = req.header("Idempotency-Key", k);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let text = resp.text().await.unwrap();
+    Answer {
+        status,
+        headers,
+        body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    }
+}
+
+/// The calls recorded for `request_id`, oldest first, once `n` are written
+/// (the log writes off the request path).
+async fn calls_of(app: &TestApp, request_id: &str, n: usize) -> Vec<CallEntry> {
+    let filter = CallFilter {
+        request_id: Some(request_id.to_owned()),
+        ..Default::default()
+    };
+    let store = app.auth.store().clone();
+    let mut found = Vec::new();
+    eventually(Duration::from_secs(5), request_id, async || {
+        found = store.list_calls(&filter, None, 50).await.unwrap();
+        found.len() >= n
+    })
+    .await;
+    found.reverse();
+    assert_eq!(found.len(), n, "{request_id}: {found:#?}");
+    found
+}
+
+#[tokio::test]
+async fn every_wechat_call_a_request_causes_is_recorded_with_its_request_id() {
+    let app = TestApp::start(TestOptions {
+        config: Box::new(|c| c.wechat.timeout_secs = 1),
+        ..TestOptions::default()
+    })
+    .await;
+    let (tenant, key, appid) = app.onboarded_tenant("acme").await;
+    let order = app.sim.create_paid_order(NewOrder::default());
+    let lookup = json!({ "transaction_id": order.transaction_id });
+
+    // A proxied success, with its idempotency key.
+    let body = upload_body(&order.transaction_id, &order.openid, "SF001");
+    let a = call(&app, &key, &appid, UPLOAD, &body, "req-ok", Some("ship-1")).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert_eq!(a.header("x-request-id"), Some("req-ok"));
+    let [ok] = &calls_of(&app, "req-ok", 1).await[..] else {
+        unreachable!()
+    };
+    let c = &ok.call;
+    assert_eq!(
+        (c.api.as_str(), c.outcome, c.status, c.attempt),
+        ("upload_shipping_info", CallOutcome::Ok, Some(200), 1)
+    );
+    assert_eq!(c.tenant_id.as_deref(), Some(tenant.as_str()));
+    assert_eq!(c.appid.as_deref(), Some(appid.as_str()));
+    assert_eq!(c.idempotency_key.as_deref(), Some("ship-1"));
+    assert!(!c.component_level && c.errcode.is_none());
+    assert!(
+        c.request_body.is_none() && c.response_body.is_none(),
+        "bodies are off by default"
+    );
+
+    // A body tpgate refuses: recorded as not sent, with why.
+    let before = app.sim.call_count(UPLOAD);
+    let mut bad = body.clone();
+    bad["shipping_list"][0]["tracking_no"] = json!("x".repeat(200));
+    let a = call(&app, &key, &appid, UPLOAD, &bad, "req-invalid", None).await;
+    assert_eq!(a.status, 400, "{}", a.body);
+    assert_eq!(app.sim.call_count(UPLOAD), before);
+    let [refused] = &calls_of(&app, "req-invalid", 1).await[..] else {
+        unreachable!()
+    };
+    let c = &refused.call;
+    assert_eq!((c.outcome, c.status), (CallOutcome::Invalid, Some(400)));
+    assert!(!c.outcome.sent());
+    assert!(
+        c.errmsg
+            .as_deref()
+            .unwrap_or_default()
+            .contains("tracking_no"),
+        "{c:?}"
+    );
+    assert!(
+        !c.errmsg
+            .as_deref()
+            .unwrap_or_default()
+            .contains("xxxxxxxxxx"),
+        "input is never echoed"
+    );
+
+    // WeChat refuses: its errcode, errmsg and rid.
+    app.sim.inject_fault(UPLOAD, 10060003, 1);
+    let second = app.sim.create_paid_order(NewOrder::default());
+    let body2 = upload_body(&second.transaction_id, &second.openid, "SF002");
+    let a = call(&app, &key, &appid, UPLOAD, &body2, "req-refused", None).await;
+    assert!(a.status >= 400, "{}", a.body);
+    let [wechat_refused] = &calls_of(&app, "req-refused", 1).await[..] else {
+        unreachable!()
+    };
+    let c = &wechat_refused.call;
+    assert_eq!(
+        (c.outcome, c.errcode, c.status),
+        (CallOutcome::WechatRefused, Some(10060003), Some(a.status))
+    );
+    assert!(c.errmsg.is_some() && c.rid.is_some(), "{c:?}");
+
+    // A read WeChat fails once, then answers: two rows, numbered.
+    app.sim.inject_fault(GET_ORDER, -1, 1);
+    let a = call(&app, &key, &appid, GET_ORDER, &lookup, "req-retry", None).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    let retried = calls_of(&app, "req-retry", 2).await;
+    let seen: Vec<_> = retried
+        .iter()
+        .map(|e| {
+            (
+                e.call.api.as_str(),
+                e.call.attempt,
+                e.call.outcome,
+                e.call.errcode,
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("get_order", 1, CallOutcome::WechatFailed, Some(-1)),
+            ("get_order", 2, CallOutcome::Ok, None),
+        ]
+    );
+    assert!(retried.iter().all(|e| e.call.status == Some(200)));
+
+    // A write that times out: outcome unknown, tpgate answered 504.
+    let third = app.sim.create_paid_order(NewOrder::default());
+    let body3 = upload_body(&third.transaction_id, &third.openid, "SF003");
+    app.sim.inject_delay(UPLOAD, Duration::from_secs(3), 1);
+    let a = call(&app, &key, &appid, UPLOAD, &body3, "req-timeout", None).await;
+    assert_eq!(a.status, 504, "{}", a.body);
+    let [timed_out] = &calls_of(&app, "req-timeout", 1).await[..] else {
+        unreachable!()
+    };
+    assert_eq!(
+        (timed_out.call.outcome, timed_out.call.status),
+        (CallOutcome::Timeout, Some(504))
+    );
+
+    // WeChat rejects the token: the refresh it forces is recorded with the
+    // request that caused it (component-level: the platform's token).
+    app.advance(61);
+    app.sim.inject_fault(GET_ORDER, 40001, 1);
+    let a = call(&app, &key, &appid, GET_ORDER, &lookup, "req-token", None).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    let refreshed = calls_of(&app, "req-token", 3).await;
+    let seen: Vec<_> = refreshed
+        .iter()
+        .map(|e| (e.call.api.as_str(), e.call.outcome, e.call.component_level))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("get_order", CallOutcome::WechatRefused, false),
+            (AUTHORIZER_TOKEN, CallOutcome::Ok, true),
+            ("get_order", CallOutcome::Ok, false),
+        ]
+    );
+    assert_eq!(refreshed[2].call.attempt, 2);
+    assert_eq!(refreshed[1].call.appid.as_deref(), Some(appid.as_str()));
+    assert!(refreshed[1].call.idempotency_key.is_none());
+
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_tenant_may_keep_the_bodies_of_its_writes_never_a_token() {
+    let app = TestApp::spawn().await;
+    let (tenant, key, appid) = app.onboarded_tenant("acme").await;
+    let order = app.sim.create_paid_order(NewOrder::default());
+    let lookup = json!({ "transaction_id": order.transaction_id });
+    let body = upload_body(&order.transaction_id, &order.openid, "SF001");
+
+    let store = app.auth.store();
+    store
+        .update_tenant(
+            &tenant,
+            &store::tenants::TenantUpdate {
+                capture_call_bodies: Some(true),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let a = call(&app, &key, &appid, UPLOAD, &body, "cap-write", None).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    let a = call(&app, &key, &appid, GET_ORDER, &lookup, "cap-read", None).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    let [write] = &calls_of(&app, "cap-write", 1).await[..] else {
+        unreachable!()
+    };
+    let sent = write.call.request_body.as_deref().unwrap_or_default();
+    let answered = write.call.response_body.as_deref().unwrap_or_default();
+    assert!(
+        sent.contains(&order.transaction_id) && sent.contains("SF001"),
+        "{sent}"
+    );
+    assert!(answered.contains("errcode"), "{answered}");
+    for secret in ["access_token", "component_access_token"] {
+        assert!(!sent.contains(secret) && !answered.contains(secret));
+    }
+    let [read] = &calls_of(&app, "cap-read", 1).await[..] else {
+        unreachable!()
+    };
+    assert!(read.call.request_body.is_none(), "only writes are captured");
+
+    store
+        .update_tenant(
+            &tenant,
+            &store::tenants::TenantUpdate {
+                capture_call_bodies: Some(false),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let second = app.sim.create_paid_order(NewOrder::default());
+    let body2 = upload_body(&second.transaction_id, &second.openid, "SF002");
+    let a = call(&app, &key, &appid, UPLOAD, &body2, "cap-off", None).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    let [off] = &calls_of(&app, "cap-off", 1).await[..] else {
+        unreachable!()
+    };
+    assert!(off.call.request_body.is_none() && off.call.response_body.is_none());
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn with_the_log_off_calls_still_work_and_nothing_is_recorded() {
+    let app = TestApp::start(TestOptions {
+        config: Box::new(|c| c.call_log.enabled = false),
+        ..TestOptions::default()
+    })
+    .await;
+    let (_tenant, key, appid) = app.onboarded_tenant("acme").await;
+    let order = app.sim.create_paid_order(NewOrder::default());
+    let lookup = json!({ "transaction_id": order.transaction_id });
+    let a = call(&app, &key, &appid, GET_ORDER, &lookup, "off-1", None).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let rows = app
+        .auth
+        .store()
+        .list_calls(&CallFilter::default(), None, 10)
+        .await
+        .unwrap();
+    assert!(rows.is_empty(), "{rows:#?}");
+    app.shutdown().await;
+}
