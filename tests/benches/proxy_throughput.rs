@@ -218,13 +218,19 @@ async fn main() -> anyhow::Result<()> {
     .await;
     d.report("direct");
     let (mut on, mut off) = (Vec::new(), Vec::new());
-    for _ in 0..rounds {
-        let p = unlogged.proxied(concurrency, seconds).await;
-        p.report("log off");
-        off.push(p.rate());
-        let p = logged.proxied(concurrency, seconds).await;
-        p.report("log on");
-        on.push(p.rate());
+    for round in 0..rounds {
+        // Each side goes first every other round, so drift favours neither.
+        for logged_now in [round % 2 == 1, round % 2 == 0] {
+            if logged_now {
+                let p = logged.proxied(concurrency, seconds).await;
+                p.report("log on");
+                on.push(p.rate());
+            } else {
+                let p = unlogged.proxied(concurrency, seconds).await;
+                p.report("log off");
+                off.push(p.rate());
+            }
+        }
     }
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
     println!(

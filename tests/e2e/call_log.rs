@@ -202,6 +202,26 @@ async fn every_wechat_call_a_request_causes_is_recorded_with_its_request_id() {
     assert_eq!(refreshed[1].call.appid.as_deref(), Some(appid.as_str()));
     assert!(refreshed[1].call.idempotency_key.is_none());
 
+    // The metrics, with bounded labels (no appid, no tenant).
+    let metrics = app
+        .http
+        .get(app.ops_url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in [
+        "tpgate_wechat_calls_total{api=\"get_order\",outcome=\"wechat_failed\"}",
+        "tpgate_wechat_calls_total{api=\"upload_shipping_info\",outcome=\"invalid\"}",
+        "tpgate_wechat_errcodes_total{errcode=\"10060003\"}",
+        "tpgate_wechat_call_duration_seconds_bucket{api=\"get_order\"",
+    ] {
+        assert!(metrics.contains(line), "{line} in {metrics}");
+    }
+    assert!(!metrics.contains(&appid) && !metrics.contains(&tenant));
+
     app.shutdown().await;
 }
 
