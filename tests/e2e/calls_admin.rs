@@ -429,6 +429,25 @@ async fn a_mini_programs_health_shows_calls_errors_token_permissions_limits_and_
         )
         .await;
     assert_eq!(status, 200, "{body}");
+    // The log writes off the request path: wait for the proxied call.
+    let proxied = store::calls::CallFilter {
+        appid: Some(appid.clone()),
+        api: Some("get_order".into()),
+        ..Default::default()
+    };
+    let store = app.auth.store().clone();
+    eventually(
+        Duration::from_secs(5),
+        "the proxied call is recorded",
+        async || {
+            !store
+                .list_calls(&proxied, None, 1)
+                .await
+                .unwrap()
+                .is_empty()
+        },
+    )
+    .await;
 
     // Calls of APIs the test does not call for real, so counts are exact.
     let seeded = |api: &str, outcome| call(Some(&a), Some(&appid), api, outcome);

@@ -113,12 +113,16 @@ impl CallLog {
 
     /// Records a call: into the current request's scope (written when the
     /// request ends, with its status), else straight to the queue.
-    pub fn record(&self, call: NewCall) {
+    pub fn record(&self, mut call: NewCall) {
+        let scope = RequestScope::current();
+        if let Some(scope) = &scope {
+            scope.attribute(&mut call);
+        }
         crate::metrics::observe(&call);
         if self.queue.is_none() {
             return;
         }
-        match RequestScope::current() {
+        match scope {
             Some(scope) => scope.push(call),
             None => self.submit([call]),
         }

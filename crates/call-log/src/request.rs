@@ -116,15 +116,16 @@ impl RequestScope {
         self.state().call.clone()
     }
 
-    /// Adds a call, filling in what the scope knows (request id, tenant,
-    /// idempotency key, the operationId of the proxied path).
-    pub fn push(&self, mut call: NewCall) {
-        let mut state = self.state();
+    /// Fills in what the scope knows of a call: the request id, tenant,
+    /// idempotency key, and the operationId of the proxied path (so the
+    /// metrics and the log name it alike).
+    pub fn attribute(&self, call: &mut NewCall) {
+        let state = self.state();
         call.request_id.get_or_insert_with(|| self.id.0.clone());
         if call.tenant_id.is_none() {
             call.tenant_id.clone_from(&state.call.tenant_id);
         }
-        if call.idempotency_key.is_none() && is_the_proxied_call(&call, &state.call) {
+        if call.idempotency_key.is_none() && is_the_proxied_call(call, &state.call) {
             call.idempotency_key.clone_from(&state.call.idempotency_key);
         }
         if let Some((path, operation)) = &state.call.operation
@@ -132,6 +133,11 @@ impl RequestScope {
         {
             call.api.clone_from(operation);
         }
+    }
+
+    /// Keeps an attributed call until the request ends.
+    pub fn push(&self, call: NewCall) {
+        let mut state = self.state();
         if state.calls.len() < MAX_CALLS_PER_REQUEST {
             state.calls.push(call);
         } else {
@@ -214,6 +220,11 @@ mod tests {
         }
     }
 
+    fn add(scope: &RequestScope, mut call: NewCall) {
+        scope.attribute(&mut call);
+        scope.push(call);
+    }
+
     #[test]
     fn caller_ids_are_kept_only_when_sane() {
         assert_eq!(
@@ -241,16 +252,19 @@ mod tests {
                     idempotency_key: Some("k1".into()),
                     capture_bodies: false,
                 });
-                current.push(call(
-                    "/cgi-bin/component/api_authorizer_token",
-                    CallOutcome::Ok,
-                ));
-                current.push(call("/wxa/sec/order/get_order", CallOutcome::WechatFailed));
+                add(
+                    &current,
+                    call("/cgi-bin/component/api_authorizer_token", CallOutcome::Ok),
+                );
+                add(
+                    &current,
+                    call("/wxa/sec/order/get_order", CallOutcome::WechatFailed),
+                );
                 assert_eq!(
                     current.attempts_so_far("/wxa/sec/order/get_order", Some("wx1")),
                     1
                 );
-                current.push(call("/wxa/sec/order/get_order", CallOutcome::Ok));
+                add(&current, call("/wxa/sec/order/get_order", CallOutcome::Ok));
             })
             .await;
         let calls = scope.finish(200);
