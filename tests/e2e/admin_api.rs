@@ -267,23 +267,13 @@ async fn world(app: &TestApp, admin: &Admin<'_>) -> World {
     // What must never appear in a response other than the one that created it.
     let store = app.auth.store();
     store
-        .insert_calls(vec![store::calls::NewCall {
-            occurred_at: chrono::Utc::now(),
-            request_id: Some("walk-call".into()),
-            tenant_id: Some(a.clone().into()),
-            appid: Some(appid.clone().into()),
-            api: "get_order".into(),
-            attempt: 1,
-            outcome: store::calls::CallOutcome::Ok,
-            status: Some(200),
-            errcode: None,
-            errmsg: None,
-            rid: None,
-            latency_ms: 1,
-            idempotency_key: None,
-            component_level: false,
-            request_body: None,
-            response_body: None,
+        .insert_calls(vec![{
+            let mut call = store::calls::NewCall::new("get_order", store::calls::CallOutcome::Ok);
+            call.request_id = Some("walk-call".into());
+            call.tenant_id = Some(a.clone().into());
+            call.appid = Some(appid.clone().into());
+            call.status = Some(200);
+            call
         }])
         .await
         .unwrap();

@@ -67,24 +67,12 @@ async fn patch(app: &TestApp, path: &str, token: &str, body: Value) -> (u16, Val
 
 /// A call to seed the log with.
 fn call(tenant: Option<&str>, appid: Option<&str>, api: &str, outcome: CallOutcome) -> NewCall {
-    NewCall {
-        occurred_at: Utc::now(),
-        request_id: None,
-        tenant_id: tenant.map(Into::into),
-        appid: appid.map(Into::into),
-        api: api.into(),
-        attempt: 1,
-        outcome,
-        status: Some(if outcome == CallOutcome::Ok { 200 } else { 400 }),
-        errcode: None,
-        errmsg: None,
-        rid: None,
-        latency_ms: 42,
-        idempotency_key: None,
-        component_level: false,
-        request_body: None,
-        response_body: None,
-    }
+    let mut call = NewCall::new(api, outcome);
+    call.tenant_id = tenant.map(Into::into);
+    call.appid = appid.map(Into::into);
+    call.status = Some(if outcome == CallOutcome::Ok { 200 } else { 400 });
+    call.latency_ms = 42;
+    call
 }
 
 fn with(mut call: NewCall, change: impl FnOnce(&mut NewCall)) -> NewCall {

@@ -187,24 +187,11 @@ async fn a_requests_wechat_calls_carry_its_id() {
 }
 
 fn old_call(api: &str) -> NewCall {
-    NewCall {
-        occurred_at: chrono::Utc::now(),
-        request_id: Some("retention".into()),
-        tenant_id: None,
-        appid: Some("wx0123456789abcdef".into()),
-        api: api.into(),
-        attempt: 1,
-        outcome: CallOutcome::Ok,
-        status: Some(200),
-        errcode: Some(0),
-        errmsg: None,
-        rid: None,
-        latency_ms: 3,
-        idempotency_key: None,
-        component_level: false,
-        request_body: None,
-        response_body: None,
-    }
+    let mut call = NewCall::new(api, CallOutcome::Ok);
+    call.request_id = Some("retention".into());
+    call.appid = Some("wx0123456789abcdef".into());
+    call.status = Some(200);
+    call
 }
 
 /// Housekeeping deletes recorded calls older than `call_log.retention_days`

@@ -125,24 +125,12 @@ fn record_refusal(state: &ProxyState, call: &Call<'_>, operation: &str, problem:
         .chars()
         .take(256)
         .collect();
-    state.auth.client().call_log().record(NewCall {
-        occurred_at: chrono::Utc::now(),
-        request_id: None,
-        tenant_id: None,
-        appid: Some(call.appid.into()),
-        api: operation.to_owned(),
-        attempt: 1,
-        outcome,
-        status: Some(body.status),
-        errcode: body.wechat_errcode,
-        errmsg: Some(errmsg),
-        rid: None,
-        latency_ms: 0,
-        idempotency_key: None,
-        component_level: false,
-        request_body: None,
-        response_body: None,
-    });
+    let mut refused = NewCall::new(operation, outcome);
+    refused.appid = Some(call.appid.into());
+    refused.status = Some(body.status);
+    refused.errcode = body.wechat_errcode;
+    refused.errmsg = Some(errmsg);
+    state.auth.client().call_log().record(refused);
 }
 
 /// The gate's steps, in order (see the module docs).

@@ -222,31 +222,17 @@ async fn write_batches(
 
 #[cfg(test)]
 mod tests {
-    use chrono::Utc;
+
     use store::{Sealer, calls::CallFilter, calls::CallOutcome};
 
     use super::*;
     use crate::request::RequestId;
 
     fn call(api: &str) -> NewCall {
-        NewCall {
-            occurred_at: Utc::now(),
-            request_id: None,
-            tenant_id: None,
-            appid: Some("wx1".into()),
-            api: api.into(),
-            attempt: 1,
-            outcome: CallOutcome::Ok,
-            status: None,
-            errcode: None,
-            errmsg: None,
-            rid: None,
-            latency_ms: 1,
-            idempotency_key: None,
-            component_level: false,
-            request_body: None,
-            response_body: None,
-        }
+        let mut call = NewCall::new(api, CallOutcome::Ok);
+        call.appid = Some("wx1".into());
+        call.latency_ms = 1;
+        call
     }
 
     async fn store() -> Store {

@@ -194,30 +194,16 @@ fn is_the_proxied_call(call: &NewCall, proxied: &ProxiedCall) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use chrono::Utc;
+
     use store::calls::CallOutcome;
 
     use super::*;
 
     fn call(api: &str, outcome: CallOutcome) -> NewCall {
-        NewCall {
-            occurred_at: Utc::now(),
-            request_id: None,
-            tenant_id: None,
-            appid: Some("wx1".into()),
-            api: api.into(),
-            attempt: 1,
-            outcome,
-            status: None,
-            errcode: None,
-            errmsg: None,
-            rid: None,
-            latency_ms: 1,
-            idempotency_key: None,
-            component_level: false,
-            request_body: None,
-            response_body: None,
-        }
+        let mut call = NewCall::new(api, outcome);
+        call.appid = Some("wx1".into());
+        call.latency_ms = 1;
+        call
     }
 
     fn add(scope: &RequestScope, mut call: NewCall) {

@@ -192,15 +192,9 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Sealer, tenants::TenantStatus};
+    use crate::tenants::TenantStatus;
 
-    async fn store() -> Store {
-        let store = Store::connect("sqlite::memory:", None, Sealer::for_testing())
-            .await
-            .unwrap();
-        store.migrate().await.unwrap();
-        store
-    }
+    use crate::memory_store as store;
 
     fn entry(action: &str, target_id: &str) -> NewAuditEntry {
         NewAuditEntry {

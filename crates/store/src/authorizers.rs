@@ -821,15 +821,9 @@ mod tests {
     use chrono::Duration;
 
     use super::*;
-    use crate::{Sealer, events};
+    use crate::events;
 
-    async fn store() -> Store {
-        let store = Store::connect("sqlite::memory:", None, Sealer::for_testing())
-            .await
-            .unwrap();
-        store.migrate().await.unwrap();
-        store
-    }
+    use crate::memory_store as store;
 
     fn authorization(appid: &str) -> Authorization {
         Authorization {

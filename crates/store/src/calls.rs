@@ -116,6 +116,31 @@ pub struct NewCall {
     pub response_body: Option<String>,
 }
 
+impl NewCall {
+    /// A call to `api` that ended as `outcome`, made now, first attempt;
+    /// everything else unknown until set.
+    pub fn new(api: impl Into<String>, outcome: CallOutcome) -> Self {
+        Self {
+            occurred_at: Utc::now(),
+            request_id: None,
+            tenant_id: None,
+            appid: None,
+            api: api.into(),
+            attempt: 1,
+            outcome,
+            status: None,
+            errcode: None,
+            errmsg: None,
+            rid: None,
+            latency_ms: 0,
+            idempotency_key: None,
+            component_level: false,
+            request_body: None,
+            response_body: None,
+        }
+    }
+}
+
 /// A recorded call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallEntry {
@@ -434,35 +459,18 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Sealer;
 
-    async fn store() -> Store {
-        let store = Store::connect("sqlite::memory:", None, Sealer::for_testing())
-            .await
-            .unwrap();
-        store.migrate().await.unwrap();
-        store
-    }
+    use crate::memory_store as store;
 
     fn call(appid: &str, api: &str, outcome: CallOutcome) -> NewCall {
-        NewCall {
-            occurred_at: Utc::now(),
-            request_id: Some("req-1".into()),
-            tenant_id: Some("t1".into()),
-            appid: Some(appid.into()),
-            api: api.into(),
-            attempt: 1,
-            outcome,
-            status: Some(200),
-            errcode: (outcome != CallOutcome::Ok).then_some(10060003),
-            errmsg: None,
-            rid: None,
-            latency_ms: 12,
-            idempotency_key: None,
-            component_level: false,
-            request_body: None,
-            response_body: None,
-        }
+        let mut call = NewCall::new(api, outcome);
+        call.request_id = Some("req-1".into());
+        call.tenant_id = Some("t1".into());
+        call.appid = Some(appid.into());
+        call.status = Some(200);
+        call.errcode = (outcome != CallOutcome::Ok).then_some(10060003);
+        call.latency_ms = 12;
+        call
     }
 
     #[test]

@@ -446,13 +446,7 @@ mod tests {
         assert!(locks.is_empty(), "idle keys are pruned");
     }
 
-    async fn sqlite_store() -> Store {
-        let store = Store::connect("sqlite::memory:", None, crate::Sealer::for_testing())
-            .await
-            .unwrap();
-        store.migrate().await.unwrap();
-        store
-    }
+    use crate::memory_store as sqlite_store;
 
     #[tokio::test]
     async fn a_held_lease_is_renewed_and_an_abandoned_one_lapses_within_its_ttl() {

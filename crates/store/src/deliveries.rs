@@ -571,14 +571,11 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Sealer, events::NewEvent, webhooks::NewWebhook};
+    use crate::{events::NewEvent, webhooks::NewWebhook};
 
     #[tokio::test]
     async fn outbox_claim_finish_and_purge() {
-        let store = Store::connect("sqlite::memory:", None, Sealer::for_testing())
-            .await
-            .unwrap();
-        store.migrate().await.unwrap();
+        let store = crate::memory_store().await;
         let tenant = store.create_tenant("t").await.unwrap();
         let hook = |types: Vec<String>| NewWebhook {
             url: "https://hooks.example/x".into(),

@@ -373,6 +373,16 @@ pub(crate) fn now() -> chrono::DateTime<chrono::Utc> {
     chrono::Utc::now()
 }
 
+/// A migrated in-memory store, for this crate's unit tests.
+#[cfg(test)]
+pub(crate) async fn memory_store() -> Store {
+    let store = Store::connect("sqlite::memory:", None, Sealer::for_testing())
+        .await
+        .expect("an in-memory SQLite store");
+    store.migrate().await.expect("migrations apply");
+    store
+}
+
 pub(crate) fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }

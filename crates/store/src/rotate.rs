@@ -193,15 +193,8 @@ mod tests {
     use sea_orm::{ConnectionTrait, Statement};
 
     use super::*;
-    use crate::Sealer;
 
-    async fn sqlite_store() -> Store {
-        let store = Store::connect("sqlite::memory:", None, Sealer::for_testing())
-            .await
-            .unwrap();
-        store.migrate().await.unwrap();
-        store
-    }
+    use crate::memory_store as sqlite_store;
 
     /// Every column whose name says it holds a sealed value is in the list,
     /// and every listed column exists: a new sealed column fails here.

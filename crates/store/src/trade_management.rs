@@ -151,15 +151,8 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Sealer;
 
-    async fn store() -> Store {
-        let store = Store::connect("sqlite::memory:", None, Sealer::for_testing())
-            .await
-            .unwrap();
-        store.migrate().await.unwrap();
-        store
-    }
+    use crate::memory_store as store;
 
     #[tokio::test]
     async fn one_fetch_per_interval_and_failures_keep_the_last_answers() {

@@ -360,14 +360,10 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Sealer;
 
     #[tokio::test]
     async fn failing_and_disabled_endpoints_are_listed() {
-        let store = Store::connect("sqlite::memory:", None, Sealer::for_testing())
-            .await
-            .unwrap();
-        store.migrate().await.unwrap();
+        let store = crate::memory_store().await;
         let tenant = store.create_tenant("t").await.unwrap();
         let hook = NewWebhook {
             url: "https://hooks.example/x".into(),

@@ -212,24 +212,11 @@ mod tests {
     }
 
     fn call(api: &str) -> NewCall {
-        NewCall {
-            occurred_at: chrono::Utc::now(),
-            request_id: None,
-            tenant_id: None,
-            appid: Some("wx1".into()),
-            api: api.into(),
-            attempt: 1,
-            outcome: CallOutcome::WechatFailed,
-            status: None,
-            errcode: Some(45009),
-            errmsg: None,
-            rid: None,
-            latency_ms: 1,
-            idempotency_key: None,
-            component_level: false,
-            request_body: None,
-            response_body: None,
-        }
+        let mut call = NewCall::new(api, CallOutcome::WechatFailed);
+        call.appid = Some("wx1".into());
+        call.errcode = Some(45009);
+        call.latency_ms = 1;
+        call
     }
 
     async fn get(
