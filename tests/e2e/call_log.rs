@@ -23,25 +23,9 @@ async fn call(
     request_id: &str,
     idempotency_key: Option<&str>,
 ) -> Answer {
-    let url = app.url(&format!("/v1/apps/{appid}{path}"));
-    let mut req = app
-        .http
-        .post(url)
-        .bearer_auth(key)
-        .header("X-Request-Id", request_id)
-        .json(body);
-    if let Some(k) = idempotency_key {
-        req = req.header("Idempotency-Key", k);
-    }
-    let resp = req.send().await.unwrap();
-    let status = resp.status().as_u16();
-    let headers = resp.headers().clone();
-    let text = resp.text().await.unwrap();
-    Answer {
-        status,
-        headers,
-        body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    }
+    let headers = [("X-Request-Id", request_id)];
+    app.call_with(&app.base, key, appid, path, body, idempotency_key, &headers)
+        .await
 }
 
 /// The calls recorded for `request_id`, oldest first, once `n` are written

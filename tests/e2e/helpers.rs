@@ -446,10 +446,29 @@ impl TestApp {
         body: &Value,
         idempotency_key: Option<&str>,
     ) -> Answer {
+        self.call_with(base, key, appid, wechat_path, body, idempotency_key, &[])
+            .await
+    }
+
+    /// [`TestApp::call`] with more request headers.
+    #[allow(clippy::too_many_arguments)] // the call's parts, as `call` names them
+    pub async fn call_with(
+        &self,
+        base: &Url,
+        key: &str,
+        appid: &str,
+        wechat_path: &str,
+        body: &Value,
+        idempotency_key: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> Answer {
         let url = base.join(&format!("v1/apps/{appid}{wechat_path}")).unwrap();
         let mut req = self.http.post(url).bearer_auth(key).json(body);
         if let Some(k) = idempotency_key {
             req = req.header("Idempotency-Key", k);
+        }
+        for (name, value) in headers {
+            req = req.header(*name, *value);
         }
         let resp = req.send().await.unwrap();
         let status = resp.status().as_u16();
