@@ -17,6 +17,7 @@ mod m20261123_000004_webhook_deliveries;
 mod m20261205_000001_key_scopes;
 mod m20261206_000001_call_log;
 mod m20261206_000002_trade_management;
+mod m20261206_000003_forced_refreshes;
 
 pub struct Migrator;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000001_key_scopes::Migration),
             Box::new(m20261206_000001_call_log::Migration),
             Box::new(m20261206_000002_trade_management::Migration),
+            Box::new(m20261206_000003_forced_refreshes::Migration),
         ]
     }
 }

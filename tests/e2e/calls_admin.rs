@@ -644,6 +644,23 @@ async fn a_mini_programs_health_shows_calls_errors_token_permissions_limits_and_
         "{next_day}"
     );
     assert_eq!(asked(), 3);
+
+    // A forced refresh (an operator's) is shown apart from scheduled ones.
+    assert!(
+        next_day.get("last_forced_refresh_at").is_none(),
+        "{next_day}"
+    );
+    app.advance(61);
+    let resp = app
+        .http
+        .post(app.url(&format!("/admin/v1/authorizers/{appid}/refresh-token")))
+        .bearer_auth(&root)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let forced = ok(&app, &health_path, &a_admin).await;
+    assert!(forced["last_forced_refresh_at"].is_string(), "{forced}");
     app.shutdown().await;
 }
 

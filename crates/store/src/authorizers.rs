@@ -482,6 +482,40 @@ impl Store {
         })
     }
 
+    /// Notes that `appid`'s token was replaced by force at `at` (beside the
+    /// token's own row, so it never touches its version).
+    pub async fn note_forced_refresh(
+        &self,
+        appid: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        use crate::entity::authorizer_forced_refresh as forced;
+        forced::Entity::insert(forced::ActiveModel {
+            appid: Set(appid.to_owned()),
+            refreshed_at: Set(at),
+        })
+        .on_conflict(
+            sea_orm::sea_query::OnConflict::column(forced::Column::Appid)
+                .update_column(forced::Column::RefreshedAt)
+                .to_owned(),
+        )
+        .exec(self.db())
+        .await?;
+        Ok(())
+    }
+
+    /// When `appid`'s token was last replaced by force, if ever.
+    pub async fn last_forced_refresh(
+        &self,
+        appid: &str,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        use crate::entity::authorizer_forced_refresh as forced;
+        Ok(forced::Entity::find_by_id(appid.to_owned())
+            .one(self.db())
+            .await?
+            .map(|r| r.refreshed_at))
+    }
+
     pub async fn authorizer_tokens(
         &self,
         appid: &str,
@@ -883,6 +917,25 @@ mod tests {
             store.move_authorizer("wx9", &a.id).await,
             Err(StoreError::NotFound("authorizer"))
         ));
+    }
+
+    #[tokio::test]
+    async fn the_last_forced_refresh_is_noted_beside_the_token() {
+        let store = store().await;
+        store
+            .store_authorization(None, &authorization("wx1"), None)
+            .await
+            .unwrap();
+        let version = store.authorizer("wx1").await.unwrap().unwrap().version;
+        assert_eq!(store.last_forced_refresh("wx1").await.unwrap(), None);
+        let first = now();
+        store.note_forced_refresh("wx1", first).await.unwrap();
+        let later = first + Duration::seconds(90);
+        store.note_forced_refresh("wx1", later).await.unwrap();
+        let noted = store.last_forced_refresh("wx1").await.unwrap().unwrap();
+        assert_eq!(noted.timestamp(), later.timestamp());
+        let after = store.authorizer("wx1").await.unwrap().unwrap().version;
+        assert_eq!(after, version, "the token's version is untouched");
     }
 
     #[tokio::test]

@@ -175,7 +175,16 @@ impl TenantAuth {
             Err(AuthError::RefreshCoolingDown { .. }) => "cooling_down",
             Err(_) => "failed",
         });
-        let (access, _) = result?;
+        let (access, outcome) = result?;
+        if matches!(outcome, ForcedOutcome::Refreshed)
+            && let Err(e) = self
+                .store
+                .note_forced_refresh(appid, self.clock.now())
+                .await
+        {
+            // The refresh itself succeeded; only the health view misses it.
+            tracing::warn!(authorizer.appid = %appid, error = %e, "could not note a forced refresh");
+        }
         self.cache_access(appid, &access);
         Ok(access)
     }

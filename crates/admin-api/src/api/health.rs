@@ -159,8 +159,10 @@ pub struct AuthorizerHealth {
     /// Calls to WeChat in the last 24 hours.
     pub last_24h: CallWindow,
     pub last_error: Option<LastCallError>,
-    /// The access token's state (never its value). `refreshed_at` is the last refresh, scheduled or forced: forced refreshes are not recorded apart.
+    /// The access token's state (never its value); `refreshed_at` is the last refresh of any kind.
     pub token: TokenState,
+    /// When the token was last replaced by force: WeChat rejected it, or an operator asked.
+    pub last_forced_refresh_at: Option<DateTime<Utc>>,
     /// Granted permission sets.
     pub permission_sets: Vec<PermissionSet>,
     /// What the proxied APIs need and the Mini Program did not grant.
@@ -225,6 +227,7 @@ impl AuthorizerHealthApi {
             .await?
             .map(|e| LastCallError::for_caller(e, caller));
         let missing = missing_permission_sets(&state.permissions, &info);
+        let last_forced_refresh_at = state.store.last_forced_refresh(&appid).await?;
         let rate_limits = rate_limits(&state, &info).await;
         let trade_management = if info.status == StoredStatus::Active {
             state
@@ -248,6 +251,7 @@ impl AuthorizerHealthApi {
             last_24h,
             last_error,
             token: TokenState::of(&info),
+            last_forced_refresh_at,
             permission_sets: info
                 .funcscopes
                 .iter()

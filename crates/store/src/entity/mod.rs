@@ -3,6 +3,7 @@
 pub mod api_key;
 pub mod audit_entry;
 pub mod authorizer;
+pub mod authorizer_forced_refresh;
 pub mod authorizer_funcscope;
 pub mod authorizer_trade_management;
 pub mod component_state;
