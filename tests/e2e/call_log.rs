@@ -293,3 +293,82 @@ async fn with_the_log_off_calls_still_work_and_nothing_is_recorded() {
     assert!(rows.is_empty(), "{rows:#?}");
     app.shutdown().await;
 }
+
+/// `tpgate_call_log_dropped_total`'s value in `/metrics` (0 when absent).
+async fn dropped(app: &TestApp) -> f64 {
+    let metrics = app
+        .http
+        .get(app.ops_url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("tpgate_call_log_dropped_total "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
+#[tokio::test]
+async fn when_the_log_cannot_keep_up_calls_are_dropped_and_counted_never_waited_on() {
+    use sea_orm::{ConnectionTrait as _, DatabaseBackend, TransactionTrait as _};
+    let app = TestApp::start(TestOptions {
+        config: Box::new(|c| {
+            c.call_log.queue_capacity = 2;
+            c.call_log.batch_size = 1;
+        }),
+        ..TestOptions::default()
+    })
+    .await;
+    let (_tenant, key, appid) = app.onboarded_tenant("acme").await;
+    let order = app.sim.create_paid_order(NewOrder::default());
+    let lookup = json!({ "transaction_id": order.transaction_id });
+    // Warm the caches: in the steady state a proxied call reads nothing
+    // from the database.
+    let a = call(&app, &key, &appid, GET_ORDER, &lookup, "warm", None).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    calls_of(&app, "warm", 1).await;
+
+    // Our own connection holds the call table, so the writer's insert waits.
+    let db = sea_orm::Database::connect(app.config.database_url.as_str())
+        .await
+        .unwrap();
+    let blocker = db.begin().await.unwrap();
+    let lock = match db.get_database_backend() {
+        DatabaseBackend::Postgres => "LOCK TABLE wechat_calls IN ACCESS EXCLUSIVE MODE",
+        // SQLite locks the whole file for writers.
+        _ => {
+            "INSERT INTO wechat_calls (id, occurred_at, api, attempt, sent, outcome, latency_ms, component_level) \
+              VALUES ('blocker', '2026-01-01T00:00:00Z', 'x', 1, false, 'ok', 0, false)"
+        }
+    };
+    blocker.execute_unprepared(lock).await.unwrap();
+
+    let before = dropped(&app).await;
+    for i in 0..20 {
+        let started = std::time::Instant::now();
+        let a = call(
+            &app,
+            &key,
+            &appid,
+            GET_ORDER,
+            &lookup,
+            &format!("full-{i}"),
+            None,
+        )
+        .await;
+        assert_eq!(a.status, 200, "{}", a.body);
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "call {i} waited on the log: {:?}",
+            started.elapsed()
+        );
+    }
+    let after = dropped(&app).await;
+    assert!(after - before >= 10.0, "dropped {before} → {after}");
+    blocker.rollback().await.unwrap();
+    app.shutdown().await;
+}
