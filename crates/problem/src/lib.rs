@@ -147,10 +147,7 @@ impl Problem {
     /// (`… rid: 64f0a1b2-1c2d3e4f-5a6b7c8d`) is also given on its own.
     pub fn with_wechat(mut self, errcode: i64, errmsg: impl Into<String>) -> Self {
         let errmsg = errmsg.into();
-        self.body.wechat_rid = errmsg
-            .rsplit_once("rid:")
-            .map(|(_, rid)| rid.trim().to_owned())
-            .filter(|rid| !rid.is_empty());
+        self.body.wechat_rid = wechat_api::rid_in_errmsg(&errmsg).map(str::to_owned);
         self.body.wechat_errcode = Some(errcode);
         self.body.wechat_errmsg = Some(errmsg);
         self

@@ -177,11 +177,11 @@ impl WechatClient {
         let latency_ms = u32::try_from(started.elapsed().as_millis()).unwrap_or(u32::MAX);
         let max = self.log.max_body_bytes();
         let (errcode, errmsg, rid) = match &exchange.result {
-            Ok(value) => (None, None, rid_of(value)),
+            Ok(_) => (None, None, None),
             Err(WechatError::Api { errcode, errmsg }) => (
                 Some(*errcode),
                 Some(errmsg.chars().take(MAX_ERRMSG_CHARS).collect()),
-                rid_of_errmsg(errmsg),
+                wechat_api::rid_in_errmsg(errmsg).map(str::to_owned),
             ),
             Err(e) => (
                 None,
@@ -276,42 +276,9 @@ impl WechatClient {
     }
 }
 
-/// WeChat's request id, when an answer carries one (`rid` beside errcode).
-fn rid_of(value: &serde_json::Value) -> Option<String> {
-    value
-        .get("rid")
-        .and_then(serde_json::Value::as_str)
-        .map(|r| r.chars().take(64).collect())
-}
-
-/// The `rid: …` WeChat appends to an errmsg (`"invalid appid rid: 64f…"`).
-fn rid_of_errmsg(errmsg: &str) -> Option<String> {
-    let (_, rest) = errmsg.rsplit_once("rid:")?;
-    let rid: String = rest
-        .trim()
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
-        .take(64)
-        .collect();
-    (!rid.is_empty()).then_some(rid)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn rids_are_read_from_answers_and_errmsgs() {
-        assert_eq!(
-            rid_of_errmsg("invalid appid rid: 6576d1e1-5b2a7c3d-1f2e3d4c").as_deref(),
-            Some("6576d1e1-5b2a7c3d-1f2e3d4c")
-        );
-        assert_eq!(rid_of_errmsg("system error"), None);
-        assert_eq!(
-            rid_of(&serde_json::json!({"errcode": 0, "rid": "abc"})).as_deref(),
-            Some("abc")
-        );
-    }
 
     #[test]
     fn errors_are_classed_for_the_log() {

@@ -56,6 +56,24 @@ pub struct WechatStatus {
     pub errmsg: String,
 }
 
+/// The `rid` WeChat appends to a failed call's errmsg, as in the example of
+/// WeChat's getRidInfo doc (`"reach max api daily quota limit rid:
+/// 617682e0-09059ac5-34a8e2ea"`,
+/// <https://developers.weixin.qq.com/doc/oplatform/openApi/openapi/api_getridinfo.md>):
+/// the id `cgi-bin/openapi/rid/get` and WeChat support take. Successful
+/// answers carry none. Bounded, as it comes from outside: at most 64
+/// characters of `A–Z a–z 0–9 -`.
+pub fn rid_in_errmsg(errmsg: &str) -> Option<&str> {
+    let (_, rest) = errmsg.rsplit_once("rid:")?;
+    let rest = rest.trim_start();
+    let end = rest
+        .bytes()
+        .take(64)
+        .take_while(|b| b.is_ascii_alphanumeric() || *b == b'-')
+        .count();
+    (end > 0).then(|| &rest[..end])
+}
+
 impl WechatStatus {
     /// `{"errcode":0,"errmsg":"ok"}`.
     pub fn ok() -> Self {
@@ -111,6 +129,22 @@ pub(crate) mod test_support {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_rid_is_read_from_an_errmsg_bounded() {
+        // The example of WeChat's getRidInfo doc.
+        assert_eq!(
+            rid_in_errmsg("reach max api daily quota limit rid: 617682e0-09059ac5-34a8e2ea"),
+            Some("617682e0-09059ac5-34a8e2ea")
+        );
+        assert_eq!(rid_in_errmsg("system error"), None);
+        assert_eq!(rid_in_errmsg("x rid: "), None);
+        assert_eq!(rid_in_errmsg("x rid: ab<script>"), Some("ab"));
+        assert_eq!(
+            rid_in_errmsg(&format!("x rid: {}", "a".repeat(100))).map(str::len),
+            Some(64)
+        );
+    }
 
     #[test]
     fn absent_errcode_is_success() {

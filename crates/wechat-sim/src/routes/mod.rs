@@ -1,7 +1,10 @@
 //! Thin poem handlers over [`crate::state`].
 //!
 //! WeChat's API endpoints answer like WeChat: HTTP 200 with JSON, an error as
-//! `{"errcode":N,"errmsg":"… rid: xxxxxxxx-xxxxxxxx-xxxxxxxx"}`. Every call is
+//! `{"errcode":N,"errmsg":"… rid: xxxxxxxx-xxxxxxxx-xxxxxxxx"}` (the shape of
+//! the example in WeChat's getRidInfo doc,
+//! <https://developers.weixin.qq.com/doc/oplatform/openApi/openapi/api_getridinfo.md>:
+//! `"reach max api daily quota limit rid: 617682e0-09059ac5-34a8e2ea"`). Every call is
 //! counted per path (failures included) and an injected fault answers first.
 //! Request input is never trusted: a body that is not the expected JSON is
 //! 47001, and query strings are read leniently so nothing is rejected by the
