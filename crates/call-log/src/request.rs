@@ -112,8 +112,16 @@ impl RequestScope {
         self.state().call = call;
     }
 
-    pub fn call(&self) -> ProxiedCall {
-        self.state().call.clone()
+    /// Whether the request keeps the bodies of its call to `path`: the
+    /// tenant asked, and `path` is the proxied write itself.
+    pub fn captures_bodies_for(&self, path: &str) -> bool {
+        let state = self.state();
+        state.call.capture_bodies
+            && state
+                .call
+                .operation
+                .as_ref()
+                .is_some_and(|(p, _)| p == path)
     }
 
     /// Fills in what the scope knows of a call: the request id, tenant,

@@ -62,42 +62,51 @@ impl TenantAuth {
     /// Both answers, with one forced token refresh if WeChat rejects the
     /// token (as the proxy does).
     async fn fetch_trade_management(&self, appid: &str) -> Result<(bool, bool), FetchError> {
-        let mut access = self
+        let access = self
             .authorizer_access_token(appid)
             .await
             .map_err(FetchError::Token)?;
+        match self.ask_trade_management(appid, &access.token).await {
+            Err(WechatError::Api { errcode, .. }) if is_token_error(errcode) => {
+                let fresh = self
+                    .force_refresh_authorizer(appid, access.version)
+                    .await
+                    .map_err(FetchError::Token)?;
+                self.ask_trade_management(appid, &fresh.token)
+                    .await
+                    .map_err(FetchError::Call)
+            }
+            other => other.map_err(FetchError::Call),
+        }
+    }
+
+    /// Seed 004 §VII and §VIII: both APIs take `{"appid": …}` with the
+    /// Mini Program's own access token ("only this account can be queried by
+    /// non-service providers"; tpgate calls as the account, with its
+    /// authorizer token).
+    async fn ask_trade_management(
+        &self,
+        appid: &str,
+        token: &store::Secret,
+    ) -> Result<(bool, bool), WechatError> {
         let body = TradeManagedRequest {
             appid: appid.to_owned(),
         };
-        for retried in [false, true] {
-            let token = Some(("access_token", &access.token));
-            let answers = async {
-                let managed: IsTradeManagedResponse = self
-                    .client
-                    .post(Some(appid), paths::IS_TRADE_MANAGED, token, &body)
-                    .await?;
-                let confirmation: TradeManagementConfirmationResponse = self
-                    .client
-                    .post(
-                        Some(appid),
-                        paths::IS_TRADE_MANAGEMENT_CONFIRMATION_COMPLETED,
-                        token,
-                        &body,
-                    )
-                    .await?;
-                Ok::<_, WechatError>((managed.is_trade_managed, confirmation.completed))
-            };
-            match answers.await {
-                Err(WechatError::Api { errcode, .. }) if !retried && is_token_error(errcode) => {
-                    access = self
-                        .force_refresh_authorizer(appid, access.version)
-                        .await
-                        .map_err(FetchError::Token)?;
-                }
-                other => return other.map_err(FetchError::Call),
-            }
-        }
-        unreachable!("the loop returns on its second pass")
+        let token = Some(("access_token", token));
+        let managed: IsTradeManagedResponse = self
+            .client
+            .post(Some(appid), paths::IS_TRADE_MANAGED, token, &body)
+            .await?;
+        let confirmation: TradeManagementConfirmationResponse = self
+            .client
+            .post(
+                Some(appid),
+                paths::IS_TRADE_MANAGEMENT_CONFIRMATION_COMPLETED,
+                token,
+                &body,
+            )
+            .await?;
+        Ok((managed.is_trade_managed, confirmation.completed))
     }
 }
 

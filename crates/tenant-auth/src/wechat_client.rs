@@ -154,10 +154,7 @@ impl WechatClient {
     /// tenant asked, and it is the proxied write).
     fn capturing(&self, path: &str) -> bool {
         self.log.is_enabled()
-            && RequestScope::current().is_some_and(|scope| {
-                let call = scope.call();
-                call.capture_bodies && call.operation.is_some_and(|(p, _)| p == path)
-            })
+            && RequestScope::current().is_some_and(|scope| scope.captures_bodies_for(path))
     }
 
     /// Sends `request` and records the exchange in the call log.
