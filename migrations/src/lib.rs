@@ -18,6 +18,7 @@ mod m20261205_000001_key_scopes;
 mod m20261206_000001_call_log;
 mod m20261206_000002_trade_management;
 mod m20261206_000003_forced_refreshes;
+mod m20261207_000001_console_sessions;
 
 pub struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000001_call_log::Migration),
             Box::new(m20261206_000002_trade_management::Migration),
             Box::new(m20261206_000003_forced_refreshes::Migration),
+            Box::new(m20261207_000001_console_sessions::Migration),
         ]
     }
 }

@@ -12,7 +12,10 @@
 use poem::Request;
 use poem_openapi::{SecurityScheme, auth::Bearer};
 use problem::Problem;
-use store::api_keys::{Creator, KEY_PREFIX, KeyScope, KeyScopes};
+use store::{
+    api_keys::{Creator, KEY_PREFIX, KeyScope, KeyScopes},
+    console_sessions::ConsoleIdentity,
+};
 
 use crate::{AdminState, jwt::Role};
 
@@ -69,11 +72,7 @@ impl Caller {
     }
 
     pub fn role_name(&self) -> &'static str {
-        match self.role {
-            Role::PlatformAdmin => "platform_admin",
-            Role::PlatformViewer => "platform_viewer",
-            Role::TenantAdmin => "tenant_admin",
-        }
+        self.role.as_str()
     }
 
     /// Reading anything platform-wide.
@@ -149,34 +148,127 @@ impl Caller {
 )]
 pub struct AdminAuth(pub Caller);
 
+/// The `Authorization` the console's session layer puts on a request it
+/// has authenticated by cookie; it means something only beside a
+/// [`SessionCaller`], which no client can set.
+pub const SESSION_AUTHORIZATION: &str = "Bearer console-session";
+
+/// The caller a console session resolved to, put in the request's
+/// extensions by the console's session layer (after its CSRF checks).
+#[derive(Debug, Clone)]
+pub struct SessionCaller(pub Caller);
+
 async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<Caller> {
+    if SESSION_AUTHORIZATION.strip_prefix("Bearer ") == Some(bearer.token.as_str())
+        && let Some(SessionCaller(caller)) = req.extensions().get::<SessionCaller>()
+    {
+        return Ok(caller.clone());
+    }
     let state = req
         .data::<AdminState>()
         .ok_or_else(|| poem::Error::from(Problem::internal()))?;
-    if bearer.token.starts_with(KEY_PREFIX) {
-        return caller_for_api_key(state, &bearer.token).await;
+    caller_for_bearer(state, &bearer.token).await
+}
+
+/// Who a bearer credential (an admin JWT or a tenant API key) is, as every
+/// admin call checks it; also how the console's sign-in page checks what is
+/// pasted into it.
+pub async fn caller_for_bearer(state: &AdminState, token: &str) -> poem::Result<Caller> {
+    Ok(authenticate(state, token).await?.0)
+}
+
+/// [`caller_for_bearer`], with when the credential stops working (a JWT's
+/// `exp`, a key's expiry), which bounds a console session opened with it.
+pub async fn authenticate(
+    state: &AdminState,
+    token: &str,
+) -> poem::Result<(Caller, Option<chrono::DateTime<chrono::Utc>>)> {
+    if token.starts_with(KEY_PREFIX) {
+        let caller = caller_for_api_key(state, token).await?;
+        let expires_at = match &caller.credential {
+            Credential::ApiKey { expires_at, .. } => *expires_at,
+            Credential::Jwt => None,
+        };
+        return Ok((caller, expires_at));
     }
     let claims = state
         .jwt
-        .verify(&bearer.token)
+        .verify(token)
         .await
         .map_err(|e| Problem::unauthorized(e.to_string()))?;
-    if let (Role::TenantAdmin, Some(tenant_id)) = (claims.role, &claims.tenant_id) {
-        // A suspended (or deleted) tenant's admins are locked out like its
-        // keys. A storage error fails closed.
-        let tenant = state.store.tenant(tenant_id).await.map_err(Problem::from)?;
-        if tenant.is_none_or(|t| !t.is_active()) {
-            return Err(
-                Problem::forbidden("the token's tenant is suspended or no longer exists").into(),
-            );
-        }
-    }
-    Ok(Caller {
+    let expires_at = chrono::DateTime::from_timestamp(claims.exp, 0);
+    let caller = Caller {
         subject: claims.sub,
         role: claims.role,
         tenant_id: claims.tenant_id,
         credential: Credential::Jwt,
-    })
+    };
+    if !tenant_admin_may_act(state, &caller).await? {
+        return Err(
+            Problem::forbidden("the token's tenant is suspended or no longer exists").into(),
+        );
+    }
+    Ok((caller, expires_at))
+}
+
+/// A suspended (or deleted) tenant's admins are locked out like its keys.
+/// A storage error fails closed.
+async fn tenant_admin_may_act(state: &AdminState, caller: &Caller) -> Result<bool, Problem> {
+    match (caller.role, &caller.tenant_id) {
+        (Role::TenantAdmin, Some(tenant_id)) => Ok(state
+            .store
+            .tenant(tenant_id)
+            .await?
+            .is_some_and(|t| t.is_active())),
+        _ => Ok(true),
+    }
+}
+
+/// Who a console session acts as now, or `None` when what it was opened
+/// with no longer allows it: the tenant is suspended or gone, the API key
+/// revoked, expired or stripped of its admin scopes. Re-checked on every
+/// use, so such a session ends at its next request.
+pub async fn caller_for_session(
+    state: &AdminState,
+    identity: &ConsoleIdentity,
+) -> Result<Option<Caller>, Problem> {
+    let Ok(role) = identity.role.parse::<Role>() else {
+        return Ok(None);
+    };
+    let caller = match (&identity.api_key_id, &identity.tenant_id) {
+        (Some(key_id), Some(tenant_id)) => {
+            let Some(key) = state.store.api_key(tenant_id, key_id).await? else {
+                return Ok(None);
+            };
+            if !key.usable(chrono::Utc::now())
+                || !(key.scopes.contains(KeyScope::AdminRead)
+                    || key.scopes.contains(KeyScope::AdminWrite))
+            {
+                return Ok(None);
+            }
+            Caller {
+                subject: identity.subject.clone(),
+                role: Role::TenantAdmin,
+                tenant_id: Some(tenant_id.to_string()),
+                credential: Credential::ApiKey {
+                    scopes: key.scopes,
+                    allowed_appids: key.allowed_appids,
+                    expires_at: key.expires_at,
+                    id: key.id,
+                },
+            }
+        }
+        (Some(_), None) => return Ok(None),
+        (None, tenant_id) => Caller {
+            subject: identity.subject.clone(),
+            role,
+            tenant_id: tenant_id.as_ref().map(|t| t.to_string()),
+            credential: Credential::Jwt,
+        },
+    };
+    Ok(tenant_admin_may_act(state, &caller)
+        .await?
+        .then_some(caller))
 }
 
 /// A tenant's API key with an admin scope acts as that tenant's admin

@@ -27,6 +27,7 @@ mod cache;
 pub mod calls;
 pub mod component;
 mod conn;
+pub mod console_sessions;
 pub mod coord;
 pub mod deliveries;
 pub mod entity;

@@ -172,7 +172,11 @@ impl Application {
         let (listener, port) = bind(listener, config.listen, "listen").await?;
         let (ops_listener, ops_port) = bind(None, config.ops_listen, "ops_listen").await?;
         let limits = config.http.body_limits();
-        let route = router(state.clone(), admin, proxy, &limits, &call_log);
+        let console = console::ConsoleState {
+            admin: admin.clone(),
+            settings: config.console,
+        };
+        let route = router(state.clone(), admin, console, proxy, &limits, &call_log);
         let ops_route = ops_router(state.clone(), &limits, &call_log);
         Ok(Self {
             listener,
@@ -283,6 +287,7 @@ impl Application {
 fn router(
     state: AppState,
     admin: AdminState,
+    console: console::ConsoleState,
     proxy: ProxyState,
     limits: &BodyLimits,
     call_log: &call_log::CallLog,
@@ -294,17 +299,32 @@ fn router(
         &serde_json::from_str(&spec).unwrap_or(serde_json::Value::Null),
         extra.iter().map(|r| (r.path, r.method.clone())),
     );
-    let mut route = Route::new();
+    // One RouteMethod per path: a path served with several methods is
+    // several rows of the table.
+    let mut paths: Vec<(&'static str, poem::RouteMethod)> = Vec::new();
     for r in extra {
-        route = route.at(
-            r.path,
-            poem::RouteMethod::new().method(r.method, r.endpoint),
-        );
+        match paths.iter_mut().find(|(p, _)| *p == r.path) {
+            Some((_, methods)) => {
+                *methods = std::mem::take(methods).method(r.method, r.endpoint);
+            }
+            None => paths.push((
+                r.path,
+                poem::RouteMethod::new().method(r.method, r.endpoint),
+            )),
+        }
+    }
+    let mut route = Route::new();
+    for (path, methods) in paths {
+        route = route.at(path, methods);
     }
     route
         .nest("/", api.with(limits.api))
+        .with(console::SessionCredential {
+            state: console.clone(),
+        })
         .data(state)
         .data(admin)
+        .data(console)
         .data(proxy)
         .catch_all_error(problem_for)
         .with(guard)
@@ -362,6 +382,38 @@ fn non_openapi_routes(spec: Arc<String>, limits: &BodyLimits) -> Vec<ExtraRoute>
             "/onboard/:token/authorize",
             Method::POST,
             routes::onboarding::authorize.with(limits.other).boxed(),
+        ),
+        // The operator console (its own files and sessions; everything
+        // else it does is the admin API).
+        route(
+            "/console",
+            Method::GET,
+            console::assets::root.with(limits.other).boxed(),
+        ),
+        route(
+            "/console/",
+            Method::GET,
+            console::assets::file.with(limits.other).boxed(),
+        ),
+        route(
+            "/console/api/session",
+            Method::GET,
+            console::session::current.with(limits.other).boxed(),
+        ),
+        route(
+            "/console/api/session",
+            Method::POST,
+            console::session::sign_in.with(limits.other).boxed(),
+        ),
+        route(
+            "/console/api/session",
+            Method::DELETE,
+            console::session::sign_out.with(limits.other).boxed(),
+        ),
+        route(
+            "/console/*path",
+            Method::GET,
+            console::assets::file.with(limits.other).boxed(),
         ),
         // Liveness only (no I/O): load balancers probe the public port.
         route(

@@ -46,6 +46,7 @@
 //! | `call_log.queue_capacity` / `.batch_size` | `TPGATE_CALL_LOG__…` | calls waiting to be written (10000; beyond it calls are dropped and counted in `tpgate_call_log_dropped_total`, never waited on), calls per insert (200) |
 //! | `call_log.retention_days` | | recorded calls are deleted by housekeeping after this many days (14; at least 1) |
 //! | `call_log.max_body_bytes` | | when a tenant captures bodies, the largest request and response body kept per call (16384 bytes each way, tokens removed) |
+//! | `console.idle_timeout_secs` / `.session_lifetime_secs` | `TPGATE_CONSOLE__…` | a console session unused for this long ends (1800, 60–86400); every session ends this long after sign-in (43200, 300–2592000), sooner when the JWT or API key it was opened with expires |
 //! | `background_tasks` | `TPGATE_BACKGROUND_TASKS` | run the ticket watchdog and the refresh sweep (default `true`) |
 //! | `migrate_on_start` | `TPGATE_MIGRATE_ON_START` | `serve` applies pending migrations before listening (default `true`); `false` when a separate `tpgate migrate` (the Helm hook) does it, so pods can use a database user without DDL rights — `/readyz` is 503 until the schema is current |
 //! | `shutdown_drain_secs` | `TPGATE_SHUTDOWN_DRAIN_SECS` | after SIGTERM, how long in-flight requests may finish (default 25; keep it below Kubernetes' grace period) |
@@ -66,7 +67,7 @@ use url::Url;
 /// `admin_api::jwt::JwtSettings`, `proxy`: `api_proxy::ProxySettings`,
 /// `webhooks`: `webhooks::DispatcherSettings`, `retention`:
 /// `crate::workers::RetentionSettings`, `call_log`:
-/// `call_log::CallLogSettings`): a new setting is a field there and a
+/// `call_log::CallLogSettings`, `console`: `console::ConsoleSettings`): a new setting is a field there and a
 /// row in the table above (a test holds the two together).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -92,6 +93,7 @@ pub struct Config {
     pub proxy: api_proxy::ProxySettings,
     pub webhooks: webhooks::DispatcherSettings,
     pub call_log: call_log::CallLogSettings,
+    pub console: console::ConsoleSettings,
     pub background_tasks: bool,
     pub migrate_on_start: bool,
     pub shutdown_drain_secs: u64,
@@ -207,6 +209,7 @@ impl Default for Config {
             proxy: Default::default(),
             webhooks: Default::default(),
             call_log: Default::default(),
+            console: Default::default(),
             background_tasks: true,
             migrate_on_start: true,
             shutdown_drain_secs: 25,
@@ -329,6 +332,7 @@ impl Config {
             bail!("tokens.sweep_interval_secs must be at least 1");
         }
         self.validate_admin_keys()?;
+        self.console.validate().map_err(anyhow::Error::msg)?;
         Ok(())
     }
 
@@ -724,6 +728,7 @@ mod tests {
             "proxy",
             "webhooks",
             "call_log",
+            "console",
         ];
         for toml in std::iter::once("nonsense = 1".to_owned())
             .chain(sections.iter().map(|s| format!("[{s}]\nnonsense = 1")))

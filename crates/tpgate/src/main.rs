@@ -57,6 +57,19 @@ enum Command {
         #[arg(long, requires = "private_key_file")]
         kid: Option<String>,
     },
+    /// Print a one-time link signing into the operator console (`/console`),
+    /// valid for 10 minutes.
+    ConsoleLogin {
+        /// platform_admin, platform_viewer or tenant_admin.
+        #[arg(long)]
+        role: String,
+        /// Who signs in (recorded in the audit log of their changes).
+        #[arg(long)]
+        subject: String,
+        /// The tenant, for tenant_admin.
+        #[arg(long)]
+        tenant: Option<String>,
+    },
     /// Print a fresh random key (for TPGATE_SEALING_KEY or the JWT secret).
     GenKey,
     /// Re-seal every stored secret with the current sealing key. Rotate by
@@ -77,6 +90,40 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Openapi => {
             println!("{}", tpgate::spec_json());
+            Ok(())
+        }
+        Command::ConsoleLogin {
+            role,
+            subject,
+            tenant,
+        } => {
+            let role: Role = role.parse().map_err(anyhow::Error::msg)?;
+            let tenant_id = match (role, tenant) {
+                (Role::TenantAdmin, None) => anyhow::bail!("--tenant is required for tenant_admin"),
+                (Role::TenantAdmin, Some(t)) => Some(t),
+                (_, Some(_)) => anyhow::bail!("--tenant is only for tenant_admin"),
+                (_, None) => None,
+            };
+            anyhow::ensure!(!subject.trim().is_empty(), "--subject must not be empty");
+            let config = Config::load(cli.config.as_deref())?;
+            let store = store_for_command(cli.config.as_deref()).await?;
+            if let Some(t) = &tenant_id {
+                let found = store.tenant(t).await?;
+                anyhow::ensure!(
+                    found.as_ref().is_some_and(|t| t.is_active()),
+                    "tenant {t} does not exist or is suspended"
+                );
+            }
+            let identity = store::console_sessions::ConsoleIdentity {
+                role: role.as_str().to_owned(),
+                subject,
+                tenant_id: tenant_id.map(Into::into),
+                api_key_id: None,
+                via: store::console_sessions::SignedInVia::Link,
+            };
+            let link = console::sign_in_link(&store, &config.public_base_url, &identity).await?;
+            eprintln!("open within 10 minutes; it works once:");
+            println!("{link}");
             Ok(())
         }
         Command::GenKey => {
@@ -130,12 +177,7 @@ async fn main() -> anyhow::Result<()> {
             kid,
         } => {
             let config = Config::load(cli.config.as_deref())?;
-            let role: Role = serde_json::from_value(serde_json::Value::String(role.clone()))
-                .map_err(|_| {
-                    anyhow::anyhow!(
-                        "unknown role {role:?}: use platform_admin, platform_viewer or tenant_admin"
-                    )
-                })?;
+            let role: Role = role.parse().map_err(anyhow::Error::msg)?;
             let ttl = chrono::Duration::hours(ttl_hours);
             let token = match private_key_file {
                 Some(path) => {

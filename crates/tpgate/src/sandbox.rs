@@ -52,6 +52,9 @@ pub struct SandboxInfo {
     /// The ops listener: `/readyz`, `/metrics`, `/docs`.
     pub ops_url: String,
     pub admin_token: String,
+    /// Signs a browser into the operator console as platform_admin (once,
+    /// within 10 minutes; `tpgate console-login` makes more).
+    pub console_url: String,
     pub tenant_id: String,
     pub api_key: String,
     pub onboarding_url: String,
@@ -262,6 +265,18 @@ pub async fn start(args: &SandboxArgs) -> anyhow::Result<RunningSandbox> {
         chrono::Duration::days(30),
     )?;
 
+    let console_url = console::sign_in_link(
+        &store,
+        &gateway_url,
+        &store::console_sessions::ConsoleIdentity {
+            role: Role::PlatformAdmin.as_str().to_owned(),
+            subject: "sandbox".into(),
+            tenant_id: None,
+            api_key_id: None,
+            via: store::console_sessions::SignedInVia::Link,
+        },
+    )
+    .await?;
     let demo_orders: Vec<DemoOrder> = (0..3)
         .map(|_| {
             let order = simulator.create_paid_order(NewOrder::default());
@@ -283,6 +298,7 @@ pub async fn start(args: &SandboxArgs) -> anyhow::Result<RunningSandbox> {
         simulator_url: sim_url.to_string(),
         ops_url: ops_url.to_string(),
         admin_token,
+        console_url: console_url.to_string(),
         tenant_id: tenant.id.into(),
         api_key: api_key.expose().to_owned(),
         onboarding_url: onboarding_url.to_string(),
@@ -295,7 +311,10 @@ pub async fn start(args: &SandboxArgs) -> anyhow::Result<RunningSandbox> {
             format!("2. Upload shipping info for a demo order:\n{curl}"),
             get_order_step,
             format!(
-                "4. Explore the API: {ops_url}docs (admin calls need: Authorization: Bearer <admin_token>); readiness and metrics at {ops_url}readyz and {ops_url}metrics"
+                "4. Open the operator console (signed in as platform_admin; the link works once, for 10 minutes): {console_url}"
+            ),
+            format!(
+                "5. Explore the API: {ops_url}docs (admin calls need: Authorization: Bearer <admin_token>); readiness and metrics at {ops_url}readyz and {ops_url}metrics"
             ),
         ],
     };
@@ -341,6 +360,7 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<()> {
     println!("  tenant         {}", info.tenant_id);
     println!("  API key        {}", info.api_key);
     println!("  admin token    {}", info.admin_token);
+    println!("  console        {}", info.console_url);
     println!("  onboarding     {}", info.onboarding_url);
     println!(
         "  demo orders    {}",

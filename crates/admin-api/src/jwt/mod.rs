@@ -28,6 +28,29 @@ pub enum Role {
     TenantAdmin,
 }
 
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::PlatformAdmin => "platform_admin",
+            Role::PlatformViewer => "platform_viewer",
+            Role::TenantAdmin => "tenant_admin",
+        }
+    }
+}
+
+impl std::str::FromStr for Role {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        [Role::PlatformAdmin, Role::PlatformViewer, Role::TenantAdmin]
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| {
+                "role must be platform_admin, platform_viewer or tenant_admin".to_owned()
+            })
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Claims {
     pub sub: String,

@@ -7,6 +7,7 @@ pub mod authorizer_forced_refresh;
 pub mod authorizer_funcscope;
 pub mod authorizer_trade_management;
 pub mod component_state;
+pub mod console_session;
 pub mod event;
 pub mod idempotency_key;
 pub mod onboarding_link;
