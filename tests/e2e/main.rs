@@ -7,6 +7,7 @@ mod architecture_doc;
 mod call_log;
 mod calls_admin;
 mod component_events;
+mod console;
 mod crash_recovery;
 mod deployment;
 mod flow;

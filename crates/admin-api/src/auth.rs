@@ -139,7 +139,9 @@ impl Caller {
     }
 }
 
-/// `Authorization: Bearer <admin JWT or tenant API key>`.
+/// `Authorization: Bearer <admin JWT or tenant API key>`. In a browser,
+/// the operator console's session cookie stands for it (with the header
+/// `X-Tpgate-Console: 1`; see docs/console.md).
 #[derive(SecurityScheme)]
 #[oai(
     ty = "bearer",

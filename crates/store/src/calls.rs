@@ -233,6 +233,47 @@ struct ErrorRow {
     calls: i64,
 }
 
+/// Calls of one group (an hour, a Mini Program) in a window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupCount<K> {
+    pub key: K,
+    pub calls: u64,
+    /// Calls that reached WeChat.
+    pub sent: u64,
+    /// Sent calls WeChat refused, failed or did not answer in time.
+    pub errors: u64,
+}
+
+#[derive(Debug, FromQueryResult)]
+struct GroupRow {
+    key: Option<String>,
+    errors: Option<i64>,
+    sent: Option<i64>,
+    calls: i64,
+}
+
+#[derive(Debug, FromQueryResult)]
+struct HourRow {
+    key: Option<i64>,
+    errors: Option<i64>,
+    sent: Option<i64>,
+    calls: i64,
+}
+
+/// A count from SQL (`SUM` of no rows is NULL).
+fn count(v: Option<i64>) -> u64 {
+    v.and_then(|v| u64::try_from(v).ok()).unwrap_or(0)
+}
+
+/// Which calls a count covers.
+#[derive(Debug, Clone, Copy)]
+pub struct CountScope<'a> {
+    pub tenant_id: Option<&'a str>,
+    pub appid: Option<&'a str>,
+    pub since: DateTime<Utc>,
+    pub until: DateTime<Utc>,
+}
+
 impl Store {
     /// Writes a batch of calls in one multi-row insert.
     pub async fn insert_calls(&self, calls: Vec<NewCall>) -> Result<(), StoreError> {
@@ -426,6 +467,96 @@ impl Store {
             .collect())
     }
 
+    /// Calls per hour (the hour's start) in `scope`, oldest first; hours
+    /// without calls are absent.
+    pub async fn calls_per_hour(
+        &self,
+        scope: CountScope<'_>,
+    ) -> Result<Vec<GroupCount<DateTime<Utc>>>, StoreError> {
+        // Hours since the epoch, in each backend's own date arithmetic.
+        let hour = match self.db().get_database_backend() {
+            sea_orm::DatabaseBackend::Postgres => {
+                "CAST(FLOOR(EXTRACT(EPOCH FROM occurred_at) / 3600) AS BIGINT)"
+            }
+            _ => "CAST(strftime('%s', occurred_at) AS INTEGER) / 3600",
+        };
+        let rows = self
+            .grouped_calls(scope, Expr::cust(hour))
+            .into_model::<HourRow>()
+            .all(self.db())
+            .await?;
+        let mut out: Vec<_> = rows
+            .into_iter()
+            .filter_map(|r| {
+                let start = DateTime::from_timestamp(r.key?.checked_mul(3600)?, 0)?;
+                Some(GroupCount {
+                    key: start,
+                    calls: count(Some(r.calls)),
+                    sent: count(r.sent),
+                    errors: count(r.errors),
+                })
+            })
+            .collect();
+        out.sort_by_key(|g| g.key);
+        Ok(out)
+    }
+
+    /// Calls per Mini Program in `scope`, most errors first, at most
+    /// `limit` Mini Programs.
+    pub async fn calls_per_appid(
+        &self,
+        scope: CountScope<'_>,
+        limit: u64,
+    ) -> Result<Vec<GroupCount<Appid>>, StoreError> {
+        let rows = self
+            .grouped_calls(scope, Expr::col(call::Column::Appid))
+            .filter(call::Column::Appid.is_not_null())
+            .order_by_desc(Expr::cust("errors"))
+            .order_by_desc(Expr::cust("calls"))
+            .limit(limit)
+            .into_model::<GroupRow>()
+            .all(self.db())
+            .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|r| {
+                Some(GroupCount {
+                    key: r.key?.into(),
+                    calls: count(Some(r.calls)),
+                    sent: count(r.sent),
+                    errors: count(r.errors),
+                })
+            })
+            .collect())
+    }
+
+    /// `key`, calls, sent and errors of the calls in `scope`, grouped by `key`.
+    fn grouped_calls(&self, scope: CountScope<'_>, key: Expr) -> sea_orm::Select<call::Entity> {
+        let errors: Vec<&str> = CallOutcome::ALL
+            .into_iter()
+            .filter(|o| o.is_error())
+            .map(CallOutcome::as_str)
+            .collect();
+        let error_case = Expr::case(call::Column::Outcome.is_in(errors), 1).finally(0);
+        let sent_case = Expr::case(call::Column::Sent.eq(true), 1).finally(0);
+        let mut query = call::Entity::find()
+            .select_only()
+            .column_as(key.clone(), "key")
+            .column_as(Expr::from(Func::sum(error_case)), "errors")
+            .column_as(Expr::from(Func::sum(sent_case)), "sent")
+            .column_as(call::Column::Id.count(), "calls")
+            .filter(call::Column::Id.gte(id_floor(scope.since)))
+            .filter(call::Column::Id.lt(id_floor(scope.until)))
+            .group_by(key);
+        if let Some(t) = scope.tenant_id {
+            query = query.filter(call::Column::TenantId.eq(t));
+        }
+        if let Some(a) = scope.appid {
+            query = query.filter(call::Column::Appid.eq(a));
+        }
+        query
+    }
+
     /// Deletes calls older than `before`, `batch` rows per statement so no
     /// statement holds locks for long; returns how many.
     pub async fn purge_calls_before(
@@ -458,6 +589,8 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
+    use chrono::DurationRound as _;
+
     use super::*;
 
     use crate::memory_store as store;
@@ -491,6 +624,73 @@ mod tests {
         let after = new_id();
         let floor = id_floor(at);
         assert!(before < floor && floor < after, "{before} {floor} {after}");
+    }
+
+    #[tokio::test]
+    async fn calls_are_counted_per_hour_and_per_mini_program() {
+        let store = store().await;
+        let since = Utc::now() - chrono::Duration::hours(1);
+        store
+            .insert_calls(vec![
+                call("wxa", "get_order", CallOutcome::Ok),
+                call("wxa", "get_order", CallOutcome::WechatRefused),
+                call("wxb", "get_order", CallOutcome::RateLimited),
+                call("wxb", "get_order", CallOutcome::Ok),
+                call("wxb", "get_order", CallOutcome::Timeout),
+            ])
+            .await
+            .unwrap();
+        let scope = CountScope {
+            tenant_id: None,
+            appid: None,
+            since,
+            until: Utc::now() + chrono::Duration::seconds(1),
+        };
+        let hours = store.calls_per_hour(scope).await.unwrap();
+        let total: u64 = hours.iter().map(|h| h.calls).sum();
+        assert_eq!(total, 5, "{hours:?}");
+        let last = hours.last().unwrap();
+        assert_eq!(
+            last.key,
+            last.key
+                .duration_trunc(chrono::TimeDelta::hours(1))
+                .unwrap()
+        );
+        assert!(last.key <= Utc::now() && Utc::now() - last.key < chrono::Duration::hours(1));
+
+        let per_app = store.calls_per_appid(scope, 10).await.unwrap();
+        let b = &per_app[0];
+        assert_eq!(
+            (b.key.as_ref(), b.calls, b.sent, b.errors),
+            ("wxb", 3, 2, 1)
+        );
+        let a = &per_app[1];
+        assert_eq!(
+            (a.key.as_ref(), a.calls, a.sent, a.errors),
+            ("wxa", 2, 2, 1)
+        );
+        // Outside the window, nothing.
+        let empty = CountScope {
+            appid: Some("wxa"),
+            until: since,
+            since: since - chrono::Duration::hours(1),
+            ..scope
+        };
+        assert!(store.calls_per_hour(empty).await.unwrap().is_empty());
+        assert_eq!(
+            store
+                .calls_per_appid(
+                    CountScope {
+                        appid: Some("wxa"),
+                        ..scope
+                    },
+                    10
+                )
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
     }
 
     #[tokio::test]

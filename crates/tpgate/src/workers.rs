@@ -227,6 +227,20 @@ pub async fn housekeep(
         Ok(n) => tracing::info!(deleted = n, "expired onboarding visits deleted"),
         Err(e) => tracing::warn!(error = %e, "could not delete expired onboarding visits"),
     }
+    // Sessions idle for a day are over whatever `console.idle_timeout_secs`
+    // says (at most a day); shorter ones are refused at use and go later.
+    match auth
+        .store()
+        .purge_console_sessions(chrono::Duration::days(1))
+        .await
+    {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(
+            deleted = n,
+            "ended console sessions and sign-in links deleted"
+        ),
+        Err(e) => tracing::warn!(error = %e, "could not delete ended console sessions"),
+    }
     match auth.store().sealed_with_old_keys().await {
         Ok(old) => {
             metrics::gauge!(SEALED_ON_OLD_KEYS).set(old.total() as f64);

@@ -6,6 +6,7 @@
 //! platform's egress IP or configuration) is shown to platform roles only.
 use std::collections::BTreeMap;
 
+use chrono::DurationRound as _;
 use chrono::{DateTime, Utc};
 use poem::web::Data;
 use poem_openapi::{
@@ -14,7 +15,9 @@ use poem_openapi::{
     payload::Json,
 };
 use problem::Problem;
-use store::calls::{CallCount, CallEntry, CallFilter, CallOutcome as Stored};
+use store::calls::{
+    CallCount, CallEntry, CallFilter, CallOutcome as Stored, CountScope, GroupCount,
+};
 
 use super::{AdminTags, Page, PageItem, Paging};
 use crate::{
@@ -343,6 +346,160 @@ impl CallsApi {
             return Err(not_found());
         }
         Ok(CallResponse::Ok(Json(Call::for_caller(call, &auth.0))))
+    }
+}
+
+/// How [`CallStatsApi`] groups calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum CallGrouping {
+    /// One group per hour (`key`: the hour's start, RFC 3339), hours without calls included.
+    Hour,
+    /// One group per Mini Program (`key`: its appid), most errors first.
+    Appid,
+}
+
+/// Calls of one group.
+#[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct CallGroup {
+    /// The hour's start (RFC 3339) or the appid.
+    pub key: String,
+    pub calls: u64,
+    /// Calls that reached WeChat.
+    pub sent: u64,
+    /// Sent calls WeChat refused, failed or did not answer in time.
+    pub errors: u64,
+    /// `errors / sent`, 0–1; absent when nothing was sent.
+    pub error_rate: Option<f64>,
+}
+
+impl<K> From<(String, &GroupCount<K>)> for CallGroup {
+    fn from((key, g): (String, &GroupCount<K>)) -> Self {
+        Self {
+            key,
+            calls: g.calls,
+            sent: g.sent,
+            errors: g.errors,
+            error_rate: rate(g.errors, g.sent),
+        }
+    }
+}
+
+/// Call counts over a window, grouped.
+#[derive(Debug, Clone, Object)]
+pub struct CallStats {
+    pub since: DateTime<Utc>,
+    pub until: DateTime<Utc>,
+    pub group_by: CallGrouping,
+    pub groups: Vec<CallGroup>,
+}
+
+#[derive(ApiResponse)]
+enum CallStatsResponse {
+    /// The counts.
+    #[oai(status = 200)]
+    Ok(Json<CallStats>),
+}
+
+/// The longest window counted at once.
+const MAX_STATS_WINDOW_DAYS: i64 = 31;
+
+/// Every hour from `since`'s to the one before `until`, with the counted
+/// ones filled in (a chart's x axis has no holes).
+fn every_hour(
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+    counted: &[GroupCount<DateTime<Utc>>],
+) -> Vec<CallGroup> {
+    let hour = chrono::Duration::hours(1);
+    let mut at = since.duration_trunc(hour).unwrap_or(since);
+    let mut out = Vec::new();
+    while at < until {
+        let key = at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        out.push(match counted.iter().find(|g| g.key == at) {
+            Some(g) => CallGroup::from((key, g)),
+            None => CallGroup {
+                key,
+                calls: 0,
+                sent: 0,
+                errors: 0,
+                error_rate: None,
+            },
+        });
+        at += hour;
+    }
+    out
+}
+
+pub struct CallStatsApi;
+
+#[OpenApi(prefix_path = "/admin/v1/call-stats", tag = "AdminTags::Calls")]
+impl CallStatsApi {
+    /// Count calls to WeChat
+    ///
+    /// Calls in a window (default the last 24 hours, at most 31 days) per
+    /// hour or per Mini Program, with how many reached WeChat and how many
+    /// failed there: the overview's chart and the Mini Program table's
+    /// errors. A tenant_admin counts its tenant's calls.
+    #[oai(path = "/", method = "get", operation_id = "get_call_stats")]
+    async fn get_call_stats(
+        &self,
+        auth: AdminAuth,
+        state: Data<&AdminState>,
+        /// Per hour or per Mini Program.
+        group_by: Query<CallGrouping>,
+        /// Only calls made for this tenant.
+        #[oai(validator(max_length = 64))]
+        tenant_id: Query<Option<String>>,
+        /// Only calls for this Mini Program.
+        #[oai(validator(max_length = 64))]
+        appid: Query<Option<String>>,
+        /// Start of the window (RFC 3339); default 24 hours before `until`.
+        since: Query<Option<DateTime<Utc>>>,
+        /// End of the window (RFC 3339); default now.
+        until: Query<Option<DateTime<Utc>>>,
+        /// With `group_by=appid`: at most this many Mini Programs, 1–1000 (default 100).
+        #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
+        limit: Query<Option<u32>>,
+    ) -> Result<CallStatsResponse, Problem> {
+        let tenant = auth.0.tenant_scope(given(tenant_id.0))?;
+        let appid = given(appid.0);
+        let until = until.0.unwrap_or_else(Utc::now);
+        let since = since.0.unwrap_or(until - chrono::Duration::hours(24));
+        if until <= since {
+            return Err(Problem::validation("until", "must be later than since"));
+        }
+        if until - since > chrono::Duration::days(MAX_STATS_WINDOW_DAYS) {
+            return Err(Problem::validation(
+                "since",
+                format!("the window may span at most {MAX_STATS_WINDOW_DAYS} days"),
+            ));
+        }
+        let scope = CountScope {
+            tenant_id: tenant.as_deref(),
+            appid: appid.as_deref(),
+            since,
+            until,
+        };
+        let groups = match group_by.0 {
+            CallGrouping::Hour => {
+                every_hour(since, until, &state.store.calls_per_hour(scope).await?)
+            }
+            CallGrouping::Appid => state
+                .store
+                .calls_per_appid(scope, u64::from(limit.0.unwrap_or(100)))
+                .await?
+                .iter()
+                .map(|g| CallGroup::from((g.key.to_string(), g)))
+                .collect(),
+        };
+        Ok(CallStatsResponse::Ok(Json(CallStats {
+            since,
+            until,
+            group_by: group_by.0,
+            groups,
+        })))
     }
 }
 

@@ -21,7 +21,7 @@ use store::{Store, audit::NewAuditEntry};
 pub use api_keys::ApiKeysApi;
 pub use audit::AuditApi;
 pub use authorizers::AuthorizersApi;
-pub use calls::CallsApi;
+pub use calls::{CallStatsApi, CallsApi};
 pub use deliveries::DeliveriesApi;
 pub use events::EventsApi;
 pub use health::AuthorizerHealthApi;
@@ -52,6 +52,7 @@ pub type AdminApi = (
         AuditApi,
         PlatformApi,
         CallsApi,
+        CallStatsApi,
     ),
 );
 
@@ -72,6 +73,7 @@ pub fn admin_api() -> AdminApi {
             AuditApi,
             PlatformApi,
             CallsApi,
+            CallStatsApi,
         ),
     )
 }

@@ -123,8 +123,18 @@ impl poem_openapi::types::Example for NewOnboardingLink {
 pub struct CreatedOnboardingLink {
     pub id: String,
     pub tenant_id: String,
-    /// Send this to the merchant's Mini Program administrator.
+    /// Send this to the merchant's Mini Program administrator: its page
+    /// sends a computer to WeChat's PC authorization page (a QR code to scan
+    /// with WeChat) and a phone's WeChat to the mobile one.
     pub url: String,
+    /// `url` forcing the PC authorization page (open in a computer's browser).
+    pub pc_url: String,
+    /// `url` forcing the mobile authorization page (open inside WeChat on a phone).
+    pub mobile_url: String,
+    /// `pc_url` as a QR code (SVG), to carry the link to another device.
+    pub pc_qr_svg: String,
+    /// `mobile_url` as a QR code (SVG): scanned with WeChat, it opens the mobile authorization page.
+    pub mobile_qr_svg: String,
     pub auth_type: i32,
     pub biz_appid: Option<String>,
     pub single_use: bool,
@@ -136,6 +146,21 @@ enum CreateOnboardingLinkResponse {
     /// The link was created.
     #[oai(status = 201)]
     Created(Json<CreatedOnboardingLink>),
+}
+
+/// `text` as a QR code, an SVG document (medium error correction: still
+/// readable from a photo of a screen).
+fn qr_svg(text: &str) -> Result<String, Problem> {
+    let code =
+        qrcode::QrCode::with_error_correction_level(text, qrcode::EcLevel::M).map_err(|e| {
+            tracing::error!(error = %e, "an onboarding URL does not fit a QR code");
+            Problem::internal()
+        })?;
+    Ok(code
+        .render::<qrcode::render::svg::Color>()
+        .min_dimensions(200, 200)
+        .quiet_zone(true)
+        .build())
 }
 
 pub struct OnboardingLinksApi;
@@ -188,11 +213,17 @@ impl OnboardingLinksApi {
                 tracing::error!(error = %e, "public_base_url cannot form onboarding URLs");
                 Problem::internal()
             })?;
+        let page_url = |page: &str| format!("{url}?page={page}");
+        let (pc_url, mobile_url) = (page_url("pc"), page_url("mobile"));
         Ok(CreateOnboardingLinkResponse::Created(Json(
             CreatedOnboardingLink {
                 id: row.id,
                 tenant_id: row.tenant_id.into(),
                 url: url.to_string(),
+                pc_qr_svg: qr_svg(&pc_url)?,
+                mobile_qr_svg: qr_svg(&mobile_url)?,
+                pc_url,
+                mobile_url,
                 auth_type: row.auth_type,
                 biz_appid: row.biz_appid,
                 single_use: row.single_use,
