@@ -70,6 +70,23 @@ pub enum TradeManagementFetch {
 }
 
 impl Store {
+    /// The cached states of `appids` (those with one).
+    pub async fn trade_managements(
+        &self,
+        appids: &[&str],
+    ) -> Result<Vec<TradeManagement>, StoreError> {
+        if appids.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(tm::Entity::find()
+            .filter(tm::Column::Appid.is_in(appids.iter().copied()))
+            .all(self.db())
+            .await?
+            .into_iter()
+            .map(TradeManagement::from)
+            .collect())
+    }
+
     pub async fn trade_management(
         &self,
         appid: &str,

@@ -15,7 +15,14 @@ use store::authorizers::{
     STATUS_REVOKED, StatusChange,
 };
 
-use super::{AdminTags, Change, Page, PageItem, Paging, audited, record_after};
+use store::trade_management::TradeManagement;
+use tenant_auth::api_permissions::PermissionMap;
+
+use super::{
+    AdminTags, Change, Page, PageItem, Paging, audited,
+    health::{MissingPermissionSets, TradeManagementState, missing_permission_sets},
+    record_after,
+};
 use crate::{
     AdminState,
     auth::{AdminAuth, Caller},
@@ -98,6 +105,11 @@ pub struct Authorizer {
     /// Last proxied call (recorded every few minutes).
     pub last_used_at: Option<DateTime<Utc>>,
     pub token: TokenState,
+    /// What the proxied APIs need and the Mini Program did not grant.
+    pub missing_permission_sets: Vec<MissingPermissionSets>,
+    /// The trade-management state WeChat last reported (see the health
+    /// view); absent until first asked. Reading this never calls WeChat.
+    pub trade_management: Option<TradeManagementState>,
 }
 
 /// A permission set with its name.
@@ -123,9 +135,17 @@ impl TokenState {
     }
 }
 
-impl From<AuthorizerInfo> for Authorizer {
-    fn from(a: AuthorizerInfo) -> Self {
+impl Authorizer {
+    /// `a` with what the proxy's permission map says it lacks and its
+    /// cached trade-management state.
+    fn view(
+        a: AuthorizerInfo,
+        permissions: &PermissionMap,
+        trade: Option<TradeManagement>,
+    ) -> Self {
         Self {
+            missing_permission_sets: missing_permission_sets(permissions, &a),
+            trade_management: trade.map(Into::into),
             status: a.status.into(),
             permission_set_names: a.funcscopes.iter().map(|id| permission_set(*id)).collect(),
             token: TokenState::of(&a),
@@ -139,6 +159,12 @@ impl From<AuthorizerInfo> for Authorizer {
             last_used_at: a.last_used_at,
         }
     }
+}
+
+/// One authorizer as the API shows it.
+async fn view(state: &AdminState, info: AuthorizerInfo) -> Result<Authorizer, Problem> {
+    let trade = state.store.trade_management(&info.appid).await?;
+    Ok(Authorizer::view(info, &state.permissions, trade))
 }
 
 impl PageItem for Authorizer {
@@ -236,7 +262,15 @@ impl AuthorizersApi {
             .store
             .list_authorizers_page(&filter, paging.after(), paging.fetch())
             .await?;
-        let page = paging.page(rows, |a| &a.appid).map(Authorizer::from);
+        let appids: Vec<&str> = rows.iter().map(|a| a.appid.as_ref()).collect();
+        let mut trade = state.store.trade_managements(&appids).await?;
+        let page = paging.page(rows, |a| &a.appid).map(|a| {
+            let t = trade
+                .iter()
+                .position(|t| t.appid == a.appid)
+                .map(|i| trade.swap_remove(i));
+            Authorizer::view(a, &state.permissions, t)
+        });
         Ok(ListAuthorizersResponse::Ok(Json(page)))
     }
 
@@ -250,7 +284,7 @@ impl AuthorizersApi {
         appid: Path<String>,
     ) -> Result<AuthorizerResponse, Problem> {
         let info = visible(&state, &auth.0, &appid).await?;
-        Ok(AuthorizerResponse::Ok(Json(info.into())))
+        Ok(AuthorizerResponse::Ok(Json(view(&state, info).await?)))
     }
 
     /// Force a token refresh
@@ -303,7 +337,7 @@ impl AuthorizersApi {
             },
         )
         .await;
-        Ok(AuthorizerResponse::Ok(Json(info.into())))
+        Ok(AuthorizerResponse::Ok(Json(view(&state, info).await?)))
     }
 
     /// Move an authorizer to another tenant
@@ -353,7 +387,7 @@ impl AuthorizersApi {
         )
         .await?;
         let info = moved.authorizer;
-        Ok(AuthorizerResponse::Ok(Json(info.into())))
+        Ok(AuthorizerResponse::Ok(Json(view(&state, info).await?)))
     }
 
     /// Mark an authorizer revoked
@@ -407,7 +441,7 @@ impl AuthorizersApi {
             |_| [change],
         )
         .await?;
-        Ok(AuthorizerResponse::Ok(Json(info.into())))
+        Ok(AuthorizerResponse::Ok(Json(view(&state, info).await?)))
     }
 
     /// Re-sync an authorizer from WeChat
@@ -456,7 +490,7 @@ impl AuthorizersApi {
             },
         )
         .await;
-        Ok(AuthorizerResponse::Ok(Json(info.into())))
+        Ok(AuthorizerResponse::Ok(Json(view(&state, info).await?)))
     }
 }
 

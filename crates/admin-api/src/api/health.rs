@@ -266,7 +266,7 @@ impl AuthorizerHealthApi {
 
 /// The proxied APIs `info` did not grant a set for, grouped by the sets
 /// that would allow them.
-fn missing_permission_sets(
+pub(super) fn missing_permission_sets(
     permissions: &PermissionMap,
     info: &AuthorizerInfo,
 ) -> Vec<MissingPermissionSets> {
