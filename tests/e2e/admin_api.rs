@@ -433,6 +433,8 @@ fn cases(w: &World) -> Vec<Case> {
         case("get_platform_status", Method::GET, "/admin/v1/platform/status".into(), PlatformRead),
         case("list_calls", Method::GET, "/admin/v1/calls".into(), ScopedList)
             .invalid("/admin/v1/calls?outcome=lost".into(), None, "outcome"),
+        case("get_call_stats", Method::GET, "/admin/v1/call-stats?group_by=appid".into(), ScopedList)
+            .invalid("/admin/v1/call-stats?group_by=week".into(), None, "group_by"),
         case("get_call", Method::GET, format!("/admin/v1/calls/{}", w.call_id), OwnedRead)
             .missing(format!("/admin/v1/calls/{nobody}")),
         case("get_authorizer_health", Method::GET, format!("/admin/v1/authorizers/{appid}/health"), OwnedRead)
@@ -556,7 +558,8 @@ async fn every_admin_endpoint_checks_credentials_roles_input_and_existence() {
             );
             // (list_tenants has no tenant filter: its scoping is checked above.)
             if c.access == Access::ScopedList && c.op != "list_tenants" {
-                let own = format!("{}?tenant_id={}", c.path, w.a);
+                let join = if c.path.contains('?') { '&' } else { '?' };
+                let own = format!("{}{join}tenant_id={}", c.path, w.a);
                 let r = admin.send(&c.method, &own, Some(outsider), None).await;
                 assert_eq!(r.status, 403, "{} for tenant A as tenant B", c.op);
             }

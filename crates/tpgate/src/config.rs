@@ -540,6 +540,10 @@ mod tests {
         batch_size = 11
         retention_days = 15
         max_body_bytes = 1025
+
+        [console]
+        idle_timeout_secs = 601
+        session_lifetime_secs = 3601
     "#;
 
     /// `a` and `a.b` for every key in `dict`; a section's values are not
@@ -712,6 +716,10 @@ mod tests {
                 retention_days: 15,
                 max_body_bytes: 1025,
             }
+        );
+        assert_eq!(
+            (c.console.idle_timeout_secs, c.console.session_lifetime_secs),
+            (601, 3601)
         );
     }
 

@@ -443,6 +443,7 @@ impl CallStatsApi {
     /// failed there: the overview's chart and the Mini Program table's
     /// errors. A tenant_admin counts its tenant's calls.
     #[oai(path = "/", method = "get", operation_id = "get_call_stats")]
+    #[allow(clippy::too_many_arguments)] // one per query parameter
     async fn get_call_stats(
         &self,
         auth: AdminAuth,
