@@ -104,18 +104,27 @@ impl ConsoleState {
         self.admin.public_base_url.scheme() == "https"
     }
 
-    /// `Set-Cookie` for a session token (or, with `None`, one that deletes it).
     fn cookie(&self, token: Option<(&str, DateTime<Utc>)>) -> HeaderValue {
-        let secure = if self.secure_cookie() { "; Secure" } else { "" };
-        let (value, max_age) = match token {
-            Some((t, until)) => (t, (until - Utc::now()).num_seconds().max(0)),
-            None => ("", 0),
-        };
-        HeaderValue::from_str(&format!(
-            "{COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"
-        ))
-        .unwrap_or_else(|_| HeaderValue::from_static("tpgate_console=; Path=/; Max-Age=0"))
+        set_cookie(self.secure_cookie(), token, Utc::now())
     }
+}
+
+/// `Set-Cookie` for a session token valid until the given time (or, with
+/// `None`, one that deletes the cookie).
+fn set_cookie(
+    secure: bool,
+    token: Option<(&str, DateTime<Utc>)>,
+    now: DateTime<Utc>,
+) -> HeaderValue {
+    let secure = if secure { "; Secure" } else { "" };
+    let (value, max_age) = match token {
+        Some((t, until)) => (t, (until - now).num_seconds().max(0)),
+        None => ("", 0),
+    };
+    HeaderValue::from_str(&format!(
+        "{COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static("tpgate_console=; Path=/; Max-Age=0"))
 }
 
 /// The session token in the request's `Cookie` header, if any. Parsed here
@@ -535,6 +544,24 @@ mod tests {
             .is_err()
         );
         assert!(ok(Method::POST, &[("origin", "https://tp.example.com")]).is_err());
+    }
+
+    #[test]
+    fn the_cookie_is_http_only_strict_and_secure_over_https() {
+        let now = Utc::now();
+        let until = now + Duration::hours(1);
+        let plain = set_cookie(false, Some(("abc", until)), now);
+        assert_eq!(
+            plain.to_str().unwrap(),
+            "tpgate_console=abc; Path=/; HttpOnly; SameSite=Strict; Max-Age=3600"
+        );
+        let secure = set_cookie(true, Some(("abc", until)), now);
+        assert!(secure.to_str().unwrap().ends_with("; Secure"));
+        let gone = set_cookie(true, None, now);
+        assert_eq!(
+            gone.to_str().unwrap(),
+            "tpgate_console=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0; Secure"
+        );
     }
 
     #[test]
