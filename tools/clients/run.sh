@@ -104,50 +104,13 @@ NODE_MODULES=$CACHE/node/node_modules
 if [[ ${PHASES[*]} == install ]]; then summary; exit 0; fi
 
 # --- sandbox ---------------------------------------------------------------
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/tpgate-clients.XXXXXX")
-SANDBOX_PID=
-cleanup() {
-  local rc=$?
-  if [[ -n $SANDBOX_PID ]] && kill -0 "$SANDBOX_PID" 2>/dev/null; then
-    kill -INT "$SANDBOX_PID" 2>/dev/null || true
-    for _ in $(seq 1 50); do kill -0 "$SANDBOX_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$SANDBOX_PID" 2>/dev/null || true
-    wait "$SANDBOX_PID" 2>/dev/null || true
-  fi
-  [[ -f $WORK/sandbox.log ]] && cp "$WORK/sandbox.log" "$OUT/" 2>/dev/null
-  if [[ ${KEEP_WORK:-0} == 1 ]]; then echo "kept $WORK"; else rm -rf "$WORK"; fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-if [[ -n ${TPGATE_BIN:-} ]]; then
-  BIN=$TPGATE_BIN
-else
-  log "cargo build -p tpgate"
-  t0=$(now)
-  (cd "$ROOT" && cargo build -q -p tpgate)
-  record "cargo build -p tpgate" "$t0" ok
-  BIN=${CARGO_TARGET_DIR:-$ROOT/target}/debug/tpgate
-fi
-
-log "tpgate sandbox ($BIN)"
+# shellcheck source=tools/sandbox.sh
+source "$ROOT/tools/sandbox.sh"
+sandbox_work tpgate-clients
+sandbox_bin
 t0=$(now)
-"$BIN" sandbox --host 127.0.0.1 --port 0 --sim-port 0 --db "$WORK/sandbox.db" --out "$WORK/sandbox.json" \
-  >"$WORK/sandbox.log" 2>&1 &
-SANDBOX_PID=$!
-jq_() { "$PYTHON" -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$WORK/sandbox.json" "$1"; }
-for _ in $(seq 1 600); do
-  [[ -s $WORK/sandbox.json ]] && jq_ base_url >/dev/null 2>&1 && break
-  if ! kill -0 "$SANDBOX_PID" 2>/dev/null; then
-    echo "the sandbox exited:" >&2; cat "$WORK/sandbox.log" >&2; exit 1
-  fi
-  sleep 0.1
-done
-BASE=$(jq_ base_url) # ends with /
-OPS=$(jq_ ops_url) # the ops listener (readiness, metrics, docs); ends with /
-for _ in $(seq 1 300); do curl -fsS -o /dev/null "${OPS}readyz" 2>/dev/null && break; sleep 0.1; done
-curl -fsS -o /dev/null "${OPS}readyz" || { echo "${OPS}readyz is not 200" >&2; exit 1; }
+sandbox_start
+jq_() { sandbox_field "$1"; }
 # Step 1 of the sandbox's next_steps: the landing page's button (with the Referer a browser sends),
 # then the simulated WeChat authorizes its Mini Program for tenant demo.
 curl -fsSL -o /dev/null "$(jq_ onboarding_url)"

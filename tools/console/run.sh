@@ -110,52 +110,15 @@ if command -v fc-list >/dev/null && [[ -z $(fc-list :lang=zh 2>/dev/null | head 
   fi
 fi
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/tpgate-console.XXXXXX")
-SANDBOX_PID=
-cleanup() {
-  local rc=$?
-  if [[ -n $SANDBOX_PID ]] && kill -0 "$SANDBOX_PID" 2>/dev/null; then
-    kill -INT "$SANDBOX_PID" 2>/dev/null || true
-    for _ in $(seq 1 50); do kill -0 "$SANDBOX_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$SANDBOX_PID" 2>/dev/null || true
-    wait "$SANDBOX_PID" 2>/dev/null || true
-  fi
-  [[ -f $WORK/sandbox.log ]] && cp "$WORK/sandbox.log" "$OUT/" 2>/dev/null
-  if [[ ${KEEP_WORK:-0} == 1 ]]; then echo "kept $WORK"; else rm -rf "$WORK"; fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-if [[ -n ${TPGATE_BIN:-} ]]; then
-  BIN=$TPGATE_BIN
-else
-  log "cargo build -p tpgate"
-  t0=$(now)
-  (cd "$ROOT" && cargo build -q -p tpgate)
-  record "cargo build -p tpgate" "$t0" ok
-  BIN=${CARGO_TARGET_DIR:-$ROOT/target}/debug/tpgate
-fi
+# shellcheck source=tools/sandbox.sh
+source "$ROOT/tools/sandbox.sh"
+sandbox_work tpgate-console
+sandbox_bin
 
 # --- sandbox ---------------------------------------------------------------
-log "tpgate sandbox ($BIN)"
 t0=$(now)
-# (tpgate reads TPGATE_* as configuration: not this script's own variables.)
-env -u TPGATE_BIN -u TPGATE_SPEC -u TPGATE_TOOLS_CACHE "$BIN" sandbox --host 127.0.0.1 --port 0 --sim-port 0 --ops-port 0 --db "$WORK/sandbox.db" --out "$WORK/sandbox.json" \
-  >"$WORK/sandbox.log" 2>&1 &
-SANDBOX_PID=$!
-field() { node -e 'const j = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); const v = j[process.argv[2]]; if (v === undefined) process.exit(1); console.log(v)' "$WORK/sandbox.json" "$1"; }
-for _ in $(seq 1 600); do
-  [[ -s $WORK/sandbox.json ]] && field base_url >/dev/null 2>&1 && break
-  if ! kill -0 "$SANDBOX_PID" 2>/dev/null; then
-    echo "the sandbox exited:" >&2; cat "$WORK/sandbox.log" >&2; exit 1
-  fi
-  sleep 0.1
-done
-BASE=$(field base_url) # ends with /
-OPS=$(field ops_url)
-for _ in $(seq 1 300); do curl -fsS -o /dev/null "${OPS}readyz" 2>/dev/null && break; sleep 0.1; done
-curl -fsS -o /dev/null "${OPS}readyz" || { echo "${OPS}readyz is not 200" >&2; exit 1; }
+sandbox_start
+field() { sandbox_field "$1"; }
 field console_url >/dev/null || { echo "the sandbox's JSON has no console_url (is this tpgate built with the console?)" >&2; exit 1; }
 curl -fsS -o /dev/null "${BASE}console/" || { echo "GET ${BASE}console/ is not 200" >&2; exit 1; }
 cp "$WORK/sandbox.json" "$OUT/"

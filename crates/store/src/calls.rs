@@ -197,16 +197,6 @@ pub struct CallCount {
     pub calls: u64,
 }
 
-/// A Mini Program's failed calls in a window.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ErrorCount {
-    pub appid: Appid,
-    pub errors: u64,
-    /// Calls that reached WeChat (the error rate's base).
-    pub sent: u64,
-    pub calls: u64,
-}
-
 /// The smallest UUIDv7 of `at`'s millisecond: every id made at or after
 /// `at` sorts at or above it (ids are lowercase hex, compared as text).
 fn id_floor(at: DateTime<Utc>) -> String {
@@ -222,14 +212,6 @@ fn id_floor(at: DateTime<Utc>) -> String {
 struct CountRow {
     api: String,
     outcome: String,
-    calls: i64,
-}
-
-#[derive(Debug, FromQueryResult)]
-struct ErrorRow {
-    appid: String,
-    errors: i64,
-    sent: i64,
     calls: i64,
 }
 
@@ -424,47 +406,22 @@ impl Store {
     }
 
     /// The Mini Programs with the most failed calls since `since`, most
-    /// first, for one tenant or the platform.
+    /// first, for one tenant or the platform (only those with errors).
     pub async fn most_failing_appids(
         &self,
         tenant_id: Option<&str>,
         since: DateTime<Utc>,
         limit: u64,
-    ) -> Result<Vec<ErrorCount>, StoreError> {
-        let errors: Vec<&str> = CallOutcome::ALL
-            .into_iter()
-            .filter(|o| o.is_error())
-            .map(CallOutcome::as_str)
-            .collect();
-        let error_case = Expr::case(call::Column::Outcome.is_in(errors), 1).finally(0);
-        let sent_case = Expr::case(call::Column::Sent.eq(true), 1).finally(0);
-        let mut query = call::Entity::find()
-            .select_only()
-            .column(call::Column::Appid)
-            .column_as(Expr::from(Func::sum(error_case)), "errors")
-            .column_as(Expr::from(Func::sum(sent_case)), "sent")
-            .column_as(call::Column::Id.count(), "calls")
-            .filter(call::Column::Id.gte(id_floor(since)))
-            .filter(call::Column::Appid.is_not_null())
-            .group_by(call::Column::Appid)
-            .order_by_desc(Expr::cust("errors"))
-            .limit(limit);
-        if let Some(t) = tenant_id {
-            query = query.filter(call::Column::TenantId.eq(t));
-        }
-        Ok(query
-            .into_model::<ErrorRow>()
-            .all(self.db())
-            .await?
-            .into_iter()
-            .filter(|r| r.errors > 0)
-            .map(|r| ErrorCount {
-                appid: r.appid.into(),
-                errors: u64::try_from(r.errors).unwrap_or(0),
-                sent: u64::try_from(r.sent).unwrap_or(0),
-                calls: u64::try_from(r.calls).unwrap_or(0),
-            })
-            .collect())
+    ) -> Result<Vec<GroupCount<Appid>>, StoreError> {
+        let scope = CountScope {
+            tenant_id,
+            appid: None,
+            since,
+            until: Utc::now() + chrono::Duration::seconds(1),
+        };
+        let mut most = self.calls_per_appid(scope, limit).await?;
+        most.retain(|g| g.errors > 0);
+        Ok(most)
     }
 
     /// Calls per hour (the hour's start) in `scope`, oldest first; hours
@@ -737,7 +694,7 @@ mod tests {
         assert_eq!(failing.len(), 1);
         assert_eq!(
             (
-                failing[0].appid.as_str(),
+                failing[0].key.as_str(),
                 failing[0].errors,
                 failing[0].sent,
                 failing[0].calls

@@ -178,7 +178,7 @@ impl PlatformApi {
             .await?
             .into_iter()
             .map(|f| FailingMiniProgram {
-                appid: f.appid.into(),
+                appid: f.key.into(),
                 errors: f.errors,
                 sent: f.sent,
                 calls: f.calls,
