@@ -19,6 +19,7 @@ mod m20261206_000001_call_log;
 mod m20261206_000002_trade_management;
 mod m20261206_000003_forced_refreshes;
 mod m20261207_000001_console_sessions;
+mod m20261207_000002_wechat_host_tokens;
 
 pub struct Migrator;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000002_trade_management::Migration),
             Box::new(m20261206_000003_forced_refreshes::Migration),
             Box::new(m20261207_000001_console_sessions::Migration),
+            Box::new(m20261207_000002_wechat_host_tokens::Migration),
         ]
     }
 }

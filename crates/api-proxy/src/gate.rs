@@ -31,7 +31,6 @@ use store::{
     authorizers::{AuthorizerInfo, AuthorizerStatus},
 };
 use tenant_auth::{AuthError, WechatClient, WechatError};
-use wechat_api::ValidationError;
 
 use crate::{
     ProxyState, TenantContext,
@@ -57,13 +56,13 @@ pub struct Call<'a> {
     pub idempotency_key: Option<&'a str>,
 }
 
-/// Runs the gate and the call. `validate` runs the seed rules on the typed
-/// body; `readable` checks WeChat's success answer against the typed model.
+/// Runs the gate and the call. `validate` runs the seed rules on the
+/// body (a problem: 400 naming the field); `readable` checks WeChat's success answer against the typed model.
 pub async fn forward<T>(
     state: &ProxyState,
     tenant: &TenantContext,
     call: Call<'_>,
-    validate: impl FnOnce() -> Result<(), ValidationError>,
+    validate: impl FnOnce() -> Result<(), Problem>,
     readable: impl FnOnce(&Value) -> Result<(), Problem>,
 ) -> Result<Answer<T>, Problem> {
     let operation = if call.api.operation.is_empty() {
@@ -138,7 +137,7 @@ async fn run_gate<T>(
     state: &ProxyState,
     tenant: &TenantContext,
     call: &Call<'_>,
-    validate: impl FnOnce() -> Result<(), ValidationError>,
+    validate: impl FnOnce() -> Result<(), Problem>,
     readable: impl FnOnce(&Value) -> Result<(), Problem>,
 ) -> Result<Answer<T>, GateError> {
     key_may_call(tenant, call)?;
@@ -148,7 +147,7 @@ async fn run_gate<T>(
         state.permissions.sets_for(call.path),
         &authorizer.funcscopes,
     )?;
-    validate().map_err(Problem::from)?;
+    validate()?;
     let key = idempotency::key_of(call)?;
     if let Some(key) = key
         && let Some(replay) = idempotency::claim(state, tenant, call, key).await?

@@ -23,6 +23,7 @@ pub mod api;
 pub mod catalog;
 pub mod gate;
 pub mod permissions;
+pub mod wechat_host;
 pub mod wechat_json;
 
 use std::{sync::Arc, time::Duration};
@@ -111,6 +112,20 @@ pub struct TenantContext {
     pub capture_call_bodies: bool,
 }
 
+impl TenantContext {
+    /// A call made with `key` of `tenant`.
+    pub fn of(key: store::api_keys::ApiKey, tenant: &store::tenants::Tenant) -> Self {
+        Self {
+            tenant_id: tenant.id.to_string(),
+            api_key_id: key.id,
+            raw_passthrough: tenant.raw_passthrough,
+            scopes: key.scopes,
+            allowed_appids: key.allowed_appids,
+            capture_call_bodies: tenant.capture_call_bodies,
+        }
+    }
+}
+
 /// A tenant API key (`tpk_…`), sent as `Authorization: Bearer <key>`.
 #[derive(SecurityScheme)]
 #[oai(ty = "bearer", checker = "check_api_key")]
@@ -134,14 +149,7 @@ pub(crate) async fn tenant_for_key(
     match state.auth.store().cached_tenant_for_api_key(key).await {
         Ok(Some((key, tenant))) => {
             state.auth.store().note_key_use(&key.id);
-            Ok(TenantContext {
-                tenant_id: tenant.id.into(),
-                api_key_id: key.id,
-                raw_passthrough: tenant.raw_passthrough,
-                scopes: key.scopes,
-                allowed_appids: key.allowed_appids,
-                capture_call_bodies: tenant.capture_call_bodies,
-            })
+            Ok(TenantContext::of(key, &tenant))
         }
         Ok(None) => Err(Problem::unauthorized(
             "unknown, revoked, expired or suspended API key",

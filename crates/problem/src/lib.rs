@@ -45,7 +45,7 @@ use serde::Serialize;
 pub const CONTENT_TYPE: &str = "application/problem+json";
 
 /// The wire shape (RFC 9457 plus tpgate's extension members).
-#[derive(Debug, Clone, Serialize, Object, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, Object, PartialEq, Eq)]
 #[oai(rename = "Problem")]
 pub struct ProblemBody {
     /// A URI reference naming the problem type, e.g. `https://tpgate.dev/problems/validation`.

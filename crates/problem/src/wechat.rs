@@ -167,6 +167,39 @@ fn auth_problem(err: AuthError) -> Problem {
     }
 }
 
+/// What tpgate's WeChat-compatible host answers instead of a problem, in
+/// WeChat's shape (`errcode`, `errmsg`): WeChat's own errcode and errmsg
+/// when WeChat answered (its `rid` included), else the errcode WeChat
+/// answers for the same mistake, with tpgate's explanation in the errmsg.
+/// `quota_errcode` is what the API's own quota answers (45009, or 9300513
+/// for the logistics-query plugin).
+pub fn wechat_error(body: &crate::ProblemBody, quota_errcode: i64) -> (i64, String) {
+    if let Some(code) = body.wechat_errcode {
+        return (code, body.wechat_errmsg.clone().unwrap_or_default());
+    }
+    let why = body.detail.as_deref().unwrap_or(&body.title);
+    let status = StatusCode::from_u16(body.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let code = if let Some(code) = body.prevents_errcode {
+        code
+    } else if body.required_permission_sets.is_some() {
+        // What WeChat answers a platform whose authorizer has not granted
+        // the permission set (protocol.md §9's table).
+        errcode::API_UNAUTHORIZED_TO_COMPONENT
+    } else {
+        match status {
+            StatusCode::TOO_MANY_REQUESTS => quota_errcode,
+            StatusCode::UNAUTHORIZED | StatusCode::NOT_FOUND | StatusCode::GONE => {
+                errcode::INVALID_CREDENTIAL
+            }
+            StatusCode::FORBIDDEN => errcode::API_UNAUTHORIZED,
+            s if s.is_client_error() => errcode::DATA_FORMAT_ERROR,
+            _ => errcode::SYSTEM_ERROR,
+        }
+    };
+    let meaning = errcode::describe(code).unwrap_or("refused");
+    (code, format!("{meaning} (tpgate: {why})"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -191,6 +224,45 @@ mod tests {
         assert_eq!(status_for_errcode(9300559), StatusCode::NOT_FOUND);
         assert_eq!(status_for_errcode(40199), StatusCode::NOT_FOUND);
         assert_eq!(status_for_errcode(9300522), StatusCode::CONFLICT);
+    }
+
+    #[test]
+    fn problems_become_the_errcode_wechat_answers_for_the_same_mistake() {
+        let answered = wechat_problem(10060003, "reshipment used rid: 1-2-3");
+        assert_eq!(
+            wechat_error(answered.body(), 45009),
+            (10060003, "reshipment used rid: 1-2-3".to_owned())
+        );
+        let rule = Problem::validation("shipping_list", "one item in unified mode")
+            .with_prevented_errcode(268485228);
+        let (code, msg) = wechat_error(rule.body(), 45009);
+        assert_eq!(code, 268485228);
+        assert!(
+            msg.contains("tpgate: ") && msg.contains("one item"),
+            "{msg}"
+        );
+        let sets = Problem::forbidden("set 142 missing").with_required_sets(vec![142]);
+        assert_eq!(wechat_error(sets.body(), 45009).0, 61007);
+        let limited = Problem::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate-limited",
+            "Rate limited",
+        );
+        assert_eq!(wechat_error(limited.body(), 45009).0, 45009);
+        assert_eq!(wechat_error(limited.body(), 9300513).0, 9300513);
+        assert_eq!(
+            wechat_error(Problem::forbidden("scope").body(), 45009).0,
+            48001
+        );
+        assert_eq!(
+            wechat_error(Problem::unauthorized("key").body(), 45009).0,
+            40001
+        );
+        assert_eq!(
+            wechat_error(Problem::bad_request("json").body(), 45009).0,
+            47001
+        );
+        assert_eq!(wechat_error(Problem::internal().body(), 45009).0, -1);
     }
 
     #[test]

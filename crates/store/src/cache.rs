@@ -95,6 +95,8 @@ pub(crate) struct HotCache {
     /// By key hash; `None`: unknown, revoked or suspended.
     pub(crate) api_keys: TtlMap<String, KeyEntry>,
     pub(crate) authorizers: TtlMap<String, Option<AuthorizerInfo>>,
+    /// WeChat-host tokens by hash, with their key and tenant.
+    pub(crate) host_tokens: TtlMap<String, Option<crate::wechat_host_tokens::TokenHolder>>,
     /// Bumped by every forget; a lookup inserts its answer only if no forget
     /// happened since it started (else a revoke racing a lookup could be
     /// undone for a whole TTL).
@@ -107,6 +109,7 @@ impl HotCache {
             ttl,
             api_keys: TtlMap::new(),
             authorizers: TtlMap::new(),
+            host_tokens: TtlMap::new(),
             epoch: AtomicU64::new(0),
         }
     }
@@ -133,9 +136,25 @@ impl HotCache {
             .insert_if(&self.epoch, epoch, appid, entry, ttl);
     }
 
+    pub(crate) fn insert_host_token(
+        &self,
+        epoch: u64,
+        hash: String,
+        entry: Option<crate::wechat_host_tokens::TokenHolder>,
+    ) {
+        let ttl = self.ttl_for(entry.is_some());
+        self.host_tokens
+            .insert_if(&self.epoch, epoch, hash, entry, ttl);
+    }
+
     pub(crate) fn forget_all(&self) {
         self.api_keys.forget(&self.epoch, None);
         self.authorizers.forget(&self.epoch, None);
+        self.host_tokens.forget(&self.epoch, None);
+    }
+
+    pub(crate) fn forget_host_tokens(&self) {
+        self.host_tokens.forget(&self.epoch, None);
     }
 
     pub(crate) fn forget_authorizer(&self, appid: &str) {

@@ -43,6 +43,7 @@ pub mod secret;
 pub mod tenants;
 pub mod trade_management;
 pub mod webhooks;
+pub mod wechat_host_tokens;
 
 use std::{sync::Arc, time::Duration};
 

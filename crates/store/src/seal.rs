@@ -44,6 +44,8 @@ pub enum SealError {
 struct SealKey {
     id: u32,
     cipher: Aes256Gcm,
+    /// Keys [`Sealer::derive`]; derived from the sealing key, never the key itself.
+    derive_key: [u8; 32],
 }
 
 impl SealKey {
@@ -51,7 +53,11 @@ impl SealKey {
         let digest = Sha256::digest(raw);
         let id = u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]);
         let key = Key::<Aes256Gcm>::from(*raw);
+        let mut derive = Sha256::new();
+        derive.update(b"tpgate derive v1\0");
+        derive.update(raw);
         Self {
+            derive_key: derive.finalize().into(),
             id,
             cipher: Aes256Gcm::new(&key),
         }
@@ -106,6 +112,20 @@ impl Sealer {
         let mut raw = [0u8; 32];
         rand::rng().fill_bytes(&mut raw);
         base64::engine::general_purpose::STANDARD.encode(raw)
+    }
+
+    /// A value only this deployment can compute from `input` (HMAC-SHA256
+    /// under a key derived from the current sealing key), for tokens that
+    /// must be re-created rather than stored: the database keeps only their
+    /// hash. Changes when the sealing key does.
+    pub fn derive(&self, purpose: &str, input: &str) -> [u8; 32] {
+        use hmac::{KeyInit as _, Mac as _};
+        let mut mac = hmac::Hmac::<Sha256>::new_from_slice(&self.current.derive_key)
+            .expect("HMAC takes a key of any length");
+        mac.update(purpose.as_bytes());
+        mac.update(b"\0");
+        mac.update(input.as_bytes());
+        mac.finalize().into_bytes().into()
     }
 
     pub fn seal(&self, purpose: &str, secret: &Secret) -> Vec<u8> {

@@ -53,6 +53,13 @@ pub struct Application {
     ops_port: u16,
     route: poem::endpoint::BoxEndpoint<'static>,
     ops_route: poem::endpoint::BoxEndpoint<'static>,
+    /// The WeChat-compatible host on a listener of its own
+    /// (`wechat_host.listen`), when set.
+    wechat_host: Option<(
+        tokio::net::TcpListener,
+        u16,
+        poem::endpoint::BoxEndpoint<'static>,
+    )>,
     /// Time limits of every connection (`http.*`).
     http: Arc<crate::config::HttpSettings>,
     state: AppState,
@@ -176,7 +183,25 @@ impl Application {
             admin: admin.clone(),
             settings: config.console,
         };
-        let route = router(state.clone(), admin, console, proxy, &limits, &call_log);
+        let host = config.wechat_host.clone();
+        let wechat_host = match (host.enabled, host.listen) {
+            (true, Some(addr)) => {
+                let (l, port) = bind(None, addr, "wechat_host.listen").await?;
+                let route = wechat_host_router(proxy.clone(), host.clone(), &limits, &call_log);
+                Some((l, port, route))
+            }
+            _ => None,
+        };
+        let on_main = host.enabled && host.listen.is_none();
+        let route = router(
+            state.clone(),
+            admin,
+            console,
+            proxy,
+            (on_main, host),
+            &limits,
+            &call_log,
+        );
         let ops_route = ops_router(state.clone(), &limits, &call_log);
         Ok(Self {
             listener,
@@ -185,6 +210,7 @@ impl Application {
             ops_port,
             route,
             ops_route,
+            wechat_host,
             http: Arc::new(config.http.clone()),
             state,
             background_tasks: config.background_tasks,
@@ -204,6 +230,11 @@ impl Application {
     /// The ops listener's port.
     pub fn ops_port(&self) -> u16 {
         self.ops_port
+    }
+
+    /// The WeChat-compatible host's own port, when it has one.
+    pub fn wechat_host_port(&self) -> Option<u16> {
+        self.wechat_host.as_ref().map(|(_, port, _)| *port)
     }
 
     pub fn state(&self) -> &AppState {
@@ -251,6 +282,15 @@ impl Application {
             stop_rx.clone(),
             self.drain,
         ));
+        let wechat_host = self.wechat_host.map(|(listener, _, route)| {
+            tokio::spawn(crate::server::serve(
+                listener,
+                Arc::new(route),
+                self.http.clone(),
+                stop_rx.clone(),
+                self.drain,
+            ))
+        });
         crate::server::serve(
             self.listener,
             Arc::new(self.route),
@@ -260,6 +300,9 @@ impl Application {
         )
         .await;
         let _ = ops.await;
+        if let Some(host) = wechat_host {
+            let _ = host.await;
+        }
         // Background work in progress (a refresh, a round of deliveries)
         // gets the same allowance as requests, then the process goes.
         let finished = tokio::time::timeout(self.drain, async {
@@ -289,18 +332,39 @@ fn router(
     admin: AdminState,
     console: console::ConsoleState,
     proxy: ProxyState,
+    (host_on_main, host): (bool, api_proxy::wechat_host::WechatHostSettings),
     limits: &BodyLimits,
     call_log: &call_log::CallLog,
 ) -> poem::endpoint::BoxEndpoint<'static> {
     let api = openapi_service();
     let spec = Arc::new(api.spec());
-    let extra = non_openapi_routes(spec.clone(), limits);
+    let mut extra = non_openapi_routes(spec.clone(), limits);
+    if host_on_main {
+        extra.extend(wechat_host_routes(limits));
+    }
     let guard = crate::spec_guard::SpecGuard::from_spec(
         &serde_json::from_str(&spec).unwrap_or(serde_json::Value::Null),
         extra.iter().map(|r| (r.path, r.method.clone())),
     );
-    // One RouteMethod per path: a path served with several methods is
-    // several rows of the table.
+    route_table(extra)
+        .nest("/", api.with(limits.api))
+        .with(console::SessionCredential {
+            state: console.clone(),
+        })
+        .data(state)
+        .data(admin)
+        .data(console)
+        .data(proxy)
+        .data(host)
+        .catch_all_error(problem_for)
+        .with(guard)
+        .with(crate::request_log::RequestLog::new(call_log.clone()))
+        .boxed()
+}
+
+/// The routes of `extra` (one `RouteMethod` per path: a path served with
+/// several methods is several rows of the table).
+fn route_table(extra: Vec<ExtraRoute>) -> Route {
     let mut paths: Vec<(&'static str, poem::RouteMethod)> = Vec::new();
     for r in extra {
         match paths.iter_mut().find(|(p, _)| *p == r.path) {
@@ -318,16 +382,64 @@ fn router(
         route = route.at(path, methods);
     }
     route
-        .nest("/", api.with(limits.api))
-        .with(console::SessionCredential {
-            state: console.clone(),
-        })
-        .data(state)
-        .data(admin)
-        .data(console)
+}
+
+/// The WeChat-compatible host (`api_proxy::wechat_host`): the token
+/// endpoints, every typed API at its WeChat path and method, and `/wxa/…`
+/// and `/cgi-bin/…` for tenants allowed the raw passthrough.
+fn wechat_host_routes(limits: &BodyLimits) -> Vec<ExtraRoute> {
+    use api_proxy::{catalog, wechat_host};
+    use poem::http::Method;
+    let mut routes = vec![
+        ExtraRoute {
+            path: "/cgi-bin/token",
+            method: Method::GET,
+            endpoint: wechat_host::get_token.with(limits.other).boxed(),
+        },
+        ExtraRoute {
+            path: "/cgi-bin/stable_token",
+            method: Method::POST,
+            endpoint: wechat_host::stable_token.with(limits.other).boxed(),
+        },
+    ];
+    for api in catalog::ALL {
+        let method = match api.method {
+            catalog::WechatMethod::Get => Method::GET,
+            catalog::WechatMethod::Post => Method::POST,
+        };
+        routes.push(ExtraRoute {
+            path: api.path,
+            method,
+            endpoint: wechat_host::api_call.with(limits.api).boxed(),
+        });
+    }
+    for path in ["/wxa/*path", "/cgi-bin/*path"] {
+        routes.push(ExtraRoute {
+            path,
+            method: Method::POST,
+            endpoint: wechat_host::api_call.with(limits.api).boxed(),
+        });
+    }
+    routes
+}
+
+/// The WeChat-compatible host alone, for `wechat_host.listen`.
+fn wechat_host_router(
+    proxy: ProxyState,
+    host: api_proxy::wechat_host::WechatHostSettings,
+    limits: &BodyLimits,
+    call_log: &call_log::CallLog,
+) -> poem::endpoint::BoxEndpoint<'static> {
+    let mut routes = wechat_host_routes(limits);
+    routes.push(ExtraRoute {
+        path: "/healthz",
+        method: poem::http::Method::GET,
+        endpoint: routes::health::healthz.with(limits.other).boxed(),
+    });
+    route_table(routes)
         .data(proxy)
+        .data(host)
         .catch_all_error(problem_for)
-        .with(guard)
         .with(crate::request_log::RequestLog::new(call_log.clone()))
         .boxed()
 }

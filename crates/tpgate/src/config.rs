@@ -47,6 +47,8 @@
 //! | `call_log.retention_days` | | recorded calls are deleted by housekeeping after this many days (14; at least 1) |
 //! | `call_log.max_body_bytes` | | when a tenant captures bodies, the largest request and response body kept per call (16384 bytes each way, tokens removed) |
 //! | `console.idle_timeout_secs` / `.session_lifetime_secs` | `TPGATE_CONSOLE__…` | a console session unused for this long ends (1800, 60–86400); every session ends this long after sign-in (43200, 300–2592000), sooner when the JWT or API key it was opened with expires |
+//! | `wechat_host.enabled` / `.listen` | `TPGATE_WECHAT_HOST__…` | serve the WeChat-compatible host (`/cgi-bin/token`, `/cgi-bin/stable_token` and the APIs at their WeChat paths with `?access_token=`; docs/migrating-sdk-code.md) (default `true`), on the main listener or, with `listen` (e.g. `0.0.0.0:8443`), on a listener of its own only |
+//! | `wechat_host.token_lifetime_secs` / `.grace_secs` | | lifetime of its tokens (7200, as WeChat's; 300–86400); how long a token keeps working after a newer one is issued for the same key and Mini Program (300; at most 3600) |
 //! | `background_tasks` | `TPGATE_BACKGROUND_TASKS` | run the ticket watchdog and the refresh sweep (default `true`) |
 //! | `migrate_on_start` | `TPGATE_MIGRATE_ON_START` | `serve` applies pending migrations before listening (default `true`); `false` when a separate `tpgate migrate` (the Helm hook) does it, so pods can use a database user without DDL rights — `/readyz` is 503 until the schema is current |
 //! | `shutdown_drain_secs` | `TPGATE_SHUTDOWN_DRAIN_SECS` | after SIGTERM, how long in-flight requests may finish (default 25; keep it below Kubernetes' grace period) |
@@ -67,7 +69,8 @@ use url::Url;
 /// `admin_api::jwt::JwtSettings`, `proxy`: `api_proxy::ProxySettings`,
 /// `webhooks`: `webhooks::DispatcherSettings`, `retention`:
 /// `crate::workers::RetentionSettings`, `call_log`:
-/// `call_log::CallLogSettings`, `console`: `console::ConsoleSettings`): a new setting is a field there and a
+/// `call_log::CallLogSettings`, `console`: `console::ConsoleSettings`,
+/// `wechat_host`: `api_proxy::wechat_host::WechatHostSettings`): a new setting is a field there and a
 /// row in the table above (a test holds the two together).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -94,6 +97,7 @@ pub struct Config {
     pub webhooks: webhooks::DispatcherSettings,
     pub call_log: call_log::CallLogSettings,
     pub console: console::ConsoleSettings,
+    pub wechat_host: api_proxy::wechat_host::WechatHostSettings,
     pub background_tasks: bool,
     pub migrate_on_start: bool,
     pub shutdown_drain_secs: u64,
@@ -210,6 +214,7 @@ impl Default for Config {
             webhooks: Default::default(),
             call_log: Default::default(),
             console: Default::default(),
+            wechat_host: Default::default(),
             background_tasks: true,
             migrate_on_start: true,
             shutdown_drain_secs: 25,
@@ -333,6 +338,7 @@ impl Config {
         }
         self.validate_admin_keys()?;
         self.console.validate().map_err(anyhow::Error::msg)?;
+        self.wechat_host.validate().map_err(anyhow::Error::msg)?;
         Ok(())
     }
 
@@ -544,6 +550,12 @@ mod tests {
         [console]
         idle_timeout_secs = 601
         session_lifetime_secs = 3601
+
+        [wechat_host]
+        enabled = false
+        listen = "127.0.0.1:18443"
+        token_lifetime_secs = 3600
+        grace_secs = 60
     "#;
 
     /// `a` and `a.b` for every key in `dict`; a section's values are not
@@ -721,6 +733,15 @@ mod tests {
             (c.console.idle_timeout_secs, c.console.session_lifetime_secs),
             (601, 3601)
         );
+        assert_eq!(
+            c.wechat_host,
+            api_proxy::wechat_host::WechatHostSettings {
+                enabled: false,
+                listen: Some("127.0.0.1:18443".parse().unwrap()),
+                token_lifetime_secs: 3600,
+                grace_secs: 60,
+            }
+        );
     }
 
     #[test]
@@ -737,6 +758,7 @@ mod tests {
             "webhooks",
             "call_log",
             "console",
+            "wechat_host",
         ];
         for toml in std::iter::once("nonsense = 1".to_owned())
             .chain(sections.iter().map(|s| format!("[{s}]\nnonsense = 1")))

@@ -241,6 +241,11 @@ pub async fn housekeep(
         ),
         Err(e) => tracing::warn!(error = %e, "could not delete ended console sessions"),
     }
+    match auth.store().purge_host_tokens().await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(deleted = n, "expired WeChat-host tokens deleted"),
+        Err(e) => tracing::warn!(error = %e, "could not delete expired WeChat-host tokens"),
+    }
     match auth.store().sealed_with_old_keys().await {
         Ok(old) => {
             metrics::gauge!(SEALED_ON_OLD_KEYS).set(old.total() as f64);

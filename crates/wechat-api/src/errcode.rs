@@ -16,6 +16,9 @@ pub const SYSTEM_ERROR: i64 = -1;
 /// Invalid credential, or the access token is not the latest. From
 /// `api_component_token` it means a bad secret: do not loop.
 pub const INVALID_CREDENTIAL: i64 = 40001;
+/// `grant_type` is not `client_credential` (`/cgi-bin/token`,
+/// `/cgi-bin/stable_token`; WeChat's global return codes, 全局返回码).
+pub const INVALID_GRANT_TYPE: i64 = 40002;
 /// Invalid openid.
 pub const INVALID_OPENID: i64 = 40003;
 /// Invalid AppID.
@@ -30,10 +33,14 @@ pub const INVALID_PARAMETER: i64 = 40097;
 pub const INVALID_APPSECRET: i64 = 40125;
 /// access_token missing.
 pub const ACCESS_TOKEN_MISSING: i64 = 41001;
+/// appid missing (全局返回码).
+pub const APPID_MISSING: i64 = 41002;
 /// appsecret missing.
 pub const APPSECRET_MISSING: i64 = 41004;
 /// access_token expired.
 pub const ACCESS_TOKEN_EXPIRED: i64 = 42001;
+/// A POST without a body (全局返回码: "empty post data").
+pub const EMPTY_POST_DATA: i64 = 44002;
 /// Maximum call frequency reached.
 pub const FREQUENCY_LIMIT: i64 = 44990;
 /// Daily API quota reached; stop until reset (clear_quota).
@@ -204,6 +211,7 @@ pub const PLUGIN_APPID_NOT_FOUND: i64 = 89044;
 pub const ALL: &[i64] = &[
     SYSTEM_ERROR,
     INVALID_CREDENTIAL,
+    INVALID_GRANT_TYPE,
     INVALID_OPENID,
     INVALID_APPID,
     INVALID_ACCESS_TOKEN,
@@ -211,8 +219,10 @@ pub const ALL: &[i64] = &[
     INVALID_PARAMETER,
     INVALID_APPSECRET,
     ACCESS_TOKEN_MISSING,
+    APPID_MISSING,
     APPSECRET_MISSING,
     ACCESS_TOKEN_EXPIRED,
+    EMPTY_POST_DATA,
     FREQUENCY_LIMIT,
     DAILY_QUOTA_REACHED,
     MINUTE_QUOTA_REACHED,
@@ -287,6 +297,7 @@ pub fn describe(code: i64) -> Option<&'static str> {
     Some(match code {
         SYSTEM_ERROR => "system error; retry later",
         INVALID_CREDENTIAL => "invalid credential or access_token not the latest",
+        INVALID_GRANT_TYPE => "invalid grant_type",
         INVALID_OPENID => "invalid openid",
         INVALID_APPID => "invalid appid",
         INVALID_ACCESS_TOKEN => "invalid access_token",
@@ -294,8 +305,10 @@ pub fn describe(code: i64) -> Option<&'static str> {
         INVALID_PARAMETER => "invalid request parameter",
         INVALID_APPSECRET => "invalid appsecret",
         ACCESS_TOKEN_MISSING => "access_token missing",
+        APPID_MISSING => "appid missing",
         APPSECRET_MISSING => "appsecret missing",
         ACCESS_TOKEN_EXPIRED => "access_token expired",
+        EMPTY_POST_DATA => "empty post data",
         FREQUENCY_LIMIT => "frequency limit reached; retry later",
         DAILY_QUOTA_REACHED => "daily API quota reached",
         MINUTE_QUOTA_REACHED => "API called too often; back off",

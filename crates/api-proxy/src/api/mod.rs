@@ -51,7 +51,7 @@ pub(crate) async fn typed<Q: Validate, R: Type + DeserializeOwned + Send>(
             body: &body.raw,
             idempotency_key: idempotency_key.as_deref(),
         },
-        || body.typed.validate(),
+        || body.typed.validate().map_err(Problem::from),
         readable::<R>,
     )
     .await
@@ -94,4 +94,88 @@ fn readable<R: DeserializeOwned>(value: &serde_json::Value) -> Result<(), Proble
         )
         .with_detail("WeChat's answer did not match the documented shape")
     })
+}
+
+/// A typed API's checks on a JSON body, for callers that do not go through
+/// its endpoint (the WeChat-compatible host): the seed rules on the body,
+/// and whether WeChat's success answer reads as its model.
+#[derive(Clone, Copy)]
+pub(crate) struct TypedChecks {
+    pub api: WechatApi,
+    pub validate: fn(&serde_json::Value) -> Result<(), Problem>,
+    pub readable: fn(&serde_json::Value) -> Result<(), Problem>,
+}
+
+fn checks<Q, R>(api: WechatApi) -> TypedChecks
+where
+    Q: poem_openapi::types::ParseFromJSON + DeserializeOwned + Validate,
+    R: DeserializeOwned,
+{
+    TypedChecks {
+        api,
+        validate: validate_json::<Q>,
+        readable: readable::<R>,
+    }
+}
+
+/// A `GET` API: no body to check.
+fn get_checks<R: DeserializeOwned>(api: WechatApi) -> TypedChecks {
+    TypedChecks {
+        api,
+        validate: |_| Ok(()),
+        readable: readable::<R>,
+    }
+}
+
+/// The body parsed as `Q` (the endpoints' own parsing, so the same field
+/// named in the same words), then `Q`'s seed rules.
+fn validate_json<Q>(body: &serde_json::Value) -> Result<(), Problem>
+where
+    Q: poem_openapi::types::ParseFromJSON + DeserializeOwned + Validate,
+{
+    use poem_openapi::types::ParseFromJSON as _;
+    let parsed = WechatJson::<Q>::parse_from_json(Some(body.clone()))
+        .map_err(|e| Problem::bad_request(e.into_message()))?;
+    parsed.typed.validate().map_err(Problem::from)
+}
+
+/// The checks of the typed API at WeChat path `path` called with `method`.
+pub(crate) fn typed_checks(
+    path: &str,
+    method: crate::catalog::WechatMethod,
+) -> Option<TypedChecks> {
+    use crate::catalog as c;
+    use wechat_api::{logistics as l, shipping as s};
+    let all = [
+        checks::<s::UploadShippingInfoRequest, s::WechatAck>(c::UPLOAD_SHIPPING_INFO),
+        checks::<s::UploadCombinedShippingInfoRequest, s::WechatAck>(
+            c::UPLOAD_COMBINED_SHIPPING_INFO,
+        ),
+        checks::<s::GetOrderRequest, s::GetOrderResponse>(c::GET_ORDER),
+        checks::<s::GetOrderListRequest, s::GetOrderListResponse>(c::GET_ORDER_LIST),
+        checks::<s::NotifyConfirmReceiveRequest, s::WechatAck>(c::NOTIFY_CONFIRM_RECEIVE),
+        checks::<s::SetMsgJumpPathRequest, s::WechatAck>(c::SET_MSG_JUMP_PATH),
+        checks::<s::TradeManagedRequest, s::IsTradeManagedResponse>(c::IS_TRADE_MANAGED),
+        checks::<s::TradeManagedRequest, s::TradeManagementConfirmationResponse>(
+            c::IS_TRADE_MANAGEMENT_CONFIRMATION_COMPLETED,
+        ),
+        checks::<s::OpSpecialOrderRequest, s::WechatAck>(c::OPSPECIALORDER),
+        checks::<l::TraceWaybillRequest, l::TraceWaybillResponse>(c::TRACE_WAYBILL),
+        checks::<l::QueryTraceRequest, l::QueryTraceResponse>(c::QUERY_TRACE),
+        checks::<l::UpdateWaybillGoodsRequest, s::WechatAck>(c::UPDATE_WAYBILL_GOODS),
+        checks::<l::GetPathRequest, l::GetPathResponse>(c::GET_PATH),
+        checks::<l::GetWaybillOrderRequest, l::GetWaybillOrderResponse>(c::GET_WAYBILL_ORDER),
+        checks::<l::AddWaybillOrderRequest, l::AddWaybillOrderResponse>(c::ADD_WAYBILL_ORDER),
+        checks::<l::CancelWaybillOrderRequest, l::CancelWaybillOrderResponse>(
+            c::CANCEL_WAYBILL_ORDER,
+        ),
+        checks::<l::BatchGetWaybillOrderRequest, l::BatchGetWaybillOrderResponse>(
+            c::BATCHGET_WAYBILL_ORDER,
+        ),
+        get_checks::<l::GetAllAccountResponse>(c::ACCOUNT_GETALL),
+        get_checks::<l::GetAllDeliveryResponse>(c::DELIVERY_GETALL),
+        checks::<l::ManagePluginRequest, l::ManagePluginResponse>(c::MANAGE_PLUGIN),
+    ];
+    all.into_iter()
+        .find(|t| t.api.path == path && t.api.method == method)
 }

@@ -108,7 +108,7 @@ async fn raw(
 /// leading or trailing `/`) and percent-escapes would be resolved or decoded
 /// by someone on the way (`Url::join`, WeChat's front end), so they are
 /// refused rather than normalised.
-fn wechat_path(path: &str) -> Result<String, Problem> {
+pub(crate) fn wechat_path(path: &str) -> Result<String, Problem> {
     let plain = |segment: &str| {
         !segment.is_empty()
             && segment != "."

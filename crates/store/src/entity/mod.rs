@@ -17,3 +17,4 @@ pub mod tenant;
 pub mod webhook_delivery;
 pub mod webhook_endpoint;
 pub mod wechat_call;
+pub mod wechat_host_token;
