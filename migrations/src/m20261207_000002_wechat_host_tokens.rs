@@ -20,8 +20,12 @@ impl MigrationTrait for Migration {
                 .col(string("tenant_id"))
                 .col(string("api_key_id"))
                 .col(string("appid"))
+                // From stable_token (WeChat keeps those apart from /cgi-bin/token's).
+                .col(boolean("stable"))
                 .col(timestamp_with_time_zone("issued_at"))
                 .col(timestamp_with_time_zone("expires_at"))
+                // A newer token replaced it (it then lasts a grace only).
+                .col(timestamp_with_time_zone_null("superseded_at"))
                 .to_owned(),
         )
         .await?;

@@ -23,3 +23,4 @@ mod request_ids;
 mod sandbox;
 mod tokens;
 mod webhooks;
+mod wechat_host;

@@ -20,7 +20,7 @@ use poem::{
     http::{Method, StatusCode, header},
     web::Data,
 };
-use problem::Problem;
+use problem::{Problem, wechat::HostErrcodes};
 use ratelimit::ApiGroup;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -30,7 +30,7 @@ use wechat_api::errcode;
 use crate::{
     ProxyState, TenantContext,
     api::typed_checks,
-    catalog::{self, WechatMethod},
+    catalog::{self, Safety, WechatMethod},
     gate::{self, Call},
 };
 
@@ -63,8 +63,10 @@ impl Default for WechatHostSettings {
 
 impl WechatHostSettings {
     pub fn validate(&self) -> Result<(), String> {
-        if !(300..=86_400).contains(&self.token_lifetime_secs) {
-            return Err("wechat_host.token_lifetime_secs must be between 300 and 86400".into());
+        // SDKs refresh some time before expiry (silenceper/wechat 1500 s
+        // early): a shorter lifetime would make them refresh on every call.
+        if !(1800..=86_400).contains(&self.token_lifetime_secs) {
+            return Err("wechat_host.token_lifetime_secs must be between 1800 and 86400".into());
         }
         if self.grace_secs > 3600 {
             return Err("wechat_host.grace_secs must be at most 3600".into());
@@ -162,7 +164,7 @@ pub async fn stable_token(
         }
     };
     let mode = if params.force_refresh {
-        Mode::Fresh
+        Mode::StableForced
     } else {
         Mode::Stable
     };
@@ -180,14 +182,22 @@ fn answer_token(issued: Result<(store::Secret, i64), Refusal>) -> Response {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
-    /// Always a new token.
+    /// `/cgi-bin/token`: always a new token.
     Fresh,
-    /// The current one when it has this long left, else a new one.
+    /// `stable_token`: the current stable one when it has time left, else
+    /// a new one.
     Stable,
+    /// `stable_token` with `force_refresh`: a new stable one.
+    StableForced,
 }
 
-/// A token handed out by `stable_token` has at least this long left, so
-/// a client does not get one about to expire.
+/// A token works this much longer than the `expires_in` it is handed out
+/// with: SDKs that cache it for exactly `expires_in` (EasyWeChat,
+/// PowerWeChat) never send it in its last second.
+const SLACK: Duration = Duration::seconds(60);
+
+/// A token handed out again by `stable_token` has at least this long
+/// left, so a client does not get one about to expire.
 const STABLE_MIN_LEFT: Duration = Duration::minutes(5);
 
 /// Checks the credential and the Mini Program, then issues (or, stable,
@@ -256,20 +266,21 @@ async fn issue(
             .await
             .map_err(|_| Refusal::new(errcode::SYSTEM_ERROR, "storage unavailable; retry"))?
     {
-        return Ok((value, (current.expires_at - now).num_seconds()));
+        return Ok((value, (current.expires_at - SLACK - now).num_seconds()));
     }
-    let (issued, value) = store
+    let (_, value) = store
         .issue_host_token(
             &tenant.id,
             &key.id,
             &authorizer.appid,
-            settings.lifetime(),
+            mode != Mode::Fresh,
+            settings.lifetime() + SLACK,
             settings.grace(),
         )
         .await
         .map_err(|_| Refusal::new(errcode::SYSTEM_ERROR, "storage unavailable; retry"))?;
     store.note_key_use(&key.id);
-    Ok((value, (issued.expires_at - now).num_seconds()))
+    Ok((value, settings.lifetime().num_seconds()))
 }
 
 // --- API calls -----------------------------------------------------------------
@@ -337,8 +348,8 @@ async fn forward(req: &Request, state: &ProxyState, body: Body) -> Result<Respon
     )
     .await;
     match answer {
-        Ok(answer) => Ok(answered(answer, api.group)),
-        Err(problem) => Err(refusal_for(&problem, api.group)),
+        Ok(answer) => Ok(answered(answer, &api)),
+        Err(problem) => Err(refusal_for(&problem, &api)),
     }
 }
 
@@ -379,10 +390,15 @@ async fn holder(state: &ProxyState, token: &str) -> Result<(TenantContext, Strin
         .ok_or_else(|| invalid("unknown access_token"))?;
     let now = Utc::now();
     if held.expires_at <= now {
-        return Err(Refusal::new(
-            errcode::ACCESS_TOKEN_EXPIRED,
-            "this access_token expired; get a new one",
-        ));
+        // Replaced by a newer one: WeChat's "not the latest" (Senparc
+        // refreshes only on 40001); else it ran out: 42001.
+        return Err(match held.superseded_at {
+            Some(_) => invalid("a newer access_token replaced this one; get the current one"),
+            None => Refusal::new(
+                errcode::ACCESS_TOKEN_EXPIRED,
+                "this access_token expired; get a new one",
+            ),
+        });
     }
     if !key.usable(now) || !tenant.is_active() {
         return Err(invalid(
@@ -430,16 +446,22 @@ async fn read_json(body: Body) -> Result<Value, Refusal> {
     Ok(json)
 }
 
-/// The errcode this API's own quota answers.
-fn quota_errcode(group: ApiGroup) -> i64 {
-    match group {
-        ApiGroup::LogisticsPlugin => errcode::LOGISTICS_QUOTA_REACHED,
-        _ => errcode::DAILY_QUOTA_REACHED,
+/// What `api` answers when its quota is used up or tpgate gets no answer.
+fn host_errcodes(api: &catalog::WechatApi) -> HostErrcodes {
+    HostErrcodes {
+        quota: match api.group {
+            ApiGroup::LogisticsPlugin => errcode::LOGISTICS_QUOTA_REACHED,
+            _ => errcode::DAILY_QUOTA_REACHED,
+        },
+        server_error: match (api.group, api.safety) {
+            (ApiGroup::Shipping, Safety::Write) => errcode::SHIPPING_SYSTEM_ERROR,
+            _ => errcode::SYSTEM_ERROR,
+        },
     }
 }
 
-fn refusal_for(problem: &Problem, group: ApiGroup) -> Refusal {
-    let (errcode, errmsg) = problem::wechat::wechat_error(problem.body(), quota_errcode(group));
+fn refusal_for(problem: &Problem, api: &catalog::WechatApi) -> Refusal {
+    let (errcode, errmsg) = problem::wechat::wechat_error(problem.body(), host_errcodes(api));
     Refusal { errcode, errmsg }
 }
 
@@ -451,13 +473,13 @@ fn problem_words(problem: &Problem) -> String {
 /// A passed call's answer: WeChat's JSON as WeChat sent it, with the
 /// gate's headers; a replayed refusal (an idempotent repeat) in WeChat's
 /// shape too.
-fn answered(answer: crate::answer::Answer<()>, group: ApiGroup) -> Response {
+fn answered(answer: crate::answer::Answer<()>, api: &catalog::WechatApi) -> Response {
     if answer.status == StatusCode::OK {
         return answer.into_response();
     }
     match serde_json::from_value::<problem::ProblemBody>(answer.body.clone()) {
         Ok(body) => {
-            let (errcode, errmsg) = problem::wechat::wechat_error(&body, quota_errcode(group));
+            let (errcode, errmsg) = problem::wechat::wechat_error(&body, host_errcodes(api));
             let mut resp = Refusal { errcode, errmsg }.into_response();
             for (name, value) in &answer.headers {
                 if let Ok(value) = value.parse() {
@@ -503,16 +525,22 @@ mod tests {
     }
 
     #[test]
-    fn quotas_answer_their_apis_errcode() {
-        assert_eq!(quota_errcode(catalog::TRACE_WAYBILL.group), 9300513);
-        assert_eq!(quota_errcode(catalog::GET_ORDER.group), 45009);
+    fn quotas_and_failures_answer_their_apis_errcodes() {
+        assert_eq!(host_errcodes(&catalog::TRACE_WAYBILL).quota, 9300513);
+        assert_eq!(host_errcodes(&catalog::GET_ORDER).quota, 45009);
+        assert_eq!(host_errcodes(&catalog::GET_ORDER).server_error, -1);
+        // An upload whose outcome is unknown must not be resent by the SDK.
+        assert_eq!(
+            host_errcodes(&catalog::UPLOAD_SHIPPING_INFO).server_error,
+            10060012
+        );
     }
 
     #[test]
     fn settings_are_bounded() {
         assert!(WechatHostSettings::default().validate().is_ok());
         let short = WechatHostSettings {
-            token_lifetime_secs: 10,
+            token_lifetime_secs: 600,
             ..Default::default()
         };
         assert!(short.validate().is_err());

@@ -167,13 +167,26 @@ fn auth_problem(err: AuthError) -> Problem {
     }
 }
 
+/// The errcodes an API answers for what is not the caller's mistake.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HostErrcodes {
+    /// Its quota is used up: 45009, or 9300513 for the logistics-query plugin.
+    pub quota: i64,
+    /// tpgate could not get an answer: -1 (SDKs resend on it, which is
+    /// safe for a read), or for a shipping write, whose outcome is then
+    /// unknown, the seed's own "system error" 10060012, which SDKs do not
+    /// resend by themselves (WxJava resends -1 up to five times: a resent
+    /// upload could spend the order's one re-shipment).
+    pub server_error: i64,
+}
+
 /// What tpgate's WeChat-compatible host answers instead of a problem, in
 /// WeChat's shape (`errcode`, `errmsg`): WeChat's own errcode and errmsg
 /// when WeChat answered (its `rid` included), else the errcode WeChat
 /// answers for the same mistake, with tpgate's explanation in the errmsg.
-/// `quota_errcode` is what the API's own quota answers (45009, or 9300513
-/// for the logistics-query plugin).
-pub fn wechat_error(body: &crate::ProblemBody, quota_errcode: i64) -> (i64, String) {
+/// `codes` are the API's own: what its quota answers, and what tpgate's own
+/// failures (WeChat unreachable, no answer in time) answer.
+pub fn wechat_error(body: &crate::ProblemBody, codes: HostErrcodes) -> (i64, String) {
     if let Some(code) = body.wechat_errcode {
         return (code, body.wechat_errmsg.clone().unwrap_or_default());
     }
@@ -187,13 +200,13 @@ pub fn wechat_error(body: &crate::ProblemBody, quota_errcode: i64) -> (i64, Stri
         errcode::API_UNAUTHORIZED_TO_COMPONENT
     } else {
         match status {
-            StatusCode::TOO_MANY_REQUESTS => quota_errcode,
+            StatusCode::TOO_MANY_REQUESTS => codes.quota,
             StatusCode::UNAUTHORIZED | StatusCode::NOT_FOUND | StatusCode::GONE => {
                 errcode::INVALID_CREDENTIAL
             }
             StatusCode::FORBIDDEN => errcode::API_UNAUTHORIZED,
             s if s.is_client_error() => errcode::DATA_FORMAT_ERROR,
-            _ => errcode::SYSTEM_ERROR,
+            _ => codes.server_error,
         }
     };
     let meaning = errcode::describe(code).unwrap_or("refused");
@@ -226,43 +239,65 @@ mod tests {
         assert_eq!(status_for_errcode(9300522), StatusCode::CONFLICT);
     }
 
+    const READ: HostErrcodes = HostErrcodes {
+        quota: 45009,
+        server_error: -1,
+    };
+
     #[test]
     fn problems_become_the_errcode_wechat_answers_for_the_same_mistake() {
         let answered = wechat_problem(10060003, "reshipment used rid: 1-2-3");
         assert_eq!(
-            wechat_error(answered.body(), 45009),
+            wechat_error(answered.body(), READ),
             (10060003, "reshipment used rid: 1-2-3".to_owned())
         );
         let rule = Problem::validation("shipping_list", "one item in unified mode")
             .with_prevented_errcode(268485228);
-        let (code, msg) = wechat_error(rule.body(), 45009);
+        let (code, msg) = wechat_error(rule.body(), READ);
         assert_eq!(code, 268485228);
         assert!(
             msg.contains("tpgate: ") && msg.contains("one item"),
             "{msg}"
         );
         let sets = Problem::forbidden("set 142 missing").with_required_sets(vec![142]);
-        assert_eq!(wechat_error(sets.body(), 45009).0, 61007);
+        assert_eq!(wechat_error(sets.body(), READ).0, 61007);
         let limited = Problem::new(
             StatusCode::TOO_MANY_REQUESTS,
             "rate-limited",
             "Rate limited",
         );
-        assert_eq!(wechat_error(limited.body(), 45009).0, 45009);
-        assert_eq!(wechat_error(limited.body(), 9300513).0, 9300513);
+        assert_eq!(wechat_error(limited.body(), READ).0, 45009);
         assert_eq!(
-            wechat_error(Problem::forbidden("scope").body(), 45009).0,
+            wechat_error(
+                limited.body(),
+                HostErrcodes {
+                    quota: 9300513,
+                    ..READ
+                }
+            )
+            .0,
+            9300513
+        );
+        assert_eq!(
+            wechat_error(Problem::forbidden("scope").body(), READ).0,
             48001
         );
         assert_eq!(
-            wechat_error(Problem::unauthorized("key").body(), 45009).0,
+            wechat_error(Problem::unauthorized("key").body(), READ).0,
             40001
         );
         assert_eq!(
-            wechat_error(Problem::bad_request("json").body(), 45009).0,
+            wechat_error(Problem::bad_request("json").body(), READ).0,
             47001
         );
-        assert_eq!(wechat_error(Problem::internal().body(), 45009).0, -1);
+        assert_eq!(wechat_error(Problem::internal().body(), READ).0, -1);
+        let write = HostErrcodes {
+            server_error: 10060012,
+            ..READ
+        };
+        assert_eq!(wechat_error(Problem::internal().body(), write).0, 10060012);
+        // WeChat's own -1 passes as WeChat sent it.
+        assert_eq!(wechat_error(wechat_problem(-1, "busy").body(), write).0, -1);
     }
 
     #[test]

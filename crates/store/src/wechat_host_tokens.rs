@@ -37,8 +37,13 @@ pub struct HostToken {
     pub tenant_id: TenantId,
     pub api_key_id: String,
     pub appid: Appid,
+    /// Issued by stable_token.
+    pub stable: bool,
     pub issued_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+    /// When a newer token replaced it: it then lasts a grace only, and
+    /// afterwards is "not the latest" (40001) rather than expired (42001).
+    pub superseded_at: Option<DateTime<Utc>>,
 }
 
 impl From<row::Model> for HostToken {
@@ -48,8 +53,10 @@ impl From<row::Model> for HostToken {
             tenant_id: m.tenant_id.into(),
             api_key_id: m.api_key_id,
             appid: m.appid.into(),
+            stable: m.stable,
             issued_at: m.issued_at,
             expires_at: m.expires_at,
+            superseded_at: m.superseded_at,
         }
     }
 }
@@ -68,14 +75,17 @@ impl Store {
         ))
     }
 
-    /// Issues a token of `api_key_id` for `appid`, valid for `lifetime`;
-    /// the pair's other tokens stay valid for at most `grace` more (as
-    /// WeChat keeps an old token working for a while after a refresh).
+    /// Issues a token of `api_key_id` for `appid` (of stable_token's kind
+    /// or `/cgi-bin/token`'s: WeChat keeps the two apart), valid for
+    /// `lifetime`; the pair's other tokens of that kind stay valid for at
+    /// most `grace` more (as WeChat keeps an old token working for a while
+    /// after a refresh).
     pub async fn issue_host_token(
         &self,
         tenant_id: &str,
         api_key_id: &str,
         appid: &str,
+        stable: bool,
         lifetime: Duration,
         grace: Duration,
     ) -> Result<(HostToken, Secret), StoreError> {
@@ -83,8 +93,10 @@ impl Store {
         let cut = at + grace;
         row::Entity::update_many()
             .col_expr(row::Column::ExpiresAt, Expr::value(cut))
+            .col_expr(row::Column::SupersededAt, Expr::value(Some(at)))
             .filter(row::Column::ApiKeyId.eq(api_key_id))
             .filter(row::Column::Appid.eq(appid))
+            .filter(row::Column::Stable.eq(stable))
             .filter(row::Column::ExpiresAt.gt(cut))
             .exec(self.db())
             .await?;
@@ -96,8 +108,10 @@ impl Store {
             tenant_id: tenant_id.to_owned(),
             api_key_id: api_key_id.to_owned(),
             appid: appid.to_owned(),
+            stable,
             issued_at: at,
             expires_at: at + lifetime,
+            superseded_at: None,
         };
         row::Entity::insert(row::ActiveModel {
             id: Set(model.id.clone()),
@@ -105,8 +119,10 @@ impl Store {
             tenant_id: Set(model.tenant_id.clone()),
             api_key_id: Set(model.api_key_id.clone()),
             appid: Set(model.appid.clone()),
+            stable: Set(model.stable),
             issued_at: Set(model.issued_at),
             expires_at: Set(model.expires_at),
+            superseded_at: Set(None),
         })
         .exec(self.db())
         .await?;
@@ -115,7 +131,7 @@ impl Store {
         Ok((model.into(), token))
     }
 
-    /// The newest token of `api_key_id` for `appid` with more than
+    /// The newest stable token of `api_key_id` for `appid` with more than
     /// `min_left` to live, with its value (`stable_token` without
     /// `force_refresh`). None also when it was issued under another
     /// sealing key (its value can no longer be derived).
@@ -128,6 +144,8 @@ impl Store {
         let Some(found) = row::Entity::find()
             .filter(row::Column::ApiKeyId.eq(api_key_id))
             .filter(row::Column::Appid.eq(appid))
+            .filter(row::Column::Stable.eq(true))
+            .filter(row::Column::SupersededAt.is_null())
             .filter(row::Column::ExpiresAt.gt(now() + min_left))
             .order_by_desc(row::Column::IssuedAt)
             .one(self.db())
@@ -199,7 +217,14 @@ mod tests {
             .unwrap();
         let hour = Duration::hours(1);
         let (first, value) = store
-            .issue_host_token(&tenant.id, &key.id, "wxa", hour * 2, Duration::minutes(5))
+            .issue_host_token(
+                &tenant.id,
+                &key.id,
+                "wxa",
+                true,
+                hour * 2,
+                Duration::minutes(5),
+            )
             .await
             .unwrap();
         let v = value.expose();
@@ -237,12 +262,32 @@ mod tests {
 
         // A new one: the old one keeps working for the grace only.
         let (second, newer) = store
-            .issue_host_token(&tenant.id, &key.id, "wxa", hour * 2, Duration::minutes(5))
+            .issue_host_token(
+                &tenant.id,
+                &key.id,
+                "wxa",
+                true,
+                hour * 2,
+                Duration::minutes(5),
+            )
             .await
             .unwrap();
         assert_ne!(newer.expose(), v);
         let (old, _, _) = store.cached_host_token(v).await.unwrap().unwrap();
         assert!(old.expires_at <= now() + Duration::minutes(5));
+        assert!(old.superseded_at.is_some());
+        // /cgi-bin/token's tokens are another kind: they leave stable ones be.
+        store
+            .issue_host_token(
+                &tenant.id,
+                &key.id,
+                "wxa",
+                false,
+                hour * 2,
+                Duration::minutes(5),
+            )
+            .await
+            .unwrap();
         let (current, _) = store
             .current_host_token(&key.id, "wxa", Duration::minutes(10))
             .await

@@ -430,12 +430,22 @@ fn wechat_host_router(
     limits: &BodyLimits,
     call_log: &call_log::CallLog,
 ) -> poem::endpoint::BoxEndpoint<'static> {
+    use poem::http::Method;
     let mut routes = wechat_host_routes(limits);
     routes.push(ExtraRoute {
         path: "/healthz",
-        method: poem::http::Method::GET,
+        method: Method::GET,
         endpoint: routes::health::healthz.with(limits.other).boxed(),
     });
+    // Every other path answers in WeChat's shape too (48001: not proxied),
+    // as a host of WeChat's would.
+    for method in [Method::GET, Method::POST] {
+        routes.push(ExtraRoute {
+            path: "/*path",
+            method,
+            endpoint: api_proxy::wechat_host::api_call.with(limits.api).boxed(),
+        });
+    }
     route_table(routes)
         .data(proxy)
         .data(host)

@@ -12,8 +12,12 @@ pub struct Model {
     pub tenant_id: String,
     pub api_key_id: String,
     pub appid: String,
+    /// Issued by stable_token.
+    pub stable: bool,
     pub issued_at: DateTimeUtc,
     pub expires_at: DateTimeUtc,
+    /// When a newer token of the same kind replaced it.
+    pub superseded_at: Option<DateTimeUtc>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}
