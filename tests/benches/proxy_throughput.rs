@@ -1,7 +1,10 @@
 //! Benchmark: proxied `get_order` throughput and latency, against calling the
-//! simulator directly, with the Redis limiter on; and the call log's cost:
-//! the same load through a gateway with the log on and one with it off,
-//! alternated (`BENCH_ROUNDS`, default 2).
+//! simulator directly, with the Redis limiter on; the call log's cost: the
+//! same load through a gateway with the log on and one with it off,
+//! alternated (`BENCH_ROUNDS`, default 2); and the WeChat-compatible host's:
+//! the same call at `/wxa/sec/order/get_order?access_token=` (a tpgate
+//! token) and at `/v1/apps/{appid}/…` (an API key), alternated
+//! (`BENCH_HOST_ROUNDS`, default 2; 0 skips it).
 //!
 //! ```sh
 //! BENCH_REDIS_URL=redis://127.0.0.1:6379 cargo bench -p tpgate-tests --bench proxy_throughput
@@ -85,7 +88,14 @@ async fn load(
                     req = req.bearer_auth(b);
                 }
                 let ok = match req.send().await {
-                    Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
+                    // WeChat's success, on either surface (the host answers
+                    // its refusals with HTTP 200 too).
+                    Ok(r) => {
+                        r.status().is_success()
+                            && r.bytes()
+                                .await
+                                .is_ok_and(|b| b.windows(12).any(|w| w == b"\"errcode\":0,"))
+                    }
                     Err(_) => false,
                 };
                 if ok {
@@ -119,6 +129,8 @@ struct Target {
     db: TestDb,
     proxied: Url,
     direct: Url,
+    /// The same call on the WeChat-compatible host, with a tpgate token.
+    root: Url,
     key: String,
     body: serde_json::Value,
 }
@@ -150,7 +162,21 @@ async fn target(call_log: bool) -> anyhow::Result<Target> {
     direct
         .query_pairs_mut()
         .append_pair("access_token", token.expose());
-    // Warm both paths (connections, caches).
+    let issued: serde_json::Value = reqwest::get(stack.gateway_url.join(&format!(
+        "cgi-bin/token?grant_type=client_credential&appid={appid}&secret={}",
+        key.expose()
+    ))?)
+    .await?
+    .json()
+    .await?;
+    let host_token = issued["access_token"]
+        .as_str()
+        .ok_or_else(|| anyhow::anyhow!("no WeChat-host token: {issued}"))?;
+    let mut root = stack.gateway_url.join("wxa/sec/order/get_order")?;
+    root.query_pairs_mut()
+        .append_pair("access_token", host_token);
+    // Warm the paths (connections, caches).
+    load(root.clone(), None, body.clone(), 4, 1).await;
     load(direct.clone(), None, body.clone(), 4, 1).await;
     load(
         proxied.clone(),
@@ -166,6 +192,7 @@ async fn target(call_log: bool) -> anyhow::Result<Target> {
         db,
         proxied,
         direct,
+        root,
         key: key.expose().to_owned(),
         body,
     })
@@ -256,6 +283,39 @@ async fn main() -> anyhow::Result<()> {
             "yes"
         }
     );
+    let host_rounds: usize = env_or("BENCH_HOST_ROUNDS", 2);
+    let (mut root, mut v1) = (Vec::new(), Vec::new());
+    for round in 0..host_rounds {
+        for root_now in [round % 2 == 1, round % 2 == 0] {
+            if root_now {
+                let p = load(
+                    logged.root.clone(),
+                    None,
+                    logged.body.clone(),
+                    concurrency,
+                    seconds,
+                )
+                .await;
+                p.report("host");
+                root.push(p.rate());
+            } else {
+                let p = logged.proxied(concurrency, seconds).await;
+                p.report("v1");
+                v1.push(p.rate());
+            }
+        }
+    }
+    if host_rounds > 0 {
+        println!(
+            "WeChat host / v1 throughput: {:.3} (per round: {})",
+            mean(&root) / mean(&v1),
+            root.iter()
+                .zip(&v1)
+                .map(|(a, b)| format!("{:.3}", a / b))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
     logged.stop().await;
     unlogged.stop().await;
     Ok(())

@@ -490,3 +490,49 @@ async fn the_host_can_have_a_listener_of_its_own() {
     assert_eq!(resp.status(), 404);
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn one_40001_one_refresh_one_retry_as_the_sdks_do_it() {
+    // No grace: a replaced token is "not the latest" at once.
+    let app = TestApp::start(TestOptions {
+        config: Box::new(|c| c.wechat_host.grace_secs = 0),
+        ..TestOptions::default()
+    })
+    .await;
+    let (_, key, appid) = app.onboarded_tenant("host-retry").await;
+    let order = app.sim.create_paid_order(NewOrder::default());
+    let lookup = json!({ "transaction_id": order.transaction_id });
+    // Another deployment with the same key fetches a token: ours is replaced.
+    let t1 = access_token(&token(&app, &appid, &key).await);
+    let _t2 = access_token(&token(&app, &appid, &key).await);
+    let refused = call(&app, "/wxa/sec/order/get_order", &t1, &lookup).await;
+    assert_eq!(
+        errcode(&refused),
+        40001,
+        "Senparc refreshes only on 40001: {refused}"
+    );
+    // The SDK's one refresh (silenceper's stable body: its key order, a
+    // trailing newline, its content type) and its one retry.
+    let body = format!(
+        "{{\"appid\":\"{appid}\",\"force_refresh\":false,\"grant_type\":\"client_credential\",\"secret\":\"{key}\"}}\n"
+    );
+    let fresh = wechat(
+        app.http
+            .post(app.url("/cgi-bin/stable_token"))
+            .header("content-type", "application/json;charset=utf-8")
+            .body(body),
+    )
+    .await;
+    let t3 = access_token(&fresh);
+    assert_ne!(t3, t1);
+    let retried = call(&app, "/wxa/sec/order/get_order", &t3, &lookup).await;
+    assert_eq!(errcode(&retried), 0, "{retried}");
+    // A stable token is not cut short by /cgi-bin/token (WeChat keeps the
+    // two kinds apart).
+    let _t4 = access_token(&token(&app, &appid, &key).await);
+    assert_eq!(
+        errcode(&call(&app, "/wxa/sec/order/get_order", &t3, &lookup).await),
+        0
+    );
+    app.shutdown().await;
+}
