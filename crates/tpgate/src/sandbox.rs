@@ -302,7 +302,7 @@ pub async fn start(args: &SandboxArgs) -> anyhow::Result<RunningSandbox> {
         tenant_id: tenant.id.into(),
         api_key: api_key.expose().to_owned(),
         onboarding_url: onboarding_url.to_string(),
-        authorizer_appid,
+        authorizer_appid: authorizer_appid.clone(),
         demo_orders,
         next_steps: vec![
             format!(
@@ -314,7 +314,11 @@ pub async fn start(args: &SandboxArgs) -> anyhow::Result<RunningSandbox> {
                 "4. Open the operator console (signed in as platform_admin; the link works once, for 10 minutes): {console_url}"
             ),
             format!(
-                "5. Explore the API: {ops_url}docs (admin calls need: Authorization: Bearer <admin_token>); readiness and metrics at {ops_url}readyz and {ops_url}metrics"
+                "5. Existing WeChat SDK code: set its API host to {gateway_url} and use the API key as the Mini Program's secret (docs/migrating-sdk-code.md); its token request is:\ncurl -sS '{gateway_url}cgi-bin/token?grant_type=client_credential&appid={authorizer_appid}&secret={key}'",
+                key = api_key.expose()
+            ),
+            format!(
+                "6. Explore the API: {ops_url}docs (admin calls need: Authorization: Bearer <admin_token>); readiness and metrics at {ops_url}readyz and {ops_url}metrics"
             ),
         ],
     };
