@@ -289,6 +289,29 @@ def case_get_order() -> str:
     return f"errcode 0, order {order['transaction_id']} state {order['order_state']}, paid_amount {order.get('paid_amount')}"
 
 
+def case_documented_adapter() -> str:
+    """docs/migrating-sdk-code.md's wechatpy snippet, as written there: a plain WeChatClient whose
+    requests to api.weixin.qq.com a transport adapter sends to tpgate (token fetch included)."""
+    from requests.adapters import HTTPAdapter
+
+    wechat, tpgate = "https://api.weixin.qq.com", COMPAT.rstrip("/")
+
+    class ToTpgate(HTTPAdapter):
+        def send(self, request, **kwargs):  # type: ignore[override]
+            request.url = tpgate + request.url[len(wechat):]
+            return super().send(request, **kwargs)
+
+    client = WeChatClient(APPID, DEMO_KEY, timeout=20)
+    client._http.mount(wechat + "/", ToTpgate())
+    rec = Recorder(client)
+    result = client.post(f"{wechat}/wxa/sec/order/get_order", data={"transaction_id": ORDER["transaction_id"]})
+    paths = [e["path"] for e in rec.log]
+    check(paths == ["/cgi-bin/token", "/wxa/sec/order/get_order"], f"token then get_order at tpgate, got {paths}", rec)
+    wechat_shaped(rec.log, rec)
+    check(result.get("errcode") == 0, "get_order through the documented adapter: errcode 0", rec)
+    return "token and get_order reached tpgate through the adapter"
+
+
 def case_upload() -> str:
     client, rec = S["client"], S["rec"]
     order, note = ORDER, "demo order"
@@ -531,6 +554,7 @@ def case_revoked_key() -> str:
 CASES: list[tuple[str, Callable[[], str]]] = [
     ("token through wechatpy (GET /cgi-bin/token)", case_token),
     ("get_order", case_get_order),
+    ("the documented snippet: a transport adapter", case_documented_adapter),
     ("upload_shipping_info, then get_order", case_upload),
     ("seed rule: unified delivery with two parcels", case_seed_two_parcels),
     ("seed rule: order_key without transaction_id", case_seed_missing_transaction_id),
