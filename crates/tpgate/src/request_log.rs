@@ -12,7 +12,7 @@
 //!
 //! The log line holds nothing that must not be logged: the query
 //! string is dropped (it carries `auth_code`, the onboarding `visit`, push
-//! signatures) and an onboarding link's token in the path is replaced, so a
+//! signatures, and the WeChat-compatible host's `secret` and `access_token`) and an onboarding link's token in the path is replaced, so a
 //! verbose filter never writes a credential to the logs. (poem's `Tracing`
 //! middleware logs the full URI, and takes the client address from
 //! `X-Forwarded-For` whoever sent it.)
