@@ -179,6 +179,24 @@ async fn a_token_from_the_root_calls_the_seed_apis_in_wechats_shape() {
     )
     .await;
     assert_eq!(errcode(&none), 41001);
+    // Over the body limit, the wrong method, a POST to the token URL: all
+    // in WeChat's shape.
+    let big = json!({ "transaction_id": "x".repeat(300_000) });
+    assert_eq!(
+        errcode(&call(&app, "/wxa/sec/order/get_order", &t, &big).await),
+        47001
+    );
+    let get = wechat(
+        app.http
+            .get(app.url(&format!("/wxa/sec/order/get_order?access_token={t}"))),
+    )
+    .await;
+    assert_eq!(errcode(&get), 43002, "{get}");
+    let posted = wechat(app.http.post(app.url(&format!(
+        "/cgi-bin/token?grant_type=client_credential&appid={appid}&secret={key}"
+    ))))
+    .await;
+    assert!(posted["access_token"].is_string(), "{posted}");
     // Not a proxied API, and no raw passthrough for this tenant.
     let other = call(
         &app,

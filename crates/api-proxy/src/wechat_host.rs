@@ -127,7 +127,8 @@ struct TokenRequest {
 }
 
 /// `GET /cgi-bin/token`: a new token each time (the previous one keeps
-/// working for `grace_secs`), as WeChat's.
+/// working for `grace_secs`), as WeChat's. A `POST` with the same query
+/// is taken alike (WxJava with OkHttp and a custom token URL sends one).
 #[handler]
 pub async fn get_token(
     req: &Request,
@@ -283,6 +284,67 @@ async fn issue(
     Ok((value, settings.lifetime().num_seconds()))
 }
 
+// --- WeChat's shape for everything ----------------------------------------------
+
+/// Wraps the host's endpoints so that what reaches a client in
+/// problem+json from the layers around a handler (a body over the size
+/// limit, a timeout, an internal error) answers in WeChat's shape too: an
+/// SDK only reads HTTP 200 and `errcode`.
+pub struct WechatShaped;
+
+impl<E: poem::Endpoint> poem::Middleware<E> for WechatShaped {
+    type Output = WechatShapedEndpoint<E>;
+
+    fn transform(&self, inner: E) -> Self::Output {
+        WechatShapedEndpoint { inner }
+    }
+}
+
+pub struct WechatShapedEndpoint<E> {
+    inner: E,
+}
+
+/// The errcodes of a failure outside any one API's handling.
+const ANY_API: HostErrcodes = HostErrcodes {
+    quota: errcode::DAILY_QUOTA_REACHED,
+    server_error: errcode::SYSTEM_ERROR,
+};
+
+impl<E: poem::Endpoint> poem::Endpoint for WechatShapedEndpoint<E> {
+    type Output = Response;
+
+    async fn call(&self, req: Request) -> poem::Result<Response> {
+        let resp = match self.inner.call(req).await {
+            Ok(resp) => resp.into_response(),
+            Err(e) => {
+                let problem = Problem::from_poem_error(&e);
+                let (errcode, errmsg) = problem::wechat::wechat_error(problem.body(), ANY_API);
+                return Ok(Refusal { errcode, errmsg }.into_response());
+            }
+        };
+        let is_problem = resp
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .is_some_and(|v| v.as_bytes().starts_with(problem::CONTENT_TYPE.as_bytes()));
+        if resp.status() == StatusCode::OK || !is_problem {
+            return Ok(resp);
+        }
+        let (parts, body) = resp.into_parts();
+        let bytes = body.into_bytes().await.unwrap_or_default();
+        let (errcode, errmsg) = match serde_json::from_slice::<problem::ProblemBody>(&bytes) {
+            Ok(p) => problem::wechat::wechat_error(&p, ANY_API),
+            Err(_) => (errcode::SYSTEM_ERROR, "system error (tpgate)".to_owned()),
+        };
+        let mut shaped = Refusal { errcode, errmsg }.into_response();
+        for (name, value) in &parts.headers {
+            if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+                shaped.headers_mut().insert(name.clone(), value.clone());
+            }
+        }
+        Ok(shaped)
+    }
+}
+
 // --- API calls -----------------------------------------------------------------
 
 /// Any API at its WeChat path with `?access_token=<tpgate token>`.
@@ -306,6 +368,17 @@ async fn forward(req: &Request, state: &ProxyState, body: Body) -> Result<Respon
     let typed = typed_checks(path, method);
     let api = match typed {
         Some(t) => t.api,
+        // A typed API called with the other method.
+        None if typed_checks(path, other(method)).is_some() => {
+            return Err(match method {
+                WechatMethod::Get => {
+                    Refusal::new(errcode::REQUIRE_POST_METHOD, "send this API as a POST")
+                }
+                WechatMethod::Post => {
+                    Refusal::new(errcode::REQUIRE_GET_METHOD, "send this API as a GET")
+                }
+            });
+        }
         None if tenant.raw_passthrough && method == WechatMethod::Post => {
             let path = crate::api::raw::wechat_path(path.trim_start_matches('/'))
                 .map_err(|p| Refusal::new(errcode::API_UNAUTHORIZED, problem_words(&p)))?;
@@ -350,6 +423,13 @@ async fn forward(req: &Request, state: &ProxyState, body: Body) -> Result<Respon
     match answer {
         Ok(answer) => Ok(answered(answer, &api)),
         Err(problem) => Err(refusal_for(&problem, &api)),
+    }
+}
+
+fn other(method: WechatMethod) -> WechatMethod {
+    match method {
+        WechatMethod::Get => WechatMethod::Post,
+        WechatMethod::Post => WechatMethod::Get,
     }
 }
 

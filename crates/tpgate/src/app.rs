@@ -388,37 +388,37 @@ fn route_table(extra: Vec<ExtraRoute>) -> Route {
 /// endpoints, every typed API at its WeChat path and method, and `/wxa/…`
 /// and `/cgi-bin/…` for tenants allowed the raw passthrough.
 fn wechat_host_routes(limits: &BodyLimits) -> Vec<ExtraRoute> {
-    use api_proxy::{catalog, wechat_host};
+    use api_proxy::{
+        catalog,
+        wechat_host::{self, WechatShaped},
+    };
     use poem::http::Method;
+    let route = |path, method, endpoint: poem::endpoint::BoxEndpoint<'static>| ExtraRoute {
+        path,
+        method,
+        endpoint: endpoint.with(WechatShaped).boxed(),
+    };
+    let token = || wechat_host::get_token.with(limits.other).boxed();
+    let call = || wechat_host::api_call.with(limits.api).boxed();
     let mut routes = vec![
-        ExtraRoute {
-            path: "/cgi-bin/token",
-            method: Method::GET,
-            endpoint: wechat_host::get_token.with(limits.other).boxed(),
-        },
-        ExtraRoute {
-            path: "/cgi-bin/stable_token",
-            method: Method::POST,
-            endpoint: wechat_host::stable_token.with(limits.other).boxed(),
-        },
+        route("/cgi-bin/token", Method::GET, token()),
+        route("/cgi-bin/token", Method::POST, token()),
+        route(
+            "/cgi-bin/stable_token",
+            Method::POST,
+            wechat_host::stable_token.with(limits.other).boxed(),
+        ),
     ];
+    // Both methods: the wrong one answers WeChat's 43001/43002.
     for api in catalog::ALL {
-        let method = match api.method {
-            catalog::WechatMethod::Get => Method::GET,
-            catalog::WechatMethod::Post => Method::POST,
-        };
-        routes.push(ExtraRoute {
-            path: api.path,
-            method,
-            endpoint: wechat_host::api_call.with(limits.api).boxed(),
-        });
+        for method in [Method::GET, Method::POST] {
+            routes.push(route(api.path, method, call()));
+        }
     }
     for path in ["/wxa/*path", "/cgi-bin/*path"] {
-        routes.push(ExtraRoute {
-            path,
-            method: Method::POST,
-            endpoint: wechat_host::api_call.with(limits.api).boxed(),
-        });
+        for method in [Method::GET, Method::POST] {
+            routes.push(route(path, method, call()));
+        }
     }
     routes
 }
@@ -443,7 +443,10 @@ fn wechat_host_router(
         routes.push(ExtraRoute {
             path: "/*path",
             method,
-            endpoint: api_proxy::wechat_host::api_call.with(limits.api).boxed(),
+            endpoint: api_proxy::wechat_host::api_call
+                .with(limits.api)
+                .with(api_proxy::wechat_host::WechatShaped)
+                .boxed(),
         });
     }
     route_table(routes)

@@ -43,6 +43,10 @@ pub const ACCESS_TOKEN_EXPIRED: i64 = 42001;
 pub const EMPTY_POST_DATA: i64 = 44002;
 /// Maximum call frequency reached.
 pub const FREQUENCY_LIMIT: i64 = 44990;
+/// The API needs `GET` (全局返回码: "require GET method").
+pub const REQUIRE_GET_METHOD: i64 = 43001;
+/// The API needs `POST` (全局返回码: "require POST method").
+pub const REQUIRE_POST_METHOD: i64 = 43002;
 /// Daily API quota reached; stop until reset (clear_quota).
 pub const DAILY_QUOTA_REACHED: i64 = 45009;
 /// Minute quota reached ("调用太频繁"); back off.
@@ -223,6 +227,8 @@ pub const ALL: &[i64] = &[
     APPSECRET_MISSING,
     ACCESS_TOKEN_EXPIRED,
     EMPTY_POST_DATA,
+    REQUIRE_GET_METHOD,
+    REQUIRE_POST_METHOD,
     FREQUENCY_LIMIT,
     DAILY_QUOTA_REACHED,
     MINUTE_QUOTA_REACHED,
@@ -309,6 +315,8 @@ pub fn describe(code: i64) -> Option<&'static str> {
         APPSECRET_MISSING => "appsecret missing",
         ACCESS_TOKEN_EXPIRED => "access_token expired",
         EMPTY_POST_DATA => "empty post data",
+        REQUIRE_GET_METHOD => "require GET method",
+        REQUIRE_POST_METHOD => "require POST method",
         FREQUENCY_LIMIT => "frequency limit reached; retry later",
         DAILY_QUOTA_REACHED => "daily API quota reached",
         MINUTE_QUOTA_REACHED => "API called too often; back off",
