@@ -20,6 +20,7 @@ mod m20261206_000002_trade_management;
 mod m20261206_000003_forced_refreshes;
 mod m20261207_000001_console_sessions;
 mod m20261207_000002_wechat_host_tokens;
+mod m20261207_000003_shipping_uploads;
 
 pub struct Migrator;
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000003_forced_refreshes::Migration),
             Box::new(m20261207_000001_console_sessions::Migration),
             Box::new(m20261207_000002_wechat_host_tokens::Migration),
+            Box::new(m20261207_000003_shipping_uploads::Migration),
         ]
     }
 }

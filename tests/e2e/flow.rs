@@ -46,19 +46,46 @@ async fn ticket_to_shipment_to_reshipment_limit() {
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["errcode"], 0);
 
-    // Second upload: the single re-shipment.
+    // Second upload: it would spend the order's single re-shipment, so
+    // tpgate refuses it until confirmed, whatever the Idempotency-Key.
     // An update carries a later upload_time than the previous upload's
     // (seed 004 note 4); WeChat refuses the same one with 268485216.
+    let upload = "/wxa/sec/order/upload_shipping_info";
     let mut reship = upload_body(&order.transaction_id, &order.openid, "SF002");
     reship["upload_time"] = json!("2022-12-15T14:29:35.120+08:00");
-    let (status, answer) = app
-        .proxy(&key, &appid, "upload_shipping_info", &reship)
+    let unconfirmed = app
+        .call(&app.base, &key, &appid, upload, &reship, Some("a-new-key"))
         .await;
-    assert_eq!(status, 200, "{answer}");
+    assert_eq!(unconfirmed.status, 409, "{}", unconfirmed.body);
+    let kind = unconfirmed.body["type"].as_str().unwrap();
+    assert!(kind.ends_with("reshipment_requires_confirmation"), "{kind}");
+    let detail = unconfirmed.body["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("SF001"),
+        "names the earlier upload: {detail}"
+    );
+    let confirm = [("Tpgate-Confirm-Reshipment", "true")];
+    let confirmed = app
+        .call_with(&app.base, &key, &appid, upload, &reship, None, &confirm)
+        .await;
+    assert_eq!(confirmed.status, 200, "{}", confirmed.body);
+    assert_eq!(confirmed.header("tpgate-reshipment"), Some("last"));
 
-    // Third: WeChat's 10060003, mapped to a 409 problem.
-    let (status, problem) = app.proxy(&key, &appid, "upload_shipping_info", &body).await;
-    assert_eq!(status, 409, "{problem}");
+    // Not later than the last upload: refused here, as WeChat would (268485216).
+    let stale = app
+        .call_with(&app.base, &key, &appid, upload, &reship, None, &confirm)
+        .await;
+    assert_eq!(stale.status, 400, "{}", stale.body);
+    assert_eq!(stale.body["prevents_errcode"], 268485216);
+
+    // Third, confirmed: WeChat's 10060003, mapped to a 409 problem.
+    let mut third = upload_body(&order.transaction_id, &order.openid, "SF003");
+    third["upload_time"] = json!("2022-12-15T15:29:35.120+08:00");
+    let refused = app
+        .call_with(&app.base, &key, &appid, upload, &third, None, &confirm)
+        .await;
+    let problem = refused.body;
+    assert_eq!(refused.status, 409, "{problem}");
     assert_eq!(problem["wechat_errcode"], 10060003);
     assert!(problem["wechat_errmsg"].as_str().unwrap().contains("rid"));
 

@@ -20,6 +20,7 @@ mod proxy;
 mod proxy_limits;
 mod receiver;
 mod request_ids;
+mod reshipment;
 mod sandbox;
 mod tokens;
 mod webhooks;

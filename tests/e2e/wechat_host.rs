@@ -99,21 +99,34 @@ async fn a_token_from_the_root_calls_the_seed_apis_in_wechats_shape() {
         b["upload_time"] = at.with_timezone(&shanghai).to_rfc3339().into();
         b
     };
-    let second = call(
+    // The re-shipment guard answers in WeChat's shape too; its header
+    // confirms here as on /v1/apps.
+    let unconfirmed = call(
         &app,
         "/wxa/sec/order/upload_shipping_info",
         &t,
         &later("SF002", 1),
     )
     .await;
+    assert_eq!(errcode(&unconfirmed), 47001, "{unconfirmed}");
+    assert!(
+        unconfirmed["errmsg"]
+            .as_str()
+            .unwrap()
+            .contains("Tpgate-Confirm-Reshipment")
+    );
+    let url = app.url(&format!(
+        "/wxa/sec/order/upload_shipping_info?access_token={t}"
+    ));
+    let confirm = |body: &Value| {
+        app.http
+            .post(url.clone())
+            .header("Tpgate-Confirm-Reshipment", "true")
+            .json(body)
+    };
+    let second = wechat(confirm(&later("SF002", 1))).await;
     assert_eq!(errcode(&second), 0, "{second}");
-    let third = call(
-        &app,
-        "/wxa/sec/order/upload_shipping_info",
-        &t,
-        &later("SF003", 2),
-    )
-    .await;
+    let third = wechat(confirm(&later("SF003", 2))).await;
     assert_eq!(errcode(&third), 10060003, "{third}");
     let errmsg = third["errmsg"].as_str().unwrap();
     assert!(

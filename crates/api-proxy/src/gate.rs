@@ -36,6 +36,7 @@ use crate::{
     ProxyState, TenantContext,
     answer::Answer,
     catalog::{Safety, WechatApi, WechatMethod},
+    reshipment::{self, Shipment},
 };
 
 mod idempotency;
@@ -54,6 +55,8 @@ pub struct Call<'a> {
     pub appid: &'a str,
     pub body: &'a Value,
     pub idempotency_key: Option<&'a str>,
+    /// An `upload_shipping_info`: the re-shipment guard watches it.
+    pub shipment: Option<Shipment>,
 }
 
 /// Runs the gate and the call. `validate` runs the seed rules on the
@@ -154,7 +157,16 @@ async fn run_gate<T>(
     {
         return Ok(replay);
     }
-    let headers = match rate_limit(state, tenant, call).await {
+    let reshipment = match guard_reshipment(state, tenant, call).await {
+        Ok(reshipment) => reshipment,
+        Err(refused) => {
+            if let Some(key) = key {
+                idempotency::release(state, tenant, key).await;
+            }
+            return Err(refused.into());
+        }
+    };
+    let mut headers = match rate_limit(state, tenant, call).await {
         Ok(headers) => headers,
         Err(limited) => {
             if let Some(key) = key {
@@ -164,6 +176,12 @@ async fn run_gate<T>(
         }
     };
     let outcome = call_wechat(state, tenant, call, readable).await;
+    if let (Some(shipment), Outcome::Answered(_)) = (&call.shipment, &outcome) {
+        record_upload(state, tenant, call, shipment).await;
+        if reshipment {
+            headers.push((reshipment::RESHIPMENT_HEADER, "last".to_owned()));
+        }
+    }
     if let Some(key) = key {
         keep_for_repeats(state, tenant, key, &outcome).await;
     }
@@ -256,6 +274,61 @@ fn check_permission_sets(
         .with_required_sets(sets.to_vec()));
     }
     Ok(())
+}
+
+/// Step 5b: the re-shipment guard (`reshipment`): a second upload of a
+/// payment order tpgate already uploaded needs the caller's confirmation,
+/// and every upload a later `upload_time`. Whether it is a re-shipment.
+async fn guard_reshipment(
+    state: &ProxyState,
+    tenant: &TenantContext,
+    call: &Call<'_>,
+) -> Result<bool, Problem> {
+    let Some(shipment) = &call.shipment else {
+        return Ok(false);
+    };
+    let previous = state
+        .auth
+        .store()
+        .shipping_upload(call.appid, &shipment.order)
+        .await?;
+    let verdict = reshipment::decide(
+        previous.as_ref(),
+        shipment.upload_time_at,
+        shipment.confirmed,
+        tenant.reshipment_guard,
+    );
+    if let Some(refused) = previous
+        .as_ref()
+        .and_then(|p| reshipment::refusal(&verdict, p))
+    {
+        return Err(refused);
+    }
+    Ok(verdict == reshipment::Verdict::Reshipment)
+}
+
+/// Notes an upload WeChat accepted. It happened: a failed write is logged,
+/// not reported (the next upload of the order then goes to WeChat, which
+/// decides).
+async fn record_upload(
+    state: &ProxyState,
+    tenant: &TenantContext,
+    call: &Call<'_>,
+    shipment: &Shipment,
+) {
+    let request_id = RequestScope::current().map(|s| s.id().as_str().to_owned());
+    let accepted = store::shipping_uploads::AcceptedUpload {
+        tenant_id: &tenant.tenant_id,
+        appid: call.appid,
+        order: &shipment.order,
+        upload_time: &shipment.upload_time,
+        upload_time_at: shipment.upload_time_at,
+        tracking: &shipment.tracking,
+        request_id: request_id.as_deref(),
+    };
+    if let Err(e) = state.auth.store().record_shipping_upload(accepted).await {
+        tracing::error!(error = %e, appid = call.appid, "could not record an accepted shipping upload");
+    }
 }
 
 /// Step 6: counts the call against every limit that applies, in one atomic
@@ -530,6 +603,7 @@ mod tests {
             appid,
             body,
             idempotency_key: None,
+            shipment: None,
         }
     }
 
@@ -541,6 +615,7 @@ mod tests {
             scopes: scopes.iter().copied().collect::<KeyScopes>(),
             allowed_appids: allowed_appids.map(|a| a.iter().map(|&s| s.to_owned()).collect()),
             capture_call_bodies: false,
+            reshipment_guard: true,
         }
     }
 

@@ -23,6 +23,7 @@ pub mod api;
 pub mod catalog;
 pub mod gate;
 pub mod permissions;
+pub mod reshipment;
 pub mod wechat_host;
 pub mod wechat_json;
 
@@ -110,6 +111,8 @@ pub struct TenantContext {
     pub allowed_appids: Option<Vec<String>>,
     /// Keep the bodies of its writes in the call log.
     pub capture_call_bodies: bool,
+    /// Guard its payment orders' one re-shipment (`reshipment`).
+    pub reshipment_guard: bool,
 }
 
 impl TenantContext {
@@ -122,6 +125,7 @@ impl TenantContext {
             scopes: key.scopes,
             allowed_appids: key.allowed_appids,
             capture_call_bodies: tenant.capture_call_bodies,
+            reshipment_guard: tenant.reshipment_guard,
         }
     }
 }

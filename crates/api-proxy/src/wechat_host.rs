@@ -415,6 +415,7 @@ async fn forward(req: &Request, state: &ProxyState, body: Body) -> Result<Respon
             appid: &appid,
             body: &json,
             idempotency_key: idempotency_key.as_deref(),
+            shipment: shipment_of(path, &json, req),
         },
         || validate(&json),
         readable,
@@ -424,6 +425,22 @@ async fn forward(req: &Request, state: &ProxyState, body: Body) -> Result<Respon
         Ok(answer) => Ok(answered(answer, &api)),
         Err(problem) => Err(refusal_for(&problem, &api)),
     }
+}
+
+/// An `upload_shipping_info` for the re-shipment guard (its header works
+/// here as on `/v1/apps/…`).
+fn shipment_of(path: &str, json: &Value, req: &Request) -> Option<crate::reshipment::Shipment> {
+    if path != catalog::UPLOAD_SHIPPING_INFO.path {
+        return None;
+    }
+    let body: wechat_api::shipping::UploadShippingInfoRequest =
+        serde_json::from_value(json.clone()).ok()?;
+    let confirmed = crate::reshipment::confirms(
+        req.headers()
+            .get(crate::reshipment::CONFIRM_HEADER)
+            .and_then(|v| v.to_str().ok()),
+    );
+    crate::reshipment::shipment_of(&body, confirmed)
 }
 
 fn other(method: WechatMethod) -> WechatMethod {

@@ -40,6 +40,7 @@ pub mod rate_limits;
 pub mod rotate;
 pub mod seal;
 pub mod secret;
+pub mod shipping_uploads;
 pub mod tenants;
 pub mod trade_management;
 pub mod webhooks;

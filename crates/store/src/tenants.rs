@@ -58,6 +58,8 @@ pub struct Tenant {
     pub raw_passthrough: bool,
     /// Keep the bodies of its proxied writes in the call log.
     pub capture_call_bodies: bool,
+    /// The re-shipment guard (`api_proxy::reshipment`): on by default.
+    pub reshipment_guard: bool,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub updated_at: chrono::DateTime<chrono::Utc>,
 }
@@ -78,6 +80,7 @@ impl TryFrom<tenant::Model> for Tenant {
             name: m.name,
             raw_passthrough: m.raw_passthrough,
             capture_call_bodies: m.capture_call_bodies,
+            reshipment_guard: m.reshipment_guard,
             created_at: m.created_at,
             updated_at: m.updated_at,
         })
@@ -92,6 +95,7 @@ impl Store {
             status: Set(STATUS_ACTIVE.to_owned()),
             raw_passthrough: Set(false),
             capture_call_bodies: Set(false),
+            reshipment_guard: Set(true),
             created_at: Set(now()),
             updated_at: Set(now()),
         };
@@ -166,6 +170,9 @@ impl Store {
         }
         if let Some(enabled) = update.capture_call_bodies {
             row.capture_call_bodies = Set(enabled);
+        }
+        if let Some(enabled) = update.reshipment_guard {
+            row.reshipment_guard = Set(enabled);
         }
         self.write_tenant(tenant_id, row)
             .await
@@ -300,6 +307,7 @@ impl Store {
                 name: None,
                 raw_passthrough: Some(enabled),
                 capture_call_bodies: None,
+                reshipment_guard: None,
             },
         )
         .await
@@ -320,6 +328,7 @@ pub struct TenantUpdate {
     pub name: Option<String>,
     pub raw_passthrough: Option<bool>,
     pub capture_call_bodies: Option<bool>,
+    pub reshipment_guard: Option<bool>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -229,6 +229,21 @@ impl Simulator {
 
     /// Puts the order in `order_state` (1–6; e.g. 5 refunded), as the user or
     /// WeChat Pay would. False if there is no such order.
+    /// An upload made at WeChat behind tpgate's back (another system of the
+    /// merchant's), with the same rules as the API: Err is WeChat's errcode.
+    pub fn upload_shipping_directly(
+        &self,
+        appid: &str,
+        body: &serde_json::Value,
+    ) -> Result<(), i64> {
+        let req: wechat_api::shipping::UploadShippingInfoRequest =
+            serde_json::from_value(body.clone())
+                .map_err(|_| wechat_api::errcode::DATA_FORMAT_ERROR)?;
+        self.lock()
+            .upload_shipping_info(appid, &req)
+            .map_err(|e| e.errcode)
+    }
+
     pub fn set_order_state(&self, transaction_id: &str, order_state: i32) -> bool {
         self.lock().set_order_state(transaction_id, order_state)
     }

@@ -62,6 +62,8 @@ pub struct Tenant {
     pub raw_passthrough: bool,
     /// Whether the call log keeps the request and response bodies of its proxied writes (bounded, never a token).
     pub capture_call_bodies: bool,
+    /// Whether a second `upload_shipping_info` for a payment order (its one re-shipment) is refused unless confirmed with `Tpgate-Confirm-Reshipment: true` (on by default).
+    pub reshipment_guard: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -74,6 +76,7 @@ impl poem_openapi::types::Example for Tenant {
             status: TenantStatus::Active,
             raw_passthrough: false,
             capture_call_bodies: false,
+            reshipment_guard: true,
             created_at: DateTime::UNIX_EPOCH,
             updated_at: DateTime::UNIX_EPOCH,
         }
@@ -88,6 +91,7 @@ impl From<store::tenants::Tenant> for Tenant {
             name: m.name,
             raw_passthrough: m.raw_passthrough,
             capture_call_bodies: m.capture_call_bodies,
+            reshipment_guard: m.reshipment_guard,
             created_at: m.created_at,
             updated_at: m.updated_at,
         }
@@ -124,6 +128,8 @@ pub struct TenantPatch {
     pub raw_passthrough: Option<bool>,
     /// Keep (or stop keeping) the bodies of the tenant's proxied writes in the call log, e.g. so a merchant can show what was uploaded. Off by default; applies within seconds on every replica.
     pub capture_call_bodies: Option<bool>,
+    /// Switch the re-shipment guard on or off (on by default): while on, a second upload of a payment order's shipping information is refused with 409 unless confirmed.
+    pub reshipment_guard: Option<bool>,
 }
 
 impl poem_openapi::types::Example for TenantPatch {
@@ -132,6 +138,7 @@ impl poem_openapi::types::Example for TenantPatch {
             name: Some("Acme Retail (East)".into()),
             raw_passthrough: None,
             capture_call_bodies: None,
+            reshipment_guard: None,
         }
     }
 }
@@ -318,20 +325,23 @@ impl TenantsApi {
             name: patch.name.as_deref().map(clean_name).transpose()?,
             raw_passthrough: patch.raw_passthrough,
             capture_call_bodies: patch.capture_call_bodies,
+            reshipment_guard: patch.reshipment_guard,
         };
         if update.name.is_none()
             && update.raw_passthrough.is_none()
             && update.capture_call_bodies.is_none()
+            && update.reshipment_guard.is_none()
         {
             return Err(Problem::validation(
                 "name",
-                "nothing to change: give name, raw_passthrough and/or capture_call_bodies",
+                "nothing to change: give name, raw_passthrough, capture_call_bodies and/or reshipment_guard",
             ));
         }
         let detail = json!({
             "name": update.name,
             "raw_passthrough": update.raw_passthrough,
             "capture_call_bodies": update.capture_call_bodies,
+            "reshipment_guard": update.reshipment_guard,
         });
         let tenant = audited(
             &state,

@@ -41,6 +41,19 @@ pub(crate) async fn typed<Q: Validate, R: Type + DeserializeOwned + Send>(
     body: WechatJson<Q>,
     idempotency_key: Option<String>,
 ) -> Result<Answer<R>, Problem> {
+    typed_watched(state, tenant, appid, api, body, idempotency_key, None).await
+}
+
+/// [`typed`], with the re-shipment guard watching (`upload_shipping_info`).
+pub(crate) async fn typed_watched<Q: Validate, R: Type + DeserializeOwned + Send>(
+    state: &ProxyState,
+    tenant: &TenantContext,
+    appid: &str,
+    api: WechatApi,
+    body: WechatJson<Q>,
+    idempotency_key: Option<String>,
+    shipment: Option<crate::reshipment::Shipment>,
+) -> Result<Answer<R>, Problem> {
     gate::forward(
         state,
         tenant,
@@ -50,6 +63,7 @@ pub(crate) async fn typed<Q: Validate, R: Type + DeserializeOwned + Send>(
             appid,
             body: &body.raw,
             idempotency_key: idempotency_key.as_deref(),
+            shipment,
         },
         || body.typed.validate().map_err(Problem::from),
         readable::<R>,
@@ -75,6 +89,7 @@ pub(crate) async fn typed_get<R: Type + DeserializeOwned + Send>(
             appid,
             body: &body,
             idempotency_key: None,
+            shipment: None,
         },
         || Ok(()),
         readable::<R>,

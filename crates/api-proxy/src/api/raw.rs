@@ -91,6 +91,7 @@ async fn raw(
             appid,
             body: &json,
             idempotency_key: idempotency_key.as_deref(),
+            shipment: None,
         },
         || Ok(()),
         |_| Ok(()),

@@ -13,8 +13,10 @@ use wechat_api::shipping::{
     UploadCombinedShippingInfoRequest, UploadShippingInfoRequest, WechatAck,
 };
 
-use super::{ApiTags, typed};
-use crate::{ProxyState, TenantApiKey, answer::Answer, catalog, wechat_json::WechatJson};
+use super::{ApiTags, typed, typed_watched};
+use crate::{
+    ProxyState, TenantApiKey, answer::Answer, catalog, reshipment, wechat_json::WechatJson,
+};
 
 pub struct ShippingApi;
 
@@ -38,15 +40,21 @@ impl ShippingApi {
         /// Makes repeats safe: the first answer is stored for 24 h and replayed; the same key with another body is a 422.
         #[oai(name = "Idempotency-Key")]
         idempotency_key: Header<Option<String>>,
+        /// `true` confirms a re-shipment: a second upload for a payment order tpgate already uploaded, which spends its one re-shipment. Without it such an upload is a 409 `reshipment_requires_confirmation` (unless the tenant switched the guard off), whatever the Idempotency-Key. A confirmed re-shipment's answer carries `Tpgate-Reshipment: last`.
+        #[oai(name = "Tpgate-Confirm-Reshipment")]
+        confirm_reshipment: Header<Option<String>>,
         body: Json<WechatJson<UploadShippingInfoRequest>>,
     ) -> Result<Answer<WechatAck>, Problem> {
-        typed(
+        let confirmed = reshipment::confirms(confirm_reshipment.0.as_deref());
+        let shipment = reshipment::shipment_of(&body.0.typed, confirmed);
+        typed_watched(
             &state,
             &auth.0,
             &appid,
             catalog::UPLOAD_SHIPPING_INFO,
             body.0,
             idempotency_key.0,
+            shipment,
         )
         .await
     }

@@ -187,6 +187,7 @@ mod tests {
             appid: "wx1",
             body: &body,
             idempotency_key: key,
+            shipment: None,
         };
         assert_eq!(
             key_of(&call(UPLOAD_SHIPPING_INFO, Some("k1"))).unwrap(),

@@ -13,6 +13,7 @@ pub mod idempotency_key;
 pub mod onboarding_link;
 pub mod onboarding_visit;
 pub mod rate_limit_policy;
+pub mod shipping_upload;
 pub mod tenant;
 pub mod webhook_delivery;
 pub mod webhook_endpoint;

@@ -13,6 +13,8 @@ pub struct Model {
     pub raw_passthrough: bool,
     /// Keep request and response bodies of its proxied writes in the call log.
     pub capture_call_bodies: bool,
+    /// Refuse a second upload for a payment order unless confirmed (on by default).
+    pub reshipment_guard: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }
