@@ -32,7 +32,7 @@ fn shipment(order: &SimOrder, tracking_no: &str) -> types::UploadShippingInfoReq
                 receiver_contact: None,
             }),
         }],
-        upload_time: "2022-12-15T13:29:35.120+08:00".to_owned(),
+        upload_time: Some("2022-12-15T13:29:35.120+08:00".to_owned()),
         payer: types::Payer {
             openid: order.openid.clone(),
         },
@@ -141,7 +141,7 @@ async fn generated_client_drives_tenant_to_shipment() {
     // A body the seed rules refuse is a 400 problem+json, typed as
     // `Problem` and naming the field, and WeChat is never called.
     let mut late = shipment(&order, "SF002");
-    late.upload_time = "yesterday".to_owned();
+    late.upload_time = Some("yesterday".to_owned());
     let refused = merchant
         .upload_shipping_info()
         .appid(&appid)

@@ -97,3 +97,32 @@ async fn an_order_uploaded_outside_tpgate_is_wechats_to_judge() {
     );
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_missing_upload_time_is_filled_and_said() {
+    let app = TestApp::spawn().await;
+    let (_, key, appid) = app.onboarded_tenant("reship-time").await;
+    let order = app.sim.create_paid_order(NewOrder::default());
+    let mut body = upload_body(&order.transaction_id, &order.openid, "SF1");
+    body.as_object_mut().unwrap().remove("upload_time");
+    let before = chrono::Utc::now().timestamp();
+    let answer = app.call(&app.base, &key, &appid, UPLOAD, &body, None).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let filled = answer
+        .header("tpgate-filled-upload-time")
+        .expect("says what it filled");
+    assert!(filled.ends_with("+08:00"), "Asia/Shanghai: {filled}");
+    let at = chrono::DateTime::parse_from_rfc3339(filled)
+        .unwrap()
+        .timestamp();
+    assert!((before - 1..=before + 5).contains(&at), "now: {filled}");
+    // WeChat got that time.
+    let shipped = app
+        .sim
+        .order(&order.transaction_id)
+        .unwrap()
+        .shipping
+        .unwrap();
+    assert_eq!(shipped.shipping_list[0].upload_time, at);
+    app.shutdown().await;
+}

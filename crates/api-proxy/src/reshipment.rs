@@ -114,11 +114,35 @@ pub fn shipment_of(body: &UploadShippingInfoRequest, confirmed: bool) -> Option<
     let (order, upload_time_at) = order_of(body)?;
     Some(Shipment {
         order,
-        upload_time: body.upload_time.clone(),
+        upload_time: body.upload_time.clone()?,
         upload_time_at,
         tracking: tracking_of(body),
         confirmed,
     })
+}
+
+/// On an answer: the `upload_time` tpgate filled in (the body had none).
+pub const FILLED_UPLOAD_TIME_HEADER: &str = "Tpgate-Filled-Upload-Time";
+
+/// Fills in a missing `upload_time` with `now` in Asia/Shanghai, RFC 3339
+/// (WeChat requires one and orders uploads by it), in the typed body and in
+/// the JSON forwarded. The time filled, if any.
+pub fn fill_upload_time(
+    typed: &mut UploadShippingInfoRequest,
+    raw: &mut serde_json::Value,
+    now: DateTime<chrono::Utc>,
+) -> Option<String> {
+    if typed.upload_time.is_some() {
+        return None;
+    }
+    let shanghai = FixedOffset::east_opt(8 * 3600)?;
+    let filled = now
+        .with_timezone(&shanghai)
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, false);
+    typed.upload_time = Some(filled.clone());
+    raw.as_object_mut()?
+        .insert("upload_time".to_owned(), filled.clone().into());
+    Some(filled)
 }
 
 /// Whether a [`CONFIRM_HEADER`] value confirms.
@@ -143,7 +167,7 @@ fn order_of(body: &UploadShippingInfoRequest) -> Option<(OrderRef, DateTime<Fixe
         },
         _ => return None,
     };
-    let at = DateTime::parse_from_rfc3339(&body.upload_time).ok()?;
+    let at = DateTime::parse_from_rfc3339(body.upload_time.as_deref()?).ok()?;
     Some((order, at))
 }
 
@@ -203,6 +227,20 @@ mod tests {
             decide(Some(&previous(2)), later, true, true),
             Verdict::Reshipment
         );
+    }
+
+    #[test]
+    fn a_missing_upload_time_is_filled_in_shanghai_time() {
+        let mut typed = <UploadShippingInfoRequest as poem_openapi::types::Example>::example();
+        typed.upload_time = None;
+        let mut raw = serde_json::json!({ "order_key": {} });
+        let now = at("2026-12-05T02:03:04Z").with_timezone(&chrono::Utc);
+        let filled = fill_upload_time(&mut typed, &mut raw, now).unwrap();
+        assert_eq!(filled, "2026-12-05T10:03:04.000+08:00");
+        assert_eq!(typed.upload_time.as_deref(), Some(filled.as_str()));
+        assert_eq!(raw["upload_time"], filled.as_str());
+        // A given one stays.
+        assert_eq!(fill_upload_time(&mut typed, &mut raw, now), None);
     }
 
     #[test]

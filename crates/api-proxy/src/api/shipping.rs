@@ -45,18 +45,25 @@ impl ShippingApi {
         confirm_reshipment: Header<Option<String>>,
         body: Json<WechatJson<UploadShippingInfoRequest>>,
     ) -> Result<Answer<WechatAck>, Problem> {
+        let mut body = body.0;
+        let filled =
+            reshipment::fill_upload_time(&mut body.typed, &mut body.raw, state.auth.clock().now());
         let confirmed = reshipment::confirms(confirm_reshipment.0.as_deref());
-        let shipment = reshipment::shipment_of(&body.0.typed, confirmed);
-        typed_watched(
+        let shipment = reshipment::shipment_of(&body.typed, confirmed);
+        let answer = typed_watched(
             &state,
             &auth.0,
             &appid,
             catalog::UPLOAD_SHIPPING_INFO,
-            body.0,
+            body,
             idempotency_key.0,
             shipment,
         )
-        .await
+        .await?;
+        Ok(match filled {
+            Some(at) => answer.with_headers(vec![(reshipment::FILLED_UPLOAD_TIME_HEADER, at)]),
+            None => answer,
+        })
     }
 
     /// Upload shipping information for a combined payment order

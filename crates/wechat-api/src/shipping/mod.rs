@@ -176,8 +176,9 @@ pub struct UploadShippingInfoRequest {
     #[serde(default)]
     #[oai(default)]
     pub shipping_list: Vec<ShippingItem>,
-    /// Upload time in RFC 3339 format, e.g. `2022-12-15T13:29:35.120+08:00`. It orders the requests: an update must carry a later time than the previous upload.
-    pub upload_time: String,
+    /// Upload time in RFC 3339 format, e.g. `2022-12-15T13:29:35.120+08:00`. It orders the requests: an update must carry a later time than the previous upload. WeChat requires it; when it is absent, tpgate fills in the current time (Asia/Shanghai) before calling WeChat and says so in the `Tpgate-Filled-Upload-Time` answer header.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upload_time: Option<String>,
     /// The payer.
     pub payer: Payer,
 }
@@ -205,7 +206,7 @@ impl poem_openapi::types::Example for UploadShippingInfoRequest {
                     receiver_contact: None,
                 }),
             }],
-            upload_time: "2022-12-15T13:29:35.120+08:00".to_owned(),
+            upload_time: Some("2022-12-15T13:29:35.120+08:00".to_owned()),
             payer: Payer {
                 openid: "ogqztkPsejM9MQAFfwCQSCi4oNg3".to_owned(),
             },
@@ -720,7 +721,16 @@ impl Validate for UploadShippingInfoRequest {
             &self.shipping_list,
             "",
         )?;
-        validate_upload_time(&self.upload_time, "upload_time")?;
+        match &self.upload_time {
+            Some(t) => validate_upload_time(t, "upload_time")?,
+            None => {
+                return Err(ValidationError::new(
+                    "upload_time",
+                    ec::UPLOAD_TIME_INVALID,
+                    "upload_time is required (RFC 3339, e.g. \"2022-12-15T13:29:35.120+08:00\")",
+                ));
+            }
+        }
         validate_payer(&self.payer, "payer.openid")
     }
 }

@@ -542,8 +542,8 @@ impl State {
             delivery_mode: req.delivery_mode,
             is_all_delivered: req.is_all_delivered,
             shipping_list: &req.shipping_list,
-            upload_time: unix_time(&req.upload_time, now),
-            upload_ms: unix_millis(&req.upload_time, now * 1000),
+            upload_time: unix_time(req.upload_time.as_deref().unwrap_or_default(), now),
+            upload_ms: unix_millis(req.upload_time.as_deref().unwrap_or_default(), now * 1000),
         };
         let order = self.order_entry(&tx)?;
         if order.ids.openid != req.payer.openid {
