@@ -34,6 +34,7 @@ const t = strings({
     'tenant.updated': 'Updated',
     'tenant.raw': 'Raw passthrough allowed',
     'tenant.capture': 'Keeps call bodies of its writes',
+    'tenant.reshipment_guard': 'Re-shipment guard (a second upload needs confirmation)',
     'tenant.suspended_note': 'This tenant is suspended: its API keys and tenant admins are refused and its Mini Programs’ calls stop until it is resumed.',
     // Mini Programs
     'tenant.mps': 'Mini Programs',
@@ -164,6 +165,7 @@ const t = strings({
     'tenant.updated': '更新时间',
     'tenant.raw': '允许原样透传',
     'tenant.capture': '记录写操作的调用内容',
+    'tenant.reshipment_guard': '重新发货保护（再次上传发货信息需确认）',
     'tenant.suspended_note': '此租户已停用：恢复之前，它的 API 密钥和租户管理员都会被拒绝，它的小程序调用也会停止。',
     'tenant.mps': '小程序',
     'tenant.mps_all': '在小程序页面打开',
@@ -579,6 +581,7 @@ export default {
         [t('tenant.updated'), fmtTime(tenant.updated_at)],
         [t('tenant.raw'), yesNo(tenant.raw_passthrough)],
         [t('tenant.capture'), yesNo(tenant.capture_call_bodies)],
+        [t('tenant.reshipment_guard'), yesNo(tenant.reshipment_guard)],
       ])),
       section(t('tenant.mps'), [mpBox], { actions: link(`#/mini-programs?tenant_id=${encodeURIComponent(id)}`, t('tenant.mps_all')) }),
       section(t('keys.title'), [keyResult, keysBox], { actions: newKey }),
