@@ -5,6 +5,8 @@
 #   sandbox_bin         BIN=$TPGATE_BIN, else `cargo build -q -p tpgate` (debug)
 #   sandbox_start       starts it, waits for its JSON and /readyz; sets SANDBOX_PID, BASE, OPS (both end with /)
 #   sandbox_field KEY   prints a field of the sandbox's JSON (exit 1 when absent)
+#   sandbox_onboard     follows its onboarding link as a browser would (step 1 of its next_steps):
+#                       the simulated WeChat authorizes its Mini Program for tenant demo
 #
 # The caller defines log, now, record (see either run.sh) and OUT, and sets ROOT.
 
@@ -64,4 +66,10 @@ sandbox_start() {
   OPS=$(sandbox_field ops_url)
   for _ in $(seq 1 300); do curl -fsS -o /dev/null "${OPS}readyz" 2>/dev/null && break; sleep 0.1; done
   curl -fsS -o /dev/null "${OPS}readyz" || { echo "${OPS}readyz is not 200" >&2; exit 1; }
+}
+
+sandbox_onboard() {
+  # The landing page, then its button with the Referer a browser sends.
+  curl -fsSL -o /dev/null "$(sandbox_field onboarding_url)"
+  curl -fsSL -o /dev/null -e "${BASE};auto" -d page=pc "$(sandbox_field onboarding_url)/authorize"
 }

@@ -41,17 +41,9 @@ for p in "${PHASES[@]}"; do
 done
 want() { local p; for p in "${PHASES[@]}"; do [[ $p == "$1" ]] && return 0; done; return 1; }
 
-log() { printf '\n==> %s\n' "$*"; }
-now() { date +%s.%N; }
-TIMES=()
+# shellcheck source=tools/phases.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../phases.sh"
 RESULTS=()
-FAILED=0
-record() { # name start status
-  local secs
-  secs=$(awk -v a="$2" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }')
-  TIMES+=("$(printf '%-34s %7ss  %s' "$1" "$secs" "$3")")
-  [[ $3 == ok ]] || FAILED=1
-}
 summary() {
   log "summary"
   local t
@@ -111,10 +103,7 @@ sandbox_bin
 t0=$(now)
 sandbox_start
 jq_() { sandbox_field "$1"; }
-# Step 1 of the sandbox's next_steps: the landing page's button (with the Referer a browser sends),
-# then the simulated WeChat authorizes its Mini Program for tenant demo.
-curl -fsSL -o /dev/null "$(jq_ onboarding_url)"
-curl -fsSL -o /dev/null -e "${BASE};auto" -d page=pc "$(jq_ onboarding_url)/authorize"
+sandbox_onboard
 cp "$WORK/sandbox.json" "$OUT/"
 # For schemathesis.toml and st_summary.py.
 TPGATE_ADMIN_TOKEN=$(jq_ admin_token) TPGATE_API_KEY=$(jq_ api_key)

@@ -35,16 +35,8 @@ for p in "${PHASES[@]}"; do
 done
 want() { local p; for p in "${PHASES[@]}"; do [[ $p == "$1" ]] && return 0; done; return 1; }
 
-log() { printf '\n==> %s\n' "$*"; }
-now() { date +%s.%N; }
-TIMES=()
-FAILED=0
-record() { # name start status
-  local secs
-  secs=$(awk -v a="$2" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }')
-  TIMES+=("$(printf '%-34s %7ss  %s' "$1" "$secs" "$3")")
-  [[ $3 == ok ]] || FAILED=1
-}
+# shellcheck source=tools/phases.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../phases.sh"
 summary() {
   log "summary"
   local t
