@@ -735,12 +735,7 @@ fn schema_uses_wechat_field_names_and_documents_every_field() {
     let upload = &registry.schemas["UploadShippingInfoRequest"];
     assert_eq!(
         upload.required,
-        [
-            "order_key",
-            "logistics_type",
-            "delivery_mode",
-            "payer"
-        ]
+        ["order_key", "logistics_type", "delivery_mode", "payer"]
     );
     assert!(registry.schemas["ShippingItem"].required.is_empty());
     assert!(registry.schemas["OrderShipping"].required.is_empty());
