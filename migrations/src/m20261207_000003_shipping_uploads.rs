@@ -26,6 +26,11 @@ impl MigrationTrait for Migration {
                 .col(timestamp_with_time_zone("last_upload_time_at"))
                 .col(string("last_tracking"))
                 .col(string_null("last_request_id"))
+                // WeChat gave no answer to the last upload: it may have it.
+                .col(boolean("uncertain").default(false))
+                // An upload of this order is being sent until then (a claim,
+                // so two at once cannot both spend the re-shipment).
+                .col(timestamp_with_time_zone_null("in_flight_until"))
                 .primary_key(Index::create().col("appid").col("order_key"))
                 .to_owned(),
         )

@@ -126,3 +126,67 @@ async fn a_missing_upload_time_is_filled_and_said() {
     assert_eq!(shipped.shipping_list[0].upload_time, at);
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn two_uploads_of_one_order_at_once_send_one() {
+    let app = TestApp::spawn().await;
+    let (_, key, appid) = app.onboarded_tenant("reship-race").await;
+    let order = app.sim.create_paid_order(NewOrder::default());
+    // WeChat is slow: the first upload is still in flight when the second comes.
+    app.sim
+        .inject_delay(UPLOAD, std::time::Duration::from_millis(800), 1);
+    let mut a = upload_body(&order.transaction_id, &order.openid, "SF1");
+    a["upload_time"] = at(10);
+    let mut b = upload_body(&order.transaction_id, &order.openid, "SF2");
+    b["upload_time"] = at(11);
+    let first = app.call(&app.base, &key, &appid, UPLOAD, &a, Some("worker-1"));
+    let second = async {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        app.call(&app.base, &key, &appid, UPLOAD, &b, Some("worker-2"))
+            .await
+    };
+    let (first, second) = tokio::join!(first, second);
+    assert_eq!(first.status, 200, "{}", first.body);
+    assert_eq!(second.status, 409, "{}", second.body);
+    let kind = second.body["type"].as_str().unwrap();
+    assert!(kind.ends_with("shipment_upload_in_progress"), "{kind}");
+    assert!(second.header("retry-after").is_some());
+    let shipped = app.sim.order(&order.transaction_id).unwrap();
+    assert_eq!(shipped.shipping.unwrap().finish_shipping_count, 1);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_upload_without_an_answer_counts_so_no_retry_spends_the_reshipment_unknowingly() {
+    let app = TestApp::start(crate::helpers::TestOptions {
+        config: Box::new(|c| c.wechat.timeout_secs = 1),
+        ..Default::default()
+    })
+    .await;
+    let (_, key, appid) = app.onboarded_tenant("reship-timeout").await;
+    let order = app.sim.create_paid_order(NewOrder::default());
+    // WeChat takes the upload, and its answer never arrives in time.
+    app.sim
+        .inject_delay(UPLOAD, std::time::Duration::from_secs(3), 1);
+    let mut body = upload_body(&order.transaction_id, &order.openid, "SF1");
+    body["upload_time"] = at(10);
+    let lost = app.call(&app.base, &key, &appid, UPLOAD, &body, None).await;
+    assert!(lost.status >= 500, "{}", lost.body);
+    // A plain retry (a later time, a new key) is stopped: it would be the
+    // order's re-shipment, since WeChat has the first.
+    let mut retry = body.clone();
+    retry["upload_time"] = at(11);
+    let refused = app
+        .call(&app.base, &key, &appid, UPLOAD, &retry, Some("retry"))
+        .await;
+    assert_eq!(refused.status, 409, "{}", refused.body);
+    let detail = refused.body["detail"].as_str().unwrap();
+    assert!(detail.contains("get_order"), "{detail}");
+    let shipped = app.sim.order(&order.transaction_id).unwrap();
+    assert_eq!(
+        shipped.shipping.unwrap().finish_shipping_count,
+        1,
+        "WeChat had it"
+    );
+    app.shutdown().await;
+}

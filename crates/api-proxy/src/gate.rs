@@ -8,6 +8,10 @@
 //! 4. the body passes the seed rules (400 naming the field and the errcode);
 //! 5. a write with `Idempotency-Key` claims the key: a repeat gets the
 //!    stored answer (`idempotency`);
+//!    An `upload_shipping_info` then claims its payment order and passes
+//!    the re-shipment guard (`reshipment`): one upload of an order at a
+//!    time, a second one only when confirmed, a later `upload_time` (409,
+//!    400); an answer records it, no answer counts as one;
 //! 6. rate limits, all dimensions in one atomic step (429);
 //! 7. the token, then WeChat: a token errcode forces one refresh and one
 //!    retry (WeChat rejected the token before acting, so writes too); reads
@@ -38,6 +42,7 @@ use crate::{
     catalog::{Safety, WechatApi, WechatMethod},
     reshipment::{self, Shipment},
 };
+use store::shipping_uploads::UploadClaim;
 
 mod idempotency;
 
@@ -169,6 +174,7 @@ async fn run_gate<T>(
     let mut headers = match rate_limit(state, tenant, call).await {
         Ok(headers) => headers,
         Err(limited) => {
+            release_upload(state, call).await;
             if let Some(key) = key {
                 idempotency::release(state, tenant, key).await;
             }
@@ -176,10 +182,20 @@ async fn run_gate<T>(
         }
     };
     let outcome = call_wechat(state, tenant, call, readable).await;
-    if let (Some(shipment), Outcome::Answered(_)) = (&call.shipment, &outcome) {
-        record_upload(state, tenant, call, shipment).await;
-        if reshipment {
-            headers.push((reshipment::RESHIPMENT_HEADER, "last".to_owned()));
+    if let Some(shipment) = &call.shipment {
+        match &outcome {
+            Outcome::Answered(_) => {
+                record_upload(state, tenant, call, shipment, false).await;
+                if reshipment {
+                    headers.push((reshipment::RESHIPMENT_HEADER, "last".to_owned()));
+                }
+            }
+            // No answer (a timeout, an unreadable one): WeChat may have
+            // it, so it counts; the next upload needs confirmation.
+            Outcome::Failed(p) if p.body().wechat_errcode.is_none() => {
+                record_upload(state, tenant, call, shipment, true).await;
+            }
+            Outcome::Failed(_) | Outcome::NotSent(_) => release_upload(state, call).await,
         }
     }
     if let Some(key) = key {
@@ -276,9 +292,11 @@ fn check_permission_sets(
     Ok(())
 }
 
-/// Step 5b: the re-shipment guard (`reshipment`): a second upload of a
-/// payment order tpgate already uploaded needs the caller's confirmation,
-/// and every upload a later `upload_time`. Whether it is a re-shipment.
+/// Step 5b: the re-shipment guard (`reshipment`): the upload claims its
+/// order (one upload of an order at a time); a second upload of a payment
+/// order tpgate already uploaded needs the caller's confirmation, and every
+/// upload a later `upload_time`. Whether it is a re-shipment; a passed
+/// upload holds its claim until [`record_upload`] or [`release_upload`].
 async fn guard_reshipment(
     state: &ProxyState,
     tenant: &TenantContext,
@@ -287,11 +305,20 @@ async fn guard_reshipment(
     let Some(shipment) = &call.shipment else {
         return Ok(false);
     };
-    let previous = state
+    let claim = state
         .auth
         .store()
-        .shipping_upload(call.appid, &shipment.order)
+        .claim_shipping_upload(
+            &tenant.tenant_id,
+            call.appid,
+            &shipment.order,
+            reshipment::CLAIM_HOLD,
+        )
         .await?;
+    let previous = match claim {
+        UploadClaim::Claimed(previous) => previous,
+        UploadClaim::InFlight { until } => return Err(reshipment::in_flight(until)),
+    };
     let verdict = reshipment::decide(
         previous.as_ref(),
         shipment.upload_time_at,
@@ -302,19 +329,37 @@ async fn guard_reshipment(
         .as_ref()
         .and_then(|p| reshipment::refusal(&verdict, p))
     {
+        release_upload(state, call).await;
         return Err(refused);
     }
     Ok(verdict == reshipment::Verdict::Reshipment)
 }
 
-/// Notes an upload WeChat accepted. It happened: a failed write is logged,
-/// not reported (the next upload of the order then goes to WeChat, which
-/// decides).
+/// Ends an upload's claim without an upload. A failure only delays the
+/// order's next upload until the claim's hold runs out.
+async fn release_upload(state: &ProxyState, call: &Call<'_>) {
+    let Some(shipment) = &call.shipment else {
+        return;
+    };
+    if let Err(e) = state
+        .auth
+        .store()
+        .release_shipping_upload(call.appid, &shipment.order)
+        .await
+    {
+        tracing::warn!(error = %e, appid = call.appid, "could not release a shipping upload's claim");
+    }
+}
+
+/// Notes an upload WeChat accepted (or, `uncertain`, may have). It
+/// happened: a failed write is logged, not reported (the next upload of
+/// the order then goes to WeChat, which decides).
 async fn record_upload(
     state: &ProxyState,
     tenant: &TenantContext,
     call: &Call<'_>,
     shipment: &Shipment,
+    uncertain: bool,
 ) {
     let request_id = RequestScope::current().map(|s| s.id().as_str().to_owned());
     let accepted = store::shipping_uploads::AcceptedUpload {
@@ -325,6 +370,7 @@ async fn record_upload(
         upload_time_at: shipment.upload_time_at,
         tracking: &shipment.tracking,
         request_id: request_id.as_deref(),
+        uncertain,
     };
     if let Err(e) = state.auth.store().record_shipping_upload(accepted).await {
         tracing::error!(error = %e, appid = call.appid, "could not record an accepted shipping upload");

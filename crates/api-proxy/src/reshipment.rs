@@ -55,8 +55,31 @@ pub fn decide(
     }
 }
 
+/// How long an upload holds its order against others (longer than any one
+/// call to WeChat; a replica that dies mid-call frees it then).
+pub const CLAIM_HOLD: chrono::Duration = chrono::Duration::seconds(60);
+
+/// The refusal while another upload of the order is being sent.
+pub fn in_flight(until: DateTime<chrono::Utc>) -> Problem {
+    Problem::new(
+        StatusCode::CONFLICT,
+        "shipment_upload_in_progress",
+        "Another upload of this order is in progress",
+    )
+    .with_detail(format!(
+        "another upload of this payment order's shipping information is being sent (held until {}); see its answer before uploading again",
+        until.to_rfc3339()
+    ))
+    .with_retry_after(u64::try_from((until - chrono::Utc::now()).num_seconds().max(1)).unwrap_or(1))
+}
+
 /// The refusal for `verdict`, naming the earlier upload.
 pub fn refusal(verdict: &Verdict, previous: &ShippingUpload) -> Option<Problem> {
+    let uncertain = if previous.uncertain {
+        " WeChat did not answer the last one in time, so it may or may not have it: check with get_order."
+    } else {
+        ""
+    };
     let earlier = format!(
         "tpgate uploaded this order's shipping information {} time(s), last at {} (upload_time {}, tracking {}{})",
         previous.uploads,
@@ -81,7 +104,7 @@ pub fn refusal(verdict: &Verdict, previous: &ShippingUpload) -> Option<Problem> 
                 "Re-shipment requires confirmation",
             )
             .with_detail(format!(
-                "{earlier}. Another upload is the order's one re-shipment (a third is refused by WeChat with 10060003): send `{CONFIRM_HEADER}: true` to make it, whatever the Idempotency-Key"
+                "{earlier}.{uncertain} Another upload is the order's one re-shipment (a third is refused by WeChat with 10060003): send `{CONFIRM_HEADER}: true` to make it, whatever the Idempotency-Key"
             )),
         ),
         Verdict::UploadTimeNotLater => Some(
@@ -200,6 +223,7 @@ mod tests {
             last_upload_time_at: t.into(),
             last_tracking: "SF1".into(),
             last_request_id: Some("r1".into()),
+            uncertain: false,
         }
     }
 

@@ -2,11 +2,16 @@
 //! re-shipment (seed 004: a payment order's shipping information may be
 //! uploaded again once; a third upload is 10060003) and of `upload_time`
 //! (each upload must carry a later one, else 268485216).
+//!
+//! An upload claims its order first ([`Store::claim_shipping_upload`]):
+//! two uploads of one order at once (two workers, two replicas) cannot
+//! both pass the guard. The claim ends when the upload is recorded or
+//! released, or after its hold (a replica that died mid-call).
 use chrono::{DateTime, FixedOffset, Utc};
 use sea_orm::{
     ActiveValue::Set,
-    EntityTrait,
-    sea_query::{ExprTrait as _, OnConflict},
+    ColumnTrait, Condition, EntityTrait, QueryFilter,
+    sea_query::{Expr, ExprTrait as _, OnConflict},
 };
 
 use crate::{Appid, Store, StoreError, TenantId, entity::shipping_upload as row, now};
@@ -47,6 +52,18 @@ pub struct ShippingUpload {
     /// Its tracking numbers (bounded).
     pub last_tracking: String,
     pub last_request_id: Option<String>,
+    /// WeChat gave no answer to the last upload: it may or may not have it
+    /// (counted in `uploads`, to be safe).
+    pub uncertain: bool,
+}
+
+/// What claiming an order's upload found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UploadClaim {
+    /// This upload holds the order; what tpgate uploaded before, if anything.
+    Claimed(Option<ShippingUpload>),
+    /// Another upload of the order is being sent, until then.
+    InFlight { until: DateTime<Utc> },
 }
 
 impl From<row::Model> for ShippingUpload {
@@ -61,8 +78,14 @@ impl From<row::Model> for ShippingUpload {
             last_upload_time_at: m.last_upload_time_at,
             last_tracking: m.last_tracking,
             last_request_id: m.last_request_id,
+            uncertain: m.uncertain,
         }
     }
+}
+
+/// A claimed row with nothing uploaded yet is no previous upload.
+fn previous(m: row::Model) -> Option<ShippingUpload> {
+    (m.uploads > 0 || m.uncertain).then(|| m.into())
 }
 
 /// An upload WeChat accepted.
@@ -75,6 +98,8 @@ pub struct AcceptedUpload<'a> {
     pub upload_time_at: DateTime<FixedOffset>,
     pub tracking: &'a str,
     pub request_id: Option<&'a str>,
+    /// WeChat gave no answer: it may have the upload.
+    pub uncertain: bool,
 }
 
 impl Store {
@@ -84,13 +109,101 @@ impl Store {
         appid: &str,
         order: &OrderRef,
     ) -> Result<Option<ShippingUpload>, StoreError> {
-        Ok(row::Entity::find_by_id((appid.to_owned(), order.key()))
-            .one(self.db())
-            .await?
-            .map(ShippingUpload::from))
+        Ok(self.upload_row(appid, order).await?.and_then(previous))
     }
 
-    /// Notes an upload WeChat accepted: one more for its order.
+    async fn upload_row(
+        &self,
+        appid: &str,
+        order: &OrderRef,
+    ) -> Result<Option<row::Model>, StoreError> {
+        Ok(row::Entity::find_by_id((appid.to_owned(), order.key()))
+            .one(self.db())
+            .await?)
+    }
+
+    /// Claims the upload of `order` for `hold` (see the module docs): the
+    /// first claim of an order creates its row, a later one takes it when no
+    /// other upload holds it. Each step is one statement, so of two claims
+    /// at once exactly one wins.
+    pub async fn claim_shipping_upload(
+        &self,
+        tenant_id: &str,
+        appid: &str,
+        order: &OrderRef,
+        hold: chrono::Duration,
+    ) -> Result<UploadClaim, StoreError> {
+        let at = now();
+        let until = at + hold;
+        let fresh = row::ActiveModel {
+            appid: Set(appid.to_owned()),
+            order_key: Set(order.key()),
+            tenant_id: Set(tenant_id.to_owned()),
+            uploads: Set(0),
+            first_uploaded_at: Set(at),
+            last_uploaded_at: Set(at),
+            last_upload_time: Set(String::new()),
+            last_upload_time_at: Set(DateTime::UNIX_EPOCH),
+            last_tracking: Set(String::new()),
+            last_request_id: Set(None),
+            uncertain: Set(false),
+            in_flight_until: Set(Some(until)),
+        };
+        let inserted = row::Entity::insert(fresh)
+            .on_conflict(
+                OnConflict::columns([row::Column::Appid, row::Column::OrderKey])
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(self.db())
+            .await?;
+        if inserted == 1 {
+            return Ok(UploadClaim::Claimed(None));
+        }
+        let taken = row::Entity::update_many()
+            .col_expr(row::Column::InFlightUntil, Expr::value(Some(until)))
+            .filter(row::Column::Appid.eq(appid))
+            .filter(row::Column::OrderKey.eq(order.key()))
+            .filter(
+                Condition::any()
+                    .add(row::Column::InFlightUntil.is_null())
+                    .add(row::Column::InFlightUntil.lte(at)),
+            )
+            .exec(self.db())
+            .await?;
+        let found = self
+            .upload_row(appid, order)
+            .await?
+            .ok_or(StoreError::NotFound("shipping upload"))?;
+        if taken.rows_affected == 1 {
+            Ok(UploadClaim::Claimed(previous(found)))
+        } else {
+            Ok(UploadClaim::InFlight {
+                until: found.in_flight_until.unwrap_or(at),
+            })
+        }
+    }
+
+    /// Ends a claim without an upload (refused, or WeChat refused it).
+    pub async fn release_shipping_upload(
+        &self,
+        appid: &str,
+        order: &OrderRef,
+    ) -> Result<(), StoreError> {
+        row::Entity::update_many()
+            .col_expr(
+                row::Column::InFlightUntil,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .filter(row::Column::Appid.eq(appid))
+            .filter(row::Column::OrderKey.eq(order.key()))
+            .exec(self.db())
+            .await?;
+        Ok(())
+    }
+
+    /// Notes an upload WeChat accepted (or may have: `uncertain`): one more
+    /// for its order; ends its claim.
     pub async fn record_shipping_upload(
         &self,
         upload: AcceptedUpload<'_>,
@@ -108,6 +221,8 @@ impl Store {
             last_upload_time_at: Set(upload.upload_time_at.with_timezone(&Utc)),
             last_tracking: Set(tracking),
             last_request_id: Set(upload.request_id.map(str::to_owned)),
+            uncertain: Set(upload.uncertain),
+            in_flight_until: Set(None),
         };
         // One statement, so two replicas recording at once both count.
         row::Entity::insert(model)
@@ -124,6 +239,8 @@ impl Store {
                         row::Column::LastUploadTimeAt,
                         row::Column::LastTracking,
                         row::Column::LastRequestId,
+                        row::Column::Uncertain,
+                        row::Column::InFlightUntil,
                     ])
                     .to_owned(),
             )
@@ -160,6 +277,7 @@ mod tests {
             upload_time_at: at,
             tracking: "SF1",
             request_id: Some("r1"),
+            uncertain: false,
         };
         let first = store.record_shipping_upload(upload.clone()).await.unwrap();
         assert_eq!((first.uploads, first.last_tracking.as_str()), (1, "SF1"));
@@ -195,5 +313,75 @@ mod tests {
                 .unwrap()
                 .is_none()
         );
+    }
+
+    #[tokio::test]
+    async fn an_order_is_claimed_by_one_upload_at_a_time() {
+        let store = memory_store().await;
+        let order = OrderRef::Transaction("4201".into());
+        let hold = chrono::Duration::seconds(60);
+        let first = store
+            .claim_shipping_upload("t1", "wxa", &order, hold)
+            .await
+            .unwrap();
+        assert_eq!(first, UploadClaim::Claimed(None));
+        let second = store
+            .claim_shipping_upload("t1", "wxa", &order, hold)
+            .await
+            .unwrap();
+        assert!(matches!(second, UploadClaim::InFlight { .. }), "{second:?}");
+        // A claimed order with nothing uploaded is no previous upload.
+        assert!(
+            store
+                .shipping_upload("wxa", &order)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        store.release_shipping_upload("wxa", &order).await.unwrap();
+        assert_eq!(
+            store
+                .claim_shipping_upload("t1", "wxa", &order, hold)
+                .await
+                .unwrap(),
+            UploadClaim::Claimed(None)
+        );
+        // An upload with no answer counts, and ends the claim.
+        let at = chrono::DateTime::parse_from_rfc3339("2026-12-05T10:00:00+08:00").unwrap();
+        store
+            .record_shipping_upload(AcceptedUpload {
+                tenant_id: "t1",
+                appid: "wxa",
+                order: &order,
+                upload_time: "2026-12-05T10:00:00+08:00",
+                upload_time_at: at,
+                tracking: "SF1",
+                request_id: None,
+                uncertain: true,
+            })
+            .await
+            .unwrap();
+        let UploadClaim::Claimed(Some(previous)) = store
+            .claim_shipping_upload("t1", "wxa", &order, hold)
+            .await
+            .unwrap()
+        else {
+            panic!("claimable, with the uncertain upload");
+        };
+        assert!(previous.uncertain && previous.uploads == 1);
+        // A holder that died: its claim runs out.
+        store.release_shipping_upload("wxa", &order).await.unwrap();
+        let dead = chrono::Duration::seconds(-1);
+        store
+            .claim_shipping_upload("t1", "wxa", &order, dead)
+            .await
+            .unwrap();
+        assert!(matches!(
+            store
+                .claim_shipping_upload("t1", "wxa", &order, hold)
+                .await
+                .unwrap(),
+            UploadClaim::Claimed(Some(_))
+        ));
     }
 }

@@ -16,6 +16,8 @@ pub struct Model {
     pub last_upload_time_at: DateTimeUtc,
     pub last_tracking: String,
     pub last_request_id: Option<String>,
+    pub uncertain: bool,
+    pub in_flight_until: Option<DateTimeUtc>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}
