@@ -61,29 +61,11 @@ install_tools() {
   # One installer at a time per cache directory.
   exec 9>"$CACHE/.lock"
   flock 9
-  local venv=$CACHE/venv stamp
-  stamp="$(sha256sum "$HERE/requirements.txt" | cut -c1-16) $("$PYTHON" -c 'import sys; print(sys.version.split()[0])')"
-  if [[ -x $venv/bin/python && "$(cat "$venv/.tpgate-stamp" 2>/dev/null)" == "$stamp" ]]; then
-    echo "venv: cached ($venv)"
-  else
-    "$PYTHON" -c 'import sys; assert sys.version_info >= (3, 11), "need Python 3.11+ (the generated client uses typing.Self)"'
-    rm -rf "$venv"
-    "$PYTHON" -m venv "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$HERE/requirements.txt"
-    echo "$stamp" >"$venv/.tpgate-stamp"
-    echo "venv: installed ($venv)"
-  fi
-  local node=$CACHE/node
-  stamp="$(cat "$HERE/package.json" "$HERE/package-lock.json" | sha256sum | cut -c1-16) $(node --version)"
-  if [[ -d $node/node_modules && "$(cat "$node/.tpgate-stamp" 2>/dev/null)" == "$stamp" ]]; then
-    echo "node_modules: cached ($node)"
-  else
-    rm -rf "$node" && mkdir -p "$node"
-    cp "$HERE/package.json" "$HERE/package-lock.json" "$node/"
-    (cd "$node" && npm ci --no-audit --no-fund --loglevel=error)
-    echo "$stamp" >"$node/.tpgate-stamp"
-    echo "node_modules: installed ($node)"
-  fi
+  # shellcheck source=tools/pinned.sh
+  source "$ROOT/tools/pinned.sh"
+  # Python 3.11+: the generated client uses typing.Self.
+  pinned_venv "$CACHE/venv" "$HERE/requirements.txt" "$PYTHON"
+  pinned_node "$CACHE/node" "$HERE"
   flock -u 9
 }
 

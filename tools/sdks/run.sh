@@ -48,29 +48,11 @@ install_sdks() {
   # One installer at a time per cache directory (shared with tools/clients/run.sh).
   exec 9>"$CACHE/.lock"
   flock 9
-  local venv=$CACHE/sdks-venv stamp
-  stamp="$(sha256sum "$HERE/requirements.txt" | cut -c1-16) $("$PYTHON" -c 'import sys; print(sys.version.split()[0])')"
-  if [[ -x $venv/bin/python && "$(cat "$venv/.tpgate-stamp" 2>/dev/null)" == "$stamp" ]]; then
-    echo "sdks-venv: cached ($venv)"
-  else
-    "$PYTHON" -c 'import sys; assert sys.version_info >= (3, 11), "need Python 3.11+"'
-    rm -rf "$venv"
-    "$PYTHON" -m venv "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$HERE/requirements.txt"
-    echo "$stamp" >"$venv/.tpgate-stamp"
-    echo "sdks-venv: installed ($venv)"
-  fi
-  local node=$CACHE/sdks-node
-  stamp="$(cat "$HERE/package.json" "$HERE/package-lock.json" | sha256sum | cut -c1-16) $(node --version)"
-  if [[ -d $node/node_modules && "$(cat "$node/.tpgate-stamp" 2>/dev/null)" == "$stamp" ]]; then
-    echo "sdks-node: cached ($node)"
-  else
-    rm -rf "$node" && mkdir -p "$node"
-    cp "$HERE/package.json" "$HERE/package-lock.json" "$node/"
-    (cd "$node" && npm ci --no-audit --no-fund --loglevel=error)
-    echo "$stamp" >"$node/.tpgate-stamp"
-    echo "sdks-node: installed ($node)"
-  fi
+  local venv=$CACHE/sdks-venv node=$CACHE/sdks-node
+  # shellcheck source=tools/pinned.sh
+  source "$ROOT/tools/pinned.sh"
+  pinned_venv "$venv" "$HERE/requirements.txt" "$PYTHON"
+  pinned_node "$node" "$HERE"
   flock -u 9
   # Both SDKs load (node-easywechat 3.6.2 breaks on a newer node-socialite: see package.json).
   "$venv/bin/python" -c 'import wechatpy, wechatpy.client; print("wechatpy", wechatpy.__version__)'
