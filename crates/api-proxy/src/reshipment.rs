@@ -1,12 +1,16 @@
 //! The re-shipment guard of `upload_shipping_info`: each payment order may
-//! have its shipping information uploaded again **once** (seed 004: a third
-//! upload is refused with 10060003), so a second upload made by mistake — a
+//! have its shipping information uploaded again **once** (seed 004 §I: "a
+//! payment order can only update the shipping information once", note 6:
+//! calling the API again on a shipped order is a re-shipment; a third upload
+//! is refused with 10060003, "only once can be re-shipped"), so a second upload made by mistake — a
 //! client retrying with a new `Idempotency-Key`, a duplicate job — spends a
 //! chance the merchant may need later. tpgate remembers what it uploaded for
 //! each order and refuses a second upload unless the caller confirms it
 //! (`Tpgate-Confirm-Reshipment: true`); a tenant can switch the guard off.
 //! Whatever the guard says, an upload must carry a later `upload_time` than
-//! the order's previous one (else WeChat answers 268485216).
+//! the order's previous one (seed 004 §I note 4: "if you want to update the
+//! logistics information, upload time must be updated than the previous
+//! request"; the seed's errcode for a bad upload time is 268485216).
 //!
 //! An order shipped outside tpgate is unknown here: WeChat decides then.
 use chrono::{DateTime, FixedOffset};

@@ -29,7 +29,7 @@ use wechat_api::errcode;
 
 use crate::{
     ProxyState, TenantContext,
-    api::typed_checks,
+    api::{no_body, typed_checks},
     catalog::{self, Safety, WechatMethod},
     gate::{self, Call},
 };
@@ -92,10 +92,9 @@ struct Refusal {
 
 impl Refusal {
     fn new(errcode: i64, why: impl std::fmt::Display) -> Self {
-        let meaning = errcode::describe(errcode).unwrap_or("refused");
         Self {
             errcode,
-            errmsg: format!("{meaning} (tpgate: {why})"),
+            errmsg: problem::wechat::explained(errcode, why),
         }
     }
 
@@ -126,8 +125,10 @@ struct TokenRequest {
     force_refresh: bool,
 }
 
-/// `GET /cgi-bin/token`: a new token each time (the previous one keeps
-/// working for `grace_secs`), as WeChat's. A `POST` with the same query
+/// `GET /cgi-bin/token`: a new token each time, the previous one working
+/// for `grace_secs` more, as WeChat's getAccessToken ("重复获取将导致上次获取的
+/// access_token 失效", with both working for 5 minutes during a refresh:
+/// developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/mp-access-token/getAccessToken.html). A `POST` with the same query
 /// is taken alike (WxJava with OkHttp and a custom token URL sends one).
 #[handler]
 pub async fn get_token(
@@ -139,8 +140,14 @@ pub async fn get_token(
     answer_token(issue(state, settings, params, Mode::Fresh).await)
 }
 
-/// `POST /cgi-bin/stable_token`: the current token while it has time left
-/// (the same one to every caller), a new one with `force_refresh`.
+/// `POST /cgi-bin/stable_token`, as WeChat's getStableAccessToken
+/// (developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/mp-access-token/getStableAccessToken.html):
+/// the current token while it is valid (the same one to every caller),
+/// renewed in its last 5 minutes; a new one with `force_refresh`; its tokens
+/// "与getAccessToken获取的调用凭证完全隔离". WeChat ends the previous token at
+/// once on `force_refresh`; tpgate keeps it for `grace_secs`, so another
+/// process sharing the key is not cut off mid-call (the issue asks for it;
+/// it refuses nothing WeChat would accept).
 #[handler]
 pub async fn stable_token(
     Data(state): Data<&ProxyState>,
@@ -198,7 +205,8 @@ enum Mode {
 const SLACK: Duration = Duration::seconds(60);
 
 /// A token handed out again by `stable_token` has at least this long
-/// left, so a client does not get one about to expire.
+/// left: WeChat renews a stable token in its last 5 minutes ("平台会提前5分钟
+/// 更新access_token", getStableAccessToken's notes).
 const STABLE_MIN_LEFT: Duration = Duration::minutes(5);
 
 /// Checks the credential and the Mini Program, then issues (or, stable,
@@ -399,13 +407,10 @@ async fn forward(req: &Request, state: &ProxyState, body: Body) -> Result<Respon
         .headers()
         .get("idempotency-key")
         .map(|v| v.to_str().unwrap_or("\u{0}").to_owned());
-    let (validate, readable) = match typed {
-        Some(t) => (t.validate, t.readable),
-        None => (
-            no_checks as fn(&Value) -> Result<(), Problem>,
-            no_checks as fn(&Value) -> Result<(), Problem>,
-        ),
-    };
+    let (validate, readable) = typed.map_or(
+        (no_body as fn(&Value) -> _, no_body as fn(&Value) -> _),
+        |t| (t.validate, t.readable),
+    );
     let answer = gate::forward::<()>(
         state,
         &tenant,
@@ -448,11 +453,6 @@ fn other(method: WechatMethod) -> WechatMethod {
         WechatMethod::Get => WechatMethod::Post,
         WechatMethod::Post => WechatMethod::Get,
     }
-}
-
-/// The raw passthrough's APIs: no local rules, any answer.
-fn no_checks(_: &Value) -> Result<(), Problem> {
-    Ok(())
 }
 
 /// The `access_token` query parameter.
@@ -550,6 +550,8 @@ fn host_errcodes(api: &catalog::WechatApi) -> HostErrcodes {
             ApiGroup::LogisticsPlugin => errcode::LOGISTICS_QUOTA_REACHED,
             _ => errcode::DAILY_QUOTA_REACHED,
         },
+        // WxJava's `executeWithRetry` resends a request answered -1 up to
+        // `maxRetryTimes` (5) times, writes included (docs/migrating-sdk-code.md).
         server_error: match (api.group, api.safety) {
             (ApiGroup::Shipping, Safety::Write) => errcode::SHIPPING_SYSTEM_ERROR,
             _ => errcode::SYSTEM_ERROR,

@@ -252,10 +252,11 @@ impl SessionView {
         expires_at: DateTime<Utc>,
         s: &ConsoleSettings,
     ) -> Self {
-        let can_write = match (&caller.credential, &caller.tenant_id) {
-            (_, _) if caller.role == admin_api::Role::PlatformViewer => false,
-            (Credential::ApiKey { .. }, Some(t)) => caller.require_tenant_write(t).is_ok(),
-            _ => true,
+        // What the admin API itself would allow: a viewer nothing, a key
+        // without admin_write nothing.
+        let can_write = match &caller.tenant_id {
+            Some(t) => caller.require_tenant_write(t).is_ok(),
+            None => caller.require_platform_write().is_ok(),
         };
         Self {
             role: caller.role_name(),

@@ -209,8 +209,14 @@ pub fn wechat_error(body: &crate::ProblemBody, codes: HostErrcodes) -> (i64, Str
             _ => codes.server_error,
         }
     };
+    (code, explained(code, why))
+}
+
+/// The errmsg of a refusal tpgate makes in WeChat's shape: the errcode's
+/// meaning, then tpgate's words.
+pub fn explained(code: i64, why: impl std::fmt::Display) -> String {
     let meaning = errcode::describe(code).unwrap_or("refused");
-    (code, format!("{meaning} (tpgate: {why})"))
+    format!("{meaning} (tpgate: {why})")
 }
 
 #[cfg(test)]

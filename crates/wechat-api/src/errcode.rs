@@ -17,7 +17,7 @@ pub const SYSTEM_ERROR: i64 = -1;
 /// `api_component_token` it means a bad secret: do not loop.
 pub const INVALID_CREDENTIAL: i64 = 40001;
 /// `grant_type` is not `client_credential` (`/cgi-bin/token`,
-/// `/cgi-bin/stable_token`; WeChat's global return codes, 全局返回码).
+/// `/cgi-bin/stable_token`): "invalid grant_type" in WeChat's global return codes (全局返回码, developers.weixin.qq.com/doc/offiaccount/Getting_Started/Global_Return_Code.html; also WxJava's `WxMpErrorMsgEnum`).
 pub const INVALID_GRANT_TYPE: i64 = 40002;
 /// Invalid openid.
 pub const INVALID_OPENID: i64 = 40003;
@@ -33,19 +33,21 @@ pub const INVALID_PARAMETER: i64 = 40097;
 pub const INVALID_APPSECRET: i64 = 40125;
 /// access_token missing.
 pub const ACCESS_TOKEN_MISSING: i64 = 41001;
-/// appid missing (全局返回码).
+/// appid missing ("缺少appid参数", the global return codes above).
 pub const APPID_MISSING: i64 = 41002;
 /// appsecret missing.
 pub const APPSECRET_MISSING: i64 = 41004;
 /// access_token expired.
 pub const ACCESS_TOKEN_EXPIRED: i64 = 42001;
-/// A POST without a body (全局返回码: "empty post data").
+/// A POST without a body ("empty post data", the global return codes
+/// above; WxJava's `WxMaErrorMsgEnum` too).
 pub const EMPTY_POST_DATA: i64 = 44002;
 /// Maximum call frequency reached.
 pub const FREQUENCY_LIMIT: i64 = 44990;
-/// The API needs `GET` (全局返回码: "require GET method").
+/// The API needs `GET` ("require GET method", the global return codes above).
 pub const REQUIRE_GET_METHOD: i64 = 43001;
-/// The API needs `POST` (全局返回码: "require POST method").
+/// The API needs `POST` ("require POST method", the global return codes
+/// above; WxJava's `WxMaErrorMsgEnum.CODE_43002`).
 pub const REQUIRE_POST_METHOD: i64 = 43002;
 /// Daily API quota reached; stop until reset (clear_quota).
 pub const DAILY_QUOTA_REACHED: i64 = 45009;

@@ -9,6 +9,7 @@ use problem::Problem;
 use serde::de::DeserializeOwned;
 use wechat_api::Validate;
 
+use crate::catalog as c;
 use crate::{
     ProxyState, TenantContext,
     answer::Answer,
@@ -16,6 +17,7 @@ use crate::{
     gate::{self, Call},
     wechat_json::WechatJson,
 };
+use wechat_api::{logistics as l, shipping as s};
 
 #[derive(Tags)]
 pub(crate) enum ApiTags {
@@ -121,7 +123,7 @@ pub(crate) struct TypedChecks {
     pub readable: fn(&serde_json::Value) -> Result<(), Problem>,
 }
 
-fn checks<Q, R>(api: WechatApi) -> TypedChecks
+const fn checks<Q, R>(api: WechatApi) -> TypedChecks
 where
     Q: poem_openapi::types::ParseFromJSON + DeserializeOwned + Validate,
     R: DeserializeOwned,
@@ -134,12 +136,17 @@ where
 }
 
 /// A `GET` API: no body to check.
-fn get_checks<R: DeserializeOwned>(api: WechatApi) -> TypedChecks {
+const fn get_checks<R: DeserializeOwned>(api: WechatApi) -> TypedChecks {
     TypedChecks {
         api,
-        validate: |_| Ok(()),
+        validate: no_body,
         readable: readable::<R>,
     }
+}
+
+/// Checks nothing (a body tpgate has no rules for).
+pub(crate) fn no_body(_: &serde_json::Value) -> Result<(), Problem> {
+    Ok(())
 }
 
 /// The body parsed as `Q` (the endpoints' own parsing, so the same field
@@ -154,43 +161,41 @@ where
     parsed.typed.validate().map_err(Problem::from)
 }
 
+/// Every typed API's checks, built once.
+static TYPED: &[TypedChecks] = &[
+    checks::<s::UploadShippingInfoRequest, s::WechatAck>(c::UPLOAD_SHIPPING_INFO),
+    checks::<s::UploadCombinedShippingInfoRequest, s::WechatAck>(c::UPLOAD_COMBINED_SHIPPING_INFO),
+    checks::<s::GetOrderRequest, s::GetOrderResponse>(c::GET_ORDER),
+    checks::<s::GetOrderListRequest, s::GetOrderListResponse>(c::GET_ORDER_LIST),
+    checks::<s::NotifyConfirmReceiveRequest, s::WechatAck>(c::NOTIFY_CONFIRM_RECEIVE),
+    checks::<s::SetMsgJumpPathRequest, s::WechatAck>(c::SET_MSG_JUMP_PATH),
+    checks::<s::TradeManagedRequest, s::IsTradeManagedResponse>(c::IS_TRADE_MANAGED),
+    checks::<s::TradeManagedRequest, s::TradeManagementConfirmationResponse>(
+        c::IS_TRADE_MANAGEMENT_CONFIRMATION_COMPLETED,
+    ),
+    checks::<s::OpSpecialOrderRequest, s::WechatAck>(c::OPSPECIALORDER),
+    checks::<l::TraceWaybillRequest, l::TraceWaybillResponse>(c::TRACE_WAYBILL),
+    checks::<l::QueryTraceRequest, l::QueryTraceResponse>(c::QUERY_TRACE),
+    checks::<l::UpdateWaybillGoodsRequest, s::WechatAck>(c::UPDATE_WAYBILL_GOODS),
+    checks::<l::GetPathRequest, l::GetPathResponse>(c::GET_PATH),
+    checks::<l::GetWaybillOrderRequest, l::GetWaybillOrderResponse>(c::GET_WAYBILL_ORDER),
+    checks::<l::AddWaybillOrderRequest, l::AddWaybillOrderResponse>(c::ADD_WAYBILL_ORDER),
+    checks::<l::CancelWaybillOrderRequest, l::CancelWaybillOrderResponse>(c::CANCEL_WAYBILL_ORDER),
+    checks::<l::BatchGetWaybillOrderRequest, l::BatchGetWaybillOrderResponse>(
+        c::BATCHGET_WAYBILL_ORDER,
+    ),
+    get_checks::<l::GetAllAccountResponse>(c::ACCOUNT_GETALL),
+    get_checks::<l::GetAllDeliveryResponse>(c::DELIVERY_GETALL),
+    checks::<l::ManagePluginRequest, l::ManagePluginResponse>(c::MANAGE_PLUGIN),
+];
+
 /// The checks of the typed API at WeChat path `path` called with `method`.
 pub(crate) fn typed_checks(
     path: &str,
     method: crate::catalog::WechatMethod,
 ) -> Option<TypedChecks> {
-    use crate::catalog as c;
-    use wechat_api::{logistics as l, shipping as s};
-    let all = [
-        checks::<s::UploadShippingInfoRequest, s::WechatAck>(c::UPLOAD_SHIPPING_INFO),
-        checks::<s::UploadCombinedShippingInfoRequest, s::WechatAck>(
-            c::UPLOAD_COMBINED_SHIPPING_INFO,
-        ),
-        checks::<s::GetOrderRequest, s::GetOrderResponse>(c::GET_ORDER),
-        checks::<s::GetOrderListRequest, s::GetOrderListResponse>(c::GET_ORDER_LIST),
-        checks::<s::NotifyConfirmReceiveRequest, s::WechatAck>(c::NOTIFY_CONFIRM_RECEIVE),
-        checks::<s::SetMsgJumpPathRequest, s::WechatAck>(c::SET_MSG_JUMP_PATH),
-        checks::<s::TradeManagedRequest, s::IsTradeManagedResponse>(c::IS_TRADE_MANAGED),
-        checks::<s::TradeManagedRequest, s::TradeManagementConfirmationResponse>(
-            c::IS_TRADE_MANAGEMENT_CONFIRMATION_COMPLETED,
-        ),
-        checks::<s::OpSpecialOrderRequest, s::WechatAck>(c::OPSPECIALORDER),
-        checks::<l::TraceWaybillRequest, l::TraceWaybillResponse>(c::TRACE_WAYBILL),
-        checks::<l::QueryTraceRequest, l::QueryTraceResponse>(c::QUERY_TRACE),
-        checks::<l::UpdateWaybillGoodsRequest, s::WechatAck>(c::UPDATE_WAYBILL_GOODS),
-        checks::<l::GetPathRequest, l::GetPathResponse>(c::GET_PATH),
-        checks::<l::GetWaybillOrderRequest, l::GetWaybillOrderResponse>(c::GET_WAYBILL_ORDER),
-        checks::<l::AddWaybillOrderRequest, l::AddWaybillOrderResponse>(c::ADD_WAYBILL_ORDER),
-        checks::<l::CancelWaybillOrderRequest, l::CancelWaybillOrderResponse>(
-            c::CANCEL_WAYBILL_ORDER,
-        ),
-        checks::<l::BatchGetWaybillOrderRequest, l::BatchGetWaybillOrderResponse>(
-            c::BATCHGET_WAYBILL_ORDER,
-        ),
-        get_checks::<l::GetAllAccountResponse>(c::ACCOUNT_GETALL),
-        get_checks::<l::GetAllDeliveryResponse>(c::DELIVERY_GETALL),
-        checks::<l::ManagePluginRequest, l::ManagePluginResponse>(c::MANAGE_PLUGIN),
-    ];
-    all.into_iter()
+    TYPED
+        .iter()
         .find(|t| t.api.path == path && t.api.method == method)
+        .copied()
 }

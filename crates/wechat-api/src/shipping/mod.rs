@@ -723,6 +723,9 @@ impl Validate for UploadShippingInfoRequest {
         )?;
         match &self.upload_time {
             Some(t) => validate_upload_time(t, "upload_time")?,
+            // Seed 004 lists upload_time as required ("yes") and 268485216
+            // for an upload time that is not RFC 3339; which errcode an
+            // absent one gets it does not say: none is no RFC 3339 time.
             None => {
                 return Err(ValidationError::new(
                     "upload_time",
