@@ -567,3 +567,29 @@ async fn one_40001_one_refresh_one_retry_as_the_sdks_do_it() {
     );
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_token_calls_only_its_own_mini_program() {
+    let app = TestApp::spawn().await;
+    let (_, key, appid) = app.onboarded_tenant("host-own-appid").await;
+    let t = access_token(&token(&app, &appid, &key).await);
+    // An order paid in another Mini Program (of another tenant, say).
+    let other = app.sim.create_paid_order(NewOrder {
+        appid: Some("wx00000000000000aa".into()),
+        ..NewOrder::default()
+    });
+    let lookup = json!({ "transaction_id": other.transaction_id });
+    let got = call(&app, "/wxa/sec/order/get_order", &t, &lookup).await;
+    // The call went to WeChat as the token's own Mini Program, which does
+    // not see the other's order.
+    assert_eq!(errcode(&got), 10060001, "{got}");
+    let path = "/admin/v1/calls?api=get_order&errcode=10060001";
+    eventually(Duration::from_secs(5), "the call is logged", async || {
+        let calls: Value = app.admin_get(path).await.json().await.unwrap();
+        calls["items"]
+            .as_array()
+            .is_some_and(|items| items.iter().any(|c| c["appid"] == appid.as_str()))
+    })
+    .await;
+    app.shutdown().await;
+}
