@@ -237,6 +237,7 @@ impl ApiKeysApi {
         /// Tenant id.
         tenant_id: Path<String>,
         /// `next_cursor` of the previous page.
+        #[oai(validator(min_length = 1, max_length = 171))]
         cursor: Query<Option<String>>,
         /// Page size, 1–200 (default 50).
         #[oai(validator(minimum(value = "1"), maximum(value = "200")))]

@@ -80,6 +80,7 @@ impl AuditApi {
         /// Only entries at or after this time (RFC 3339).
         since: Query<Option<DateTime<Utc>>>,
         /// `next_cursor` of the previous page.
+        #[oai(validator(min_length = 1, max_length = 171))]
         cursor: Query<Option<String>>,
         /// Page size, 1–200 (default 50).
         #[oai(validator(minimum(value = "1"), maximum(value = "200")))]

@@ -165,10 +165,13 @@ impl Paging {
 }
 
 /// Decodes a `cursor` query parameter into the key to continue after.
-/// Cursors are opaque to clients (base64url of the last key), so a listing's
-/// order key can change without breaking them.
+/// Cursors are opaque to clients (base64url of the last key, at most 128
+/// bytes: 171 characters, the bound every listing's `cursor` declares), so a
+/// listing's order key can change without breaking them. An empty `cursor=`
+/// is refused like any other cursor this API never returned: the first page
+/// is asked for by leaving `cursor` out.
 fn decode_cursor(cursor: Option<&str>) -> Result<Option<String>, Problem> {
-    let Some(cursor) = cursor.filter(|c| !c.is_empty()) else {
+    let Some(cursor) = cursor else {
         return Ok(None);
     };
     URL_SAFE_NO_PAD
@@ -209,7 +212,8 @@ mod tests {
         assert_eq!(paging(Some(&next), Some(2)).after(), Some("b"));
         let last = paging(Some(&next), Some(2)).page(vec!["c"], |s| s);
         assert_eq!(last.next_cursor, None);
-        assert_eq!(paging(Some(""), None).after(), None);
+        let err = Paging::new(Some(""), None).unwrap_err();
+        assert_eq!(err.body().field.as_deref(), Some("cursor"));
         let err = Paging::new(Some("%%%"), None).unwrap_err();
         assert_eq!(err.body().field.as_deref(), Some("cursor"));
     }
