@@ -21,6 +21,8 @@ mod m20261206_000003_forced_refreshes;
 mod m20261207_000001_console_sessions;
 mod m20261207_000002_wechat_host_tokens;
 mod m20261207_000003_shipping_uploads;
+mod m20261208_000001_courier_lists;
+mod m20261208_000002_shipments;
 
 pub struct Migrator;
 
@@ -40,6 +42,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000001_console_sessions::Migration),
             Box::new(m20261207_000002_wechat_host_tokens::Migration),
             Box::new(m20261207_000003_shipping_uploads::Migration),
+            Box::new(m20261208_000001_courier_lists::Migration),
+            Box::new(m20261208_000002_shipments::Migration),
         ]
     }
 }

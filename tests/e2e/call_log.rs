@@ -55,6 +55,9 @@ async fn every_wechat_call_a_request_causes_is_recorded_with_its_request_id() {
     })
     .await;
     let (tenant, key, appid) = app.onboarded_tenant("acme").await;
+    // The courier list is fetched before the first upload, in a request
+    // of its own, so each request below causes exactly its own calls.
+    app.warm_couriers(&key).await;
     let order = app.sim.create_paid_order(NewOrder::default());
     let lookup = json!({ "transaction_id": order.transaction_id });
 
@@ -213,6 +216,7 @@ async fn every_wechat_call_a_request_causes_is_recorded_with_its_request_id() {
 async fn a_tenant_may_keep_the_bodies_of_its_writes_never_a_token() {
     let app = TestApp::spawn().await;
     let (tenant, key, appid) = app.onboarded_tenant("acme").await;
+    app.warm_couriers(&key).await;
     let order = app.sim.create_paid_order(NewOrder::default());
     let lookup = json!({ "transaction_id": order.transaction_id });
     let body = upload_body(&order.transaction_id, &order.openid, "SF001");

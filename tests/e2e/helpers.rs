@@ -495,6 +495,28 @@ impl TestApp {
         }
     }
 
+    /// Has tpgate fetch WeChat's courier lists now (`GET /v1/couriers`),
+    /// so a later upload's courier check needs no WeChat call.
+    pub async fn warm_couriers(&self, key: &str) {
+        let resp = self
+            .http
+            .get(self.url("/v1/couriers?limit=1"))
+            .bearer_auth(key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        let body: Value = resp.json().await.unwrap();
+        assert!(
+            body["lists"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|l| l["available"] == true),
+            "{body}"
+        );
+    }
+
     pub async fn admin_put(&self, path: &str, body: Value) -> reqwest::Response {
         self.http
             .put(self.url(path))

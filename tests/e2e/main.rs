@@ -8,6 +8,7 @@ mod call_log;
 mod calls_admin;
 mod component_events;
 mod console;
+mod couriers;
 mod crash_recovery;
 mod deployment;
 mod flow;

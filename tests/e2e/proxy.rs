@@ -15,6 +15,7 @@ const OPSPECIAL: &str = "/wxa/sec/order/opspecialorder";
 const TRACE: &str = "/cgi-bin/express/delivery/open_msg/trace_waybill";
 const QUERY: &str = "/cgi-bin/express/delivery/open_msg/query_trace";
 const UPDATE_GOODS: &str = "/cgi-bin/express/delivery/open_msg/update_waybill_goods";
+const DELIVERY_LIST: &str = "/cgi-bin/express/delivery/open_msg/get_delivery_list";
 const PATH_GET: &str = "/cgi-bin/express/business/path/get";
 const ORDER_GET: &str = "/cgi-bin/express/business/order/get";
 const ORDER_ADD: &str = "/cgi-bin/express/business/order/add";
@@ -38,6 +39,7 @@ pub const ALL_PATHS: &[&str] = &[
     OPSPECIAL,
     TRACE,
     QUERY,
+    DELIVERY_LIST,
     UPDATE_GOODS,
     PATH_GET,
     ORDER_GET,
@@ -103,6 +105,7 @@ fn valid_body(path: &str, appid: &str) -> Value {
         OPSPECIAL => json!({ "order_id": tx, "type": 2 }),
         TRACE => trace_body("oUser", "WX1", tx),
         QUERY => json!({ "waybill_token": "t", "openid": "oUser" }),
+        DELIVERY_LIST => json!({}),
         UPDATE_GOODS => json!({ "waybill_token": "t", "goods_info": goods() }),
         PATH_GET | ORDER_GET | ORDER_CANCEL => {
             json!({ "order_id": "o1", "delivery_id": "SF", "waybill_id": "W1" })

@@ -31,6 +31,11 @@ impl<T> Answer<T> {
         }
     }
 
+    /// WeChat's answer as sent (for tpgate's own calls through the gate).
+    pub(crate) fn body(&self) -> &Value {
+        &self.body
+    }
+
     pub(crate) fn with_headers(mut self, headers: Vec<(&'static str, String)>) -> Self {
         self.headers.extend(headers);
         self

@@ -164,6 +164,16 @@ pub const QUERY_TRACE: WechatApi = api(
     Read,
     UserField::Openid,
 );
+/// The couriers of the logistics query and the shipping information
+/// (`express_company`): `POST {}`. Documented on the logistics-query page,
+/// so it counts with the plugin's calls.
+pub const GET_DELIVERY_LIST: WechatApi = api(
+    "get_delivery_list",
+    paths::GET_DELIVERY_LIST,
+    LogisticsPlugin,
+    Read,
+    UserField::None,
+);
 pub const UPDATE_WAYBILL_GOODS: WechatApi = api(
     "update_waybill_goods",
     paths::UPDATE_WAYBILL_GOODS,
@@ -241,6 +251,7 @@ pub const ALL: &[WechatApi] = &[
     OPSPECIALORDER,
     TRACE_WAYBILL,
     QUERY_TRACE,
+    GET_DELIVERY_LIST,
     UPDATE_WAYBILL_GOODS,
     GET_PATH,
     GET_WAYBILL_ORDER,

@@ -5,7 +5,10 @@
 //! 2. the tenant owns the appid (else 404: another tenant's appid looks
 //!    exactly like an unknown one) and the authorization is active;
 //! 3. the authorizer holds one of the path's permission sets (403);
-//! 4. the body passes the seed rules (400 naming the field and the errcode);
+//! 4. the body passes the seed rules (400 naming the field and the errcode),
+//!    and the courier codes it names are in WeChat's lists (`couriers`:
+//!    400 naming the field and the closest codes; no list, no check, and
+//!    the answer says so);
 //! 5. a write with `Idempotency-Key` claims the key: a repeat gets the
 //!    stored answer (`idempotency`);
 //!    An `upload_shipping_info` then claims its payment order and passes
@@ -148,14 +151,7 @@ async fn run_gate<T>(
     validate: impl FnOnce() -> Result<(), Problem>,
     readable: impl FnOnce(&Value) -> Result<(), Problem>,
 ) -> Result<Answer<T>, GateError> {
-    key_may_call(tenant, call)?;
-    let authorizer = owned_active_authorizer(state, tenant, call.appid).await?;
-    check_permission_sets(
-        call,
-        state.permissions.sets_for(call.path),
-        &authorizer.funcscopes,
-    )?;
-    validate()?;
+    let courier_check = precheck(state, tenant, call, validate).await?;
     let key = idempotency::key_of(call)?;
     if let Some(key) = key
         && let Some(replay) = idempotency::claim(state, tenant, call, key).await?
@@ -181,6 +177,9 @@ async fn run_gate<T>(
             return Err(limited.into());
         }
     };
+    if let Some(skipped) = courier_check {
+        headers.push((crate::couriers::CHECK_HEADER, skipped));
+    }
     let outcome = call_wechat(state, tenant, call, readable).await;
     if let Some(shipment) = &call.shipment {
         match &outcome {
@@ -211,9 +210,28 @@ async fn run_gate<T>(
     })
 }
 
+/// Steps 1–4: what tpgate checks before anything is claimed or counted.
+/// The value of the courier-check header when a list was missing.
+pub(crate) async fn precheck(
+    state: &ProxyState,
+    tenant: &TenantContext,
+    call: &Call<'_>,
+    validate: impl FnOnce() -> Result<(), Problem>,
+) -> Result<Option<String>, Problem> {
+    key_may_call(tenant, call)?;
+    let authorizer = owned_active_authorizer(state, tenant, call.appid).await?;
+    check_permission_sets(
+        call,
+        state.permissions.sets_for(call.path),
+        &authorizer.funcscopes,
+    )?;
+    validate()?;
+    crate::couriers::check(state, call.path, call.appid, call.body).await
+}
+
 /// Step 1: the key has the scope the call needs and, when restricted to
 /// some Mini Programs, may call this one.
-fn key_may_call(tenant: &TenantContext, call: &Call<'_>) -> Result<(), Problem> {
+pub(crate) fn key_may_call(tenant: &TenantContext, call: &Call<'_>) -> Result<(), Problem> {
     let needed = match call.api.safety {
         Safety::Read => KeyScope::ProxyRead,
         Safety::Write => KeyScope::ProxyWrite,
@@ -529,15 +547,29 @@ struct SendError {
     may_have_acted: bool,
 }
 
+/// WeChat's "busy, try again" errcodes: -1 (system busy), 10060012 and
+/// 10060019 (system errors of the shipping service, which WxJava's
+/// executeWithRetry retries too).
+pub(crate) fn is_busy_errcode(code: i64) -> bool {
+    matches!(code, -1 | 10060012 | 10060019)
+}
+
+/// Whether `problem` is a WeChat exchange without a usable answer (a
+/// timeout, no connection, an unreadable answer): WeChat may have acted.
+pub(crate) fn is_unanswered(problem: &Problem) -> bool {
+    problem.body().wechat_errcode.is_none()
+        && matches!(
+            problem.status(),
+            StatusCode::BAD_GATEWAY | StatusCode::GATEWAY_TIMEOUT
+        )
+}
+
 /// Transient WeChat answers: worth retrying for a read.
 fn is_transient(error: &SendError) -> bool {
     error.may_have_acted
         && match error.problem.body().wechat_errcode {
-            Some(code) => matches!(code, -1 | 10060012 | 10060019),
-            None => {
-                error.problem.status() == StatusCode::BAD_GATEWAY
-                    || error.problem.status() == StatusCode::GATEWAY_TIMEOUT
-            }
+            Some(code) => is_busy_errcode(code),
+            None => is_unanswered(&error.problem),
         }
 }
 
@@ -560,6 +592,39 @@ async fn send(state: &ProxyState, call: &Call<'_>) -> Result<Value, SendError> {
                 .await
         }
     }
+}
+
+/// A read tpgate makes for itself (e.g. a courier list) with `appid`'s
+/// token, retried like a tenant's reads. No tenant gate and no limits:
+/// tpgate's own calls are few and bounded by their callers; the permission
+/// sets are checked, so WeChat is not asked what it would refuse.
+pub(crate) async fn platform_read(
+    state: &ProxyState,
+    api: WechatApi,
+    appid: &str,
+) -> Result<Value, Problem> {
+    let authorizer = state
+        .auth
+        .store()
+        .cached_authorizer(appid)
+        .await
+        .map_err(Problem::from)?
+        .ok_or_else(|| Problem::not_found(format!("Mini Program {appid} is not authorized")))?;
+    let body = Value::Object(serde_json::Map::new());
+    let call = Call {
+        api,
+        path: api.path,
+        appid,
+        body: &body,
+        idempotency_key: None,
+        shipment: None,
+    };
+    check_permission_sets(
+        &call,
+        state.permissions.sets_for(api.path),
+        &authorizer.funcscopes,
+    )?;
+    send(state, &call).await.map_err(|e| e.problem)
 }
 
 /// One request to WeChat with `token`, by the API's method (a `GET` API

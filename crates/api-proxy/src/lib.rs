@@ -21,9 +21,11 @@
 pub mod answer;
 pub mod api;
 pub mod catalog;
+pub mod couriers;
 pub mod gate;
 pub mod permissions;
 pub mod reshipment;
+pub mod shipments;
 pub mod wechat_host;
 pub mod wechat_json;
 
@@ -56,6 +58,11 @@ pub struct ProxySettings {
     pub idempotency_wait_secs: u64,
     /// Overrides of the permission map (see [`PermissionMap::new`]).
     pub permission_sets: std::collections::BTreeMap<String, Vec<i64>>,
+    /// How old WeChat's courier lists may get before they are fetched
+    /// again (`couriers`).
+    pub couriers_refresh_secs: u64,
+    /// How soon a failed fetch of a courier list is tried again.
+    pub couriers_retry_secs: u64,
 }
 
 impl Default for ProxySettings {
@@ -67,6 +74,8 @@ impl Default for ProxySettings {
             idempotency_ttl_secs: 24 * 3600,
             idempotency_wait_secs: 10,
             permission_sets: Default::default(),
+            couriers_refresh_secs: 24 * 3600,
+            couriers_retry_secs: 300,
         }
     }
 }
@@ -96,6 +105,10 @@ pub struct ProxyState {
     pub limiter: RateLimiter,
     pub permissions: Arc<PermissionMap>,
     pub settings: Arc<ProxySettings>,
+    /// This replica's view of WeChat's courier lists.
+    pub couriers: couriers::CourierDirectory,
+    /// Durable shipments (`shipments.*`).
+    pub shipments: Arc<shipments::ShipmentSettings>,
 }
 
 /// The tenant making a call.
@@ -163,8 +176,18 @@ pub(crate) async fn tenant_for_key(
 }
 
 /// All typed proxy endpoints, for the OpenAPI service.
-pub type ProxyApi = (api::shipping::ShippingApi, api::logistics::LogisticsApi);
+pub type ProxyApi = (
+    api::shipping::ShippingApi,
+    api::logistics::LogisticsApi,
+    api::couriers::CouriersApi,
+    api::shipments::ShipmentsApi,
+);
 
 pub fn proxy_api() -> ProxyApi {
-    (api::shipping::ShippingApi, api::logistics::LogisticsApi)
+    (
+        api::shipping::ShippingApi,
+        api::logistics::LogisticsApi,
+        api::couriers::CouriersApi,
+        api::shipments::ShipmentsApi,
+    )
 }

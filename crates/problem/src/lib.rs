@@ -84,6 +84,11 @@ pub struct ProblemBody {
     #[oai(skip_serializing_if_is_none)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub required_permission_sets: Option<Vec<i64>>,
+    /// For a value tpgate does not know (e.g. a courier code): the closest
+    /// valid values, best first.
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suggestions: Option<Vec<String>>,
     /// The request's id, as in the `X-Request-Id` response header (the
     /// caller's own when it sent a sane one): quote it to the operator, who
     /// finds the request's log lines and WeChat calls by it.
@@ -117,6 +122,7 @@ impl Problem {
                 wechat_errmsg: None,
                 wechat_rid: None,
                 required_permission_sets: None,
+                suggestions: None,
                 // Added by the HTTP layer, which knows the request (see
                 // [`with_request_id`]).
                 request_id: None,
@@ -161,6 +167,18 @@ impl Problem {
 
     pub fn with_required_sets(mut self, sets: Vec<i64>) -> Self {
         self.body.required_permission_sets = Some(sets);
+        self
+    }
+
+    /// At most ten, each bounded like a field.
+    pub fn with_suggestions(mut self, suggestions: Vec<String>) -> Self {
+        self.body.suggestions = Some(
+            suggestions
+                .into_iter()
+                .take(10)
+                .map(|s| bounded(s, MAX_FIELD))
+                .collect(),
+        );
         self
     }
 

@@ -14,6 +14,10 @@ pub const AUTHORIZED: &str = "authorization.authorized";
 pub const UPDATED: &str = "authorization.updated";
 pub const REVOKED: &str = "authorization.revoked";
 pub const REAUTHORIZATION_REQUIRED: &str = "authorization.reauthorization_required";
+/// A durable shipment WeChat has (`shipments`).
+pub const SHIPMENT_UPLOADED: &str = "shipment.uploaded";
+/// A durable shipment WeChat refused for good, or whose retries ran out.
+pub const SHIPMENT_FAILED: &str = "shipment.failed";
 
 #[derive(Debug, Clone)]
 pub struct NewEvent {
@@ -92,6 +96,38 @@ impl NewEvent {
             dedupe_key,
             occurred_at,
         )
+    }
+
+    /// `shipment.uploaded` / `shipment.failed`: `{shipment_id, kind,
+    /// order_key, status, attempts, errcode, error}` (errcode and error of
+    /// a failure: WeChat's errcode, if it answered one, and what to do).
+    pub fn shipment_finished(
+        shipment: &crate::shipments::Shipment,
+        status: crate::shipments::ShipmentStatus,
+        occurred_at: DateTime<Utc>,
+    ) -> Self {
+        use crate::shipments::ShipmentStatus;
+        let event_type = match status {
+            ShipmentStatus::Failed => SHIPMENT_FAILED,
+            _ => SHIPMENT_UPLOADED,
+        };
+        Self {
+            tenant_id: Some(shipment.tenant_id.clone()),
+            authorizer_appid: Some(shipment.appid.clone()),
+            event_type: event_type.to_owned(),
+            data: serde_json::json!({
+                "shipment_id": shipment.id,
+                "kind": shipment.kind.as_str(),
+                "order_key": shipment.order_key,
+                "status": status.as_str(),
+                "attempts": shipment.attempts,
+                "errcode": shipment.errcode,
+                "error": shipment.error,
+            }),
+            // One outcome per shipment.
+            dedupe_key: format!("shipment:{}", shipment.id),
+            occurred_at,
+        }
     }
 
     fn authorization(

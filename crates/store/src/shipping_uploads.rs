@@ -26,7 +26,8 @@ pub enum OrderRef {
 }
 
 impl OrderRef {
-    fn key(&self) -> String {
+    /// How the order is stored: `tx:<transaction_id>` or `mch:<mchid>:<out_trade_no>`.
+    pub fn key(&self) -> String {
         match self {
             OrderRef::Transaction(id) => format!("tx:{id}"),
             OrderRef::Merchant {
@@ -200,6 +201,25 @@ impl Store {
             .exec(self.db())
             .await?;
         Ok(())
+    }
+
+    /// Forgets an upload recorded as uncertain once WeChat's order showed
+    /// it never arrived, when it was the order's only one (the order is
+    /// then as if tpgate never uploaded it). An uncertain re-shipment stays
+    /// recorded: what came before it is not kept.
+    pub async fn forget_uncertain_upload(
+        &self,
+        appid: &str,
+        order: &OrderRef,
+    ) -> Result<bool, StoreError> {
+        let deleted = row::Entity::delete_many()
+            .filter(row::Column::Appid.eq(appid))
+            .filter(row::Column::OrderKey.eq(order.key()))
+            .filter(row::Column::Uncertain.eq(true))
+            .filter(row::Column::Uploads.lte(1))
+            .exec(self.db())
+            .await?;
+        Ok(deleted.rows_affected > 0)
     }
 
     /// Notes an upload WeChat accepted (or may have: `uncertain`): one more

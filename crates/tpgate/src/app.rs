@@ -67,6 +67,8 @@ pub struct Application {
     /// How long in-flight requests may finish after a shutdown signal.
     drain: std::time::Duration,
     dispatcher: webhooks::Dispatcher,
+    /// For the shipments worker.
+    proxy: ProxyState,
     retention: crate::workers::RetentionSettings,
     call_log_settings: call_log::CallLogSettings,
     /// The log every WeChat call goes to, and its writer (see
@@ -143,6 +145,8 @@ impl Application {
             limiter: limiter.clone(),
             permissions: permissions.clone(),
             settings: Arc::new(config.proxy.clone()),
+            couriers: Default::default(),
+            shipments: Arc::new(config.shipments.clone()),
         };
         let state = AppState {
             auth: auth.clone(),
@@ -197,7 +201,7 @@ impl Application {
             state.clone(),
             admin,
             console,
-            proxy,
+            proxy.clone(),
             (on_main, host),
             &limits,
             &call_log,
@@ -216,6 +220,7 @@ impl Application {
             background_tasks: config.background_tasks,
             drain: std::time::Duration::from_secs(config.shutdown_drain_secs),
             dispatcher,
+            proxy,
             retention: config.retention,
             call_log_settings: config.call_log.clone(),
             call_log,
@@ -256,6 +261,7 @@ impl Application {
                 self.state.auth.clone(),
                 self.state.limiter.clone(),
                 self.dispatcher.clone(),
+                self.proxy.clone(),
                 self.retention,
                 self.call_log_settings.clone(),
                 stop_rx.clone(),

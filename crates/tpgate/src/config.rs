@@ -34,6 +34,7 @@
 //! | `proxy.cache_ttl_secs` | | how long a replica trusts a cached API key or authorizer (10); writes on the same replica apply at once |
 //! | `proxy.idempotency_ttl_secs` / `.idempotency_wait_secs` | | how long an `Idempotency-Key` answer is kept (86400), and how long a concurrent repeat waits for it (10) |
 //! | `proxy.permission_sets` | | overrides of the permission map: a WeChat path, or a prefix ending in `/`, to the funcscope ids allowing it, e.g. `{"/wxa/sec/order/" = [142]}` |
+//! | `proxy.couriers_refresh_secs` / `.couriers_retry_secs` | | WeChat's courier lists (`get_delivery_list`, the helper's `delivery/getall`) are fetched again when older than this (86400), a failed fetch tried again after this (300) |
 //! | `webhooks.timeout_secs` / `.poll_interval_ms` / `.batch` / `.concurrency` | `TPGATE_WEBHOOKS__…` | per-attempt timeout (10), how often to look for due deliveries (1000), claimed per round (64), sent at once (16) |
 //! | `webhooks.retry_schedule_secs` / `.disable_after_failures` / `.disable_after_failing_secs` | | delays between attempts (10 s … 8 h, 11 retries over ~32 h, then dead-lettered); an endpoint is disabled after this many consecutive failed attempts (100) spread over at least this long (86400) |
 //! | `webhooks.retention_days` | | delivered and dead deliveries are deleted after this many days (30); events stay and can be replayed |
@@ -48,6 +49,8 @@
 //! | `call_log.max_body_bytes` | | when a tenant captures bodies, the largest request and response body kept per call (16384 bytes each way, tokens removed) |
 //! | `console.idle_timeout_secs` / `.session_lifetime_secs` | `TPGATE_CONSOLE__…` | a console session unused for this long ends (1800, 60–86400); every session ends this long after sign-in (43200, 300–2592000), sooner when the JWT or API key it was opened with expires |
 //! | `wechat_host.enabled` / `.listen` | `TPGATE_WECHAT_HOST__…` | serve the WeChat-compatible host (`/cgi-bin/token`, `/cgi-bin/stable_token` and the APIs at their WeChat paths with `?access_token=`; docs/migrating-sdk-code.md) (default `true`), on the main listener or, with `listen` (e.g. `0.0.0.0:8443`), on a listener of its own only |
+//! | `shipments.retry_for_secs` / `.first_retry_secs` / `.max_retry_secs` | `TPGATE_SHIPMENTS__…` | a durable shipment (`POST /v1/apps/{appid}/shipments`) is retried for this long after it was accepted (86400), first after this delay (10 s), doubling up to this one (600 s), jittered |
+//! | `shipments.poll_interval_ms` / `.batch` / `.concurrency` / `.lease_secs` | | how often each replica looks for due shipments (1000), claimed per round (32), sent at once (4), how long a claim holds one (120; longer than an attempt) |
 //! | `wechat_host.token_lifetime_secs` / `.grace_secs` | | lifetime of its tokens (7200, as WeChat's; 300–86400); how long a token keeps working after a newer one is issued for the same key and Mini Program (300; at most 3600) |
 //! | `background_tasks` | `TPGATE_BACKGROUND_TASKS` | run the ticket watchdog and the refresh sweep (default `true`) |
 //! | `migrate_on_start` | `TPGATE_MIGRATE_ON_START` | `serve` applies pending migrations before listening (default `true`); `false` when a separate `tpgate migrate` (the Helm hook) does it, so pods can use a database user without DDL rights — `/readyz` is 503 until the schema is current |
@@ -98,6 +101,7 @@ pub struct Config {
     pub call_log: call_log::CallLogSettings,
     pub console: console::ConsoleSettings,
     pub wechat_host: api_proxy::wechat_host::WechatHostSettings,
+    pub shipments: api_proxy::shipments::ShipmentSettings,
     pub background_tasks: bool,
     pub migrate_on_start: bool,
     pub shutdown_drain_secs: u64,
@@ -215,6 +219,7 @@ impl Default for Config {
             call_log: Default::default(),
             console: Default::default(),
             wechat_host: Default::default(),
+            shipments: Default::default(),
             background_tasks: true,
             migrate_on_start: true,
             shutdown_drain_secs: 25,
@@ -519,6 +524,8 @@ mod tests {
         idempotency_ttl_secs = 86402
         idempotency_wait_secs = 13
         permission_sets = { "/wxa/sec/order/" = [142] }
+        couriers_refresh_secs = 3600
+        couriers_retry_secs = 60
 
         [webhooks]
         timeout_secs = 14
@@ -556,6 +563,15 @@ mod tests {
         listen = "127.0.0.1:18443"
         token_lifetime_secs = 3600
         grace_secs = 60
+
+        [shipments]
+        retry_for_secs = 3601
+        first_retry_secs = 11
+        max_retry_secs = 601
+        poll_interval_ms = 1001
+        batch = 33
+        concurrency = 5
+        lease_secs = 121
     "#;
 
     /// `a` and `a.b` for every key in `dict`; a section's values are not
@@ -742,6 +758,18 @@ mod tests {
                 grace_secs: 60,
             }
         );
+        assert_eq!(
+            c.shipments,
+            api_proxy::shipments::ShipmentSettings {
+                retry_for_secs: 3601,
+                first_retry_secs: 11,
+                max_retry_secs: 601,
+                poll_interval_ms: 1001,
+                batch: 33,
+                concurrency: 5,
+                lease_secs: 121,
+            }
+        );
     }
 
     #[test]
@@ -759,6 +787,7 @@ mod tests {
             "call_log",
             "console",
             "wechat_host",
+            "shipments",
         ];
         for toml in std::iter::once("nonsense = 1".to_owned())
             .chain(sections.iter().map(|s| format!("[{s}]\nnonsense = 1")))

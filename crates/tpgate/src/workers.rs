@@ -10,6 +10,8 @@
 //!   API keys' `last_used_at` (noted in memory by requests) and deletes
 //!   expired idempotency keys;
 //! - the **webhook dispatcher**: sends due deliveries (see `webhooks`);
+//! - the **shipments worker**: uploads due durable shipments (see
+//!   `api_proxy::shipments`);
 //! - **housekeeping** (at start, then hourly): deletes events, audit
 //!   entries and recorded WeChat calls past their retention and expired
 //!   onboarding visits, and counts values sealed with an old key (gauge
@@ -76,6 +78,7 @@ pub fn spawn(
     auth: TenantAuth,
     limiter: RateLimiter,
     dispatcher: webhooks::Dispatcher,
+    proxy: api_proxy::ProxyState,
     retention: RetentionSettings,
     call_log: CallLogSettings,
     stop: watch::Receiver<bool>,
@@ -83,6 +86,7 @@ pub fn spawn(
     let mut tasks = JoinSet::new();
     let dispatcher_stop = stop.clone();
     tasks.spawn(async move { dispatcher.run(dispatcher_stop).await });
+    tasks.spawn(api_proxy::shipments::run(proxy, stop.clone()));
     tasks.spawn(ticket_watchdog(auth.clone(), stop.clone()));
     tasks.spawn(proxy_upkeep(auth.clone(), limiter, stop.clone()));
     tasks.spawn(housekeeping(

@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 pub mod component;
+pub mod couriers;
 pub mod errcode;
 pub mod events;
 pub mod logistics;

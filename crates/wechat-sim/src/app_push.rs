@@ -219,6 +219,53 @@ impl AppEvent {
         }
     }
 
+    /// `trade_manage_order_settlement` as the simulator pushes it on its
+    /// own when `order` ships: `shipped_time` and
+    /// `estimated_settlement_time` given (the sim clock's, see
+    /// `state::shipping`'s "Order timers and pushes").
+    pub fn order_shipped(
+        order: &ShippingOrder,
+        shipped_time: i64,
+        estimated_settlement_time: i64,
+    ) -> Self {
+        AppEvent::OrderSettlement {
+            transaction_id: order.transaction_id.clone(),
+            merchant_id: order.merchant_id.clone(),
+            sub_merchant_id: order.sub_merchant_id.clone(),
+            merchant_trade_no: order.merchant_trade_no.clone(),
+            pay_time: order.pay_time,
+            shipped_time,
+            estimated_settlement_time: Some(estimated_settlement_time),
+            confirm_receive_method: None,
+            confirm_receive_time: None,
+            settlement_time: None,
+        }
+    }
+
+    /// `trade_manage_order_settlement` as the simulator pushes it on its
+    /// own when receipt of `order` is confirmed (`confirm_receive_method`
+    /// [`CONFIRM_RECEIVE_MANUAL`] or [`CONFIRM_RECEIVE_AUTO`]) at
+    /// `confirmed_at`, which is also the settlement time.
+    pub fn order_settled(
+        order: &ShippingOrder,
+        shipped_time: i64,
+        confirm_receive_method: i64,
+        confirmed_at: i64,
+    ) -> Self {
+        AppEvent::OrderSettlement {
+            transaction_id: order.transaction_id.clone(),
+            merchant_id: order.merchant_id.clone(),
+            sub_merchant_id: order.sub_merchant_id.clone(),
+            merchant_trade_no: order.merchant_trade_no.clone(),
+            pay_time: order.pay_time,
+            shipped_time,
+            estimated_settlement_time: None,
+            confirm_receive_method: Some(confirm_receive_method),
+            confirm_receive_time: Some(confirmed_at),
+            settlement_time: Some(confirmed_at),
+        }
+    }
+
     /// The XML `Event` value, e.g. `trade_manage_remind_shipping`.
     pub fn name(&self) -> &str {
         match self {
@@ -402,6 +449,64 @@ pub struct AppPushOutcome {
 }
 
 impl Simulator {
+    /// Sends the queued Mini Program events (the order pushes the rules
+    /// gave rise to, `state::shipping`) in a background task, so the call
+    /// that queued them answers at once, as WeChat's API answers do not
+    /// wait for its pushes. Without a Tokio runtime they stay queued until
+    /// a call that has one.
+    pub(crate) fn push_queued_app_events_later(&self) {
+        if !self.lock().has_app_events() {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            tracing::debug!("wechat-sim: no Tokio runtime; app events stay queued");
+            return;
+        };
+        let sim = self.clone();
+        runtime.spawn(async move {
+            sim.push_queued_app_events().await;
+        });
+    }
+
+    /// Sends every queued Mini Program event now, oldest first, each with
+    /// WeChat's retries ([`Simulator::push_app_event`]), and returns what
+    /// each delivery got. Deliveries never overlap, so the gateway gets the
+    /// events in the order they arose. An event that cannot be sent (no
+    /// app-events URL) is dropped, as WeChat's push to nowhere is lost.
+    pub async fn push_queued_app_events(&self) -> Vec<AppPushOutcome> {
+        self.with_queued_app_events_pushed(|_| ()).await.1
+    }
+
+    /// Runs `change` on the state, then sends the queued events as
+    /// [`Simulator::push_queued_app_events`] does. `change` runs once
+    /// earlier deliveries are done, so what it queues is pushed, and
+    /// reported, here rather than by a delivery already under way.
+    pub(crate) async fn with_queued_app_events_pushed<T>(
+        &self,
+        change: impl FnOnce(&mut crate::state::State) -> T,
+    ) -> (T, Vec<AppPushOutcome>) {
+        let _in_order = self.app_push_order.lock().await;
+        let changed = change(&mut self.lock());
+        let mut outcomes = Vec::new();
+        loop {
+            let queued = self.lock().take_app_events();
+            if queued.is_empty() {
+                return (changed, outcomes);
+            }
+            for q in queued {
+                match self.push_app_event(&q.appid, &q.event).await {
+                    Ok(outcome) => outcomes.push(outcome),
+                    Err(e @ SimError::NoAppGateway) => {
+                        tracing::debug!(authorizer.appid = %q.appid, event = q.event.name(), error = %e, "wechat-sim dropped an app event");
+                    }
+                    Err(e) => {
+                        tracing::warn!(authorizer.appid = %q.appid, event = q.event.name(), error = %e, "wechat-sim could not push an app event");
+                    }
+                }
+            }
+        }
+    }
+
     /// Where pushes for Mini Programs go from now on (a template with `$APPID$`).
     pub fn set_gateway_app_events_url(&self, url_template: &str) {
         self.lock().config.gateway_app_events_url = Some(url_template.to_owned());

@@ -1,6 +1,11 @@
 //! [`SimConfig`]: who the simulated platform is and how it behaves.
 use std::time::Duration;
 
+/// Default [`SimConfig::remind_shipping_after`]: 48 h (seed 004 IX).
+pub const REMIND_SHIPPING_AFTER: Duration = Duration::from_secs(48 * 3600);
+/// Default [`SimConfig::auto_confirm_after`]: 10 days.
+pub const AUTO_CONFIRM_AFTER: Duration = Duration::from_secs(10 * 24 * 3600);
+
 /// The simulated third-party platform's identity and behaviour.
 ///
 /// The gateway under test must be configured with the same `component_appid`,
@@ -60,6 +65,26 @@ pub struct SimConfig {
     /// Whether and when an approved authorization page also pushes
     /// `authorized` (or `updateauthorized`) to the gateway, as WeChat does.
     pub authorized_push: AuthorizedPush,
+    /// How long a paid order may stay pending shipment, on the sim clock,
+    /// before WeChat pushes `trade_manage_remind_shipping` for it, once
+    /// (seed 004 IX: "when the order has not been shipped for more than 48
+    /// hours"). Checked whenever the sim clock is advanced. `None`: never.
+    pub remind_shipping_after: Option<Duration>,
+    /// How long after an order ships (the simulator recording its first
+    /// complete upload, sim clock) receipt is confirmed automatically: the
+    /// order moves to state 3 and `trade_manage_order_settlement` is pushed
+    /// with `confirm_receive_method` 2. Ten days: WeChat's settlement rule
+    /// for express shipments as platforms relay it ("快递物流:资金将于订单发货
+    /// 后的第10天,系统自动确认收货后结算", CRMEB's summary of the 交易类小程序
+    /// 运营规范, doc.crmeb.com/crmebjavalandmer/crmebjavamerv15/11827; the
+    /// same page gives 2 days for same-city, pick-up and virtual shipments,
+    /// which the simulator does not tell apart). Checked whenever the sim
+    /// clock is advanced. `None`: never.
+    pub auto_confirm_after: Option<Duration>,
+    /// Whether an order's first complete shipment pushes
+    /// `trade_manage_order_settlement` with `estimated_settlement_time`
+    /// (seed 004 IX: pushed "when the order is completed and shipped").
+    pub settlement_push_on_shipping: bool,
 }
 
 /// When the authorization page's push is sent, relative to the browser's
@@ -96,6 +121,9 @@ impl SimConfig {
             max_waybill_goods_updates: 3,
             authorization_domain: None,
             authorized_push: AuthorizedPush::AfterRedirect,
+            remind_shipping_after: Some(REMIND_SHIPPING_AFTER),
+            auto_confirm_after: Some(AUTO_CONFIRM_AFTER),
+            settlement_push_on_shipping: true,
         }
     }
 }

@@ -23,7 +23,15 @@
 //!   goods changes (9300560), and counts the plugin's daily quotas per appid
 //!   and per user, all three APIs together (9300513);
 //! - the logistics helper (set 45 or 71) creates waybills (`order/add`) and
-//!   reads, tracks and cancels only those (40199 otherwise).
+//!   reads, tracks and cancels only those (40199 otherwise);
+//! - `get_delivery_list` (set 45, 120, 121 or 142) answers a courier list
+//!   tests can replace ([`Simulator::set_couriers`]);
+//! - orders live on the sim clock: an order's first complete shipment
+//!   pushes `trade_manage_order_settlement` with the estimate; advancing
+//!   the clock pushes `trade_manage_remind_shipping` for orders unshipped
+//!   48 h after payment and confirms receipt automatically 10 days after
+//!   shipping (with its settlement push); the buyer's confirmation is
+//!   [`Simulator::confirm_receipt`]. Each push goes out once per order.
 //!
 //! Errors are HTTP 200 with `{"errcode":N,"errmsg":"… rid: …"}`. Every call
 //! is counted per path ([`Simulator::call_counts`]), and a fault
@@ -33,9 +41,10 @@
 //! # Layout
 //! - `config`: [`SimConfig`], the simulated platform's identity and limits.
 //! - `state`: the plain domain without HTTP: clock, tickets, tokens, codes
-//!   and authorizations in `state.rs`; orders in `state/shipping.rs`;
-//!   the query plugin and its quotas in `state/logistics.rs`; the helper's
-//!   waybills in `state/helper.rs`. Unit-tested in `state/tests.rs` and
+//!   and authorizations in `state.rs`; orders and their timers in
+//!   `state/shipping.rs`; the query plugin and its quotas in
+//!   `state/logistics.rs`; the helper's waybills in `state/helper.rs`; the
+//!   courier list in `state/couriers.rs`. Unit-tested in `state/tests.rs` and
 //!   `state/tests/` (orders, waybills, helper).
 //! - `routes`: thin poem handlers, one module per API family: `component`,
 //!   `authorize` (the pages: the authorization domain's `Referer` check and
@@ -66,13 +75,15 @@ pub use app_push::{
     CONFIRM_RECEIVE_MANUAL, ESTIMATED_SETTLEMENT_DELAY_SECS, PushAttempt, REMIND_ACCESS_API_MSG,
     REMIND_SHIPPING_MSG, system_openid,
 };
-pub use config::{AuthorizedPush, SimConfig};
+pub use config::{AUTO_CONFIRM_AFTER, AuthorizedPush, REMIND_SHIPPING_AFTER, SimConfig};
 pub use push::{PushOutcome, SimError};
 pub use state::{
-    AppSettings, DELIVERIES, JOURNEY, NewCombinedOrder, NewOrder, OrderExtras, QuotaUsage,
-    SimCombinedOrder, SimHelperWaybill, SimOrder, SimWaybill, SpecialOrder, original_id,
+    AppSettings, ConfirmReceiptError, DELIVERIES, DELIVERY_LIST_FUNC_IDS, EXPRESS_COURIERS,
+    JOURNEY, NewCombinedOrder, NewOrder, OrderExtras, OrderPushes, QuotaUsage, ReceiptConfirmation,
+    SimCombinedOrder, SimHelperWaybill, SimOrder, SimWaybill, SpecialOrder, default_couriers,
+    original_id,
 };
-pub use wechat_api::shipping::ShippingOrder;
+pub use wechat_api::{couriers::Courier, shipping::ShippingOrder};
 
 use state::State;
 
@@ -84,6 +95,9 @@ pub struct Simulator {
     state: Arc<Mutex<State>>,
     /// For pushes to the gateway.
     http: reqwest::Client,
+    /// Held while queued app events are delivered, so deliveries never
+    /// overlap and the gateway gets them in the order they arose.
+    app_push_order: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Simulator {
@@ -95,6 +109,7 @@ impl Simulator {
         Self {
             state: Arc::new(Mutex::new(State::new(config))),
             http,
+            app_push_order: Arc::new(tokio::sync::Mutex::new(())),
         }
     }
 
@@ -131,9 +146,45 @@ impl Simulator {
     }
 
     /// Moves WeChat's clock forward by `secs` (tokens, codes and tickets
-    /// expire accordingly). Negative values move it back.
+    /// expire accordingly). Negative values move it back. The order timers
+    /// that fall due (shipping reminders, automatic receipt) push their
+    /// events in the background; [`Simulator::advance_clock_and_push`]
+    /// waits for them.
     pub fn advance_clock(&self, secs: i64) {
         self.lock().advance(secs);
+        self.push_queued_app_events_later();
+    }
+
+    /// [`Simulator::advance_clock`], then sends the pushes that fell due
+    /// (and any still queued) and returns what each delivery got.
+    pub async fn advance_clock_and_push(&self, secs: i64) -> Vec<AppPushOutcome> {
+        self.with_queued_app_events_pushed(|s| s.advance(secs))
+            .await
+            .1
+    }
+
+    /// The buyer confirms receipt of a shipped order: state 3, and
+    /// `trade_manage_order_settlement` with `confirm_receive_method` 1 is
+    /// pushed in the background. Returns the order as `get_order` shows it.
+    pub fn confirm_receipt(
+        &self,
+        transaction_id: &str,
+    ) -> Result<ShippingOrder, ConfirmReceiptError> {
+        let confirmed = self.lock().confirm_receipt(transaction_id);
+        self.push_queued_app_events_later();
+        confirmed
+    }
+
+    /// [`Simulator::confirm_receipt`], waiting for the push: the order and
+    /// what each delivery got.
+    pub async fn confirm_receipt_and_push(
+        &self,
+        transaction_id: &str,
+    ) -> Result<(ShippingOrder, Vec<AppPushOutcome>), ConfirmReceiptError> {
+        let (confirmed, pushes) = self
+            .with_queued_app_events_pushed(|s| s.confirm_receipt(transaction_id))
+            .await;
+        Ok((confirmed?, pushes))
     }
 
     /// WeChat's time: unix seconds, real time plus the advanced offset.
@@ -239,9 +290,12 @@ impl Simulator {
         let req: wechat_api::shipping::UploadShippingInfoRequest =
             serde_json::from_value(body.clone())
                 .map_err(|_| wechat_api::errcode::DATA_FORMAT_ERROR)?;
-        self.lock()
+        let uploaded = self
+            .lock()
             .upload_shipping_info(appid, &req)
-            .map_err(|e| e.errcode)
+            .map_err(|e| e.errcode);
+        self.push_queued_app_events_later();
+        uploaded
     }
 
     pub fn set_order_state(&self, transaction_id: &str, order_state: i32) -> bool {
@@ -267,6 +321,17 @@ impl Simulator {
     }
 
     // === logistics ===
+
+    /// What `get_delivery_list` answers now.
+    pub fn couriers(&self) -> Vec<Courier> {
+        self.lock().couriers()
+    }
+
+    /// Replaces what `get_delivery_list` answers ([`default_couriers`] is
+    /// the initial list).
+    pub fn set_couriers(&self, couriers: Vec<Courier>) {
+        self.lock().set_couriers(couriers);
+    }
 
     /// The waybill behind `waybill_token`, whichever appid traced it.
     pub fn waybill(&self, waybill_token: &str) -> Option<SimWaybill> {

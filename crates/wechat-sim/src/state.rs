@@ -14,12 +14,19 @@
 //!   daily quotas;
 //! - `helper`: the logistics helper's waybills (物流助手: `order/add`,
 //!   `order/cancel`, `order/get`, `order/batchget`, `path/get`, the account
-//!   and courier lists; seeds 001 and 003 and WeChat's current pages).
+//!   and courier lists; seeds 001 and 003 and WeChat's current pages);
+//! - `couriers`: the logistics-query courier list (`get_delivery_list`).
+//!
+//! Mini Program events the rules give rise to (an order's shipping and
+//! settlement pushes, the reminder of an unshipped order) are queued here
+//! ([`State::take_app_events`]); [`crate::Simulator`] sends them, so this
+//! module stays free of I/O.
 //!
 //! Time is WeChat's time: the real clock plus an offset tests can advance
 //! ([`State::advance`]). Every lifetime below is checked against it, so an
 //! advanced clock makes tokens, codes and tickets expire exactly as they would
-//! on WeChat, while the gateway's own clock is unaffected.
+//! on WeChat, while the gateway's own clock is unaffected. Advancing it also
+//! runs the order timers (`shipping`: reminders and automatic receipt).
 use std::{
     collections::{BTreeMap, HashMap},
     time::Duration,
@@ -39,7 +46,7 @@ use wechat_api::{
     errcode as ec,
 };
 
-use crate::SimConfig;
+use crate::{AppEvent, SimConfig};
 
 /// A `component_verify_ticket` is accepted this long after it was pushed (12 h).
 pub const TICKET_TTL_SECS: i64 = 12 * 3600;
@@ -55,6 +62,14 @@ const RETENTION_SECS: i64 = 24 * 3600;
 /// working this long (WeChat staff: "about 5 minutes"; protocol.md §4 for
 /// the component token, §7 for authorizer tokens).
 pub const OLD_TOKEN_GRACE_SECS: i64 = 300;
+
+/// A Mini Program event the rules gave rise to, waiting to be pushed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuedAppEvent {
+    /// The Mini Program it is about (`$APPID$`).
+    pub appid: String,
+    pub event: AppEvent,
+}
 
 /// A WeChat error answer. `routes` appends ` rid: …` to `errmsg` when answering.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -244,6 +259,10 @@ pub struct State {
     logistics: logistics::Logistics,
     /// The logistics helper's waybills (order/add).
     helper: helper::Helper,
+    /// What `get_delivery_list` answers.
+    couriers: Vec<wechat_api::couriers::Courier>,
+    /// Mini Program events waiting to be pushed, oldest first.
+    app_events: Vec<QueuedAppEvent>,
 }
 
 impl State {
@@ -270,6 +289,8 @@ impl State {
             shipping: shipping::Shipping::default(),
             logistics: logistics::Logistics::default(),
             helper: helper::Helper::default(),
+            couriers: couriers::default_couriers(),
+            app_events: Vec::new(),
         }
     }
 
@@ -280,8 +301,28 @@ impl State {
         chrono::Utc::now().timestamp() + self.clock_offset
     }
 
+    /// Moves the clock, then runs the order timers that fell due
+    /// ([`State::run_order_timers`]).
     pub fn advance(&mut self, secs: i64) {
         self.clock_offset += secs;
+        self.run_order_timers();
+    }
+
+    /// Queues a Mini Program event to push.
+    fn queue_app_event(&mut self, appid: &str, event: AppEvent) {
+        self.app_events.push(QueuedAppEvent {
+            appid: appid.to_owned(),
+            event,
+        });
+    }
+
+    pub fn has_app_events(&self) -> bool {
+        !self.app_events.is_empty()
+    }
+
+    /// The queued Mini Program events, oldest first, leaving none queued.
+    pub fn take_app_events(&mut self) -> Vec<QueuedAppEvent> {
+        std::mem::take(&mut self.app_events)
     }
 
     pub fn call_count(&self, path: &str) -> u64 {
@@ -893,15 +934,17 @@ fn func_info(id: i64) -> FuncInfo {
     }
 }
 
+mod couriers;
 mod helper;
 mod logistics;
 mod shipping;
 
+pub use couriers::{DELIVERY_LIST_FUNC_IDS, EXPRESS_COURIERS, default_couriers};
 pub use helper::{DELIVERIES, SimHelperWaybill};
 pub use logistics::{JOURNEY, QuotaUsage, SimWaybill};
 pub use shipping::{
-    AppSettings, NewCombinedOrder, NewOrder, OrderExtras, SimCombinedOrder, SimOrder, SpecialOrder,
-    order_json,
+    AppSettings, ConfirmReceiptError, NewCombinedOrder, NewOrder, OrderExtras, OrderPushes,
+    ReceiptConfirmation, SimCombinedOrder, SimOrder, SpecialOrder, order_json,
 };
 
 #[cfg(test)]

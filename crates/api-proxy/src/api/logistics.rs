@@ -9,6 +9,7 @@ use poem_openapi::{
 };
 use problem::Problem;
 use wechat_api::{
+    couriers::{GetDeliveryListRequest, GetDeliveryListResponse},
     logistics::{
         AddWaybillOrderRequest, AddWaybillOrderResponse, BatchGetWaybillOrderRequest,
         BatchGetWaybillOrderResponse, CancelWaybillOrderRequest, CancelWaybillOrderResponse,
@@ -76,6 +77,34 @@ impl LogisticsApi {
         body: Json<WechatJson<QueryTraceRequest>>,
     ) -> Result<Answer<QueryTraceResponse>, Problem> {
         typed(&state, &auth.0, &appid, catalog::QUERY_TRACE, body.0, None).await
+    }
+
+    /// List WeChat's couriers (运力 id)
+    ///
+    /// `get_delivery_list`: every courier code (`delivery_id`) and name that `upload_shipping_info`'s `express_company` and `trace_waybill`'s `delivery_id` take. tpgate keeps this list cached for its own checks (see `GET /v1/couriers`); this endpoint asks WeChat. Permission set 45, 120, 121 or 142. Body `{}`. Retried on `-1` and timeouts.
+    #[oai(
+        path = "/:appid/cgi-bin/express/delivery/open_msg/get_delivery_list",
+        method = "post",
+        operation_id = "get_delivery_list",
+        tag = "ApiTags::Logistics"
+    )]
+    async fn get_delivery_list(
+        &self,
+        auth: TenantApiKey,
+        state: Data<&ProxyState>,
+        /// The authorized Mini Program's appid.
+        appid: Path<String>,
+        body: Json<WechatJson<GetDeliveryListRequest>>,
+    ) -> Result<Answer<GetDeliveryListResponse>, Problem> {
+        typed(
+            &state,
+            &auth.0,
+            &appid,
+            catalog::GET_DELIVERY_LIST,
+            body.0,
+            None,
+        )
+        .await
     }
 
     /// Update a tracked waybill's goods

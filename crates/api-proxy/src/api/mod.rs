@@ -1,7 +1,9 @@
 //! The endpoints. Each handler only names its API and its types; the work
 //! is in [`crate::gate`].
+pub mod couriers;
 pub mod logistics;
 pub mod raw;
+pub mod shipments;
 pub mod shipping;
 
 use poem_openapi::{Tags, types::Type};
@@ -176,6 +178,10 @@ static TYPED: &[TypedChecks] = &[
     checks::<s::OpSpecialOrderRequest, s::WechatAck>(c::OPSPECIALORDER),
     checks::<l::TraceWaybillRequest, l::TraceWaybillResponse>(c::TRACE_WAYBILL),
     checks::<l::QueryTraceRequest, l::QueryTraceResponse>(c::QUERY_TRACE),
+    checks::<
+        wechat_api::couriers::GetDeliveryListRequest,
+        wechat_api::couriers::GetDeliveryListResponse,
+    >(c::GET_DELIVERY_LIST),
     checks::<l::UpdateWaybillGoodsRequest, s::WechatAck>(c::UPDATE_WAYBILL_GOODS),
     checks::<l::GetPathRequest, l::GetPathResponse>(c::GET_PATH),
     checks::<l::GetWaybillOrderRequest, l::GetWaybillOrderResponse>(c::GET_WAYBILL_ORDER),

@@ -612,3 +612,227 @@ fn acknowledgement_is_200_with_success_or_nothing() {
     assert!(!answered(204, "").acknowledged());
     assert!(!PushAttempt::TimedOut { elapsed_ms: 1 }.acknowledged());
 }
+
+// === the pushes the simulator sends on its own ===
+
+const HOUR: i64 = 3600;
+const DAY: i64 = 24 * HOUR;
+
+/// The next request the stand-in gateway got, decrypted.
+async fn next_push(sim: &Simulator, received: &mut mpsc::UnboundedReceiver<Received>) -> String {
+    let got = tokio::time::timeout(Duration::from_secs(5), received.recv())
+        .await
+        .expect("a push within 5 s")
+        .expect("the gateway is up");
+    let encrypt = wxcrypt::extract_encrypt(&got.body).unwrap();
+    crypt(sim).decrypt(&encrypt).unwrap().message
+}
+
+/// An express upload of `order` as the merchant's own system makes it.
+fn upload_body(order: &crate::SimOrder) -> serde_json::Value {
+    json!({
+        "order_key": {"order_number_type": 2, "transaction_id": order.transaction_id},
+        "logistics_type": 1, "delivery_mode": 1,
+        "shipping_list": [{"tracking_no": "STO1", "express_company": "STO", "item_desc": "袜子*1"}],
+        "upload_time": "2022-12-15T13:29:35.120+08:00",
+        "payer": {"openid": order.openid}
+    })
+}
+
+#[tokio::test]
+async fn an_unshipped_order_is_reminded_once_48_hours_after_payment() {
+    let (template, mut received) = gateway(vec![Answer::Reply(200, "success")]).await;
+    let sim = sim_with(&template, Duration::from_secs(5));
+    let cli = poem::test::TestClient::new(sim.endpoint());
+    let created = sim.create_paid_order(NewOrder::default());
+    let order = sim.order(&created.transaction_id).unwrap();
+
+    assert!(sim.advance_clock_and_push(47 * HOUR).await.is_empty());
+    let advanced = cli
+        .post("/sim/clock/advance")
+        .body_json(&json!({"seconds": HOUR}))
+        .send()
+        .await;
+    advanced.assert_status_is_ok();
+    let advanced: serde_json::Value = advanced.json().await.value().deserialize();
+    let pushes = advanced["pushes"].as_array().unwrap();
+    assert_eq!(pushes.len(), 1, "{advanced}");
+    assert_eq!(pushes[0]["acknowledged"], true);
+    let plain = next_push(&sim, &mut received).await;
+    assert_eq!(pushes[0]["message"]["plaintext"], plain.as_str());
+    assert!(plain.contains("<Event><![CDATA[trade_manage_remind_shipping]]></Event>"));
+    assert!(plain.contains(&format!(
+        "<transaction_id><![CDATA[{}]]></transaction_id>",
+        order.transaction_id
+    )));
+    assert!(plain.contains(&format!("<pay_time>{}</pay_time>", order.pay_time)));
+
+    // Once: later clock moves push nothing more for it.
+    assert!(sim.advance_clock_and_push(48 * HOUR).await.is_empty());
+    sim.advance_clock(HOUR);
+    assert!(sim.push_queued_app_events().await.is_empty());
+    assert!(received.try_recv().is_err(), "a second reminder");
+    assert!(
+        sim.order_extras(&order.transaction_id)
+            .unwrap()
+            .pushes
+            .remind_shipping
+            .is_some()
+    );
+
+    // Switched off over HTTP, a new order is not reminded; a shorter age
+    // reminds sooner.
+    cli.post("/sim/order-events")
+        .body_json(&json!({"remind_shipping_after_secs": null}))
+        .send()
+        .await
+        .assert_status(poem::http::StatusCode::NO_CONTENT);
+    let shown: serde_json::Value = cli
+        .get("/sim/order-events")
+        .send()
+        .await
+        .json()
+        .await
+        .value()
+        .deserialize();
+    assert_eq!(
+        shown,
+        json!({"remind_shipping_after_secs": null, "auto_confirm_after_secs": 864000, "settlement_push_on_shipping": true})
+    );
+    let quiet = sim.create_paid_order(NewOrder::default());
+    assert!(sim.advance_clock_and_push(3 * DAY).await.is_empty());
+    cli.post("/sim/order-events")
+        .body_json(&json!({"remind_shipping_after_secs": 60}))
+        .send()
+        .await
+        .assert_status(poem::http::StatusCode::NO_CONTENT);
+    let pushes = sim.advance_clock_and_push(1).await;
+    assert_eq!(pushes.len(), 1);
+    assert!(pushes[0].message.plaintext.contains(&quiet.transaction_id));
+    next_push(&sim, &mut received).await;
+    cli.post("/sim/order-events")
+        .body_json(&json!({"remind_after": 60}))
+        .send()
+        .await
+        .assert_status(poem::http::StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn shipping_and_the_buyers_receipt_each_push_the_settlement_once() {
+    let (template, mut received) = gateway(vec![Answer::Reply(200, "success")]).await;
+    let sim = sim_with(&template, Duration::from_secs(5));
+    let cli = poem::test::TestClient::new(sim.endpoint());
+    let appid = sim.config().default_authorizer_appid;
+    let created = sim.create_paid_order(NewOrder::default());
+    let tx = created.transaction_id.clone();
+
+    // Not shipped yet: the buyer cannot confirm; unknown orders are 404.
+    let early = cli
+        .post(format!("/sim/orders/{tx}/confirm-receipt"))
+        .send()
+        .await;
+    early.assert_status(poem::http::StatusCode::CONFLICT);
+    cli.post("/sim/orders/nope/confirm-receipt")
+        .send()
+        .await
+        .assert_status(poem::http::StatusCode::NOT_FOUND);
+
+    // Shipping pushes the estimate, in the background, once.
+    let shipped_at = sim.now();
+    sim.upload_shipping_directly(&appid, &upload_body(&created))
+        .unwrap();
+    let on_shipping = next_push(&sim, &mut received).await;
+    assert!(on_shipping.contains("<Event><![CDATA[trade_manage_order_settlement]]></Event>"));
+    let estimate = format!(
+        "<estimated_settlement_time>{}</estimated_settlement_time>",
+        shipped_at + ESTIMATED_SETTLEMENT_DELAY_SECS
+    );
+    let estimate_later = format!(
+        "<estimated_settlement_time>{}</estimated_settlement_time>",
+        shipped_at + 1 + ESTIMATED_SETTLEMENT_DELAY_SECS
+    );
+    assert!(
+        on_shipping.contains(&estimate) || on_shipping.contains(&estimate_later),
+        "{on_shipping}"
+    );
+    assert!(!on_shipping.contains("confirm_receive_method"));
+    let mut reship = upload_body(&created);
+    reship["upload_time"] = json!("2022-12-15T14:29:35.120+08:00");
+    sim.upload_shipping_directly(&appid, &reship).unwrap();
+
+    // The buyer confirms: state 3 and the settlement, method 1.
+    sim.advance_clock(DAY);
+    let confirmed = cli
+        .post(format!("/sim/orders/{tx}/confirm-receipt"))
+        .send()
+        .await;
+    confirmed.assert_status_is_ok();
+    let confirmed: serde_json::Value = confirmed.json().await.value().deserialize();
+    assert_eq!(confirmed["order"]["order_state"], 3);
+    let pushes = confirmed["pushes"].as_array().unwrap();
+    assert_eq!(pushes.len(), 1, "{confirmed}");
+    let settled = next_push(&sim, &mut received).await;
+    assert_eq!(pushes[0]["message"]["plaintext"], settled.as_str());
+    let now = sim.now();
+    assert!(settled.contains(&format!(
+        "<confirm_receive_method>{CONFIRM_RECEIVE_MANUAL}</confirm_receive_method>"
+    )));
+    assert!(
+        settled.contains(&format!("<settlement_time>{now}</settlement_time>"))
+            || settled.contains(&format!("<settlement_time>{}</settlement_time>", now - 1)),
+        "{settled}"
+    );
+    assert!(!settled.contains("estimated_settlement_time"));
+
+    // Once: confirming again is refused, and automatic receipt does not
+    // come for a confirmed order.
+    cli.post(format!("/sim/orders/{tx}/confirm-receipt"))
+        .send()
+        .await
+        .assert_status(poem::http::StatusCode::CONFLICT);
+    assert!(sim.advance_clock_and_push(20 * DAY).await.is_empty());
+    assert!(received.try_recv().is_err(), "a third push");
+}
+
+#[tokio::test]
+async fn receipt_is_confirmed_automatically_10_days_after_shipping_once() {
+    let (template, mut received) = gateway(vec![Answer::Reply(200, "success")]).await;
+    let sim = sim_with(&template, Duration::from_secs(5));
+    let appid = sim.config().default_authorizer_appid;
+    let created = sim.create_paid_order(NewOrder::default());
+    let shipped_at = sim.now();
+    sim.upload_shipping_directly(&appid, &upload_body(&created))
+        .unwrap();
+    next_push(&sim, &mut received).await;
+
+    assert!(sim.advance_clock_and_push(10 * DAY - HOUR).await.is_empty());
+    assert_eq!(sim.order(&created.transaction_id).unwrap().order_state, 2);
+    let pushes = sim.advance_clock_and_push(2 * HOUR).await;
+    assert_eq!(pushes.len(), 1);
+    let settled = next_push(&sim, &mut received).await;
+    assert_eq!(pushes[0].message.plaintext, settled);
+    assert!(settled.contains(&format!(
+        "<confirm_receive_method>{CONFIRM_RECEIVE_AUTO}</confirm_receive_method>"
+    )));
+    let due = |at: i64| {
+        format!(
+            "<confirm_receive_time>{at}</confirm_receive_time><settlement_time>{at}</settlement_time>"
+        )
+    };
+    let at = shipped_at + 10 * DAY;
+    assert!(
+        settled.contains(&due(at)) || settled.contains(&due(at + 1)),
+        "{settled}"
+    );
+    assert_eq!(sim.order(&created.transaction_id).unwrap().order_state, 3);
+    assert_eq!(
+        sim.order_extras(&created.transaction_id)
+            .unwrap()
+            .receipt
+            .map(|r| r.confirm_receive_method),
+        Some(CONFIRM_RECEIVE_AUTO)
+    );
+
+    assert!(sim.advance_clock_and_push(30 * DAY).await.is_empty());
+    assert!(received.try_recv().is_err(), "a third push");
+}

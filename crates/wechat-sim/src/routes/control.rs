@@ -8,11 +8,12 @@ use poem::{
     http::StatusCode,
     web::{Data, Json, Path},
 };
-use serde::{Deserialize, de::DeserializeOwned};
+use serde::{Deserialize, Deserializer, Serialize, de::DeserializeOwned};
 use serde_json::json;
 
 use crate::{
-    APP_PUSH_TRIES, AppEvent, NewCombinedOrder, NewOrder, SimError, Simulator, state::order_json,
+    APP_PUSH_TRIES, AppEvent, ConfirmReceiptError, Courier, NewCombinedOrder, NewOrder, SimError,
+    Simulator, state::order_json,
 };
 
 fn error(status: StatusCode, message: impl std::fmt::Display) -> Response {
@@ -221,13 +222,124 @@ struct Advance {
     seconds: i64,
 }
 
-/// `POST /sim/clock/advance {seconds}` → `{now}`.
+/// `POST /sim/clock/advance {seconds}` → `{now, pushes: [AppPushOutcome]}`,
+/// once the order pushes that fell due (shipping reminders, automatic
+/// receipt) were delivered, so a test can check the gateway right after.
 #[handler]
-pub(super) fn advance_clock(Data(sim): Data<&Simulator>, raw: Vec<u8>) -> Response {
+pub(super) async fn advance_clock(Data(sim): Data<&Simulator>, raw: Vec<u8>) -> Response {
     match parse_body::<Advance>(&raw) {
         Ok(req) => {
-            sim.advance_clock(req.seconds);
-            Json(json!({ "now": sim.now() })).into_response()
+            let pushes = sim.advance_clock_and_push(req.seconds).await;
+            Json(json!({ "now": sim.now(), "pushes": pushes })).into_response()
+        }
+        Err(e) => bad_body(e),
+    }
+}
+
+/// `POST /sim/orders/{transaction_id}/confirm-receipt` → `{order, pushes:
+/// [AppPushOutcome]}`: the buyer confirms receipt of a shipped order (state
+/// 2 → 3), and the settlement push (`confirm_receive_method` 1) is
+/// delivered before the answer. 404 for an unknown order, 409 for one not
+/// shipped (which includes one already confirmed).
+#[handler]
+pub(super) async fn confirm_receipt(
+    Data(sim): Data<&Simulator>,
+    Path(transaction_id): Path<String>,
+) -> Response {
+    match sim.confirm_receipt_and_push(&transaction_id).await {
+        Ok((confirmed, pushes)) => {
+            Json(json!({ "order": order_json(&confirmed), "pushes": pushes })).into_response()
+        }
+        Err(e @ ConfirmReceiptError::NoSuchOrder) => error(StatusCode::NOT_FOUND, e),
+        Err(e @ ConfirmReceiptError::NotShipped(_)) => error(StatusCode::CONFLICT, e),
+    }
+}
+
+/// The order timers and pushes of [`crate::SimConfig`], in seconds; a
+/// `None` duration is a timer switched off.
+#[derive(Serialize)]
+struct OrderEventsView {
+    remind_shipping_after_secs: Option<u64>,
+    auto_confirm_after_secs: Option<u64>,
+    settlement_push_on_shipping: bool,
+}
+
+/// `GET /sim/order-events` → `{remind_shipping_after_secs,
+/// auto_confirm_after_secs, settlement_push_on_shipping}`.
+#[handler]
+pub(super) fn order_events(Data(sim): Data<&Simulator>) -> Response {
+    let config = sim.config();
+    Json(OrderEventsView {
+        remind_shipping_after_secs: config.remind_shipping_after.map(|d| d.as_secs()),
+        auto_confirm_after_secs: config.auto_confirm_after.map(|d| d.as_secs()),
+        settlement_push_on_shipping: config.settlement_push_on_shipping,
+    })
+    .into_response()
+}
+
+/// A field that may be absent (leave it), null (`Some(None)`) or a value.
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OrderEvents {
+    /// Null switches the reminders off.
+    #[serde(default, deserialize_with = "present")]
+    remind_shipping_after_secs: Option<Option<u64>>,
+    /// Null switches automatic receipt off.
+    #[serde(default, deserialize_with = "present")]
+    auto_confirm_after_secs: Option<Option<u64>>,
+    settlement_push_on_shipping: Option<bool>,
+}
+
+/// `POST /sim/order-events {remind_shipping_after_secs?,
+/// auto_confirm_after_secs?, settlement_push_on_shipping?}` → 204. An
+/// absent field is left as it is; a null duration switches that timer off.
+#[handler]
+pub(super) fn set_order_events(Data(sim): Data<&Simulator>, raw: Vec<u8>) -> Response {
+    match parse_body::<OrderEvents>(&raw) {
+        Ok(req) => {
+            sim.configure(|c| {
+                if let Some(secs) = req.remind_shipping_after_secs {
+                    c.remind_shipping_after = secs.map(Duration::from_secs);
+                }
+                if let Some(secs) = req.auto_confirm_after_secs {
+                    c.auto_confirm_after = secs.map(Duration::from_secs);
+                }
+                if let Some(on) = req.settlement_push_on_shipping {
+                    c.settlement_push_on_shipping = on;
+                }
+            });
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Err(e) => bad_body(e),
+    }
+}
+
+/// `GET /sim/couriers` → `{delivery_list, count}`: what
+/// `get_delivery_list` answers.
+#[handler]
+pub(super) fn couriers(Data(sim): Data<&Simulator>) -> Response {
+    let delivery_list = sim.couriers();
+    Json(json!({ "count": delivery_list.len(), "delivery_list": delivery_list })).into_response()
+}
+
+#[derive(Deserialize)]
+struct ReplaceCouriers {
+    delivery_list: Vec<Courier>,
+}
+
+/// `PUT /sim/couriers {delivery_list: [{delivery_id, delivery_name}]}` →
+/// 204: `get_delivery_list` answers this list from now on (taken as
+/// given; other fields, such as `count` from `GET`, are ignored).
+#[handler]
+pub(super) fn set_couriers(Data(sim): Data<&Simulator>, raw: Vec<u8>) -> Response {
+    match parse_body::<ReplaceCouriers>(&raw) {
+        Ok(req) => {
+            sim.set_couriers(req.delivery_list);
+            StatusCode::NO_CONTENT.into_response()
         }
         Err(e) => bad_body(e),
     }

@@ -6,7 +6,9 @@
 //! plugin APIs that the Mini Program opened the plugin (48001), the body
 //! (47001), then the rules, the daily quotas (plugin APIs only) and the
 //! waybill in [`crate::state`]. The helper's two lists are `GET` without a
-//! body, like WeChat's.
+//! body, like WeChat's. `get_delivery_list` (the query list of couriers)
+//! checks the token, sets 45, 120, 121 or 142 (61007), then that the body
+//! is a JSON object (47001).
 use poem::{Request, Response, handler, web::Data};
 use wechat_api::logistics::{
     AddWaybillOrderRequest, BatchGetWaybillOrderRequest, CancelWaybillOrderRequest, GetPathRequest,
@@ -16,8 +18,8 @@ use wechat_api::logistics::{
 
 use super::{
     ACCOUNT_GETALL, ADD_WAYBILL_ORDER, BATCHGET_WAYBILL_ORDER, CANCEL_WAYBILL_ORDER,
-    DELIVERY_GETALL, GET_PATH, GET_WAYBILL_ORDER, MANAGE_PLUGIN, QUERY_TRACE, TRACE_WAYBILL,
-    UPDATE_WAYBILL_GOODS, parse_json, query_param, wechat_call,
+    DELIVERY_GETALL, GET_DELIVERY_LIST, GET_PATH, GET_WAYBILL_ORDER, MANAGE_PLUGIN, QUERY_TRACE,
+    TRACE_WAYBILL, UPDATE_WAYBILL_GOODS, parse_json, query_param, wechat_call,
 };
 use crate::Simulator;
 
@@ -177,6 +179,20 @@ pub(super) async fn get_waybill_order(
         let appid = s.helper_caller(token.as_deref())?;
         let req: GetWaybillOrderRequest = parse_json(&body)?;
         s.get_waybill_order(&appid, &req)
+    })
+    .await
+}
+
+#[handler]
+pub(super) async fn get_delivery_list(
+    Data(sim): Data<&Simulator>,
+    req: &Request,
+    body: Vec<u8>,
+) -> Response {
+    let token = query_param(req, "access_token");
+    wechat_call(sim, GET_DELIVERY_LIST, |s| {
+        s.delivery_list_caller(token.as_deref())?;
+        s.get_delivery_list(&body)
     })
     .await
 }

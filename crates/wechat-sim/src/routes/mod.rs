@@ -16,11 +16,30 @@
 //! - `authorize`: the authorization pages (PC and mobile).
 //! - `shipping`: the shipping-information management APIs (`/wxa/sec/order/*`).
 //! - `logistics`: the logistics-query plugin
-//!   (`/cgi-bin/express/delivery/open_msg/*`), plugin management
+//!   (`/cgi-bin/express/delivery/open_msg/*`, with `get_delivery_list`,
+//!   the courier list), plugin management
 //!   (`/wxa/plugin`) and the logistics helper (`/cgi-bin/express/business/*`:
 //!   `order/add`, `order/cancel`, `order/get`, `order/batchget`, `path/get`,
 //!   `account/getall`, `delivery/getall`).
-//! - `control`: the `/sim/...` control surface for tests and the sandbox.
+//! - `control`: the `/sim/...` control surface for tests and the sandbox,
+//!   among them:
+//!   - `GET /sim/couriers` → `{delivery_list, count}`; `PUT /sim/couriers
+//!     {delivery_list: [{delivery_id, delivery_name}]}` → 204: what
+//!     `get_delivery_list` answers;
+//!   - `POST /sim/orders/{transaction_id}/confirm-receipt` → `{order,
+//!     pushes}`: the buyer confirms receipt of a shipped order (else 409;
+//!     unknown 404), which pushes the settlement (method 1);
+//!   - `GET /sim/order-events`, `POST /sim/order-events
+//!     {remind_shipping_after_secs?, auto_confirm_after_secs?,
+//!     settlement_push_on_shipping?}` (a null duration switches that timer
+//!     off) → 204: `SimConfig::remind_shipping_after` (48 h),
+//!     `auto_confirm_after` (10 days), `settlement_push_on_shipping` (on);
+//!   - `POST /sim/clock/advance {seconds}` → `{now, pushes}`: answers once
+//!     the order pushes that fell due were delivered.
+//!
+//! Order pushes that a WeChat API call gives rise to (the settlement
+//! estimate when an upload ships an order) go out in the background after
+//! the call, as WeChat's do.
 mod authorize;
 mod component;
 mod control;
@@ -84,6 +103,7 @@ pub fn route(sim: Simulator) -> Route {
         )
         .at(ACCOUNT_GETALL, get(logistics::account_getall))
         .at(DELIVERY_GETALL, get(logistics::delivery_getall))
+        .at(GET_DELIVERY_LIST, post(logistics::get_delivery_list))
         .at(MANAGE_PLUGIN, post(logistics::manage_plugin))
         .at(LOGIN_PAGE, get(authorize::authorization_page))
         .at(MOBILE_PAGE, get(authorize::authorization_page))
@@ -101,6 +121,18 @@ pub fn route(sim: Simulator) -> Route {
         .at(
             "/sim/orders/:transaction_id/state",
             post(control::set_order_state),
+        )
+        .at(
+            "/sim/orders/:transaction_id/confirm-receipt",
+            post(control::confirm_receipt),
+        )
+        .at(
+            "/sim/order-events",
+            get(control::order_events).post(control::set_order_events),
+        )
+        .at(
+            "/sim/couriers",
+            get(control::couriers).put(control::set_couriers),
         )
         .at("/sim/combined-orders", post(control::create_combined_order))
         .at("/sim/apps/:appid", get(control::app_settings))
@@ -160,7 +192,8 @@ fn answer<T: Serialize + Send>(path: &str, result: WxResult<T>) -> Response {
 /// One WeChat API call under the state lock: count it, answer an injected
 /// fault, else run `f`. An injected delay then holds the answer back, with
 /// the lock released: the call has already taken effect, as when WeChat's
-/// answer is slow or lost on the way.
+/// answer is slow or lost on the way. App events the call queued are
+/// pushed in the background.
 async fn wechat_call<T: Serialize + Send>(
     sim: &Simulator,
     path: &str,
@@ -175,6 +208,7 @@ async fn wechat_call<T: Serialize + Send>(
         }
         (result, delay)
     };
+    sim.push_queued_app_events_later();
     if let Some(delay) = delay {
         tokio::time::sleep(delay).await;
     }

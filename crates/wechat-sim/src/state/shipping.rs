@@ -31,6 +31,29 @@
 //! - `opspecialorder` reports a pending order (shipped 10060002, other
 //!   states 10060004) as pre-sale (with `delay_to` 15–330 days after payment,
 //!   268546001) or test order; an unknown order is 268546002.
+//!
+//! # Order timers and pushes
+//! WeChat pushes `trade_manage_*` events about orders on its own (seed 004
+//! IX); the simulator queues them ([`State::take_app_events`]) and
+//! [`crate::Simulator`] sends them to the gateway, each at most once per
+//! order ([`OrderPushes`]):
+//! - on an order's first complete shipment, `trade_manage_order_settlement`
+//!   with `estimated_settlement_time` (seed 004: "when the order is
+//!   completed and shipped"; `SimConfig::settlement_push_on_shipping`);
+//! - when the sim clock is advanced: `trade_manage_remind_shipping` for each
+//!   order still pending shipment `SimConfig::remind_shipping_after` (48 h)
+//!   after payment, and automatic receipt for each order still shipped
+//!   `SimConfig::auto_confirm_after` (10 days) after shipping: state 3 and
+//!   `trade_manage_order_settlement` with `confirm_receive_method` 2;
+//! - when the buyer confirms receipt ([`State::confirm_receipt`]): state 3
+//!   and `trade_manage_order_settlement` with `confirm_receive_method` 1.
+//!
+//! Times run on the sim clock from when the simulator *recorded* the
+//! shipment, which is also the pushes' `shipped_time`: a request's
+//! `upload_time` is the merchant's claim, used to order uploads (note 4),
+//! and tests routinely send old ones. Settlement is at the confirmation
+//! (the sim's choice: the relayed rule settles "after" it, no delay given);
+//! the estimate on shipping is when automatic receipt would come.
 use std::{
     collections::{BTreeMap, HashMap},
     ops::Bound,
@@ -50,11 +73,17 @@ use wechat_api::{
 };
 
 use super::{State, WxError, WxResult, random_hex};
+use crate::{
+    AppEvent, CONFIRM_RECEIVE_AUTO, CONFIRM_RECEIVE_MANUAL, ESTIMATED_SETTLEMENT_DELAY_SECS,
+};
 
 /// `order_state` of a paid order waiting for shipment.
 pub const ORDER_PENDING_SHIPMENT: i32 = 1;
 /// `order_state` once every parcel has shipped.
 pub const ORDER_SHIPPED: i32 = 2;
+/// `order_state` once receipt is confirmed (seed 004: "(3) confirm receipt
+/// of the goods").
+pub const ORDER_RECEIVED: i32 = 3;
 
 /// Permission sets that allow the `/wxa/sec/order/*` APIs (either one).
 pub const SHIPPING_FUNC_IDS: [i64; 2] = [142, 18];
@@ -148,6 +177,43 @@ pub struct OrderExtras {
     pub combined_transaction_id: Option<String>,
     /// Whether the single re-shipment has been used.
     pub reshipped: bool,
+    /// The automatic pushes queued so far.
+    #[serde(default)]
+    pub pushes: OrderPushes,
+    /// How and when receipt was confirmed (the order is then in state 3).
+    #[serde(default)]
+    pub receipt: Option<ReceiptConfirmation>,
+}
+
+/// When the simulator queued each of an order's automatic pushes (sim
+/// clock, unix seconds): each goes out at most once.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderPushes {
+    /// `trade_manage_remind_shipping`.
+    pub remind_shipping: Option<i64>,
+    /// `trade_manage_order_settlement` on shipping (the estimate).
+    pub settlement_on_shipping: Option<i64>,
+    /// `trade_manage_order_settlement` on settlement (receipt confirmed).
+    pub settlement: Option<i64>,
+}
+
+/// A confirmed receipt, as the settlement push reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceiptConfirmation {
+    /// 1 by the buyer ([`CONFIRM_RECEIVE_MANUAL`]), 2 automatically
+    /// ([`CONFIRM_RECEIVE_AUTO`]).
+    pub confirm_receive_method: i64,
+    /// Sim clock, unix seconds.
+    pub confirm_receive_time: i64,
+}
+
+/// Why the buyer cannot confirm receipt ([`State::confirm_receipt`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ConfirmReceiptError {
+    #[error("no such order")]
+    NoSuchOrder,
+    #[error("the order is in state {0}: only a shipped order (2) can have its receipt confirmed")]
+    NotShipped(i32),
 }
 
 /// One Mini Program's shipping-management settings.
@@ -182,6 +248,9 @@ struct Order {
     /// `upload_time` of the last accepted upload, in Unix milliseconds: the
     /// next must be later (268485216).
     last_upload_ms: Option<i64>,
+    /// When the simulator recorded the first complete shipment (sim clock):
+    /// what the order timers and the pushes' `shipped_time` go by.
+    shipped_at: Option<i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -281,19 +350,46 @@ fn check_upload_order(order: &Order, shipment: &Shipment<'_>) -> WxResult<()> {
 
 /// Applies a shipment [`check_shippable`] allowed: a pending order ships
 /// when the shipment is complete (count 1); a shipped one uses its
-/// re-shipment (count 2 when complete), replacing the shipping.
-fn ship(order: &mut Order, shipment: &Shipment<'_>) {
+/// re-shipment (count 2 when complete), replacing the shipping. True when
+/// the order has just shipped (pending → shipped) at `now`.
+fn ship(order: &mut Order, shipment: &Shipment<'_>, now: i64) -> bool {
     order.last_upload_ms = Some(shipment.upload_ms);
     let complete = i32::from(shipment.complete());
     if order.order_state == ORDER_SHIPPED {
         order.extras.reshipped = true;
         order.shipping = Some(shipment.record(1 + complete));
+        false
     } else {
         order.shipping = Some(shipment.record(complete));
         if complete == 1 {
             order.order_state = ORDER_SHIPPED;
+            order.shipped_at.get_or_insert(now);
         }
+        complete == 1
     }
+}
+
+/// Whole seconds of a configured duration, for the sim clock.
+fn clock_secs(duration: std::time::Duration) -> i64 {
+    i64::try_from(duration.as_secs()).unwrap_or(i64::MAX)
+}
+
+/// When `order` shipped by the sim clock; the payment time for an order
+/// put in state 2 without a shipment it could record.
+fn shipped_at(order: &Order) -> i64 {
+    order.shipped_at.unwrap_or(order.paid_at)
+}
+
+/// Confirms receipt of a shipped `order` (`method` at `at`), recording the
+/// settlement push queued at `now`: the event to push.
+fn confirm(order: &mut Order, method: i64, at: i64, now: i64) -> AppEvent {
+    order.order_state = ORDER_RECEIVED;
+    order.extras.receipt = Some(ReceiptConfirmation {
+        confirm_receive_method: method,
+        confirm_receive_time: at,
+    });
+    order.extras.pushes.settlement = Some(now);
+    AppEvent::order_settled(&order_view(order), shipped_at(order), method, at)
 }
 
 /// Unix seconds of an RFC 3339 time the rules already accepted (`now` if not).
@@ -449,6 +545,7 @@ impl State {
                 ..OrderExtras::default()
             },
             last_upload_ms: None,
+            shipped_at: None,
             ids,
         };
         self.shipping
@@ -554,7 +651,9 @@ impl State {
         }
         check_shippable(order)?;
         check_upload_order(order, &shipment)?;
-        ship(order, &shipment);
+        if ship(order, &shipment, now) {
+            self.on_shipped(&tx);
+        }
         Ok(())
     }
 
@@ -641,7 +740,9 @@ impl State {
                 upload_time,
                 upload_ms,
             };
-            ship(self.order_entry(tx)?, &shipment);
+            if ship(self.order_entry(tx)?, &shipment, now) {
+                self.on_shipped(tx);
+            }
         }
         Ok(())
     }
@@ -882,14 +983,116 @@ impl State {
 
     /// Puts the order in `order_state` (e.g. 5 refunded), as the user or
     /// WeChat Pay would. False if there is no such order.
+    /// An order put in state 2 this way counts as shipped now for the
+    /// timers (unless it shipped before).
     pub fn set_order_state(&mut self, transaction_id: &str, order_state: i32) -> bool {
+        let now = self.now();
         match self.shipping.orders.get_mut(transaction_id) {
             Some(o) => {
                 o.order_state = order_state;
+                if order_state == ORDER_SHIPPED {
+                    o.shipped_at.get_or_insert(now);
+                }
                 true
             }
             None => false,
         }
+    }
+
+    /// The order has just shipped: queues the settlement push with the
+    /// estimate (module docs), once, if configured.
+    fn on_shipped(&mut self, transaction_id: &str) {
+        if !self.config.settlement_push_on_shipping {
+            return;
+        }
+        let now = self.now();
+        // The estimate is when automatic receipt would come; WeChat gives
+        // none, so without automatic receipt the sim's 10 days stand.
+        let estimate_after = self
+            .config
+            .auto_confirm_after
+            .map_or(ESTIMATED_SETTLEMENT_DELAY_SECS, clock_secs);
+        let Some(order) = self.shipping.orders.get_mut(transaction_id) else {
+            return;
+        };
+        if order.extras.pushes.settlement_on_shipping.is_some() {
+            return;
+        }
+        order.extras.pushes.settlement_on_shipping = Some(now);
+        let shipped = shipped_at(order);
+        let event = AppEvent::order_shipped(
+            &order_view(order),
+            shipped,
+            shipped.saturating_add(estimate_after),
+        );
+        let appid = order.ids.appid.clone();
+        self.queue_app_event(&appid, event);
+    }
+
+    /// The order timers that fell due by now (module docs): each pending
+    /// order `remind_shipping_after` past its payment gets its shipping
+    /// reminder; each shipped order `auto_confirm_after` past its shipment
+    /// has its receipt confirmed automatically, at that moment. Runs when
+    /// the clock is advanced; each push is queued once per order.
+    pub fn run_order_timers(&mut self) {
+        let now = self.now();
+        let remind_after = self.config.remind_shipping_after.map(clock_secs);
+        let confirm_after = self.config.auto_confirm_after.map(clock_secs);
+        if remind_after.is_none() && confirm_after.is_none() {
+            return;
+        }
+        let mut due = Vec::new();
+        for order in self.shipping.orders.values_mut() {
+            match order.order_state {
+                ORDER_PENDING_SHIPMENT => {
+                    if let Some(after) = remind_after
+                        && order.extras.pushes.remind_shipping.is_none()
+                        && order.paid_at.saturating_add(after) <= now
+                    {
+                        order.extras.pushes.remind_shipping = Some(now);
+                        let event = AppEvent::remind_shipping_for(&order_view(order));
+                        due.push((order.ids.appid.clone(), event));
+                    }
+                }
+                ORDER_SHIPPED => {
+                    let at = confirm_after.map(|after| shipped_at(order).saturating_add(after));
+                    if let Some(at) = at
+                        && at <= now
+                        && order.extras.receipt.is_none()
+                    {
+                        let event = confirm(order, CONFIRM_RECEIVE_AUTO, at, now);
+                        due.push((order.ids.appid.clone(), event));
+                    }
+                }
+                _ => {}
+            }
+        }
+        for (appid, event) in due {
+            self.queue_app_event(&appid, event);
+        }
+    }
+
+    /// The buyer confirms receipt of a shipped order (state 2, else
+    /// [`ConfirmReceiptError::NotShipped`]): state 3, and the settlement
+    /// push with `confirm_receive_method` 1 is queued. Returns the order
+    /// as `get_order` now shows it.
+    pub fn confirm_receipt(
+        &mut self,
+        transaction_id: &str,
+    ) -> Result<ShippingOrder, ConfirmReceiptError> {
+        let now = self.now();
+        let order = self
+            .shipping
+            .orders
+            .get_mut(transaction_id)
+            .ok_or(ConfirmReceiptError::NoSuchOrder)?;
+        if order.order_state != ORDER_SHIPPED {
+            return Err(ConfirmReceiptError::NotShipped(order.order_state));
+        }
+        let event = confirm(order, CONFIRM_RECEIVE_MANUAL, now, now);
+        let (view, appid) = (order_view(order), order.ids.appid.clone());
+        self.queue_app_event(&appid, event);
+        Ok(view)
     }
 
     /// `appid`'s shipping-management settings (defaults if never set).

@@ -1,5 +1,6 @@
-//! The logistics-query plugin, `/wxa/plugin`, the logistics helper, their
-//! control endpoints, and injected delays over HTTP.
+//! The logistics-query plugin, `/wxa/plugin`, the logistics helper, the
+//! courier list (`get_delivery_list`), their control endpoints, and
+//! injected delays over HTTP.
 use std::time::{Duration, Instant};
 
 use base64::{Engine as _, engine::general_purpose::STANDARD};
@@ -11,8 +12,8 @@ use crate::{
     SimConfig, Simulator,
     routes::{
         ACCOUNT_GETALL, ADD_WAYBILL_ORDER, BATCHGET_WAYBILL_ORDER, CANCEL_WAYBILL_ORDER,
-        DELIVERY_GETALL, GET_ORDER, GET_PATH, GET_WAYBILL_ORDER, MANAGE_PLUGIN, QUERY_TRACE,
-        TRACE_WAYBILL, UPDATE_WAYBILL_GOODS,
+        DELIVERY_GETALL, GET_DELIVERY_LIST, GET_ORDER, GET_PATH, GET_WAYBILL_ORDER, MANAGE_PLUGIN,
+        QUERY_TRACE, TRACE_WAYBILL, UPDATE_WAYBILL_GOODS,
     },
 };
 
@@ -418,4 +419,91 @@ async fn delays_hold_the_answer_back_without_blocking_other_calls() {
         .await
         .assert_status(StatusCode::NOT_FOUND);
     assert!(start.elapsed() >= Duration::from_millis(200));
+}
+
+/// `get_delivery_list` over HTTP: the token, sets 45/120/121/142 (61007
+/// otherwise), the body, the answer's shape, the list replaced through
+/// `/sim/couriers`, and faults, delays and call counts like any path.
+#[tokio::test]
+async fn the_courier_list_over_http() {
+    let sim = Simulator::new(SimConfig::sandbox());
+    let shipping = access_token(&sim, "wx000000000000d142", vec![142]);
+    let development = access_token(&sim, "wx000000000000d018", vec![18]);
+    let cli = TestClient::new(sim.endpoint());
+
+    let missing = json_of(cli.post(GET_DELIVERY_LIST).body("{}").send().await).await;
+    assert_eq!(missing["errcode"], 41001);
+    let denied = call(&cli, GET_DELIVERY_LIST, &development, &json!({})).await;
+    assert_eq!(denied["errcode"], 61007, "{denied}");
+    for set in [45, 120, 121] {
+        let token = access_token(&sim, &format!("wx000000000000d{set:03}"), vec![set]);
+        let ok = call(&cli, GET_DELIVERY_LIST, &token, &json!({})).await;
+        assert_eq!(ok["errcode"], 0, "set {set}: {ok}");
+    }
+    let garbage = json_of(
+        cli.post(GET_DELIVERY_LIST)
+            .query("access_token", &shipping)
+            .body("[1, 2")
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(garbage["errcode"], 47001);
+
+    let list = call(&cli, GET_DELIVERY_LIST, &shipping, &json!({})).await;
+    assert_eq!(
+        (list["errcode"].clone(), list["errmsg"].clone()),
+        (json!(0), json!("ok"))
+    );
+    let couriers = list["delivery_list"].as_array().unwrap();
+    assert_eq!(list["count"], couriers.len());
+    assert!(couriers.contains(&json!({"delivery_id": "SF", "delivery_name": "顺丰速运"})));
+    assert!(couriers.contains(&json!({"delivery_id": "JTSD", "delivery_name": "极兔速递"})));
+    let shown = json_of(cli.get("/sim/couriers").send().await).await;
+    assert_eq!(shown["delivery_list"], list["delivery_list"]);
+    assert_eq!(shown["count"], list["count"]);
+
+    // Replaced: WeChat answers the new list from now on.
+    let replacement = json!([
+        {"delivery_id": "SF", "delivery_name": "顺丰速运"},
+        {"delivery_id": "NEWCO", "delivery_name": "新快递"}
+    ]);
+    cli.put("/sim/couriers")
+        .body_json(&json!({"delivery_list": replacement}))
+        .send()
+        .await
+        .assert_status(StatusCode::NO_CONTENT);
+    let list = call(&cli, GET_DELIVERY_LIST, &shipping, &json!({})).await;
+    assert_eq!(list["delivery_list"], replacement);
+    assert_eq!(list["count"], 2);
+    assert_eq!(sim.couriers().len(), 2);
+    for bad in ["{", r#"{"delivery_list": 5}"#, "{}"] {
+        cli.put("/sim/couriers")
+            .body(bad)
+            .send()
+            .await
+            .assert_status(StatusCode::BAD_REQUEST);
+    }
+    assert_eq!(sim.couriers().len(), 2, "a refused body changes nothing");
+
+    // Faults and delays work here as on every path; every call is counted.
+    cli.post("/sim/faults")
+        .body_json(&json!({"path": GET_DELIVERY_LIST, "errcode": 45009, "times": 1}))
+        .send()
+        .await
+        .assert_status(StatusCode::NO_CONTENT);
+    let fault = call(&cli, GET_DELIVERY_LIST, &shipping, &json!({})).await;
+    assert_eq!(fault["errcode"], 45009);
+    cli.post("/sim/delays")
+        .body_json(&json!({"path": GET_DELIVERY_LIST, "millis": 300, "times": 1}))
+        .send()
+        .await
+        .assert_status(StatusCode::NO_CONTENT);
+    let start = Instant::now();
+    let slow = call(&cli, GET_DELIVERY_LIST, &shipping, &json!({})).await;
+    assert!(start.elapsed() >= Duration::from_millis(300));
+    assert_eq!(slow["count"], 2);
+    let calls = json_of(cli.get("/sim/calls").send().await).await;
+    assert_eq!(calls[GET_DELIVERY_LIST], 10, "{calls}");
+    assert_eq!(sim.error_count(GET_DELIVERY_LIST, 61007), 1);
 }

@@ -1,5 +1,6 @@
 //! The logistics helper: waybills created by order/add, and only those,
-//! read, tracked and cancelled; the courier and account lists.
+//! read, tracked and cancelled; the courier and account lists, and the
+//! logistics-query courier list (`get_delivery_list`) beside the helper's.
 use base64::{Engine as _, engine::general_purpose::STANDARD};
 use serde_json::{Value, json};
 use wechat_api::{
@@ -254,4 +255,78 @@ fn lists_and_permission_sets() {
         code_of(s.helper_caller(Some(&without))),
         ec::API_UNAUTHORIZED_TO_COMPONENT
     );
+}
+
+/// `get_delivery_list` is the query list (JD Logistics is `JD` there, `JDL`
+/// in the helper's), sets 45, 120, 121 or 142, a JSON object or no body,
+/// and a list tests can replace.
+#[test]
+fn the_query_courier_list() {
+    let mut s = platform();
+    let ct = component_token(&mut s);
+    for set in [45, 120, 121, 142] {
+        let appid = format!("wx00000000000001{set:02}");
+        let (token, _) = authorize(&mut s, &ct, &appid, vec![set]);
+        assert_eq!(s.delivery_list_caller(Some(&token)).unwrap(), appid);
+    }
+    let (development_only, _) = authorize(&mut s, &ct, OTHER_APPID, vec![18]);
+    assert_eq!(
+        code_of(s.delivery_list_caller(Some(&development_only))),
+        ec::API_UNAUTHORIZED_TO_COMPONENT
+    );
+
+    let answer = s.get_delivery_list(b"{}").unwrap();
+    assert_eq!((answer.errcode, answer.errmsg.as_str()), (0, "ok"));
+    assert_eq!(answer.count, answer.delivery_list.len() as i64);
+    assert!(answer.count >= 30, "{}", answer.count);
+    let name_of = |id: &str| {
+        answer
+            .delivery_list
+            .iter()
+            .find(|c| c.delivery_id == id)
+            .map(|c| c.delivery_name.as_str())
+    };
+    for (id, name) in [
+        ("SF", "顺丰速运"),
+        ("ZTO", "中通快递"),
+        ("YD", "韵达速递"),
+        ("JTSD", "极兔速递"),
+        ("YZPY", "邮政快递包裹"),
+        ("JD", "京东快递"),
+        ("DBL", "德邦快递"),
+        ("ZTOKY", "中通快运"),
+    ] {
+        assert_eq!(name_of(id), Some(name), "{id}");
+    }
+    assert_eq!(name_of("JDL"), None, "JDL is the helper's code");
+    let mut ids: Vec<&str> = answer
+        .delivery_list
+        .iter()
+        .map(|c| c.delivery_id.as_str())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), answer.delivery_list.len(), "codes are unique");
+
+    assert!(
+        s.get_delivery_list(b"").is_ok(),
+        "no body, as the page says"
+    );
+    assert!(s.get_delivery_list(br#"{"anything": 1}"#).is_ok());
+    for bad in [&b"[1"[..], b"[]", b"\"x\"", b"null"] {
+        assert_eq!(
+            code_of(s.get_delivery_list(bad)),
+            ec::DATA_FORMAT_ERROR,
+            "{}",
+            String::from_utf8_lossy(bad)
+        );
+    }
+
+    let replaced = vec![wechat_api::couriers::Courier {
+        delivery_id: "NEWCO".into(),
+        delivery_name: "新快递".into(),
+    }];
+    s.set_couriers(replaced.clone());
+    let answer = s.get_delivery_list(b"{}").unwrap();
+    assert_eq!((answer.delivery_list, answer.count), (replaced, 1));
 }

@@ -1,5 +1,6 @@
 //! The shipping APIs beyond upload_shipping_info/get_order: combined orders,
-//! the order list, receipt reminders, settings and special shipment reports.
+//! the order list, receipt reminders, settings and special shipment reports;
+//! the order timers and the pushes they queue.
 use serde_json::{Value, json};
 use wechat_api::shipping::{
     GetOrderListRequest, NotifyConfirmReceiveRequest, OpSpecialOrderRequest, SetMsgJumpPathRequest,
@@ -7,9 +8,13 @@ use wechat_api::shipping::{
 };
 
 use super::{OTHER_APPID, advance_and_renew, code_of, shop, upload, upload_json};
-use crate::state::{
-    NewCombinedOrder, NewOrder, SimCombinedOrder, SimOrder, State, WxResult,
-    shipping::{ORDER_PENDING_SHIPMENT, ORDER_SHIPPED},
+use crate::{
+    AppEvent, CONFIRM_RECEIVE_AUTO, CONFIRM_RECEIVE_MANUAL,
+    state::{
+        ConfirmReceiptError, NewCombinedOrder, NewOrder, QueuedAppEvent, ReceiptConfirmation,
+        SimCombinedOrder, SimOrder, State, WxResult,
+        shipping::{ORDER_PENDING_SHIPMENT, ORDER_RECEIVED, ORDER_SHIPPED},
+    },
 };
 use wechat_api::errcode as ec;
 
@@ -453,4 +458,167 @@ fn special_orders_need_a_pending_order_and_a_delay_after_payment() {
         code_of(special(&mut s, &token, &refunded.transaction_id, 2, None)),
         ec::NOT_SHIPPABLE
     );
+}
+
+// === order timers and pushes ===
+
+const HOUR: i64 = 3600;
+
+/// The queued events as (appid, event name, transaction_id).
+fn queued(s: &mut State) -> Vec<(String, String, String)> {
+    s.take_app_events()
+        .into_iter()
+        .map(|QueuedAppEvent { appid, event }| {
+            let tx = match &event {
+                AppEvent::RemindShipping { transaction_id, .. }
+                | AppEvent::OrderSettlement { transaction_id, .. } => transaction_id.clone(),
+                _ => String::new(),
+            };
+            (appid, event.name().to_owned(), tx)
+        })
+        .collect()
+}
+
+#[test]
+fn an_unshipped_order_is_reminded_once_48_hours_after_payment() {
+    let (mut s, _token, order) = shop();
+    let appid = order.appid.clone();
+    let shipped = s.create_order(NewOrder::default());
+    s.set_order_state(&shipped.transaction_id, 2);
+    s.advance(47 * HOUR);
+    assert!(queued(&mut s).is_empty(), "not yet 48 h");
+    s.advance(HOUR);
+    assert_eq!(
+        queued(&mut s),
+        [(
+            appid,
+            "trade_manage_remind_shipping".into(),
+            order.transaction_id.clone()
+        )],
+        "the shipped order is not reminded"
+    );
+    let reminded_at = s.now();
+    s.advance(48 * HOUR);
+    assert!(queued(&mut s).is_empty(), "once only");
+    let extras = s.order_extras(&order.transaction_id).unwrap();
+    assert_eq!(extras.pushes.remind_shipping, Some(reminded_at));
+    assert_eq!(
+        s.order(&order.transaction_id).unwrap().order_state,
+        ORDER_PENDING_SHIPMENT
+    );
+
+    // Switched off: a new order is never reminded.
+    s.config.remind_shipping_after = None;
+    let quiet = s.create_order(NewOrder::default());
+    s.advance(100 * HOUR);
+    assert!(queued(&mut s).is_empty());
+    assert_eq!(
+        s.order_extras(&quiet.transaction_id)
+            .unwrap()
+            .pushes
+            .remind_shipping,
+        None
+    );
+}
+
+#[test]
+fn shipping_pushes_the_estimate_then_receipt_is_confirmed_automatically_after_10_days() {
+    let (mut s, token, order) = shop();
+    let shipped_at = s.now();
+    upload(&mut s, &token, upload_json(&order, "SF001")).unwrap();
+    let events = s.take_app_events();
+    assert_eq!(events.len(), 1, "{events:?}");
+    let AppEvent::OrderSettlement {
+        shipped_time,
+        estimated_settlement_time,
+        confirm_receive_method,
+        ..
+    } = &events[0].event
+    else {
+        panic!("{events:?}");
+    };
+    // The sim clock's shipment, not the request's upload_time (2022).
+    assert_eq!(*shipped_time, shipped_at);
+    assert_eq!(*estimated_settlement_time, Some(shipped_at + 10 * DAY));
+    assert_eq!(*confirm_receive_method, None);
+    // The re-shipment pushes nothing more.
+    upload(&mut s, &token, super::upload_json_later(&order, "SF002", 1)).unwrap();
+    assert!(queued(&mut s).is_empty());
+
+    s.advance(10 * DAY - HOUR);
+    assert!(queued(&mut s).is_empty(), "not yet 10 days");
+    s.advance(2 * HOUR);
+    let events = s.take_app_events();
+    assert_eq!(events.len(), 1, "{events:?}");
+    let AppEvent::OrderSettlement {
+        confirm_receive_method,
+        confirm_receive_time,
+        settlement_time,
+        estimated_settlement_time,
+        ..
+    } = &events[0].event
+    else {
+        panic!("{events:?}");
+    };
+    let due = shipped_at + 10 * DAY;
+    assert_eq!(*confirm_receive_method, Some(CONFIRM_RECEIVE_AUTO));
+    assert_eq!(
+        (*confirm_receive_time, *settlement_time),
+        (Some(due), Some(due))
+    );
+    assert_eq!(*estimated_settlement_time, None);
+    assert_eq!(
+        s.order(&order.transaction_id).unwrap().order_state,
+        ORDER_RECEIVED
+    );
+    assert_eq!(
+        s.order_extras(&order.transaction_id).unwrap().receipt,
+        Some(ReceiptConfirmation {
+            confirm_receive_method: CONFIRM_RECEIVE_AUTO,
+            confirm_receive_time: due
+        })
+    );
+    s.advance(30 * DAY);
+    assert!(queued(&mut s).is_empty(), "once only");
+}
+
+#[test]
+fn the_buyer_confirms_receipt_of_a_shipped_order_once() {
+    let (mut s, token, order) = shop();
+    assert_eq!(
+        s.confirm_receipt(&order.transaction_id),
+        Err(ConfirmReceiptError::NotShipped(ORDER_PENDING_SHIPMENT))
+    );
+    assert_eq!(
+        s.confirm_receipt("nope"),
+        Err(ConfirmReceiptError::NoSuchOrder)
+    );
+    s.config.settlement_push_on_shipping = false;
+    upload(&mut s, &token, upload_json(&order, "SF001")).unwrap();
+    assert!(
+        queued(&mut s).is_empty(),
+        "the shipping push is switched off"
+    );
+    s.advance(DAY);
+    let now = s.now();
+    let view = s.confirm_receipt(&order.transaction_id).unwrap();
+    assert_eq!(view.order_state, ORDER_RECEIVED);
+    let events = s.take_app_events();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert!(matches!(
+        events[0].event,
+        AppEvent::OrderSettlement {
+            confirm_receive_method: Some(CONFIRM_RECEIVE_MANUAL),
+            confirm_receive_time: Some(t),
+            settlement_time: Some(u),
+            ..
+        } if t == now && u == now
+    ));
+    assert_eq!(
+        s.confirm_receipt(&order.transaction_id),
+        Err(ConfirmReceiptError::NotShipped(ORDER_RECEIVED))
+    );
+    // A confirmed order is not confirmed again automatically.
+    s.advance(30 * DAY);
+    assert!(queued(&mut s).is_empty());
 }
