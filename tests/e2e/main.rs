@@ -23,6 +23,7 @@ mod receiver;
 mod request_ids;
 mod reshipment;
 mod sandbox;
+mod shipments;
 mod tokens;
 mod webhooks;
 mod wechat_host;

@@ -493,12 +493,33 @@ pub async fn attempt(state: &ProxyState, shipment: &Shipment) -> ShipmentOutcome
                 problem.body().wechat_errcode,
                 describe(&problem),
             ),
+            // The guard knows an upload of this order: it may be this
+            // shipment's own (its outcome recorded too late, after another
+            // worker took it over). WeChat's order tells.
+            Next::Fail if may_be_its_own_upload(&problem) => {
+                match verify(state, &tenant, shipment).await {
+                    Ok(true) => ShipmentOutcome::Uploaded,
+                    _ => ShipmentOutcome::Failed {
+                        errcode: problem.body().wechat_errcode,
+                        error: describe(&problem),
+                    },
+                }
+            }
             Next::Fail => ShipmentOutcome::Failed {
                 errcode: problem.body().wechat_errcode,
                 error: describe(&problem),
             },
         },
     }
+}
+
+/// Whether the guard refused because tpgate recorded an upload of the
+/// order (a re-shipment not confirmed, or an `upload_time` not later).
+fn may_be_its_own_upload(problem: &Problem) -> bool {
+    let body = problem.body();
+    body.type_.ends_with("/reshipment_requires_confirmation")
+        || (body.field.as_deref() == Some("upload_time")
+            && body.prevents_errcode == Some(wechat_api::errcode::UPLOAD_TIME_INVALID))
 }
 
 /// A problem in words for the shipment's record (its detail carries the
@@ -644,12 +665,20 @@ async fn run_one(state: &ProxyState, shipment: Shipment) {
         ShipmentOutcome::Retry { .. } => 503,
     };
     state.auth.client().call_log().submit(scope.finish(status));
-    match state
-        .auth
-        .store()
-        .finish_shipment(&shipment.id, shipment.lease, outcome.clone())
-        .await
-    {
+    // Retried briefly: the upload happened, and a lost record would send
+    // it again after the lease (the guard and get_order would then catch
+    // it, at the cost of WeChat calls).
+    let record = || {
+        state
+            .auth
+            .store()
+            .finish_shipment(&shipment.id, shipment.lease, outcome.clone())
+    };
+    let backoff = backon::ExponentialBuilder::default()
+        .with_min_delay(Duration::from_millis(100))
+        .with_max_times(4)
+        .with_jitter();
+    match backon::Retryable::retry(record, backoff).await {
         Ok(Some(done)) => tracing::info!(
             shipment.id = %done.id,
             authorizer.appid = %done.appid,

@@ -406,35 +406,47 @@ impl Store {
         lease: Option<i64>,
         outcome: ShipmentOutcome,
     ) -> Result<Option<Shipment>, StoreError> {
+        use sea_orm::sea_query::{Expr, ExprTrait as _};
         let at = now();
+        // The guarded write first, then the reads: on SQLite a transaction
+        // that reads before it writes cannot take the write lock once
+        // another replica wrote (SQLITE_BUSY_SNAPSHOT).
         let txn = self.db().begin().await?;
-        let Some(current) = row::Entity::find_by_id(id.to_owned()).one(&txn).await? else {
-            return Ok(None);
+        let mut update = row::Entity::update_many()
+            .col_expr(
+                row::Column::Attempts,
+                Expr::col(row::Column::Attempts).add(1),
+            )
+            .col_expr(row::Column::LeaseUntilMs, Expr::value(Option::<i64>::None))
+            .col_expr(row::Column::UpdatedAt, Expr::value(at))
+            .filter(row::Column::Id.eq(id))
+            .filter(row::Column::Status.eq(ShipmentStatus::Queued.as_str()));
+        update = match lease {
+            Some(lease) => update.filter(row::Column::LeaseUntilMs.eq(lease)),
+            None => update.filter(row::Column::LeaseUntilMs.is_null()),
         };
-        if current.lease_until_ms != lease || current.status != ShipmentStatus::Queued.as_str() {
-            return Ok(None);
-        }
-        let mut update = row::ActiveModel {
-            id: Set(id.to_owned()),
-            attempts: Set(current.attempts + 1),
-            lease_until_ms: Set(None),
-            updated_at: Set(at),
-            ..Default::default()
-        };
-        let event = match &outcome {
+        let finished = match &outcome {
             ShipmentOutcome::Uploaded => {
-                update.status = Set(ShipmentStatus::Uploaded.as_str().to_owned());
-                update.verify_first = Set(false);
-                update.finished_at = Set(Some(at));
-                update.errcode = Set(None);
-                update.error = Set(None);
+                update = update
+                    .col_expr(
+                        row::Column::Status,
+                        Expr::value(ShipmentStatus::Uploaded.as_str()),
+                    )
+                    .col_expr(row::Column::VerifyFirst, Expr::value(false))
+                    .col_expr(row::Column::FinishedAt, Expr::value(Some(at)))
+                    .col_expr(row::Column::Errcode, Expr::value(Option::<i64>::None))
+                    .col_expr(row::Column::Error, Expr::value(Option::<String>::None));
                 Some(ShipmentStatus::Uploaded)
             }
             ShipmentOutcome::Failed { errcode, error } => {
-                update.status = Set(ShipmentStatus::Failed.as_str().to_owned());
-                update.finished_at = Set(Some(at));
-                update.errcode = Set(*errcode);
-                update.error = Set(Some(bounded(error)));
+                update = update
+                    .col_expr(
+                        row::Column::Status,
+                        Expr::value(ShipmentStatus::Failed.as_str()),
+                    )
+                    .col_expr(row::Column::FinishedAt, Expr::value(Some(at)))
+                    .col_expr(row::Column::Errcode, Expr::value(*errcode))
+                    .col_expr(row::Column::Error, Expr::value(Some(bounded(error))));
                 Some(ShipmentStatus::Failed)
             }
             ShipmentOutcome::Retry {
@@ -443,16 +455,30 @@ impl Store {
                 errcode,
                 error,
             } => {
-                update.next_attempt_at_ms = Set(next.timestamp_millis());
+                update = update
+                    .col_expr(
+                        row::Column::NextAttemptAtMs,
+                        Expr::value(next.timestamp_millis()),
+                    )
+                    .col_expr(row::Column::Errcode, Expr::value(*errcode))
+                    .col_expr(row::Column::Error, Expr::value(Some(bounded(error))));
                 // Once unsure, stay unsure until get_order settles it.
-                update.verify_first = Set(*verify_first || current.verify_first);
-                update.errcode = Set(*errcode);
-                update.error = Set(Some(bounded(error)));
+                if *verify_first {
+                    update = update.col_expr(row::Column::VerifyFirst, Expr::value(true));
+                }
                 None
             }
         };
-        let updated: Shipment = row::Entity::update(update).exec(&txn).await?.try_into()?;
-        if let Some(status) = event {
+        if update.exec(&txn).await?.rows_affected != 1 {
+            // The lease was lost (another worker took the shipment over).
+            return Ok(None);
+        }
+        let updated: Shipment = row::Entity::find_by_id(id.to_owned())
+            .one(&txn)
+            .await?
+            .ok_or(StoreError::NotFound("shipment"))?
+            .try_into()?;
+        if let Some(status) = finished {
             insert_event(&txn, &NewEvent::shipment_finished(&updated, status, at)).await?;
         }
         txn.commit().await?;
