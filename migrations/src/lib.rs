@@ -23,6 +23,7 @@ mod m20261207_000002_wechat_host_tokens;
 mod m20261207_000003_shipping_uploads;
 mod m20261208_000001_courier_lists;
 mod m20261208_000002_shipments;
+mod m20261208_000003_shipping_orders;
 
 pub struct Migrator;
 
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000003_shipping_uploads::Migration),
             Box::new(m20261208_000001_courier_lists::Migration),
             Box::new(m20261208_000002_shipments::Migration),
+            Box::new(m20261208_000003_shipping_orders::Migration),
         ]
     }
 }

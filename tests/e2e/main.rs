@@ -20,6 +20,7 @@ mod openapi_spec;
 mod proxy;
 mod proxy_limits;
 mod receiver;
+mod reconciliation;
 mod request_ids;
 mod reshipment;
 mod sandbox;

@@ -177,15 +177,23 @@ async fn refresh(state: &ProxyState, list: CourierList, appid: &str) -> Option<K
 }
 
 /// The list `kind` for a tenant's search: cached, or fetched with one of
-/// the tenant's active Mini Programs that may call its API.
+/// the tenant's active Mini Programs that may call its API (one the key
+/// may call, when it is restricted).
 pub async fn list_for_tenant(
     state: &ProxyState,
-    tenant_id: &str,
+    tenant: &crate::TenantContext,
     kind: CourierList,
 ) -> Option<KnownList> {
     if let Some(Some(known)) = state.couriers.remembered(kind) {
         return Some(known);
     }
+    let tenant_id = tenant.tenant_id.as_str();
+    let may_use = |appid: &str| {
+        tenant
+            .allowed_appids
+            .as_ref()
+            .is_none_or(|allowed| allowed.iter().any(|a| a == appid))
+    };
     let mut appid = None;
     for &set in state.permissions.sets_for(kind.path()) {
         let filter = store::authorizers::AuthorizerFilter {
@@ -201,11 +209,11 @@ pub async fn list_for_tenant(
         match state
             .auth
             .store()
-            .list_authorizers_page(&filter, None, 1)
+            .list_authorizers_page(&filter, None, 50)
             .await
         {
             Ok(found) => {
-                if let Some(a) = found.into_iter().next() {
+                if let Some(a) = found.into_iter().find(|a| may_use(&a.appid)) {
                     appid = Some(a.appid.to_string());
                     break;
                 }

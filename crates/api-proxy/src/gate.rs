@@ -1,5 +1,7 @@
 //! The gate every proxied call passes, in this order, stopping at the first
-//! failure (only step 7 spends WeChat quota). [`forward`] reads as this list:
+//! failure (only step 7 spends WeChat quota, besides step 4's fetch of a
+//! courier list, once a day for the whole platform). [`forward`] reads as
+//! this list:
 //! 1. the API key may make the call: it has the scope the call needs
 //!    (`proxy_read` or `proxy_write`) and may call this appid (403);
 //! 2. the tenant owns the appid (else 404: another tenant's appid looks
@@ -181,6 +183,9 @@ async fn run_gate<T>(
         headers.push((crate::couriers::CHECK_HEADER, skipped));
     }
     let outcome = call_wechat(state, tenant, call, readable).await;
+    if matches!(outcome, Outcome::Answered(_)) {
+        note_shipped(state, call).await;
+    }
     if let Some(shipment) = &call.shipment {
         match &outcome {
             Outcome::Answered(_) => {
@@ -392,6 +397,29 @@ async fn record_upload(
     };
     if let Err(e) = state.auth.store().record_shipping_upload(accepted).await {
         tracing::error!(error = %e, appid = call.appid, "could not record an accepted shipping upload");
+    }
+}
+
+/// An upload WeChat accepted ships its orders: reconciliation stops
+/// counting them as pending. A failure is logged: the next pass sees them
+/// leave state 1 anyway.
+async fn note_shipped(state: &ProxyState, call: &Call<'_>) {
+    let uploads = [
+        crate::catalog::UPLOAD_SHIPPING_INFO.path,
+        crate::catalog::UPLOAD_COMBINED_SHIPPING_INFO.path,
+    ];
+    if !uploads.contains(&call.path) {
+        return;
+    }
+    for order in reshipment::orders_in(call.body) {
+        if let Err(e) = state
+            .auth
+            .store()
+            .mark_order_uploaded(call.appid, &order)
+            .await
+        {
+            tracing::warn!(error = %e, appid = call.appid, "could not mark a pending order shipped");
+        }
     }
 }
 

@@ -24,6 +24,7 @@ pub mod catalog;
 pub mod couriers;
 pub mod gate;
 pub mod permissions;
+pub mod reconcile;
 pub mod reshipment;
 pub mod shipments;
 pub mod wechat_host;
@@ -109,6 +110,8 @@ pub struct ProxyState {
     pub couriers: couriers::CourierDirectory,
     /// Durable shipments (`shipments.*`).
     pub shipments: Arc<shipments::ShipmentSettings>,
+    /// Reconciliation (`reconciliation.*`).
+    pub reconciliation: Arc<reconcile::ReconciliationSettings>,
 }
 
 /// The tenant making a call.
@@ -129,6 +132,26 @@ pub struct TenantContext {
 }
 
 impl TenantContext {
+    /// tpgate acting for `tenant` (durable shipments, reconciliation): its
+    /// own gate, as a key with the proxy scopes over all its Mini Programs;
+    /// `who` names the actor in place of a key id.
+    pub fn acting_for(tenant: &store::tenants::Tenant, who: String) -> Self {
+        Self {
+            tenant_id: tenant.id.to_string(),
+            api_key_id: who,
+            raw_passthrough: false,
+            scopes: [
+                store::api_keys::KeyScope::ProxyRead,
+                store::api_keys::KeyScope::ProxyWrite,
+            ]
+            .into_iter()
+            .collect(),
+            allowed_appids: None,
+            capture_call_bodies: tenant.capture_call_bodies,
+            reshipment_guard: tenant.reshipment_guard,
+        }
+    }
+
     /// A call made with `key` of `tenant`.
     pub fn of(key: store::api_keys::ApiKey, tenant: &store::tenants::Tenant) -> Self {
         Self {

@@ -177,23 +177,44 @@ pub fn confirms(value: Option<&str>) -> bool {
     value.is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
 }
 
-/// The order an upload is for, and its `upload_time` as an instant (the
-/// seed rules ran before: a body that reaches here has both).
-fn order_of(body: &UploadShippingInfoRequest) -> Option<(OrderRef, DateTime<FixedOffset>)> {
-    let key = &body.order_key;
-    let order = match (
+/// The order an `order_key` names, as the guard and the store name it:
+/// by WeChat Pay's transaction id (`order_number_type` 2) or the
+/// merchant's number (1).
+pub fn order_ref(key: &wechat_api::shipping::OrderKey) -> Option<OrderRef> {
+    match (
         key.order_number_type,
         &key.transaction_id,
         &key.mchid,
         &key.out_trade_no,
     ) {
-        (2, Some(tx), _, _) => OrderRef::Transaction(tx.clone()),
-        (1, _, Some(mchid), Some(no)) => OrderRef::Merchant {
+        (2, Some(tx), _, _) => Some(OrderRef::Transaction(tx.clone())),
+        (1, _, Some(mchid), Some(no)) => Some(OrderRef::Merchant {
             mchid: mchid.clone(),
             out_trade_no: no.clone(),
-        },
-        _ => return None,
+        }),
+        _ => None,
+    }
+}
+
+/// The payment orders an upload body names (a combined upload's
+/// sub-orders), for the records of shipped orders.
+pub fn orders_in(body: &serde_json::Value) -> Vec<OrderRef> {
+    let key = |v: &serde_json::Value| {
+        serde_json::from_value::<wechat_api::shipping::OrderKey>(v.get("order_key")?.clone())
+            .ok()
+            .as_ref()
+            .and_then(order_ref)
     };
+    match body.get("sub_orders").and_then(serde_json::Value::as_array) {
+        Some(subs) => subs.iter().filter_map(key).collect(),
+        None => key(body).into_iter().collect(),
+    }
+}
+
+/// The order an upload is for, and its `upload_time` as an instant (the
+/// seed rules ran before: a body that reaches here has both).
+fn order_of(body: &UploadShippingInfoRequest) -> Option<(OrderRef, DateTime<FixedOffset>)> {
+    let order = order_ref(&body.order_key)?;
     let at = DateTime::parse_from_rfc3339(body.upload_time.as_deref()?).ok()?;
     Some((order, at))
 }

@@ -97,23 +97,6 @@ fn already_queued(earlier: &Shipment) -> Problem {
     ))
 }
 
-/// The order an `order_key` names, as the guard and the store name it.
-fn order_ref(key: &OrderKey) -> Option<OrderRef> {
-    match (
-        key.order_number_type,
-        &key.transaction_id,
-        &key.mchid,
-        &key.out_trade_no,
-    ) {
-        (2, Some(tx), _, _) => Some(OrderRef::Transaction(tx.clone())),
-        (1, _, Some(mchid), Some(no)) => Some(OrderRef::Merchant {
-            mchid: mchid.clone(),
-            out_trade_no: no.clone(),
-        }),
-        _ => None,
-    }
-}
-
 /// What accepting a shipment did.
 pub struct Accepted {
     pub shipment: Shipment,
@@ -141,7 +124,7 @@ pub async fn accept(
         ShipmentBody::Upload(mut body) => {
             let filled = reshipment::fill_upload_time(&mut body.typed, &mut body.raw, now);
             let guarded = reshipment::shipment_of(&body.typed, confirmed);
-            let order = order_ref(&body.typed.order_key);
+            let order = reshipment::order_ref(&body.typed.order_key);
             let api = catalog::UPLOAD_SHIPPING_INFO;
             let check = precheck(state, tenant, appid, api, &body.raw, || {
                 body_rules(&body.typed)
@@ -157,7 +140,7 @@ pub async fn accept(
             )
         }
         ShipmentBody::Combined(body) => {
-            let order = order_ref(&body.typed.order_key);
+            let order = reshipment::order_ref(&body.typed.order_key);
             let api = catalog::UPLOAD_COMBINED_SHIPPING_INFO;
             let check = precheck(state, tenant, appid, api, &body.raw, || {
                 body_rules(&body.typed)
@@ -280,9 +263,11 @@ fn same_request(stored: &Value, new: &Value, filled: bool) -> bool {
 
 /// Whether WeChat's order shows the upload `body` made: one of its parcels
 /// was uploaded at the body's `upload_time` (WeChat reports each parcel's
-/// upload time, to the second), or it has every tracking number the body
-/// sent. Used after an unknown outcome, before sending again.
-pub fn wechat_has(body: &Value, order: &ShippingOrder) -> bool {
+/// upload time, to the second), or, for a first upload, it has every
+/// tracking number the body sent (a re-shipment may reuse the earlier
+/// ones, so only its time tells). Used after an unknown outcome, before
+/// sending again.
+pub fn wechat_has(body: &Value, order: &ShippingOrder, reshipment: bool) -> bool {
     let Some(shipping) = &order.shipping else {
         return false;
     };
@@ -293,6 +278,9 @@ pub fn wechat_has(body: &Value, order: &ShippingOrder) -> bool {
         .map(|t| t.timestamp());
     if sent_at.is_some_and(|at| shipping.shipping_list.iter().any(|p| p.upload_time == at)) {
         return true;
+    }
+    if reshipment {
+        return false;
     }
     let tracking: Vec<&str> = parcels(body)
         .filter_map(|p| p.get("tracking_no").and_then(Value::as_str))
@@ -326,7 +314,7 @@ fn verify_key(body: &Value) -> Option<Value> {
         None => body.get("order_key")?,
     };
     let key: OrderKey = serde_json::from_value(key.clone()).ok()?;
-    match order_ref(&key)? {
+    match reshipment::order_ref(&key)? {
         OrderRef::Transaction(tx) => Some(serde_json::json!({ "transaction_id": tx })),
         OrderRef::Merchant {
             mchid,
@@ -358,7 +346,11 @@ pub fn next_after(problem: &Problem) -> Next {
                 soon: false,
             };
         }
-        if wechat_api::errcode::is_token_error(code) {
+        // A token WeChat rejected, or a quota or frequency limit of
+        // WeChat's (45009, 9300513…): refused before acting, and it passes.
+        if wechat_api::errcode::is_token_error(code)
+            || problem.status() == StatusCode::TOO_MANY_REQUESTS
+        {
             return Next::Retry {
                 verify_first: false,
                 soon: false,
@@ -403,25 +395,6 @@ pub fn backoff(attempts: i32, settings: &ShipmentSettings, jitter: f64) -> Durat
     Duration::from_secs_f64(base as f64 * (0.8 + 0.4 * jitter.clamp(0.0, 1.0)))
 }
 
-/// The tenant a shipment is sent as: its own gate, as a key with the proxy
-/// scopes over all its Mini Programs.
-fn sender(tenant: &store::tenants::Tenant, shipment: &Shipment) -> TenantContext {
-    TenantContext {
-        tenant_id: tenant.id.to_string(),
-        api_key_id: format!("shipment:{}", shipment.id),
-        raw_passthrough: false,
-        scopes: [
-            store::api_keys::KeyScope::ProxyRead,
-            store::api_keys::KeyScope::ProxyWrite,
-        ]
-        .into_iter()
-        .collect(),
-        allowed_appids: None,
-        capture_call_bodies: tenant.capture_call_bodies,
-        reshipment_guard: tenant.reshipment_guard,
-    }
-}
-
 /// One attempt at `shipment` (claimed), and its outcome to record.
 pub async fn attempt(state: &ProxyState, shipment: &Shipment) -> ShipmentOutcome {
     let settings = &state.shipments;
@@ -459,7 +432,9 @@ pub async fn attempt(state: &ProxyState, shipment: &Shipment) -> ShipmentOutcome
         }
     };
     let tenant = match state.auth.store().tenant(&shipment.tenant_id).await {
-        Ok(Some(t)) if t.status == TenantStatus::Active => sender(&t, shipment),
+        Ok(Some(t)) if t.status == TenantStatus::Active => {
+            TenantContext::acting_for(&t, format!("shipment:{}", shipment.id))
+        }
         Ok(Some(_)) => return retry(false, false, None, "the tenant is suspended".into()),
         Ok(None) => {
             return ShipmentOutcome::Failed {
@@ -515,11 +490,19 @@ pub async fn attempt(state: &ProxyState, shipment: &Shipment) -> ShipmentOutcome
 
 /// Whether the guard refused because tpgate recorded an upload of the
 /// order (a re-shipment not confirmed, or an `upload_time` not later).
+/// WeChat's own refusals of a second identical upload (an `upload_time`
+/// not later, nothing changed) mean the same, when tpgate lost the record
+/// of the first (a replica killed between WeChat's answer and the record).
 fn may_be_its_own_upload(problem: &Problem) -> bool {
+    use wechat_api::errcode::{SHIPPING_UNCHANGED, UPLOAD_TIME_INVALID};
     let body = problem.body();
     body.type_.ends_with("/reshipment_requires_confirmation")
         || (body.field.as_deref() == Some("upload_time")
-            && body.prevents_errcode == Some(wechat_api::errcode::UPLOAD_TIME_INVALID))
+            && body.prevents_errcode == Some(UPLOAD_TIME_INVALID))
+        || matches!(
+            body.wechat_errcode,
+            Some(UPLOAD_TIME_INVALID | SHIPPING_UNCHANGED)
+        )
 }
 
 /// A problem in words for the shipment's record (its detail carries the
@@ -559,7 +542,7 @@ async fn verify(
         .and_then(|r| r.order);
     if order
         .as_ref()
-        .is_some_and(|o| wechat_has(&shipment.body, o))
+        .is_some_and(|o| wechat_has(&shipment.body, o, shipment.confirm_reshipment))
     {
         return Ok(true);
     }
@@ -567,7 +550,7 @@ async fn verify(
     if let Some(order) = serde_json::from_value::<OrderKey>(shipment.body["order_key"].clone())
         .ok()
         .as_ref()
-        .and_then(order_ref)
+        .and_then(reshipment::order_ref)
         && shipment.kind == ShipmentKind::Upload
     {
         store
@@ -740,18 +723,21 @@ mod tests {
         let at = DateTime::parse_from_rfc3339("2026-12-05T10:00:00+08:00")
             .unwrap()
             .timestamp();
-        assert!(wechat_has(&body, &order(&[("X", at)])));
-        assert!(wechat_has(&body, &order(&[("SF1", 1), ("SF2", 1)])));
-        assert!(!wechat_has(&body, &order(&[("SF1", 1)])));
+        assert!(wechat_has(&body, &order(&[("X", at)]), false));
+        assert!(wechat_has(&body, &order(&[("SF1", 1), ("SF2", 1)]), false));
+        assert!(!wechat_has(&body, &order(&[("SF1", 1)]), false));
+        // A re-shipment reusing the tracking numbers: only its time tells.
+        assert!(!wechat_has(&body, &order(&[("SF1", 1), ("SF2", 1)]), true));
+        assert!(wechat_has(&body, &order(&[("X", at)]), true));
         let mut unshipped = order(&[]);
         unshipped.shipping = None;
-        assert!(!wechat_has(&body, &unshipped));
+        assert!(!wechat_has(&body, &unshipped, false));
         // No tracking numbers (virtual goods): only the time tells.
         let virtual_goods = json!({"upload_time": "2026-12-05T10:00:00+08:00", "shipping_list": [{"item_desc": "x"}]});
-        assert!(!wechat_has(&virtual_goods, &order(&[("", at - 1)])));
+        assert!(!wechat_has(&virtual_goods, &order(&[("", at - 1)]), false));
         // A combined upload is read on its first sub-order.
         let combined = json!({"sub_orders": [{"order_key": {"order_number_type": 2, "transaction_id": "7"}, "shipping_list": [{"tracking_no": "SF9"}]}]});
-        assert!(wechat_has(&combined, &order(&[("SF9", 1)])));
+        assert!(wechat_has(&combined, &order(&[("SF9", 1)]), false));
         assert_eq!(verify_key(&combined), Some(json!({"transaction_id": "7"})));
         let by_merchant =
             json!({"order_key": {"order_number_type": 1, "mchid": "m", "out_trade_no": "n"}});
@@ -798,6 +784,14 @@ mod tests {
         // Permanent: WeChat's refusals, rules, an unconfirmed re-shipment.
         let refused = problem::wechat::wechat_problem(10060003, "no more re-shipment");
         assert_eq!(next_after(&refused), Next::Fail);
+        let quota = problem::wechat::wechat_problem(45009, "reach max api daily quota limit");
+        assert_eq!(
+            next_after(&quota),
+            Next::Retry {
+                verify_first: false,
+                soon: false
+            }
+        );
         assert_eq!(
             next_after(&Problem::validation("upload_time", "not later")),
             Next::Fail

@@ -14,6 +14,8 @@ pub const AUTHORIZED: &str = "authorization.authorized";
 pub const UPDATED: &str = "authorization.updated";
 pub const REVOKED: &str = "authorization.revoked";
 pub const REAUTHORIZATION_REQUIRED: &str = "authorization.reauthorization_required";
+/// A paid order still unshipped at a configured age (`shipping_orders`).
+pub const SHIPPING_OVERDUE: &str = "shipping.overdue";
 /// A durable shipment WeChat has (`shipments`).
 pub const SHIPMENT_UPLOADED: &str = "shipment.uploaded";
 /// A durable shipment WeChat refused for good, or whose retries ran out.
@@ -127,6 +129,37 @@ impl NewEvent {
             // One outcome per shipment.
             dedupe_key: format!("shipment:{}", shipment.id),
             occurred_at,
+        }
+    }
+
+    /// `shipping.overdue`: `{transaction_id, merchant_id, sub_merchant_id,
+    /// merchant_trade_no, pay_time, threshold_hours, age_hours, reminded}`,
+    /// once per order and threshold.
+    pub fn shipping_overdue(
+        order: &crate::shipping_orders::ShippingOrderRecord,
+        threshold_secs: i64,
+        at: DateTime<Utc>,
+    ) -> Self {
+        let o = &order.order;
+        Self {
+            tenant_id: order.tenant_id.clone().map(Into::into),
+            authorizer_appid: Some(order.appid.clone().into()),
+            event_type: SHIPPING_OVERDUE.to_owned(),
+            data: serde_json::json!({
+                "transaction_id": o.transaction_id,
+                "merchant_id": o.merchant_id,
+                "sub_merchant_id": o.sub_merchant_id,
+                "merchant_trade_no": o.merchant_trade_no,
+                "pay_time": o.pay_time,
+                "threshold_hours": threshold_secs / 3600,
+                "age_hours": (at.timestamp() - o.pay_time) / 3600,
+                "reminded": order.reminded_at.is_some(),
+            }),
+            dedupe_key: format!(
+                "overdue:{}:{}:{}",
+                order.appid, o.transaction_id, order.overdue_level
+            ),
+            occurred_at: at,
         }
     }
 

@@ -42,6 +42,7 @@ pub mod rotate;
 pub mod seal;
 pub mod secret;
 pub mod shipments;
+pub mod shipping_orders;
 pub mod shipping_uploads;
 pub mod tenants;
 pub mod trade_management;

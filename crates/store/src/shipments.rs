@@ -267,6 +267,26 @@ impl Store {
             .transpose()
     }
 
+    /// The queued shipments of `appid` among the orders `order_keys`.
+    pub async fn queued_shipments_for_orders(
+        &self,
+        appid: &str,
+        order_keys: &[String],
+    ) -> Result<Vec<Shipment>, StoreError> {
+        if order_keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        row::Entity::find()
+            .filter(row::Column::Appid.eq(appid))
+            .filter(row::Column::OrderKey.is_in(order_keys.iter().cloned()))
+            .filter(row::Column::Status.eq(ShipmentStatus::Queued.as_str()))
+            .all(self.db())
+            .await?
+            .into_iter()
+            .map(Shipment::try_from)
+            .collect()
+    }
+
     /// The tenant's shipment created with idempotency key `key`.
     pub async fn shipment_by_key(
         &self,
@@ -483,6 +503,17 @@ impl Store {
         }
         txn.commit().await?;
         Ok(Some(updated))
+    }
+
+    /// Deletes finished shipments (uploaded or failed) that finished before
+    /// `before`; their events stay as long as events do. How many went.
+    pub async fn purge_finished_shipments(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let result = row::Entity::delete_many()
+            .filter(row::Column::Status.ne(ShipmentStatus::Queued.as_str()))
+            .filter(row::Column::FinishedAt.lt(before))
+            .exec(self.db())
+            .await?;
+        Ok(result.rows_affected)
     }
 
     /// Settles a shipment whose outcome was unknown once the order showed

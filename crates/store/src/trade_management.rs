@@ -97,6 +97,35 @@ impl Store {
             .map(TradeManagement::from))
     }
 
+    /// Active Mini Programs whose trade-management state was never asked
+    /// for, or not since `attempted_before`: reconciliation asks, so it
+    /// knows which Mini Programs to reconcile.
+    pub async fn authorizers_due_trade_management(
+        &self,
+        attempted_before: DateTime<Utc>,
+        limit: u64,
+    ) -> Result<Vec<String>, StoreError> {
+        use sea_orm::QuerySelect;
+
+        use crate::entity::authorizer;
+        let fresh = Query::select()
+            .column(tm::Column::Appid)
+            .from(tm::Entity)
+            .and_where(
+                Expr::col(tm::Column::AttemptedAtMs).gte(attempted_before.timestamp_millis()),
+            )
+            .to_owned();
+        Ok(authorizer::Entity::find()
+            .select_only()
+            .column(authorizer::Column::Appid)
+            .filter(authorizer::Column::Status.eq("active"))
+            .filter(authorizer::Column::Appid.not_in_subquery(fresh))
+            .limit(limit)
+            .into_tuple()
+            .all(self.db())
+            .await?)
+    }
+
     /// Claims the next fetch for `appid` when nobody attempted one in the
     /// `interval` before `now`: true for exactly one of concurrent callers
     /// (on any replica), which then fetches and saves.

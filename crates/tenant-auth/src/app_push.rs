@@ -234,7 +234,8 @@ impl TenantAuth {
         }
         let event_type = push.event_type();
         let data = event_data(&push.fields);
-        if let MiniProgramEvent::Other { .. } = MiniProgramEvent::parse(&event_type, &data)
+        let typed = MiniProgramEvent::parse(&event_type, &data);
+        if let MiniProgramEvent::Other { .. } = typed
             && event_type.starts_with("trade_manage_")
         {
             tracing::warn!(event = %event_type, "a shipping event lacks a field the seed requires; kept as generic");
@@ -262,11 +263,74 @@ impl TenantAuth {
                 ))
             })??;
         crate::metrics::app_push(&event_type, stored);
+        self.track_order(appid, authorizer.tenant_id.as_deref(), &typed)
+            .await;
         Ok(if stored {
             AppPushOutcome::Stored { event_type }
         } else {
             AppPushOutcome::Duplicate { event_type }
         })
+    }
+}
+
+impl TenantAuth {
+    /// What a shipping push says about its order, for reconciliation: a
+    /// reminder makes it pending (and the Mini Program's reconciliation due
+    /// now); a settlement push ships it and records the settlement, with
+    /// `confirm_receive_method` as `manual`/`auto`. After the event is
+    /// stored, and again for WeChat's retry (both idempotent); a failure is
+    /// logged: the next reconciliation finds the order anyway.
+    async fn track_order(&self, appid: &str, tenant_id: Option<&str>, event: &MiniProgramEvent) {
+        use store::shipping_orders::{SeenOrder, Settlement};
+        let at = self.clock.now();
+        let result = match event {
+            MiniProgramEvent::RemindShipping(r) => {
+                let order = SeenOrder {
+                    transaction_id: r.transaction_id.clone(),
+                    merchant_id: r.merchant_id.clone(),
+                    sub_merchant_id: r.sub_merchant_id.clone(),
+                    merchant_trade_no: r.merchant_trade_no.clone(),
+                    pay_time: r.pay_time,
+                };
+                match self
+                    .store
+                    .note_reminded_order(tenant_id, appid, &order, at)
+                    .await
+                {
+                    Ok(()) => {
+                        self.store
+                            .reconcile_soon(appid, at.timestamp_millis())
+                            .await
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+            MiniProgramEvent::OrderSettlement(s) => {
+                let order = SeenOrder {
+                    transaction_id: s.transaction_id.clone(),
+                    merchant_id: s.merchant_id.clone(),
+                    sub_merchant_id: s.sub_merchant_id.clone(),
+                    merchant_trade_no: s.merchant_trade_no.clone(),
+                    pay_time: s.pay_time,
+                };
+                let settlement = Settlement {
+                    confirm_receive_method: s.confirm_receive_method.map(|m| {
+                        wechat_api::events::confirm_receive_method_name(m)
+                            .map(str::to_owned)
+                            .unwrap_or_else(|| m.to_string())
+                    }),
+                    estimated_settlement_time: s.estimated_settlement_time,
+                    settlement_time: s.settlement_time,
+                };
+                self.store
+                    .note_settlement(tenant_id, appid, &order, &settlement, at)
+                    .await
+            }
+            _ => Ok(()),
+        };
+        if let Err(e) = result {
+            tracing::warn!(error = %e, authorizer.appid = %appid, "could not record what a shipping push says about its order");
+        }
     }
 }
 

@@ -147,6 +147,7 @@ impl Application {
             settings: Arc::new(config.proxy.clone()),
             couriers: Default::default(),
             shipments: Arc::new(config.shipments.clone()),
+            reconciliation: Arc::new(config.reconciliation.clone()),
         };
         let state = AppState {
             auth: auth.clone(),

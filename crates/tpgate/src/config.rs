@@ -42,7 +42,7 @@
 //! | `webhooks.allow_private_targets` | `TPGATE_WEBHOOKS__ALLOW_PRIVATE_TARGETS` | deliver to any address and port: loopback and private addresses too, and ports outside `allowed_ports` or in `denied_ports` (local receivers often take random high ports) (default `false`: tenants' URLs may only reach public addresses on allowed ports, against SSRF; the sandbox sets `true`) |
 //! | `webhooks.allowed_ports` / `.denied_ports` | `TPGATE_WEBHOOKS__ALLOWED_PORTS` / `__DENIED_PORTS` | the ports a delivery may use (the URL's, else its scheme's default): allowed and not denied; items are ports or inclusive ranges, in TOML `[80, 443, "1024-65535"]`, by env a bracketed list `[80, 443, 1024-65535]`. Default allowed: `[80, 443, "1024-65535"]`; default denied: well-known ports of internal services (databases, caches, queues, cluster and container APIs, proxies, remote administration; the list is `webhooks::target::INTERNAL_SERVICE_PORTS` and the README) — setting `denied_ports` replaces that whole list |
 //! | `webhooks.proxy_url` | `TPGATE_WEBHOOKS__PROXY_URL` | send deliveries through this `http://` or `https://` proxy (credentials may be in the URL). Default none: deliveries connect directly and `HTTP_PROXY` / `HTTPS_PROXY` / `ALL_PROXY` are ignored for them. With a proxy, tpgate still checks ports and IP literals but cannot see the address a name leads to: enforce egress rules (public addresses only) at the proxy |
-//! | `retention.events_days` / `.audit_days` | `TPGATE_RETENTION__…` | events (with their finished deliveries; not those still being delivered) are deleted after 90 days, audit entries after 365 (0 = keep forever); expired onboarding visits are deleted within the hour, finished deliveries after `webhooks.retention_days` |
+//! | `retention.events_days` / `.audit_days` | `TPGATE_RETENTION__…` | events (with their finished deliveries; not those still being delivered), finished durable shipments and shipped or closed orders are deleted after 90 days, audit entries after 365 (0 = keep forever); expired onboarding visits are deleted within the hour, finished deliveries after `webhooks.retention_days` |
 //! | `call_log.enabled` | `TPGATE_CALL_LOG__ENABLED` | record every call to WeChat (request id, API, outcome, errcode, latency) in the database, for the admin API's call views (default `true`; the call metrics are kept either way) |
 //! | `call_log.queue_capacity` / `.batch_size` | `TPGATE_CALL_LOG__…` | calls waiting to be written (10000; beyond it calls are dropped and counted in `tpgate_call_log_dropped_total`, never waited on), calls per insert (200) |
 //! | `call_log.retention_days` | | recorded calls are deleted by housekeeping after this many days (14; at least 1) |
@@ -51,8 +51,11 @@
 //! | `wechat_host.enabled` / `.listen` | `TPGATE_WECHAT_HOST__…` | serve the WeChat-compatible host (`/cgi-bin/token`, `/cgi-bin/stable_token` and the APIs at their WeChat paths with `?access_token=`; docs/migrating-sdk-code.md) (default `true`), on the main listener or, with `listen` (e.g. `0.0.0.0:8443`), on a listener of its own only |
 //! | `shipments.retry_for_secs` / `.first_retry_secs` / `.max_retry_secs` | `TPGATE_SHIPMENTS__…` | a durable shipment (`POST /v1/apps/{appid}/shipments`) is retried for this long after it was accepted (86400), first after this delay (10 s), doubling up to this one (600 s), jittered |
 //! | `shipments.poll_interval_ms` / `.batch` / `.concurrency` / `.lease_secs` | | how often each replica looks for due shipments (1000), claimed per round (32), sent at once (4), how long a claim holds one (120; longer than an attempt) |
+//! | `reconciliation.enabled` / `.interval_secs` / `.window_hours` | `TPGATE_RECONCILIATION__…` | reconcile every active, trade-managed Mini Program's unshipped orders (`get_order_list`, order_state 1) (true), each once per interval (3600, spread over it by appid), over orders paid in the last `window_hours` (336) |
+//! | `reconciliation.max_calls_per_run` / `.page_size` / `.overdue_after_hours` | | the call budget of one Mini Program's run (10 pages), the page size (100), ages after payment announced as `shipping.overdue` ([24, 48]) |
+//! | `reconciliation.tick_secs` / `.batch` / `.concurrency` | | how often each replica looks for due runs and overdue orders (30), runs claimed per tick (64), made at once (4) |
 //! | `wechat_host.token_lifetime_secs` / `.grace_secs` | | lifetime of its tokens (7200, as WeChat's; 300–86400); how long a token keeps working after a newer one is issued for the same key and Mini Program (300; at most 3600) |
-//! | `background_tasks` | `TPGATE_BACKGROUND_TASKS` | run the ticket watchdog and the refresh sweep (default `true`) |
+//! | `background_tasks` | `TPGATE_BACKGROUND_TASKS` | run the background workers: the ticket watchdog, the refresh sweep, the webhook dispatcher, the shipments worker, reconciliation and housekeeping (default `true`; see `workers`) |
 //! | `migrate_on_start` | `TPGATE_MIGRATE_ON_START` | `serve` applies pending migrations before listening (default `true`); `false` when a separate `tpgate migrate` (the Helm hook) does it, so pods can use a database user without DDL rights — `/readyz` is 503 until the schema is current |
 //! | `shutdown_drain_secs` | `TPGATE_SHUTDOWN_DRAIN_SECS` | after SIGTERM, how long in-flight requests may finish (default 25; keep it below Kubernetes' grace period) |
 //! | `log_format` | `TPGATE_LOG_FORMAT` | `text` (default) or `json` |
@@ -102,6 +105,7 @@ pub struct Config {
     pub console: console::ConsoleSettings,
     pub wechat_host: api_proxy::wechat_host::WechatHostSettings,
     pub shipments: api_proxy::shipments::ShipmentSettings,
+    pub reconciliation: api_proxy::reconcile::ReconciliationSettings,
     pub background_tasks: bool,
     pub migrate_on_start: bool,
     pub shutdown_drain_secs: u64,
@@ -220,6 +224,7 @@ impl Default for Config {
             console: Default::default(),
             wechat_host: Default::default(),
             shipments: Default::default(),
+            reconciliation: Default::default(),
             background_tasks: true,
             migrate_on_start: true,
             shutdown_drain_secs: 25,
@@ -344,6 +349,7 @@ impl Config {
         self.validate_admin_keys()?;
         self.console.validate().map_err(anyhow::Error::msg)?;
         self.wechat_host.validate().map_err(anyhow::Error::msg)?;
+        self.reconciliation.validate().map_err(anyhow::Error::msg)?;
         Ok(())
     }
 
@@ -572,6 +578,17 @@ mod tests {
         batch = 33
         concurrency = 5
         lease_secs = 121
+
+        [reconciliation]
+        enabled = false
+        interval_secs = 1801
+        window_hours = 49
+        max_calls_per_run = 3
+        page_size = 51
+        overdue_after_hours = [12, 36]
+        tick_secs = 11
+        batch = 7
+        concurrency = 2
     "#;
 
     /// `a` and `a.b` for every key in `dict`; a section's values are not
@@ -770,6 +787,20 @@ mod tests {
                 lease_secs: 121,
             }
         );
+        assert_eq!(
+            c.reconciliation,
+            api_proxy::reconcile::ReconciliationSettings {
+                enabled: false,
+                interval_secs: 1801,
+                window_hours: 49,
+                max_calls_per_run: 3,
+                page_size: 51,
+                overdue_after_hours: vec![12, 36],
+                tick_secs: 11,
+                batch: 7,
+                concurrency: 2,
+            }
+        );
     }
 
     #[test]
@@ -788,6 +819,7 @@ mod tests {
             "console",
             "wechat_host",
             "shipments",
+            "reconciliation",
         ];
         for toml in std::iter::once("nonsense = 1".to_owned())
             .chain(sections.iter().map(|s| format!("[{s}]\nnonsense = 1")))

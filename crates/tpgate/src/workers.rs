@@ -12,8 +12,12 @@
 //! - the **webhook dispatcher**: sends due deliveries (see `webhooks`);
 //! - the **shipments worker**: uploads due durable shipments (see
 //!   `api_proxy::shipments`);
-//! - **housekeeping** (at start, then hourly): deletes events, audit
-//!   entries and recorded WeChat calls past their retention and expired
+//! - **reconciliation** (every `reconciliation.tick_secs`): pending orders
+//!   of trade-managed Mini Programs and their overdue announcements (see
+//!   `api_proxy::reconcile`);
+//! - **housekeeping** (at start, then hourly): deletes events (with
+//!   finished shipments and shipped orders), audit entries and recorded
+//!   WeChat calls past their retention and expired
 //!   onboarding visits, and counts values sealed with an old key (gauge
 //!   [`SEALED_ON_OLD_KEYS`]).
 //!
@@ -86,7 +90,8 @@ pub fn spawn(
     let mut tasks = JoinSet::new();
     let dispatcher_stop = stop.clone();
     tasks.spawn(async move { dispatcher.run(dispatcher_stop).await });
-    tasks.spawn(api_proxy::shipments::run(proxy, stop.clone()));
+    tasks.spawn(api_proxy::shipments::run(proxy.clone(), stop.clone()));
+    tasks.spawn(api_proxy::reconcile::run(proxy, stop.clone()));
     tasks.spawn(ticket_watchdog(auth.clone(), stop.clone()));
     tasks.spawn(proxy_upkeep(auth.clone(), limiter, stop.clone()));
     tasks.spawn(housekeeping(
@@ -197,6 +202,22 @@ pub async fn housekeep(
             Ok(0) => {}
             Ok(n) => tracing::info!(deleted = n, "events past their retention deleted"),
             Err(e) => tracing::warn!(error = %e, "could not delete old events"),
+        }
+    }
+    if let Some(keep) = retention.events() {
+        // Finished shipments and shipped orders: kept as long as events.
+        match auth.store().purge_finished_shipments(before(keep)).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                deleted = n,
+                "finished shipments past their retention deleted"
+            ),
+            Err(e) => tracing::warn!(error = %e, "could not delete old shipments"),
+        }
+        match auth.store().purge_settled_orders(before(keep)).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(deleted = n, "shipped orders past their retention deleted"),
+            Err(e) => tracing::warn!(error = %e, "could not delete old shipped orders"),
         }
     }
     if let Some(keep) = retention.audit() {

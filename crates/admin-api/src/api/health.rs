@@ -169,6 +169,17 @@ pub struct AuthorizerHealth {
     pub missing_permission_sets: Vec<MissingPermissionSets>,
     pub rate_limits: AuthorizerRateLimits,
     pub trade_management: TradeManagementState,
+    /// Paid orders reconciliation found waiting for shipment.
+    pub shipping: ShippingState,
+}
+
+/// A Mini Program's paid orders waiting for shipment.
+#[derive(Debug, Clone, Object)]
+pub struct ShippingState {
+    /// Waiting (see `GET /admin/v1/shipping/pending`).
+    pub pending: i64,
+    /// Waiting and announced overdue (`shipping.overdue`).
+    pub overdue: i64,
 }
 
 #[derive(ApiResponse)]
@@ -242,6 +253,12 @@ impl AuthorizerHealthApi {
                 .await?
                 .unwrap_or_else(|| TradeManagement::unknown(&appid))
         };
+        let shipping = state
+            .store
+            .count_pending_orders(&[appid.0.as_str()])
+            .await?
+            .remove(appid.0.as_str())
+            .unwrap_or_default();
         Ok(HealthResponse::Ok(Json(AuthorizerHealth {
             appid: appid.0,
             tenant_id: info.tenant_id.clone().map(Into::into),
@@ -260,6 +277,10 @@ impl AuthorizerHealthApi {
             missing_permission_sets: missing,
             rate_limits,
             trade_management: trade_management.into(),
+            shipping: ShippingState {
+                pending: shipping.pending,
+                overdue: shipping.overdue,
+            },
         })))
     }
 }

@@ -11,6 +11,7 @@ mod onboarding_links;
 mod page;
 mod platform;
 mod rate_limits;
+mod shipping;
 mod tenants;
 mod webhooks;
 
@@ -28,6 +29,7 @@ pub use health::AuthorizerHealthApi;
 pub use onboarding_links::OnboardingLinksApi;
 pub use platform::PlatformApi;
 pub use rate_limits::RateLimitsApi;
+pub use shipping::ShippingApi;
 pub use tenants::TenantsApi;
 pub use webhooks::WebhooksApi;
 
@@ -53,6 +55,7 @@ pub type AdminApi = (
         PlatformApi,
         CallsApi,
         CallStatsApi,
+        ShippingApi,
     ),
 );
 
@@ -74,6 +77,7 @@ pub fn admin_api() -> AdminApi {
             PlatformApi,
             CallsApi,
             CallStatsApi,
+            ShippingApi,
         ),
     )
 }
@@ -100,6 +104,8 @@ pub(crate) enum AdminTags {
     Calls,
     /// The platform's own state: component ticket and token, readiness.
     Platform,
+    /// Shipping assurance: paid orders waiting for shipment.
+    Shipping,
 }
 
 /// 404 unless the tenant exists.

@@ -114,7 +114,7 @@ impl CouriersApi {
         let mut ranked: Vec<(u32, CourierMatch)> = Vec::new();
         let mut lists = Vec::new();
         for kind in kinds {
-            let known = couriers::list_for_tenant(&state, &tenant.tenant_id, kind).await;
+            let known = couriers::list_for_tenant(&state, &tenant, kind).await;
             lists.push(CourierListState {
                 list: kind.into(),
                 source: kind.source().to_owned(),

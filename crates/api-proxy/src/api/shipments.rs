@@ -214,6 +214,9 @@ pub struct ShipmentBatchItem {
     pub shipment: Option<ShipmentView>,
     #[oai(skip_serializing_if_is_none)]
     pub problem: Option<ProblemBody>,
+    /// `skipped; list=…` when a courier list could not be had to check its codes (as the `Tpgate-Courier-Check` header says for one shipment).
+    #[oai(skip_serializing_if_is_none)]
+    pub courier_check: Option<String>,
 }
 
 /// A result per item, in order.
@@ -341,12 +344,14 @@ impl ShipmentsApi {
                     status: if a.created { 202 } else { 200 },
                     shipment: Some(ShipmentView::of(a.shipment, now)),
                     problem: None,
+                    courier_check: a.courier_check,
                 },
                 Err(p) => ShipmentBatchItem {
                     index: index as u32,
                     status: p.status().as_u16(),
                     shipment: None,
                     problem: Some(p.body().clone()),
+                    courier_check: None,
                 },
             });
         }
