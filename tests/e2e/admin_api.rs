@@ -435,6 +435,8 @@ fn cases(w: &World) -> Vec<Case> {
             .invalid("/admin/v1/calls?outcome=lost".into(), None, "outcome"),
         case("list_pending_orders", Method::GET, "/admin/v1/shipping/pending".into(), ScopedList)
             .invalid("/admin/v1/shipping/pending?min_age_hours=-1".into(), None, "min_age_hours"),
+        case("list_shipments_admin", Method::GET, "/admin/v1/shipping/shipments".into(), ScopedList)
+            .invalid("/admin/v1/shipping/shipments?status=lost".into(), None, "status"),
         case("get_call_stats", Method::GET, "/admin/v1/call-stats?group_by=appid".into(), ScopedList)
             .invalid("/admin/v1/call-stats?group_by=week".into(), None, "group_by"),
         case("get_call", Method::GET, format!("/admin/v1/calls/{}", w.call_id), OwnedRead)

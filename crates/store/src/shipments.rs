@@ -154,6 +154,13 @@ impl TryFrom<row::Model> for Shipment {
     }
 }
 
+impl Shipment {
+    /// A worker holds it at `now`: it is being sent.
+    pub fn is_sending(&self, now: DateTime<Utc>) -> bool {
+        self.status == ShipmentStatus::Queued && self.leased_until.is_some_and(|l| l > now)
+    }
+}
+
 /// How an attempt ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ShipmentOutcome {

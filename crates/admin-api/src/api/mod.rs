@@ -29,7 +29,7 @@ pub use health::AuthorizerHealthApi;
 pub use onboarding_links::OnboardingLinksApi;
 pub use platform::PlatformApi;
 pub use rate_limits::RateLimitsApi;
-pub use shipping::ShippingApi;
+pub use shipping::{ShipmentsAdminApi, ShippingApi};
 pub use tenants::TenantsApi;
 pub use webhooks::WebhooksApi;
 
@@ -56,6 +56,7 @@ pub type AdminApi = (
         CallsApi,
         CallStatsApi,
         ShippingApi,
+        ShipmentsAdminApi,
     ),
 );
 
@@ -78,6 +79,7 @@ pub fn admin_api() -> AdminApi {
             CallsApi,
             CallStatsApi,
             ShippingApi,
+            ShipmentsAdminApi,
         ),
     )
 }

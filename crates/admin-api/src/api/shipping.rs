@@ -2,9 +2,12 @@
 //! waiting for shipment, oldest payment first.
 use chrono::{DateTime, Utc};
 use poem::web::Data;
-use poem_openapi::{ApiResponse, Object, OpenApi, param::Query, payload::Json};
+use poem_openapi::{ApiResponse, Enum, Object, OpenApi, param::Query, payload::Json};
 use problem::Problem;
-use store::shipping_orders::{OrderTrack, ShippingOrderFilter, ShippingOrderRecord};
+use store::{
+    shipments::{Shipment, ShipmentFilter, ShipmentStatus},
+    shipping_orders::{OrderTrack, ShippingOrderFilter, ShippingOrderRecord},
+};
 
 use super::{AdminTags, Page, PageItem, Paging};
 use crate::{AdminState, auth::AdminAuth};
@@ -82,6 +85,74 @@ fn parse_key(key: &str) -> Result<(i64, &str, &str), Problem> {
             "not a cursor this API returned; pass next_cursor from the previous page",
         )),
     }
+}
+
+/// Where a durable shipment stands (the tenant API's `ShipmentState`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "lowercase")]
+pub enum ShipmentSummaryStatus {
+    Queued,
+    Sending,
+    Uploaded,
+    Failed,
+}
+
+/// A durable shipment, for operators (its body is on the tenant API).
+#[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct ShipmentSummary {
+    pub id: String,
+    pub tenant_id: String,
+    pub appid: String,
+    /// `upload` (upload_shipping_info) or `combined`.
+    pub kind: String,
+    /// `tx:<transaction_id>` or `mch:<mchid>:<out_trade_no>`.
+    pub order_key: String,
+    pub status: ShipmentSummaryStatus,
+    pub attempts: i32,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// WeChat's errcode of the last refusal or failure.
+    pub errcode: Option<i64>,
+    pub error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+impl PageItem for ShipmentSummary {
+    const PAGE: &'static str = "ShipmentSummaryPage";
+    const NEWEST_FIRST: bool = true;
+}
+
+impl ShipmentSummary {
+    fn of(s: Shipment, now: DateTime<Utc>) -> Self {
+        let status = match s.status {
+            ShipmentStatus::Queued if s.is_sending(now) => ShipmentSummaryStatus::Sending,
+            ShipmentStatus::Queued => ShipmentSummaryStatus::Queued,
+            ShipmentStatus::Uploaded => ShipmentSummaryStatus::Uploaded,
+            ShipmentStatus::Failed => ShipmentSummaryStatus::Failed,
+        };
+        Self {
+            next_attempt_at: (s.status == ShipmentStatus::Queued).then_some(s.next_attempt_at),
+            status,
+            id: s.id,
+            tenant_id: s.tenant_id.to_string(),
+            appid: s.appid.to_string(),
+            kind: s.kind.as_str().to_owned(),
+            order_key: s.order_key,
+            attempts: s.attempts,
+            errcode: s.errcode,
+            error: s.error,
+            created_at: s.created_at,
+            finished_at: s.finished_at,
+        }
+    }
+}
+
+#[derive(ApiResponse)]
+enum ShipmentsResponse {
+    /// Durable shipments, newest first.
+    #[oai(status = 200)]
+    Ok(Json<Page<ShipmentSummary>>),
 }
 
 #[derive(ApiResponse)]
@@ -169,6 +240,63 @@ impl ShippingApi {
         Ok(PendingResponse::Ok(Json(page)))
     }
 }
+
+#[OpenApi(prefix_path = "/admin/v1/shipping", tag = "AdminTags::Shipping")]
+impl ShipmentsAdminApi {
+    /// List durable shipments
+    ///
+    /// Shipments tenants handed over (`POST /v1/apps/{appid}/shipments`), newest first, by status. A tenant_admin sees only its tenant's.
+    #[oai(
+        path = "/shipments",
+        method = "get",
+        operation_id = "list_shipments_admin"
+    )]
+    #[allow(clippy::too_many_arguments)] // one per query parameter
+    async fn list_shipments(
+        &self,
+        auth: AdminAuth,
+        state: Data<&AdminState>,
+        /// Only this tenant's shipments.
+        tenant_id: Query<Option<String>>,
+        /// Only this Mini Program's shipments.
+        #[oai(validator(max_length = 64))]
+        appid: Query<Option<String>>,
+        /// Only shipments with this status (`sending` ones are listed as `queued`).
+        status: Query<Option<ShipmentSummaryStatus>>,
+        /// `next_cursor` of the previous page.
+        #[oai(validator(min_length = 1, max_length = 171))]
+        cursor: Query<Option<String>>,
+        /// Page size, 1–200 (default 50).
+        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
+        limit: Query<Option<u32>>,
+    ) -> Result<ShipmentsResponse, Problem> {
+        let scope = auth.0.tenant_scope(tenant_id.0)?;
+        let paging = Paging::new(cursor.0.as_deref(), limit.0)?;
+        let filter = ShipmentFilter {
+            tenant_id: scope,
+            appid: appid.0.filter(|a| !a.is_empty()),
+            status: status.0.map(|s| match s {
+                ShipmentSummaryStatus::Queued | ShipmentSummaryStatus::Sending => {
+                    ShipmentStatus::Queued
+                }
+                ShipmentSummaryStatus::Uploaded => ShipmentStatus::Uploaded,
+                ShipmentSummaryStatus::Failed => ShipmentStatus::Failed,
+            }),
+        };
+        let rows = state
+            .store
+            .list_shipments(&filter, paging.after(), paging.fetch())
+            .await?;
+        let now = Utc::now();
+        let page = paging
+            .page(rows, |s| &s.id)
+            .map(|s| ShipmentSummary::of(s, now));
+        Ok(ShipmentsResponse::Ok(Json(page)))
+    }
+}
+
+/// Durable shipments for operators.
+pub struct ShipmentsAdminApi;
 
 #[cfg(test)]
 mod tests {

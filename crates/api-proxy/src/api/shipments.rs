@@ -99,9 +99,7 @@ pub enum ShipmentState {
 impl ShipmentState {
     fn of(shipment: &Shipment, now: DateTime<Utc>) -> Self {
         match shipment.status {
-            ShipmentStatus::Queued if shipment.leased_until.is_some_and(|l| l > now) => {
-                Self::Sending
-            }
+            ShipmentStatus::Queued if shipment.is_sending(now) => Self::Sending,
             ShipmentStatus::Queued => Self::Queued,
             ShipmentStatus::Uploaded => Self::Uploaded,
             ShipmentStatus::Failed => Self::Failed,
