@@ -34,6 +34,7 @@ use store::{
     shipping_uploads::OrderRef,
     tenants::TenantStatus,
 };
+use wechat_api::Validate as _;
 use wechat_api::shipping::{
     GetOrderResponse, OrderKey, ShippingOrder, UploadCombinedShippingInfoRequest,
     UploadShippingInfoRequest,
@@ -120,37 +121,40 @@ pub async fn accept(
     request_id: Option<String>,
 ) -> Result<Accepted, Problem> {
     let now = state.auth.clock().now();
-    let (kind, courier_check, raw, order, filled, guarded) = match body {
+    // The seed rules are run on the typed body now, and reported in the
+    // gate's order below (after the key's scope and the ownership).
+    let (kind, api, raw, order, filled, guarded, rules) = match body {
         ShipmentBody::Upload(mut body) => {
             let filled = reshipment::fill_upload_time(&mut body.typed, &mut body.raw, now);
             let guarded = reshipment::shipment_of(&body.typed, confirmed);
             let order = reshipment::order_ref(&body.typed.order_key);
+            let rules = body.typed.validate();
             let api = catalog::UPLOAD_SHIPPING_INFO;
-            let check = precheck(state, tenant, appid, api, &body.raw, || {
-                body_rules(&body.typed)
-            })
-            .await?;
             (
                 ShipmentKind::Upload,
-                check,
+                api,
                 body.raw,
                 order,
                 filled,
                 guarded,
+                rules,
             )
         }
         ShipmentBody::Combined(body) => {
             let order = reshipment::order_ref(&body.typed.order_key);
+            let rules = body.typed.validate();
             let api = catalog::UPLOAD_COMBINED_SHIPPING_INFO;
-            let check = precheck(state, tenant, appid, api, &body.raw, || {
-                body_rules(&body.typed)
-            })
-            .await?;
-            (ShipmentKind::Combined, check, body.raw, order, None, None)
+            (
+                ShipmentKind::Combined,
+                api,
+                body.raw,
+                order,
+                None,
+                None,
+                rules,
+            )
         }
     };
-    // The seed rules ran: a body that reaches here names its order.
-    let order = order.ok_or_else(|| Problem::validation("order_key", "names no payment order"))?;
     let store = state.auth.store();
     let repeat = |existing: Shipment| {
         if existing.kind != kind || !same_request(&existing.body, &raw, filled.is_some()) {
@@ -171,11 +175,21 @@ pub async fn accept(
             courier_check: None,
         })
     };
+    // A repeat answers its shipment as it was accepted: the key may still
+    // make the call, but the rules and WeChat's courier list of that time
+    // stand (the list may have changed since).
     if let Some(key) = &idempotency_key
         && let Some(existing) = store.shipment_by_key(&tenant.tenant_id, key).await?
     {
+        may_call(tenant, appid, api)?;
         return repeat(existing);
     }
+    let courier_check = precheck(state, tenant, appid, api, &raw, || {
+        rules.map_err(Problem::from)
+    })
+    .await?;
+    // The seed rules ran: a body that reaches here names its order.
+    let order = order.ok_or_else(|| Problem::validation("order_key", "names no payment order"))?;
     if let Some(earlier) = store
         .queued_shipment_for_order(&tenant.tenant_id, appid, &order.key())
         .await?
@@ -222,8 +236,23 @@ pub async fn accept(
     }
 }
 
-fn body_rules<Q: wechat_api::Validate>(body: &Q) -> Result<(), Problem> {
-    body.validate().map_err(Problem::from)
+/// Step 1 of the gate alone: the key's scope and appids allow `api`.
+pub(crate) fn may_call(
+    tenant: &TenantContext,
+    appid: &str,
+    api: catalog::WechatApi,
+) -> Result<(), Problem> {
+    gate::key_may_call(
+        tenant,
+        &Call {
+            api,
+            path: api.path,
+            appid,
+            body: &Value::Null,
+            idempotency_key: None,
+            shipment: None,
+        },
+    )
 }
 
 async fn precheck(

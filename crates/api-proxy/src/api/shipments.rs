@@ -15,9 +15,7 @@ use wechat_api::shipping::{UploadCombinedShippingInfoRequest, UploadShippingInfo
 
 use super::ApiTags;
 use crate::{
-    ProxyState, TenantApiKey, TenantContext, catalog,
-    gate::{self, Call},
-    reshipment,
+    ProxyState, TenantApiKey, TenantContext, catalog, reshipment,
     shipments::{self, Accepted, ShipmentBody},
     wechat_json::WechatJson,
 };
@@ -453,26 +451,12 @@ async fn accept(
     shipments::accept(state, tenant, appid, body, confirmed, key, request_id).await
 }
 
-/// The key's scope and appids allow `scope` on `appid` (step 1 of the gate).
-fn may(tenant: &TenantContext, appid: &str, api: catalog::WechatApi) -> Result<(), Problem> {
-    let body = Value::Null;
-    gate::key_may_call(
-        tenant,
-        &Call {
-            api,
-            path: api.path,
-            appid,
-            body: &body,
-            idempotency_key: None,
-            shipment: None,
-        },
-    )
-}
-
+/// The key may write shipments for `appid` (step 1 of the gate).
 fn may_write(tenant: &TenantContext, appid: &str) -> Result<(), Problem> {
-    may(tenant, appid, catalog::UPLOAD_SHIPPING_INFO)
+    shipments::may_call(tenant, appid, catalog::UPLOAD_SHIPPING_INFO)
 }
 
+/// The key may read `appid`'s shipments.
 fn may_read(tenant: &TenantContext, appid: &str) -> Result<(), Problem> {
-    may(tenant, appid, catalog::GET_ORDER)
+    shipments::may_call(tenant, appid, catalog::GET_ORDER)
 }
