@@ -71,6 +71,15 @@ impl MigrationTrait for Migration {
                 .unique()
                 .to_owned(),
         )
-        .await
+        .await?;
+        // One queued shipment per order, whatever the race: a partial unique
+        // index (Postgres and SQLite both have them; sea-query builds none).
+        m.get_connection()
+            .execute_unprepared(
+                "CREATE UNIQUE INDEX IF NOT EXISTS shipments_one_queued_per_order \
+                 ON shipments (tenant_id, appid, order_key) WHERE status = 'queued'",
+            )
+            .await?;
+        Ok(())
     }
 }

@@ -233,6 +233,7 @@ pub async fn accept(
         }),
         // Another request with the key got in first.
         Enqueued::Existing(existing) => repeat(existing),
+        Enqueued::OrderQueued(earlier) => Err(already_queued(&earlier)),
     }
 }
 

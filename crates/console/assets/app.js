@@ -17,6 +17,7 @@ import tenantPage from './pages/tenant.js';
 import tenantsPage from './pages/tenants.js';
 import miniProgramPage from './pages/mini-program.js';
 import miniProgramsPage from './pages/mini-programs.js';
+import shippingPage from './pages/shipping.js';
 import eventPage from './pages/event.js';
 import eventsPage from './pages/events.js';
 import webhookPage from './pages/webhook.js';
@@ -77,6 +78,7 @@ const t = strings({
     'nav.tenant': 'Tenant',
     'nav.mini_programs': 'Mini Programs',
     'nav.mini_program': 'Mini Program',
+    'nav.shipping': 'Shipping',
     'nav.events': 'Events',
     'nav.event': 'Event',
     'nav.webhooks': 'Webhooks',
@@ -111,6 +113,7 @@ const t = strings({
     'nav.tenant': '租户',
     'nav.mini_programs': '小程序',
     'nav.mini_program': '小程序',
+    'nav.shipping': '发货',
     'nav.events': '事件',
     'nav.event': '事件',
     'nav.webhooks': 'Webhook',
@@ -127,6 +130,7 @@ const pages = [
   signInPage, overviewPage,
   tenantPage, tenantsPage,
   miniProgramPage, miniProgramsPage,
+  shippingPage,
   eventPage, eventsPage,
   webhookPage, webhooksPage,
   limitsPage,
@@ -250,8 +254,8 @@ function renderChrome() {
   } else {
     items.push(['#/tenants', t('nav.tenants')]);
   }
-  items.push(['#/mini-programs', t('nav.mini_programs')], ['#/events', t('nav.events')], ['#/webhooks', t('nav.webhooks')],
-    ['#/limits', t('nav.limits')], ['#/calls', t('nav.calls')], ['#/audit', t('nav.audit')]);
+  items.push(['#/mini-programs', t('nav.mini_programs')], ['#/shipping', t('nav.shipping')], ['#/events', t('nav.events')],
+    ['#/webhooks', t('nav.webhooks')], ['#/limits', t('nav.limits')], ['#/calls', t('nav.calls')], ['#/audit', t('nav.audit')]);
   for (const [href, label] of items) navList.appendChild(h('li', null, h('a', { href }, label)));
   markCurrent();
 }

@@ -59,6 +59,10 @@ const t = strings({
     'status.failing': 'failing',
     'status.stale': 'stale',
     'status.missing': 'missing',
+    'status.queued': 'queued',
+    'status.sending': 'sending',
+    'status.uploaded': 'uploaded',
+    'status.failed': 'failed',
   },
   zh: {
     'ui.more': '更多',
@@ -114,6 +118,10 @@ const t = strings({
     'status.failing': '失败中',
     'status.stale': '已陈旧',
     'status.missing': '缺失',
+    'status.queued': '排队中',
+    'status.sending': '发送中',
+    'status.uploaded': '已录入',
+    'status.failed': '失败',
   },
 });
 
@@ -217,13 +225,25 @@ export function uid(prefix = 'f') {
  */
 
 /**
+ * Options of `table` and `pagedTable`.
+ * @template R
+ * @typedef {object} TableOptions
+ * @property {string} [caption]
+ * @property {string} [empty] the text of the empty table's one row
+ * @property {number} [rowHeader] index of the column whose cells are row headers
+ * @property {(row: R) => string | undefined} [rowClass] a row's class
+ */
+
+/**
  * A data table (inside a horizontally scrolling wrapper) with `<th scope="col">` headers.
  * When `opts.rowHeader` is a column key/index, that column's cells are `<th scope="row">`.
  * The returned wrapper has `.tbody` for appending rows with `tableRow`.
+ * `opts.rowClass` gives a row's class (e.g. to highlight rows needing attention; say it in a cell's
+ * text too, colour is not enough).
  * @template R
  * @param {Column<R>[]} columns
  * @param {R[]} rows
- * @param {{caption?: string, empty?: string, rowHeader?: number}} [opts]
+ * @param {TableOptions<R>} [opts]
  * @returns {HTMLDivElement & {tbody: HTMLTableSectionElement}}
  */
 export function table(columns, rows, opts = {}) {
@@ -232,7 +252,7 @@ export function table(columns, rows, opts = {}) {
     opts.caption ? h('caption', null, opts.caption) : null,
     h('thead', null, h('tr', null, columns.map((c) => h('th', { scope: 'col', class: c.className }, c.label)))),
     tbody);
-  for (const r of rows) tbody.appendChild(tableRow(columns, r, opts.rowHeader));
+  for (const r of rows) tbody.appendChild(tableRow(columns, r, opts.rowHeader, opts.rowClass));
   if (rows.length === 0) {
     tbody.appendChild(h('tr', { class: 'empty-row' }, h('td', { colspan: String(columns.length) }, opts.empty ?? t('ui.empty'))));
   }
@@ -247,10 +267,11 @@ export function table(columns, rows, opts = {}) {
  * @param {Column<R>[]} columns
  * @param {R} row
  * @param {number} [rowHeader] index of the column whose cell is a row header
+ * @param {(row: R) => string | undefined} [rowClass] the row's class
  * @returns {HTMLTableRowElement}
  */
-export function tableRow(columns, row, rowHeader) {
-  return h('tr', null, columns.map((c, i) => {
+export function tableRow(columns, row, rowHeader, rowClass) {
+  return h('tr', { class: (rowClass && rowClass(row)) || undefined }, columns.map((c, i) => {
     const content = c.render ? c.render(row) : c.key ? /** @type {Child} */ (/** @type {Record<string, unknown>} */ (row)[c.key] ?? '—') : '';
     return i === rowHeader ? h('th', { scope: 'row', class: c.className }, content) : h('td', { class: c.className }, content);
   }));
@@ -262,7 +283,7 @@ export function tableRow(columns, row, rowHeader) {
  * @template R
  * @param {Column<R>[]} columns
  * @param {(cursor: string | undefined) => Promise<{items: R[], next_cursor?: string}>} fetchPage
- * @param {{caption?: string, empty?: string, rowHeader?: number}} [opts]
+ * @param {TableOptions<R>} [opts]
  * @returns {Promise<HTMLElement>}
  */
 export async function pagedTable(columns, fetchPage, opts = {}) {
@@ -273,7 +294,7 @@ export async function pagedTable(columns, fetchPage, opts = {}) {
   const addPager = (page) => {
     box.appendChild(pager(page, async (cursor) => {
       const next = await fetchPage(cursor);
-      for (const r of next.items) tbl.tbody.appendChild(tableRow(columns, r, opts.rowHeader));
+      for (const r of next.items) tbl.tbody.appendChild(tableRow(columns, r, opts.rowHeader, opts.rowClass));
       addPager(next);
     }));
   };

@@ -191,6 +191,8 @@ pub enum Enqueued {
     Created(Shipment),
     /// The tenant's earlier shipment with the same idempotency key.
     Existing(Shipment),
+    /// The order has a queued shipment already (one per order).
+    OrderQueued(Shipment),
 }
 
 /// Bounded words for `error` columns.
@@ -210,12 +212,13 @@ impl Store {
         }
         let at = now();
         let id = new_id();
+        let order_key = new.order_key.clone();
         let model = row::ActiveModel {
             id: Set(id.clone()),
             tenant_id: Set(new.tenant_id.to_string()),
             appid: Set(new.appid.to_string()),
             kind: Set(new.kind.as_str().to_owned()),
-            order_key: Set(new.order_key),
+            order_key: Set(order_key.clone()),
             body: Set(new.body.to_string()),
             confirm_reshipment: Set(new.confirm_reshipment),
             idempotency_key: Set(new.idempotency_key.clone()),
@@ -227,26 +230,29 @@ impl Store {
             give_up_at: Set(new.give_up_at),
             errcode: Set(None),
             error: Set(None),
-            request_id: Set(new.request_id),
+            request_id: Set(new.request_id.clone()),
             created_at: Set(at),
             updated_at: Set(at),
             finished_at: Set(None),
         };
-        match row::Entity::insert(model)
+        if let Err(e) = row::Entity::insert(model)
             .exec_without_returning(self.db())
             .await
         {
-            Ok(_) => {}
-            // Two requests with one key at once: the unique index let one in.
-            Err(e) if new.idempotency_key.is_some() => {
-                if let Some(key) = &new.idempotency_key
-                    && let Some(existing) = self.shipment_by_key(&new.tenant_id, key).await?
-                {
-                    return Ok(Enqueued::Existing(existing));
-                }
-                return Err(e.into());
+            // A unique index let another request in first: one with the same
+            // key, or another shipment of the order.
+            if let Some(key) = &new.idempotency_key
+                && let Some(existing) = self.shipment_by_key(&new.tenant_id, key).await?
+            {
+                return Ok(Enqueued::Existing(existing));
             }
-            Err(e) => return Err(e.into()),
+            if let Some(queued) = self
+                .queued_shipment_for_order(&new.tenant_id, &new.appid, &order_key)
+                .await?
+            {
+                return Ok(Enqueued::OrderQueued(queued));
+            }
+            return Err(e.into());
         }
         let created = self
             .shipment(&id)
@@ -575,6 +581,10 @@ mod tests {
         // The same key: the same shipment.
         let again = store.enqueue_shipment(new(Some("k1"))).await.unwrap();
         assert_eq!(again, Enqueued::Existing(created.clone()));
+        // Another shipment of the same order while it is queued: refused by
+        // the index, whatever raced.
+        let other = store.enqueue_shipment(new(Some("k2"))).await.unwrap();
+        assert_eq!(other, Enqueued::OrderQueued(created.clone()));
 
         let lease = std::time::Duration::from_secs(30);
         let t = now() + Duration::seconds(1);

@@ -73,6 +73,10 @@ const t = strings({
     'mp.trade_error': 'Last attempt failed',
     'mp.trade_check': 'Check again',
     'mp.trade_checked': 'Checked with WeChat.',
+    'mp.ship': 'Waiting for shipment',
+    'mp.ship_pending': 'Paid orders waiting for shipment',
+    'mp.ship_overdue': 'Of them overdue',
+    'mp.ship_open': 'Open in Shipping',
     // rate limits
     'mp.limits': 'Rate limits today',
     'mp.limits_date': 'Day {date} (Asia/Shanghai)',
@@ -183,6 +187,10 @@ const t = strings({
     'mp.trade_error': '最近一次查询失败',
     'mp.trade_check': '重新查询',
     'mp.trade_checked': '已向微信查询。',
+    'mp.ship': '待发货',
+    'mp.ship_pending': '待发货订单',
+    'mp.ship_overdue': '其中超时未发货',
+    'mp.ship_open': '在发货页面打开',
     'mp.limits': '今日限额',
     'mp.limits_date': '{date}（北京时间）',
     'mp.col_policy': '策略',
@@ -418,7 +426,13 @@ export default {
           [t('mp.trade_fetched'), timeEl(tm.fetched_at)],
           [t('mp.trade_attempted'), timeEl(tm.attempted_at)],
           [t('mp.trade_error'), tm.errcode !== undefined || tm.error ? `${tm.errcode ?? ''} ${tm.error ?? ''}`.trim() : null],
-        ]));
+        ]),
+        h('h3', null, t('mp.ship')),
+        dl([
+          [t('mp.ship_pending'), fmtNumber(hl.shipping.pending)],
+          [t('mp.ship_overdue'), h('span', { class: hl.shipping.overdue ? 'bad-text' : '' }, fmtNumber(hl.shipping.overdue))],
+        ]),
+        h('p', null, link(`#/shipping${qs({ appid })}`, t('mp.ship_open'))));
     };
     renderTrade(health);
     /** @type {HTMLButtonElement | null} */
