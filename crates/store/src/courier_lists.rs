@@ -4,11 +4,7 @@
 //! time of the last attempt, so WeChat is asked at most once per interval
 //! however many replicas need the list.
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::{
-    ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-    sea_query::{Expr, ExprTrait, OnConflict, Query},
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 
 use crate::{Store, StoreError, entity::courier_list as row};
 
@@ -52,23 +48,14 @@ impl Store {
         now: DateTime<Utc>,
         interval: Duration,
     ) -> Result<bool, StoreError> {
-        let now_ms = now.timestamp_millis();
-        let due_before = now_ms.saturating_sub(interval.num_milliseconds());
-        let insert = Query::insert()
-            .into_table(row::Entity)
-            .columns([row::Column::List, row::Column::AttemptedAtMs])
-            .values([list.into(), now_ms.into()])
-            .map_err(|e| StoreError::Db(sea_orm::DbErr::Custom(e.to_string())))?
-            .on_conflict(
-                OnConflict::column(row::Column::List)
-                    .update_column(row::Column::AttemptedAtMs)
-                    .action_and_where(
-                        Expr::col((row::Entity, row::Column::AttemptedAtMs)).lt(due_before),
-                    )
-                    .to_owned(),
-            )
-            .to_owned();
-        Ok(self.db().execute(&insert).await?.rows_affected() == 1)
+        self.claim_attempt::<row::Entity>(
+            row::Column::List,
+            row::Column::AttemptedAtMs,
+            list,
+            now,
+            interval,
+        )
+        .await
     }
 
     /// Records a claimed fetch: `Ok(couriers)` replaces the list, `Err`

@@ -25,6 +25,7 @@ pub mod audit;
 pub mod authorizers;
 mod cache;
 pub mod calls;
+mod claims;
 pub mod component;
 mod conn;
 pub mod console_sessions;

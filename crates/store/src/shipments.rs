@@ -9,8 +9,8 @@
 //! deliveries) in the same transaction: nothing is lost across restarts.
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Statement, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    TransactionTrait,
 };
 
 use crate::{
@@ -382,40 +382,15 @@ impl Store {
     ) -> Result<Vec<Shipment>, StoreError> {
         let now_ms = at.timestamp_millis();
         let lease_until = now_ms + i64::try_from(lease.as_millis()).unwrap_or(i64::MAX / 2);
-        let backend = self.db().get_database_backend();
-        let (p, lock): (fn(usize) -> String, &str) = match backend {
-            DatabaseBackend::Postgres => (|i| format!("${i}"), " FOR UPDATE SKIP LOCKED"),
-            _ => (|_| "?".to_owned(), ""),
+        let queue = crate::claims::Queue {
+            table: "shipments",
+            key: "id",
+            moved: "lease_until_ms",
+            due: "next_attempt_at_ms",
+            only: "status = 'queued'",
+            lease: Some("lease_until_ms"),
         };
-        let query = format!(
-            "UPDATE shipments SET lease_until_ms = {p1} WHERE id IN (\
-               SELECT id FROM shipments \
-               WHERE status = 'queued' AND next_attempt_at_ms <= {p2} \
-                 AND (lease_until_ms IS NULL OR lease_until_ms < {p3}) \
-               ORDER BY next_attempt_at_ms LIMIT {p4}{lock}) \
-             RETURNING id",
-            p1 = p(1),
-            p2 = p(2),
-            p3 = p(3),
-            p4 = p(4),
-        );
-        let rows = self
-            .db()
-            .query_all_raw(Statement::from_sql_and_values(
-                backend,
-                query,
-                [
-                    lease_until.into(),
-                    now_ms.into(),
-                    now_ms.into(),
-                    i64::try_from(limit).unwrap_or(100).into(),
-                ],
-            ))
-            .await?;
-        let ids: Vec<String> = rows
-            .iter()
-            .filter_map(|r| r.try_get::<String>("", "id").ok())
-            .collect();
+        let ids = self.claim_due(&queue, now_ms, lease_until, limit).await?;
         if ids.is_empty() {
             return Ok(Vec::new());
         }

@@ -7,8 +7,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Statement, TransactionTrait,
+    ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
     sea_query::{Expr, ExprTrait as _, OnConflict},
 };
 
@@ -568,35 +567,15 @@ impl Store {
         next_ms: i64,
         limit: u64,
     ) -> Result<Vec<String>, StoreError> {
-        let backend = self.db().get_database_backend();
-        let (p, lock): (fn(usize) -> String, &str) = match backend {
-            DatabaseBackend::Postgres => (|i| format!("${i}"), " FOR UPDATE SKIP LOCKED"),
-            _ => (|_| "?".to_owned(), ""),
+        let queue = crate::claims::Queue {
+            table: "reconciliations",
+            key: "appid",
+            moved: "next_run_at_ms",
+            due: "next_run_at_ms",
+            only: "",
+            lease: None,
         };
-        let query = format!(
-            "UPDATE reconciliations SET next_run_at_ms = {p1} WHERE appid IN (\
-               SELECT appid FROM reconciliations WHERE next_run_at_ms <= {p2} \
-               ORDER BY next_run_at_ms LIMIT {p3}{lock}) RETURNING appid",
-            p1 = p(1),
-            p2 = p(2),
-            p3 = p(3),
-        );
-        let rows = self
-            .db()
-            .query_all_raw(Statement::from_sql_and_values(
-                backend,
-                query,
-                [
-                    next_ms.into(),
-                    now_ms.into(),
-                    i64::try_from(limit).unwrap_or(100).into(),
-                ],
-            ))
-            .await?;
-        Ok(rows
-            .iter()
-            .filter_map(|r| r.try_get::<String>("", "appid").ok())
-            .collect())
+        self.claim_due(&queue, now_ms, next_ms, limit).await
     }
 
     /// Records a reconciliation run of `appid`.

@@ -5,8 +5,8 @@
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-    sea_query::{Expr, ExprTrait, OnConflict, Query},
+    ColumnTrait, EntityTrait, QueryFilter,
+    sea_query::{Expr, ExprTrait, Query},
 };
 
 use crate::{Appid, Store, StoreError, entity::authorizer_trade_management as tm};
@@ -135,23 +135,14 @@ impl Store {
         now: DateTime<Utc>,
         interval: Duration,
     ) -> Result<bool, StoreError> {
-        let now_ms = now.timestamp_millis();
-        let due_before = now_ms.saturating_sub(interval.num_milliseconds());
-        let insert = Query::insert()
-            .into_table(tm::Entity)
-            .columns([tm::Column::Appid, tm::Column::AttemptedAtMs])
-            .values([appid.into(), now_ms.into()])
-            .map_err(|e| StoreError::Db(sea_orm::DbErr::Custom(e.to_string())))?
-            .on_conflict(
-                OnConflict::column(tm::Column::Appid)
-                    .update_column(tm::Column::AttemptedAtMs)
-                    .action_and_where(
-                        Expr::col((tm::Entity, tm::Column::AttemptedAtMs)).lt(due_before),
-                    )
-                    .to_owned(),
-            )
-            .to_owned();
-        Ok(self.db().execute(&insert).await?.rows_affected() == 1)
+        self.claim_attempt::<tm::Entity>(
+            tm::Column::Appid,
+            tm::Column::AttemptedAtMs,
+            appid,
+            now,
+            interval,
+        )
+        .await
     }
 
     /// Records a claimed fetch's result (see

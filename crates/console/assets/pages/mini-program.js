@@ -1,5 +1,6 @@
 // Page 3 (detail): one Mini Program (授权方) — health, permission sets (权限集), trade
-// management, rate limits today, recent calls and events; actions refresh token,
+// management with its paid orders waiting for shipment (linking to the Shipping page),
+// rate limits today, recent calls and events; actions refresh token,
 // re-sync, move to another tenant, revoke (each behind a dialog saying what happens).
 
 import { api, qs, seg } from '../api.js';
