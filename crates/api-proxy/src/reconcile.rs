@@ -31,6 +31,11 @@ use crate::{
     gate::{self, Call},
 };
 
+/// Gauge: paid orders tpgate knows to be waiting for shipment.
+pub const ORDERS_PENDING: &str = "tpgate_orders_pending";
+/// Gauge: those announced overdue (`shipping.overdue`).
+pub const ORDERS_OVERDUE: &str = "tpgate_orders_overdue";
+
 /// `order_state` of a paid order waiting for shipment (seed 004).
 const PENDING_SHIPMENT: i64 = 1;
 
@@ -260,6 +265,13 @@ pub async fn tick(state: &ProxyState) {
         })
         .await;
     announce_overdue(state, &settings).await;
+    match store.count_all_pending_orders().await {
+        Ok(counts) => {
+            metrics::gauge!(ORDERS_PENDING).set(counts.pending as f64);
+            metrics::gauge!(ORDERS_OVERDUE).set(counts.overdue as f64);
+        }
+        Err(e) => tracing::warn!(error = %e, "could not count pending orders"),
+    }
 }
 
 /// How often reconciliation asks WeChat whether a Mini Program's trade

@@ -47,6 +47,11 @@ use crate::{
     wechat_json::WechatJson,
 };
 
+/// Gauge: durable shipments by status (`queued`, `uploaded`, `failed`).
+pub const SHIPMENTS: &str = "tpgate_shipments";
+/// How often a worker refreshes [`SHIPMENTS`].
+const GAUGE_EVERY: Duration = Duration::from_secs(30);
+
 /// The `shipments.*` configuration section.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
 #[serde(default, deny_unknown_fields)]
@@ -634,7 +639,12 @@ pub async fn run(state: ProxyState, mut stop: tokio::sync::watch::Receiver<bool>
     use futures_util::StreamExt as _;
     let settings = state.shipments.clone();
     let lease = Duration::from_secs(settings.lease_secs.max(10));
+    let mut observed: Option<std::time::Instant> = None;
     loop {
+        if observed.is_none_or(|at| at.elapsed() >= GAUGE_EVERY) {
+            observe(&state).await;
+            observed = Some(std::time::Instant::now());
+        }
         let now = state.auth.clock().now();
         let claimed = match state
             .auth
@@ -664,6 +674,22 @@ pub async fn run(state: ProxyState, mut stop: tokio::sync::watch::Receiver<bool>
                 _ = stop.changed() => return,
             }
         }
+    }
+}
+
+/// Sets [`SHIPMENTS`] from the store (every status, zero included).
+async fn observe(state: &ProxyState) {
+    match state.auth.store().count_shipments_by_status(None).await {
+        Ok(counts) => {
+            for status in store::shipments::ShipmentStatus::ALL {
+                let n = counts
+                    .iter()
+                    .find(|(s, _)| *s == status)
+                    .map_or(0, |(_, n)| *n);
+                metrics::gauge!(SHIPMENTS, "status" => status.as_str()).set(n as f64);
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "could not count shipments"),
     }
 }
 

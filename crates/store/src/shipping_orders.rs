@@ -461,6 +461,19 @@ impl Store {
             .collect()
     }
 
+    /// Pending orders of every Mini Program, and those announced overdue
+    /// (for the gauges).
+    pub async fn count_all_pending_orders(&self) -> Result<PendingCounts, StoreError> {
+        let pending =
+            row::Entity::find().filter(row::Column::State.eq(OrderTrack::Pending.as_str()));
+        let overdue = pending.clone().filter(row::Column::OverdueLevel.gt(0));
+        use sea_orm::PaginatorTrait as _;
+        Ok(PendingCounts {
+            pending: i64::try_from(pending.count(self.db()).await?).unwrap_or(i64::MAX),
+            overdue: i64::try_from(overdue.count(self.db()).await?).unwrap_or(i64::MAX),
+        })
+    }
+
     /// Pending orders of `appids`, and those announced overdue.
     pub async fn count_pending_orders(
         &self,

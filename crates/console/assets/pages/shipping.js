@@ -139,6 +139,9 @@ function shipmentColumns(platform, names) {
   const cols = [
     { label: t('ship.col_created'), render: (s) => absTime(s.created_at) },
     { label: t('ship.col_status'), render: (s) => badge(s.status) },
+    // What went wrong, next to the status (a failed shipment's, or a queued one's last attempt).
+    { label: t('ship.col_errcode'), className: 'num', render: (s) => (s.errcode === undefined || s.errcode === null ? '—' : h('code', null, String(s.errcode))) },
+    { label: t('ship.col_error'), className: 'wide', render: (s) => s.error ?? '—' },
     { label: t('ship.col_mp'), render: (s) => appLink(s.appid) },
   ];
   if (platform) cols.push({ label: t('ship.col_tenant'), render: (s) => tenantLink(s.tenant_id, names) });
@@ -148,8 +151,6 @@ function shipmentColumns(platform, names) {
     { label: t('ship.col_attempts'), className: 'num', render: (s) => fmtNumber(s.attempts) },
     { label: t('ship.col_next'), render: (s) => absTime(s.next_attempt_at) },
     { label: t('ship.col_finished'), render: (s) => absTime(s.finished_at) },
-    { label: t('ship.col_errcode'), className: 'num', render: (s) => (s.errcode === undefined || s.errcode === null ? '—' : h('code', null, String(s.errcode))) },
-    { label: t('ship.col_error'), className: 'wide', render: (s) => s.error ?? '—' },
     { label: t('ship.col_id'), render: (s) => code(s.id) },
   );
   return cols;
