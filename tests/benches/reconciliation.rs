@@ -169,7 +169,10 @@ async fn main() -> anyhow::Result<()> {
     let counts = store
         .count_pending_orders(&appids.iter().map(String::as_str).collect::<Vec<_>>())
         .await?;
-    let complete = counts.values().filter(|c| c.pending as usize == per_app).count();
+    let complete = counts
+        .values()
+        .filter(|c| c.pending as usize == per_app)
+        .count();
 
     // Operators' queries.
     let jwt = JwtConfig {
@@ -214,10 +217,16 @@ async fn main() -> anyhow::Result<()> {
         "  per simulated minute                         max {max}, mean {mean:.1}, max/mean {:.2}",
         max as f64 / mean.max(1e-9)
     );
-    println!("  pending orders found                         {found} of {}", n * per_app);
+    println!(
+        "  pending orders found                         {found} of {}",
+        n * per_app
+    );
     println!("  Mini Programs with all their orders found    {complete} of {n}");
     measure("GET /admin/v1/shipping/pending?appid=…", &|i| {
-        format!("admin/v1/shipping/pending?appid={}&limit=50", appids[i * 7 % n])
+        format!(
+            "admin/v1/shipping/pending?appid={}&limit=50",
+            appids[i * 7 % n]
+        )
     })
     .await?;
     measure("GET …/pending?tenant_id=…&min_age_hours=0", &|i| {

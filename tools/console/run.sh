@@ -12,7 +12,8 @@
 #          webhook, event + replay, suspension, tenant admin, viewer, sign-out), sessions (sign-out,
 #          cross-origin writes, suspended tenant, revoked key, one-time links), and every page per
 #          role (console errors, failed requests, requests to other hosts, axe-core serious/critical
-#          violations, screenshots at 1280x800 and 375x812, one pass in Chinese).
+#          violations, screenshots at 1280x800 and 375x812, one pass in Chinese), and the Shipping page
+#          with pending orders and durable shipments made through the sandbox's APIs and simulator.
 # The pinned node tools are installed once into ${TPGATE_TOOLS_CACHE:-$HOME/.cache/tpgate-tools}/console-node.
 # Exits non-zero if any phase fails; prints each phase's wall time.
 #

@@ -258,7 +258,7 @@ describe('operator flow', { concurrency: false }, () => {
     assert.equal(session.json.tenant_id, s.tenantId);
 
     const forbidden = [s.other.name, s.other.id, s.other.appid];
-    for (const route of ['overview', 'tenants', `tenants/${s.tenantId}`, 'mini-programs', 'events', 'webhooks', 'calls', 'audit', 'limits']) {
+    for (const route of ['overview', 'tenants', `tenants/${s.tenantId}`, 'mini-programs', 'shipping', 'events', 'webhooks', 'calls', 'audit', 'limits']) {
       await open(s.tenantPage, route);
       const text = await pageText(s.tenantPage);
       for (const f of forbidden) assert.ok(!text.includes(f), `tenant admin sees ${f} (another tenant's) on #/${route}`);
@@ -328,7 +328,7 @@ describe('operator flow', { concurrency: false }, () => {
       assert.equal(session.json.role, 'platform_viewer');
       assert.equal(session.json.can_write, false);
       const routes = [
-        'overview', 'tenants', `tenants/${s.tenantId}`, 'mini-programs', `mini-programs/${s.appid}`,
+        'overview', 'tenants', `tenants/${s.tenantId}`, 'mini-programs', `mini-programs/${s.appid}`, 'shipping',
         'events', `events/${s.eventId}`, 'webhooks', `webhooks/${s.tenantId}/${s.webhookId}`, 'limits', 'calls', 'audit',
       ];
       const found = [];

@@ -173,6 +173,52 @@ export async function pushRemindShipping(appid) {
   return order;
 }
 
+/**
+ * A paid simulator order in `appid`, and WeChat's shipping reminder for it saying it was paid
+ * `paidHoursAgo` hours ago: tpgate records the order as pending (and reminded) with that pay_time,
+ * so it shows that age and reconciliation announces it overdue past 24 h; reconciliation still
+ * finds the order waiting in the simulator (paid now, order_state 1), so it stays pending.
+ */
+export async function remindShippingPaidAgo(appid, paidHoursAgo) {
+  const order = await sim('POST', '/sim/orders', { appid });
+  const outcome = await sim('POST', '/sim/push/app-event', {
+    appid,
+    event: {
+      event: 'trade_manage_remind_shipping',
+      transaction_id: order.transaction_id,
+      merchant_id: order.mchid,
+      sub_merchant_id: '',
+      merchant_trade_no: order.out_trade_no,
+      pay_time: Math.floor(Date.now() / 1000) - Math.round(paidHoursAgo * 3600),
+      msg: '你的小程序有订单超过48小时未录入发货信息，请尽快发货',
+    },
+  });
+  assert.ok(outcome.acknowledged, `tpgate did not acknowledge the push: ${JSON.stringify(outcome.attempts)}`);
+  return order;
+}
+
+/**
+ * A durable shipment of a simulator order handed over with a tenant API key
+ * (POST /v1/apps/{appid}/shipments, 202); `openid` other than the order's payer makes WeChat
+ * refuse it for good (10060031). Returns the shipment.
+ */
+export async function handOverShipment(key, appid, order, { openid = order.openid, trackingNo = `STO${Date.now()}` } = {}) {
+  const r = await request('POST', new URL(`v1/apps/${appid}/shipments`, BASE).href, {
+    headers: { authorization: `Bearer ${key}` },
+    body: {
+      upload_shipping_info: {
+        order_key: { order_number_type: 2, transaction_id: order.transaction_id },
+        logistics_type: 1,
+        delivery_mode: 1,
+        shipping_list: [{ tracking_no: trackingNo, express_company: 'STO', item_desc: '微信气泡狗集线器*1', contact: { consignor_contact: '+86-177****1234' } }],
+        payer: { openid },
+      },
+    },
+  });
+  assert.equal(r.status, 202, `handing over a shipment of ${order.transaction_id}: HTTP ${r.status} ${r.text}`);
+  return r.json;
+}
+
 /** Polls `f` until it returns a truthy value. */
 export async function eventually(what, f, { timeout = 20_000, every = 200 } = {}) {
   const end = Date.now() + timeout;

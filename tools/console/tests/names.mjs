@@ -22,6 +22,16 @@ export const N = {
   resume: /^resume( tenant)?$/i,
   // pages/event.js
   replay: /^replay( event)?$/i,
+  // widgets.js filterForm
+  applyFilters: /^apply filters$/i,
+  clearFilters: /^clear filters$/i,
+  // pages/shipping.js (and the Mini Program page's link to it)
+  navShipping: /^shipping$/i,
+  filterTenant: /^tenant$/i,
+  filterAppid: /^mini program \(appid\)$/i,
+  minAge: /^paid at least/i,
+  shipmentStatus: /^shipment status$/i,
+  openInShipping: /^open in shipping$/i,
   // ui.js confirmDialog: the dialog's confirm button carries the action's name, else "Confirm"
   confirm: /^(confirm|suspend|resume|replay|revoke|delete|yes)\b/i,
   // onboarding landing page (tpgate, not the console): pages.rs

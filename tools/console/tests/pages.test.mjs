@@ -42,6 +42,7 @@ function routes() {
     [`tenants/${ids.tenant}`, 'tenant'],
     ['mini-programs', 'mini-programs'],
     [`mini-programs/${ids.appid}`, 'mini-program'],
+    ['shipping', 'shipping'],
     ['events', 'events'],
     [`events/${ids.event}`, 'event'],
     ['webhooks', 'webhooks'],

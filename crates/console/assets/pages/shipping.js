@@ -259,9 +259,9 @@ export default {
         replace(shipmentsBox, shipments);
         const calls = hashWith('/calls', { api: 'upload_shipping_info', appid: q.appid, tenant_id: platform ? q.tenant_id : undefined });
         return h('div', null,
-          section(t('ship.pending'), [h('p', { class: 'help' }, t('ship.pending_help')), pending]),
+          section(t('ship.pending'), [h('p', { class: 'help section-intro' }, t('ship.pending_help')), pending]),
           section(t('ship.shipments'), [
-            h('p', { class: 'help' }, t('ship.shipments_help')),
+            h('p', { class: 'help section-intro' }, t('ship.shipments_help')),
             h('div', { class: 'filters' }, formField(t('ship.status'), select, t('ship.status_help'))),
             shipmentsBox,
           ], { actions: h('a', { href: calls }, t('ship.attempts_link')) }));
