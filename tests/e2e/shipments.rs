@@ -100,6 +100,22 @@ async fn a_shipment_is_accepted_uploaded_once_and_announced() {
         "filled: {accepted}"
     );
     let id = accepted["id"].as_str().unwrap().to_owned();
+    // A field sent as null is refused (an optional one is left out).
+    let (status, refused) = hand_over(
+        &app,
+        &key,
+        &appid,
+        json!({ "upload_shipping_info": accepted["body"], "upload_combined_shipping_info": null }),
+    )
+    .await;
+    assert_eq!(status, 400, "{refused}");
+    assert!(
+        refused["detail"]
+            .as_str()
+            .unwrap()
+            .contains("upload_combined_shipping_info"),
+        "{refused}"
+    );
     let done = settled(&app, &key, &appid, &id, "uploaded").await;
     assert_eq!(done["attempts"], 1, "{done}");
     assert_eq!(app.sim.call_count(UPLOAD), 1);

@@ -70,6 +70,61 @@ impl<T: ParseFromJSON + serde::de::DeserializeOwned> ParseFromJSON for Checked<T
     }
 }
 
+/// A request body that is a JSON object without `null`s (an optional field
+/// is left out, never `null`: see [`first_null`]), for bodies `Checked`
+/// cannot take (a `T` without serde's `Deserialize`, e.g. one carrying
+/// WeChat bodies as sent). The schema in the spec is `T`'s, unchanged.
+pub struct NoNulls<T>(pub T);
+
+impl<T: Type> Type for NoNulls<T> {
+    const IS_REQUIRED: bool = true;
+    type RawValueType = T::RawValueType;
+    type RawElementValueType = T::RawElementValueType;
+
+    fn name() -> Cow<'static, str> {
+        T::name()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        T::schema_ref()
+    }
+
+    fn register(registry: &mut Registry) {
+        T::register(registry);
+    }
+
+    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
+        self.0.as_raw_value()
+    }
+
+    fn raw_element_iter<'a>(
+        &'a self,
+    ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
+        self.0.raw_element_iter()
+    }
+}
+
+impl<T: ParseFromJSON> ParseFromJSON for NoNulls<T> {
+    fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
+        let raw = value.unwrap_or(Value::Null);
+        if !raw.is_object() {
+            return Err(ParseError::custom("the request body must be a JSON object"));
+        }
+        if let Some(field) = first_null(&raw, "") {
+            return Err(ParseError::custom(null_message(&field)));
+        }
+        T::parse_from_json(Some(raw))
+            .map(Self)
+            .map_err(ParseError::propagate)
+    }
+}
+
+impl<T: ToJSON> ToJSON for NoNulls<T> {
+    fn to_json(&self) -> Option<Value> {
+        self.0.to_json()
+    }
+}
+
 impl<T: ToJSON> ToJSON for Checked<T> {
     fn to_json(&self) -> Option<Value> {
         self.0.to_json()

@@ -40,14 +40,15 @@ impl From<CourierList> for CourierListName {
     }
 }
 
-/// A courier found.
+/// A courier found, and the list it is in.
 #[derive(Debug, Clone, Object)]
 pub struct CourierMatch {
     /// The code to send (`express_company` or `delivery_id`).
     pub delivery_id: String,
     /// WeChat's name for it.
     pub delivery_name: String,
-    /// The list it is in.
+    // No doc comment: it would wrap the enum's reference in `allOf`, which
+    // openapi-python-client cannot read.
     pub list: CourierListName,
 }
 

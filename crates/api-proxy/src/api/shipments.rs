@@ -8,7 +8,7 @@ use poem_openapi::{
     payload::Json,
     types::ParseFromJSON,
 };
-use problem::{Problem, ProblemBody};
+use problem::{Problem, ProblemBody, checked::NoNulls};
 use serde_json::Value;
 use store::shipments::{Shipment, ShipmentFilter, ShipmentKind as StoredKind, ShipmentStatus};
 use wechat_api::shipping::{UploadCombinedShippingInfoRequest, UploadShippingInfoRequest};
@@ -279,9 +279,9 @@ impl ShipmentsApi {
         /// `true` confirms a re-shipment (see `upload_shipping_info`).
         #[oai(name = "Tpgate-Confirm-Reshipment")]
         confirm_reshipment: Header<Option<String>>,
-        body: Json<ShipmentRequest>,
+        body: Json<NoNulls<ShipmentRequest>>,
     ) -> Result<AcceptedResponse, Problem> {
-        let (shipment, confirmed, key) = body.0.into_body()?;
+        let (shipment, confirmed, key) = body.0.0.into_body()?;
         let confirmed = confirmed || reshipment::confirms(confirm_reshipment.0.as_deref());
         let key = match (idempotency_key.0, key) {
             (Some(a), Some(b)) if a != b => {
@@ -324,8 +324,8 @@ impl ShipmentsApi {
         may_write(&auth.0, &appid)?;
         let mut results = Vec::with_capacity(body.0.shipments.len().min(MAX_BATCH));
         for (index, item) in body.0.shipments.into_iter().take(MAX_BATCH).enumerate() {
-            let outcome = match ShipmentRequest::parse_from_json(Some(item)) {
-                Ok(request) => match request.into_body() {
+            let outcome = match NoNulls::<ShipmentRequest>::parse_from_json(Some(item)) {
+                Ok(NoNulls(request)) => match request.into_body() {
                     Ok((shipment, confirmed, key)) => {
                         accept(&state, &auth.0, &appid, shipment, confirmed, key).await
                     }
