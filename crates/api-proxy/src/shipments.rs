@@ -195,12 +195,6 @@ pub async fn accept(
     .await?;
     // The seed rules ran: a body that reaches here names its order.
     let order = order.ok_or_else(|| Problem::validation("order_key", "names no payment order"))?;
-    if let Some(earlier) = store
-        .queued_shipment_for_order(&tenant.tenant_id, appid, &order.key())
-        .await?
-    {
-        return Err(already_queued(&earlier));
-    }
     // The guard as it stands: refused now rather than failed later.
     if let Some(shipment) = &guarded
         && let Some(previous) = store.shipping_upload(appid, &shipment.order).await?

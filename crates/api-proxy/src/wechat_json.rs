@@ -51,13 +51,7 @@ impl<T: Type> Type for WechatJson<T> {
 
 impl<T: ParseFromJSON + serde::de::DeserializeOwned> ParseFromJSON for WechatJson<T> {
     fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
-        let raw = value.unwrap_or(Value::Null);
-        if !raw.is_object() {
-            return Err(ParseError::custom("the request body must be a JSON object"));
-        }
-        if let Some(field) = problem::checked::first_null(&raw, "") {
-            return Err(ParseError::custom(problem::checked::null_message(&field)));
-        }
+        let raw = problem::checked::object_without_nulls(value).map_err(ParseError::custom)?;
         match T::parse_from_json(Some(raw.clone())) {
             Ok(typed) => Ok(Self { typed, raw }),
             Err(e) => Err(match problem::checked::field_error::<T>(&raw) {

@@ -16,43 +16,64 @@ use serde_json::Value;
 
 pub struct Checked<T>(pub T);
 
-impl<T: Type> Type for Checked<T> {
-    const IS_REQUIRED: bool = true;
-    type RawValueType = T::RawValueType;
-    type RawElementValueType = T::RawElementValueType;
+/// `Type` of a wrapper that only checks how `T` is read: `T`'s schema and
+/// values, unchanged (written once for [`Checked`] and [`NoNulls`]).
+macro_rules! same_type_as_inner {
+    ($wrapper:ident) => {
+        impl<T: Type> Type for $wrapper<T> {
+            const IS_REQUIRED: bool = true;
+            type RawValueType = T::RawValueType;
+            type RawElementValueType = T::RawElementValueType;
 
-    fn name() -> Cow<'static, str> {
-        T::name()
-    }
+            fn name() -> Cow<'static, str> {
+                T::name()
+            }
 
-    fn schema_ref() -> MetaSchemaRef {
-        T::schema_ref()
-    }
+            fn schema_ref() -> MetaSchemaRef {
+                T::schema_ref()
+            }
 
-    fn register(registry: &mut Registry) {
-        T::register(registry);
-    }
+            fn register(registry: &mut Registry) {
+                T::register(registry);
+            }
 
-    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
-        self.0.as_raw_value()
-    }
+            fn as_raw_value(&self) -> Option<&Self::RawValueType> {
+                self.0.as_raw_value()
+            }
 
-    fn raw_element_iter<'a>(
-        &'a self,
-    ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
-        self.0.raw_element_iter()
+            fn raw_element_iter<'a>(
+                &'a self,
+            ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
+                self.0.raw_element_iter()
+            }
+        }
+
+        impl<T: ToJSON> ToJSON for $wrapper<T> {
+            fn to_json(&self) -> Option<Value> {
+                self.0.to_json()
+            }
+        }
+    };
+}
+
+same_type_as_inner!(Checked);
+
+/// A request body as every tpgate body must be: a JSON object without a
+/// `null` (see [`first_null`]); else the 400's words.
+pub fn object_without_nulls(value: Option<Value>) -> Result<Value, String> {
+    let raw = value.unwrap_or(Value::Null);
+    if !raw.is_object() {
+        return Err("the request body must be a JSON object".to_owned());
     }
+    if let Some(field) = first_null(&raw, "") {
+        return Err(null_message(&field));
+    }
+    Ok(raw)
 }
 
 impl<T: ParseFromJSON + serde::de::DeserializeOwned> ParseFromJSON for Checked<T> {
     fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
-        let raw = value.unwrap_or(Value::Null);
-        if !raw.is_object() {
-            return Err(ParseError::custom("the request body must be a JSON object"));
-        }
-        if let Some(field) = first_null(&raw, "") {
-            return Err(ParseError::custom(null_message(&field)));
-        }
+        let raw = object_without_nulls(value).map_err(ParseError::custom)?;
         if let Some(field) = first_control_char(&raw, "") {
             return Err(ParseError::custom(format!(
                 "field `{field}`: must not contain control characters"
@@ -76,58 +97,14 @@ impl<T: ParseFromJSON + serde::de::DeserializeOwned> ParseFromJSON for Checked<T
 /// WeChat bodies as sent). The schema in the spec is `T`'s, unchanged.
 pub struct NoNulls<T>(pub T);
 
-impl<T: Type> Type for NoNulls<T> {
-    const IS_REQUIRED: bool = true;
-    type RawValueType = T::RawValueType;
-    type RawElementValueType = T::RawElementValueType;
-
-    fn name() -> Cow<'static, str> {
-        T::name()
-    }
-
-    fn schema_ref() -> MetaSchemaRef {
-        T::schema_ref()
-    }
-
-    fn register(registry: &mut Registry) {
-        T::register(registry);
-    }
-
-    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
-        self.0.as_raw_value()
-    }
-
-    fn raw_element_iter<'a>(
-        &'a self,
-    ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
-        self.0.raw_element_iter()
-    }
-}
+same_type_as_inner!(NoNulls);
 
 impl<T: ParseFromJSON> ParseFromJSON for NoNulls<T> {
     fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
-        let raw = value.unwrap_or(Value::Null);
-        if !raw.is_object() {
-            return Err(ParseError::custom("the request body must be a JSON object"));
-        }
-        if let Some(field) = first_null(&raw, "") {
-            return Err(ParseError::custom(null_message(&field)));
-        }
+        let raw = object_without_nulls(value).map_err(ParseError::custom)?;
         T::parse_from_json(Some(raw))
             .map(Self)
             .map_err(ParseError::propagate)
-    }
-}
-
-impl<T: ToJSON> ToJSON for NoNulls<T> {
-    fn to_json(&self) -> Option<Value> {
-        self.0.to_json()
-    }
-}
-
-impl<T: ToJSON> ToJSON for Checked<T> {
-    fn to_json(&self) -> Option<Value> {
-        self.0.to_json()
     }
 }
 

@@ -23,7 +23,7 @@ use crate::{
 /// Where a shipment stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ShipmentStatus {
-    /// Waiting for its next attempt (or being sent: see `leased_until`).
+    /// Waiting for its next attempt (or being sent: see `Shipment::is_sending`).
     Queued,
     /// WeChat has it.
     Uploaded,
@@ -103,8 +103,6 @@ pub struct Shipment {
     pub status: ShipmentStatus,
     pub attempts: i32,
     pub next_attempt_at: DateTime<Utc>,
-    /// Being sent by a worker until then.
-    pub leased_until: Option<DateTime<Utc>>,
     /// The last attempt's outcome is unknown: read the order first.
     pub verify_first: bool,
     pub give_up_at: DateTime<Utc>,
@@ -115,7 +113,8 @@ pub struct Shipment {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
-    /// The lease this copy was claimed with (for [`Store::finish_shipment`]).
+    /// Unix ms a worker holds it until (the lease this copy was claimed
+    /// with, for [`Store::finish_shipment`]).
     pub lease: Option<i64>,
 }
 
@@ -133,7 +132,6 @@ impl TryFrom<row::Model> for Shipment {
             body: serde_json::from_str(&m.body).map_err(|_| bad("shipment body"))?,
             next_attempt_at: DateTime::from_timestamp_millis(m.next_attempt_at_ms)
                 .ok_or_else(|| bad("shipment next attempt"))?,
-            leased_until: m.lease_until_ms.and_then(DateTime::from_timestamp_millis),
             lease: m.lease_until_ms,
             id: m.id,
             tenant_id: m.tenant_id.into(),
@@ -157,7 +155,8 @@ impl TryFrom<row::Model> for Shipment {
 impl Shipment {
     /// A worker holds it at `now`: it is being sent.
     pub fn is_sending(&self, now: DateTime<Utc>) -> bool {
-        self.status == ShipmentStatus::Queued && self.leased_until.is_some_and(|l| l > now)
+        self.status == ShipmentStatus::Queued
+            && self.lease.is_some_and(|l| l > now.timestamp_millis())
     }
 }
 
@@ -203,13 +202,9 @@ fn bounded(error: &str) -> String {
 impl Store {
     /// Stores a shipment, due now. With an idempotency key the tenant used
     /// before, the earlier shipment instead (its body is the caller's to
-    /// compare).
+    /// compare); with a queued shipment of the same order, that one. The
+    /// unique indexes decide, so concurrent requests agree.
     pub async fn enqueue_shipment(&self, new: NewShipment) -> Result<Enqueued, StoreError> {
-        if let Some(key) = &new.idempotency_key
-            && let Some(existing) = self.shipment_by_key(&new.tenant_id, key).await?
-        {
-            return Ok(Enqueued::Existing(existing));
-        }
         let at = now();
         let id = new_id();
         let order_key = new.order_key.clone();

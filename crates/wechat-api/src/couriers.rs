@@ -4,7 +4,10 @@
 //! - The logistics-query list, `get_delivery_list` (`POST`, body `{}`;
 //!   answer `delivery_list: [{delivery_id, delivery_name}]` and `count`, as
 //!   WeChat's page "获取运力id列表get_delivery_list" documents and SDKs read
-//!   it). Its codes are `express_company` of an express
+//!   it: developers.weixin.qq.com/miniprogram/dev/server/API/weixin-express/express-msg/api_get_delivery_list,
+//!   "请求示例 {}", `delivery_id` "运力公司 id", `delivery_name` "运力公司名称",
+//!   `count` "运力公司个数"; EasyWeChat 4's `MiniProgram\OrderShipping\Client::getDeliveryList`
+//!   posts it with no fields). Its codes are `express_company` of an express
 //!   `upload_shipping_info` (seed 004: "物流公司编码,快递公司ID,参见「获取运力 id
 //!   列表get_delivery_list」,物流快递发货时必填") and `delivery_id` of
 //!   `trace_waybill` (seed 002: "该字段从 get_delivery_list 获取").
@@ -13,16 +16,28 @@
 //!   "快递公司ID,参见getAllDelivery"), where an unknown one is WeChat's
 //!   9300503.
 //!
-//! Only express shipments (`logistics_type` 1) name a courier code: for
-//! same-city delivery (2) `express_company` is the delivery company's name
-//! (seed 004: "同城配送公司名或物流公司编码"), which no list holds.
+//! Only express shipments (`logistics_type` 1) name a courier code: the
+//! upload's `express_company` is "物流快递发货时必填" (seed 004 §I), and its
+//! errcode 268485227 is "When a logistics courier is shipped, the logistics
+//! company's code must be filled in" (seed 004 §I error codes). For same-city
+//! delivery (2) `express_company` is the delivery company's name (seed 004
+//! §III, `get_order`'s `shipping_list[].express_company`: "The name of the
+//! same-town distribution company or logistics company code"), which no list
+//! holds.
+//!
+//! No source found says WeChat *refuses* a code missing from its list: seed
+//! 004 lists only an empty code (268485227) and a too-long one (10060025),
+//! seed 000 no errcode for `trace_waybill`'s `delivery_id`, which seed 002
+//! calls optional ("否", "用于提高运单号识别的准确度"). Only the helper's
+//! `order/add` documents one (9300503, see `wechat-sim`'s `state/helper.rs`).
 use poem_openapi::Object;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::paths;
 
-/// `logistics_type` of an express shipment (seed 004: 1 实体物流配送).
+/// `logistics_type` of an express shipment (seed 004 §I: "1. Physical
+/// logistics distribution uses courier companies"; WeChat's page: "1、实体物流配送").
 const EXPRESS_SHIPMENT: i64 = 1;
 
 /// Body of `get_delivery_list`: WeChat takes `{}`.
