@@ -6,7 +6,7 @@
 use serde_json::{Value, json};
 use wechat_sim::NewOrder;
 
-use crate::helpers::{TestApp, upload_body};
+use crate::helpers::{TestApp, add_body, upload_body};
 
 const UPLOAD: &str = "/wxa/sec/order/upload_shipping_info";
 const DELIVERY_LIST: &str = "/cgi-bin/express/delivery/open_msg/get_delivery_list";
@@ -71,17 +71,8 @@ async fn an_unknown_courier_is_refused_with_the_closest_codes_and_nothing_sent()
     assert_eq!(app.sim.call_count(DELIVERY_LIST), 1);
 
     // The helper's own list for order/add: JD is `JDL` there.
-    let add = json!({
-        "add_source": 0, "order_id": "o-courier", "openid": order.openid,
-        "delivery_id": "NOPE", "biz_id": "SF_CASH",
-        "sender": { "name": "张三", "mobile": "13800138000", "province": "广东省", "city": "广州市", "area": "海珠区", "address": "XX路1号" },
-        "receiver": { "name": "李四", "mobile": "13900139000", "province": "广东省", "city": "深圳市", "area": "南山区", "address": "YY路2号" },
-        "cargo": { "count": 1, "weight": 1.2, "space_x": 20, "space_y": 15, "space_z": 10, "detail_list": [{ "name": "微信气泡狗", "count": 1 }] },
-        "shop": { "wxa_path": "/pages/order/detail?id=1", "detail_list": [{ "goods_name": "微信气泡狗", "goods_img_url": "https://img.example.com/dog.png" }] },
-        "insured": { "use_insured": 0, "insured_value": 0 },
-        "service": { "service_type": 0, "service_name": "标准快递" },
-        "expect_time": 1_700_000_000
-    });
+    let mut add = add_body("o-courier", &order.openid);
+    add["delivery_id"] = json!("NOPE");
     let refused = app
         .call(&app.base, &key, &appid, ORDER_ADD, &add, None)
         .await;

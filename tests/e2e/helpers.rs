@@ -538,6 +538,21 @@ pub fn jwt() -> JwtConfig {
     }
 }
 
+/// An order/add body for the helper: SF with its cash account.
+pub fn add_body(order_id: &str, openid: &str) -> Value {
+    json!({
+        "add_source": 0, "order_id": order_id, "openid": openid,
+        "delivery_id": "SF", "biz_id": "SF_CASH",
+        "sender": { "name": "张三", "mobile": "13800138000", "province": "广东省", "city": "广州市", "area": "海珠区", "address": "XX路1号" },
+        "receiver": { "name": "李四", "mobile": "13900139000", "province": "广东省", "city": "深圳市", "area": "南山区", "address": "YY路2号" },
+        "cargo": { "count": 1, "weight": 1.2, "space_x": 20, "space_y": 15, "space_z": 10, "detail_list": [{ "name": "微信气泡狗", "count": 1 }] },
+        "shop": { "wxa_path": "/pages/order/detail?id=1", "detail_list": [{ "goods_name": "微信气泡狗", "goods_img_url": "https://img.example.com/dog.png" }] },
+        "insured": { "use_insured": 0, "insured_value": 0 },
+        "service": { "service_type": 0, "service_name": "标准快递" },
+        "expect_time": 1_700_000_000
+    })
+}
+
 /// A valid upload_shipping_info body for a simulator order.
 pub fn upload_body(transaction_id: &str, openid: &str, tracking_no: &str) -> Value {
     json!({
