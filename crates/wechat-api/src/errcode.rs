@@ -33,21 +33,25 @@ pub const INVALID_PARAMETER: i64 = 40097;
 pub const INVALID_APPSECRET: i64 = 40125;
 /// access_token missing.
 pub const ACCESS_TOKEN_MISSING: i64 = 41001;
-/// appid missing ("缺少appid参数", the global return codes above).
+/// appid missing ("缺少appid参数", the global return codes above; "41002 |
+/// appid missing | 缺少 appid 参数" in developers.weixin.qq.com/doc/oplatform/developers/errCode).
 pub const APPID_MISSING: i64 = 41002;
 /// appsecret missing.
 pub const APPSECRET_MISSING: i64 = 41004;
 /// access_token expired.
 pub const ACCESS_TOKEN_EXPIRED: i64 = 42001;
 /// A POST without a body ("empty post data", the global return codes
-/// above; WxJava's `WxMaErrorMsgEnum` too).
+/// above; WxJava's `WxMaErrorMsgEnum` too; "44002 | empty post data | POST
+/// 的数据包为空" in developers.weixin.qq.com/doc/channels/API/basics/commErrCode.html).
 pub const EMPTY_POST_DATA: i64 = 44002;
 /// Maximum call frequency reached.
 pub const FREQUENCY_LIMIT: i64 = 44990;
-/// The API needs `GET` ("require GET method", the global return codes above).
+/// The API needs `GET` ("require GET method", the global return codes above;
+/// "43001 | require GET method | 需要 GET 请求" in developers.weixin.qq.com/doc/oplatform/developers/errCode).
 pub const REQUIRE_GET_METHOD: i64 = 43001;
 /// The API needs `POST` ("require POST method", the global return codes
-/// above; WxJava's `WxMaErrorMsgEnum.CODE_43002`).
+/// above; WxJava's `WxMaErrorMsgEnum.CODE_43002`; "43002 | require POST
+/// method | 需要 POST 请求" in developers.weixin.qq.com/doc/oplatform/developers/errCode).
 pub const REQUIRE_POST_METHOD: i64 = 43002;
 /// Daily API quota reached; stop until reset (clear_quota).
 pub const DAILY_QUOTA_REACHED: i64 = 45009;

@@ -222,7 +222,9 @@ impl AppEvent {
     /// `trade_manage_order_settlement` as the simulator pushes it on its
     /// own when `order` ships: `shipped_time` and
     /// `estimated_settlement_time` given (the sim clock's, see
-    /// `state::shipping`'s "Order timers and pushes").
+    /// `state::shipping`'s "Order timers and pushes"). Seed 004 IX: pushed
+    /// "When the order is completed and shipped"; `estimated_settlement_time`
+    /// "You only have this field when you push it when you ship".
     pub fn order_shipped(
         order: &ShippingOrder,
         shipped_time: i64,
@@ -245,7 +247,10 @@ impl AppEvent {
     /// `trade_manage_order_settlement` as the simulator pushes it on its
     /// own when receipt of `order` is confirmed (`confirm_receive_method`
     /// [`CONFIRM_RECEIVE_MANUAL`] or [`CONFIRM_RECEIVE_AUTO`]) at
-    /// `confirmed_at`, which is also the settlement time.
+    /// `confirmed_at`, which is also the settlement time. Seed 004 IX:
+    /// pushed "When the order is settled"; `confirm_receive_method`,
+    /// `confirm_receive_time` and `settlement_time` "Only the field is pushed
+    /// when settlement occurs".
     pub fn order_settled(
         order: &ShippingOrder,
         shipped_time: i64,

@@ -1,9 +1,13 @@
 //! [`SimConfig`]: who the simulated platform is and how it behaves.
 use std::time::Duration;
 
-/// Default [`SimConfig::remind_shipping_after`]: 48 h (seed 004 IX).
+/// Default [`SimConfig::remind_shipping_after`]: 48 h (seed 004 IX:
+/// "when the order has not been shipped for more than 48 hours"; counted
+/// from payment as the 运营规范 puts it: "用户支付成功后,商家需要按约定发货时效进行发货,
+/// 如无特殊约定普通商品需要在48小时内发货", quoted in community doc
+/// developers.weixin.qq.com/community/develop/doc/000e0ceb08434876387499ead65400).
 pub const REMIND_SHIPPING_AFTER: Duration = Duration::from_secs(48 * 3600);
-/// Default [`SimConfig::auto_confirm_after`]: 10 days.
+/// Default [`SimConfig::auto_confirm_after`]: 10 days (see the field).
 pub const AUTO_CONFIRM_AFTER: Duration = Duration::from_secs(10 * 24 * 3600);
 
 /// The simulated third-party platform's identity and behaviour.
@@ -68,7 +72,10 @@ pub struct SimConfig {
     /// How long a paid order may stay pending shipment, on the sim clock,
     /// before WeChat pushes `trade_manage_remind_shipping` for it, once
     /// (seed 004 IX: "when the order has not been shipped for more than 48
-    /// hours"). Checked whenever the sim clock is advanced. `None`: never.
+    /// hours"). The seed scopes it to "Once shipped Weixin Mini Program"
+    /// (Mini Programs that have shipped before), which the simulator does not
+    /// check: every Mini Program's orders get it. Checked whenever the sim
+    /// clock is advanced. `None`: never.
     pub remind_shipping_after: Option<Duration>,
     /// How long after an order ships (the simulator recording its first
     /// complete upload, sim clock) receipt is confirmed automatically: the
@@ -78,8 +85,11 @@ pub struct SimConfig {
     /// 后的第10天,系统自动确认收货后结算", CRMEB's summary of the 交易类小程序
     /// 运营规范, doc.crmeb.com/crmebjavalandmer/crmebjavamerv15/11827; the
     /// same page gives 2 days for same-city, pick-up and virtual shipments,
-    /// which the simulator does not tell apart). Checked whenever the sim
-    /// clock is advanced. `None`: never.
+    /// which the simulator does not tell apart). WeChat's community says the
+    /// same: "若使用快递物流,且用户未主动确认收货,结算时间为T+10(T为发货时间)",
+    /// "若使用自提/同城配送/虚拟发货 … T+2" (an answer marked "本回答由AI生成",
+    /// developers.weixin.qq.com/community/develop/doc/000688fc08c0380dcae3bb84562000).
+    /// Checked whenever the sim clock is advanced. `None`: never.
     pub auto_confirm_after: Option<Duration>,
     /// Whether an order's first complete shipment pushes
     /// `trade_manage_order_settlement` with `estimated_settlement_time`

@@ -4,9 +4,16 @@
 //! `trace_waybill` in `delivery_id`. Permission set 45, 120, 121 or 142
 //! (WeChat's page `weixin-express/express-msg/api_get_delivery_list`: "该接口
 //! 所属的权限集 id 为:45、120-121、142"), else 61007; no capability check
-//! (the page names none). The body is `{}` (the page's request example; its
+//! (the page names none; but a developer asked why WeChat answered
+//! `get_delivery_list` with `{"errcode":48001,"errmsg":"api unauthorized"}`
+//! to a Mini Program that had granted 小程序发货管理服务 and 微信物流服务,
+//! developers.weixin.qq.com/community/develop/doc/0008a433c34f70a3fa42453a366400,
+//! unanswered there: WeChat has some 48001 check the simulator does not
+//! model). The body is `{}` (the page's request example; its
 //! table says "请求体: 无", so an empty body is taken as `{}` too); any JSON
-//! object is accepted, anything else is 47001 as elsewhere.
+//! object is accepted, anything else is 47001 as elsewhere (WeChat's common
+//! errcodes: "47001 data format error 解析 JSON/XML 内容错误",
+//! developers.weixin.qq.com/doc/channels/API/basics/commErrCode.html).
 //!
 //! WeChat answers some 1 400–1 500 couriers (the page's example: `count`
 //! 1379; a real answer quoted in the community: 1510). The simulator answers
@@ -23,12 +30,18 @@
 //!   (`"express_company": "JTSD"`).
 //! - `JD` for JD Logistics: the same-family list of the transaction
 //!   component (`/shop/delivery/get_company_list`, the list WeChat's
-//!   community points shipping integrators to) answers `JD` 京东快递, while
-//!   the logistics helper's `delivery/getall` says `JDL` (community doc
-//!   0002a801e78a10b306de9e06c5b000). The helper's list is `DELIVERIES`.
+//!   community points shipping integrators to, community doc
+//!   00080684e343b02f10b0710b36c000) answers `JD` 京东快递 (community doc
+//!   0002a801e78a10b306de9e06c5b000: "这个接口返回的数据中,京东快递的
+//!   delivery_id=JD", while "用户上传退货物流回调中,京东快递的delivery_id=JDL":
+//!   that post is about the return-logistics callback, not the helper), and
+//!   WeChat Shop's courier table (developers.weixin.qq.com/doc/store/shop/API/ewaybill/deliverycompanylist_get_new.html)
+//!   says "京东 | 自营 | JD" too. No source shows the code `get_delivery_list`
+//!   itself answers for JD. The helper's list is `DELIVERIES` (`JDL`).
 //! - The rest follow the courier codes of KDNiao (快递鸟), which the codes
-//!   above follow too (`YD` rather than the helper's `YUNDA`; `JD`, `BDT`,
-//!   `AAE`), with KDNiao's names: `EMS`, `YZPY`
+//!   above follow too (`YD` rather than the helper's `YUNDA`, which the
+//!   helper's page example answers, developers.weixin.qq.com/miniprogram/dev/server/API/express/express-by-business/api_getalldelivery;
+//!   `JD`, `BDT`, `AAE`), with KDNiao's names: `EMS`, `YZPY`
 //!   邮政快递包裹, `DBL` 德邦快递, `ZTOKY` 中通快运, `HTKY` 百世快递, … (a
 //!   KDNiao table as an app ships it: LaoHu97/users-util
 //!   `miniprogram/expressQueryPackage/pages/expressSelech/KDN.js`).

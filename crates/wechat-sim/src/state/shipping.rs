@@ -52,8 +52,15 @@
 //! shipment, which is also the pushes' `shipped_time`: a request's
 //! `upload_time` is the merchant's claim, used to order uploads (note 4),
 //! and tests routinely send old ones. Settlement is at the confirmation
-//! (the sim's choice: the relayed rule settles "after" it, no delay given);
-//! the estimate on shipping is when automatic receipt would come.
+//! (the relayed rule settles "after" it, no delay given; WeChat's community
+//! says "若用户主动确认收货,立即进行结算", an AI-marked answer in
+//! developers.weixin.qq.com/community/develop/doc/000688fc08c0380dcae3bb84562000);
+//! the estimate on shipping is when automatic receipt would come (the same
+//! answer: "结算时间为T+10(T为发货时间)" for express shipments). Which
+//! fields each push carries: seed 004 IX (`estimated_settlement_time` "only
+//! … when you push it when you ship"; `confirm_receive_method`,
+//! `confirm_receive_time`, `settlement_time` "Only … pushed when settlement
+//! occurs").
 use std::{
     collections::{BTreeMap, HashMap},
     ops::Bound,
@@ -81,8 +88,10 @@ use crate::{
 pub const ORDER_PENDING_SHIPMENT: i32 = 1;
 /// `order_state` once every parcel has shipped.
 pub const ORDER_SHIPPED: i32 = 2;
-/// `order_state` once receipt is confirmed (seed 004: "(3) confirm receipt
-/// of the goods").
+/// `order_state` once receipt is confirmed (seed 004 §III: "(3) confirm
+/// receipt of the goods"). No source says which state follows settlement
+/// ("(4) The transaction is completed", "(6) The funds are pending
+/// settlement"); the simulator stays at 3.
 pub const ORDER_RECEIVED: i32 = 3;
 
 /// Permission sets that allow the `/wxa/sec/order/*` APIs (either one).
@@ -201,7 +210,11 @@ pub struct OrderPushes {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReceiptConfirmation {
     /// 1 by the buyer ([`CONFIRM_RECEIVE_MANUAL`]), 2 automatically
-    /// ([`CONFIRM_RECEIVE_AUTO`]).
+    /// ([`CONFIRM_RECEIVE_AUTO`]): seed 004 IX ("1. Manually confirm
+    /// receipt; 2. Automatically confirm the receipt"). WeChat's page once
+    /// had them the other way round; developers report the pushes follow
+    /// this numbering ("实际收到的推送 手动确认收货返回的是 1; 自动确认收货返回的是2",
+    /// developers.weixin.qq.com/community/develop/doc/00082c49688a8053f18fb31c45b800).
     pub confirm_receive_method: i64,
     /// Sim clock, unix seconds.
     pub confirm_receive_time: i64,
