@@ -202,9 +202,24 @@ impl AppEvent {
         order: &ShippingOrder,
         confirm_receive_method: Option<i64>,
     ) -> Self {
-        let settled = confirm_receive_method.is_some();
         let shipped_time = shipped_time(order);
         let estimate = shipped_time + ESTIMATED_SETTLEMENT_DELAY_SECS;
+        match confirm_receive_method {
+            Some(method) => Self::order_settled(order, shipped_time, method, estimate),
+            None => Self::order_shipped(order, shipped_time, estimate),
+        }
+    }
+
+    /// `trade_manage_order_settlement` for `order` with the given times:
+    /// either `estimated_settlement_time` (the push at shipping) or the
+    /// receipt (method, time) with the settlement time (the push at
+    /// settlement), never both (seed 004 IX).
+    fn settlement(
+        order: &ShippingOrder,
+        shipped_time: i64,
+        estimated_settlement_time: Option<i64>,
+        receipt: Option<(i64, i64)>,
+    ) -> Self {
         AppEvent::OrderSettlement {
             transaction_id: order.transaction_id.clone(),
             merchant_id: order.merchant_id.clone(),
@@ -212,10 +227,10 @@ impl AppEvent {
             merchant_trade_no: order.merchant_trade_no.clone(),
             pay_time: order.pay_time,
             shipped_time,
-            estimated_settlement_time: (!settled).then_some(estimate),
-            confirm_receive_method,
-            confirm_receive_time: settled.then_some(estimate),
-            settlement_time: settled.then_some(estimate),
+            estimated_settlement_time,
+            confirm_receive_method: receipt.map(|(method, _)| method),
+            confirm_receive_time: receipt.map(|(_, at)| at),
+            settlement_time: receipt.map(|(_, at)| at),
         }
     }
 
@@ -230,18 +245,7 @@ impl AppEvent {
         shipped_time: i64,
         estimated_settlement_time: i64,
     ) -> Self {
-        AppEvent::OrderSettlement {
-            transaction_id: order.transaction_id.clone(),
-            merchant_id: order.merchant_id.clone(),
-            sub_merchant_id: order.sub_merchant_id.clone(),
-            merchant_trade_no: order.merchant_trade_no.clone(),
-            pay_time: order.pay_time,
-            shipped_time,
-            estimated_settlement_time: Some(estimated_settlement_time),
-            confirm_receive_method: None,
-            confirm_receive_time: None,
-            settlement_time: None,
-        }
+        Self::settlement(order, shipped_time, Some(estimated_settlement_time), None)
     }
 
     /// `trade_manage_order_settlement` as the simulator pushes it on its
@@ -257,18 +261,12 @@ impl AppEvent {
         confirm_receive_method: i64,
         confirmed_at: i64,
     ) -> Self {
-        AppEvent::OrderSettlement {
-            transaction_id: order.transaction_id.clone(),
-            merchant_id: order.merchant_id.clone(),
-            sub_merchant_id: order.sub_merchant_id.clone(),
-            merchant_trade_no: order.merchant_trade_no.clone(),
-            pay_time: order.pay_time,
+        Self::settlement(
+            order,
             shipped_time,
-            estimated_settlement_time: None,
-            confirm_receive_method: Some(confirm_receive_method),
-            confirm_receive_time: Some(confirmed_at),
-            settlement_time: Some(confirmed_at),
-        }
+            None,
+            Some((confirm_receive_method, confirmed_at)),
+        )
     }
 
     /// The XML `Event` value, e.g. `trade_manage_remind_shipping`.
