@@ -169,6 +169,103 @@ async fn two_instances_sharing_redis_hold_a_limit_exactly() {
     app.shutdown().await;
 }
 
+#[tokio::test]
+async fn a_tenant_limit_holds_exactly_across_its_mini_programs_and_replicas() {
+    if redis_url().is_none() {
+        eprintln!("TEST_REDIS_URL is not set: the cross-instance limit needs Redis (CI sets it)");
+        return;
+    }
+    let app = TestApp::start(TestOptions {
+        redis: true,
+        ..TestOptions::default()
+    })
+    .await;
+    let (tenant, key, first) = app.onboarded_tenant("acme").await;
+    let second = "wxfedcba9876543210".to_owned();
+    app.sim
+        .set_next_authorization(&second, app.sim_config.default_func_ids.clone());
+    let link = app.create_link(&tenant).await;
+    let (status, html) = app.follow_onboarding(&link).await;
+    assert_eq!(status, 200, "{html}");
+    for appid in [&first, &second] {
+        app.sim.set_logistics_plugin(appid, true);
+    }
+    // The tenant may trace 20 waybills a day across its Mini Programs; one
+    // user of the first may trace 5. On a Redis Cluster the tenant's
+    // counter is in another hash slot than the appids' counters.
+    for policy in [
+        json!({ "api_group": "logistics_plugin", "dimension": "tenant", "window": "day", "scope": format!("tenant:{tenant}"), "max_calls": 20 }),
+        json!({ "api_group": "logistics_plugin", "dimension": "user", "window": "day", "scope": format!("appid:{first}"), "max_calls": 5 }),
+    ] {
+        let r = app.admin_put("/admin/v1/rate-limit-policies", policy).await;
+        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    }
+    let replica = app.spawn_replica().await;
+    let mut calls = JoinSet::new();
+    for i in 0..40 {
+        let base = if i % 2 == 0 {
+            app.base.clone()
+        } else {
+            replica.base.clone()
+        };
+        // The first Mini Program's calls are all one user's; the second's
+        // each another user's.
+        let (appid, openid) = if i % 4 < 2 {
+            (first.clone(), "oSameUser".to_owned())
+        } else {
+            (second.clone(), format!("oUser{i}"))
+        };
+        let body = trace_body(&openid, &format!("WX{i:04}"));
+        let (http, key) = (app.http.clone(), key.clone());
+        calls.spawn(async move {
+            let status = http
+                .post(base.join(&format!("v1/apps/{appid}{TRACE}")).unwrap())
+                .bearer_auth(key)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16();
+            (appid, status)
+        });
+    }
+    let (mut first_ok, mut second_ok, mut limited) = (0u64, 0u64, 0);
+    while let Some(joined) = calls.join_next().await {
+        match joined.unwrap() {
+            (appid, 200) if appid == first => first_ok += 1,
+            (_, 200) => second_ok += 1,
+            (_, 429) => limited += 1,
+            (_, other) => panic!("unexpected status {other}"),
+        }
+    }
+    // Exactly the tenant's 20 reached WeChat, at most 5 of them the one
+    // user's.
+    assert_eq!((first_ok + second_ok, limited), (20, 20));
+    assert!(first_ok <= 5, "{first_ok}");
+    assert_eq!(app.sim.call_count(TRACE), 20);
+    // Each Mini Program's usage counts what it sent: increments of refused
+    // calls were taken back.
+    for (appid, sent) in [(&first, first_ok), (&second, second_ok)] {
+        let usage: Value = app
+            .admin_get(&format!("/admin/v1/usage?appid={appid}"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        let group = usage["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["api_group"] == "logistics_plugin")
+            .unwrap()
+            .clone();
+        assert_eq!(group["appid_calls"], sent, "{appid}: {usage}");
+    }
+    replica.shutdown().await;
+    app.shutdown().await;
+}
+
 /// A TCP relay to Redis that the test can cut, as a network failure would.
 async fn relay_to(target: String) -> (String, tokio::sync::watch::Sender<bool>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -203,10 +300,11 @@ async fn an_unreachable_redis_fails_open_to_local_counters() {
         eprintln!("TEST_REDIS_URL is not set: this test cuts a Redis connection (CI sets it)");
         return;
     };
-    let target = redis
-        .trim_start_matches("redis://")
-        .trim_end_matches('/')
-        .to_owned();
+    let Some(target) = redis.strip_prefix("redis://") else {
+        eprintln!("TEST_REDIS_URL is not one server: this test relays one connection");
+        return;
+    };
+    let target = target.trim_end_matches('/').to_owned();
     let (relayed, cut) = relay_to(target).await;
     let relay = relayed.trim_start_matches("redis://").to_owned();
     let app = TestApp::start(TestOptions {

@@ -15,7 +15,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use store::Store;
+use store::{Store, redis_conn::RedisConn};
 
 /// `KEYS[i]`: counters; `ARGV[2i-1]`: limit (-1 counts without limiting);
 /// `ARGV[2i]`: expiry in seconds. Returns `{1, 0, values…}` after
@@ -44,6 +44,17 @@ for i = 1, #KEYS do
   out[i + 2] = v
 end
 return out
+"#;
+
+/// Takes back one increment of each of `KEYS` (never below zero: a counter
+/// that expired meanwhile stays gone).
+const DECREMENT: &str = r#"
+for i = 1, #KEYS do
+  if tonumber(redis.call('GET', KEYS[i]) or '0') > 0 then
+    redis.call('DECR', KEYS[i])
+  end
+end
+return 1
 "#;
 
 /// How long a limiter call may wait for Redis before falling back.
@@ -76,6 +87,7 @@ pub struct Outcome {
 pub struct Counters {
     store: Store,
     script: Arc<redis::Script>,
+    refund_script: Arc<redis::Script>,
     local: Arc<Mutex<LocalCounters>>,
     /// Last time a Redis failure was logged (one warning a minute, not one per call).
     warned: Arc<Mutex<Option<Instant>>>,
@@ -86,6 +98,7 @@ impl Counters {
         Self {
             store,
             script: Arc::new(redis::Script::new(CHECK_AND_INCREMENT)),
+            refund_script: Arc::new(redis::Script::new(DECREMENT)),
             local: Arc::default(),
             warned: Arc::default(),
         }
@@ -104,10 +117,38 @@ impl Counters {
                 shared: self.store.redis().is_some(),
             };
         }
-        if let Some(manager) = self.store.redis() {
-            let mut conn = manager.clone();
+        if let Some(conn) = self.store.redis() {
+            match self.shared_check(conn.clone(), specs).await {
+                Ok(outcome) => return outcome,
+                Err(error) => self.redis_failed(&error),
+            }
+        }
+        let mut local = self.local.lock().unwrap_or_else(|p| p.into_inner());
+        local.check_and_increment(specs, now_unix)
+    }
+
+    /// The check in Redis. One script when every key is in one hash slot
+    /// (always on a single server; on a cluster, the limiter tags a call's
+    /// counters with its appid). On a cluster, counters in other slots (a
+    /// tenant's, shared by all its Mini Programs) are checked slot by slot
+    /// in order of their first counter, and the slots already incremented
+    /// are decremented again when a later one is exhausted. So no counter
+    /// ever admits more than its limit, and the last slot's counters are
+    /// never taken back: they fill exactly. An earlier slot's counter can
+    /// read one too high for the moment between a call's increment and its
+    /// refund, which refuses a racing call only when the later limit is
+    /// itself full by then.
+    async fn shared_check(
+        &self,
+        mut conn: RedisConn,
+        specs: &[CounterSpec],
+    ) -> Result<Outcome, String> {
+        let groups = slot_groups(specs, conn.is_cluster());
+        let mut values = vec![0u64; specs.len()];
+        for (done, group) in groups.iter().enumerate() {
             let mut invocation = self.script.prepare_invoke();
-            for spec in specs {
+            for &i in group {
+                let spec = &specs[i];
                 invocation.key(&spec.key);
                 invocation.arg(
                     spec.limit
@@ -115,29 +156,81 @@ impl Counters {
                 );
                 invocation.arg(spec.ttl_secs.max(1));
             }
-            let call = invocation.invoke_async::<Vec<i64>>(&mut conn);
-            match tokio::time::timeout(REDIS_TIMEOUT, call).await {
-                Ok(Ok(reply)) if reply.len() == specs.len() + 2 => {
-                    return Outcome {
-                        exhausted: (reply[0] == 0)
-                            .then(|| usize::try_from(reply[1] - 1).unwrap_or(0)),
-                        values: reply[2..]
-                            .iter()
-                            .map(|v| u64::try_from(*v).unwrap_or(0))
-                            .collect(),
-                        shared: true,
-                    };
+            let reply = match tokio::time::timeout(
+                REDIS_TIMEOUT,
+                invocation.invoke_async::<Vec<i64>>(&mut conn),
+            )
+            .await
+            {
+                Ok(Ok(reply)) if reply.len() == group.len() + 2 => reply,
+                Ok(Ok(reply)) => {
+                    self.refund(&mut conn, specs, &groups[..done]).await;
+                    return Err(format!("unexpected script reply of {} values", reply.len()));
                 }
-                Ok(Ok(reply)) => self.redis_failed(&format!(
-                    "unexpected script reply of {} values",
-                    reply.len()
-                )),
-                Ok(Err(e)) => self.redis_failed(&e.to_string()),
-                Err(_) => self.redis_failed("timed out"),
+                Ok(Err(e)) => {
+                    self.refund(&mut conn, specs, &groups[..done]).await;
+                    return Err(e.to_string());
+                }
+                Err(_) => {
+                    self.refund(&mut conn, specs, &groups[..done]).await;
+                    return Err("timed out".into());
+                }
+            };
+            for (&i, value) in group.iter().zip(&reply[2..]) {
+                values[i] = u64::try_from(*value).unwrap_or(0);
+            }
+            if reply[0] == 0 {
+                let exhausted = usize::try_from(reply[1] - 1)
+                    .ok()
+                    .and_then(|j| group.get(j).copied())
+                    .unwrap_or(group[0]);
+                if groups.len() > 1 {
+                    // Undo the earlier slots, and report every counter as it
+                    // is now (the later slots were not checked).
+                    self.refund(&mut conn, specs, &groups[..done]).await;
+                    let keys: Vec<&str> = specs.iter().map(|s| s.key.as_str()).collect();
+                    if let Ok(Ok(current)) = tokio::time::timeout(
+                        REDIS_TIMEOUT,
+                        redis::cmd("MGET")
+                            .arg(&keys)
+                            .query_async::<Vec<Option<u64>>>(&mut conn),
+                    )
+                    .await
+                    {
+                        for (value, current) in values.iter_mut().zip(current) {
+                            *value = current.unwrap_or_default();
+                        }
+                    }
+                }
+                return Ok(Outcome {
+                    exhausted: Some(exhausted),
+                    values,
+                    shared: true,
+                });
             }
         }
-        let mut local = self.local.lock().unwrap_or_else(|p| p.into_inner());
-        local.check_and_increment(specs, now_unix)
+        Ok(Outcome {
+            exhausted: None,
+            values,
+            shared: true,
+        })
+    }
+
+    /// Takes back one increment from each counter of `groups`.
+    async fn refund(&self, conn: &mut RedisConn, specs: &[CounterSpec], groups: &[Vec<usize>]) {
+        for group in groups {
+            let mut invocation = self.refund_script.prepare_invoke();
+            for &i in group {
+                invocation.key(&specs[i].key);
+            }
+            let result =
+                tokio::time::timeout(REDIS_TIMEOUT, invocation.invoke_async::<i64>(conn)).await;
+            if !matches!(result, Ok(Ok(_))) {
+                // The call was refused anyway; the counters over-count by one
+                // until their window ends.
+                tracing::warn!("rate limiter: could not take back an increment");
+            }
+        }
     }
 
     /// Current values of `keys` (0 when absent), for usage reports.
@@ -145,8 +238,8 @@ impl Counters {
         if keys.is_empty() {
             return Vec::new();
         }
-        if let Some(manager) = self.store.redis() {
-            let mut conn = manager.clone();
+        if let Some(conn) = self.store.redis() {
+            let mut conn = conn.clone();
             let mut cmd = redis::cmd("MGET");
             for key in keys {
                 cmd.arg(key);
@@ -176,6 +269,24 @@ impl Counters {
             );
         }
     }
+}
+
+/// Indexes of `specs` grouped so that each group can run as one script: all
+/// of them on a single server; by hash slot (hash tag) on a cluster, in the
+/// order their first counter appears.
+fn slot_groups(specs: &[CounterSpec], cluster: bool) -> Vec<Vec<usize>> {
+    if !cluster {
+        return vec![(0..specs.len()).collect()];
+    }
+    let mut groups: Vec<(&str, Vec<usize>)> = Vec::new();
+    for (i, spec) in specs.iter().enumerate() {
+        let tag = store::redis_conn::hash_tag(&spec.key);
+        match groups.iter_mut().find(|(t, _)| *t == tag) {
+            Some((_, group)) => group.push(i),
+            None => groups.push((tag, vec![i])),
+        }
+    }
+    groups.into_iter().map(|(_, group)| group).collect()
 }
 
 /// The in-process counters: value and expiry (unix seconds) per key.
@@ -269,6 +380,17 @@ mod tests {
             limit,
             ttl_secs: 60,
         }
+    }
+
+    #[test]
+    fn counters_are_grouped_by_hash_slot_on_a_cluster() {
+        let specs = [
+            spec("tp:{wx1}:rl:a", Some(1)),
+            spec("tp:{tenant:t1}:rl:b", Some(1)),
+            spec("tp:{wx1}:rl:c", None),
+        ];
+        assert_eq!(slot_groups(&specs, false), [vec![0, 1, 2]]);
+        assert_eq!(slot_groups(&specs, true), [vec![0, 2], vec![1]]);
     }
 
     #[test]

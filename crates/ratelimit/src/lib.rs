@@ -44,6 +44,14 @@ pub struct Call<'a> {
     pub openid: Option<&'a str>,
 }
 
+/// Whom a counter counts.
+#[derive(Debug, Clone, Copy)]
+enum Subject<'a> {
+    Appid(&'a str),
+    User { appid: &'a str, openid: &'a str },
+    Tenant(&'a str),
+}
+
 /// A limit's state after a check, for the headers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LimitState {
@@ -168,30 +176,45 @@ impl RateLimiter {
             .collect()
     }
 
+    /// A counter's key. Per-appid and per-user counters are tagged with the
+    /// appid, so on a Redis Cluster one script checks them together; a
+    /// tenant's counters are tagged with the tenant (see
+    /// [`Counters::check_and_increment`] for how both stay exact).
     fn key(
         &self,
         group: ApiGroup,
         dimension: Dimension,
-        subject: &str,
+        subject: &Subject<'_>,
         window: Window,
         label: &str,
     ) -> String {
-        self.counters.store().redis_key(&format!(
-            "rl:{}:{}:{subject}:{}:{label}",
-            group.as_str(),
-            dimension.as_str(),
-            window.as_str()
-        ))
+        let (tag, subject) = match subject {
+            Subject::Appid(appid) => ((*appid).to_owned(), String::new()),
+            Subject::User { appid, openid } => ((*appid).to_owned(), format!(":{openid}")),
+            Subject::Tenant(tenant) => (format!("tenant:{tenant}"), String::new()),
+        };
+        self.counters.store().redis_tagged_key(
+            &tag,
+            &format!(
+                "rl:{}:{}{subject}:{}:{label}",
+                group.as_str(),
+                dimension.as_str(),
+                window.as_str()
+            ),
+        )
     }
 
-    fn subject<'a>(dimension: Dimension, call: &Call<'a>) -> Option<String> {
+    fn subject<'a>(dimension: Dimension, call: &Call<'a>) -> Option<Subject<'a>> {
         match dimension {
-            Dimension::Appid => Some(call.appid.to_owned()),
-            Dimension::Tenant => Some(call.tenant_id.to_owned()),
+            Dimension::Appid => Some(Subject::Appid(call.appid)),
+            Dimension::Tenant => Some(Subject::Tenant(call.tenant_id)),
             Dimension::User => call
                 .openid
                 .filter(|o| !o.is_empty())
-                .map(|o| format!("{}:{o}", call.appid)),
+                .map(|openid| Subject::User {
+                    appid: call.appid,
+                    openid,
+                }),
         }
     }
 
@@ -202,7 +225,12 @@ impl RateLimiter {
         let mut specs = Vec::new();
         let mut states = Vec::new();
         let mut counts_appid_day = false;
-        for policy in table.applicable(call.group, call.tenant_id, call.appid) {
+        // A tenant's counters last: on a Redis Cluster they are in another
+        // slot, checked after the appid's, and the last slot checked is
+        // never taken back (see `Counters::check_and_increment`).
+        let mut applicable = table.applicable(call.group, call.tenant_id, call.appid);
+        applicable.sort_by_key(|policy| policy.dimension == Dimension::Tenant);
+        for policy in applicable {
             // A user limit does not apply to a call that names no user.
             let Some(subject) = Self::subject(policy.dimension, &call) else {
                 continue;
@@ -241,7 +269,7 @@ impl RateLimiter {
                 key: self.key(
                     call.group,
                     Dimension::Appid,
-                    call.appid,
+                    &Subject::Appid(call.appid),
                     Window::Day,
                     &label,
                 ),
@@ -284,12 +312,12 @@ impl RateLimiter {
             for policy in table.applicable(group, tenant_id.unwrap_or(""), appid) {
                 let (label, reset_secs) = policy.window.current(now);
                 let subject = match policy.dimension {
-                    Dimension::Appid => Some(appid),
-                    Dimension::Tenant => tenant_id,
+                    Dimension::Appid => Some(Subject::Appid(appid)),
+                    Dimension::Tenant => tenant_id.map(Subject::Tenant),
                     Dimension::User => None,
                 };
                 let key = subject.map(|subject| {
-                    keys.push(self.key(group, policy.dimension, subject, policy.window, &label));
+                    keys.push(self.key(group, policy.dimension, &subject, policy.window, &label));
                     keys.len() - 1
                 });
                 rows.push((policy.clone(), key, reset_secs));
@@ -317,12 +345,18 @@ impl RateLimiter {
         let label = policy::day_label(day);
         let mut keys = Vec::new();
         for group in ApiGroup::ALL {
-            keys.push(self.key(group, Dimension::Appid, appid, Window::Day, &label));
+            keys.push(self.key(
+                group,
+                Dimension::Appid,
+                &Subject::Appid(appid),
+                Window::Day,
+                &label,
+            ));
             if let Some(openid) = openid {
                 keys.push(self.key(
                     group,
                     Dimension::User,
-                    &format!("{appid}:{openid}"),
+                    &Subject::User { appid, openid },
                     Window::Day,
                     &label,
                 ));

@@ -229,8 +229,8 @@ impl Drop for Lease {
 async fn release(store: &Store, backend: LeaseBackend, name: &str, holder: &str) {
     let result = match backend {
         LeaseBackend::Redis => match store.redis() {
-            Some(manager) => {
-                let mut conn = manager.clone();
+            Some(conn) => {
+                let mut conn = conn.clone();
                 let script = redis::Script::new(RELEASE_SCRIPT);
                 let mut invocation = script.key(store.redis_key(&format!("lease:{name}")));
                 invocation.arg(holder);
@@ -271,10 +271,10 @@ async fn renew(
     let ttl_ms = std::cmp::max(1, i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX));
     match backend {
         LeaseBackend::Redis => {
-            let Some(manager) = store.redis() else {
+            let Some(conn) = store.redis() else {
                 return Ok(false);
             };
-            let mut conn = manager.clone();
+            let mut conn = conn.clone();
             let script = redis::Script::new(RENEW_SCRIPT);
             let mut invocation = script.key(store.redis_key(&format!("lease:{name}")));
             invocation.arg(holder).arg(ttl_ms);
@@ -341,8 +341,8 @@ impl Store {
     /// holder has it; wait and re-read whatever it protects.
     pub async fn try_lease(&self, name: &str, ttl: Duration) -> Result<Option<Lease>, StoreError> {
         let holder = uuid::Uuid::new_v4().simple().to_string();
-        if let Some(manager) = self.redis() {
-            let mut conn = manager.clone();
+        if let Some(conn) = self.redis() {
+            let mut conn = conn.clone();
             let ttl_ms = std::cmp::max(1, u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX));
             let mut cmd = redis::cmd("SET");
             cmd.arg(self.redis_key(&format!("lease:{name}")))

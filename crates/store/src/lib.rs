@@ -39,6 +39,7 @@ pub mod idempotency;
 pub mod ids;
 pub mod onboarding;
 pub mod rate_limits;
+pub mod redis_conn;
 pub mod rotate;
 pub mod seal;
 pub mod secret;
@@ -70,9 +71,9 @@ pub struct Store {
     /// happens once the transaction commits (not before, or another replica
     /// could cache the old rows again meanwhile).
     forget_after_commit: Option<Arc<std::sync::atomic::AtomicBool>>,
-    redis: Option<redis::aio::ConnectionManager>,
+    redis: Option<redis_conn::RedisConn>,
     /// For the invalidation subscription (a pub/sub connection of its own).
-    redis_client: Option<redis::Client>,
+    redis_subscriber: Option<redis_conn::Subscriber>,
     /// Prefix of every Redis key, so several deployments (or test runs) can
     /// share one Redis without seeing each other's locks.
     redis_prefix: Arc<str>,
@@ -142,18 +143,10 @@ impl Store {
             )
             .await?;
         }
-        let (redis, redis_client) = match redis_url {
+        let (redis, redis_subscriber) = match redis_url {
             Some(url) => {
-                let client = redis::Client::open(url)
-                    .map_err(|e| StoreError::Unavailable(format!("redis url: {e}")))?;
-                let manager = tokio::time::timeout(
-                    Duration::from_secs(5),
-                    redis::aio::ConnectionManager::new(client.clone()),
-                )
-                .await
-                .map_err(|_| StoreError::Unavailable("redis: connect timed out".into()))?
-                .map_err(|e| StoreError::Unavailable(format!("redis: {e}")))?;
-                (Some(manager), Some(client))
+                let (conn, subscriber) = redis_conn::RedisTopology::parse(url)?.connect().await?;
+                (Some(conn), Some(subscriber))
             }
             None => (None, None),
         };
@@ -162,7 +155,7 @@ impl Store {
             pool: db,
             forget_after_commit: None,
             redis,
-            redis_client,
+            redis_subscriber,
             redis_prefix: Arc::from("tpgate"),
             sealer: Arc::new(sealer),
             cache: Arc::new(cache::HotCache::new(DEFAULT_CACHE_TTL)),
@@ -186,7 +179,7 @@ impl Store {
         &self.db
     }
 
-    pub fn redis(&self) -> Option<&redis::aio::ConnectionManager> {
+    pub fn redis(&self) -> Option<&redis_conn::RedisConn> {
         self.redis.as_ref()
     }
 
@@ -247,14 +240,14 @@ impl Store {
     /// forgotten on reconnect (invalidations may have been missed).
     pub async fn follow_invalidations(&self, mut stop: tokio::sync::watch::Receiver<bool>) {
         use futures_util::StreamExt as _;
-        let Some(client) = self.redis_client.clone() else {
+        let Some(subscriber) = self.redis_subscriber.clone() else {
             return;
         };
         let channel = self.redis_key(INVALIDATION_CHANNEL);
         let mut backoff = Duration::from_millis(200);
         loop {
             let subscribed = async {
-                let mut pubsub = client.get_async_pubsub().await?;
+                let mut pubsub = subscriber.pubsub().await?;
                 pubsub.subscribe(&channel).await?;
                 Ok::<_, redis::RedisError>(pubsub)
             };
@@ -295,6 +288,12 @@ impl Store {
         format!("{}:{name}", self.redis_prefix)
     }
 
+    /// `<prefix>:{<tag>}:<name>`: keys with one tag share a Redis Cluster
+    /// hash slot (see [`redis_conn`]).
+    pub fn redis_tagged_key(&self, tag: &str, name: &str) -> String {
+        redis_conn::tagged(&self.redis_prefix, tag, name)
+    }
+
     pub(crate) fn sealer(&self) -> &Sealer {
         &self.sealer
     }
@@ -308,8 +307,8 @@ impl Store {
             .map_err(|e| e.to_string());
         let migrations_applied = migration::is_up_to_date(&self.pool).await.unwrap_or(false);
         let redis = match &self.redis {
-            Some(manager) => {
-                let mut conn = manager.clone();
+            Some(conn) => {
+                let mut conn = conn.clone();
                 let ping = tokio::time::timeout(
                     Duration::from_secs(2),
                     redis::cmd("PING").query_async::<String>(&mut conn),

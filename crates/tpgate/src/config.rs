@@ -15,7 +15,7 @@
 //! | `onboarding.starts_per_link_per_minute` / `.requests_per_address_per_minute` / `.completions_per_visit` | `TPGATE_ONBOARDING__…` | throttles of the merchant pages: authorization starts (each an `api_create_preauthcode`) per link (10/min), requests per client address (60/min), completion attempts per visit (5 per 10 min); 0 switches one off |
 //! | `public_base_url` | `TPGATE_PUBLIC_BASE_URL` | how merchants and WeChat reach tpgate (onboarding links, redirect_uri) |
 //! | `database_url` | `TPGATE_DATABASE_URL` | `postgres://…` or `sqlite://file?mode=rwc`; default `sqlite://tpgate.db?mode=rwc` |
-//! | `redis_url` | `TPGATE_REDIS_URL` | optional; refresh locks use Redis when given, else a DB lease (still safe across replicas on one Postgres) |
+//! | `redis_url` | `TPGATE_REDIS_URL` | optional; `redis://…` (one server) or `redis+cluster://[:pw@]node1:6379,node2:6379` (a Redis Cluster); refresh locks use Redis when given, else a DB lease (still safe across replicas on one Postgres) |
 //! | `redis_key_prefix` | `TPGATE_REDIS_KEY_PREFIX` | prefix of every Redis key (default `tpgate`), to share one Redis between deployments |
 //! | `sealing_key` | `TPGATE_SEALING_KEY` | base64 32-byte key sealing secrets at rest (required) |
 //! | `sealing_previous_keys` | `TPGATE_SEALING_PREVIOUS_KEYS` | older keys still accepted for opening, during rotation |
