@@ -4,8 +4,8 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait, sea_query::ExprTrait,
+    ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    TransactionTrait, sea_query::ExprTrait,
 };
 
 use crate::{
@@ -837,16 +837,46 @@ impl Store {
             .await?)
     }
 
-    /// How many active authorizers were used since `active_since`.
-    pub async fn count_active_authorizers(
+    /// For the refresh sweep's pace, in one scan: how many active
+    /// authorizers were used since `active_since`, and for each of
+    /// `horizons` how many of those have a token expiring before it (or
+    /// none).
+    pub async fn refresh_outlook(
         &self,
         active_since: DateTime<Utc>,
-    ) -> Result<u64, StoreError> {
-        Ok(authorizer::Entity::find()
+        horizons: &[DateTime<Utc>],
+    ) -> Result<(u64, Vec<u64>), StoreError> {
+        use sea_orm::{
+            ConnectionTrait as _, QueryTrait as _,
+            sea_query::{Expr, Func},
+        };
+        let mut select = authorizer::Entity::find()
+            .select_only()
+            .column_as(authorizer::Column::Appid.count(), "active")
             .filter(authorizer::Column::Status.eq(STATUS_ACTIVE))
-            .filter(authorizer::Column::LastUsedAt.gte(active_since))
-            .count(self.db())
-            .await?)
+            .filter(authorizer::Column::LastUsedAt.gte(active_since));
+        for (i, horizon) in horizons.iter().enumerate() {
+            let expiring = Condition::any()
+                .add(authorizer::Column::AccessTokenExpiresAt.is_null())
+                .add(authorizer::Column::AccessTokenExpiresAt.lt(*horizon));
+            select = select.column_as(
+                Expr::from(Func::count(Expr::case(expiring, 1))),
+                format!("before_{i}"),
+            );
+        }
+        let backend = self.db().get_database_backend();
+        let row = self.db().query_one_raw(select.build(backend)).await?;
+        let count = |i: usize| {
+            row.as_ref()
+                .map(|r| r.try_get_by_index::<i64>(i))
+                .transpose()
+                .map(|v| u64::try_from(v.unwrap_or(0)).unwrap_or(0))
+        };
+        let active = count(0)?;
+        let expiring = (1..=horizons.len())
+            .map(count)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((active, expiring))
     }
 }
 
@@ -1109,6 +1139,15 @@ mod tests {
             .unwrap();
         let appids: Vec<&str> = due.iter().map(|(a, _)| a.as_str()).collect();
         assert_eq!(appids, ["wx-soon", "wx-mid"]);
-        assert_eq!(store.count_active_authorizers(since).await.unwrap(), 3);
+        // The idle one is not counted, however soon it expires.
+        let horizons = [
+            base,
+            base + Duration::minutes(30),
+            base + Duration::minutes(60),
+            base + Duration::days(1),
+        ];
+        let (active, expiring) = store.refresh_outlook(since, &horizons).await.unwrap();
+        assert_eq!(active, 3);
+        assert_eq!(expiring, [0, 1, 2, 3]);
     }
 }
