@@ -7,7 +7,8 @@
 //!   BENCH_REDIS_URL=redis://127.0.0.1:6379 cargo bench -p tpgate-tests --bench webhook_pipeline
 //! # knobs: BENCH_PUSHES (5000), BENCH_CONCURRENCY (16), BENCH_EVENTS (5000),
 //! #   BENCH_WARMUP (200), BENCH_DELIVERY_TIMEOUT_SECS (180),
-//! #   BENCH_DISPATCH ("1000:64:16,100:256:64": poll_ms:batch:concurrency per run)
+//! #   BENCH_DISPATCH ("1000:64:16,100:256:64": poll_ms:batch:concurrency per run),
+//! #   BENCH_INGEST_ROUNDS (2), BENCH_INGEST_ONLY=1 (skip phase 2)
 //! ```
 //!
 //! 1. **Ingest**: `BENCH_CONCURRENCY` clients POST `BENCH_PUSHES` distinct
@@ -16,6 +17,8 @@
 //!    `/wechat/apps/{appid}/events`, with `background_tasks = false`: each
 //!    push is verified, decrypted, parsed and stored with its outbox row
 //!    (the tenant has one webhook endpoint), and nothing is delivered.
+//!    Each round runs it with `event_batch_max` 1 (a transaction per push,
+//!    as before group commit) and 64 (the default), side by side.
 //! 2. **Delivery**: on a fresh gateway and database with the background
 //!    tasks on, the same kind of load (`BENCH_EVENTS` pushes) while the
 //!    webhook dispatcher delivers to a receiver in this process, which
@@ -407,55 +410,75 @@ fn client(concurrency: usize) -> anyhow::Result<reqwest::Client> {
 
 /// Phase 1: pushes accepted per second, nothing delivered.
 async fn phase_ingest(pushes: usize, warmup: usize, concurrency: usize) -> anyhow::Result<()> {
-    let gw = Gateway::start(|c| c.background_tasks = false).await?;
-    let http = client(concurrency)?;
-    let (receiver_url, _) = start_receiver().await?;
-    let warm = Arc::new(gw.seal(warmup, false)?);
-    let sealing = Instant::now();
-    let measured = Arc::new(gw.seal(pushes, true)?);
-    let sealed_in = sealing.elapsed();
-    ingest(&http, &warm, concurrency.min(warmup.max(1))).await;
-    // Now every measured event also writes its outbox row.
-    gw.create_endpoint(&http, &receiver_url).await?;
-    let run = ingest(&http, &measured, concurrency).await;
-    let stored = gw.stored_ids(pushes as u64 + 100).await?.len();
-
+    let rounds: usize = env_or("BENCH_INGEST_ROUNDS", 2);
     println!();
     println!(
-        "1. Pushes accepted per second: {} pushes of {MEASURED}, {concurrency} concurrent clients, \
-         background_tasks = false (ingest only: verify, decrypt, parse, store event + 1 outbox row)",
-        run.pushes
-    );
-    println!(
-        "   {}; Redis {}; sealed beforehand in {:.2} s; {warmup} warm-up pushes first",
-        gw.backend,
-        if gw.redis { "on" } else { "off" },
-        sealed_in.as_secs_f64()
+        "1. Pushes accepted per second: {pushes} pushes of {MEASURED}, {concurrency} concurrent clients, \
+         background_tasks = false (ingest only: verify, decrypt, parse, store event + 1 outbox row); \
+         event_batch_max 1 (a transaction per push) and 64 (group commit) alternated, {rounds} rounds, \
+         a fresh gateway and database per row, {warmup} warm-up pushes first"
     );
     println!();
     println!(
-        "| backend  | pushes | clients | pushes/s | p50 ms | p99 ms | max ms | errors | stored | elapsed s |"
+        "| backend  | redis | batch | pushes | clients | pushes/s | p50 ms | p99 ms | max ms | errors | stored | elapsed s |"
     );
     println!(
-        "|----------|-------:|--------:|---------:|-------:|-------:|-------:|-------:|-------:|----------:|"
+        "|----------|-------|------:|-------:|--------:|---------:|-------:|-------:|-------:|-------:|-------:|----------:|"
     );
-    println!(
-        "| {:<8} | {:>6} | {:>7} | {:>8.0} | {:>6.2} | {:>6.2} | {:>6.1} | {:>6} | {:>6} | {:>9.2} |",
-        gw.backend,
-        run.pushes,
-        concurrency,
-        run.rate(),
-        ms(pct(&run.latencies, 0.50)),
-        ms(pct(&run.latencies, 0.99)),
-        ms(run.latencies.last().copied().unwrap_or_default()),
-        run.errors,
-        stored,
-        run.elapsed.as_secs_f64()
-    );
-    if let Some(e) = &run.first_error {
-        println!("   first error: {e}");
+    let mut rates: HashMap<usize, Vec<f64>> = HashMap::new();
+    for _ in 0..rounds.max(1) {
+        for batch in [1usize, 64] {
+            let gw = Gateway::start(|c| {
+                c.background_tasks = false;
+                c.event_batch_max = batch;
+            })
+            .await?;
+            let http = client(concurrency)?;
+            let (receiver_url, _) = start_receiver().await?;
+            let warm = Arc::new(gw.seal(warmup, false)?);
+            let measured = Arc::new(gw.seal(pushes, true)?);
+            ingest(&http, &warm, concurrency.min(warmup.max(1))).await;
+            // Now every measured event also writes its outbox row.
+            gw.create_endpoint(&http, &receiver_url).await?;
+            let run = ingest(&http, &measured, concurrency).await;
+            let stored = gw.stored_ids(pushes as u64 + 100).await?.len();
+            println!(
+                "| {:<8} | {:<5} | {batch:>5} | {:>6} | {:>7} | {:>8.0} | {:>6.2} | {:>6.2} | {:>6.1} | {:>6} | {:>6} | {:>9.2} |",
+                gw.backend,
+                if gw.redis { "on" } else { "off" },
+                run.pushes,
+                concurrency,
+                run.rate(),
+                ms(pct(&run.latencies, 0.50)),
+                ms(pct(&run.latencies, 0.99)),
+                ms(run.latencies.last().copied().unwrap_or_default()),
+                run.errors,
+                stored,
+                run.elapsed.as_secs_f64()
+            );
+            if let Some(e) = &run.first_error {
+                println!("   first error: {e}");
+            }
+            // Nothing lost: every accepted push is stored, once.
+            if run.errors == 0 && stored != pushes {
+                println!("   LOST: {pushes} accepted, {stored} stored");
+            }
+            rates.entry(batch).or_default().push(run.rate());
+            gw.stop().await;
+        }
     }
-    gw.stop().await;
+    let range = |batch: usize| {
+        let r = &rates[&batch];
+        let min = r.iter().copied().fold(f64::INFINITY, f64::min);
+        let max = r.iter().copied().fold(0.0, f64::max);
+        (min, max)
+    };
+    let ((one_min, one_max), (group_min, group_max)) = (range(1), range(64));
+    println!(
+        "   group commit / one transaction per push: {:.2}×–{:.2}× (pushes/s {group_min:.0}–{group_max:.0} against {one_min:.0}–{one_max:.0})",
+        group_min / one_max,
+        group_max / one_min
+    );
     Ok(())
 }
 
@@ -706,6 +729,9 @@ async fn main() -> anyhow::Result<()> {
 
     println!("Mini Program event pipeline (WeChat push → tpgate → tenant webhook)");
     phase_ingest(pushes, warmup, concurrency).await?;
+    if std::env::var("BENCH_INGEST_ONLY").is_ok_and(|v| v == "1") {
+        return Ok(());
+    }
 
     println!();
     println!(

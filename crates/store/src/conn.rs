@@ -20,6 +20,13 @@ pub(crate) enum Conn {
     Transaction(Arc<DatabaseTransaction>),
 }
 
+impl Conn {
+    /// Not inside a caller's transaction.
+    pub(crate) fn is_pool(&self) -> bool {
+        matches!(self, Self::Pool(_))
+    }
+}
+
 #[async_trait::async_trait]
 impl ConnectionTrait for Conn {
     fn get_database_backend(&self) -> DbBackend {

@@ -69,20 +69,42 @@ pub(crate) async fn enqueue<C: ConnectionTrait>(
         .filter(endpoint::Column::TenantId.eq(tenant_id))
         .all(conn)
         .await?;
-    let at = now();
-    let rows: Vec<delivery::ActiveModel> = endpoints
-        .into_iter()
-        .map(WebhookEndpoint::from)
-        .filter(|e| e.subscribes_to(event_type))
-        .map(|e| pending_row(event_id, &e.id, tenant_id, at))
-        .collect();
+    let rows: Vec<delivery::ActiveModel> =
+        pending_rows(&endpoints, event_id, tenant_id, event_type, now()).collect();
     let n = rows.len() as u64;
-    if n > 0 {
-        delivery::Entity::insert_many(rows)
+    insert_rows(conn, rows).await?;
+    Ok(n)
+}
+
+/// The pending deliveries of an event of `tenant_id` to those of
+/// `endpoints` (any tenants') that are its tenant's and subscribe to it.
+pub(crate) fn pending_rows<'a>(
+    endpoints: &'a [endpoint::Model],
+    event_id: &'a str,
+    tenant_id: &'a str,
+    event_type: &'a str,
+    at: DateTime<Utc>,
+) -> impl Iterator<Item = delivery::ActiveModel> + 'a {
+    endpoints
+        .iter()
+        .filter(move |e| e.tenant_id == tenant_id)
+        .map(|e| WebhookEndpoint::from(e.clone()))
+        .filter(move |e| e.subscribes_to(event_type))
+        .map(move |e| pending_row(event_id, &e.id, tenant_id, at))
+}
+
+/// Inserts delivery rows, [`INSERT_CHUNK`] per statement.
+pub(crate) async fn insert_rows<C: ConnectionTrait>(
+    conn: &C,
+    rows: Vec<delivery::ActiveModel>,
+) -> Result<(), StoreError> {
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        delivery::Entity::insert_many(rows.by_ref().take(INSERT_CHUNK))
             .exec_without_returning(conn)
             .await?;
     }
-    Ok(n)
+    Ok(())
 }
 
 /// Events per replay batch (one transaction each).
@@ -525,11 +547,7 @@ impl Store {
             }
             deliveries += rows.len() as u64;
             let txn = self.db().begin().await?;
-            for chunk in rows.chunks(INSERT_CHUNK) {
-                delivery::Entity::insert_many(chunk.to_vec())
-                    .exec_without_returning(&txn)
-                    .await?;
-            }
+            insert_rows(&txn, rows).await?;
             txn.commit().await?;
             tokio::time::sleep(REPLAY_PAUSE).await;
         }

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait, TryInsertResult,
+    QuerySelect, TryInsertResult,
 };
 
 use crate::{Appid, EventId, Store, StoreError, TenantId, entity::event, new_id, now};
@@ -210,10 +210,8 @@ impl From<event::Model> for Event {
 
 /// Inserts `new` on `conn` (a transaction, to commit it with its cause).
 /// `Ok(false)`: an event with the same dedupe key exists.
-pub(crate) async fn insert_event<C: ConnectionTrait>(
-    conn: &C,
-    new: &NewEvent,
-) -> Result<bool, StoreError> {
+/// A new event's row and its id.
+pub(crate) fn event_row(new: &NewEvent) -> (String, event::ActiveModel) {
     let id = new_id();
     let row = event::ActiveModel {
         id: Set(id.clone()),
@@ -225,6 +223,14 @@ pub(crate) async fn insert_event<C: ConnectionTrait>(
         occurred_at: Set(new.occurred_at),
         created_at: Set(now()),
     };
+    (id, row)
+}
+
+pub(crate) async fn insert_event<C: ConnectionTrait>(
+    conn: &C,
+    new: &NewEvent,
+) -> Result<bool, StoreError> {
+    let (id, row) = event_row(new);
     let result = event::Entity::insert(row)
         .on_conflict_do_nothing_on([event::Column::DedupeKey])
         .exec_without_returning(conn)
@@ -238,13 +244,16 @@ pub(crate) async fn insert_event<C: ConnectionTrait>(
 }
 
 impl Store {
-    /// Records an event with its webhook deliveries, in one transaction;
-    /// `Ok(false)` when it was already recorded.
+    /// Records an event with its webhook deliveries, in one transaction
+    /// (shared with concurrent events when batching is on, see
+    /// [`Store::with_event_batching`]; the caller's own inside an audited
+    /// change); `Ok(false)` when it was already recorded. Returns once
+    /// committed.
     pub async fn record_event(&self, new: &NewEvent) -> Result<bool, StoreError> {
-        let txn = self.db().begin().await?;
-        let inserted = insert_event(&txn, new).await?;
-        txn.commit().await?;
-        Ok(inserted)
+        match &self.event_batcher {
+            Some(batcher) if self.db().is_pool() => batcher.record(new).await,
+            _ => self.record_event_alone(new).await,
+        }
     }
 
     pub async fn event(&self, id: &str) -> Result<Option<Event>, StoreError> {

@@ -34,6 +34,7 @@ pub mod courier_lists;
 pub mod deliveries;
 pub mod entity;
 mod error;
+mod event_batch;
 pub mod events;
 pub mod idempotency;
 pub mod ids;
@@ -83,6 +84,8 @@ pub struct Store {
     /// written in batches, never on the request path.
     key_uses:
         Arc<std::sync::Mutex<std::collections::HashMap<String, chrono::DateTime<chrono::Utc>>>>,
+    /// Group commit of events, when on.
+    event_batcher: Option<event_batch::EventBatcher>,
 }
 
 impl std::fmt::Debug for Store {
@@ -160,6 +163,7 @@ impl Store {
             sealer: Arc::new(sealer),
             cache: Arc::new(cache::HotCache::new(DEFAULT_CACHE_TTL)),
             key_uses: Arc::default(),
+            event_batcher: None,
         })
     }
 

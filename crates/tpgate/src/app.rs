@@ -113,7 +113,8 @@ impl Application {
             .await
             .context("connecting storage")?
             .with_redis_prefix(&config.redis_key_prefix)
-            .with_cache_ttl(config.proxy.cache_ttl());
+            .with_cache_ttl(config.proxy.cache_ttl())
+            .with_event_batching(config.event_batch_max);
         if config.migrate_on_start {
             store.migrate().await.context("running migrations")?;
         }

@@ -17,6 +17,7 @@
 //! | `database_url` | `TPGATE_DATABASE_URL` | `postgres://…` or `sqlite://file?mode=rwc`; default `sqlite://tpgate.db?mode=rwc` |
 //! | `redis_url` | `TPGATE_REDIS_URL` | optional; `redis://…` (one server) or `redis+cluster://[:pw@]node1:6379,node2:6379` (a Redis Cluster); refresh locks use Redis when given, else a DB lease (still safe across replicas on one Postgres) |
 //! | `redis_key_prefix` | `TPGATE_REDIS_KEY_PREFIX` | prefix of every Redis key (default `tpgate`), to share one Redis between deployments |
+//! | `event_batch_max` | `TPGATE_EVENT_BATCH_MAX` | events (pushes, authorization changes) stored concurrently share one transaction, up to this many (64; 1 = one transaction each); each push is still acknowledged only once its transaction committed |
 //! | `sealing_key` | `TPGATE_SEALING_KEY` | base64 32-byte key sealing secrets at rest (required) |
 //! | `sealing_previous_keys` | `TPGATE_SEALING_PREVIOUS_KEYS` | older keys still accepted for opening, during rotation |
 //! | `component.appid` / `.secret` / `.token` / `.encoding_aes_key` / `.previous_encoding_aes_key` | `TPGATE_COMPONENT__…` | the third-party platform's credentials from the Open Platform console |
@@ -91,6 +92,7 @@ pub struct Config {
     pub database_url: String,
     pub redis_url: Option<String>,
     pub redis_key_prefix: String,
+    pub event_batch_max: usize,
     #[serde(skip_serializing, default)]
     pub sealing_key: Option<Secret>,
     #[serde(skip_serializing, default, deserialize_with = "store::secret::list")]
@@ -212,6 +214,7 @@ impl Default for Config {
             database_url: "sqlite://tpgate.db?mode=rwc".into(),
             redis_url: None,
             redis_key_prefix: "tpgate".into(),
+            event_batch_max: 64,
             sealing_key: None,
             sealing_previous_keys: Vec::new(),
             component: Default::default(),
@@ -470,6 +473,7 @@ mod tests {
         database_url = "postgres://tpgate@db/tpgate"
         redis_url = "redis://redis:6379"
         redis_key_prefix = "tp-test"
+        event_batch_max = 32
         sealing_key = "c2VhbGluZw=="
         sealing_previous_keys = ["b2xk"]
         background_tasks = false
@@ -665,6 +669,7 @@ mod tests {
         assert_eq!(c.public_base_url.as_str(), "https://gw.example.com/base/");
         assert_eq!(c.wechat.api_base.as_str(), "https://api.example.com/wx/");
         assert_eq!(c.redis_key_prefix, "tp-test");
+        assert_eq!(c.event_batch_max, 32);
         assert_eq!(c.sealing_previous_keys.len(), 1);
         assert!(!c.background_tasks && !c.migrate_on_start);
         assert_eq!(c.shutdown_drain_secs, 7);
