@@ -266,6 +266,68 @@ async fn a_tenant_limit_holds_exactly_across_its_mini_programs_and_replicas() {
     app.shutdown().await;
 }
 
+#[tokio::test]
+async fn usage_of_calls_no_limit_applies_to_reaches_redis_from_every_replica() {
+    if redis_url().is_none() {
+        eprintln!("TEST_REDIS_URL is not set: counted in Redis only with Redis (CI sets it)");
+        return;
+    }
+    let app = TestApp::start(TestOptions {
+        redis: true,
+        ..TestOptions::default()
+    })
+    .await;
+    let (_tenant, key, appid) = app.onboarded_tenant("acme").await;
+    let order = app.sim.create_paid_order(NewOrder::default());
+    let body = json!({ "transaction_id": order.transaction_id });
+    let replica = app.spawn_replica().await;
+    // get_order: no policy limits the shipping group by default, so these
+    // calls are only counted, in the background.
+    for i in 0..30 {
+        let base = if i % 2 == 0 { &app.base } else { &replica.base };
+        let a = app
+            .call(base, &key, &appid, "/wxa/sec/order/get_order", &body, None)
+            .await;
+        assert_eq!(a.status, 200, "{}", a.body);
+        assert!(a.header("ratelimit").is_none());
+    }
+    let shipping_calls = async || {
+        let usage: Value = app
+            .admin_get(&format!("/admin/v1/usage?appid={appid}"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        usage["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["api_group"] == "shipping")
+            .map(|g| g["appid_calls"].clone())
+    };
+    eventually(Duration::from_secs(5), "usage flushed", async || {
+        shipping_calls().await == Some(json!(30))
+    })
+    .await;
+    // A replica that stops adds what it counted last.
+    for _ in 0..3 {
+        let a = app
+            .call(
+                &replica.base,
+                &key,
+                &appid,
+                "/wxa/sec/order/get_order",
+                &body,
+                None,
+            )
+            .await;
+        assert_eq!(a.status, 200, "{}", a.body);
+    }
+    replica.shutdown().await;
+    assert_eq!(shipping_calls().await, Some(json!(33)));
+    app.shutdown().await;
+}
+
 /// A TCP relay to Redis that the test can cut, as a network failure would.
 async fn relay_to(target: String) -> (String, tokio::sync::watch::Sender<bool>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -57,6 +57,19 @@ end
 return 1
 "#;
 
+/// Adds `ARGV[1]` to the usage counter `KEYS[1]`, which expires after
+/// `ARGV[2]` seconds from its first count.
+const ADD_USAGE: &str = r#"
+local v = redis.call('INCRBY', KEYS[1], ARGV[1])
+if v == tonumber(ARGV[1]) then
+  redis.call('EXPIRE', KEYS[1], tonumber(ARGV[2]))
+end
+return v
+"#;
+
+/// How often counts of calls that no limit applies to are added to Redis.
+const USAGE_FLUSH: Duration = Duration::from_secs(1);
+
 /// How long a limiter call may wait for Redis before falling back.
 const REDIS_TIMEOUT: Duration = Duration::from_millis(300);
 
@@ -88,6 +101,11 @@ pub struct Counters {
     store: Store,
     script: Arc<redis::Script>,
     refund_script: Arc<redis::Script>,
+    usage_script: Arc<redis::Script>,
+    /// Counts of calls no limit applies to, not yet added to Redis: key →
+    /// (count, ttl seconds).
+    usage: Arc<Mutex<HashMap<String, (u64, i64)>>>,
+    usage_flusher: Arc<std::sync::Once>,
     local: Arc<Mutex<LocalCounters>>,
     /// Last time a Redis failure was logged (one warning a minute, not one per call).
     warned: Arc<Mutex<Option<Instant>>>,
@@ -99,6 +117,9 @@ impl Counters {
             store,
             script: Arc::new(redis::Script::new(CHECK_AND_INCREMENT)),
             refund_script: Arc::new(redis::Script::new(DECREMENT)),
+            usage_script: Arc::new(redis::Script::new(ADD_USAGE)),
+            usage: Arc::default(),
+            usage_flusher: Arc::new(std::sync::Once::new()),
             local: Arc::default(),
             warned: Arc::default(),
         }
@@ -115,6 +136,18 @@ impl Counters {
                 exhausted: None,
                 values: Vec::new(),
                 shared: self.store.redis().is_some(),
+            };
+        }
+        // Nothing to check, only to count (the usage of an API group no
+        // policy limits, e.g. `get_order` by default): counted here and
+        // added to Redis every second in one go, so such a call makes no
+        // Redis round trip of its own.
+        if self.store.redis().is_some() && specs.iter().all(|s| s.limit.is_none()) {
+            self.count_usage(specs);
+            return Outcome {
+                exhausted: None,
+                values: vec![0; specs.len()],
+                shared: true,
             };
         }
         if let Some(conn) = self.store.redis() {
@@ -230,6 +263,73 @@ impl Counters {
                 // until their window ends.
                 tracing::warn!("rate limiter: could not take back an increment");
             }
+        }
+    }
+
+    fn count_usage(&self, specs: &[CounterSpec]) {
+        {
+            let mut usage = self.usage.lock().unwrap_or_else(|p| p.into_inner());
+            for spec in specs {
+                let entry = usage.entry(spec.key.clone()).or_insert((0, spec.ttl_secs));
+                entry.0 += 1;
+            }
+        }
+        self.usage_flusher.call_once(|| {
+            let counters = self.clone();
+            // Stops once only the task holds the counts (every limiter
+            // clone is gone), after a last flush.
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(USAGE_FLUSH).await;
+                    counters.flush_usage().await;
+                    if Arc::strong_count(&counters.usage) == 1 {
+                        return;
+                    }
+                }
+            });
+        });
+    }
+
+    /// Adds the usage counted since the last flush to Redis (at shutdown,
+    /// and every second in the background). What Redis refused stays for
+    /// the next flush.
+    pub async fn flush_usage(&self) {
+        let pending = std::mem::take(&mut *self.usage.lock().unwrap_or_else(|p| p.into_inner()));
+        let Some(conn) = self.store.redis() else {
+            return;
+        };
+        if pending.is_empty() {
+            return;
+        }
+        let mut adds = tokio::task::JoinSet::new();
+        for (key, (count, ttl_secs)) in pending {
+            let (mut conn, script) = (conn.clone(), self.usage_script.clone());
+            adds.spawn(async move {
+                let mut invocation = script.prepare_invoke();
+                invocation.key(&key).arg(count).arg(ttl_secs.max(1));
+                let added =
+                    tokio::time::timeout(REDIS_TIMEOUT, invocation.invoke_async::<i64>(&mut conn))
+                        .await;
+                match added {
+                    Ok(Ok(_)) => Ok(()),
+                    Ok(Err(e)) => Err((key, count, ttl_secs, e.to_string())),
+                    Err(_) => Err((key, count, ttl_secs, "timed out".to_owned())),
+                }
+            });
+        }
+        let mut failed = None;
+        while let Some(joined) = adds.join_next().await {
+            if let Ok(Err((key, count, ttl_secs, error))) = joined {
+                let mut usage = self.usage.lock().unwrap_or_else(|p| p.into_inner());
+                // Bounded like the local counters: past that, counts are lost.
+                if usage.len() < MAX_LOCAL_COUNTERS {
+                    usage.entry(key).or_insert((0, ttl_secs)).0 += count;
+                }
+                failed = Some(error);
+            }
+        }
+        if let Some(error) = failed {
+            self.redis_failed(&error);
         }
     }
 

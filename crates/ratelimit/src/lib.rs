@@ -167,6 +167,12 @@ impl RateLimiter {
         self.table.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
+    /// Adds the usage counted in this process but not yet in Redis (calls
+    /// no limit applies to are added every second); for shutdown.
+    pub async fn flush_usage(&self) {
+        self.counters.flush_usage().await;
+    }
+
     /// The policies that apply to a call (for documentation and tests).
     pub fn applicable(&self, group: ApiGroup, tenant_id: &str, appid: &str) -> Vec<Policy> {
         self.table()

@@ -321,6 +321,8 @@ impl Application {
             tracing::warn!("background tasks did not finish within the drain; stopping anyway");
             workers.abort_all();
         }
+        // Calls counted for usage only since the last second.
+        self.state.limiter.flush_usage().await;
         // Nothing of ours records calls any more. Closed, not just dropped:
         // clones may outlive this (a caller's `TenantAuth`, spawned work).
         self.call_log.close();
