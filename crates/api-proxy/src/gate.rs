@@ -528,7 +528,9 @@ async fn call_wechat(
 ) -> Outcome {
     let outcome = outcome(send(state, call).await, readable);
     if let Outcome::Answered(_) = outcome {
-        tracing::info!(tenant.id = %tenant.tenant_id, authorizer.appid = %call.appid, api = call.path, "proxied call succeeded");
+        // Debug: the access log line ("response") and the call log already
+        // say it, and a second line per call costs the hot path.
+        tracing::debug!(tenant.id = %tenant.tenant_id, authorizer.appid = %call.appid, api = call.path, "proxied call succeeded");
     }
     outcome
 }
