@@ -8,7 +8,8 @@
 //! `active × interval / (lifetime − margin − min_age)`, the rate at which
 //! every active token is renewed once per usable lifetime, raised to the
 //! pace that refreshes every token before it turns urgent (so tokens issued
-//! together never turn urgent together). Refreshing the soonest-expiring
+//! together do not all turn urgent together; the horizons' spacing leaves a
+//! smaller burst at the end of the first cycle). Refreshing the soonest-expiring
 //! first spreads expiries out, so after one cycle the load is flat whatever
 //! the starting point. Tokens that would otherwise enter the margin before
 //! the next tick are refreshed regardless of the budget, and the lazy
@@ -81,7 +82,8 @@ impl SweepPolicy {
     /// would let a crowd issued together (a mass onboarding, the end of an
     /// outage) turn urgent together at the end of its first cycle, a burst
     /// of up to twice the budget in a tick; this raises the pace smoothly
-    /// instead (a few percent).
+    /// instead (a few percent). Horizons are about four ticks apart, so the
+    /// pace can run a little behind near the end of a crowd's first cycle.
     pub fn pace(&self, now: DateTime<Utc>, expiring_before: &[u64]) -> u64 {
         let urgent_line = self.urgent_before(now);
         let interval_ms = self.interval.num_milliseconds().max(1);
