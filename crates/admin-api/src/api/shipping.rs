@@ -7,6 +7,7 @@ use problem::Problem;
 use store::{
     shipments::{Shipment, ShipmentFilter, ShipmentStatus},
     shipping_orders::{OrderTrack, ShippingOrderFilter, ShippingOrderRecord},
+    shipping_uploads::OrderRef,
 };
 
 use super::{AdminTags, Page, PageItem, Paging};
@@ -213,14 +214,17 @@ impl ShippingApi {
         let keyed: Vec<(String, ShippingOrderRecord)> =
             rows.into_iter().map(|r| (key(&r), r)).collect();
         let page = paging.page(keyed, |(k, _)| k);
-        // The durable shipments waiting for these orders, per Mini Program.
+        // The durable shipments waiting for these orders, per Mini Program
+        // (keyed as shipments name their order).
+        let order_key =
+            |r: &ShippingOrderRecord| OrderRef::Transaction(r.order.transaction_id.clone()).key();
         let mut queued = std::collections::HashMap::new();
         let mut by_app: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
         for (_, r) in &page.items {
             by_app
                 .entry(r.appid.as_str())
                 .or_default()
-                .push(format!("tx:{}", r.order.transaction_id));
+                .push(order_key(r));
         }
         for (appid, keys) in by_app {
             for s in state
@@ -232,9 +236,7 @@ impl ShippingApi {
             }
         }
         let page = page.map(|(_, r)| {
-            let shipment = queued
-                .get(&(r.appid.clone(), format!("tx:{}", r.order.transaction_id)))
-                .cloned();
+            let shipment = queued.get(&(r.appid.clone(), order_key(&r))).cloned();
             PendingOrder::of(r, shipment, now)
         });
         Ok(PendingResponse::Ok(Json(page)))
