@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use tokio::{io::copy_bidirectional, net::TcpListener, task::JoinSet};
 use wechat_sim::NewOrder;
 
-use crate::helpers::{TestApp, TestOptions, eventually};
+use crate::helpers::{Replica, TestApp, TestOptions, eventually};
 
 const TRACE: &str = "/cgi-bin/express/delivery/open_msg/trace_waybill";
 const QUERY: &str = "/cgi-bin/express/delivery/open_msg/query_trace";
@@ -16,6 +16,35 @@ fn redis_url() -> Option<String> {
     std::env::var("TEST_REDIS_URL")
         .ok()
         .filter(|u| !u.is_empty())
+}
+
+/// Sends every `(appid, WeChat path, body)` at once, alternately to `app`
+/// and `replica`: each call's appid and HTTP status.
+async fn all_at_once(
+    app: &TestApp,
+    replica: &Replica,
+    key: &str,
+    calls: impl IntoIterator<Item = (String, &'static str, Value)>,
+) -> Vec<(String, u16)> {
+    let mut running = JoinSet::new();
+    for (i, (appid, path, body)) in calls.into_iter().enumerate() {
+        let base = if i % 2 == 0 { &app.base } else { &replica.base };
+        let url = base.join(&format!("v1/apps/{appid}{path}")).unwrap();
+        let (http, key) = (app.http.clone(), key.to_owned());
+        running.spawn(async move {
+            let status = http
+                .post(url)
+                .bearer_auth(key)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16();
+            (appid, status)
+        });
+    }
+    running.join_all().await
 }
 
 /// One API group's row of `GET /admin/v1/usage?<query>`.
@@ -143,30 +172,17 @@ async fn two_instances_sharing_redis_hold_a_limit_exactly() {
     // The second instance starts after the change, so it reads it at start.
     let replica = app.spawn_replica().await;
     let query = json!({ "waybill_token": token, "openid": openid });
-    let mut calls = JoinSet::new();
-    for i in 0..40 {
-        let base = if i % 2 == 0 {
-            app.base.clone()
-        } else {
-            replica.base.clone()
-        };
-        let (http, key, appid, query) =
-            (app.http.clone(), key.clone(), appid.clone(), query.clone());
-        calls.spawn(async move {
-            http.post(base.join(&format!("v1/apps/{appid}{QUERY}")).unwrap())
-                .bearer_auth(key)
-                .json(&query)
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
-        });
-    }
+    let answers = all_at_once(
+        &app,
+        &replica,
+        &key,
+        (0..40).map(|_| (appid.clone(), QUERY, query.clone())),
+    )
+    .await;
     let mut ok = 0;
     let mut limited = 0;
-    while let Some(status) = calls.join_next().await {
-        match status.unwrap() {
+    for (_, status) in answers {
+        match status {
             200 => ok += 1,
             429 => limited += 1,
             other => panic!("unexpected status {other}"),
@@ -211,38 +227,19 @@ async fn a_tenant_limit_holds_exactly_across_its_mini_programs_and_replicas() {
         assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
     }
     let replica = app.spawn_replica().await;
-    let mut calls = JoinSet::new();
-    for i in 0..40 {
-        let base = if i % 2 == 0 {
-            app.base.clone()
-        } else {
-            replica.base.clone()
-        };
-        // The first Mini Program's calls are all one user's; the second's
-        // each another user's.
+    // The first Mini Program's calls are all one user's; the second's each
+    // another user's.
+    let traces = (0..40).map(|i| {
         let (appid, openid) = if i % 4 < 2 {
             (first.clone(), "oSameUser".to_owned())
         } else {
             (second.clone(), format!("oUser{i}"))
         };
-        let body = trace_body(&openid, &format!("WX{i:04}"));
-        let (http, key) = (app.http.clone(), key.clone());
-        calls.spawn(async move {
-            let status = http
-                .post(base.join(&format!("v1/apps/{appid}{TRACE}")).unwrap())
-                .bearer_auth(key)
-                .json(&body)
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16();
-            (appid, status)
-        });
-    }
+        (appid, TRACE, trace_body(&openid, &format!("WX{i:04}")))
+    });
     let (mut first_ok, mut second_ok, mut limited) = (0u64, 0u64, 0);
-    while let Some(joined) = calls.join_next().await {
-        match joined.unwrap() {
+    for answer in all_at_once(&app, &replica, &key, traces).await {
+        match answer {
             (appid, 200) if appid == first => first_ok += 1,
             (_, 200) => second_ok += 1,
             (_, 429) => limited += 1,
