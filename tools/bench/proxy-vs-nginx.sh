@@ -51,6 +51,7 @@
 #   BENCH_TPGATE_BIN, BENCH_SIM_BIN   prebuilt binaries (skips cargo)
 #   BENCH_NO_INSTALL=1          never run apt-get (fail if something is missing)
 #   KEEP_WORK=1                 keep the temp dir (logs, nginx.conf) at the end
+#   BENCH_HOLD=1                set up, then hold everything up for profiling (see below)
 #
 # Fixed rate: Debian bookworm packages no open-loop load generator (no wrk2, no vegeta; hey and
 # bombardier limit their rate but still wait for each answer before the next request, so a stall
@@ -362,6 +363,19 @@ wrk_run() {
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 minmax() { printf '%s\n' "$@" | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%s–%s", lo, hi }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+
+# BENCH_HOLD=1: everything stays up for profiling or a rebuilt tpgate; $WORK/hold.env has what
+# is needed to restart tpgate by hand and load each path; `touch $WORK/stop` ends the run.
+if [[ ${BENCH_HOLD:-} == 1 ]]; then
+  {
+    printf 'export %q\n' "${TPGATE_ENV[@]}"
+    printf 'GW_PID=%q\nAPI_KEY=%q\n' "$GW_PID" "$API_KEY"
+    for p in "${PATHS[@]}"; do printf 'URL_%s=%q\nBODY_%s=%q\n' "$p" "${URL[$p]}" "$p" "${BODY[$p]}"; done
+  } >"$WORK/hold.env"
+  log "holding: $WORK/hold.env; touch $WORK/stop to end"
+  until [[ -e $WORK/stop ]]; do sleep 1; done
+  exit 0
+fi
 
 log "warm-up: 2 s per path (connections, caches)"
 for p in "${PATHS[@]}"; do wrk_run "$p" 2; done

@@ -10,6 +10,10 @@ use tenant_auth::Clock;
 use tpgate::sandbox;
 use tpgate::{Application, Config, telemetry};
 
+/// See the dependency's comment in Cargo.toml.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "tpgate",
