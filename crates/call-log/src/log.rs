@@ -9,7 +9,7 @@ use std::{
 
 use serde::{Deserialize, Serialize};
 use store::{Store, calls::NewCall};
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::{Notify, Semaphore, mpsc};
 
 use crate::request::RequestScope;
 
@@ -166,19 +166,26 @@ impl CallLog {
     }
 }
 
-/// Writes what the queue holds, up to `batch` calls per insert, until every
-/// sender is gone or `close` is notified (then what is queued is still
-/// written). A failed insert drops that batch (counted): the log must never
-/// hold calls up.
 /// How long the writer waits for a batch to fill once a call arrives.
 const LINGER: Duration = Duration::from_millis(50);
 
+/// Batches written at once: while one insert waits on the database, the
+/// next batch fills and goes. One writer at a time kept up with ~6 000
+/// calls/s on the proxy bench, below what one replica serves.
+const WRITERS: u32 = 4;
+
+/// Writes what the queue holds, up to `batch` calls per insert and
+/// [`WRITERS`] inserts at once, until every sender is gone or `close` is
+/// notified (then what is queued is still written, and the writer ends
+/// once every insert has). A failed insert drops that batch (counted): the
+/// log must never hold calls up.
 async fn write_batches(
     store: Store,
     mut rx: mpsc::Receiver<NewCall>,
     batch: usize,
     close: Arc<Notify>,
 ) {
+    let writers = Arc::new(Semaphore::new(WRITERS as usize));
     let mut buffer = Vec::with_capacity(batch);
     loop {
         let received = tokio::select! {
@@ -190,7 +197,7 @@ async fn write_batches(
             }
         };
         if received == 0 {
-            return;
+            break;
         }
         // Gather more for a moment: one insert of many rows costs the
         // database far less than many inserts of a few (measured on the
@@ -204,18 +211,32 @@ async fn write_batches(
                 () = close.notified() => rx.close(),
             }
         }
-        let n = buffer.len() as u64;
         let calls = std::mem::replace(&mut buffer, Vec::with_capacity(batch));
-        match tokio::time::timeout(Duration::from_secs(10), store.insert_calls(calls)).await {
-            Ok(Ok(())) => ::metrics::counter!("tpgate_call_log_written_total").increment(n),
-            Ok(Err(e)) => {
-                ::metrics::counter!("tpgate_call_log_dropped_total").increment(n);
-                tracing::warn!(error = %e, calls = n, "could not write calls to the call log");
-            }
-            Err(_) => {
-                ::metrics::counter!("tpgate_call_log_dropped_total").increment(n);
-                tracing::warn!(calls = n, "writing to the call log timed out");
-            }
+        let Ok(permit) = writers.clone().acquire_owned().await else {
+            break;
+        };
+        let store = store.clone();
+        tokio::spawn(async move {
+            write(&store, calls).await;
+            drop(permit);
+        });
+    }
+    // Every insert still running ends before the writer does.
+    let _ = writers.acquire_many(WRITERS).await;
+}
+
+/// One insert of `calls`, counted as written or dropped.
+async fn write(store: &Store, calls: Vec<NewCall>) {
+    let n = calls.len() as u64;
+    match tokio::time::timeout(Duration::from_secs(10), store.insert_calls(calls)).await {
+        Ok(Ok(())) => ::metrics::counter!("tpgate_call_log_written_total").increment(n),
+        Ok(Err(e)) => {
+            ::metrics::counter!("tpgate_call_log_dropped_total").increment(n);
+            tracing::warn!(error = %e, calls = n, "could not write calls to the call log");
+        }
+        Err(_) => {
+            ::metrics::counter!("tpgate_call_log_dropped_total").increment(n);
+            tracing::warn!(calls = n, "writing to the call log timed out");
         }
     }
 }
