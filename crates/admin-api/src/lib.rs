@@ -22,9 +22,9 @@ use url::Url;
 pub use api::AdminApi;
 pub use jwt::{JwtConfig, Role};
 
-/// Shared state of the admin API, put in the poem `Data` of the app.
-#[derive(Clone)]
-pub struct AdminState {
+/// What the admin API's handlers share (through [`AdminState`], the app's
+/// poem `Data`).
+pub struct AdminShared {
     pub store: Store,
     /// Token refreshes, re-syncs and the component's status.
     pub auth: tenant_auth::TenantAuth,
@@ -39,6 +39,25 @@ pub struct AdminState {
     /// Throttles of expensive tenant actions (event replays).
     pub throttle: ratelimit::Throttle,
     pub limits: AdminLimits,
+}
+
+/// [`AdminShared`] behind one `Arc`: poem clones every `Data` value into
+/// every request, so the state must cost one reference count to clone.
+#[derive(Clone)]
+pub struct AdminState(Arc<AdminShared>);
+
+impl AdminState {
+    pub fn new(shared: AdminShared) -> Self {
+        Self(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AdminState {
+    type Target = AdminShared;
+
+    fn deref(&self) -> &AdminShared {
+        &self.0
+    }
 }
 
 /// Bounds on what one tenant can make tpgate do.

@@ -99,9 +99,9 @@ impl ProxySettings {
     }
 }
 
-/// Shared state of the proxy, put in the poem `Data` of the app.
-#[derive(Clone)]
-pub struct ProxyState {
+/// What the proxy's handlers share (through [`ProxyState`], the app's poem
+/// `Data`).
+pub struct ProxyShared {
     pub auth: TenantAuth,
     pub limiter: RateLimiter,
     pub permissions: Arc<PermissionMap>,
@@ -112,6 +112,25 @@ pub struct ProxyState {
     pub shipments: Arc<shipments::ShipmentSettings>,
     /// Reconciliation (`reconciliation.*`).
     pub reconciliation: Arc<reconcile::ReconciliationSettings>,
+}
+
+/// [`ProxyShared`] behind one `Arc`: poem clones every `Data` value into
+/// every request, so the state must cost one reference count to clone.
+#[derive(Clone)]
+pub struct ProxyState(Arc<ProxyShared>);
+
+impl ProxyState {
+    pub fn new(shared: ProxyShared) -> Self {
+        Self(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for ProxyState {
+    type Target = ProxyShared;
+
+    fn deref(&self) -> &ProxyShared {
+        &self.0
+    }
 }
 
 /// The tenant making a call.

@@ -14,9 +14,9 @@ use crate::{
     routes,
 };
 
-/// Everything handlers share.
-#[derive(Clone)]
-pub struct AppState {
+/// What the gateway's own handlers (pushes, onboarding) share, through
+/// [`AppState`].
+pub struct AppShared {
     pub auth: TenantAuth,
     pub limiter: ratelimit::RateLimiter,
     pub public_base_url: url::Url,
@@ -24,6 +24,19 @@ pub struct AppState {
     pub throttle: ratelimit::Throttle,
     pub onboarding: Arc<crate::config::OnboardingSettings>,
     pub trusted_proxies: Arc<crate::client_addr::TrustedProxies>,
+}
+
+/// [`AppShared`] behind one `Arc`: poem clones every `Data` value into
+/// every request, so the state must cost one reference count to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<AppShared>);
+
+impl std::ops::Deref for AppState {
+    type Target = AppShared;
+
+    fn deref(&self) -> &AppShared {
+        &self.0
+    }
 }
 
 pub fn openapi_service() -> OpenApiService<(admin_api::AdminApi, ProxyApi), ()> {
@@ -141,7 +154,7 @@ impl Application {
             .context("webhook HTTP client")?;
         // One map: the proxy enforces it, the health view reports against it.
         let permissions = Arc::new(PermissionMap::new(config.proxy.permission_sets.clone()));
-        let proxy = ProxyState {
+        let proxy = ProxyState::new(api_proxy::ProxyShared {
             auth: auth.clone(),
             limiter: limiter.clone(),
             permissions: permissions.clone(),
@@ -149,8 +162,8 @@ impl Application {
             couriers: Default::default(),
             shipments: Arc::new(config.shipments.clone()),
             reconciliation: Arc::new(config.reconciliation.clone()),
-        };
-        let state = AppState {
+        });
+        let state = AppState(Arc::new(AppShared {
             auth: auth.clone(),
             limiter: limiter.clone(),
             public_base_url: config.public_base_url.clone(),
@@ -159,8 +172,8 @@ impl Application {
             trusted_proxies: Arc::new(crate::client_addr::TrustedProxies::parse(
                 &config.http.trusted_proxies,
             )?),
-        };
-        let admin = AdminState {
+        }));
+        let admin = AdminState::new(admin_api::AdminShared {
             store,
             auth: auth.clone(),
             limiter,
@@ -181,7 +194,7 @@ impl Application {
                 max_webhooks_per_tenant: config.webhooks.max_endpoints_per_tenant,
                 replays_per_tenant_per_hour: config.webhooks.replays_per_tenant_per_hour,
             },
-        };
+        });
         let (listener, port) = bind(listener, config.listen, "listen").await?;
         let (ops_listener, ops_port) = bind(None, config.ops_listen, "ops_listen").await?;
         let limits = config.http.body_limits();
