@@ -10,7 +10,7 @@
 use std::time::{Duration, Instant};
 
 use call_log::{CallLog, CallOutcome, NewCall, RequestScope};
-use serde::{Serialize, de::DeserializeOwned};
+use serde::{Deserialize as _, Serialize, de::DeserializeOwned};
 use store::Secret;
 use url::Url;
 use wechat_api::WechatStatus;
@@ -243,7 +243,9 @@ impl WechatClient {
         let result = serde_json::from_slice::<serde_json::Value>(&bytes)
             .map_err(|e| WechatError::Decode(e.to_string()))
             .and_then(|value| {
-                let status: WechatStatus = serde_json::from_value(value.clone())
+                // From the parsed value by reference: a clone of a large
+                // answer cost more than the check.
+                let status = WechatStatus::deserialize(&value)
                     .map_err(|e| WechatError::Decode(e.to_string()))?;
                 if status.is_ok() {
                     Ok(value)
