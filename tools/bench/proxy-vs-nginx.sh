@@ -466,6 +466,11 @@ echo
 verdict() { awk -v v="$1" -v t="$2" -v op="$3" 'BEGIN { ok = (op == ">=") ? v >= t : v <= t; print ok ? "PASS" : "FAIL" }'; }
 echo "$(verdict "$RATIO_MEDIAN" 0.8 '>=') throughput: tpgate/nginx calls/s median $RATIO_MEDIAN (min–max $(minmax "${RATIOS[@]}")), target ≥ 0.8"
 echo "$(verdict "$ADDED" 1.0 '<=') latency: tpgate's added p99 at $RATE calls/s $ADDED ms, target ≤ 1 ms"
+# Every guarantee kept: a call the call log dropped under this load is one the operator never sees.
+read -r LOG_WRITTEN LOG_DROPPED < <(curl -fsS "http://127.0.0.1:$OPS_PORT/metrics" | awk '
+  $1 == "tpgate_call_log_written_total" { w = $2 } $1 == "tpgate_call_log_dropped_total" { d = $2 }
+  END { printf "%d %d\n", w, d }')
+echo "$( ((LOG_DROPPED == 0)) && echo PASS || echo FAIL) call log: $LOG_WRITTEN calls written, $LOG_DROPPED dropped (tpgate_call_log_*_total)"
 for p in "${PATHS[@]}"; do
   for ((r = 1; r <= ROUNDS; r++)); do
     [[ ${ERR[$p,$r]} == 0 ]] || echo "warning: $p had ${ERR[$p,$r]} failed requests in round $r" >&2

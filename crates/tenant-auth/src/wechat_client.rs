@@ -83,6 +83,10 @@ impl WechatClient {
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(5)))
             .user_agent(concat!("tpgate/", env!("CARGO_PKG_VERSION")))
+            // WeChat's APIs answer, they never redirect: a 3xx is an
+            // unexpected answer (reported as its status), not a hop to
+            // follow with a token-bearing request.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| WechatError::Transport(e.without_url().to_string()))?;
         Ok(Self {
