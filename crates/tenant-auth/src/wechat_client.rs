@@ -283,6 +283,51 @@ impl WechatClient {
 mod tests {
     use super::*;
 
+    /// A 3xx is reported as the status it is: the token-bearing request is
+    /// not sent on to wherever `Location` points.
+    #[tokio::test]
+    async fn a_redirect_is_an_answer_not_a_hop() {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
+        let followed = Url::parse(&format!("{base}elsewhere")).unwrap();
+        let server = tokio::spawn(async move {
+            let mut paths = Vec::new();
+            // The first request, and a second one if the client followed.
+            for _ in 0..2 {
+                let Ok(Ok((mut conn, _))) =
+                    tokio::time::timeout(Duration::from_millis(500), listener.accept()).await
+                else {
+                    break;
+                };
+                let mut buf = vec![0; 4096];
+                let n = conn.read(&mut buf).await.unwrap();
+                let head = String::from_utf8_lossy(&buf[..n]).into_owned();
+                paths.push(head.split(' ').nth(1).unwrap_or_default().to_owned());
+                let answer = format!(
+                    "HTTP/1.1 302 Found\r\nLocation: {followed}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                );
+                conn.write_all(answer.as_bytes()).await.unwrap();
+            }
+            paths
+        });
+        let client = WechatClient::new(base, Duration::from_secs(2)).unwrap();
+        let token = Secret::new("t0ken".to_owned());
+        let result = client
+            .post_value(
+                None,
+                "cgi-bin/x",
+                Some(("access_token", &token)),
+                &serde_json::json!({}),
+            )
+            .await;
+        assert!(
+            matches!(result, Err(WechatError::HttpStatus(302))),
+            "{result:?}"
+        );
+        assert_eq!(server.await.unwrap(), ["/cgi-bin/x?access_token=t0ken"]);
+    }
+
     #[test]
     fn errors_are_classed_for_the_log() {
         let api = |errcode| WechatError::Api {
