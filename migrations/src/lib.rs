@@ -24,6 +24,7 @@ mod m20261207_000003_shipping_uploads;
 mod m20261208_000001_courier_lists;
 mod m20261208_000002_shipments;
 mod m20261208_000003_shipping_orders;
+mod m20261209_000001_authorizers_tenant_appid;
 
 pub struct Migrator;
 
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261208_000001_courier_lists::Migration),
             Box::new(m20261208_000002_shipments::Migration),
             Box::new(m20261208_000003_shipping_orders::Migration),
+            Box::new(m20261209_000001_authorizers_tenant_appid::Migration),
         ]
     }
 }

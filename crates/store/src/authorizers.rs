@@ -1,6 +1,6 @@
 //! Authorizers: Mini Programs that authorized the platform, their sealed
 //! tokens and granted permission sets (funcscope ids).
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
@@ -343,14 +343,10 @@ impl Store {
 
     fn info(
         row: authorizer::Model,
-        grants: &[funcscope::Model],
+        funcscopes: BTreeSet<i64>,
     ) -> Result<AuthorizerInfo, StoreError> {
         Ok(AuthorizerInfo {
-            funcscopes: grants
-                .iter()
-                .filter(|g| g.appid == row.appid)
-                .map(|g| g.funcscope_id)
-                .collect(),
+            funcscopes,
             status: row.status.parse()?,
             appid: row.appid.into(),
             tenant_id: row.tenant_id.map(Into::into),
@@ -373,7 +369,7 @@ impl Store {
             return Ok(None);
         };
         let grants = self.funcscopes_of(std::slice::from_ref(&row.appid)).await?;
-        Self::info(row, &grants).map(Some)
+        Self::info(row, grants.into_iter().map(|g| g.funcscope_id).collect()).map(Some)
     }
 
     /// [`Store::authorizer`] through this replica's cache (see `cache`).
@@ -441,7 +437,18 @@ impl Store {
         } else {
             self.funcscopes_of(&appids).await?
         };
-        rows.into_iter().map(|r| Self::info(r, &grants)).collect()
+        // Grouped once: a page of 200 with their grants was 200 scans of
+        // every grant of the page.
+        let mut by_appid: HashMap<String, BTreeSet<i64>> = HashMap::new();
+        for g in grants {
+            by_appid.entry(g.appid).or_default().insert(g.funcscope_id);
+        }
+        rows.into_iter()
+            .map(|r| {
+                let funcscopes = by_appid.remove(&r.appid).unwrap_or_default();
+                Self::info(r, funcscopes)
+            })
+            .collect()
     }
 
     /// Gives an authorizer to another tenant (an operator decision, e.g.
