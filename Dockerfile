@@ -28,6 +28,11 @@ COPY --from=builder /out/tpgate /usr/local/bin/tpgate
 # distroless "nonroot": uid/gid 65532, the user the Helm chart's securityContext expects.
 USER 65532:65532
 WORKDIR /home/nonroot
+# mimalloc (the binary's allocator) hands freed memory back to the system at
+# once: with 100 000 Mini Programs the largest RSS while paging the admin
+# listing fell from 94 to 66 MB, at 0–4 % more CPU a proxied call (in the
+# proxy bench's noise).
+ENV MIMALLOC_PURGE_DELAY=0
 EXPOSE 8080
 ENTRYPOINT ["/usr/local/bin/tpgate"]
 CMD ["serve"]
