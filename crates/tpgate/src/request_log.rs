@@ -271,6 +271,10 @@ mod tests {
             })
             .finish();
         let _guard = tracing::subscriber::set_default(subscriber);
+        // Another test may have registered this module's span and event
+        // while no subscriber existed, caching them as disabled (a race in
+        // tracing's interest cache, seen once in CI): ask again.
+        tracing::callsite::rebuild_interest_cache();
 
         let (resp, body) = get(&ep, Some("req-42.a:b_c")).await;
         assert_eq!(resp.status(), StatusCode::BAD_GATEWAY);
