@@ -4,8 +4,8 @@
 //! time order and the purge deletes by id range on the primary key.
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
-    QuerySelect,
+    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, IntoActiveModel, QueryFilter,
+    QueryOrder, QuerySelect,
     sea_query::{Expr, Func, Query},
 };
 
@@ -262,33 +262,13 @@ impl Store {
         if calls.is_empty() {
             return Ok(());
         }
+        let rows = calls.into_iter().map(call_row);
         if self.db().get_database_backend() == sea_orm::DatabaseBackend::Postgres {
-            return self.insert_calls_postgres(&calls).await;
+            return self.insert_calls_postgres(&rows.collect::<Vec<_>>()).await;
         }
-        let rows = calls.into_iter().map(|c| {
-            use sea_orm::ActiveValue::Set;
-            call::ActiveModel {
-                id: Set(new_id()),
-                occurred_at: Set(c.occurred_at),
-                request_id: Set(c.request_id),
-                tenant_id: Set(c.tenant_id.map(String::from)),
-                appid: Set(c.appid.map(String::from)),
-                api: Set(c.api),
-                attempt: Set(i32::try_from(c.attempt).unwrap_or(i32::MAX)),
-                sent: Set(c.outcome.sent()),
-                outcome: Set(c.outcome.as_str().to_owned()),
-                status: Set(c.status.map(i32::from)),
-                errcode: Set(c.errcode),
-                errmsg: Set(c.errmsg),
-                rid: Set(c.rid),
-                latency_ms: Set(i32::try_from(c.latency_ms).unwrap_or(i32::MAX)),
-                idempotency_key: Set(c.idempotency_key),
-                component_level: Set(c.component_level),
-                request_body: Set(c.request_body),
-                response_body: Set(c.response_body),
-            }
-        });
-        call::Entity::insert_many(rows).exec(self.db()).await?;
+        call::Entity::insert_many(rows.map(IntoActiveModel::into_active_model))
+            .exec(self.db())
+            .await?;
         Ok(())
     }
 
@@ -298,65 +278,15 @@ impl Store {
     /// builds and the server parses on every batch; at 12 000 calls/s the
     /// writer fell behind and dropped calls (proxy bench). One statement
     /// of one parameter is prepared once, whatever the batch's size.
-    async fn insert_calls_postgres(&self, calls: &[NewCall]) -> Result<(), StoreError> {
-        /// A row as `json_populate_recordset` reads it: the table's columns.
-        #[derive(serde::Serialize)]
-        struct Row<'a> {
-            id: String,
-            occurred_at: &'a DateTime<Utc>,
-            request_id: Option<&'a str>,
-            tenant_id: Option<&'a str>,
-            appid: Option<&'a str>,
-            api: &'a str,
-            attempt: i32,
-            sent: bool,
-            outcome: &'static str,
-            status: Option<u16>,
-            errcode: Option<i64>,
-            errmsg: Option<&'a str>,
-            rid: Option<&'a str>,
-            latency_ms: i32,
-            idempotency_key: Option<&'a str>,
-            component_level: bool,
-            request_body: Option<&'a str>,
-            response_body: Option<&'a str>,
-        }
-        let rows: Vec<Row<'_>> = calls
-            .iter()
-            .map(|c| Row {
-                id: new_id(),
-                occurred_at: &c.occurred_at,
-                request_id: c.request_id.as_deref(),
-                tenant_id: c.tenant_id.as_deref(),
-                appid: c.appid.as_deref(),
-                api: &c.api,
-                attempt: i32::try_from(c.attempt).unwrap_or(i32::MAX),
-                sent: c.outcome.sent(),
-                outcome: c.outcome.as_str(),
-                status: c.status,
-                errcode: c.errcode,
-                errmsg: c.errmsg.as_deref(),
-                rid: c.rid.as_deref(),
-                latency_ms: i32::try_from(c.latency_ms).unwrap_or(i32::MAX),
-                idempotency_key: c.idempotency_key.as_deref(),
-                component_level: c.component_level,
-                request_body: c.request_body.as_deref(),
-                response_body: c.response_body.as_deref(),
-            })
-            .collect();
-        let json = serde_json::to_string(&rows)
+    async fn insert_calls_postgres(&self, rows: &[call::Model]) -> Result<(), StoreError> {
+        const INSERT: &str = "INSERT INTO wechat_calls \
+            SELECT * FROM json_populate_recordset(NULL::wechat_calls, $1::text::json)";
+        let json = serde_json::to_string(rows)
             .map_err(|e| StoreError::Unavailable(format!("call log batch: {e}")))?;
-        const COLUMNS: &str = "id, occurred_at, request_id, tenant_id, appid, api, attempt, sent, \
-            outcome, status, errcode, errmsg, rid, latency_ms, idempotency_key, component_level, \
-            request_body, response_body";
-        let sql = format!(
-            "INSERT INTO wechat_calls ({COLUMNS}) \
-             SELECT {COLUMNS} FROM json_populate_recordset(NULL::wechat_calls, $1::text::json)"
-        );
         self.db()
             .execute_raw(sea_orm::Statement::from_sql_and_values(
                 sea_orm::DatabaseBackend::Postgres,
-                sql,
+                INSERT,
                 [json.into()],
             ))
             .await?;
@@ -615,6 +545,30 @@ impl Store {
                 return Ok(purged);
             }
         }
+    }
+}
+
+/// The row of `c`, with a new id (UUIDv7: id order is write order).
+fn call_row(c: NewCall) -> call::Model {
+    call::Model {
+        id: new_id(),
+        occurred_at: c.occurred_at,
+        request_id: c.request_id,
+        tenant_id: c.tenant_id.map(String::from),
+        appid: c.appid.map(String::from),
+        api: c.api,
+        attempt: i32::try_from(c.attempt).unwrap_or(i32::MAX),
+        sent: c.outcome.sent(),
+        outcome: c.outcome.as_str().to_owned(),
+        status: c.status.map(i32::from),
+        errcode: c.errcode,
+        errmsg: c.errmsg,
+        rid: c.rid,
+        latency_ms: i32::try_from(c.latency_ms).unwrap_or(i32::MAX),
+        idempotency_key: c.idempotency_key,
+        component_level: c.component_level,
+        request_body: c.request_body,
+        response_body: c.response_body,
     }
 }
 
