@@ -1408,6 +1408,7 @@ async fn events_and_audit_entries_are_deleted_past_their_retention() {
                 data: json!({}),
                 dedupe_key: format!("retention:{key}"),
                 occurred_at: app.clock.now(),
+                order_note: None,
             })
             .await
             .unwrap();

@@ -727,6 +727,7 @@ async fn platform_status_counts_calls_errors_failing_webhooks_and_waiting_delive
             data: json!({}),
             dedupe_key: "status-e2e".into(),
             occurred_at: Utc::now(),
+            order_note: None,
         })
         .await
         .unwrap();

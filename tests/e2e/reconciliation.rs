@@ -144,5 +144,22 @@ async fn unshipped_orders_are_found_announced_when_overdue_and_closed_as_they_sh
     let events = overdue_events(&app).await;
     assert_eq!(events[0].data["threshold_hours"], 48);
     assert_eq!(events[0].data["reminded"], true);
+
+    // It ships behind tpgate's back and WeChat's settlement push says so:
+    // no longer pending as soon as the push is acknowledged, before any pass.
+    app.sim.configure(|c| c.settlement_push_on_shipping = true);
+    let body = upload_body(&last.transaction_id, &last.openid, "YT1");
+    app.sim.upload_shipping_directly(&appid, &body).unwrap();
+    eventually(Duration::from_secs(15), "settled by push", async || {
+        pending(&app, &appid).await.is_empty()
+    })
+    .await;
+    let health: Value = app
+        .admin_get(&format!("/admin/v1/authorizers/{appid}/health"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["shipping"]["pending"], 0, "{health}");
     app.shutdown().await;
 }

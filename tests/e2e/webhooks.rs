@@ -703,6 +703,7 @@ async fn endpoint_caps_replay_limits_and_pushes_stay_fast_during_a_big_replay() 
                 data: json!({ "n": n }),
                 dedupe_key: format!("bulk:{n}"),
                 occurred_at: chrono::Utc::now(),
+                order_note: None,
             })
             .await
             .unwrap();

@@ -913,6 +913,7 @@ mod tests {
             data: serde_json::json!({}),
             dedupe_key: key.into(),
             occurred_at: now(),
+            order_note: None,
         }
     }
 

@@ -615,6 +615,7 @@ mod tests {
             data: serde_json::json!({}),
             dedupe_key: key.into(),
             occurred_at: now(),
+            order_note: None,
         };
         assert!(store.record_event(&event("a")).await.unwrap());
         assert!(store.record_event(&event("b")).await.unwrap());

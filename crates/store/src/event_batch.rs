@@ -17,6 +17,7 @@ use crate::{
     entity::{event, webhook_endpoint as endpoint},
     events::{NewEvent, event_row, insert_event},
     now,
+    shipping_orders::write_order_notes,
 };
 
 /// Batches written at once: one holds the database while the next fills.
@@ -95,7 +96,8 @@ async fn write(store: &Store, batch: Vec<(NewEvent, Reply)>) {
 }
 
 /// One transaction: the events (a repeat of a stored or an earlier one in
-/// the batch is skipped), which of them are new, and their deliveries.
+/// the batch is skipped), which of them are new, their deliveries and what
+/// they say about orders.
 async fn insert_batch(store: &Store, events: &[&NewEvent]) -> Result<Vec<bool>, StoreError> {
     let txn = store.db().begin().await?;
     let rows: Vec<(String, event::ActiveModel)> = events.iter().map(|e| event_row(e)).collect();
@@ -138,14 +140,39 @@ async fn insert_batch(store: &Store, events: &[&NewEvent]) -> Result<Vec<bool>, 
             });
         crate::deliveries::insert_rows(&txn, deliveries.collect()).await?;
     }
+    let notes: Vec<_> = events
+        .iter()
+        .zip(&inserted)
+        .filter(|(_, inserted)| **inserted)
+        .filter_map(|(e, _)| e.app_order_note())
+        .collect();
+    if !notes.is_empty() {
+        write_order_notes(&txn, &notes).await?;
+    }
     txn.commit().await?;
     Ok(inserted)
 }
 
 impl Store {
     /// One event in its own transaction (what a batch of one, or a batch
-    /// that failed, does).
+    /// that failed, does). Should its order note be what fails, the event is
+    /// stored without it, as it was before notes joined the transaction: the
+    /// push is acknowledged, and the next reconciliation finds the order.
     pub(crate) async fn record_event_alone(&self, new: &NewEvent) -> Result<bool, StoreError> {
+        match self.insert_event_committed(new).await {
+            Err(error) if new.order_note.is_some() => {
+                tracing::warn!(error = %error, event = %new.event_type, "could not record what a push says about its order; storing the event without it");
+                let bare = NewEvent {
+                    order_note: None,
+                    ..new.clone()
+                };
+                self.insert_event_committed(&bare).await
+            }
+            result => result,
+        }
+    }
+
+    async fn insert_event_committed(&self, new: &NewEvent) -> Result<bool, StoreError> {
         let txn = self.db().begin().await?;
         let inserted = insert_event(&txn, new).await?;
         txn.commit().await?;
@@ -186,6 +213,7 @@ mod tests {
                 data: serde_json::json!({}),
                 dedupe_key: "seen-before".into(),
                 occurred_at: now(),
+                order_note: None,
             })
             .await
             .unwrap();
@@ -208,6 +236,7 @@ mod tests {
                     data: serde_json::json!({ "i": i }),
                     dedupe_key: key.clone(),
                     occurred_at: now(),
+                    order_note: None,
                 };
                 (key, store.record_event(&new).await.unwrap())
             });
@@ -228,5 +257,61 @@ mod tests {
         );
         // One delivery per stored event (each tenant has one endpoint).
         assert_eq!(store.count_pending_deliveries().await.unwrap(), 41);
+    }
+
+    #[tokio::test]
+    async fn order_notes_are_stored_with_their_events_and_cannot_lose_them() {
+        use sea_orm::ConnectionTrait as _;
+
+        use crate::shipping_orders::{OrderNews, OrderNote, SeenOrder, ShippingOrderFilter};
+        let store = crate::memory_store().await.with_event_batching(16);
+        let push = |i: usize| NewEvent {
+            tenant_id: None,
+            authorizer_appid: Some("wx1".to_owned().into()),
+            event_type: "trade_manage_remind_shipping".into(),
+            data: serde_json::json!({ "i": i }),
+            dedupe_key: format!("remind-{i}"),
+            occurred_at: now(),
+            order_note: Some(OrderNote {
+                order: SeenOrder {
+                    transaction_id: format!("tx{}", i % 5),
+                    merchant_id: "m".into(),
+                    sub_merchant_id: None,
+                    merchant_trade_no: format!("no{i}"),
+                    pay_time: 1,
+                },
+                news: OrderNews::Reminded,
+                at: now(),
+            }),
+        };
+        let record_all = async |range: std::ops::Range<usize>| {
+            let mut tasks = tokio::task::JoinSet::new();
+            for i in range {
+                let store = store.clone();
+                tasks.spawn(async move { store.record_event(&push(i)).await });
+            }
+            tasks.join_all().await
+        };
+        // 20 pushes about 5 orders at once: each order noted once, in the
+        // transactions of its events.
+        assert!(record_all(0..20).await.into_iter().all(|r| r.unwrap()));
+        let orders = store
+            .list_shipping_orders(&ShippingOrderFilter::default(), None, 10)
+            .await
+            .unwrap();
+        assert_eq!(orders.len(), 5);
+        assert!(orders.iter().all(|o| o.reminded_at.is_some()));
+
+        // Should the notes fail, the events are stored anyway (and acknowledged).
+        store
+            .db()
+            .execute_unprepared("DROP TABLE shipping_orders")
+            .await
+            .unwrap();
+        assert!(record_all(20..30).await.into_iter().all(|r| r.unwrap()));
+        for i in 0..30 {
+            let key = format!("remind-{i}");
+            assert!(store.event_by_dedupe_key(&key).await.unwrap().is_some());
+        }
     }
 }

@@ -8,7 +8,12 @@ use sea_orm::{
     QuerySelect, TryInsertResult,
 };
 
-use crate::{Appid, EventId, Store, StoreError, TenantId, entity::event, new_id, now};
+use crate::{
+    Appid, EventId, Store, StoreError, TenantId,
+    entity::event,
+    new_id, now,
+    shipping_orders::{AppOrderNote, OrderNote, write_order_notes},
+};
 
 pub const AUTHORIZED: &str = "authorization.authorized";
 pub const UPDATED: &str = "authorization.updated";
@@ -29,6 +34,9 @@ pub struct NewEvent {
     pub data: serde_json::Value,
     pub dedupe_key: String,
     pub occurred_at: DateTime<Utc>,
+    /// What the event says about a paid order (a shipping push), written
+    /// with the event, once: not again for a repeat (WeChat's retry).
+    pub order_note: Option<OrderNote>,
 }
 
 /// Who ended an authorization.
@@ -129,6 +137,7 @@ impl NewEvent {
             // One outcome per shipment.
             dedupe_key: format!("shipment:{}", shipment.id),
             occurred_at,
+            order_note: None,
         }
     }
 
@@ -160,6 +169,7 @@ impl NewEvent {
                 order.appid, o.transaction_id, order.overdue_level
             ),
             occurred_at: at,
+            order_note: None,
         }
     }
 
@@ -177,6 +187,7 @@ impl NewEvent {
             data,
             dedupe_key,
             occurred_at,
+            order_note: None,
         }
     }
 }
@@ -208,8 +219,17 @@ impl From<event::Model> for Event {
     }
 }
 
-/// Inserts `new` on `conn` (a transaction, to commit it with its cause).
-/// `Ok(false)`: an event with the same dedupe key exists.
+impl NewEvent {
+    /// Its order note, with the Mini Program and tenant it is about.
+    pub(crate) fn app_order_note(&self) -> Option<AppOrderNote<'_>> {
+        Some((
+            self.tenant_id.as_deref(),
+            self.authorizer_appid.as_deref()?,
+            self.order_note.as_ref()?,
+        ))
+    }
+}
+
 /// A new event's row and its id.
 pub(crate) fn event_row(new: &NewEvent) -> (String, event::ActiveModel) {
     let id = new_id();
@@ -226,6 +246,8 @@ pub(crate) fn event_row(new: &NewEvent) -> (String, event::ActiveModel) {
     (id, row)
 }
 
+/// Inserts `new` on `conn` (a transaction, to commit it with its cause).
+/// `Ok(false)`: an event with the same dedupe key exists.
 pub(crate) async fn insert_event<C: ConnectionTrait>(
     conn: &C,
     new: &NewEvent,
@@ -239,6 +261,9 @@ pub(crate) async fn insert_event<C: ConnectionTrait>(
     // The outbox: deliveries are committed with the event, or not at all.
     if inserted && let Some(tenant_id) = &new.tenant_id {
         crate::deliveries::enqueue(conn, &id, tenant_id, &new.event_type).await?;
+    }
+    if inserted && let Some(note) = new.app_order_note() {
+        write_order_notes(conn, &[note]).await?;
     }
     Ok(inserted)
 }

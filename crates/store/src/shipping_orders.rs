@@ -4,11 +4,14 @@
 //! `shipping.overdue` announcements and, from WeChat's settlement pushes,
 //! its settlement; and each Mini Program's reconciliation schedule, spread
 //! over the interval and claimed so one replica runs each.
+use std::collections::{BTreeSet, HashMap};
+
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
-    sea_query::{Expr, ExprTrait as _, OnConflict},
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    TransactionTrait,
+    sea_query::{Alias, Expr, ExprTrait as _, Func, OnConflict},
 };
 
 use crate::{
@@ -125,6 +128,42 @@ pub struct Settlement {
     pub confirm_receive_method: Option<String>,
     pub estimated_settlement_time: Option<i64>,
     pub settlement_time: Option<i64>,
+}
+
+/// `settlement_state` once WeChat says how receipt was confirmed.
+const SETTLED: &str = "settled";
+/// `settlement_state` at shipping, before that.
+const TO_SETTLE: &str = "to_settle";
+
+impl Settlement {
+    fn state(&self) -> &'static str {
+        if self.confirm_receive_method.is_some() {
+            SETTLED
+        } else {
+            TO_SETTLE
+        }
+    }
+}
+
+/// What a shipping push says about its order. Written in the transaction
+/// that stores the push's event ([`NewEvent::order_note`]), so WeChat's
+/// `success` covers it too.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderNote {
+    pub order: SeenOrder,
+    pub news: OrderNews,
+    /// When tpgate heard it.
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OrderNews {
+    /// `trade_manage_remind_shipping`: the order waits for shipment (pending,
+    /// reminded), and its Mini Program's reconciliation is due now.
+    Reminded,
+    /// `trade_manage_order_settlement`: shipped (no longer pending) and, once
+    /// `confirm_receive_method` is given, settled.
+    Settled(Settlement),
 }
 
 /// Which tracked orders a listing returns.
@@ -270,80 +309,17 @@ impl Store {
         Ok(update.exec(self.db()).await?.rows_affected)
     }
 
-    /// A `trade_manage_remind_shipping` push: the order is pending (WeChat
-    /// says so) and was reminded.
-    pub async fn note_reminded_order(
+    /// Records what a push says about an order, in a transaction of its
+    /// own (pushes are noted in the transaction storing their event, see
+    /// [`NewEvent::order_note`]).
+    pub async fn note_order(
         &self,
         tenant_id: Option<&str>,
         appid: &str,
-        order: &SeenOrder,
-        at: DateTime<Utc>,
+        note: &OrderNote,
     ) -> Result<(), StoreError> {
-        let mut model = new_row(tenant_id, appid, order, OrderTrack::Pending, at);
-        model.reminded_at = Set(Some(at));
-        row::Entity::insert(model)
-            .on_conflict(
-                OnConflict::columns([row::Column::Appid, row::Column::TransactionId])
-                    .update_columns([row::Column::RemindedAt, row::Column::UpdatedAt])
-                    .to_owned(),
-            )
-            .exec_without_returning(self.db())
-            .await?;
-        Ok(())
-    }
-
-    /// A `trade_manage_order_settlement` push: the order shipped (no longer
-    /// pending) and, when `confirm_receive_method` is given, settled.
-    pub async fn note_settlement(
-        &self,
-        tenant_id: Option<&str>,
-        appid: &str,
-        order: &SeenOrder,
-        settlement: &Settlement,
-        at: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        let settled = settlement.confirm_receive_method.is_some();
-        let mut model = new_row(tenant_id, appid, order, OrderTrack::Shipped, at);
-        model.close_reason = Set(Some(CLOSED_SETTLEMENT.to_owned()));
-        model.closed_at = Set(Some(at));
-        model.settlement_state = Set(Some(
-            if settled { "settled" } else { "to_settle" }.to_owned(),
-        ));
-        model.confirm_receive_method = Set(settlement.confirm_receive_method.clone());
-        model.estimated_settlement_time = Set(settlement.estimated_settlement_time);
-        model.settlement_time = Set(settlement.settlement_time);
-        let mut columns = vec![row::Column::SettlementState, row::Column::UpdatedAt];
-        if settled {
-            columns.extend([
-                row::Column::ConfirmReceiveMethod,
-                row::Column::SettlementTime,
-            ]);
-        } else {
-            columns.push(row::Column::EstimatedSettlementTime);
-        }
         let txn = self.db().begin().await?;
-        row::Entity::insert(model)
-            .on_conflict(
-                OnConflict::columns([row::Column::Appid, row::Column::TransactionId])
-                    .update_columns(columns)
-                    .to_owned(),
-            )
-            .exec_without_returning(&txn)
-            .await?;
-        // A pending order WeChat says shipped: shipped (behind tpgate's back
-        // or not, the pending record is over).
-        row::Entity::update_many()
-            .col_expr(
-                row::Column::State,
-                Expr::value(OrderTrack::Shipped.as_str()),
-            )
-            .col_expr(row::Column::CloseReason, Expr::value(CLOSED_SETTLEMENT))
-            .col_expr(row::Column::ClosedAt, Expr::value(Some(at)))
-            .filter(row::Column::Appid.eq(appid))
-            .filter(row::Column::TransactionId.eq(order.transaction_id.as_str()))
-            .filter(row::Column::State.eq(OrderTrack::Pending.as_str()))
-            .exec(&txn)
-            .await?;
+        write_order_notes(&txn, &[(tenant_id, appid, note)]).await?;
         txn.commit().await?;
         Ok(())
     }
@@ -617,14 +593,153 @@ impl Store {
     /// Runs a Mini Program's reconciliation at `at_ms` (e.g. after a
     /// reminder push: at once).
     pub async fn reconcile_soon(&self, appid: &str, at_ms: i64) -> Result<(), StoreError> {
-        schedule::Entity::update_many()
-            .col_expr(schedule::Column::NextRunAtMs, Expr::value(at_ms))
-            .filter(schedule::Column::Appid.eq(appid))
-            .filter(schedule::Column::NextRunAtMs.gt(at_ms))
-            .exec(self.db())
-            .await?;
-        Ok(())
+        reconcile_soon(self.db(), [appid], at_ms).await
     }
+}
+
+async fn reconcile_soon<'a, C: ConnectionTrait>(
+    conn: &C,
+    appids: impl IntoIterator<Item = &'a str>,
+    at_ms: i64,
+) -> Result<(), StoreError> {
+    schedule::Entity::update_many()
+        .col_expr(schedule::Column::NextRunAtMs, Expr::value(at_ms))
+        .filter(schedule::Column::Appid.is_in(appids))
+        .filter(schedule::Column::NextRunAtMs.gt(at_ms))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// A note about `appid`'s order, with the tenant holding the Mini Program.
+pub(crate) type AppOrderNote<'a> = (Option<&'a str>, &'a str, &'a OrderNote);
+
+/// Writes `notes` on `conn` (the transaction storing their pushes): one
+/// upsert per kind of news, and one statement bringing reminded Mini
+/// Programs' reconciliation forward, however many notes a batch of pushes
+/// has. An order noted twice in one batch takes another round for the
+/// repeat, in push order: one upsert cannot touch a row twice.
+pub(crate) async fn write_order_notes<C: ConnectionTrait>(
+    conn: &C,
+    notes: &[AppOrderNote<'_>],
+) -> Result<(), StoreError> {
+    let mut rounds: Vec<Vec<AppOrderNote<'_>>> = Vec::new();
+    let mut seen: HashMap<(&str, &str), usize> = HashMap::new();
+    for note in notes {
+        let key = (note.1, note.2.order.transaction_id.as_str());
+        let round = *seen.entry(key).and_modify(|r| *r += 1).or_insert(0);
+        if rounds.len() <= round {
+            rounds.push(Vec::new());
+        }
+        rounds[round].push(*note);
+    }
+    for mut round in rounds {
+        // The same lock order in every transaction: concurrent batches
+        // noting the same orders wait for each other, never deadlock.
+        round.sort_by_key(|(_, appid, n)| (*appid, n.order.transaction_id.as_str()));
+        let (reminded, settled): (Vec<_>, Vec<_>) = round
+            .into_iter()
+            .partition(|(_, _, n)| n.news == OrderNews::Reminded);
+        if !reminded.is_empty() {
+            row::Entity::insert_many(reminded.iter().map(|(tenant_id, appid, note)| {
+                let mut model =
+                    new_row(*tenant_id, appid, &note.order, OrderTrack::Pending, note.at);
+                model.reminded_at = Set(Some(note.at));
+                model
+            }))
+            .on_conflict(
+                OnConflict::columns([row::Column::Appid, row::Column::TransactionId])
+                    .update_columns([row::Column::RemindedAt, row::Column::UpdatedAt])
+                    .to_owned(),
+            )
+            .exec_without_returning(conn)
+            .await?;
+        }
+        if !settled.is_empty() {
+            row::Entity::insert_many(settled.iter().filter_map(|(tenant_id, appid, note)| {
+                let OrderNews::Settled(settlement) = &note.news else {
+                    return None;
+                };
+                Some(settled_row(
+                    *tenant_id,
+                    appid,
+                    &note.order,
+                    settlement,
+                    note.at,
+                ))
+            }))
+            .on_conflict(settlement_upsert())
+            .exec_without_returning(conn)
+            .await?;
+        }
+    }
+    // Reminded: the Mini Program's reconciliation is due now.
+    let reminded: BTreeSet<&str> = notes
+        .iter()
+        .filter(|(_, _, n)| n.news == OrderNews::Reminded)
+        .map(|(_, appid, _)| *appid)
+        .collect();
+    if let Some(at) = notes
+        .iter()
+        .filter(|(_, _, n)| n.news == OrderNews::Reminded)
+        .map(|(_, _, n)| n.at)
+        .min()
+    {
+        reconcile_soon(conn, reminded, at.timestamp_millis()).await?;
+    }
+    Ok(())
+}
+
+/// A settled order's row, as first seen in its settlement push: shipped.
+fn settled_row(
+    tenant_id: Option<&str>,
+    appid: &str,
+    order: &SeenOrder,
+    settlement: &Settlement,
+    at: DateTime<Utc>,
+) -> row::ActiveModel {
+    let mut model = new_row(tenant_id, appid, order, OrderTrack::Shipped, at);
+    model.close_reason = Set(Some(CLOSED_SETTLEMENT.to_owned()));
+    model.closed_at = Set(Some(at));
+    model.settlement_state = Set(Some(settlement.state().to_owned()));
+    model.confirm_receive_method = Set(settlement.confirm_receive_method.clone());
+    model.estimated_settlement_time = Set(settlement.estimated_settlement_time);
+    model.settlement_time = Set(settlement.settlement_time);
+    model
+}
+
+/// A settlement push about a known order: a pending order is shipped
+/// (behind tpgate's back or not, the pending record is over), a closed or
+/// shipped one keeps its state; the settlement is recorded, a settled order
+/// stays settled (pushes can come out of order) and what the push leaves out
+/// is kept. One statement, so a batch of settlements is one upsert.
+fn settlement_upsert() -> OnConflict {
+    use row::Column as C;
+    let old = |c: C| Expr::col((row::Entity, c));
+    let pushed = |c: C| Expr::col((Alias::new("excluded"), c));
+    let was_pending = || old(C::State).eq(OrderTrack::Pending.as_str());
+    let if_pending = |c: C| -> Expr { Expr::case(was_pending(), pushed(c)).finally(old(c)).into() };
+    let or_kept = |c: C| Expr::from(Func::coalesce([pushed(c), old(c)]));
+    OnConflict::columns([C::Appid, C::TransactionId])
+        .values([
+            (C::State, if_pending(C::State)),
+            (C::CloseReason, if_pending(C::CloseReason)),
+            (C::ClosedAt, if_pending(C::ClosedAt)),
+            (
+                C::SettlementState,
+                Expr::case(old(C::SettlementState).eq(SETTLED), old(C::SettlementState))
+                    .finally(pushed(C::SettlementState))
+                    .into(),
+            ),
+            (C::ConfirmReceiveMethod, or_kept(C::ConfirmReceiveMethod)),
+            (
+                C::EstimatedSettlementTime,
+                or_kept(C::EstimatedSettlementTime),
+            ),
+            (C::SettlementTime, or_kept(C::SettlementTime)),
+            (C::UpdatedAt, pushed(C::UpdatedAt)),
+        ])
+        .to_owned()
 }
 
 #[cfg(test)]
@@ -736,8 +851,13 @@ mod tests {
             estimated_settlement_time: None,
             settlement_time: Some(now),
         };
+        let note = |tx: &str, news: OrderNews| OrderNote {
+            order: order(tx, now - hour),
+            news,
+            at: pass,
+        };
         store
-            .note_settlement(Some("t1"), "wx1", &order("c", now - hour), &settled, pass)
+            .note_order(Some("t1"), "wx1", &note("c", OrderNews::Settled(settled)))
             .await
             .unwrap();
         let all = store
@@ -766,11 +886,112 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_batch_of_notes_ships_pending_orders_keeps_closed_ones_and_settled_stays_settled() {
+        let store = store().await;
+        let t0 = Utc::now();
+        let now = t0.timestamp();
+        store
+            .note_pending_orders(
+                Some("t1"),
+                "wx1",
+                &[order("p", now - 10), order("c", now - 10)],
+                t0,
+            )
+            .await
+            .unwrap();
+        // The next pass sees only p: c left state 1 behind tpgate's back.
+        let filter = ShippingOrderFilter::default();
+        store
+            .note_pending_orders(
+                Some("t1"),
+                "wx1",
+                &[order("p", now - 10)],
+                t0 + Duration::seconds(2),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            store
+                .close_unseen_orders("wx1", t0 + Duration::seconds(2), now - 100)
+                .await
+                .unwrap(),
+            1
+        );
+
+        let at = t0 + Duration::seconds(3);
+        let to_settle = |estimated| {
+            OrderNews::Settled(Settlement {
+                confirm_receive_method: None,
+                estimated_settlement_time: Some(estimated),
+                settlement_time: None,
+            })
+        };
+        let settled = OrderNews::Settled(Settlement {
+            confirm_receive_method: Some("auto".into()),
+            estimated_settlement_time: None,
+            settlement_time: Some(now),
+        });
+        let note = |tx: &str, news: OrderNews| OrderNote {
+            order: order(tx, now - 10),
+            news,
+            at,
+        };
+        // One batch: p shipped then settled (two rounds on one row), c (closed)
+        // settled, u (never seen) shipped, r reminded.
+        let notes = [
+            note("p", to_settle(now + 100)),
+            note("c", settled.clone()),
+            note("p", settled.clone()),
+            note("u", to_settle(now + 200)),
+            note("r", OrderNews::Reminded),
+        ];
+        let batch: Vec<AppOrderNote<'_>> = notes.iter().map(|n| (Some("t1"), "wx1", n)).collect();
+        let txn = store.db().begin().await.unwrap();
+        write_order_notes(&txn, &batch).await.unwrap();
+        txn.commit().await.unwrap();
+        // A late "shipped, to settle" push about p changes nothing settled.
+        store
+            .note_order(Some("t1"), "wx1", &note("p", to_settle(now + 300)))
+            .await
+            .unwrap();
+
+        let all = store.list_shipping_orders(&filter, None, 10).await.unwrap();
+        let get = |tx: &str| all.iter().find(|o| o.order.transaction_id == tx).unwrap();
+        let p = get("p");
+        assert_eq!(p.state, OrderTrack::Shipped);
+        assert_eq!(p.close_reason.as_deref(), Some(CLOSED_SETTLEMENT));
+        assert_eq!(p.settlement_state.as_deref(), Some(SETTLED));
+        assert_eq!(p.confirm_receive_method.as_deref(), Some("auto"));
+        assert_eq!(p.settlement_time, Some(now));
+        assert_eq!(
+            p.estimated_settlement_time,
+            Some(now + 300),
+            "the latest estimate"
+        );
+        let c = get("c");
+        assert_eq!(c.state, OrderTrack::Closed, "closed stays closed");
+        assert_eq!(c.close_reason.as_deref(), Some(CLOSED_NO_LONGER_PENDING));
+        assert_eq!(c.settlement_state.as_deref(), Some(SETTLED));
+        let u = get("u");
+        assert_eq!(u.state, OrderTrack::Shipped);
+        assert_eq!(u.settlement_state.as_deref(), Some(TO_SETTLE));
+        assert_eq!(u.estimated_settlement_time, Some(now + 200));
+        let r = get("r");
+        assert_eq!(r.state, OrderTrack::Pending);
+        assert_eq!(r.reminded_at.map(|t| t.timestamp()), Some(at.timestamp()));
+    }
+
+    #[tokio::test]
     async fn a_reminder_makes_an_order_pending_and_reconciliations_are_claimed_once() {
         let store = store().await;
         let t0 = Utc::now();
+        let reminded = OrderNote {
+            order: order("r", t0.timestamp() - 3600),
+            news: OrderNews::Reminded,
+            at: t0,
+        };
         store
-            .note_reminded_order(Some("t1"), "wx1", &order("r", t0.timestamp() - 3600), t0)
+            .note_order(Some("t1"), "wx1", &reminded)
             .await
             .unwrap();
         let pending = store

@@ -5,9 +5,13 @@
 //! webhook deliveries it causes, before WeChat hears `success`.
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 use sha2::{Digest as _, Sha256};
-use store::events::NewEvent;
+use store::{
+    events::NewEvent,
+    shipping_orders::{OrderNews, OrderNote, SeenOrder, Settlement},
+};
 use wechat_api::events::{MiniProgramEvent, event_data};
 
 use crate::{AuthError, PushQuery, TenantAuth, push::PushParseError};
@@ -254,6 +258,8 @@ impl TenantAuth {
                 push.from_user_name, push.create_time
             ),
             occurred_at: self.clock.at_unix(push.create_time),
+            // Stored with the event, so `success` covers it.
+            order_note: order_note(&typed, self.clock.now()),
         };
         let stored = tokio::time::timeout(STORE_BUDGET, self.store.record_event(&new))
             .await
@@ -263,8 +269,6 @@ impl TenantAuth {
                 ))
             })??;
         crate::metrics::app_push(&event_type, stored);
-        self.track_order(appid, authorizer.tenant_id.as_deref(), &typed)
-            .await;
         Ok(if stored {
             AppPushOutcome::Stored { event_type }
         } else {
@@ -273,65 +277,43 @@ impl TenantAuth {
     }
 }
 
-impl TenantAuth {
-    /// What a shipping push says about its order, for reconciliation: a
-    /// reminder makes it pending (and the Mini Program's reconciliation due
-    /// now); a settlement push ships it and records the settlement, with
-    /// `confirm_receive_method` as `manual`/`auto`. After the event is
-    /// stored, and again for WeChat's retry (both idempotent); a failure is
-    /// logged: the next reconciliation finds the order anyway.
-    async fn track_order(&self, appid: &str, tenant_id: Option<&str>, event: &MiniProgramEvent) {
-        use store::shipping_orders::{SeenOrder, Settlement};
-        let at = self.clock.now();
-        let result = match event {
-            MiniProgramEvent::RemindShipping(r) => {
-                let order = SeenOrder {
-                    transaction_id: r.transaction_id.clone(),
-                    merchant_id: r.merchant_id.clone(),
-                    sub_merchant_id: r.sub_merchant_id.clone(),
-                    merchant_trade_no: r.merchant_trade_no.clone(),
-                    pay_time: r.pay_time,
-                };
-                match self
-                    .store
-                    .note_reminded_order(tenant_id, appid, &order, at)
-                    .await
-                {
-                    Ok(()) => {
-                        self.store
-                            .reconcile_soon(appid, at.timestamp_millis())
-                            .await
-                    }
-                    Err(e) => Err(e),
-                }
-            }
-            MiniProgramEvent::OrderSettlement(s) => {
-                let order = SeenOrder {
-                    transaction_id: s.transaction_id.clone(),
-                    merchant_id: s.merchant_id.clone(),
-                    sub_merchant_id: s.sub_merchant_id.clone(),
-                    merchant_trade_no: s.merchant_trade_no.clone(),
-                    pay_time: s.pay_time,
-                };
-                let settlement = Settlement {
-                    confirm_receive_method: s.confirm_receive_method.map(|m| {
-                        wechat_api::events::confirm_receive_method_name(m)
-                            .map(str::to_owned)
-                            .unwrap_or_else(|| m.to_string())
-                    }),
-                    estimated_settlement_time: s.estimated_settlement_time,
-                    settlement_time: s.settlement_time,
-                };
-                self.store
-                    .note_settlement(tenant_id, appid, &order, &settlement, at)
-                    .await
-            }
-            _ => Ok(()),
-        };
-        if let Err(e) = result {
-            tracing::warn!(error = %e, authorizer.appid = %appid, "could not record what a shipping push says about its order");
-        }
-    }
+/// What a shipping push says about its order, for reconciliation: a
+/// reminder makes it pending (and the Mini Program's reconciliation due
+/// now); a settlement push ships it and records the settlement, with
+/// `confirm_receive_method` as `manual`/`auto`.
+fn order_note(event: &MiniProgramEvent, at: DateTime<Utc>) -> Option<OrderNote> {
+    let (order, news) = match event {
+        MiniProgramEvent::RemindShipping(r) => (
+            SeenOrder {
+                transaction_id: r.transaction_id.clone(),
+                merchant_id: r.merchant_id.clone(),
+                sub_merchant_id: r.sub_merchant_id.clone(),
+                merchant_trade_no: r.merchant_trade_no.clone(),
+                pay_time: r.pay_time,
+            },
+            OrderNews::Reminded,
+        ),
+        MiniProgramEvent::OrderSettlement(s) => (
+            SeenOrder {
+                transaction_id: s.transaction_id.clone(),
+                merchant_id: s.merchant_id.clone(),
+                sub_merchant_id: s.sub_merchant_id.clone(),
+                merchant_trade_no: s.merchant_trade_no.clone(),
+                pay_time: s.pay_time,
+            },
+            OrderNews::Settled(Settlement {
+                confirm_receive_method: s.confirm_receive_method.map(|m| {
+                    wechat_api::events::confirm_receive_method_name(m)
+                        .map(str::to_owned)
+                        .unwrap_or_else(|| m.to_string())
+                }),
+                estimated_settlement_time: s.estimated_settlement_time,
+                settlement_time: s.settlement_time,
+            }),
+        ),
+        _ => return None,
+    };
+    Some(OrderNote { order, news, at })
 }
 
 #[cfg(test)]
