@@ -54,6 +54,11 @@ use tpgate_tests::{Harness, Instance, TestDb};
 use url::Url;
 use wechat_sim::{AppEvent, AppPushMessage, NewOrder, Simulator};
 
+/// The allocator the tpgate binary ships with (`crates/tpgate/src/main.rs`):
+/// the gateway in this process allocates as it does in production.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The measured event type; warm-up pushes use another.
 const MEASURED: &str = "trade_manage_order_settlement";
 
