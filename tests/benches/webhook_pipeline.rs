@@ -16,6 +16,7 @@
 //!    `trade_manage_order_settlement` per order), straight to
 //!    `/wechat/apps/{appid}/events`, with `background_tasks = false`: each
 //!    push is verified, decrypted, parsed and stored with its outbox row
+//!    and what it says about its order (a `shipping_orders` row)
 //!    (the tenant has one webhook endpoint), and nothing is delivered.
 //!    Each round runs it with `event_batch_max` 1 (a transaction per push,
 //!    as before group commit) and 64 (the default), side by side.
@@ -419,7 +420,7 @@ async fn phase_ingest(pushes: usize, warmup: usize, concurrency: usize) -> anyho
     println!();
     println!(
         "1. Pushes accepted per second: {pushes} pushes of {MEASURED}, {concurrency} concurrent clients, \
-         background_tasks = false (ingest only: verify, decrypt, parse, store event + 1 outbox row); \
+         background_tasks = false (ingest only: verify, decrypt, parse, store event + 1 outbox row + the order's settlement); \
          event_batch_max 1 (a transaction per push) and 64 (group commit) alternated, {rounds} rounds, \
          a fresh gateway and database per row, {warmup} warm-up pushes first"
     );
