@@ -13,6 +13,14 @@ use crate::helpers::{TestApp, TestOptions, eventually, upload_body};
 const UPLOAD: &str = "/wxa/sec/order/upload_shipping_info";
 const ORDER_LIST: &str = "/wxa/sec/order/get_order_list";
 
+async fn health(app: &TestApp, appid: &str) -> Value {
+    app.admin_get(&format!("/admin/v1/authorizers/{appid}/health"))
+        .await
+        .json()
+        .await
+        .unwrap()
+}
+
 async fn pending(app: &TestApp, appid: &str) -> Vec<Value> {
     let resp = app
         .admin_get(&format!("/admin/v1/shipping/pending?appid={appid}"))
@@ -93,14 +101,9 @@ async fn unshipped_orders_are_found_announced_when_overdue_and_closed_as_they_sh
     .await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(overdue_events(&app).await.len(), 3, "once per threshold");
-    let health: Value = app
-        .admin_get(&format!("/admin/v1/authorizers/{appid}/health"))
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(health["shipping"]["pending"], 3, "{health}");
-    assert_eq!(health["shipping"]["overdue"], 3, "{health}");
+    let view = health(&app, &appid).await;
+    assert_eq!(view["shipping"]["pending"], 3, "{view}");
+    assert_eq!(view["shipping"]["overdue"], 3, "{view}");
 
     // One ships through tpgate: closed at once.
     let first = &unshipped[0];
@@ -154,12 +157,7 @@ async fn unshipped_orders_are_found_announced_when_overdue_and_closed_as_they_sh
         pending(&app, &appid).await.is_empty()
     })
     .await;
-    let health: Value = app
-        .admin_get(&format!("/admin/v1/authorizers/{appid}/health"))
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(health["shipping"]["pending"], 0, "{health}");
+    let view = health(&app, &appid).await;
+    assert_eq!(view["shipping"]["pending"], 0, "{view}");
     app.shutdown().await;
 }

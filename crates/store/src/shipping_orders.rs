@@ -593,11 +593,12 @@ impl Store {
     /// Runs a Mini Program's reconciliation at `at_ms` (e.g. after a
     /// reminder push: at once).
     pub async fn reconcile_soon(&self, appid: &str, at_ms: i64) -> Result<(), StoreError> {
-        reconcile_soon(self.db(), [appid], at_ms).await
+        bring_reconciliation_forward(self.db(), [appid], at_ms).await
     }
 }
 
-async fn reconcile_soon<'a, C: ConnectionTrait>(
+/// Runs the Mini Programs' reconciliation at `at_ms` unless due sooner.
+async fn bring_reconciliation_forward<'a, C: ConnectionTrait>(
     conn: &C,
     appids: impl IntoIterator<Item = &'a str>,
     at_ms: i64,
@@ -685,7 +686,7 @@ pub(crate) async fn write_order_notes<C: ConnectionTrait>(
         .map(|(_, _, n)| n.at)
         .min()
     {
-        reconcile_soon(conn, reminded, at.timestamp_millis()).await?;
+        bring_reconciliation_forward(conn, reminded, at.timestamp_millis()).await?;
     }
     Ok(())
 }
