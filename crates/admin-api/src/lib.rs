@@ -43,22 +43,7 @@ pub struct AdminShared {
 
 /// [`AdminShared`] behind one `Arc`: poem clones every `Data` value into
 /// every request, so the state must cost one reference count to clone.
-#[derive(Clone)]
-pub struct AdminState(Arc<AdminShared>);
-
-impl AdminState {
-    pub fn new(shared: AdminShared) -> Self {
-        Self(Arc::new(shared))
-    }
-}
-
-impl std::ops::Deref for AdminState {
-    type Target = AdminShared;
-
-    fn deref(&self) -> &AdminShared {
-        &self.0
-    }
-}
+pub type AdminState = Arc<AdminShared>;
 
 /// Bounds on what one tenant can make tpgate do.
 #[derive(Debug, Clone, Copy)]

@@ -116,22 +116,7 @@ pub struct ProxyShared {
 
 /// [`ProxyShared`] behind one `Arc`: poem clones every `Data` value into
 /// every request, so the state must cost one reference count to clone.
-#[derive(Clone)]
-pub struct ProxyState(Arc<ProxyShared>);
-
-impl ProxyState {
-    pub fn new(shared: ProxyShared) -> Self {
-        Self(Arc::new(shared))
-    }
-}
-
-impl std::ops::Deref for ProxyState {
-    type Target = ProxyShared;
-
-    fn deref(&self) -> &ProxyShared {
-        &self.0
-    }
-}
+pub type ProxyState = Arc<ProxyShared>;
 
 /// The tenant making a call.
 #[derive(Debug, Clone)]

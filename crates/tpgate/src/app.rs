@@ -28,16 +28,7 @@ pub struct AppShared {
 
 /// [`AppShared`] behind one `Arc`: poem clones every `Data` value into
 /// every request, so the state must cost one reference count to clone.
-#[derive(Clone)]
-pub struct AppState(Arc<AppShared>);
-
-impl std::ops::Deref for AppState {
-    type Target = AppShared;
-
-    fn deref(&self) -> &AppShared {
-        &self.0
-    }
-}
+pub type AppState = Arc<AppShared>;
 
 pub fn openapi_service() -> OpenApiService<(admin_api::AdminApi, ProxyApi), ()> {
     OpenApiService::new(
@@ -163,7 +154,7 @@ impl Application {
             shipments: Arc::new(config.shipments.clone()),
             reconciliation: Arc::new(config.reconciliation.clone()),
         });
-        let state = AppState(Arc::new(AppShared {
+        let state = AppState::new(AppShared {
             auth: auth.clone(),
             limiter: limiter.clone(),
             public_base_url: config.public_base_url.clone(),
@@ -172,7 +163,7 @@ impl Application {
             trusted_proxies: Arc::new(crate::client_addr::TrustedProxies::parse(
                 &config.http.trusted_proxies,
             )?),
-        }));
+        });
         let admin = AdminState::new(admin_api::AdminShared {
             store,
             auth: auth.clone(),
