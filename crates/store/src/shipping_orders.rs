@@ -675,18 +675,13 @@ pub(crate) async fn write_order_notes<C: ConnectionTrait>(
         }
     }
     // Reminded: the Mini Program's reconciliation is due now.
-    let reminded: BTreeSet<&str> = notes
+    let reminded: Vec<_> = notes
         .iter()
         .filter(|(_, _, n)| n.news == OrderNews::Reminded)
-        .map(|(_, appid, _)| *appid)
         .collect();
-    if let Some(at) = notes
-        .iter()
-        .filter(|(_, _, n)| n.news == OrderNews::Reminded)
-        .map(|(_, _, n)| n.at)
-        .min()
-    {
-        bring_reconciliation_forward(conn, reminded, at.timestamp_millis()).await?;
+    if let Some(at) = reminded.iter().map(|(_, _, n)| n.at).min() {
+        let appids: BTreeSet<&str> = reminded.iter().map(|(_, appid, _)| *appid).collect();
+        bring_reconciliation_forward(conn, appids, at.timestamp_millis()).await?;
     }
     Ok(())
 }
