@@ -15,12 +15,13 @@ WORKDIR /src
 # The whole workspace: cargo needs every member's manifest (crates/*, clients/rust, migrations,
 # tests) to resolve Cargo.lock, even when building one package. .dockerignore keeps target/ out.
 # --no-default-features: without `sandbox`, so the WeChat simulator is not in the image.
+# --profile production: `release` with whole-program optimisation (Cargo.toml).
 COPY . .
 RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
     --mount=type=cache,target=/usr/local/cargo/git,sharing=locked \
     --mount=type=cache,target=/src/target,sharing=locked \
-    cargo build --release --locked -p tpgate --no-default-features \
- && install -D -m 0755 target/release/tpgate /out/tpgate \
+    cargo build --profile production --locked -p tpgate --no-default-features \
+ && install -D -m 0755 target/production/tpgate /out/tpgate \
  && /out/tpgate --version
 
 FROM gcr.io/distroless/cc-debian12:nonroot

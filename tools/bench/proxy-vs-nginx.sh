@@ -2,22 +2,27 @@
 # Proxied `get_order` (POST JSON) on one machine, under the same load, in one run:
 #   (a) direct  the WeChat simulator (`wechat-sim`) called directly;
 #   (b) nginx   nginx `proxy_pass` (upstream keep-alive) → the same simulator process;
-#   (c) tpgate  `tpgate serve` → the same simulator process: the full gate (API key, ownership,
+#   (c) bare    tools/bench/bare-proxy → the same simulator process: a reverse proxy on tpgate's
+#               own stack (Tokio, hyper server and client, mimalloc) that does nothing else, so
+#               the gap between tpgate and nginx splits into the stack's share and the gate's;
+#   (d) tpgate  `tpgate serve` → the same simulator process: the full gate (API key, ownership,
 #               permission sets, seed rules, Redis rate limiter, call log), at tpgate's defaults,
 #               on Postgres + Redis.
 #
 #   tools/bench/proxy-vs-nginx.sh
 #
 # 1. Installs what is missing from Debian's packages (nginx, wrk, curl, jq, postgresql-client,
-#    redis-tools); builds `cargo build --release -p tpgate -p wechat-sim` and the fixed-rate
+#    redis-tools); builds tpgate and bare-proxy in the Dockerfile's `production` profile and
+#    wechat-sim in release (`cargo build`), and the fixed-rate
 #    generator tools/bench/openloop.rs (plain rustc; see below why it exists).
 # 2. Starts the simulator, nginx (its own config, pid and logs in a temp dir: the system's nginx
 #    and its service are left alone) and tpgate (a fresh Postgres database, created and dropped;
 #    Redis with a key prefix of its own, deleted at the end), and seeds them (below).
-# 3. Closed loop: BENCH_ROUNDS rounds, each measuring (a), (b), (c) one after the other with wrk
+# 3. Closed loop: BENCH_ROUNDS rounds, each measuring (a)–(d) one after the other with wrk
 #    (BENCH_CONNECTIONS connections, BENCH_SECONDS each); per path calls/s, p50, p99; per round
-#    tpgate/nginx calls/s; then min–max across rounds.
-# 4. Fixed rate (open loop): (b) then (c) at half nginx's median calls/s from the rounds; the p99
+#    tpgate/nginx calls/s; then min–max across rounds, with each path's ratio to nginx and
+#    tpgate's to bare.
+# 4. Fixed rate (open loop): (b) then (d) at half nginx's median calls/s from the rounds; the p99
 #    of each and tpgate's p99 over nginx's.
 # 5. PASS/FAIL lines for the targets (tpgate ≥ 0.8× nginx calls/s; tpgate adds ≤ 1 ms p99 at the
 #    fixed rate). Exits 0 whatever the figures; non-zero only when something broke.
@@ -28,7 +33,7 @@
 #     onboarding link; the link followed as a browser would), so tpgate holds its token;
 #   - APPID_DIRECT (wx00000000000b0b0b) by this script acting as the platform itself (ticket,
 #     component token, pre_auth_code, the authorization page, api_query_auth), which gives the
-#     authorizer access token that (a) and (b) put in `?access_token=`.
+#     authorizer access token that (a), (b) and (c) put in `?access_token=`.
 #   Two appids because the simulator, like WeChat, expires an account's previous access token 5
 #   minutes after issuing a new one: sharing tpgate's appid would make tpgate and this script
 #   invalidate each other's tokens. Each appid has one paid order (POST /sim/orders); get_order
@@ -48,7 +53,7 @@
 #   BENCH_NGINX_WORKERS [auto]  BENCH_NGINX_ACCESS_LOG [on]: `off` for nginx at its leanest
 #   BENCH_SIM_LOG [warn]        RUST_LOG of the simulator (its default logs every call at debug)
 #   BENCH_TPGATE_LOG            RUST_LOG of tpgate [unset: its default, one info line per request]
-#   BENCH_TPGATE_BIN, BENCH_SIM_BIN   prebuilt binaries (skips cargo)
+#   BENCH_TPGATE_BIN, BENCH_SIM_BIN, BENCH_BARE_BIN   prebuilt binaries (skips cargo)
 #   BENCH_NO_INSTALL=1          never run apt-get (fail if something is missing)
 #   KEEP_WORK=1                 keep the temp dir (logs, nginx.conf) at the end
 #   BENCH_HOLD=1                set up, then hold everything up for profiling (see below)
@@ -204,20 +209,23 @@ install_missing
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 command -v rustc >/dev/null || die "rustc is needed for tools/bench/openloop.rs (rustup, or apt-get install rustc)"
 
-if [[ -n ${BENCH_TPGATE_BIN:-} && -n ${BENCH_SIM_BIN:-} ]]; then
-  TPGATE_BIN=$BENCH_TPGATE_BIN SIM_BIN=$BENCH_SIM_BIN
+if [[ -n ${BENCH_TPGATE_BIN:-} && -n ${BENCH_SIM_BIN:-} && -n ${BENCH_BARE_BIN:-} ]]; then
+  TPGATE_BIN=$BENCH_TPGATE_BIN SIM_BIN=$BENCH_SIM_BIN BARE_BIN=$BENCH_BARE_BIN
 else
-  log "cargo build --release -p tpgate -p wechat-sim"
-  (cd "$ROOT" && cargo build --release -p tpgate -p wechat-sim)
-  TPGATE_BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release/tpgate
-  SIM_BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release/wechat-sim
+  # The two proxies as shipped (the Dockerfile's profile); the simulator, which all paths
+  # share, in plain release.
+  log "cargo build --profile production -p tpgate -p bare-proxy; cargo build --release -p wechat-sim"
+  (cd "$ROOT" && cargo build --profile production -p tpgate -p bare-proxy && cargo build --release -p wechat-sim)
+  TPGATE_BIN=${BENCH_TPGATE_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/production/tpgate}
+  SIM_BIN=${BENCH_SIM_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release/wechat-sim}
+  BARE_BIN=${BENCH_BARE_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/production/bare-proxy}
 fi
 rustc -O --edition 2021 -o "$WORK/openloop" "$HERE/openloop.rs"
 
 psql -q "$PG_URL" -Atc 'select 1' >/dev/null || die "Postgres is not reachable at $PG_URL (BENCH_PG_URL)"
 [[ $(redis-cli -u "$REDIS_URL" ping 2>/dev/null) == PONG ]] || die "Redis is not reachable at $REDIS_URL (BENCH_REDIS_URL)"
 
-SIM_PORT=$(free_port) NGINX_PORT=$(free_port) GW_PORT=$(free_port) OPS_PORT=$(free_port)
+SIM_PORT=$(free_port) NGINX_PORT=$(free_port) BARE_PORT=$(free_port) GW_PORT=$(free_port) OPS_PORT=$(free_port)
 SIM=http://127.0.0.1:$SIM_PORT
 GW=http://127.0.0.1:$GW_PORT
 
@@ -233,7 +241,7 @@ start_bg "$WORK/sim.log" env RUST_LOG="${BENCH_SIM_LOG:-warn}" "$SIM_BIN" \
 SIM_PID=$BG_PID
 wait_http "$SIM/sim/clock" "$SIM_PID" wechat-sim
 
-# (a), (b): this script as the platform authorizes APPID_DIRECT and keeps its access token.
+# (a), (b), (c): this script as the platform authorizes APPID_DIRECT and keeps its access token.
 TICKET=$(post "$SIM/sim/push/ticket" '{}' | jq -er .ticket)
 COMPONENT_AT=$(post "$SIM/cgi-bin/component/api_component_token" \
   "$(jq -nc --arg a "$COMPONENT_APPID" --arg s "$COMPONENT_SECRET" --arg t "$TICKET" \
@@ -278,6 +286,12 @@ start_bg "$WORK/nginx.log" "$NGINX" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf"
 NGINX_PID=$BG_PID
 wait_http "http://127.0.0.1:$NGINX_PORT/sim/clock" "$NGINX_PID" nginx
 
+# --- the bare proxy ------------------------------------------------------------
+log "bare-proxy on :$BARE_PORT"
+start_bg "$WORK/bare.log" "$BARE_BIN" "127.0.0.1:$BARE_PORT" "127.0.0.1:$SIM_PORT"
+BARE_PID=$BG_PID
+wait_http "http://127.0.0.1:$BARE_PORT/sim/clock" "$BARE_PID" bare-proxy
+
 # --- tpgate ------------------------------------------------------------------
 DB=proxy_vs_nginx_$$_$RANDOM
 REDIS_PREFIX=proxy-vs-nginx-$$-$RANDOM
@@ -313,7 +327,7 @@ PUSHED=$(post "$SIM/sim/push/ticket" '{}' | jq -r '"\(.status) \(.body)"')
 [[ $PUSHED == "200 success" ]] || die "tpgate refused the ticket push: $PUSHED"
 wait_http "http://127.0.0.1:$OPS_PORT/readyz" "$GW_PID" tpgate
 
-# (c): a tenant, its API key, and APPID_GATE authorized for it through an onboarding link.
+# (d): a tenant, its API key, and APPID_GATE authorized for it through an onboarding link.
 ADMIN=$(env "${TPGATE_ENV[@]}" "$TPGATE_BIN" token --role platform_admin --subject proxy-vs-nginx 2>/dev/null)
 admin() { post "$GW$1" "$2" -H "Authorization: Bearer $ADMIN"; }
 TENANT=$(admin /admin/v1/tenants "{\"name\": \"bench-$$-$RANDOM\"}" | jq -er .id)
@@ -326,13 +340,14 @@ curl -fsSL -o /dev/null -e "$GW/;auto" -d page=pc "$LINK/authorize"
 # --- the three paths ---------------------------------------------------------
 URL_DIRECT="$SIM/wxa/sec/order/get_order?access_token=$DIRECT_TOKEN"
 URL_NGINX="http://127.0.0.1:$NGINX_PORT/wxa/sec/order/get_order?access_token=$DIRECT_TOKEN"
+URL_BARE="http://127.0.0.1:$BARE_PORT/wxa/sec/order/get_order?access_token=$DIRECT_TOKEN"
 URL_GATE="$GW/v1/apps/$APPID_GATE/wxa/sec/order/get_order"
 BODY_DIRECT="{\"transaction_id\": \"$TX_DIRECT\"}"
 BODY_GATE="{\"transaction_id\": \"$TX_GATE\"}"
-PATHS=(direct nginx tpgate)
-declare -A URL=([direct]=$URL_DIRECT [nginx]=$URL_NGINX [tpgate]=$URL_GATE)
-declare -A BODY=([direct]=$BODY_DIRECT [nginx]=$BODY_DIRECT [tpgate]=$BODY_GATE)
-declare -A BEARER=([direct]="" [nginx]="" [tpgate]=$API_KEY)
+PATHS=(direct nginx bare tpgate)
+declare -A URL=([direct]=$URL_DIRECT [nginx]=$URL_NGINX [bare]=$URL_BARE [tpgate]=$URL_GATE)
+declare -A BODY=([direct]=$BODY_DIRECT [nginx]=$BODY_DIRECT [bare]=$BODY_DIRECT [tpgate]=$BODY_GATE)
+declare -A BEARER=([direct]="" [nginx]="" [bare]="" [tpgate]=$API_KEY)
 
 # One call on path $1 must answer WeChat's success (errcode 0): before and after every run, as the
 # load generators only see HTTP statuses (the simulator answers its refusals with HTTP 200).
@@ -384,18 +399,18 @@ for p in "${PATHS[@]}"; do wrk_run "$p" 2; done
 CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
 REV=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')
 git -C "$ROOT" diff --quiet HEAD -- crates 2>/dev/null || REV+=" +local changes"
-log "closed loop: $ROUNDS rounds × (direct, nginx, tpgate), wrk -t$WRK_THREADS -c$CONNS, ${SECS} s each"
+log "closed loop: $ROUNDS rounds × (direct, nginx, bare, tpgate), wrk -t$WRK_THREADS -c$CONNS, ${SECS} s each"
 declare -A RPS P50 P99 ERR
-RATIOS=()
+RATIOS=() BARE_RATIOS=()
 {
   echo "get_order; $(nproc) cores ($CPU); tpgate $REV, log ${BENCH_TPGATE_LOG:-default};" \
     "$("$NGINX" -v 2>&1 | sed 's/.*: //'), $NGINX_WORKERS workers, access log $NGINX_ACCESS_LOG"
   printf '%-6s %-7s %10s %9s %9s %7s\n' round path calls/s p50_ms p99_ms errors
 } | tee "$WORK/results.txt"
 for ((r = 1; r <= ROUNDS; r++)); do
-  # nginx and tpgate swap places every other round, so drift favours neither.
-  order=(direct nginx tpgate)
-  ((r % 2 == 0)) && order=(direct tpgate nginx)
+  # The proxies run in reverse order every other round, so drift favours none of them.
+  order=(direct nginx bare tpgate)
+  ((r % 2 == 0)) && order=(direct tpgate bare nginx)
   for p in "${order[@]}"; do
     wrk_run "$p" "$SECS"
     RPS[$p,$r]=$W_RPS P50[$p,$r]=$W_P50 P99[$p,$r]=$W_P99 ERR[$p,$r]=$W_ERR
@@ -404,7 +419,8 @@ for ((r = 1; r <= ROUNDS; r++)); do
     printf '%-6s %-7s %10s %9s %9s %7s\n' "$r" "$p" "${RPS[$p,$r]}" "${P50[$p,$r]}" "${P99[$p,$r]}" "${ERR[$p,$r]}"
   done | tee -a "$WORK/results.txt"
   RATIOS+=("$(ratio "${RPS[tpgate,$r]}" "${RPS[nginx,$r]}")")
-  echo "       tpgate/nginx calls/s: ${RATIOS[-1]}" | tee -a "$WORK/results.txt"
+  BARE_RATIOS+=("$(ratio "${RPS[tpgate,$r]}" "${RPS[bare,$r]}")")
+  echo "       tpgate/nginx calls/s: ${RATIOS[-1]}; tpgate/bare: ${BARE_RATIOS[-1]}" | tee -a "$WORK/results.txt"
 done
 
 echo
@@ -420,6 +436,7 @@ for p in "${PATHS[@]}"; do
 done
 RATIO_MEDIAN=$(median "${RATIOS[@]}")
 echo "tpgate/nginx calls/s per round: ${RATIOS[*]} (min–max $(minmax "${RATIOS[@]}"), median $RATIO_MEDIAN)"
+echo "tpgate/bare calls/s per round: ${BARE_RATIOS[*]} (what the gate costs over its stack's floor)"
 
 # --- fixed rate --------------------------------------------------------------
 NGINX_RPS=()
