@@ -9,11 +9,12 @@ use poem_openapi::{
     registry::{MetaHeader, MetaMediaType, MetaResponse, MetaResponses, Registry},
     types::Type,
 };
-use serde_json::Value;
+use bytes::Bytes;
 
 pub struct Answer<T> {
     pub(crate) status: StatusCode,
-    pub(crate) body: Value,
+    /// WeChat's JSON as it sent it (or a stored problem's).
+    pub(crate) body: Bytes,
     /// problem+json for a replayed error, else JSON.
     pub(crate) content_type: &'static str,
     pub(crate) headers: Vec<(&'static str, String)>,
@@ -21,7 +22,7 @@ pub struct Answer<T> {
 }
 
 impl<T> Answer<T> {
-    pub(crate) fn new(status: StatusCode, body: Value, content_type: &'static str) -> Self {
+    pub(crate) fn new(status: StatusCode, body: Bytes, content_type: &'static str) -> Self {
         Self {
             status,
             body,
@@ -32,7 +33,7 @@ impl<T> Answer<T> {
     }
 
     /// WeChat's answer as sent (for tpgate's own calls through the gate).
-    pub(crate) fn body(&self) -> &Value {
+    pub(crate) fn body(&self) -> &[u8] {
         &self.body
     }
 
@@ -44,7 +45,7 @@ impl<T> Answer<T> {
 
 impl<T: Send> IntoResponse for Answer<T> {
     fn into_response(self) -> Response {
-        let body = serde_json::to_vec(&self.body).unwrap_or_else(|_| b"{}".to_vec());
+        let body = self.body;
         let mut resp = Response::builder()
             .status(self.status)
             .content_type(self.content_type)

@@ -177,7 +177,7 @@ pub async fn run_for(state: &ProxyState, appid: &str) -> Result<RunReport, Probl
             |_| Ok(()),
         )
         .await?;
-        let page: GetOrderListResponse = serde_json::from_value(answer.body().clone())
+        let page: GetOrderListResponse = serde_json::from_slice(answer.body())
             .map_err(|e| Problem::bad_request(format!("unreadable get_order_list answer: {e}")))?;
         let seen: Vec<SeenOrder> = page
             .order_list

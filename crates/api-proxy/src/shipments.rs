@@ -566,8 +566,8 @@ async fn verify(
         |_| Ok(()),
     )
     .await?;
-    let order = Some(answer.body())
-        .and_then(|v| serde_json::from_value::<GetOrderResponse>(v.clone()).ok())
+    let order = serde_json::from_slice::<GetOrderResponse>(answer.body())
+        .ok()
         .and_then(|r| r.order);
     if order
         .as_ref()

@@ -29,7 +29,7 @@ use wechat_api::errcode;
 
 use crate::{
     ProxyState, TenantContext,
-    api::{no_body, typed_checks},
+    api::{any_answer, no_body, typed_checks},
     catalog::{self, Safety, WechatMethod},
     gate::{self, Call},
 };
@@ -408,7 +408,7 @@ async fn forward(req: &Request, state: &ProxyState, body: Body) -> Result<Respon
         .get("idempotency-key")
         .map(|v| v.to_str().unwrap_or("\u{0}").to_owned());
     let (validate, readable) = typed.map_or(
-        (no_body as fn(&Value) -> _, no_body as fn(&Value) -> _),
+        (no_body as fn(&Value) -> _, any_answer as fn(&[u8]) -> _),
         |t| (t.validate, t.readable),
     );
     let answer = gate::forward::<()>(
@@ -576,7 +576,7 @@ fn answered(answer: crate::answer::Answer<()>, api: &catalog::WechatApi) -> Resp
     if answer.status == StatusCode::OK {
         return answer.into_response();
     }
-    match serde_json::from_value::<problem::ProblemBody>(answer.body.clone()) {
+    match serde_json::from_slice::<problem::ProblemBody>(&answer.body) {
         Ok(body) => {
             let (errcode, errmsg) = problem::wechat::wechat_error(&body, host_errcodes(api));
             let mut resp = Refusal { errcode, errmsg }.into_response();

@@ -9,8 +9,9 @@
 //! the proxy's calls and tpgate's own alike.
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use call_log::{CallLog, CallOutcome, NewCall, RequestScope};
-use serde::{Deserialize as _, Serialize, de::DeserializeOwned};
+use serde::{Serialize, de::DeserializeOwned};
 use store::Secret;
 use url::Url;
 use wechat_api::WechatStatus;
@@ -72,9 +73,10 @@ const MAX_ERRMSG_CHARS: usize = 256;
 
 /// What one exchange with WeChat gave, for the log.
 struct Exchange {
-    result: Result<serde_json::Value, WechatError>,
+    /// The answer's bytes when its errcode is 0 or absent.
+    result: Result<Bytes, WechatError>,
     /// The answer's bytes, when the body is to be kept.
-    body: Option<Vec<u8>>,
+    body: Option<Bytes>,
 }
 
 impl WechatClient {
@@ -109,15 +111,20 @@ impl WechatClient {
 
     /// The URL of `path` with `token` as the query parameter `token_param`
     /// (`access_token` or `component_access_token`) when given.
-    fn url(&self, path: &str, token: Option<(&str, &Secret)>) -> Result<Url, WechatError> {
-        let mut url = self
-            .api_base
-            .join(path.trim_start_matches('/'))
-            .map_err(|e| WechatError::Transport(format!("bad WeChat path {path}: {e}")))?;
+    fn url(&self, path: &str, token: Option<(&str, &Secret)>) -> Url {
+        // `path` after the base's directory, as `Url::join` would place it,
+        // but only the path is parsed: a join parsed the whole URL again
+        // (host included) on every call. Paths are tpgate's own or the raw
+        // passthrough's canonical ones: no query, fragment or dot segment.
+        let base = self.api_base.path();
+        let dir = &base[..base.rfind('/').map_or(0, |i| i + 1)];
+        let mut url = self.api_base.clone();
+        url.set_path(&format!("{dir}{}", path.trim_start_matches('/')));
+        url.set_query(None);
         if let Some((param, token)) = token {
             url.query_pairs_mut().append_pair(param, token.expose());
         }
-        Ok(url)
+        url
     }
 
     /// POSTs `body` to `path`, with `token` as the query parameter `token_param`
@@ -131,7 +138,21 @@ impl WechatClient {
         token: Option<(&str, &Secret)>,
         body: &B,
     ) -> Result<serde_json::Value, WechatError> {
-        let url = self.url(path, token)?;
+        json_value(&self.post_bytes(appid, path, token, body).await?)
+    }
+
+    /// Like [`post_value`](Self::post_value), WeChat's answer as the bytes
+    /// it sent (one JSON document, its errcode 0 or absent): the proxy
+    /// passes them on without parsing them into a value and writing it out
+    /// again.
+    pub async fn post_bytes<B: Serialize + ?Sized>(
+        &self,
+        appid: Option<&str>,
+        path: &str,
+        token: Option<(&str, &Secret)>,
+        body: &B,
+    ) -> Result<Bytes, WechatError> {
+        let url = self.url(path, token);
         let request = self.http.post(url).json(body);
         let captured = self
             .capturing(path)
@@ -142,14 +163,14 @@ impl WechatClient {
 
     /// GETs `path` (WeChat's few GET APIs, e.g. the logistics helper's
     /// `delivery/getall`: no body, the token in the query), like
-    /// [`post_value`](Self::post_value) otherwise.
-    pub async fn get_value(
+    /// [`post_bytes`](Self::post_bytes) otherwise.
+    pub async fn get_bytes(
         &self,
         appid: Option<&str>,
         path: &str,
         token: Option<(&str, &Secret)>,
-    ) -> Result<serde_json::Value, WechatError> {
-        let url = self.url(path, token)?;
+    ) -> Result<Bytes, WechatError> {
+        let url = self.url(path, token);
         let request = self.http.get(url);
         self.recorded(appid, path, token, None, request).await
     }
@@ -169,7 +190,7 @@ impl WechatClient {
         token: Option<(&str, &Secret)>,
         request_body: Option<serde_json::Value>,
         request: reqwest::RequestBuilder,
-    ) -> Result<serde_json::Value, WechatError> {
+    ) -> Result<Bytes, WechatError> {
         let attempt =
             RequestScope::current().map_or(0, |scope| scope.attempts_so_far(path, appid)) + 1;
         let started = Instant::now();
@@ -216,8 +237,8 @@ impl WechatClient {
         exchange.result
     }
 
-    /// WeChat's answer as JSON when its errcode is 0 or absent (and its
-    /// bytes, when `keep_body`).
+    /// WeChat's answer when it is one JSON document whose errcode is 0 or
+    /// absent (and its bytes, when `keep_body`, whatever it is).
     async fn answer(sent: Result<reqwest::Response, reqwest::Error>, keep_body: bool) -> Exchange {
         let response = match sent {
             Ok(r) => r,
@@ -244,15 +265,13 @@ impl WechatClient {
                 };
             }
         };
-        let result = serde_json::from_slice::<serde_json::Value>(&bytes)
+        // The whole document is read (serde_json checks what it skips, and
+        // that nothing follows), so an answer that is not JSON fails here.
+        let result = serde_json::from_slice::<WechatStatus>(&bytes)
             .map_err(|e| WechatError::Decode(e.to_string()))
-            .and_then(|value| {
-                // From the parsed value by reference: a clone of a large
-                // answer cost more than the check.
-                let status = WechatStatus::deserialize(&value)
-                    .map_err(|e| WechatError::Decode(e.to_string()))?;
+            .and_then(|status| {
                 if status.is_ok() {
-                    Ok(value)
+                    Ok(bytes.clone())
                 } else {
                     Err(WechatError::Api {
                         errcode: status.errcode,
@@ -262,7 +281,7 @@ impl WechatClient {
             });
         Exchange {
             result,
-            body: keep_body.then(|| bytes.to_vec()),
+            body: keep_body.then_some(bytes),
         }
     }
 
@@ -274,9 +293,14 @@ impl WechatClient {
         token: Option<(&str, &Secret)>,
         body: &B,
     ) -> Result<R, WechatError> {
-        let value = self.post_value(appid, path, token, body).await?;
-        serde_json::from_value(value).map_err(|e| WechatError::Decode(e.to_string()))
+        let bytes = self.post_bytes(appid, path, token, body).await?;
+        serde_json::from_slice(&bytes).map_err(|e| WechatError::Decode(e.to_string()))
     }
+}
+
+/// An answer [`WechatClient::answer`] accepted, as a JSON value.
+fn json_value(bytes: &[u8]) -> Result<serde_json::Value, WechatError> {
+    serde_json::from_slice(bytes).map_err(|e| WechatError::Decode(e.to_string()))
 }
 
 #[cfg(test)]
@@ -326,6 +350,29 @@ mod tests {
             "{result:?}"
         );
         assert_eq!(server.await.unwrap(), ["/cgi-bin/x?access_token=t0ken"]);
+    }
+
+    /// Only the path is parsed per call; the URL is the one `Url::join`
+    /// gave, for bases with and without a path of their own.
+    #[test]
+    fn urls_are_the_base_directory_joined_with_the_path() {
+        let token = Secret::new("a b&c".to_owned());
+        for base in [
+            "https://api.weixin.qq.com/",
+            "http://127.0.0.1:8080/",
+            "https://egress.example.com/wechat/",
+            "https://egress.example.com/wechat",
+            "https://egress.example.com/wechat/?x=1",
+        ] {
+            let base = Url::parse(base).unwrap();
+            let client = WechatClient::new(base.clone(), Duration::from_secs(1)).unwrap();
+            for path in ["cgi-bin/token", "/wxa/sec/order/get_order", "cgi-bin/express/delivery/open_msg/trace_waybill"] {
+                let mut joined = base.join(path.trim_start_matches('/')).unwrap();
+                assert_eq!(client.url(path, None), joined, "{base} + {path}");
+                joined.query_pairs_mut().append_pair("access_token", "a b&c");
+                assert_eq!(client.url(path, Some(("access_token", &token))), joined);
+            }
+        }
     }
 
     #[test]

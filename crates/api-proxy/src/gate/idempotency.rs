@@ -109,7 +109,11 @@ fn replay<T>(status: u16, body: &str) -> Answer<T> {
     } else {
         problem::CONTENT_TYPE
     };
-    let body = serde_json::from_str(body).unwrap_or(Value::Null);
+    // Stored by tpgate, so JSON; one that no longer reads is replayed as `null`.
+    let body = match serde_json::from_str::<serde::de::IgnoredAny>(body) {
+        Ok(_) => bytes::Bytes::copy_from_slice(body.as_bytes()),
+        Err(_) => bytes::Bytes::from_static(b"null"),
+    };
     Answer::new(status, body, content_type)
         .with_headers(vec![("Idempotent-Replayed", "true".to_owned())])
 }
@@ -206,7 +210,7 @@ mod tests {
     fn replays_carry_the_stored_status_and_say_so() {
         let ok: Answer<()> = replay(200, r#"{"errcode":0}"#);
         assert_eq!(ok.status, StatusCode::OK);
-        assert_eq!(ok.body, json!({"errcode": 0}));
+        assert_eq!(&ok.body[..], br#"{"errcode":0}"#);
         assert_eq!(ok.content_type, super::super::JSON);
         assert_eq!(ok.headers, vec![("Idempotent-Replayed", "true".to_owned())]);
         let failed: Answer<()> = replay(502, r#"{"status":502}"#);
@@ -215,6 +219,6 @@ mod tests {
         // A stored status or body that no longer reads.
         let odd: Answer<()> = replay(1000, "not json");
         assert_eq!(odd.status, StatusCode::OK);
-        assert_eq!(odd.body, Value::Null);
+        assert_eq!(&odd.body[..], b"null");
     }
 }
