@@ -447,7 +447,9 @@ impl<E: Endpoint> Endpoint for SessionCredentialEndpoint<E> {
             && !req.headers().contains_key(header::AUTHORIZATION);
         if let Some(token) = session_token(&req).filter(|_| applies).map(str::to_owned) {
             check_from_console(&req, &self.state.admin.public_base_url)?;
-            match resolve(&self.state, &token).await {
+            // Boxed: the lookup's queries make a future of kilobytes that
+            // every request's future would otherwise carry (and move).
+            match Box::pin(resolve(&self.state, &token)).await {
                 Ok((caller, _)) => {
                     req.extensions_mut().insert(SessionCaller(caller));
                     req.headers_mut().insert(

@@ -348,7 +348,9 @@ impl Store {
             return Ok(entry.filter(|(k, _)| k.usable(now())));
         }
         let epoch = self.cache.epoch();
-        let entry = self.tenant_for_api_key(key).await?;
+        // Boxed: the query's future is kilobytes, and inline it would make
+        // every caller's future (each proxied call's, hit or miss) as large.
+        let entry = Box::pin(self.tenant_for_api_key(key)).await?;
         self.cache.insert_key(epoch, hash, entry.clone());
         Ok(entry)
     }

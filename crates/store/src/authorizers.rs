@@ -381,7 +381,8 @@ impl Store {
             return Ok(entry);
         }
         let epoch = self.cache.epoch();
-        let entry = self.authorizer(appid).await?;
+        // Boxed, as in `cached_tenant_for_api_key`: only a miss pays for it.
+        let entry = Box::pin(self.authorizer(appid)).await?;
         self.cache
             .insert_authorizer(epoch, appid.to_owned(), entry.clone());
         Ok(entry)

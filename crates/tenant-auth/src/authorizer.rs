@@ -135,7 +135,9 @@ impl TenantAuth {
         if let Some(access) = self.cached_access(appid) {
             return Ok(access);
         }
-        let access = self.authorizer_token_for(appid, Need::Use).await?;
+        // Boxed: the refresh (leases, WeChat, the store) is a large future
+        // that a call finding its token cached should not carry.
+        let access = Box::pin(self.authorizer_token_for(appid, Need::Use)).await?;
         self.cache_access(appid, &access);
         Ok(access)
     }

@@ -365,11 +365,13 @@ fn router(
         .with(console::SessionCredential {
             state: console.clone(),
         })
-        .data(state)
-        .data(admin)
-        .data(console)
-        .data(proxy)
-        .data(host)
+        .with(crate::request_data::RequestData {
+            app: state,
+            admin,
+            console,
+            proxy,
+            host,
+        })
         .catch_all_error(problem_for)
         .with(guard)
         .with(crate::request_log::RequestLog::new(call_log.clone()))

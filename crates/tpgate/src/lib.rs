@@ -23,6 +23,7 @@ mod app;
 pub mod body_limit;
 pub mod client_addr;
 pub mod config;
+mod request_data;
 mod request_log;
 mod routes;
 #[cfg(feature = "sandbox")]
