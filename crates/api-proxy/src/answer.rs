@@ -3,13 +3,13 @@
 //! and, for a replayed idempotent write, `Idempotent-Replayed: true`.
 use std::marker::PhantomData;
 
+use bytes::Bytes;
 use poem::{IntoResponse, Response, http::StatusCode};
 use poem_openapi::{
     ApiResponse,
     registry::{MetaHeader, MetaMediaType, MetaResponse, MetaResponses, Registry},
     types::Type,
 };
-use bytes::Bytes;
 
 pub struct Answer<T> {
     pub(crate) status: StatusCode,

@@ -499,7 +499,9 @@ impl Outcome {
     /// `None` when WeChat was not asked, so there is nothing to keep.
     fn kept(&self) -> Option<(StatusCode, String)> {
         let (status, body) = match self {
-            Outcome::Answered(bytes) => (StatusCode::OK, String::from_utf8_lossy(bytes).into_owned()),
+            Outcome::Answered(bytes) => {
+                (StatusCode::OK, String::from_utf8_lossy(bytes).into_owned())
+            }
             Outcome::Failed(problem) => (
                 problem.status(),
                 serde_json::to_string(problem.body()).unwrap_or_default(),
@@ -660,8 +662,12 @@ pub(crate) async fn platform_read(
     )?;
     let bytes = send(state, &call).await.map_err(|e| e.problem)?;
     serde_json::from_slice(&bytes).map_err(|e| {
-        Problem::new(StatusCode::BAD_GATEWAY, "wechat-unreadable", "Unreadable WeChat answer")
-            .with_detail(format!("WeChat's answer is not JSON: {e}"))
+        Problem::new(
+            StatusCode::BAD_GATEWAY,
+            "wechat-unreadable",
+            "Unreadable WeChat answer",
+        )
+        .with_detail(format!("WeChat's answer is not JSON: {e}"))
     })
 }
 
@@ -994,7 +1000,10 @@ mod tests {
         let answer = Bytes::from_static(br#"{"errcode": 0, "b": 1, "a": 2}"#);
         assert_eq!(
             Outcome::Answered(answer).kept(),
-            Some((StatusCode::OK, r#"{"errcode": 0, "b": 1, "a": 2}"#.to_owned()))
+            Some((
+                StatusCode::OK,
+                r#"{"errcode": 0, "b": 1, "a": 2}"#.to_owned()
+            ))
         );
         let problem = problem::wechat::wechat_problem(10060001, "no such order rid: r1");
         let (status, body) = Outcome::Failed(problem.clone()).kept().unwrap();

@@ -366,10 +366,16 @@ mod tests {
         ] {
             let base = Url::parse(base).unwrap();
             let client = WechatClient::new(base.clone(), Duration::from_secs(1)).unwrap();
-            for path in ["cgi-bin/token", "/wxa/sec/order/get_order", "cgi-bin/express/delivery/open_msg/trace_waybill"] {
+            for path in [
+                "cgi-bin/token",
+                "/wxa/sec/order/get_order",
+                "cgi-bin/express/delivery/open_msg/trace_waybill",
+            ] {
                 let mut joined = base.join(path.trim_start_matches('/')).unwrap();
                 assert_eq!(client.url(path, None), joined, "{base} + {path}");
-                joined.query_pairs_mut().append_pair("access_token", "a b&c");
+                joined
+                    .query_pairs_mut()
+                    .append_pair("access_token", "a b&c");
                 assert_eq!(client.url(path, Some(("access_token", &token))), joined);
             }
         }

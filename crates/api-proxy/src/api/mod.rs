@@ -104,15 +104,17 @@ pub(crate) async fn typed_get<R: Type + DeserializeOwned + Send>(
 /// WeChat's answer reads as the documented model, else 502 (the tenant's
 /// client would fail on it too).
 fn readable<R: DeserializeOwned>(answer: &[u8]) -> Result<(), Problem> {
-    serde_json::from_slice::<R>(answer).map(|_| ()).map_err(|e| {
-        tracing::warn!(error = %e, "WeChat answered a shape we do not understand");
-        Problem::new(
-            poem::http::StatusCode::BAD_GATEWAY,
-            "wechat-unreadable",
-            "Unreadable WeChat answer",
-        )
-        .with_detail("WeChat's answer did not match the documented shape")
-    })
+    serde_json::from_slice::<R>(answer)
+        .map(|_| ())
+        .map_err(|e| {
+            tracing::warn!(error = %e, "WeChat answered a shape we do not understand");
+            Problem::new(
+                poem::http::StatusCode::BAD_GATEWAY,
+                "wechat-unreadable",
+                "Unreadable WeChat answer",
+            )
+            .with_detail("WeChat's answer did not match the documented shape")
+        })
 }
 
 /// A typed API's checks on a JSON body, for callers that do not go through

@@ -76,7 +76,9 @@ async fn relay(
     parts.uri = format!("http://{upstream}{path}").parse()?;
     parts.headers.remove(hyper::header::HOST);
     let body = body.collect().await?.to_bytes();
-    let answer = client.request(Request::from_parts(parts, Full::new(body))).await?;
+    let answer = client
+        .request(Request::from_parts(parts, Full::new(body)))
+        .await?;
     let (parts, body) = answer.into_parts();
     let body = body.collect().await?.to_bytes();
     Ok(Response::from_parts(parts, Full::new(body)))
