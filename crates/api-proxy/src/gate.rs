@@ -661,14 +661,19 @@ pub(crate) async fn platform_read(
         &authorizer.funcscopes,
     )?;
     let bytes = send(state, &call).await.map_err(|e| e.problem)?;
-    serde_json::from_slice(&bytes).map_err(|e| {
-        Problem::new(
-            StatusCode::BAD_GATEWAY,
-            "wechat-unreadable",
-            "Unreadable WeChat answer",
-        )
-        .with_detail(format!("WeChat's answer is not JSON: {e}"))
-    })
+    serde_json::from_slice(&bytes).map_err(|e| unreadable_answer(&e))
+}
+
+/// WeChat's success answer does not read as expected: 502 (the tenant's
+/// client would fail on it too).
+pub(crate) fn unreadable_answer(error: &serde_json::Error) -> Problem {
+    tracing::warn!(%error, "WeChat answered a shape we do not understand");
+    Problem::new(
+        StatusCode::BAD_GATEWAY,
+        "wechat-unreadable",
+        "Unreadable WeChat answer",
+    )
+    .with_detail("WeChat's answer did not match the documented shape")
 }
 
 /// One request to WeChat with `token`, by the API's method (a `GET` API

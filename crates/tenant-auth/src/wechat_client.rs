@@ -138,7 +138,7 @@ impl WechatClient {
         token: Option<(&str, &Secret)>,
         body: &B,
     ) -> Result<serde_json::Value, WechatError> {
-        json_value(&self.post_bytes(appid, path, token, body).await?)
+        decode(&self.post_bytes(appid, path, token, body).await?)
     }
 
     /// Like [`post_value`](Self::post_value), WeChat's answer as the bytes
@@ -293,13 +293,12 @@ impl WechatClient {
         token: Option<(&str, &Secret)>,
         body: &B,
     ) -> Result<R, WechatError> {
-        let bytes = self.post_bytes(appid, path, token, body).await?;
-        serde_json::from_slice(&bytes).map_err(|e| WechatError::Decode(e.to_string()))
+        decode(&self.post_bytes(appid, path, token, body).await?)
     }
 }
 
-/// An answer [`WechatClient::answer`] accepted, as a JSON value.
-fn json_value(bytes: &[u8]) -> Result<serde_json::Value, WechatError> {
+/// An answer [`WechatClient::answer`] accepted, read as `R`.
+fn decode<R: DeserializeOwned>(bytes: &[u8]) -> Result<R, WechatError> {
     serde_json::from_slice(bytes).map_err(|e| WechatError::Decode(e.to_string()))
 }
 

@@ -101,20 +101,11 @@ pub(crate) async fn typed_get<R: Type + DeserializeOwned + Send>(
     .await
 }
 
-/// WeChat's answer reads as the documented model, else 502 (the tenant's
-/// client would fail on it too).
+/// WeChat's answer reads as the documented model, else 502.
 fn readable<R: DeserializeOwned>(answer: &[u8]) -> Result<(), Problem> {
     serde_json::from_slice::<R>(answer)
         .map(|_| ())
-        .map_err(|e| {
-            tracing::warn!(error = %e, "WeChat answered a shape we do not understand");
-            Problem::new(
-                poem::http::StatusCode::BAD_GATEWAY,
-                "wechat-unreadable",
-                "Unreadable WeChat answer",
-            )
-            .with_detail("WeChat's answer did not match the documented shape")
-        })
+        .map_err(|e| gate::unreadable_answer(&e))
 }
 
 /// A typed API's checks on a JSON body, for callers that do not go through

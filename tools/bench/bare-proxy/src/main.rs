@@ -5,7 +5,7 @@
 //! side-by-side bench runs it beside nginx and tpgate, so the gap between
 //! tpgate and nginx splits into what the stack costs and what the gate
 //! adds.
-use std::{convert::Infallible, net::SocketAddr};
+use std::{convert::Infallible, net::SocketAddr, sync::Arc};
 
 use http_body_util::{BodyExt, Full};
 use hyper::{
@@ -35,14 +35,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut connector = HttpConnector::new();
     connector.set_nodelay(true);
     let client: Upstream = Client::builder(TokioExecutor::new()).build(connector);
+    // Shared, so a request costs one reference count, not a copy of the name.
+    let proxy = Arc::new((client, upstream));
     let listener = TcpListener::bind(listen).await?;
     loop {
         let (stream, _) = listener.accept().await?;
         stream.set_nodelay(true)?;
-        let client = client.clone();
-        let upstream = upstream.clone();
+        let proxy = proxy.clone();
         tokio::spawn(async move {
-            let service = service_fn(move |req| forward(client.clone(), upstream.clone(), req));
+            let service = service_fn(move |req| forward(proxy.clone(), req));
             // A client that goes away mid-request ends its connection; nothing to report.
             let _ = http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)
@@ -52,11 +53,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 }
 
 async fn forward(
-    client: Upstream,
-    upstream: String,
+    proxy: Arc<(Upstream, String)>,
     req: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
-    Ok(match relay(&client, &upstream, req).await {
+    let (client, upstream) = &*proxy;
+    Ok(match relay(client, upstream, req).await {
         Ok(response) => response,
         Err(e) => {
             let mut response = Response::new(Full::new(Bytes::from(e.to_string())));
