@@ -376,3 +376,56 @@ async fn when_the_log_cannot_keep_up_calls_are_dropped_and_counted_never_waited_
     blocker.rollback().await.unwrap();
     app.shutdown().await;
 }
+
+/// What the log writes is what it reads back, byte for byte, whatever a
+/// field holds: the Postgres writer streams rows in `COPY`'s text format,
+/// where tabs, newlines and backslashes are syntax. On Postgres a NUL,
+/// which no Postgres text can hold, becomes U+FFFD instead of failing the
+/// batch (and with it every other call of the batch); SQLite keeps it.
+#[tokio::test]
+async fn the_log_keeps_any_text_exactly_and_one_odd_call_never_loses_a_batch() {
+    let app = TestApp::start(TestOptions::default()).await;
+    let store = app.auth.store().clone();
+    let awkward = "tab\there\nnew line\r\\N \\ \\\\ \"quoted\" 'single' 中文 🚚 \\u0000";
+    let mut odd = store::calls::NewCall::new("get_order", CallOutcome::WechatRefused);
+    // Postgres keeps microseconds.
+    odd.occurred_at = "2026-12-06T11:22:33.123456Z".parse().unwrap();
+    odd.request_id = Some("copy-odd".into());
+    odd.tenant_id = Some("tenant\t1".into());
+    odd.appid = Some("wx0123456789abcdef".into());
+    odd.attempt = 3;
+    odd.status = Some(502);
+    odd.errcode = Some(-1);
+    odd.errmsg = Some(format!("{awkward} and a NUL: \0."));
+    odd.rid = Some("rid\\1".into());
+    odd.latency_ms = 4_321;
+    odd.idempotency_key = Some("key\nwith newline".into());
+    odd.component_level = true;
+    odd.request_body = Some(format!("{{\"a\":\"{awkward}\"}}"));
+    odd.response_body = Some(String::new());
+    let mut plain = store::calls::NewCall::new("get_order", CallOutcome::Ok);
+    plain.request_id = Some("copy-plain".into());
+    store
+        .insert_calls(vec![odd.clone(), plain.clone()])
+        .await
+        .unwrap();
+
+    let read = |request_id: &'static str| {
+        let store = store.clone();
+        async move {
+            let filter = CallFilter {
+                request_id: Some(request_id.to_owned()),
+                ..Default::default()
+            };
+            let found = store.list_calls(&filter, None, 10).await.unwrap();
+            assert_eq!(found.len(), 1, "{request_id}: {found:#?}");
+            found.into_iter().next().unwrap().call
+        }
+    };
+    let mut expected = odd;
+    if app.config.database_url.starts_with("postgres") {
+        expected.errmsg = Some(format!("{awkward} and a NUL: \u{FFFD}."));
+    }
+    assert_eq!(read("copy-odd").await, expected);
+    assert_eq!(read("copy-plain").await.outcome, CallOutcome::Ok);
+}

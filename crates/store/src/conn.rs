@@ -25,6 +25,17 @@ impl Conn {
     pub(crate) fn is_pool(&self) -> bool {
         matches!(self, Self::Pool(_))
     }
+
+    /// The Postgres pool underneath, outside a transaction (for what
+    /// sea-orm has no statement for, such as `COPY`).
+    pub(crate) fn postgres_pool(&self) -> Option<&sea_orm::sqlx::PgPool> {
+        match self {
+            Self::Pool(c) if c.get_database_backend() == DbBackend::Postgres => {
+                Some(c.get_postgres_connection_pool())
+            }
+            _ => None,
+        }
+    }
 }
 
 #[async_trait::async_trait]

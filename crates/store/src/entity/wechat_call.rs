@@ -1,9 +1,7 @@
 use sea_orm::entity::prelude::*;
 
 #[sea_orm::model]
-// Serialize: a Postgres batch goes as JSON rows (`Store::insert_calls`),
-// with the field names as the columns.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "wechat_calls")]
 pub struct Model {
     /// UUIDv7: ordered by time.
