@@ -5,7 +5,11 @@
 #   (c) bare    tools/bench/bare-proxy → the same simulator process: a reverse proxy on tpgate's
 #               own stack (Tokio, hyper server and client, mimalloc) that does nothing else, so
 #               the gap between tpgate and nginx splits into the stack's share and the gate's;
-#   (d) tpgate  `tpgate serve` → the same simulator process: the full gate (API key, ownership,
+#   (d) barelog (c) that also records every call in tpgate's call log (into tpgate's database,
+#               with tpgate's batches and writers; a call waits for room in the queue where
+#               tpgate's log would drop it): the floor of any proxy that keeps a complete call
+#               log, so what the log costs on this machine shows apart from what the gate costs;
+#   (e) tpgate  `tpgate serve` → the same simulator process: the full gate (API key, ownership,
 #               permission sets, seed rules, Redis rate limiter, call log), at tpgate's defaults,
 #               on Postgres + Redis.
 #
@@ -18,11 +22,11 @@
 # 2. Starts the simulator, nginx (its own config, pid and logs in a temp dir: the system's nginx
 #    and its service are left alone) and tpgate (a fresh Postgres database, created and dropped;
 #    Redis with a key prefix of its own, deleted at the end), and seeds them (below).
-# 3. Closed loop: BENCH_ROUNDS rounds, each measuring (a)–(d) one after the other with wrk
+# 3. Closed loop: BENCH_ROUNDS rounds, each measuring (a)–(e) one after the other with wrk
 #    (BENCH_CONNECTIONS connections, BENCH_SECONDS each); per path calls/s, p50, p99; per round
 #    tpgate/nginx calls/s; then min–max across rounds, with each path's ratio to nginx and
-#    tpgate's to bare.
-# 4. Fixed rate (open loop): (b) then (d) at half nginx's median calls/s from the rounds; the p99
+#    tpgate's to bare and to barelog.
+# 4. Fixed rate (open loop): (b) then (e) at half nginx's median calls/s from the rounds; the p99
 #    of each and tpgate's p99 over nginx's.
 # 5. PASS/FAIL lines for the targets (tpgate ≥ 0.8× nginx calls/s; tpgate adds ≤ 1 ms p99 at the
 #    fixed rate). Exits 0 whatever the figures; non-zero only when something broke.
@@ -225,7 +229,7 @@ rustc -O --edition 2021 -o "$WORK/openloop" "$HERE/openloop.rs"
 psql -q "$PG_URL" -Atc 'select 1' >/dev/null || die "Postgres is not reachable at $PG_URL (BENCH_PG_URL)"
 [[ $(redis-cli -u "$REDIS_URL" ping 2>/dev/null) == PONG ]] || die "Redis is not reachable at $REDIS_URL (BENCH_REDIS_URL)"
 
-SIM_PORT=$(free_port) NGINX_PORT=$(free_port) BARE_PORT=$(free_port) GW_PORT=$(free_port) OPS_PORT=$(free_port)
+SIM_PORT=$(free_port) NGINX_PORT=$(free_port) BARE_PORT=$(free_port) BARELOG_PORT=$(free_port) GW_PORT=$(free_port) OPS_PORT=$(free_port)
 SIM=http://127.0.0.1:$SIM_PORT
 GW=http://127.0.0.1:$GW_PORT
 
@@ -327,7 +331,14 @@ PUSHED=$(post "$SIM/sim/push/ticket" '{}' | jq -r '"\(.status) \(.body)"')
 [[ $PUSHED == "200 success" ]] || die "tpgate refused the ticket push: $PUSHED"
 wait_http "http://127.0.0.1:$OPS_PORT/readyz" "$GW_PID" tpgate
 
-# (d): a tenant, its API key, and APPID_GATE authorized for it through an onboarding link.
+# (d): the bare proxy again, logging into the database tpgate has just migrated.
+log "bare-proxy with the call log on :$BARELOG_PORT"
+start_bg "$WORK/barelog.log" "$BARE_BIN" "127.0.0.1:$BARELOG_PORT" "127.0.0.1:$SIM_PORT" \
+  "${PG_URL%/*}/$DB"
+BARELOG_PID=$BG_PID
+wait_http "http://127.0.0.1:$BARELOG_PORT/sim/clock" "$BARELOG_PID" bare-proxy
+
+# (e): a tenant, its API key, and APPID_GATE authorized for it through an onboarding link.
 ADMIN=$(env "${TPGATE_ENV[@]}" "$TPGATE_BIN" token --role platform_admin --subject proxy-vs-nginx 2>/dev/null)
 admin() { post "$GW$1" "$2" -H "Authorization: Bearer $ADMIN"; }
 TENANT=$(admin /admin/v1/tenants "{\"name\": \"bench-$$-$RANDOM\"}" | jq -er .id)
@@ -341,13 +352,16 @@ curl -fsSL -o /dev/null -e "$GW/;auto" -d page=pc "$LINK/authorize"
 URL_DIRECT="$SIM/wxa/sec/order/get_order?access_token=$DIRECT_TOKEN"
 URL_NGINX="http://127.0.0.1:$NGINX_PORT/wxa/sec/order/get_order?access_token=$DIRECT_TOKEN"
 URL_BARE="http://127.0.0.1:$BARE_PORT/wxa/sec/order/get_order?access_token=$DIRECT_TOKEN"
+URL_BARELOG="http://127.0.0.1:$BARELOG_PORT/wxa/sec/order/get_order?access_token=$DIRECT_TOKEN"
 URL_GATE="$GW/v1/apps/$APPID_GATE/wxa/sec/order/get_order"
 BODY_DIRECT="{\"transaction_id\": \"$TX_DIRECT\"}"
 BODY_GATE="{\"transaction_id\": \"$TX_GATE\"}"
-PATHS=(direct nginx bare tpgate)
-declare -A URL=([direct]=$URL_DIRECT [nginx]=$URL_NGINX [bare]=$URL_BARE [tpgate]=$URL_GATE)
-declare -A BODY=([direct]=$BODY_DIRECT [nginx]=$BODY_DIRECT [bare]=$BODY_DIRECT [tpgate]=$BODY_GATE)
-declare -A BEARER=([direct]="" [nginx]="" [bare]="" [tpgate]=$API_KEY)
+PATHS=(direct nginx bare barelog tpgate)
+declare -A URL=([direct]=$URL_DIRECT [nginx]=$URL_NGINX [bare]=$URL_BARE [barelog]=$URL_BARELOG
+  [tpgate]=$URL_GATE)
+declare -A BODY=([direct]=$BODY_DIRECT [nginx]=$BODY_DIRECT [bare]=$BODY_DIRECT
+  [barelog]=$BODY_DIRECT [tpgate]=$BODY_GATE)
+declare -A BEARER=([direct]="" [nginx]="" [bare]="" [barelog]="" [tpgate]=$API_KEY)
 
 # One call on path $1 must answer WeChat's success (errcode 0): before and after every run, as the
 # load generators only see HTTP statuses (the simulator answers its refusals with HTTP 200).
@@ -399,9 +413,9 @@ for p in "${PATHS[@]}"; do wrk_run "$p" 2; done
 CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
 REV=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')
 git -C "$ROOT" diff --quiet HEAD -- crates 2>/dev/null || REV+=" +local changes"
-log "closed loop: $ROUNDS rounds × (direct, nginx, bare, tpgate), wrk -t$WRK_THREADS -c$CONNS, ${SECS} s each"
+log "closed loop: $ROUNDS rounds × (direct, nginx, bare, barelog, tpgate), wrk -t$WRK_THREADS -c$CONNS, ${SECS} s each"
 declare -A RPS P50 P99 ERR
-RATIOS=() BARE_RATIOS=()
+RATIOS=() BARE_RATIOS=() BARELOG_RATIOS=()
 {
   echo "get_order; $(nproc) cores ($CPU); tpgate $REV, log ${BENCH_TPGATE_LOG:-default};" \
     "$("$NGINX" -v 2>&1 | sed 's/.*: //'), $NGINX_WORKERS workers, access log $NGINX_ACCESS_LOG"
@@ -409,8 +423,8 @@ RATIOS=() BARE_RATIOS=()
 } | tee "$WORK/results.txt"
 for ((r = 1; r <= ROUNDS; r++)); do
   # The proxies run in reverse order every other round, so drift favours none of them.
-  order=(direct nginx bare tpgate)
-  ((r % 2 == 0)) && order=(direct tpgate bare nginx)
+  order=(direct nginx bare barelog tpgate)
+  ((r % 2 == 0)) && order=(direct tpgate barelog bare nginx)
   for p in "${order[@]}"; do
     wrk_run "$p" "$SECS"
     RPS[$p,$r]=$W_RPS P50[$p,$r]=$W_P50 P99[$p,$r]=$W_P99 ERR[$p,$r]=$W_ERR
@@ -420,7 +434,9 @@ for ((r = 1; r <= ROUNDS; r++)); do
   done | tee -a "$WORK/results.txt"
   RATIOS+=("$(ratio "${RPS[tpgate,$r]}" "${RPS[nginx,$r]}")")
   BARE_RATIOS+=("$(ratio "${RPS[tpgate,$r]}" "${RPS[bare,$r]}")")
-  echo "       tpgate/nginx calls/s: ${RATIOS[-1]}; tpgate/bare: ${BARE_RATIOS[-1]}" | tee -a "$WORK/results.txt"
+  BARELOG_RATIOS+=("$(ratio "${RPS[tpgate,$r]}" "${RPS[barelog,$r]}")")
+  echo "       tpgate/nginx calls/s: ${RATIOS[-1]}; tpgate/bare: ${BARE_RATIOS[-1]};" \
+    "tpgate/barelog: ${BARELOG_RATIOS[-1]}" | tee -a "$WORK/results.txt"
 done
 
 echo
@@ -437,6 +453,7 @@ done
 RATIO_MEDIAN=$(median "${RATIOS[@]}")
 echo "tpgate/nginx calls/s per round: ${RATIOS[*]} (min–max $(minmax "${RATIOS[@]}"), median $RATIO_MEDIAN)"
 echo "tpgate/bare calls/s per round: ${BARE_RATIOS[*]} (what the gate costs over its stack's floor)"
+echo "tpgate/barelog calls/s per round: ${BARELOG_RATIOS[*]} (the same, the call log's cost taken out)"
 
 # --- fixed rate --------------------------------------------------------------
 NGINX_RPS=()
@@ -488,6 +505,13 @@ read -r LOG_WRITTEN LOG_DROPPED < <(curl -fsS "http://127.0.0.1:$OPS_PORT/metric
   $1 == "tpgate_call_log_written_total" { w = $2 } $1 == "tpgate_call_log_dropped_total" { d = $2 }
   END { printf "%d %d\n", w, d }')
 echo "$( ((LOG_DROPPED == 0)) && echo PASS || echo FAIL) call log: $LOG_WRITTEN calls written, $LOG_DROPPED dropped (tpgate_call_log_*_total)"
+# barelog has no metrics: its rows (it waits rather than drop one) against the calls its rounds answered.
+BARELOG_ROWS=$(psql -tAq "${PG_URL%/*}/$DB" -c "SELECT count(*) FROM wechat_calls WHERE request_id LIKE 'bare-proxy-%'")
+BARELOG_ANSWERED=0
+for ((r = 1; r <= ROUNDS; r++)); do
+  BARELOG_ANSWERED=$(awk -v a="$BARELOG_ANSWERED" -v b="${RPS[barelog,$r]}" -v s="$SECS" 'BEGIN { printf "%d", a + b * s }')
+done
+echo "barelog's call log: $BARELOG_ROWS rows for ~$BARELOG_ANSWERED calls in its rounds (plus warm-up and checks)"
 for p in "${PATHS[@]}"; do
   for ((r = 1; r <= ROUNDS; r++)); do
     [[ ${ERR[$p,$r]} == 0 ]] || echo "warning: $p had ${ERR[$p,$r]} failed requests in round $r" >&2
