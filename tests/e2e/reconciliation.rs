@@ -2,7 +2,7 @@
 //! clock: 3 unshipped orders found among 50, `shipping.overdue` at the
 //! threshold, closed as they ship (through tpgate, behind its back, or as
 //! WeChat's settlement push says), a reminder recorded, the health view's
-//! counts.
+//! counts; a pending order names the durable shipment waiting for it.
 use std::time::Duration;
 
 use serde_json::Value;
@@ -159,5 +159,78 @@ async fn unshipped_orders_are_found_announced_when_overdue_and_closed_as_they_sh
     .await;
     let view = health(&app, &appid).await;
     assert_eq!(view["shipping"]["pending"], 0, "{view}");
+    app.shutdown().await;
+}
+
+/// A pending order with a durable shipment handed over for it (not yet
+/// uploaded: WeChat is busy) names that shipment, so an operator sees the
+/// order is on its way rather than forgotten; the others name none. Once
+/// the shipment is uploaded the order is no longer pending.
+#[tokio::test]
+async fn a_pending_order_names_the_durable_shipment_waiting_for_it() {
+    let app = TestApp::start(TestOptions {
+        background_tasks: true,
+        config: Box::new(|c| {
+            c.reconciliation.interval_secs = 60;
+            c.reconciliation.tick_secs = 1;
+            c.shipments.first_retry_secs = 1;
+            c.shipments.max_retry_secs = 1;
+            c.shipments.poll_interval_ms = 50;
+        }),
+        ..TestOptions::default()
+    })
+    .await;
+    let (_tenant, key, appid) = app.onboarded_tenant("pending-shipment").await;
+    let handed = app.sim.create_paid_order(NewOrder::default());
+    let other = app.sim.create_paid_order(NewOrder::default());
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    app.advance(61);
+    eventually(Duration::from_secs(15), "2 pending", async || {
+        pending(&app, &appid).await.len() == 2
+    })
+    .await;
+
+    // WeChat is busy: the shipment stays queued, retried every second.
+    app.sim.inject_fault(UPLOAD, -1, 1_000);
+    let resp = app
+        .http
+        .post(app.url(&format!("/v1/apps/{appid}/shipments")))
+        .bearer_auth(&key)
+        .json(&serde_json::json!({
+            "upload_shipping_info": upload_body(&handed.transaction_id, &handed.openid, "SF9")
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 202);
+    let accepted: Value = resp.json().await.unwrap();
+    let id = accepted["id"].as_str().unwrap().to_owned();
+    let of = |orders: &[Value], tx: &str| -> Value {
+        orders
+            .iter()
+            .find(|o| o["transaction_id"] == tx)
+            .cloned()
+            .unwrap_or_else(|| panic!("{tx} is not pending: {orders:?}"))
+    };
+    let orders = pending(&app, &appid).await;
+    assert_eq!(orders.len(), 2, "{orders:?}");
+    assert_eq!(
+        of(&orders, &handed.transaction_id)["shipment_id"],
+        id.as_str()
+    );
+    assert!(
+        of(&orders, &other.transaction_id)
+            .get("shipment_id")
+            .is_none(),
+        "{orders:?}"
+    );
+
+    // WeChat recovers: uploaded, and no longer pending.
+    app.sim.inject_fault(UPLOAD, -1, 0);
+    eventually(Duration::from_secs(15), "uploaded", async || {
+        let orders = pending(&app, &appid).await;
+        orders.len() == 1 && orders[0]["transaction_id"] == other.transaction_id.as_str()
+    })
+    .await;
     app.shutdown().await;
 }
