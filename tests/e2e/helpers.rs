@@ -554,6 +554,16 @@ pub fn add_body(order_id: &str, openid: &str) -> Value {
 }
 
 /// A valid upload_shipping_info body for a simulator order.
+/// The durable-shipment worker polling every 50 ms and retrying every
+/// second, with a WeChat timeout of a second: a test's shipments settle
+/// in seconds.
+pub fn quick_shipments(c: &mut Config) {
+    c.wechat.timeout_secs = 1;
+    c.shipments.first_retry_secs = 1;
+    c.shipments.max_retry_secs = 1;
+    c.shipments.poll_interval_ms = 50;
+}
+
 pub fn upload_body(transaction_id: &str, openid: &str, tracking_no: &str) -> Value {
     json!({
         "order_key": { "order_number_type": 2, "transaction_id": transaction_id },

@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::Value;
 use wechat_sim::NewOrder;
 
-use crate::helpers::{TestApp, TestOptions, eventually, upload_body};
+use crate::helpers::{TestApp, TestOptions, eventually, quick_shipments, upload_body};
 
 const UPLOAD: &str = "/wxa/sec/order/upload_shipping_info";
 const ORDER_LIST: &str = "/wxa/sec/order/get_order_list";
@@ -173,9 +173,7 @@ async fn a_pending_order_names_the_durable_shipment_waiting_for_it() {
         config: Box::new(|c| {
             c.reconciliation.interval_secs = 60;
             c.reconciliation.tick_secs = 1;
-            c.shipments.first_retry_secs = 1;
-            c.shipments.max_retry_secs = 1;
-            c.shipments.poll_interval_ms = 50;
+            quick_shipments(c);
         }),
         ..TestOptions::default()
     })

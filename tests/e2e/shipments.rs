@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use wechat_sim::NewOrder;
 
-use crate::helpers::{TestApp, TestOptions, eventually, upload_body};
+use crate::helpers::{TestApp, TestOptions, eventually, quick_shipments, upload_body};
 
 const UPLOAD: &str = "/wxa/sec/order/upload_shipping_info";
 const GET_ORDER: &str = "/wxa/sec/order/get_order";
@@ -17,12 +17,7 @@ const GET_ORDER: &str = "/wxa/sec/order/get_order";
 async fn app() -> TestApp {
     TestApp::start(TestOptions {
         background_tasks: true,
-        config: Box::new(|c| {
-            c.wechat.timeout_secs = 1;
-            c.shipments.first_retry_secs = 1;
-            c.shipments.max_retry_secs = 1;
-            c.shipments.poll_interval_ms = 50;
-        }),
+        config: Box::new(quick_shipments),
         ..TestOptions::default()
     })
     .await
