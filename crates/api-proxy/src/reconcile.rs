@@ -174,7 +174,7 @@ pub async fn run_for(state: &ProxyState, appid: &str) -> Result<RunReport, Probl
                 shipment: None,
             },
             || Ok(()),
-            |_| Ok(()),
+            crate::api::any_answer,
         )
         .await?;
         let page: GetOrderListResponse = serde_json::from_slice(answer.body())

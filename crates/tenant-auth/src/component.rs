@@ -332,7 +332,7 @@ impl TenantAuth {
         }
         let result: Result<serde_json::Value, WechatError> = self
             .client
-            .post_value(
+            .post(
                 None,
                 wechat_api::paths::START_PUSH_TICKET,
                 None,

@@ -128,23 +128,11 @@ impl WechatClient {
     }
 
     /// POSTs `body` to `path`, with `token` as the query parameter `token_param`
-    /// (`access_token` or `component_access_token`) when given. Returns the
-    /// whole JSON answer when errcode is 0 or absent. `appid` is the Mini
-    /// Program the call concerns, for the call log.
-    pub async fn post_value<B: Serialize + ?Sized>(
-        &self,
-        appid: Option<&str>,
-        path: &str,
-        token: Option<(&str, &Secret)>,
-        body: &B,
-    ) -> Result<serde_json::Value, WechatError> {
-        decode(&self.post_bytes(appid, path, token, body).await?)
-    }
-
-    /// Like [`post_value`](Self::post_value), WeChat's answer as the bytes
-    /// it sent (one JSON document, its errcode 0 or absent): the proxy
-    /// passes them on without parsing them into a value and writing it out
-    /// again.
+    /// (`access_token` or `component_access_token`) when given. Returns
+    /// WeChat's answer as the bytes it sent when it is one JSON document
+    /// whose errcode is 0 or absent: the proxy passes them on without
+    /// parsing them into a value and writing it out again. `appid` is the
+    /// Mini Program the call concerns, for the call log.
     pub async fn post_bytes<B: Serialize + ?Sized>(
         &self,
         appid: Option<&str>,
@@ -285,7 +273,8 @@ impl WechatClient {
         }
     }
 
-    /// Like [`post_value`](Self::post_value), decoded into `R`.
+    /// Like [`post_bytes`](Self::post_bytes), decoded into `R`
+    /// (`serde_json::Value` for the whole answer).
     pub async fn post<B: Serialize + ?Sized, R: DeserializeOwned>(
         &self,
         appid: Option<&str>,
@@ -293,13 +282,9 @@ impl WechatClient {
         token: Option<(&str, &Secret)>,
         body: &B,
     ) -> Result<R, WechatError> {
-        decode(&self.post_bytes(appid, path, token, body).await?)
+        let bytes = self.post_bytes(appid, path, token, body).await?;
+        serde_json::from_slice(&bytes).map_err(|e| WechatError::Decode(e.to_string()))
     }
-}
-
-/// An answer [`WechatClient::answer`] accepted, read as `R`.
-fn decode<R: DeserializeOwned>(bytes: &[u8]) -> Result<R, WechatError> {
-    serde_json::from_slice(bytes).map_err(|e| WechatError::Decode(e.to_string()))
 }
 
 #[cfg(test)]
@@ -336,8 +321,8 @@ mod tests {
         });
         let client = WechatClient::new(base, Duration::from_secs(2)).unwrap();
         let token = Secret::new("t0ken".to_owned());
-        let result = client
-            .post_value(
+        let result: Result<serde_json::Value, _> = client
+            .post(
                 None,
                 "cgi-bin/x",
                 Some(("access_token", &token)),
